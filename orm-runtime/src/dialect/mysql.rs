@@ -1,0 +1,95 @@
+//! MySQL and MariaDB: binds through `sqlx::mysql`, decodes its binary protocol.
+
+use sqlx::mysql::{MySqlArguments, MySqlRow, MySqlValueRef};
+use sqlx::{MySql, Row as _, TypeInfo as _, ValueRef as _};
+
+use super::{Driver, add_arg, column_decode_error};
+use crate::error::Result;
+use crate::row::{Row, RowInner};
+use crate::value::Value;
+
+impl Driver for MySql {
+
+    fn arguments(binds: &[Value]) -> Result<MySqlArguments> {
+        let mut args = MySqlArguments::default();
+        for (i, v) in binds.iter().enumerate() {
+            let a = &mut args;
+            match v {
+                Value::Null => add_arg::<MySql, _>(a, i, v, None::<&str>),
+                Value::Bool(x) => add_arg::<MySql, _>(a, i, v, *x),
+                Value::I16(x) => add_arg::<MySql, _>(a, i, v, *x),
+                Value::I32(x) => add_arg::<MySql, _>(a, i, v, *x),
+                Value::I64(x) => add_arg::<MySql, _>(a, i, v, *x),
+                Value::F32(x) => add_arg::<MySql, _>(a, i, v, *x),
+                Value::F64(x) => add_arg::<MySql, _>(a, i, v, *x),
+                Value::Text(x) => add_arg::<MySql, _>(a, i, v, x.as_str()),
+                Value::Bytes(x) => add_arg::<MySql, _>(a, i, v, x.as_slice()),
+                Value::Date(x) => add_arg::<MySql, _>(a, i, v, *x),
+                Value::Time(x) => add_arg::<MySql, _>(a, i, v, *x),
+                Value::DateTime(x) => add_arg::<MySql, _>(a, i, v, *x),
+                // The connection's session time zone is UTC (`+00:00`, set by sqlx), so an
+                // instant is stored as its UTC wall time.
+                Value::DateTimeUtc(x) => add_arg::<MySql, _>(a, i, v, *x),
+                #[cfg(feature = "uuid")]
+                Value::Uuid(x) => add_arg::<MySql, _>(a, i, v, *x),
+                #[cfg(feature = "json")]
+                Value::Json(x) => add_arg::<MySql, _>(a, i, v, sqlx::types::Json(x)),
+                #[cfg(feature = "decimal")]
+                Value::Decimal(x) => add_arg::<MySql, _>(a, i, v, *x),
+            }?;
+        }
+        Ok(args)
+    }
+
+    fn wrap_row(row: MySqlRow) -> Row {
+        Row(RowInner::MySql(row))
+    }
+
+    fn done(result: &sqlx::mysql::MySqlQueryResult) -> (u64, Option<i64>) {
+        let id = result.last_insert_id();
+        (result.rows_affected(), (id != 0).then(|| i64::try_from(id).unwrap_or(i64::MAX)))
+    }
+}
+
+fn dec<'r, T: sqlx::Decode<'r, MySql>>(raw: MySqlValueRef<'r>) -> Result<T, String> {
+    T::decode(raw).map_err(|e| e.to_string())
+}
+
+/// Reads column `i` as a [`Value`], choosing the variant from the column's type.
+pub(crate) fn value_at(row: &MySqlRow, i: usize) -> Result<Value> {
+    let raw = row.try_get_raw(i)?;
+    if raw.is_null() {
+        return Ok(Value::Null);
+    }
+    let ty = raw.type_info().into_owned();
+    let v = match ty.name() {
+        "BOOLEAN" => dec(raw).map(Value::Bool),
+        "TINYINT" => dec::<i8>(raw).map(|x| Value::I16(x.into())),
+        "TINYINT UNSIGNED" => dec::<u8>(raw).map(|x| Value::I16(x.into())),
+        "SMALLINT" | "YEAR" => dec(raw).map(Value::I16),
+        "SMALLINT UNSIGNED" => dec::<u16>(raw).map(|x| Value::I32(x.into())),
+        "INT" | "MEDIUMINT" => dec(raw).map(Value::I32),
+        "INT UNSIGNED" | "MEDIUMINT UNSIGNED" => dec::<u32>(raw).map(|x| Value::I64(x.into())),
+        "BIGINT" => dec(raw).map(Value::I64),
+        "BIGINT UNSIGNED" => dec::<u64>(raw).and_then(|x| {
+            i64::try_from(x).map(Value::I64).map_err(|_| format!("{x} does not fit in i64"))
+        }),
+        "FLOAT" => dec(raw).map(Value::F32),
+        "DOUBLE" => dec(raw).map(Value::F64),
+        #[cfg(feature = "decimal")]
+        "DECIMAL" => dec(raw).map(Value::Decimal),
+        "DATE" => dec(raw).map(Value::Date),
+        "TIME" => dec(raw).map(Value::Time),
+        "DATETIME" => dec(raw).map(Value::DateTime),
+        "TIMESTAMP" => dec(raw).map(Value::DateTimeUtc),
+        #[cfg(feature = "json")]
+        "JSON" => dec(raw).map(Value::Json),
+        "BINARY" | "VARBINARY" | "TINYBLOB" | "BLOB" | "MEDIUMBLOB" | "LONGBLOB" | "BIT"
+        | "GEOMETRY" => dec(raw).map(Value::Bytes),
+        "NULL" => Ok(Value::Null),
+        // CHAR, VARCHAR, *TEXT, ENUM, SET, and DECIMAL/JSON without their features: the
+        // server sends these as text.
+        _ => dec::<&str>(raw).map(|s| Value::Text(s.to_owned())),
+    };
+    v.map_err(|m| column_decode_error(row, i, m))
+}

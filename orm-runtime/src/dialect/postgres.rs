@@ -1,0 +1,122 @@
+//! PostgreSQL: binds through `sqlx::postgres`, decodes its binary result formats.
+
+use sqlx::postgres::{PgArgumentBuffer, PgArguments, PgRow, PgTypeInfo, PgValueRef};
+use sqlx::{Postgres, Row as _, TypeInfo as _, ValueRef as _};
+
+use super::{Driver, add_arg, column_decode_error};
+use crate::error::Result;
+use crate::row::{Row, RowInner};
+use crate::value::Value;
+
+/// A NULL whose type the server infers from the statement (parameter type OID 0,
+/// "unspecified"), so `NULL` binds into a column of any type.
+struct UntypedNull;
+
+impl sqlx::Type<Postgres> for UntypedNull {
+    fn type_info() -> PgTypeInfo {
+        PgTypeInfo::with_oid(sqlx::postgres::types::Oid(0))
+    }
+}
+
+impl sqlx::Encode<'_, Postgres> for UntypedNull {
+    fn encode_by_ref(
+        &self,
+        _buf: &mut PgArgumentBuffer,
+    ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        Ok(sqlx::encode::IsNull::Yes)
+    }
+}
+
+impl Driver for Postgres {
+
+    fn arguments(binds: &[Value]) -> Result<PgArguments> {
+        let mut args = PgArguments::default();
+        for (i, v) in binds.iter().enumerate() {
+            let a = &mut args;
+            match v {
+                Value::Null => add_arg::<Postgres, _>(a, i, v, UntypedNull),
+                Value::Bool(x) => add_arg::<Postgres, _>(a, i, v, *x),
+                Value::I16(x) => add_arg::<Postgres, _>(a, i, v, *x),
+                Value::I32(x) => add_arg::<Postgres, _>(a, i, v, *x),
+                Value::I64(x) => add_arg::<Postgres, _>(a, i, v, *x),
+                Value::F32(x) => add_arg::<Postgres, _>(a, i, v, *x),
+                Value::F64(x) => add_arg::<Postgres, _>(a, i, v, *x),
+                Value::Text(x) => add_arg::<Postgres, _>(a, i, v, x.as_str()),
+                Value::Bytes(x) => add_arg::<Postgres, _>(a, i, v, x.as_slice()),
+                Value::Date(x) => add_arg::<Postgres, _>(a, i, v, *x),
+                Value::Time(x) => add_arg::<Postgres, _>(a, i, v, *x),
+                Value::DateTime(x) => add_arg::<Postgres, _>(a, i, v, *x),
+                Value::DateTimeUtc(x) => add_arg::<Postgres, _>(a, i, v, *x),
+                #[cfg(feature = "uuid")]
+                Value::Uuid(x) => add_arg::<Postgres, _>(a, i, v, *x),
+                #[cfg(feature = "json")]
+                Value::Json(x) => add_arg::<Postgres, _>(a, i, v, sqlx::types::Json(x)),
+                #[cfg(feature = "decimal")]
+                Value::Decimal(x) => add_arg::<Postgres, _>(a, i, v, *x),
+            }?;
+        }
+        Ok(args)
+    }
+
+    fn wrap_row(row: PgRow) -> Row {
+        Row(RowInner::Postgres(row))
+    }
+
+    fn done(result: &sqlx::postgres::PgQueryResult) -> (u64, Option<i64>) {
+        (result.rows_affected(), None)
+    }
+
+    /// sqlx caches a prepared statement by its SQL text alone, with the parameter types
+    /// of its first execution. A statement first prepared with an untyped NULL gets its
+    /// types inferred by the server, which a later typed value might not match; such
+    /// statements are prepared unnamed instead.
+    fn cacheable(binds: &[Value]) -> bool {
+        !binds.iter().any(Value::is_null)
+    }
+}
+
+fn dec<'r, T: sqlx::Decode<'r, Postgres>>(raw: PgValueRef<'r>) -> Result<T, String> {
+    T::decode(raw).map_err(|e| e.to_string())
+}
+
+/// Reads column `i` as a [`Value`], choosing the variant from the column's type.
+pub(crate) fn value_at(row: &PgRow, i: usize) -> Result<Value> {
+    let raw = row.try_get_raw(i)?;
+    if raw.is_null() {
+        return Ok(Value::Null);
+    }
+    let ty = raw.type_info().into_owned();
+    let v = match ty.name() {
+        "BOOL" => dec(raw).map(Value::Bool),
+        "INT2" => dec(raw).map(Value::I16),
+        "INT4" => dec(raw).map(Value::I32),
+        "INT8" => dec(raw).map(Value::I64),
+        "OID" => dec::<sqlx::postgres::types::Oid>(raw).map(|o| Value::I64(o.0.into())),
+        "\"CHAR\"" => dec::<i8>(raw).map(|c| Value::I16(c.into())),
+        "FLOAT4" => dec(raw).map(Value::F32),
+        "FLOAT8" => dec(raw).map(Value::F64),
+        "BYTEA" => dec(raw).map(Value::Bytes),
+        "DATE" => dec(raw).map(Value::Date),
+        "TIME" => dec(raw).map(Value::Time),
+        "TIMESTAMP" => dec(raw).map(Value::DateTime),
+        "TIMESTAMPTZ" => dec(raw).map(Value::DateTimeUtc),
+        #[cfg(feature = "uuid")]
+        "UUID" => dec(raw).map(Value::Uuid),
+        #[cfg(feature = "json")]
+        "JSON" | "JSONB" => dec(raw).map(Value::Json),
+        #[cfg(feature = "decimal")]
+        "NUMERIC" => dec(raw).map(Value::Decimal),
+        #[cfg(not(feature = "uuid"))]
+        "UUID" => Err("enable the `uuid` feature to read UUID columns".to_owned()),
+        #[cfg(not(feature = "json"))]
+        "JSON" | "JSONB" => Err("enable the `json` feature to read JSON columns".to_owned()),
+        #[cfg(not(feature = "decimal"))]
+        "NUMERIC" => Err("enable the `decimal` feature to read NUMERIC columns".to_owned()),
+        // TEXT, VARCHAR, BPCHAR, NAME, CITEXT, enums and other types whose binary form
+        // is their text.
+        _ => dec::<&str>(raw)
+            .map(|s| Value::Text(s.to_owned()))
+            .map_err(|_| format!("no reader for the SQL type {}", ty.name())),
+    };
+    v.map_err(|m| column_decode_error(row, i, m))
+}

@@ -1,0 +1,76 @@
+//! SQLite: binds through `sqlx::sqlite`, reads values by their storage class.
+
+use sqlx::sqlite::{SqliteArguments, SqliteRow, SqliteValueRef};
+use sqlx::{Column as _, Row as _, Sqlite, TypeInfo as _, ValueRef as _};
+
+use super::{Driver, add_arg, column_decode_error};
+use crate::error::Result;
+use crate::row::{Row, RowInner};
+use crate::value::Value;
+
+impl Driver for Sqlite {
+
+    fn arguments(binds: &[Value]) -> Result<SqliteArguments<'_>> {
+        let mut args = SqliteArguments::default();
+        for (i, v) in binds.iter().enumerate() {
+            let a = &mut args;
+            match v {
+                Value::Null => add_arg::<Sqlite, _>(a, i, v, None::<i64>),
+                Value::Bool(x) => add_arg::<Sqlite, _>(a, i, v, *x),
+                Value::I16(x) => add_arg::<Sqlite, _>(a, i, v, *x),
+                Value::I32(x) => add_arg::<Sqlite, _>(a, i, v, *x),
+                Value::I64(x) => add_arg::<Sqlite, _>(a, i, v, *x),
+                Value::F32(x) => add_arg::<Sqlite, _>(a, i, v, *x),
+                Value::F64(x) => add_arg::<Sqlite, _>(a, i, v, *x),
+                Value::Text(x) => add_arg::<Sqlite, _>(a, i, v, x.as_str()),
+                Value::Bytes(x) => add_arg::<Sqlite, _>(a, i, v, x.as_slice()),
+                // Dates and times are stored as ISO-8601 text, which sorts and compares
+                // correctly and is what SQLite's date functions read.
+                Value::Date(x) => add_arg::<Sqlite, _>(a, i, v, *x),
+                Value::Time(x) => add_arg::<Sqlite, _>(a, i, v, *x),
+                Value::DateTime(x) => add_arg::<Sqlite, _>(a, i, v, *x),
+                Value::DateTimeUtc(x) => add_arg::<Sqlite, _>(a, i, v, *x),
+                #[cfg(feature = "uuid")]
+                Value::Uuid(x) => add_arg::<Sqlite, _>(a, i, v, *x),
+                #[cfg(feature = "json")]
+                Value::Json(x) => add_arg::<Sqlite, _>(a, i, v, sqlx::types::Json(x)),
+                // SQLite has no decimal type: stored as text, which keeps every digit.
+                #[cfg(feature = "decimal")]
+                Value::Decimal(x) => add_arg::<Sqlite, _>(a, i, v, x.to_string()),
+            }?;
+        }
+        Ok(args)
+    }
+
+    fn wrap_row(row: SqliteRow) -> Row {
+        Row(RowInner::Sqlite(row))
+    }
+
+    fn done(result: &sqlx::sqlite::SqliteQueryResult) -> (u64, Option<i64>) {
+        (result.rows_affected(), Some(result.last_insert_rowid()))
+    }
+}
+
+fn dec<'r, T: sqlx::Decode<'r, Sqlite>>(raw: SqliteValueRef<'r>) -> Result<T, String> {
+    T::decode(raw).map_err(|e| e.to_string())
+}
+
+/// Reads column `i` as a [`Value`] from its storage class; an INTEGER in a column
+/// declared BOOLEAN is a [`Value::Bool`].
+pub(crate) fn value_at(row: &SqliteRow, i: usize) -> Result<Value> {
+    let raw = row.try_get_raw(i)?;
+    if raw.is_null() {
+        return Ok(Value::Null);
+    }
+    let storage = raw.type_info().name().to_owned();
+    let v = match storage.as_str() {
+        "INTEGER" | "BOOLEAN" => {
+            let declared_bool = row.columns()[i].type_info().name() == "BOOLEAN";
+            dec::<i64>(raw).map(|x| if declared_bool { Value::Bool(x != 0) } else { Value::I64(x) })
+        }
+        "REAL" => dec(raw).map(Value::F64),
+        "BLOB" => dec(raw).map(Value::Bytes),
+        _ => dec::<&str>(raw).map(|s| Value::Text(s.to_owned())),
+    };
+    v.map_err(|m| column_decode_error(row, i, m))
+}

@@ -1,0 +1,204 @@
+//! Running compiled statements on a driver connection: one generic implementation for
+//! the three drivers, with `echo` logging.
+
+use std::time::Instant;
+
+use futures_core::stream::BoxStream;
+use futures_util::TryStreamExt;
+use sqlx::{Either, IntoArguments};
+
+use super::QueryResult;
+use crate::dialect::Driver;
+use crate::error::{Error, Result};
+use crate::row::Row;
+use crate::sql::Compiled;
+
+/// A borrowed driver connection of any dialect.
+pub(crate) enum RawConn<'a> {
+    Postgres(&'a mut sqlx::PgConnection),
+    MySql(&'a mut sqlx::MySqlConnection),
+    Sqlite(&'a mut sqlx::SqliteConnection),
+}
+
+/// Applies a generic function, turbofished with the driver type, to the connection.
+macro_rules! dispatch {
+    ($raw:expr, $f:ident($($arg:expr),*)) => {
+        match $raw {
+            RawConn::Postgres(c) => $f::<sqlx::Postgres>(c, $($arg),*).await,
+            RawConn::MySql(c) => $f::<sqlx::MySql>(c, $($arg),*).await,
+            RawConn::Sqlite(c) => $f::<sqlx::Sqlite>(c, $($arg),*).await,
+        }
+    };
+}
+
+impl<'a> RawConn<'a> {
+    pub(crate) async fn execute(self, c: &Compiled, echo: bool) -> Result<QueryResult> {
+        dispatch!(self, execute_on(c, echo))
+    }
+
+    pub(crate) async fn fetch_all(self, c: &Compiled, echo: bool) -> Result<Vec<Row>> {
+        dispatch!(self, fetch_all_on(c, echo))
+    }
+
+    pub(crate) async fn fetch_optional(self, c: &Compiled, echo: bool) -> Result<Option<Row>> {
+        dispatch!(self, fetch_optional_on(c, echo))
+    }
+
+    pub(crate) fn fetch(self, c: Compiled, echo: bool) -> BoxStream<'a, Result<Row>> {
+        match self {
+            RawConn::Postgres(conn) => fetch_on::<sqlx::Postgres>(conn, c, echo),
+            RawConn::MySql(conn) => fetch_on::<sqlx::MySql>(conn, c, echo),
+            RawConn::Sqlite(conn) => fetch_on::<sqlx::Sqlite>(conn, c, echo),
+        }
+    }
+}
+
+/// Logs a finished statement through `tracing` when the engine echoes.
+fn echo_done(echo: bool, c: &Compiled, started: Option<Instant>, outcome: std::result::Result<u64, &Error>) {
+    if !echo {
+        return;
+    }
+    let elapsed = started.map(|s| s.elapsed()).unwrap_or_default();
+    match outcome {
+        Ok(rows) => tracing::info!(
+            target: "orm::engine",
+            sql = %c.sql(),
+            binds = ?c.binds(),
+            elapsed = ?elapsed,
+            rows,
+            "{}",
+            c.sql()
+        ),
+        Err(e) => tracing::warn!(
+            target: "orm::engine",
+            sql = %c.sql(),
+            binds = ?c.binds(),
+            elapsed = ?elapsed,
+            error = %e,
+            "{}",
+            c.sql()
+        ),
+    }
+}
+
+fn start(echo: bool) -> Option<Instant> {
+    echo.then(Instant::now)
+}
+
+fn query<'q, DB: Driver>(c: &'q Compiled) -> Result<sqlx::query::Query<'q, DB, DB::Arguments<'q>>>
+where
+    DB::Arguments<'q>: IntoArguments<'q, DB>,
+{
+    let args = DB::arguments(c.binds())?;
+    Ok(sqlx::query_with(c.sql(), args).persistent(DB::cacheable(c.binds())))
+}
+
+async fn execute_on<DB: Driver>(conn: &mut DB::Connection, c: &Compiled, echo: bool) -> Result<QueryResult>
+where
+    for<'e> &'e mut DB::Connection: sqlx::Executor<'e, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+{
+    let started = start(echo);
+    let result = async {
+        let q = query::<DB>(c)?;
+        let mut stream = sqlx::Executor::fetch_many(&mut *conn, q);
+        let mut out = QueryResult::default();
+        while let Some(item) = stream.try_next().await.map_err(|e| Error::from_sqlx(e, Some(c.sql())))? {
+            match item {
+                Either::Left(done) => {
+                    let (affected, last_id) = DB::done(&done);
+                    out.rows_affected += affected;
+                    if last_id.is_some() {
+                        out.last_insert_id = last_id;
+                    }
+                }
+                Either::Right(row) => out.rows.push(DB::wrap_row(row)),
+            }
+        }
+        Ok(out)
+    }
+    .await;
+    echo_done(echo, c, started, result.as_ref().map(|r| r.rows_affected.max(r.rows.len() as u64)));
+    result
+}
+
+async fn fetch_all_on<DB: Driver>(conn: &mut DB::Connection, c: &Compiled, echo: bool) -> Result<Vec<Row>>
+where
+    for<'e> &'e mut DB::Connection: sqlx::Executor<'e, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+{
+    let started = start(echo);
+    let result = async {
+        let q = query::<DB>(c)?;
+        let rows = q.fetch_all(&mut *conn).await.map_err(|e| Error::from_sqlx(e, Some(c.sql())))?;
+        Ok(rows.into_iter().map(DB::wrap_row).collect::<Vec<_>>())
+    }
+    .await;
+    echo_done(echo, c, started, result.as_ref().map(|r| r.len() as u64));
+    result
+}
+
+async fn fetch_optional_on<DB: Driver>(conn: &mut DB::Connection, c: &Compiled, echo: bool) -> Result<Option<Row>>
+where
+    for<'e> &'e mut DB::Connection: sqlx::Executor<'e, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+{
+    let started = start(echo);
+    let result = async {
+        let q = query::<DB>(c)?;
+        let row = q.fetch_optional(&mut *conn).await.map_err(|e| Error::from_sqlx(e, Some(c.sql())))?;
+        Ok(row.map(DB::wrap_row))
+    }
+    .await;
+    echo_done(echo, c, started, result.as_ref().map(|r| u64::from(r.is_some())));
+    result
+}
+
+fn fetch_on<'a, DB: Driver>(conn: &'a mut DB::Connection, c: Compiled, echo: bool) -> BoxStream<'a, Result<Row>>
+where
+    for<'e> &'e mut DB::Connection: sqlx::Executor<'e, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+{
+    Box::pin(async_stream::try_stream! {
+        let started = start(echo);
+        let q = query::<DB>(&c)?;
+        let mut rows = q.fetch(&mut *conn);
+        let mut n = 0u64;
+        loop {
+            match rows.try_next().await {
+                Ok(Some(row)) => {
+                    n += 1;
+                    yield DB::wrap_row(row);
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    let e = Error::from_sqlx(e, Some(c.sql()));
+                    echo_done(echo, &c, started, Err(&e));
+                    Err(e)?;
+                }
+            }
+        }
+        echo_done(echo, &c, started, Ok(n));
+    })
+}
+
+/// A row stream that checks a connection out of `pool` and returns it when the stream
+/// ends or is dropped.
+pub(crate) fn fetch_pooled<DB: Driver>(
+    pool: sqlx::Pool<DB>,
+    cfg: super::pool::PoolConfig,
+    c: Compiled,
+    echo: bool,
+) -> BoxStream<'static, Result<Row>>
+where
+    for<'e> &'e mut DB::Connection: sqlx::Executor<'e, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+{
+    Box::pin(async_stream::try_stream! {
+        let mut conn = pool.acquire().await.map_err(|e| cfg.checkout_error(e))?;
+        let mut rows = fetch_on::<DB>(&mut conn, c, echo);
+        while let Some(row) = rows.try_next().await? {
+            yield row;
+        }
+    })
+}

@@ -1,0 +1,502 @@
+//! The Engine: a pool of connections to one database, and the entry point for running
+//! statements (Layer 1).
+//!
+//! ```text
+//! Engine ──connect()──▶ Connection ──begin()──▶ Transaction ──savepoint()──▶ Transaction
+//!   │                        │                        │
+//!   └── execute / fetch_* ───┴──── execute / fetch_* ─┴── Executable::compile_for(dialect)
+//! ```
+
+mod connection;
+mod exec;
+mod pool;
+mod transaction;
+mod url;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_core::stream::BoxStream;
+use futures_util::FutureExt;
+use sqlx::{ConnectOptions, Row as _};
+
+pub use connection::Connection;
+pub use pool::{NULL_POOL_MAX_CONNECTIONS, PoolKind};
+pub use transaction::Transaction;
+
+use connection::ConnInner;
+use pool::{PoolConfig, pool_options};
+use transaction::TxInner;
+use url::{ConnectTarget, DatabaseUrl};
+
+use crate::dialect::Dialect;
+use crate::error::{Error, Result};
+use crate::row::Row;
+use crate::sql::Executable;
+
+/// The result of [`execute`](Engine::execute): the rows the statement returned (a
+/// `SELECT`, or DML with `RETURNING`), the number of rows it changed, and the id the
+/// database generated (MySQL `LAST_INSERT_ID()`, SQLite `last_insert_rowid()`).
+#[derive(Debug, Default)]
+pub struct QueryResult {
+    rows: Vec<Row>,
+    rows_affected: u64,
+    last_insert_id: Option<i64>,
+}
+
+impl QueryResult {
+    /// The returned rows.
+    pub fn rows(&self) -> &[Row] {
+        &self.rows
+    }
+
+    /// The returned rows, owned.
+    pub fn into_rows(self) -> Vec<Row> {
+        self.rows
+    }
+
+    /// Rows inserted, updated or deleted (SQLAlchemy's `rowcount`). On MySQL, rows
+    /// *changed*: an UPDATE that sets a column to its current value does not count.
+    pub fn rows_affected(&self) -> u64 {
+        self.rows_affected
+    }
+
+    /// The id the database generated for an insert, where the dialect reports one
+    /// (MySQL, SQLite); `None` on PostgreSQL, which uses `RETURNING` instead.
+    pub fn last_insert_id(&self) -> Option<i64> {
+        self.last_insert_id
+    }
+}
+
+/// Generates the statement-running methods shared by [`Connection`] and
+/// [`Transaction`]; each type provides `dialect()`, `echo()` and `raw()`.
+macro_rules! executor_methods {
+    () => {
+        /// Runs a statement; returns its rows, if any, and the count of rows it changed.
+        pub async fn execute(
+            &mut self,
+            stmt: impl $crate::sql::Executable,
+        ) -> $crate::error::Result<$crate::engine::QueryResult> {
+            let echo = self.echo();
+            let c = stmt.compile_for(self.dialect())?;
+            self.raw().execute(&c, echo).await
+        }
+
+        /// Runs a query and collects every row.
+        pub async fn fetch_all(
+            &mut self,
+            stmt: impl $crate::sql::Executable,
+        ) -> $crate::error::Result<Vec<$crate::row::Row>> {
+            let echo = self.echo();
+            let c = stmt.compile_for(self.dialect())?;
+            self.raw().fetch_all(&c, echo).await
+        }
+
+        /// Runs a query and returns its first row, or [`Error::RowNotFound`] when there is none.
+        ///
+        /// [`Error::RowNotFound`]: $crate::error::Error::RowNotFound
+        pub async fn fetch_one(
+            &mut self,
+            stmt: impl $crate::sql::Executable,
+        ) -> $crate::error::Result<$crate::row::Row> {
+            self.fetch_optional(stmt).await?.ok_or($crate::error::Error::RowNotFound)
+        }
+
+        /// Runs a query and returns its first row, if any.
+        pub async fn fetch_optional(
+            &mut self,
+            stmt: impl $crate::sql::Executable,
+        ) -> $crate::error::Result<Option<$crate::row::Row>> {
+            let echo = self.echo();
+            let c = stmt.compile_for(self.dialect())?;
+            self.raw().fetch_optional(&c, echo).await
+        }
+
+        /// Runs a query and streams its rows as the server sends them.
+        pub fn fetch(
+            &mut self,
+            stmt: impl $crate::sql::Executable,
+        ) -> futures_core::stream::BoxStream<'_, $crate::error::Result<$crate::row::Row>> {
+            let echo = self.echo();
+            match stmt.compile_for(self.dialect()) {
+                Ok(c) => self.raw().fetch(c, echo),
+                Err(e) => Box::pin(futures_util::stream::once(async move { Err(e) })),
+            }
+        }
+    };
+}
+pub(crate) use executor_methods;
+
+enum DbPool {
+    Postgres(sqlx::PgPool),
+    MySql(sqlx::MySqlPool),
+    Sqlite(sqlx::SqlitePool),
+}
+
+/// What every connection and transaction of an engine shares.
+pub(crate) struct EngineShared {
+    pool: DbPool,
+    pub(crate) dialect: Dialect,
+    pub(crate) echo: bool,
+    url: String,
+    config: PoolConfig,
+    kind: PoolKind,
+    server_version: String,
+    /// Breaks the cycle between a queue pool and its `after_release` callback.
+    release_slot: Box<dyn Fn() + Send + Sync>,
+}
+
+impl Drop for EngineShared {
+    fn drop(&mut self) {
+        (self.release_slot)();
+    }
+}
+
+/// A source of connections to one database: a pool plus the dialect that speaks to it.
+///
+/// Cheap to clone; clones share the pool.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use orm_runtime::{create_engine, text};
+/// let engine = create_engine("sqlite::memory:").await?;
+/// engine.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT)")).await?;
+/// let done = engine.execute(text("INSERT INTO t (name) VALUES (:n)").bind("n", "ed")).await?;
+/// assert_eq!(done.rows_affected(), 1);
+/// let row = engine.fetch_one(text("SELECT name FROM t WHERE id = :id").bind("id", 1)).await?;
+/// assert_eq!(row.get::<String>("name")?, "ed");
+/// # Ok::<(), orm_runtime::Error>(()) }).unwrap();
+/// ```
+#[derive(Clone)]
+pub struct Engine {
+    shared: Arc<EngineShared>,
+}
+
+/// Creates an engine with default settings; see [`Engine::builder`] for the options.
+pub async fn create_engine(url: &str) -> Result<Engine> {
+    Engine::builder(url).connect().await
+}
+
+/// Settings for a new [`Engine`], with SQLAlchemy's names, meanings and defaults.
+#[derive(Debug, Clone)]
+#[must_use = "the builder does nothing until `.connect()` is awaited"]
+pub struct EngineBuilder {
+    url: String,
+    config: PoolConfig,
+    echo: bool,
+}
+
+impl EngineBuilder {
+    /// Connections the queue pool keeps open when idle (default 5).
+    pub fn pool_size(mut self, n: u32) -> Self {
+        self.config.pool_size = n;
+        self
+    }
+
+    /// Connections the queue pool may open beyond `pool_size` under load; they are
+    /// closed when returned (default 10). At most `pool_size + max_overflow` are open.
+    pub fn max_overflow(mut self, n: u32) -> Self {
+        self.config.max_overflow = n;
+        self
+    }
+
+    /// How long a checkout waits for a connection before failing with
+    /// [`Error::PoolTimeout`] (default 30 s). Also bounds opening a new connection.
+    pub fn pool_timeout(mut self, timeout: Duration) -> Self {
+        self.config.pool_timeout = timeout;
+        self
+    }
+
+    /// Connections older than this are closed and replaced at checkout (default: never).
+    pub fn pool_recycle(mut self, age: Duration) -> Self {
+        self.config.pool_recycle = Some(age);
+        self
+    }
+
+    /// Test each connection with a ping at checkout, replacing dead ones (default off:
+    /// it costs a round trip per checkout).
+    pub fn pool_pre_ping(mut self, on: bool) -> Self {
+        self.config.pool_pre_ping = on;
+        self
+    }
+
+    /// Log every statement, its binds, its duration and its row count through
+    /// `tracing` (target `orm::engine`, level INFO; failures at WARN).
+    pub fn echo(mut self, on: bool) -> Self {
+        self.echo = on;
+        self
+    }
+
+    /// The pool kind (default [`PoolKind::Queue`], or [`PoolKind::Static`] for an
+    /// in-memory SQLite database).
+    pub fn poolclass(mut self, kind: PoolKind) -> Self {
+        self.config.kind = Some(kind);
+        self
+    }
+
+    /// Parses the URL, opens one connection to check that the database is reachable
+    /// and to read its version, and builds the pool.
+    ///
+    /// Errors: [`Error::InvalidUrl`] for a URL that cannot be parsed,
+    /// [`Error::Connect`] when the server refuses or rejects the connection.
+    pub async fn connect(self) -> Result<Engine> {
+        let url = url::parse(&self.url)?;
+        let kind = self
+            .config
+            .kind
+            .unwrap_or(if url.in_memory { PoolKind::Static } else { PoolKind::Queue });
+        let server_version = probe(&url, self.config.pool_timeout).await?;
+        let dialect = url.dialect();
+        let (pool, release_slot): (DbPool, Box<dyn Fn() + Send + Sync>) = match url.target {
+            ConnectTarget::Postgres(opts) => {
+                let (po, slot) = pool_options(&self.config, kind);
+                let pool = po.connect_lazy_with(opts);
+                *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(pool.clone());
+                (DbPool::Postgres(pool), Box::new(move || clear(&slot)))
+            }
+            ConnectTarget::MySql(opts) => {
+                let (po, slot) = pool_options(&self.config, kind);
+                let pool = po.connect_lazy_with(opts);
+                *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(pool.clone());
+                (DbPool::MySql(pool), Box::new(move || clear(&slot)))
+            }
+            ConnectTarget::Sqlite(opts) => {
+                let (po, slot) = pool_options(&self.config, kind);
+                let pool = po.connect_lazy_with(opts);
+                *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(pool.clone());
+                (DbPool::Sqlite(pool), Box::new(move || clear(&slot)))
+            }
+        };
+        Ok(Engine {
+            shared: Arc::new(EngineShared {
+                pool,
+                dialect,
+                echo: self.echo,
+                url: url.redacted,
+                config: self.config,
+                kind,
+                server_version,
+                release_slot,
+            }),
+        })
+    }
+}
+
+fn clear<T>(slot: &std::sync::Mutex<Option<T>>) {
+    if let Ok(mut s) = slot.lock() {
+        *s = None;
+    }
+}
+
+/// Opens one connection outside the pool, fails fast with [`Error::Connect`] (sqlx's
+/// pool would retry a refused connection until `pool_timeout`), and reads the server
+/// version.
+async fn probe(url: &DatabaseUrl, timeout: Duration) -> Result<String> {
+    let connect_error = |source: sqlx::Error| Error::Connect { url: url.redacted.clone(), source };
+    let timed_out = || {
+        connect_error(sqlx::Error::Io(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            format!("no answer within {timeout:?}"),
+        )))
+    };
+    macro_rules! probe_with {
+        ($opts:expr, $sql:expr) => {{
+            let mut conn = tokio::time::timeout(timeout, $opts.connect())
+                .await
+                .map_err(|_| timed_out())?
+                .map_err(connect_error)?;
+            let row = sqlx::query($sql).fetch_one(&mut conn).await.map_err(Error::from)?;
+            let version: String = row.try_get(0).map_err(Error::from)?;
+            // Best effort: the probe's work is done whether or not it closes cleanly.
+            let _ = sqlx::Connection::close(conn).await;
+            version
+        }};
+    }
+    Ok(match &url.target {
+        ConnectTarget::Postgres(o) => probe_with!(o, "SHOW server_version"),
+        ConnectTarget::MySql(o) => probe_with!(o, "SELECT VERSION()"),
+        ConnectTarget::Sqlite(o) => probe_with!(o, "SELECT sqlite_version()"),
+    })
+}
+
+/// A snapshot of an engine's pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStatus {
+    /// Open connections, checked out or idle.
+    pub size: u32,
+    /// Idle connections waiting in the pool.
+    pub idle: usize,
+}
+
+impl Engine {
+    /// Starts configuring an engine for `url`:
+    /// `postgres://user:pass@host:5432/db`, `mysql://root@host/db` (or `mariadb://`),
+    /// `sqlite://path/to/file.db`, `sqlite::memory:`.
+    pub fn builder(url: &str) -> EngineBuilder {
+        EngineBuilder { url: url.to_owned(), config: PoolConfig::default(), echo: false }
+    }
+
+    /// The engine's dialect, chosen from the URL.
+    pub fn dialect(&self) -> Dialect {
+        self.shared.dialect
+    }
+
+    /// The URL, with its password replaced by `***`.
+    pub fn url(&self) -> &str {
+        &self.shared.url
+    }
+
+    /// The server's version string, read at connect time (`15.4`, `10.11.6-MariaDB`,
+    /// `3.45.0`).
+    pub fn server_version(&self) -> &str {
+        &self.shared.server_version
+    }
+
+    /// True when a MySQL-dialect engine talks to MariaDB.
+    pub fn is_mariadb(&self) -> bool {
+        self.shared.dialect == Dialect::MySql && self.shared.server_version.contains("MariaDB")
+    }
+
+    /// The pool kind in use.
+    pub fn pool_kind(&self) -> PoolKind {
+        self.shared.kind
+    }
+
+    /// How many connections are open and idle.
+    pub fn pool_status(&self) -> PoolStatus {
+        let (size, idle) = match &self.shared.pool {
+            DbPool::Postgres(p) => (p.size(), p.num_idle()),
+            DbPool::MySql(p) => (p.size(), p.num_idle()),
+            DbPool::Sqlite(p) => (p.size(), p.num_idle()),
+        };
+        PoolStatus { size, idle }
+    }
+
+    /// Checks a connection out of the pool, waiting up to `pool_timeout`.
+    pub async fn connect(&self) -> Result<Connection> {
+        let cfg = &self.shared.config;
+        let inner = match &self.shared.pool {
+            DbPool::Postgres(p) => ConnInner::Postgres(p.acquire().await.map_err(|e| cfg.checkout_error(e))?),
+            DbPool::MySql(p) => ConnInner::MySql(p.acquire().await.map_err(|e| cfg.checkout_error(e))?),
+            DbPool::Sqlite(p) => ConnInner::Sqlite(p.acquire().await.map_err(|e| cfg.checkout_error(e))?),
+        };
+        Ok(Connection::new(inner, Arc::clone(&self.shared)))
+    }
+
+    /// Checks out a connection and begins a transaction on it. The guard owns the
+    /// connection: dropped without [`Transaction::commit`], it rolls back and returns the
+    /// connection to the pool.
+    pub async fn begin(&self) -> Result<Transaction<'static>> {
+        let cfg = &self.shared.config;
+        let inner = match &self.shared.pool {
+            DbPool::Postgres(p) => TxInner::Postgres(p.begin().await.map_err(|e| cfg.checkout_error(e))?),
+            DbPool::MySql(p) => TxInner::MySql(p.begin().await.map_err(|e| cfg.checkout_error(e))?),
+            DbPool::Sqlite(p) => TxInner::Sqlite(p.begin().await.map_err(|e| cfg.checkout_error(e))?),
+        };
+        if self.shared.echo {
+            tracing::info!(target: "orm::engine", "BEGIN");
+        }
+        Ok(Transaction::new(inner, Arc::clone(&self.shared)))
+    }
+
+    /// Runs `f` in a transaction: COMMIT when it returns `Ok`, ROLLBACK when it returns
+    /// `Err` or panics (the panic then continues).
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use orm_runtime::{create_engine, text, Error};
+    /// let engine = create_engine("sqlite::memory:").await?;
+    /// engine.execute(text("CREATE TABLE t (x INTEGER)")).await?;
+    /// let failed: Result<(), Error> = engine
+    ///     .transaction(async |tx| {
+    ///         tx.execute(text("INSERT INTO t VALUES (1)")).await?;
+    ///         Err(Error::RowNotFound)
+    ///     })
+    ///     .await;
+    /// assert!(failed.is_err());
+    /// let n: i64 = engine.fetch_one(text("SELECT COUNT(*) FROM t")).await?.get(0)?;
+    /// assert_eq!(n, 0);
+    /// # Ok::<(), Error>(()) }).unwrap();
+    /// ```
+    pub async fn transaction<T, E, F>(&self, f: F) -> std::result::Result<T, E>
+    where
+        F: AsyncFnOnce(&mut Transaction<'static>) -> std::result::Result<T, E>,
+        E: From<Error>,
+    {
+        let mut tx = self.begin().await?;
+        let outcome = std::panic::AssertUnwindSafe(f(&mut tx)).catch_unwind().await;
+        match outcome {
+            Ok(Ok(value)) => {
+                tx.commit().await?;
+                Ok(value)
+            }
+            Ok(Err(e)) => {
+                if let Err(rb) = tx.rollback().await {
+                    tracing::warn!(target: "orm::engine", error = %rb, "ROLLBACK failed");
+                }
+                Err(e)
+            }
+            Err(panic) => {
+                // The connection is still usable: roll back explicitly rather than leave
+                // it to the pool's release-time cleanup, then let the panic go on.
+                let _ = tx.rollback().await;
+                std::panic::resume_unwind(panic)
+            }
+        }
+    }
+
+    /// Runs a statement on a pooled connection (autocommit); see [`Connection::execute`].
+    pub async fn execute(&self, stmt: impl Executable) -> Result<QueryResult> {
+        self.connect().await?.execute(stmt).await
+    }
+
+    /// Runs a query on a pooled connection and collects every row.
+    pub async fn fetch_all(&self, stmt: impl Executable) -> Result<Vec<Row>> {
+        self.connect().await?.fetch_all(stmt).await
+    }
+
+    /// Runs a query on a pooled connection and returns its first row, or
+    /// [`Error::RowNotFound`].
+    pub async fn fetch_one(&self, stmt: impl Executable) -> Result<Row> {
+        self.connect().await?.fetch_one(stmt).await
+    }
+
+    /// Runs a query on a pooled connection and returns its first row, if any.
+    pub async fn fetch_optional(&self, stmt: impl Executable) -> Result<Option<Row>> {
+        self.connect().await?.fetch_optional(stmt).await
+    }
+
+    /// Streams a query's rows; the stream holds a pooled connection until it ends or is
+    /// dropped.
+    pub fn fetch(&self, stmt: impl Executable) -> BoxStream<'static, Result<Row>> {
+        let c = match stmt.compile_for(self.dialect()) {
+            Ok(c) => c,
+            Err(e) => return Box::pin(futures_util::stream::once(async move { Err(e) })),
+        };
+        let (cfg, echo) = (self.shared.config.clone(), self.shared.echo);
+        match &self.shared.pool {
+            DbPool::Postgres(p) => exec::fetch_pooled(p.clone(), cfg, c, echo),
+            DbPool::MySql(p) => exec::fetch_pooled(p.clone(), cfg, c, echo),
+            DbPool::Sqlite(p) => exec::fetch_pooled(p.clone(), cfg, c, echo),
+        }
+    }
+
+    /// Closes every connection and the pool; later checkouts fail.
+    pub async fn close(&self) {
+        match &self.shared.pool {
+            DbPool::Postgres(p) => p.close().await,
+            DbPool::MySql(p) => p.close().await,
+            DbPool::Sqlite(p) => p.close().await,
+        }
+    }
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("url", &self.shared.url)
+            .field("dialect", &self.shared.dialect)
+            .field("pool", &self.shared.kind)
+            .finish_non_exhaustive()
+    }
+}

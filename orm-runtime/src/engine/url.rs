@@ -1,0 +1,135 @@
+//! Database URLs: which dialect, which driver options, and a printable form with the
+//! password hidden.
+
+use std::str::FromStr;
+
+use log::LevelFilter;
+use sqlx::ConnectOptions;
+use sqlx::mysql::MySqlConnectOptions;
+use sqlx::postgres::PgConnectOptions;
+use sqlx::sqlite::SqliteConnectOptions;
+
+use crate::dialect::Dialect;
+use crate::error::{Error, Result};
+
+/// Driver options parsed from a URL.
+#[derive(Debug, Clone)]
+pub(crate) enum ConnectTarget {
+    Postgres(PgConnectOptions),
+    MySql(MySqlConnectOptions),
+    Sqlite(SqliteConnectOptions),
+}
+
+/// A parsed database URL.
+#[derive(Debug, Clone)]
+pub(crate) struct DatabaseUrl {
+    pub(crate) target: ConnectTarget,
+    /// The URL with its password replaced by `***`.
+    pub(crate) redacted: String,
+    /// `sqlite::memory:` and other in-memory SQLite databases.
+    pub(crate) in_memory: bool,
+}
+
+impl DatabaseUrl {
+    pub(crate) fn dialect(&self) -> Dialect {
+        match self.target {
+            ConnectTarget::Postgres(_) => Dialect::Postgres,
+            ConnectTarget::MySql(_) => Dialect::MySql,
+            ConnectTarget::Sqlite(_) => Dialect::Sqlite,
+        }
+    }
+}
+
+/// Replaces the password of a `scheme://user:password@host/...` URL with `***`.
+/// Works on text, so that even a URL too broken to parse never leaks its password.
+pub(crate) fn redact(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else {
+        return url.to_owned();
+    };
+    let authority_start = scheme_end + 3;
+    let rest = &url[authority_start..];
+    let authority_len = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..authority_len];
+    let Some(at) = authority.rfind('@') else {
+        return url.to_owned();
+    };
+    let Some(colon) = authority[..at].find(':') else {
+        return url.to_owned();
+    };
+    let pw_start = authority_start + colon + 1;
+    let pw_end = authority_start + at;
+    format!("{}***{}", &url[..pw_start], &url[pw_end..])
+}
+
+/// Parses `url`, choosing the dialect from its scheme.
+pub(crate) fn parse(url: &str) -> Result<DatabaseUrl> {
+    let redacted = redact(url);
+    let invalid = |reason: String| Error::InvalidUrl { url: redacted.clone(), reason };
+    let Some((scheme, _)) = url.split_once(':') else {
+        return Err(invalid(
+            "no scheme; expected postgres://, mysql://, mariadb:// or sqlite:".to_owned(),
+        ));
+    };
+    let scheme = scheme.to_ascii_lowercase();
+    let driver_error = |e: sqlx::Error| invalid(e.to_string());
+    let (target, in_memory) = match scheme.as_str() {
+        "postgres" | "postgresql" => {
+            let opts = PgConnectOptions::from_str(url).map_err(driver_error)?;
+            (ConnectTarget::Postgres(opts.log_statements(LevelFilter::Off)), false)
+        }
+        "mysql" | "mariadb" => {
+            let normalized = format!("mysql{}", &url[scheme.len()..]);
+            let opts = MySqlConnectOptions::from_str(&normalized).map_err(driver_error)?;
+            (ConnectTarget::MySql(opts.log_statements(LevelFilter::Off)), false)
+        }
+        "sqlite" => {
+            let mut opts = SqliteConnectOptions::from_str(url).map_err(driver_error)?;
+            // Like Python's sqlite3 (and so SQLAlchemy), a missing database file is
+            // created unless the URL chooses a `mode` itself.
+            if !url.contains("mode=") {
+                opts = opts.create_if_missing(true);
+            }
+            let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+            (ConnectTarget::Sqlite(opts.log_statements(LevelFilter::Off)), in_memory)
+        }
+        other => {
+            return Err(invalid(format!(
+                "unknown scheme `{other}`; expected postgres://, mysql://, mariadb:// or sqlite:"
+            )));
+        }
+    };
+    Ok(DatabaseUrl { target, redacted, in_memory })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_scheme_picks_the_dialect() {
+        assert_eq!(parse("postgres://u@h/db").unwrap().dialect(), Dialect::Postgres);
+        assert_eq!(parse("postgresql://u@h/db").unwrap().dialect(), Dialect::Postgres);
+        assert_eq!(parse("mysql://root@h/db").unwrap().dialect(), Dialect::MySql);
+        assert_eq!(parse("mariadb://root@h/db").unwrap().dialect(), Dialect::MySql);
+        let mem = parse("sqlite::memory:").unwrap();
+        assert_eq!(mem.dialect(), Dialect::Sqlite);
+        assert!(mem.in_memory);
+        assert!(!parse("sqlite://app.db?mode=rwc").unwrap().in_memory);
+    }
+
+    #[test]
+    fn bad_urls_say_why_and_hide_the_password() {
+        let err = parse("oracle://scott:tiger@h/db").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid database URL `oracle://scott:***@h/db`: unknown scheme `oracle`; expected postgres://, mysql://, mariadb:// or sqlite:"
+        );
+        let err = parse("just-a-name").unwrap_err();
+        assert!(err.to_string().contains("no scheme"), "{err}");
+        let err = parse("postgres://u:secret@h:notaport/db").unwrap_err();
+        assert!(matches!(err, Error::InvalidUrl { .. }), "{err:?}");
+        assert!(!err.to_string().contains("secret"), "{err}");
+        assert_eq!(redact("mysql://root:p%40ss@h:3306/db?x=1"), "mysql://root:***@h:3306/db?x=1");
+        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+    }
+}

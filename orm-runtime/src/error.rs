@@ -1,0 +1,311 @@
+//! The one error type of the crate, [`Error`], and its [`Result`] alias.
+
+use std::time::Duration;
+
+/// Represents all the ways an ORM operation can fail.
+///
+/// Every variant carries what is needed to say *what* failed and *where*:
+/// the URL (with its password hidden), the column, the constraint, the SQLSTATE.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The URL given to [`create_engine`](crate::create_engine) or
+    /// [`Engine::builder`](crate::Engine::builder) could not be understood.
+    #[error("invalid database URL `{url}`: {reason}")]
+    InvalidUrl {
+        /// The URL, with any password replaced by `***`.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// A new connection to the database could not be opened (refused, unknown host,
+    /// authentication failed, unknown database, ...).
+    #[error("could not connect to `{url}`: {source}")]
+    Connect {
+        /// The URL, with any password replaced by `***`.
+        url: String,
+        /// The driver's error.
+        #[source]
+        source: sqlx::Error,
+    },
+
+    /// No connection could be checked out of the pool within `pool_timeout`.
+    #[error(
+        "timed out after {timeout:?} waiting for a connection from the pool \
+         (size {pool_size}, overflow {max_overflow}); raise `pool_size`/`max_overflow` \
+         or return connections sooner"
+    )]
+    PoolTimeout {
+        /// The configured `pool_timeout`.
+        timeout: Duration,
+        /// The configured `pool_size`.
+        pool_size: u32,
+        /// The configured `max_overflow`.
+        max_overflow: u32,
+    },
+
+    /// The database rejected a statement: see [`DatabaseError`] for the SQLSTATE /
+    /// error code and the constraint involved.
+    #[error("{0}")]
+    Database(Box<DatabaseError>),
+
+    /// A column's value could not be turned into the requested Rust type.
+    #[error("cannot decode column `{column}` of SQL type {sql_type} as `{rust_type}`: {message}")]
+    Decode {
+        /// The column's name (or `#index` when it has none).
+        column: String,
+        /// The Rust type that was asked for.
+        rust_type: &'static str,
+        /// The column's type as the database reported it.
+        sql_type: String,
+        /// Why the conversion failed.
+        message: String,
+    },
+
+    /// A row was asked for a column it does not have.
+    #[error("no column `{column}` in the row; it has: {available}")]
+    ColumnNotFound {
+        /// The name that was asked for.
+        column: String,
+        /// The row's column names, comma separated.
+        available: String,
+    },
+
+    /// A row was asked for a column index past its end.
+    #[error("column index {index} is out of range for a row of {len} columns")]
+    ColumnIndexOutOfBounds {
+        /// The index that was asked for.
+        index: usize,
+        /// How many columns the row has.
+        len: usize,
+    },
+
+    /// A value could not be bound as a statement parameter.
+    #[error("cannot bind parameter {index} ({value_type}): {message}")]
+    Bind {
+        /// One-based position of the parameter.
+        index: usize,
+        /// The kind of value.
+        value_type: &'static str,
+        /// The driver's reason.
+        message: String,
+    },
+
+    /// A `text()` statement names a bind parameter that was given no value, or was
+    /// given a value for a name it does not contain.
+    #[error("bind parameter `:{name}` {problem} in SQL: {sql}")]
+    BindParameter {
+        /// The parameter name.
+        name: String,
+        /// What is wrong (`has no value`, `does not appear`).
+        problem: &'static str,
+        /// The statement text.
+        sql: String,
+    },
+
+    /// `fetch_one` found no row.
+    #[error("the statement returned no rows; use fetch_optional if none is acceptable")]
+    RowNotFound,
+
+    /// The dialect cannot express this construct.
+    #[error("{feature} is not supported by the {dialect} dialect")]
+    Unsupported {
+        /// The dialect name.
+        dialect: &'static str,
+        /// What was asked for.
+        feature: String,
+    },
+
+    /// Any other driver error (I/O after connecting, protocol, TLS, ...).
+    #[error("driver error: {0}")]
+    Driver(#[source] sqlx::Error),
+}
+
+/// A `Result` whose error is [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What kind of constraint a [`DatabaseError`] violated, as far as the driver can tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DatabaseErrorKind {
+    /// A UNIQUE or PRIMARY KEY constraint.
+    UniqueViolation,
+    /// A FOREIGN KEY constraint.
+    ForeignKeyViolation,
+    /// A NOT NULL constraint.
+    NotNullViolation,
+    /// A CHECK constraint.
+    CheckViolation,
+    /// Anything else.
+    Other,
+}
+
+/// An error the database returned for a statement.
+#[derive(Debug)]
+pub struct DatabaseError {
+    /// The SQLSTATE (PostgreSQL), the numeric error code (MySQL) or the extended
+    /// result code (SQLite), as text.
+    pub code: Option<String>,
+    /// The database's own message.
+    pub message: String,
+    /// The violated constraint's name, where the driver or message gives one.
+    pub constraint: Option<String>,
+    /// The table involved, where the driver gives it (PostgreSQL).
+    pub table: Option<String>,
+    /// The classification of the error.
+    pub kind: DatabaseErrorKind,
+    /// The statement that failed, when known.
+    pub sql: Option<String>,
+}
+
+impl std::fmt::Display for DatabaseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "database error")?;
+        if let Some(code) = &self.code {
+            write!(f, " [{code}]")?;
+        }
+        write!(f, ": {}", self.message)?;
+        if let Some(c) = &self.constraint {
+            write!(f, " (constraint `{c}`")?;
+            if let Some(t) = &self.table {
+                write!(f, " on table `{t}`")?;
+            }
+            write!(f, ")")?;
+        }
+        if let Some(sql) = &self.sql {
+            write!(f, "; statement: {sql}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Error {
+    /// The database error, if this is one.
+    pub fn as_database_error(&self) -> Option<&DatabaseError> {
+        match self {
+            Error::Database(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The constraint classification of a database error (`None` for other errors).
+    pub fn kind(&self) -> Option<DatabaseErrorKind> {
+        self.as_database_error().map(|e| e.kind)
+    }
+
+    /// True for a UNIQUE / PRIMARY KEY violation.
+    pub fn is_unique_violation(&self) -> bool {
+        self.kind() == Some(DatabaseErrorKind::UniqueViolation)
+    }
+
+    /// True for a FOREIGN KEY violation.
+    pub fn is_foreign_key_violation(&self) -> bool {
+        self.kind() == Some(DatabaseErrorKind::ForeignKeyViolation)
+    }
+
+    /// True for a NOT NULL violation.
+    pub fn is_not_null_violation(&self) -> bool {
+        self.kind() == Some(DatabaseErrorKind::NotNullViolation)
+    }
+
+    /// True for a CHECK violation.
+    pub fn is_check_violation(&self) -> bool {
+        self.kind() == Some(DatabaseErrorKind::CheckViolation)
+    }
+
+    /// Converts a driver error raised while running `sql`.
+    pub(crate) fn from_sqlx(err: sqlx::Error, sql: Option<&str>) -> Error {
+        match err {
+            sqlx::Error::Database(db) => Error::Database(Box::new(database_error(&*db, sql))),
+            sqlx::Error::RowNotFound => Error::RowNotFound,
+            other => Error::Driver(other),
+        }
+    }
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(err: sqlx::Error) -> Self {
+        Error::from_sqlx(err, None)
+    }
+}
+
+fn database_error(db: &dyn sqlx::error::DatabaseError, sql: Option<&str>) -> DatabaseError {
+    let kind = match db.kind() {
+        sqlx::error::ErrorKind::UniqueViolation => DatabaseErrorKind::UniqueViolation,
+        sqlx::error::ErrorKind::ForeignKeyViolation => DatabaseErrorKind::ForeignKeyViolation,
+        sqlx::error::ErrorKind::NotNullViolation => DatabaseErrorKind::NotNullViolation,
+        sqlx::error::ErrorKind::CheckViolation => DatabaseErrorKind::CheckViolation,
+        _ => DatabaseErrorKind::Other,
+    };
+    let message = db.message().to_owned();
+    let mut table = None;
+    let constraint = match db.constraint() {
+        Some(c) => Some(c.to_owned()),
+        None => constraint_from_message(&message),
+    };
+    if let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+        table = pg.table().map(str::to_owned);
+    }
+    DatabaseError {
+        code: db.code().map(|c| c.into_owned()),
+        message,
+        constraint,
+        table,
+        kind,
+        sql: sql.map(str::to_owned),
+    }
+}
+
+/// MySQL and SQLite put the constraint in the message only:
+/// `Duplicate entry 'x' for key 'users.name'`, `... CONSTRAINT `fk_x` FOREIGN KEY ...`,
+/// `CONSTRAINT `ck` failed for ...`, `UNIQUE constraint failed: users.name`.
+fn constraint_from_message(message: &str) -> Option<String> {
+    if let Some(rest) = message.split(" for key '").nth(1) {
+        let key = rest.split('\'').next()?;
+        // MySQL 8 prefixes the table: `users.name`; MariaDB gives the bare key name.
+        return Some(key.rsplit('.').next().unwrap_or(key).to_owned());
+    }
+    if let Some(rest) = message.split("CONSTRAINT `").nth(1) {
+        return rest.split('`').next().map(str::to_owned);
+    }
+    for prefix in [
+        "UNIQUE constraint failed: ",
+        "CHECK constraint failed: ",
+        "NOT NULL constraint failed: ",
+    ] {
+        if let Some(rest) = message.strip_prefix(prefix) {
+            return Some(rest.to_owned());
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::constraint_from_message;
+
+    #[test]
+    fn constraint_names_are_read_from_mysql_and_sqlite_messages() {
+        assert_eq!(
+            constraint_from_message("Duplicate entry 'ed' for key 'users.uq_users_name'").as_deref(),
+            Some("uq_users_name")
+        );
+        assert_eq!(
+            constraint_from_message("Duplicate entry 'ed' for key 'uq_name'").as_deref(),
+            Some("uq_name")
+        );
+        assert_eq!(
+            constraint_from_message(
+                "Cannot add or update a child row: a foreign key constraint fails (`test`.`posts`, CONSTRAINT `fk_posts_user` FOREIGN KEY (`user_id`) REFERENCES `users` (`id`))"
+            )
+            .as_deref(),
+            Some("fk_posts_user")
+        );
+        assert_eq!(
+            constraint_from_message("UNIQUE constraint failed: users.name").as_deref(),
+            Some("users.name")
+        );
+        assert_eq!(constraint_from_message("syntax error"), None);
+    }
+}

@@ -1,0 +1,27 @@
+//! Runtime of the [`orm`](https://docs.rs/orm) crate. Semver-exempt: depend on `orm`,
+//! which re-exports everything here that users need.
+//!
+//! Module map, in the order a statement travels:
+//! - [`engine`] — [`Engine`], pools, [`Connection`], [`Transaction`] (Layer 1);
+//! - [`sql`] — statements that compile to SQL and binds ([`text`], [`Executable`]);
+//! - [`dialect`] — how PostgreSQL, MySQL/MariaDB and SQLite spell things, and the
+//!   glue to each sqlx driver;
+//! - [`value`] and [`row`] — dialect-neutral bind values and result rows;
+//! - [`error`] — the one [`Error`] type.
+#![warn(missing_docs)]
+
+pub mod dialect;
+pub mod engine;
+pub mod error;
+pub mod row;
+pub mod sql;
+pub mod value;
+
+pub use dialect::Dialect;
+pub use engine::{
+    Connection, Engine, EngineBuilder, PoolKind, PoolStatus, QueryResult, Transaction, create_engine,
+};
+pub use error::{DatabaseError, DatabaseErrorKind, Error, Result};
+pub use row::{ColumnIndex, Decode, Row};
+pub use sql::{Compiled, Executable, TextClause, text};
+pub use value::{FromValue, Value};

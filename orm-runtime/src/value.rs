@@ -1,0 +1,432 @@
+//! Dialect-neutral values: what statements bind and what rows hold.
+//!
+//! [`Value`] is the one currency between the SQL layer and the drivers. Every bound
+//! parameter is a `Value`; a [`Row`](crate::Row) column can be read as one with
+//! [`Row::value`](crate::Row::value). [`FromValue`] turns a `Value` back into a Rust type,
+//! widening integers and parsing SQLite's text-stored dates as a database user expects.
+
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+
+/// A value bound to a statement or read from a row, independent of the dialect.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Value {
+    /// SQL `NULL`.
+    Null,
+    /// `BOOLEAN` (stored as an integer 0/1 on MySQL and SQLite).
+    Bool(bool),
+    /// `SMALLINT`.
+    I16(i16),
+    /// `INTEGER`.
+    I32(i32),
+    /// `BIGINT`.
+    I64(i64),
+    /// `REAL` / `FLOAT`.
+    F32(f32),
+    /// `DOUBLE PRECISION`.
+    F64(f64),
+    /// Character data.
+    Text(String),
+    /// Binary data (`BYTEA`, `BLOB`).
+    Bytes(Vec<u8>),
+    /// `DATE`.
+    Date(NaiveDate),
+    /// `TIME` without time zone.
+    Time(NaiveTime),
+    /// `TIMESTAMP` / `DATETIME` without time zone.
+    DateTime(NaiveDateTime),
+    /// `TIMESTAMP WITH TIME ZONE`: an instant, normalised to UTC. MySQL and SQLite have no
+    /// zone-aware type; there it is stored as UTC.
+    DateTimeUtc(DateTime<Utc>),
+    /// `UUID` (feature `uuid`).
+    #[cfg(feature = "uuid")]
+    Uuid(uuid::Uuid),
+    /// `JSON` / `JSONB` (feature `json`).
+    #[cfg(feature = "json")]
+    Json(serde_json::Value),
+    /// `NUMERIC(p, s)` / `DECIMAL` (feature `decimal`).
+    #[cfg(feature = "decimal")]
+    Decimal(rust_decimal::Decimal),
+}
+
+impl Value {
+    /// A short name of the variant, for error messages and logs.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Null => "NULL",
+            Value::Bool(_) => "bool",
+            Value::I16(_) => "i16",
+            Value::I32(_) => "i32",
+            Value::I64(_) => "i64",
+            Value::F32(_) => "f32",
+            Value::F64(_) => "f64",
+            Value::Text(_) => "text",
+            Value::Bytes(_) => "bytes",
+            Value::Date(_) => "date",
+            Value::Time(_) => "time",
+            Value::DateTime(_) => "datetime",
+            Value::DateTimeUtc(_) => "timestamptz",
+            #[cfg(feature = "uuid")]
+            Value::Uuid(_) => "uuid",
+            #[cfg(feature = "json")]
+            Value::Json(_) => "json",
+            #[cfg(feature = "decimal")]
+            Value::Decimal(_) => "decimal",
+        }
+    }
+
+    /// True for [`Value::Null`].
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+
+    /// Converts into a Rust type, see [`FromValue`].
+    pub fn to<T: FromValue>(self) -> Result<T, String> {
+        T::from_value(self)
+    }
+}
+
+/// A type that can be read back from a [`Value`].
+///
+/// Conversions are lenient where no information is lost: any integer fits any wider
+/// integer, a 0/1 integer is a `bool`, and SQLite's text-stored dates and times parse.
+pub trait FromValue: Sized {
+    /// The Rust type's name, for error messages.
+    const RUST_TYPE: &'static str;
+    /// Converts, or says why not.
+    fn from_value(value: Value) -> Result<Self, String>;
+}
+
+fn mismatch<T>(rust: &str, v: &Value) -> Result<T, String> {
+    match v {
+        Value::Null => Err(format!(
+            "unexpected NULL; read the column as `Option<{rust}>` if it may be NULL"
+        )),
+        other => Err(format!("a {} value cannot be read as `{rust}`", other.type_name())),
+    }
+}
+
+macro_rules! int_from_value {
+    ($($t:ty),*) => {$(
+        impl FromValue for $t {
+            const RUST_TYPE: &'static str = stringify!($t);
+            fn from_value(value: Value) -> Result<Self, String> {
+                let wide: i128 = match value {
+                    Value::I16(v) => v.into(),
+                    Value::I32(v) => v.into(),
+                    Value::I64(v) => v.into(),
+                    Value::Bool(b) => b.into(),
+                    #[cfg(feature = "decimal")]
+                    Value::Decimal(d) if d.fract().is_zero() => {
+                        i128::try_from(d).map_err(|e| e.to_string())?
+                    }
+                    ref other => return mismatch(Self::RUST_TYPE, other),
+                };
+                <$t>::try_from(wide)
+                    .map_err(|_| format!("{wide} is out of range for `{}`", Self::RUST_TYPE))
+            }
+        }
+    )*};
+}
+int_from_value!(i8, i16, i32, i64, u8, u16, u32, u64);
+
+impl FromValue for bool {
+    const RUST_TYPE: &'static str = "bool";
+    fn from_value(value: Value) -> Result<Self, String> {
+        match value {
+            Value::Bool(b) => Ok(b),
+            Value::I16(0) | Value::I32(0) | Value::I64(0) => Ok(false),
+            Value::I16(1) | Value::I32(1) | Value::I64(1) => Ok(true),
+            other => mismatch("bool", &other),
+        }
+    }
+}
+
+impl FromValue for f64 {
+    const RUST_TYPE: &'static str = "f64";
+    fn from_value(value: Value) -> Result<Self, String> {
+        match value {
+            Value::F64(v) => Ok(v),
+            Value::F32(v) => Ok(v.into()),
+            Value::I16(v) => Ok(v.into()),
+            Value::I32(v) => Ok(v.into()),
+            // i64 -> f64 may round above 2^53, as every database's own cast does.
+            #[allow(clippy::cast_precision_loss)] // documented above: same as SQL CAST
+            Value::I64(v) => Ok(v as f64),
+            #[cfg(feature = "decimal")]
+            Value::Decimal(d) => {
+                rust_decimal::prelude::ToPrimitive::to_f64(&d).ok_or_else(|| d.to_string())
+            }
+            Value::Text(s) => s.parse().map_err(|_| format!("`{s}` is not a number")),
+            other => mismatch("f64", &other),
+        }
+    }
+}
+
+impl FromValue for f32 {
+    const RUST_TYPE: &'static str = "f32";
+    fn from_value(value: Value) -> Result<Self, String> {
+        match value {
+            Value::F32(v) => Ok(v),
+            // Narrowing a double: REAL columns come back as doubles from SQLite and MySQL.
+            #[allow(clippy::cast_possible_truncation)] // f32 asked for: precision is the user's choice
+            other => f64::from_value(other).map(|v| v as f32),
+        }
+    }
+}
+
+impl FromValue for String {
+    const RUST_TYPE: &'static str = "String";
+    fn from_value(value: Value) -> Result<Self, String> {
+        match value {
+            Value::Text(s) => Ok(s),
+            #[cfg(feature = "decimal")]
+            Value::Decimal(d) => Ok(d.to_string()),
+            #[cfg(feature = "uuid")]
+            Value::Uuid(u) => Ok(u.to_string()),
+            #[cfg(feature = "json")]
+            Value::Json(serde_json::Value::String(s)) => Ok(s),
+            Value::Bytes(b) => String::from_utf8(b).map_err(|e| e.to_string()),
+            other => mismatch("String", &other),
+        }
+    }
+}
+
+impl FromValue for Vec<u8> {
+    const RUST_TYPE: &'static str = "Vec<u8>";
+    fn from_value(value: Value) -> Result<Self, String> {
+        match value {
+            Value::Bytes(b) => Ok(b),
+            Value::Text(s) => Ok(s.into_bytes()),
+            other => mismatch("Vec<u8>", &other),
+        }
+    }
+}
+
+const DATETIME_FORMATS: [&str; 3] = ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M"];
+
+fn parse_naive_datetime(s: &str) -> Option<NaiveDateTime> {
+    DATETIME_FORMATS
+        .iter()
+        .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
+        .or_else(|| parse_utc(s).map(|d| d.naive_utc()))
+}
+
+fn parse_utc(s: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .or_else(|_| DateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f%:z"))
+        .or_else(|_| DateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f%#z"))
+        .ok()
+        .map(|d| d.with_timezone(&Utc))
+}
+
+impl FromValue for NaiveDate {
+    const RUST_TYPE: &'static str = "NaiveDate";
+    fn from_value(value: Value) -> Result<Self, String> {
+        match value {
+            Value::Date(d) => Ok(d),
+            Value::Text(s) => NaiveDate::parse_from_str(&s, "%Y-%m-%d")
+                .map_err(|e| format!("`{s}` is not a date: {e}")),
+            other => mismatch("NaiveDate", &other),
+        }
+    }
+}
+
+impl FromValue for NaiveTime {
+    const RUST_TYPE: &'static str = "NaiveTime";
+    fn from_value(value: Value) -> Result<Self, String> {
+        match value {
+            Value::Time(t) => Ok(t),
+            Value::Text(s) => NaiveTime::parse_from_str(&s, "%H:%M:%S%.f")
+                .map_err(|e| format!("`{s}` is not a time: {e}")),
+            other => mismatch("NaiveTime", &other),
+        }
+    }
+}
+
+impl FromValue for NaiveDateTime {
+    const RUST_TYPE: &'static str = "NaiveDateTime";
+    fn from_value(value: Value) -> Result<Self, String> {
+        match value {
+            Value::DateTime(d) => Ok(d),
+            Value::DateTimeUtc(d) => Ok(d.naive_utc()),
+            Value::Date(d) => Ok(d.and_time(NaiveTime::MIN)),
+            Value::Text(s) => parse_naive_datetime(&s).ok_or_else(|| format!("`{s}` is not a datetime")),
+            other => mismatch("NaiveDateTime", &other),
+        }
+    }
+}
+
+impl FromValue for DateTime<Utc> {
+    const RUST_TYPE: &'static str = "DateTime<Utc>";
+    fn from_value(value: Value) -> Result<Self, String> {
+        match value {
+            Value::DateTimeUtc(d) => Ok(d),
+            // A zone-less timestamp read as an instant is taken to be UTC, the zone the
+            // engine stores instants in on MySQL and SQLite.
+            Value::DateTime(d) => Ok(d.and_utc()),
+            Value::Text(s) => parse_utc(&s)
+                .or_else(|| parse_naive_datetime(&s).map(|d| d.and_utc()))
+                .ok_or_else(|| format!("`{s}` is not a timestamp")),
+            other => mismatch("DateTime<Utc>", &other),
+        }
+    }
+}
+
+impl FromValue for DateTime<FixedOffset> {
+    const RUST_TYPE: &'static str = "DateTime<FixedOffset>";
+    fn from_value(value: Value) -> Result<Self, String> {
+        DateTime::<Utc>::from_value(value).map(|d| d.fixed_offset())
+    }
+}
+
+#[cfg(feature = "uuid")]
+impl FromValue for uuid::Uuid {
+    const RUST_TYPE: &'static str = "Uuid";
+    fn from_value(value: Value) -> Result<Self, String> {
+        match value {
+            Value::Uuid(u) => Ok(u),
+            Value::Bytes(b) => uuid::Uuid::from_slice(&b).map_err(|e| e.to_string()),
+            Value::Text(s) => uuid::Uuid::parse_str(&s).map_err(|e| format!("`{s}`: {e}")),
+            other => mismatch("Uuid", &other),
+        }
+    }
+}
+
+#[cfg(feature = "json")]
+impl FromValue for serde_json::Value {
+    const RUST_TYPE: &'static str = "serde_json::Value";
+    fn from_value(value: Value) -> Result<Self, String> {
+        match value {
+            Value::Json(j) => Ok(j),
+            Value::Null => Ok(serde_json::Value::Null),
+            Value::Text(s) => serde_json::from_str(&s).map_err(|e| e.to_string()),
+            Value::Bytes(b) => serde_json::from_slice(&b).map_err(|e| e.to_string()),
+            other => mismatch("serde_json::Value", &other),
+        }
+    }
+}
+
+#[cfg(feature = "decimal")]
+impl FromValue for rust_decimal::Decimal {
+    const RUST_TYPE: &'static str = "Decimal";
+    fn from_value(value: Value) -> Result<Self, String> {
+        use rust_decimal::Decimal;
+        match value {
+            Value::Decimal(d) => Ok(d),
+            Value::I16(v) => Ok(v.into()),
+            Value::I32(v) => Ok(v.into()),
+            Value::I64(v) => Ok(v.into()),
+            Value::F64(v) => Decimal::try_from(v).map_err(|e| e.to_string()),
+            Value::F32(v) => Decimal::try_from(v).map_err(|e| e.to_string()),
+            Value::Text(s) => s.parse().map_err(|e| format!("`{s}`: {e}")),
+            other => mismatch("Decimal", &other),
+        }
+    }
+}
+
+impl FromValue for Value {
+    const RUST_TYPE: &'static str = "Value";
+    fn from_value(value: Value) -> Result<Self, String> {
+        Ok(value)
+    }
+}
+
+impl<T: FromValue> FromValue for Option<T> {
+    const RUST_TYPE: &'static str = "Option<_>";
+    fn from_value(value: Value) -> Result<Self, String> {
+        match value {
+            Value::Null => Ok(None),
+            other => T::from_value(other).map(Some),
+        }
+    }
+}
+
+macro_rules! value_from {
+    ($($t:ty => $variant:ident),* $(,)?) => {$(
+        impl From<$t> for Value {
+            fn from(v: $t) -> Self {
+                Value::$variant(v.into())
+            }
+        }
+    )*};
+}
+value_from!(
+    bool => Bool, i8 => I16, u8 => I16, i16 => I16, u16 => I32, i32 => I32, u32 => I64,
+    i64 => I64, f32 => F32, f64 => F64, String => Text, &str => Text, Vec<u8> => Bytes,
+    &[u8] => Bytes, NaiveDate => Date, NaiveTime => Time, NaiveDateTime => DateTime,
+    DateTime<Utc> => DateTimeUtc,
+);
+
+impl From<&String> for Value {
+    fn from(v: &String) -> Self {
+        Value::Text(v.clone())
+    }
+}
+
+impl From<DateTime<FixedOffset>> for Value {
+    fn from(v: DateTime<FixedOffset>) -> Self {
+        Value::DateTimeUtc(v.with_timezone(&Utc))
+    }
+}
+
+#[cfg(feature = "uuid")]
+impl From<uuid::Uuid> for Value {
+    fn from(v: uuid::Uuid) -> Self {
+        Value::Uuid(v)
+    }
+}
+
+#[cfg(feature = "json")]
+impl From<serde_json::Value> for Value {
+    fn from(v: serde_json::Value) -> Self {
+        Value::Json(v)
+    }
+}
+
+#[cfg(feature = "decimal")]
+impl From<rust_decimal::Decimal> for Value {
+    fn from(v: rust_decimal::Decimal) -> Self {
+        Value::Decimal(v)
+    }
+}
+
+impl<T: Into<Value>> From<Option<T>> for Value {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Value::Null, Into::into)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integers_widen_and_narrow_with_range_checks() {
+        assert_eq!(i64::from_value(Value::I32(-7)), Ok(-7));
+        assert_eq!(i16::from_value(Value::I64(300)), Ok(300));
+        assert!(i8::from_value(Value::I64(300)).unwrap_err().contains("out of range"));
+        assert!(u64::from_value(Value::I64(-1)).is_err());
+    }
+
+    #[test]
+    fn null_needs_an_option() {
+        assert_eq!(Option::<i64>::from_value(Value::Null), Ok(None));
+        let err = i64::from_value(Value::Null).unwrap_err();
+        assert!(err.contains("Option<i64>"), "{err}");
+    }
+
+    #[test]
+    fn sqlite_text_dates_parse() {
+        let d = NaiveDateTime::from_value(Value::Text("2024-02-29 13:14:15.123".into())).unwrap();
+        assert_eq!(d.to_string(), "2024-02-29 13:14:15.123");
+        let utc = DateTime::<Utc>::from_value(Value::Text("2024-02-29 13:14:15+02:00".into())).unwrap();
+        assert_eq!(utc.to_rfc3339(), "2024-02-29T11:14:15+00:00");
+    }
+
+    #[test]
+    fn mismatches_say_both_types() {
+        let err = bool::from_value(Value::Text("x".into())).unwrap_err();
+        assert_eq!(err, "a text value cannot be read as `bool`");
+    }
+}

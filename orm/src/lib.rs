@@ -1,0 +1,59 @@
+//! `orm`: a declarative ORM for Rust, in the spirit of SQLAlchemy.
+//!
+//! Two layers, usable on their own:
+//! - **Core**: an [`Engine`] over sqlx pools for PostgreSQL, MySQL/MariaDB and SQLite,
+//!   transactions and savepoints, and SQL built as typed expression trees;
+//! - **ORM**: models declared with `#[derive(Model)]` and a unit-of-work Session.
+//!
+//! ## Where to find things
+//! - [`create_engine`], [`Engine`], [`Connection`], [`Transaction`] — connections and
+//!   transactions;
+//! - [`text`] — literal SQL with `:name` binds;
+//! - [`Row`], [`Value`] — results and bind values, the same on every database;
+//! - [`Error`] — every failure, with the column, constraint or URL involved.
+//!
+//! ```
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! use orm::prelude::*;
+//! let engine = create_engine("sqlite::memory:").await?;
+//! let row = engine.fetch_one(text("SELECT :a + :b AS total").bind("a", 2).bind("b", 3)).await?;
+//! assert_eq!(row.get::<i64>("total")?, 5);
+//! # Ok::<(), orm::Error>(()) }).unwrap();
+//! ```
+#![warn(missing_docs)]
+
+pub use orm_runtime::dialect;
+pub use orm_runtime::engine;
+pub use orm_runtime::error;
+pub use orm_runtime::row;
+pub use orm_runtime::sql;
+pub use orm_runtime::value;
+
+pub use orm_runtime::Compiled;
+pub use orm_runtime::Connection;
+pub use orm_runtime::DatabaseError;
+pub use orm_runtime::DatabaseErrorKind;
+pub use orm_runtime::Dialect;
+pub use orm_runtime::Engine;
+pub use orm_runtime::EngineBuilder;
+pub use orm_runtime::Error;
+pub use orm_runtime::Executable;
+pub use orm_runtime::FromValue;
+pub use orm_runtime::PoolKind;
+pub use orm_runtime::PoolStatus;
+pub use orm_runtime::QueryResult;
+pub use orm_runtime::Result;
+pub use orm_runtime::Row;
+pub use orm_runtime::TextClause;
+pub use orm_runtime::Transaction;
+pub use orm_runtime::Value;
+pub use orm_runtime::create_engine;
+pub use orm_runtime::text;
+
+/// The names most programs need: `use orm::prelude::*;`.
+pub mod prelude {
+    pub use orm_runtime::{
+        Connection, Dialect, Engine, Error, Executable, Row, Transaction, Value, create_engine,
+        text,
+    };
+}

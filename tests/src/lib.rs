@@ -1,0 +1,1 @@
+//! The integration tests are in `main.rs` and its modules.

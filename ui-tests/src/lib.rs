@@ -1,0 +1,1 @@
+//! The trybuild harness is `ui.rs`; cases are under `fail/` and `pass/`.
