@@ -1,1 +1,96 @@
-fn main() {}
+//! Quickstart: an engine on embedded SQLite, a table, binds, a transaction, a savepoint.
+//!
+//! Run with `cargo run --example quickstart`. Set `DATABASE_URL` to run it on
+//! PostgreSQL or MySQL/MariaDB instead; `RUST_LOG=orm=warn` hides the statement log.
+
+use orm::prelude::*;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    // Show the engine's echo (every statement, binds, timing) unless RUST_LOG says otherwise.
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("orm=info"));
+    tracing_subscriber::fmt().with_env_filter(filter).init();
+
+    let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| "sqlite::memory:".to_owned());
+    let engine = Engine::builder(&url).echo(true).connect().await?;
+    println!(
+        "connected to {} ({} {})",
+        engine.url(),
+        engine.dialect(),
+        engine.server_version()
+    );
+
+    engine
+        .execute(text("DROP TABLE IF EXISTS quickstart_users"))
+        .await?;
+    engine
+        .execute(text(
+            "CREATE TABLE quickstart_users (id INTEGER PRIMARY KEY, name VARCHAR(50) NOT NULL UNIQUE, \
+             karma INTEGER NOT NULL DEFAULT 0)",
+        ))
+        .await?;
+
+    // Every value is a bound parameter; `:name` becomes `$1` or `?` for the dialect.
+    let insert = "INSERT INTO quickstart_users (id, name, karma) VALUES (:id, :name, :karma)";
+    engine
+        .transaction(async |tx| {
+            for (id, name, karma) in [(1, "ed", 10), (2, "wendy", 25), (3, "mary", 7)] {
+                tx.execute(
+                    text(insert)
+                        .bind("id", id)
+                        .bind("name", name)
+                        .bind("karma", karma),
+                )
+                .await?;
+            }
+            Ok::<_, Error>(())
+        })
+        .await?;
+
+    // A savepoint rolled back undoes only its own work.
+    let mut tx = engine.begin().await?;
+    tx.execute(text("UPDATE quickstart_users SET karma = karma + 1"))
+        .await?;
+    let mut sp = tx.savepoint().await?;
+    sp.execute(
+        text(insert)
+            .bind("id", 4)
+            .bind("name", "fred")
+            .bind("karma", 0),
+    )
+    .await?;
+    sp.rollback().await?;
+    tx.commit().await?;
+
+    // A constraint violation is an error naming the constraint; nothing is changed.
+    let err = engine
+        .execute(
+            text(insert)
+                .bind("id", 5)
+                .bind("name", "ed")
+                .bind("karma", 0),
+        )
+        .await
+        .unwrap_err();
+    println!(
+        "duplicate name refused: unique violation = {}",
+        err.is_unique_violation()
+    );
+
+    let rows = engine
+        .fetch_all(
+            text("SELECT name, karma FROM quickstart_users WHERE karma > :min ORDER BY karma DESC")
+                .bind("min", 5),
+        )
+        .await?;
+    for row in &rows {
+        println!(
+            "{:>6}: {}",
+            row.get::<String>("name")?,
+            row.get::<i64>("karma")?
+        );
+    }
+    assert_eq!(rows.len(), 3);
+    Ok(())
+}

@@ -1,1 +1,12 @@
+//! Integration tests: one binary, one module per feature. Every case runs on SQLite, and
+//! on PostgreSQL and MariaDB/MySQL when `ORM_TEST_POSTGRES_URL` / `ORM_TEST_MYSQL_URL`
+//! are set (see `support`).
 
+mod support;
+
+mod connect_errors;
+mod echo;
+mod pooling;
+mod statements;
+mod transactions;
+mod values;

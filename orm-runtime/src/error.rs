@@ -288,7 +288,8 @@ mod tests {
     #[test]
     fn constraint_names_are_read_from_mysql_and_sqlite_messages() {
         assert_eq!(
-            constraint_from_message("Duplicate entry 'ed' for key 'users.uq_users_name'").as_deref(),
+            constraint_from_message("Duplicate entry 'ed' for key 'users.uq_users_name'")
+                .as_deref(),
             Some("uq_users_name")
         );
         assert_eq!(

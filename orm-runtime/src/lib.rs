@@ -19,7 +19,8 @@ pub mod value;
 
 pub use dialect::Dialect;
 pub use engine::{
-    Connection, Engine, EngineBuilder, PoolKind, PoolStatus, QueryResult, Transaction, create_engine,
+    Connection, Engine, EngineBuilder, PoolKind, PoolStatus, QueryResult, Savepoint, Transaction,
+    create_engine,
 };
 pub use error::{DatabaseError, DatabaseErrorKind, Error, Result};
 pub use row::{ColumnIndex, Decode, Row};

@@ -141,7 +141,11 @@ impl ColumnIndex for usize {
 
 impl ColumnIndex for &str {
     fn index_in(&self, row: &Row) -> Result<usize> {
-        let found = with_row!(row, r => sqlx::ColumnIndex::index(self, r).ok());
+        // sqlx's name map first; a scan of the columns where the driver left the map
+        // empty (MySQL rows of `INSERT ... RETURNING`).
+        let found = with_row!(row, r => sqlx::ColumnIndex::index(self, r)
+            .ok()
+            .or_else(|| r.columns().iter().position(|c| c.name() == *self)));
         found.ok_or_else(|| Error::ColumnNotFound {
             column: (*self).to_owned(),
             available: row.column_names().join(", "),

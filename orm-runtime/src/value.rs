@@ -102,7 +102,10 @@ fn mismatch<T>(rust: &str, v: &Value) -> Result<T, String> {
         Value::Null => Err(format!(
             "unexpected NULL; read the column as `Option<{rust}>` if it may be NULL"
         )),
-        other => Err(format!("a {} value cannot be read as `{rust}`", other.type_name())),
+        other => Err(format!(
+            "a {} value cannot be read as `{rust}`",
+            other.type_name()
+        )),
     }
 }
 
@@ -169,7 +172,8 @@ impl FromValue for f32 {
         match value {
             Value::F32(v) => Ok(v),
             // Narrowing a double: REAL columns come back as doubles from SQLite and MySQL.
-            #[allow(clippy::cast_possible_truncation)] // f32 asked for: precision is the user's choice
+            #[allow(clippy::cast_possible_truncation)]
+            // f32 asked for: precision is the user's choice
             other => f64::from_value(other).map(|v| v as f32),
         }
     }
@@ -203,7 +207,11 @@ impl FromValue for Vec<u8> {
     }
 }
 
-const DATETIME_FORMATS: [&str; 3] = ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M"];
+const DATETIME_FORMATS: [&str; 3] = [
+    "%Y-%m-%d %H:%M:%S%.f",
+    "%Y-%m-%dT%H:%M:%S%.f",
+    "%Y-%m-%d %H:%M",
+];
 
 fn parse_naive_datetime(s: &str) -> Option<NaiveDateTime> {
     DATETIME_FORMATS
@@ -251,7 +259,9 @@ impl FromValue for NaiveDateTime {
             Value::DateTime(d) => Ok(d),
             Value::DateTimeUtc(d) => Ok(d.naive_utc()),
             Value::Date(d) => Ok(d.and_time(NaiveTime::MIN)),
-            Value::Text(s) => parse_naive_datetime(&s).ok_or_else(|| format!("`{s}` is not a datetime")),
+            Value::Text(s) => {
+                parse_naive_datetime(&s).ok_or_else(|| format!("`{s}` is not a datetime"))
+            }
             other => mismatch("NaiveDateTime", &other),
         }
     }
@@ -405,7 +415,11 @@ mod tests {
     fn integers_widen_and_narrow_with_range_checks() {
         assert_eq!(i64::from_value(Value::I32(-7)), Ok(-7));
         assert_eq!(i16::from_value(Value::I64(300)), Ok(300));
-        assert!(i8::from_value(Value::I64(300)).unwrap_err().contains("out of range"));
+        assert!(
+            i8::from_value(Value::I64(300))
+                .unwrap_err()
+                .contains("out of range")
+        );
         assert!(u64::from_value(Value::I64(-1)).is_err());
     }
 
@@ -420,7 +434,8 @@ mod tests {
     fn sqlite_text_dates_parse() {
         let d = NaiveDateTime::from_value(Value::Text("2024-02-29 13:14:15.123".into())).unwrap();
         assert_eq!(d.to_string(), "2024-02-29 13:14:15.123");
-        let utc = DateTime::<Utc>::from_value(Value::Text("2024-02-29 13:14:15+02:00".into())).unwrap();
+        let utc =
+            DateTime::<Utc>::from_value(Value::Text("2024-02-29 13:14:15+02:00".into())).unwrap();
         assert_eq!(utc.to_rfc3339(), "2024-02-29T11:14:15+00:00");
     }
 

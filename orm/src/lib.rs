@@ -44,6 +44,7 @@ pub use orm_runtime::PoolStatus;
 pub use orm_runtime::QueryResult;
 pub use orm_runtime::Result;
 pub use orm_runtime::Row;
+pub use orm_runtime::Savepoint;
 pub use orm_runtime::TextClause;
 pub use orm_runtime::Transaction;
 pub use orm_runtime::Value;
@@ -53,7 +54,7 @@ pub use orm_runtime::text;
 /// The names most programs need: `use orm::prelude::*;`.
 pub mod prelude {
     pub use orm_runtime::{
-        Connection, Dialect, Engine, Error, Executable, Row, Transaction, Value, create_engine,
-        text,
+        Connection, Dialect, Engine, Error, Executable, Row, Savepoint, Transaction, Value,
+        create_engine, text,
     };
 }

@@ -157,7 +157,12 @@ where
         .get(i)
         .map(|c| (c.name().to_owned(), c.type_info().name().to_owned()))
         .unwrap_or_else(|| (format!("#{i}"), "?".to_owned()));
-    Error::Decode { column, rust_type: "Value", sql_type, message }
+    Error::Decode {
+        column,
+        rust_type: "Value",
+        sql_type,
+        message,
+    }
 }
 
 #[cfg(test)]
@@ -168,7 +173,10 @@ mod tests {
     fn identifiers_are_quoted_with_embedded_quotes_doubled() {
         assert_eq!(Dialect::Postgres.quote_identifier("order"), r#""order""#);
         assert_eq!(Dialect::MySql.quote_identifier("user"), "`user`");
-        assert_eq!(Dialect::Sqlite.quote_identifier(r#"we"ird"#), r#""we""ird""#);
+        assert_eq!(
+            Dialect::Sqlite.quote_identifier(r#"we"ird"#),
+            r#""we""ird""#
+        );
         assert_eq!(Dialect::MySql.quote_identifier("a`b"), "`a``b`");
     }
 

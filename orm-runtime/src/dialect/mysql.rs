@@ -9,7 +9,6 @@ use crate::row::{Row, RowInner};
 use crate::value::Value;
 
 impl Driver for MySql {
-
     fn arguments(binds: &[Value]) -> Result<MySqlArguments> {
         let mut args = MySqlArguments::default();
         for (i, v) in binds.iter().enumerate() {
@@ -47,7 +46,10 @@ impl Driver for MySql {
 
     fn done(result: &sqlx::mysql::MySqlQueryResult) -> (u64, Option<i64>) {
         let id = result.last_insert_id();
-        (result.rows_affected(), (id != 0).then(|| i64::try_from(id).unwrap_or(i64::MAX)))
+        (
+            result.rows_affected(),
+            (id != 0).then(|| i64::try_from(id).unwrap_or(i64::MAX)),
+        )
     }
 }
 
@@ -72,7 +74,9 @@ pub(crate) fn value_at(row: &MySqlRow, i: usize) -> Result<Value> {
         "INT UNSIGNED" | "MEDIUMINT UNSIGNED" => dec::<u32>(raw).map(|x| Value::I64(x.into())),
         "BIGINT" => dec(raw).map(Value::I64),
         "BIGINT UNSIGNED" => dec::<u64>(raw).and_then(|x| {
-            i64::try_from(x).map(Value::I64).map_err(|_| format!("{x} does not fit in i64"))
+            i64::try_from(x)
+                .map(Value::I64)
+                .map_err(|_| format!("{x} does not fit in i64"))
         }),
         "FLOAT" => dec(raw).map(Value::F32),
         "DOUBLE" => dec(raw).map(Value::F64),
@@ -84,6 +88,9 @@ pub(crate) fn value_at(row: &MySqlRow, i: usize) -> Result<Value> {
         "TIMESTAMP" => dec(raw).map(Value::DateTimeUtc),
         #[cfg(feature = "json")]
         "JSON" => dec(raw).map(Value::Json),
+        // The protocol flags a text column with a binary collation (`utf8mb4_bin`) exactly as
+        // a BLOB, so such text reads as bytes here; `Value::to::<String>()` and typed
+        // reads (`row.get::<String>`) turn it back into text.
         "BINARY" | "VARBINARY" | "TINYBLOB" | "BLOB" | "MEDIUMBLOB" | "LONGBLOB" | "BIT"
         | "GEOMETRY" => dec(raw).map(Value::Bytes),
         "NULL" => Ok(Value::Null),

@@ -28,7 +28,6 @@ impl sqlx::Encode<'_, Postgres> for UntypedNull {
 }
 
 impl Driver for Postgres {
-
     fn arguments(binds: &[Value]) -> Result<PgArguments> {
         let mut args = PgArguments::default();
         for (i, v) in binds.iter().enumerate() {

@@ -9,7 +9,6 @@ use crate::row::{Row, RowInner};
 use crate::value::Value;
 
 impl Driver for Sqlite {
-
     fn arguments(binds: &[Value]) -> Result<SqliteArguments<'_>> {
         let mut args = SqliteArguments::default();
         for (i, v) in binds.iter().enumerate() {
@@ -66,7 +65,13 @@ pub(crate) fn value_at(row: &SqliteRow, i: usize) -> Result<Value> {
     let v = match storage.as_str() {
         "INTEGER" | "BOOLEAN" => {
             let declared_bool = row.columns()[i].type_info().name() == "BOOLEAN";
-            dec::<i64>(raw).map(|x| if declared_bool { Value::Bool(x != 0) } else { Value::I64(x) })
+            dec::<i64>(raw).map(|x| {
+                if declared_bool {
+                    Value::Bool(x != 0)
+                } else {
+                    Value::I64(x)
+                }
+            })
         }
         "REAL" => dec(raw).map(Value::F64),
         "BLOB" => dec(raw).map(Value::Bytes),

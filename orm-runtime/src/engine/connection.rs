@@ -50,16 +50,21 @@ impl Connection {
 
     executor_methods!();
 
-    /// Begins a transaction on this connection. The returned guard rolls back when dropped
-    /// without [`Transaction::commit`].
-    pub async fn begin(&mut self) -> Result<Transaction<'_>> {
-        let shared = Arc::clone(&self.shared);
-        let inner = match &mut self.inner {
-            ConnInner::Postgres(c) => TxInner::Postgres(sqlx::Connection::begin(&mut **c).await?),
-            ConnInner::MySql(c) => TxInner::MySql(sqlx::Connection::begin(&mut **c).await?),
-            ConnInner::Sqlite(c) => TxInner::Sqlite(sqlx::Connection::begin(&mut **c).await?),
+    /// Begins a transaction on this connection. The transaction takes the connection
+    /// over, and returns it to the pool when it ends; dropped without
+    /// [`Transaction::commit`], it rolls back.
+    pub async fn begin(self) -> Result<Transaction> {
+        // `sqlx::Transaction::begin` is the driver's own constructor for a transaction
+        // that owns a pooled connection (what `Pool::begin` uses).
+        let inner = match self.inner {
+            ConnInner::Postgres(c) => TxInner::Postgres(sqlx::Transaction::begin(c, None).await?),
+            ConnInner::MySql(c) => TxInner::MySql(sqlx::Transaction::begin(c, None).await?),
+            ConnInner::Sqlite(c) => TxInner::Sqlite(sqlx::Transaction::begin(c, None).await?),
         };
-        Ok(Transaction::new(inner, shared))
+        if self.shared.echo {
+            tracing::info!(target: "orm::engine", "BEGIN");
+        }
+        Ok(Transaction::new(inner, self.shared))
     }
 
     /// Checks whether the connection is still alive (a round trip to the server).
@@ -78,6 +83,8 @@ impl Connection {
 
 impl std::fmt::Debug for Connection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Connection").field("dialect", &self.shared.dialect).finish_non_exhaustive()
+        f.debug_struct("Connection")
+            .field("dialect", &self.shared.dialect)
+            .finish_non_exhaustive()
     }
 }

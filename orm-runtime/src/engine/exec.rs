@@ -54,7 +54,12 @@ impl<'a> RawConn<'a> {
 }
 
 /// Logs a finished statement through `tracing` when the engine echoes.
-fn echo_done(echo: bool, c: &Compiled, started: Option<Instant>, outcome: std::result::Result<u64, &Error>) {
+fn echo_done(
+    echo: bool,
+    c: &Compiled,
+    started: Option<Instant>,
+    outcome: std::result::Result<u64, &Error>,
+) {
     if !echo {
         return;
     }
@@ -93,7 +98,11 @@ where
     Ok(sqlx::query_with(c.sql(), args).persistent(DB::cacheable(c.binds())))
 }
 
-async fn execute_on<DB: Driver>(conn: &mut DB::Connection, c: &Compiled, echo: bool) -> Result<QueryResult>
+async fn execute_on<DB: Driver>(
+    conn: &mut DB::Connection,
+    c: &Compiled,
+    echo: bool,
+) -> Result<QueryResult>
 where
     for<'e> &'e mut DB::Connection: sqlx::Executor<'e, Database = DB>,
     for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
@@ -103,7 +112,11 @@ where
         let q = query::<DB>(c)?;
         let mut stream = sqlx::Executor::fetch_many(&mut *conn, q);
         let mut out = QueryResult::default();
-        while let Some(item) = stream.try_next().await.map_err(|e| Error::from_sqlx(e, Some(c.sql())))? {
+        while let Some(item) = stream
+            .try_next()
+            .await
+            .map_err(|e| Error::from_sqlx(e, Some(c.sql())))?
+        {
             match item {
                 Either::Left(done) => {
                     let (affected, last_id) = DB::done(&done);
@@ -115,14 +128,23 @@ where
                 Either::Right(row) => out.rows.push(DB::wrap_row(row)),
             }
         }
+        // MySQL reports no count for a statement that returns rows (MariaDB's
+        // `INSERT ... RETURNING`): count the rows instead.
+        if out.rows_affected == 0 {
+            out.rows_affected = out.rows.len() as u64;
+        }
         Ok(out)
     }
     .await;
-    echo_done(echo, c, started, result.as_ref().map(|r| r.rows_affected.max(r.rows.len() as u64)));
+    echo_done(echo, c, started, result.as_ref().map(|r| r.rows_affected));
     result
 }
 
-async fn fetch_all_on<DB: Driver>(conn: &mut DB::Connection, c: &Compiled, echo: bool) -> Result<Vec<Row>>
+async fn fetch_all_on<DB: Driver>(
+    conn: &mut DB::Connection,
+    c: &Compiled,
+    echo: bool,
+) -> Result<Vec<Row>>
 where
     for<'e> &'e mut DB::Connection: sqlx::Executor<'e, Database = DB>,
     for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
@@ -130,7 +152,10 @@ where
     let started = start(echo);
     let result = async {
         let q = query::<DB>(c)?;
-        let rows = q.fetch_all(&mut *conn).await.map_err(|e| Error::from_sqlx(e, Some(c.sql())))?;
+        let rows = q
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(|e| Error::from_sqlx(e, Some(c.sql())))?;
         Ok(rows.into_iter().map(DB::wrap_row).collect::<Vec<_>>())
     }
     .await;
@@ -138,7 +163,11 @@ where
     result
 }
 
-async fn fetch_optional_on<DB: Driver>(conn: &mut DB::Connection, c: &Compiled, echo: bool) -> Result<Option<Row>>
+async fn fetch_optional_on<DB: Driver>(
+    conn: &mut DB::Connection,
+    c: &Compiled,
+    echo: bool,
+) -> Result<Option<Row>>
 where
     for<'e> &'e mut DB::Connection: sqlx::Executor<'e, Database = DB>,
     for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
@@ -146,15 +175,27 @@ where
     let started = start(echo);
     let result = async {
         let q = query::<DB>(c)?;
-        let row = q.fetch_optional(&mut *conn).await.map_err(|e| Error::from_sqlx(e, Some(c.sql())))?;
+        let row = q
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(|e| Error::from_sqlx(e, Some(c.sql())))?;
         Ok(row.map(DB::wrap_row))
     }
     .await;
-    echo_done(echo, c, started, result.as_ref().map(|r| u64::from(r.is_some())));
+    echo_done(
+        echo,
+        c,
+        started,
+        result.as_ref().map(|r| u64::from(r.is_some())),
+    );
     result
 }
 
-fn fetch_on<'a, DB: Driver>(conn: &'a mut DB::Connection, c: Compiled, echo: bool) -> BoxStream<'a, Result<Row>>
+fn fetch_on<'a, DB: Driver>(
+    conn: &'a mut DB::Connection,
+    c: Compiled,
+    echo: bool,
+) -> BoxStream<'a, Result<Row>>
 where
     for<'e> &'e mut DB::Connection: sqlx::Executor<'e, Database = DB>,
     for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,

@@ -2,7 +2,7 @@
 //! statements (Layer 1).
 //!
 //! ```text
-//! Engine ──connect()──▶ Connection ──begin()──▶ Transaction ──savepoint()──▶ Transaction
+//! Engine ──connect()──▶ Connection ──begin()──▶ Transaction ──savepoint()──▶ Savepoint
 //!   │                        │                        │
 //!   └── execute / fetch_* ───┴──── execute / fetch_* ─┴── Executable::compile_for(dialect)
 //! ```
@@ -22,7 +22,7 @@ use sqlx::{ConnectOptions, Row as _};
 
 pub use connection::Connection;
 pub use pool::{NULL_POOL_MAX_CONNECTIONS, PoolKind};
-pub use transaction::Transaction;
+pub use transaction::{Savepoint, Transaction};
 
 use connection::ConnInner;
 use pool::{PoolConfig, pool_options};
@@ -57,6 +57,8 @@ impl QueryResult {
 
     /// Rows inserted, updated or deleted (SQLAlchemy's `rowcount`). On MySQL, rows
     /// *changed*: an UPDATE that sets a column to its current value does not count.
+    /// For a statement that returns rows where the driver gives no count (MariaDB's
+    /// `INSERT ... RETURNING`), the number of rows returned.
     pub fn rows_affected(&self) -> u64 {
         self.rows_affected
     }
@@ -69,7 +71,7 @@ impl QueryResult {
 }
 
 /// Generates the statement-running methods shared by [`Connection`] and
-/// [`Transaction`]; each type provides `dialect()`, `echo()` and `raw()`.
+/// [`Transaction`] and [`Savepoint`]; each type provides `dialect()`, `echo()` and `raw()`.
 macro_rules! executor_methods {
     () => {
         /// Runs a statement; returns its rows, if any, and the count of rows it changed.
@@ -99,7 +101,9 @@ macro_rules! executor_methods {
             &mut self,
             stmt: impl $crate::sql::Executable,
         ) -> $crate::error::Result<$crate::row::Row> {
-            self.fetch_optional(stmt).await?.ok_or($crate::error::Error::RowNotFound)
+            self.fetch_optional(stmt)
+                .await?
+                .ok_or($crate::error::Error::RowNotFound)
         }
 
         /// Runs a query and returns its first row, if any.
@@ -142,14 +146,6 @@ pub(crate) struct EngineShared {
     config: PoolConfig,
     kind: PoolKind,
     server_version: String,
-    /// Breaks the cycle between a queue pool and its `after_release` callback.
-    release_slot: Box<dyn Fn() + Send + Sync>,
-}
-
-impl Drop for EngineShared {
-    fn drop(&mut self) {
-        (self.release_slot)();
-    }
 }
 
 /// A source of connections to one database: a pool plus the dialect that speaks to it.
@@ -241,30 +237,22 @@ impl EngineBuilder {
     /// [`Error::Connect`] when the server refuses or rejects the connection.
     pub async fn connect(self) -> Result<Engine> {
         let url = url::parse(&self.url)?;
-        let kind = self
-            .config
-            .kind
-            .unwrap_or(if url.in_memory { PoolKind::Static } else { PoolKind::Queue });
+        let kind = self.config.kind.unwrap_or(if url.in_memory {
+            PoolKind::Static
+        } else {
+            PoolKind::Queue
+        });
         let server_version = probe(&url, self.config.pool_timeout).await?;
         let dialect = url.dialect();
-        let (pool, release_slot): (DbPool, Box<dyn Fn() + Send + Sync>) = match url.target {
+        let pool = match url.target {
             ConnectTarget::Postgres(opts) => {
-                let (po, slot) = pool_options(&self.config, kind);
-                let pool = po.connect_lazy_with(opts);
-                *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(pool.clone());
-                (DbPool::Postgres(pool), Box::new(move || clear(&slot)))
+                DbPool::Postgres(pool_options(&self.config, kind).connect_lazy_with(opts))
             }
             ConnectTarget::MySql(opts) => {
-                let (po, slot) = pool_options(&self.config, kind);
-                let pool = po.connect_lazy_with(opts);
-                *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(pool.clone());
-                (DbPool::MySql(pool), Box::new(move || clear(&slot)))
+                DbPool::MySql(pool_options(&self.config, kind).connect_lazy_with(opts))
             }
             ConnectTarget::Sqlite(opts) => {
-                let (po, slot) = pool_options(&self.config, kind);
-                let pool = po.connect_lazy_with(opts);
-                *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(pool.clone());
-                (DbPool::Sqlite(pool), Box::new(move || clear(&slot)))
+                DbPool::Sqlite(pool_options(&self.config, kind).connect_lazy_with(opts))
             }
         };
         Ok(Engine {
@@ -276,15 +264,8 @@ impl EngineBuilder {
                 config: self.config,
                 kind,
                 server_version,
-                release_slot,
             }),
         })
-    }
-}
-
-fn clear<T>(slot: &std::sync::Mutex<Option<T>>) {
-    if let Ok(mut s) = slot.lock() {
-        *s = None;
     }
 }
 
@@ -292,7 +273,10 @@ fn clear<T>(slot: &std::sync::Mutex<Option<T>>) {
 /// pool would retry a refused connection until `pool_timeout`), and reads the server
 /// version.
 async fn probe(url: &DatabaseUrl, timeout: Duration) -> Result<String> {
-    let connect_error = |source: sqlx::Error| Error::Connect { url: url.redacted.clone(), source };
+    let connect_error = |source: sqlx::Error| Error::Connect {
+        url: url.redacted.clone(),
+        source,
+    };
     let timed_out = || {
         connect_error(sqlx::Error::Io(std::io::Error::new(
             std::io::ErrorKind::TimedOut,
@@ -305,7 +289,10 @@ async fn probe(url: &DatabaseUrl, timeout: Duration) -> Result<String> {
                 .await
                 .map_err(|_| timed_out())?
                 .map_err(connect_error)?;
-            let row = sqlx::query($sql).fetch_one(&mut conn).await.map_err(Error::from)?;
+            let row = sqlx::query($sql)
+                .fetch_one(&mut conn)
+                .await
+                .map_err(Error::from)?;
             let version: String = row.try_get(0).map_err(Error::from)?;
             // Best effort: the probe's work is done whether or not it closes cleanly.
             let _ = sqlx::Connection::close(conn).await;
@@ -333,7 +320,11 @@ impl Engine {
     /// `postgres://user:pass@host:5432/db`, `mysql://root@host/db` (or `mariadb://`),
     /// `sqlite://path/to/file.db`, `sqlite::memory:`.
     pub fn builder(url: &str) -> EngineBuilder {
-        EngineBuilder { url: url.to_owned(), config: PoolConfig::default(), echo: false }
+        EngineBuilder {
+            url: url.to_owned(),
+            config: PoolConfig::default(),
+            echo: false,
+        }
     }
 
     /// The engine's dialect, chosen from the URL.
@@ -376,9 +367,15 @@ impl Engine {
     pub async fn connect(&self) -> Result<Connection> {
         let cfg = &self.shared.config;
         let inner = match &self.shared.pool {
-            DbPool::Postgres(p) => ConnInner::Postgres(p.acquire().await.map_err(|e| cfg.checkout_error(e))?),
-            DbPool::MySql(p) => ConnInner::MySql(p.acquire().await.map_err(|e| cfg.checkout_error(e))?),
-            DbPool::Sqlite(p) => ConnInner::Sqlite(p.acquire().await.map_err(|e| cfg.checkout_error(e))?),
+            DbPool::Postgres(p) => {
+                ConnInner::Postgres(p.acquire().await.map_err(|e| cfg.checkout_error(e))?)
+            }
+            DbPool::MySql(p) => {
+                ConnInner::MySql(p.acquire().await.map_err(|e| cfg.checkout_error(e))?)
+            }
+            DbPool::Sqlite(p) => {
+                ConnInner::Sqlite(p.acquire().await.map_err(|e| cfg.checkout_error(e))?)
+            }
         };
         Ok(Connection::new(inner, Arc::clone(&self.shared)))
     }
@@ -386,12 +383,16 @@ impl Engine {
     /// Checks out a connection and begins a transaction on it. The guard owns the
     /// connection: dropped without [`Transaction::commit`], it rolls back and returns the
     /// connection to the pool.
-    pub async fn begin(&self) -> Result<Transaction<'static>> {
+    pub async fn begin(&self) -> Result<Transaction> {
         let cfg = &self.shared.config;
         let inner = match &self.shared.pool {
-            DbPool::Postgres(p) => TxInner::Postgres(p.begin().await.map_err(|e| cfg.checkout_error(e))?),
+            DbPool::Postgres(p) => {
+                TxInner::Postgres(p.begin().await.map_err(|e| cfg.checkout_error(e))?)
+            }
             DbPool::MySql(p) => TxInner::MySql(p.begin().await.map_err(|e| cfg.checkout_error(e))?),
-            DbPool::Sqlite(p) => TxInner::Sqlite(p.begin().await.map_err(|e| cfg.checkout_error(e))?),
+            DbPool::Sqlite(p) => {
+                TxInner::Sqlite(p.begin().await.map_err(|e| cfg.checkout_error(e))?)
+            }
         };
         if self.shared.echo {
             tracing::info!(target: "orm::engine", "BEGIN");
@@ -420,11 +421,13 @@ impl Engine {
     /// ```
     pub async fn transaction<T, E, F>(&self, f: F) -> std::result::Result<T, E>
     where
-        F: AsyncFnOnce(&mut Transaction<'static>) -> std::result::Result<T, E>,
+        F: AsyncFnOnce(&mut Transaction) -> std::result::Result<T, E>,
         E: From<Error>,
     {
         let mut tx = self.begin().await?;
-        let outcome = std::panic::AssertUnwindSafe(f(&mut tx)).catch_unwind().await;
+        let outcome = std::panic::AssertUnwindSafe(f(&mut tx))
+            .catch_unwind()
+            .await;
         match outcome {
             Ok(Ok(value)) => {
                 tx.commit().await?;

@@ -1,10 +1,11 @@
 //! Connection pools with SQLAlchemy's kinds and settings, built on sqlx's pool.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+use sqlx::Database;
 use sqlx::pool::PoolOptions;
-use sqlx::{Database, Pool};
 
 use crate::error::Error;
 
@@ -71,45 +72,85 @@ impl PoolConfig {
     }
 }
 
-/// A handle through which `after_release` sees its own pool. Cleared when the engine is
-/// dropped, so the pool and its callback do not keep each other alive.
-pub(crate) type PoolSlot<DB> = Arc<Mutex<Option<Pool<DB>>>>;
-
-/// sqlx pool options implementing `cfg` (with `kind` resolved), plus the slot the
-/// queue pool's overflow check reads.
-pub(crate) fn pool_options<DB: Database>(
-    cfg: &PoolConfig,
-    kind: PoolKind,
-) -> (PoolOptions<DB>, PoolSlot<DB>) {
-    let slot: PoolSlot<DB> = Arc::new(Mutex::new(None));
+/// sqlx pool options implementing `cfg` with `kind` resolved.
+///
+/// sqlx's own `max_lifetime` and `test_before_acquire` are not used: sqlx checks the
+/// lifetime only when a connection is returned and in a periodic reaper, so an idle
+/// connection past `pool_recycle` could still be handed out. Instead the queue pool's
+/// `before_acquire` / `after_release` hooks do recycle, pre-ping and overflow:
+/// - `after_release` keeps a returned connection only if it is younger than
+///   `pool_recycle` and fewer than `pool_size` are idle (else it is closed: overflow);
+/// - `before_acquire` frees its idle slot, then rejects a connection that is too old or
+///   fails its ping, and sqlx opens a fresh one.
+///
+/// The idle count is kept here, not read from the pool, because connections returned
+/// at the same moment would all see the same count.
+pub(crate) fn pool_options<DB: Database>(cfg: &PoolConfig, kind: PoolKind) -> PoolOptions<DB> {
     let base = PoolOptions::<DB>::new()
         .acquire_timeout(cfg.pool_timeout)
         .min_connections(0)
         // SQLAlchemy never closes a connection for being idle.
         .idle_timeout(None)
-        .max_lifetime(cfg.pool_recycle)
-        .test_before_acquire(cfg.pool_pre_ping);
-    let opts = match kind {
+        .max_lifetime(None)
+        .test_before_acquire(false);
+    let pre_ping = cfg.pool_pre_ping;
+    match kind {
         PoolKind::Queue => {
-            let pool_size = cfg.pool_size;
-            let seen = Arc::clone(&slot);
+            let hooks = Arc::new(QueueHooks {
+                idle: AtomicU32::new(0),
+                pool_size: cfg.pool_size,
+                recycle: cfg.pool_recycle,
+            });
+            let on_release = Arc::clone(&hooks);
+            let on_acquire = hooks;
             base.max_connections(cfg.pool_size.saturating_add(cfg.max_overflow).max(1))
-                .after_release(move |_conn, _meta| {
-                    // Overflow connections are closed on return: keep a returned
-                    // connection only while fewer than `pool_size` sit idle.
-                    let idle = seen
-                        .lock()
-                        .ok()
-                        .and_then(|p| p.as_ref().map(|p| p.num_idle()))
-                        .unwrap_or(0);
-                    let keep = u32::try_from(idle).unwrap_or(u32::MAX) < pool_size;
+                .after_release(move |_conn, meta| {
+                    let keep = !on_release.too_old(meta.age) && on_release.reserve_idle_slot();
                     Box::pin(async move { Ok(keep) })
+                })
+                .before_acquire(move |conn, meta| {
+                    on_acquire.release_idle_slot();
+                    let too_old = on_acquire.too_old(meta.age);
+                    Box::pin(async move { Ok(!too_old && (!pre_ping || alive(conn).await)) })
                 })
         }
         PoolKind::Null => base
             .max_connections(NULL_POOL_MAX_CONNECTIONS)
             .after_release(|_conn, _meta| Box::pin(async { Ok(false) })),
-        PoolKind::Static => base.max_connections(1).max_lifetime(None).test_before_acquire(false),
-    };
-    (opts, slot)
+        PoolKind::Static => base.max_connections(1).before_acquire(move |conn, _meta| {
+            Box::pin(async move { Ok(!pre_ping || alive(conn).await) })
+        }),
+    }
+}
+
+async fn alive<C: sqlx::Connection>(conn: &mut C) -> bool {
+    conn.ping().await.is_ok()
+}
+
+struct QueueHooks {
+    /// Connections the pool has agreed to keep idle.
+    idle: AtomicU32,
+    pool_size: u32,
+    recycle: Option<Duration>,
+}
+
+impl QueueHooks {
+    fn too_old(&self, age: Duration) -> bool {
+        self.recycle.is_some_and(|max| age >= max)
+    }
+
+    fn reserve_idle_slot(&self) -> bool {
+        self.idle
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < self.pool_size).then_some(n + 1)
+            })
+            .is_ok()
+    }
+
+    fn release_idle_slot(&self) {
+        // Never below zero, even if sqlx handed out a connection it never released.
+        let _ = self
+            .idle
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
+    }
 }

@@ -1,4 +1,8 @@
 //! Transactions and savepoints.
+//!
+//! [`Transaction`] has no lifetime parameter on purpose: `Engine::transaction` hands
+//! the closure a `&mut Transaction`, and an async closure over a type with a lifetime
+//! parameter is not provably `Send` inside `tokio::spawn` with today's compiler.
 
 use std::sync::Arc;
 
@@ -7,13 +11,22 @@ use super::{EngineShared, executor_methods};
 use crate::dialect::Dialect;
 use crate::error::{Error, Result};
 
-/// An open transaction (or savepoint), a guard in the RAII sense: dropped without
+/// An open transaction, a guard in the RAII sense: dropped without
 /// [`commit`](Transaction::commit), it rolls back.
 ///
-/// A transaction from [`Engine::begin`](super::Engine::begin) owns its connection
-/// (`Transaction<'static>`); one from [`Connection::begin`](super::Connection::begin)
-/// borrows it; a savepoint from [`Transaction::savepoint`] borrows its parent.
-pub struct Transaction<'c> {
+/// Made by [`Engine::begin`](super::Engine::begin) or
+/// [`Connection::begin`](super::Connection::begin); it owns its connection, which goes
+/// back to the pool when the transaction ends. [`Transaction::savepoint`] nests.
+pub struct Transaction(Scope<'static>);
+
+/// A nested transaction (`SAVEPOINT`) inside a [`Transaction`] or another savepoint,
+/// which it borrows: the parent cannot be used or committed while the savepoint lives.
+/// Dropped without [`commit`](Savepoint::commit), it rolls back to the savepoint; the
+/// parent goes on either way.
+pub struct Savepoint<'t>(Scope<'t>);
+
+/// What transactions and savepoints share: the driver transaction and the engine.
+pub(crate) struct Scope<'c> {
     inner: TxInner<'c>,
     shared: Arc<EngineShared>,
 }
@@ -24,18 +37,9 @@ pub(crate) enum TxInner<'c> {
     Sqlite(sqlx::Transaction<'c, sqlx::Sqlite>),
 }
 
-impl<'c> Transaction<'c> {
+impl<'c> Scope<'c> {
     pub(crate) fn new(inner: TxInner<'c>, shared: Arc<EngineShared>) -> Self {
-        Transaction { inner, shared }
-    }
-
-    /// The transaction's dialect.
-    pub fn dialect(&self) -> Dialect {
-        self.shared.dialect
-    }
-
-    fn echo(&self) -> bool {
-        self.shared.echo
+        Scope { inner, shared }
     }
 
     fn raw(&mut self) -> RawConn<'_> {
@@ -46,12 +50,7 @@ impl<'c> Transaction<'c> {
         }
     }
 
-    executor_methods!();
-
-    /// Opens a nested transaction: `SAVEPOINT` now, `RELEASE SAVEPOINT` on
-    /// [`commit`](Transaction::commit), `ROLLBACK TO SAVEPOINT` on
-    /// [`rollback`](Transaction::rollback) or drop. The outer transaction goes on either way.
-    pub async fn savepoint(&mut self) -> Result<Transaction<'_>> {
+    async fn savepoint(&mut self) -> Result<Savepoint<'_>> {
         let shared = Arc::clone(&self.shared);
         let inner = match &mut self.inner {
             TxInner::Postgres(t) => TxInner::Postgres(sqlx::Acquire::begin(t).await?),
@@ -61,13 +60,12 @@ impl<'c> Transaction<'c> {
         if shared.echo {
             tracing::info!(target: "orm::engine", "SAVEPOINT");
         }
-        Ok(Transaction::new(inner, shared))
+        Ok(Savepoint(Scope::new(inner, shared)))
     }
 
-    /// Commits the transaction (releases the savepoint).
-    pub async fn commit(self) -> Result<()> {
+    async fn commit(self, what: &str) -> Result<()> {
         if self.shared.echo {
-            tracing::info!(target: "orm::engine", "COMMIT");
+            tracing::info!(target: "orm::engine", "{what}");
         }
         let r = match self.inner {
             TxInner::Postgres(t) => t.commit().await,
@@ -77,10 +75,9 @@ impl<'c> Transaction<'c> {
         r.map_err(Error::from)
     }
 
-    /// Rolls the transaction back (to the savepoint).
-    pub async fn rollback(self) -> Result<()> {
+    async fn rollback(self, what: &str) -> Result<()> {
         if self.shared.echo {
-            tracing::info!(target: "orm::engine", "ROLLBACK");
+            tracing::info!(target: "orm::engine", "{what}");
         }
         let r = match self.inner {
             TxInner::Postgres(t) => t.rollback().await,
@@ -91,8 +88,77 @@ impl<'c> Transaction<'c> {
     }
 }
 
-impl std::fmt::Debug for Transaction<'_> {
+/// The methods [`Transaction`] and [`Savepoint`] share, delegated to their [`Scope`].
+macro_rules! scope_methods {
+    () => {
+        /// The dialect of the underlying connection.
+        pub fn dialect(&self) -> Dialect {
+            self.0.shared.dialect
+        }
+
+        fn echo(&self) -> bool {
+            self.0.shared.echo
+        }
+
+        fn raw(&mut self) -> RawConn<'_> {
+            self.0.raw()
+        }
+
+        executor_methods!();
+
+        /// Opens a nested transaction: `SAVEPOINT` now, `RELEASE SAVEPOINT` on
+        /// [`Savepoint::commit`], `ROLLBACK TO SAVEPOINT` on [`Savepoint::rollback`] or
+        /// drop.
+        pub async fn savepoint(&mut self) -> Result<Savepoint<'_>> {
+            self.0.savepoint().await
+        }
+    };
+}
+
+impl Transaction {
+    pub(crate) fn new(inner: TxInner<'static>, shared: Arc<EngineShared>) -> Self {
+        Transaction(Scope::new(inner, shared))
+    }
+
+    scope_methods!();
+
+    /// Commits the transaction.
+    pub async fn commit(self) -> Result<()> {
+        self.0.commit("COMMIT").await
+    }
+
+    /// Rolls the transaction back.
+    pub async fn rollback(self) -> Result<()> {
+        self.0.rollback("ROLLBACK").await
+    }
+}
+
+impl Savepoint<'_> {
+    scope_methods!();
+
+    /// Releases the savepoint, keeping its work in the enclosing transaction.
+    pub async fn commit(self) -> Result<()> {
+        self.0.commit("RELEASE SAVEPOINT").await
+    }
+
+    /// Rolls back to the savepoint; the enclosing transaction goes on.
+    pub async fn rollback(self) -> Result<()> {
+        self.0.rollback("ROLLBACK TO SAVEPOINT").await
+    }
+}
+
+impl std::fmt::Debug for Transaction {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Transaction").field("dialect", &self.shared.dialect).finish_non_exhaustive()
+        f.debug_struct("Transaction")
+            .field("dialect", &self.dialect())
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for Savepoint<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Savepoint")
+            .field("dialect", &self.dialect())
+            .finish_non_exhaustive()
     }
 }

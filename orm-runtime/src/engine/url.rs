@@ -64,7 +64,10 @@ pub(crate) fn redact(url: &str) -> String {
 /// Parses `url`, choosing the dialect from its scheme.
 pub(crate) fn parse(url: &str) -> Result<DatabaseUrl> {
     let redacted = redact(url);
-    let invalid = |reason: String| Error::InvalidUrl { url: redacted.clone(), reason };
+    let invalid = |reason: String| Error::InvalidUrl {
+        url: redacted.clone(),
+        reason,
+    };
     let Some((scheme, _)) = url.split_once(':') else {
         return Err(invalid(
             "no scheme; expected postgres://, mysql://, mariadb:// or sqlite:".to_owned(),
@@ -75,12 +78,18 @@ pub(crate) fn parse(url: &str) -> Result<DatabaseUrl> {
     let (target, in_memory) = match scheme.as_str() {
         "postgres" | "postgresql" => {
             let opts = PgConnectOptions::from_str(url).map_err(driver_error)?;
-            (ConnectTarget::Postgres(opts.log_statements(LevelFilter::Off)), false)
+            (
+                ConnectTarget::Postgres(opts.log_statements(LevelFilter::Off)),
+                false,
+            )
         }
         "mysql" | "mariadb" => {
             let normalized = format!("mysql{}", &url[scheme.len()..]);
             let opts = MySqlConnectOptions::from_str(&normalized).map_err(driver_error)?;
-            (ConnectTarget::MySql(opts.log_statements(LevelFilter::Off)), false)
+            (
+                ConnectTarget::MySql(opts.log_statements(LevelFilter::Off)),
+                false,
+            )
         }
         "sqlite" => {
             let mut opts = SqliteConnectOptions::from_str(url).map_err(driver_error)?;
@@ -90,7 +99,10 @@ pub(crate) fn parse(url: &str) -> Result<DatabaseUrl> {
                 opts = opts.create_if_missing(true);
             }
             let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-            (ConnectTarget::Sqlite(opts.log_statements(LevelFilter::Off)), in_memory)
+            (
+                ConnectTarget::Sqlite(opts.log_statements(LevelFilter::Off)),
+                in_memory,
+            )
         }
         other => {
             return Err(invalid(format!(
@@ -98,7 +110,11 @@ pub(crate) fn parse(url: &str) -> Result<DatabaseUrl> {
             )));
         }
     };
-    Ok(DatabaseUrl { target, redacted, in_memory })
+    Ok(DatabaseUrl {
+        target,
+        redacted,
+        in_memory,
+    })
 }
 
 #[cfg(test)]
@@ -107,10 +123,22 @@ mod tests {
 
     #[test]
     fn the_scheme_picks_the_dialect() {
-        assert_eq!(parse("postgres://u@h/db").unwrap().dialect(), Dialect::Postgres);
-        assert_eq!(parse("postgresql://u@h/db").unwrap().dialect(), Dialect::Postgres);
-        assert_eq!(parse("mysql://root@h/db").unwrap().dialect(), Dialect::MySql);
-        assert_eq!(parse("mariadb://root@h/db").unwrap().dialect(), Dialect::MySql);
+        assert_eq!(
+            parse("postgres://u@h/db").unwrap().dialect(),
+            Dialect::Postgres
+        );
+        assert_eq!(
+            parse("postgresql://u@h/db").unwrap().dialect(),
+            Dialect::Postgres
+        );
+        assert_eq!(
+            parse("mysql://root@h/db").unwrap().dialect(),
+            Dialect::MySql
+        );
+        assert_eq!(
+            parse("mariadb://root@h/db").unwrap().dialect(),
+            Dialect::MySql
+        );
         let mem = parse("sqlite::memory:").unwrap();
         assert_eq!(mem.dialect(), Dialect::Sqlite);
         assert!(mem.in_memory);
@@ -129,7 +157,10 @@ mod tests {
         let err = parse("postgres://u:secret@h:notaport/db").unwrap_err();
         assert!(matches!(err, Error::InvalidUrl { .. }), "{err:?}");
         assert!(!err.to_string().contains("secret"), "{err}");
-        assert_eq!(redact("mysql://root:p%40ss@h:3306/db?x=1"), "mysql://root:***@h:3306/db?x=1");
+        assert_eq!(
+            redact("mysql://root:p%40ss@h:3306/db?x=1"),
+            "mysql://root:***@h:3306/db?x=1"
+        );
         assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
     }
 }

@@ -21,7 +21,10 @@ pub struct Compiled {
 impl Compiled {
     /// Pairs SQL text with its binds.
     pub fn new(sql: impl Into<Arc<str>>, binds: Vec<Value>) -> Self {
-        Compiled { sql: sql.into(), binds }
+        Compiled {
+            sql: sql.into(),
+            binds,
+        }
     }
 
     /// The SQL text, with the dialect's placeholders.

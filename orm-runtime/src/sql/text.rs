@@ -51,7 +51,15 @@ enum Piece {
 pub fn text(sql: impl Into<String>) -> TextClause {
     let source = sql.into();
     let (pieces, names) = parse(&source);
-    TextClause { parsed: Arc::new(Parsed { source, pieces, names }), binds: Vec::new(), unknown: None }
+    TextClause {
+        parsed: Arc::new(Parsed {
+            source,
+            pieces,
+            names,
+        }),
+        binds: Vec::new(),
+        unknown: None,
+    }
 }
 
 impl TextClause {
@@ -90,13 +98,15 @@ impl TextClause {
         }
         let value_of = |idx: usize| -> Result<&Value> {
             let name = &self.parsed.names[idx];
-            self.binds.iter().find(|(n, _)| n == name).map(|(_, v)| v).ok_or_else(|| {
-                Error::BindParameter {
+            self.binds
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v)
+                .ok_or_else(|| Error::BindParameter {
                     name: name.clone(),
                     problem: "has no value",
                     sql: self.parsed.source.clone(),
-                }
-            })
+                })
         };
         let mut sql = String::with_capacity(self.parsed.source.len() + 8);
         let mut binds = Vec::new();
@@ -260,14 +270,28 @@ mod tests {
     #[test]
     fn missing_and_unknown_parameters_are_errors_naming_them() {
         let err = text("SELECT :a").compile(Dialect::Sqlite).unwrap_err();
-        assert_eq!(err.to_string(), "bind parameter `:a` has no value in SQL: SELECT :a");
-        let err = text("SELECT :a").bind("a", 1).bind("b", 2).compile(Dialect::Sqlite).unwrap_err();
-        assert_eq!(err.to_string(), "bind parameter `:b` does not appear in SQL: SELECT :a");
+        assert_eq!(
+            err.to_string(),
+            "bind parameter `:a` has no value in SQL: SELECT :a"
+        );
+        let err = text("SELECT :a")
+            .bind("a", 1)
+            .bind("b", 2)
+            .compile(Dialect::Sqlite)
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "bind parameter `:b` does not appear in SQL: SELECT :a"
+        );
     }
 
     #[test]
     fn rebinding_a_name_replaces_its_value() {
-        let c = text("SELECT :a").bind("a", 1).bind("a", 2).compile(Dialect::MySql).unwrap();
+        let c = text("SELECT :a")
+            .bind("a", 1)
+            .bind("a", 2)
+            .compile(Dialect::MySql)
+            .unwrap();
         assert_eq!(c.binds(), &[Value::I32(2)]);
     }
 }

@@ -1,0 +1,167 @@
+//! Errors that say what went wrong and where: bad URLs, refused connections, constraint
+//! violations with their SQLSTATE and constraint name.
+
+use std::time::{Duration, Instant};
+
+use orm::{DatabaseErrorKind, Error, create_engine, text};
+
+use crate::backend_tests;
+use crate::support::{Backend, TestDb};
+
+#[tokio::test]
+async fn a_bad_url_is_an_invalid_url_error() {
+    for url in [
+        "oracle://scott:tiger@db/orcl",
+        "no scheme at all",
+        "postgres://u:pw@host:port/db",
+        "mysql://root@h:99999999/x",
+    ] {
+        let err = create_engine(url).await.unwrap_err();
+        assert!(matches!(err, Error::InvalidUrl { .. }), "{url}: {err:?}");
+        assert!(
+            !err.to_string().contains("tiger") && !err.to_string().contains(":pw@"),
+            "{err}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_refused_connection_fails_fast_with_a_connect_error() {
+    for url in [
+        "postgres://postgres@127.0.0.1:1/test",
+        "mysql://root@127.0.0.1:1/test",
+        "mariadb://root:secret@127.0.0.1:1/test",
+    ] {
+        let started = Instant::now();
+        let err = orm::Engine::builder(url)
+            .pool_timeout(Duration::from_secs(20))
+            .connect()
+            .await
+            .unwrap_err();
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{url}: took {:?}",
+            started.elapsed()
+        );
+        match &err {
+            Error::Connect { url: shown, .. } => {
+                assert!(shown.contains("127.0.0.1:1") && !shown.contains("secret"))
+            }
+            other => panic!("{url}: expected a connect error, got {other:?}"),
+        }
+        assert!(err.to_string().to_lowercase().contains("refused"), "{err}");
+    }
+}
+
+#[tokio::test]
+async fn an_unopenable_sqlite_file_is_a_connect_error() {
+    let err = create_engine("sqlite:///no/such/directory/app.db")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Connect { .. }), "{err:?}");
+    assert!(
+        err.to_string().contains("/no/such/directory/app.db"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_server_database_is_a_connect_error_naming_it() {
+    for backend in [Backend::Postgres, Backend::MySql] {
+        let Some(url) = backend.server_url() else {
+            continue;
+        };
+        let (base, _) = url.rsplit_once('/').unwrap();
+        let err = create_engine(&format!("{base}/orm_no_such_database"))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Connect { .. }), "{err:?}");
+        assert!(err.to_string().contains("orm_no_such_database"), "{err}");
+    }
+}
+
+backend_tests!(
+    constraint_violations_carry_code_kind_and_constraint,
+    syntax_errors_carry_the_statement
+);
+
+async fn constraint_violations_carry_code_kind_and_constraint(db: &TestDb) {
+    let engine = db.engine().await;
+    engine
+        .execute(text(
+            "CREATE TABLE parents (id INTEGER PRIMARY KEY, name VARCHAR(20) NOT NULL, CONSTRAINT uq_parents_name UNIQUE (name))",
+        ))
+        .await
+        .unwrap();
+    engine
+        .execute(text(
+            "CREATE TABLE children (id INTEGER PRIMARY KEY, parent_id INTEGER NOT NULL, \
+             CONSTRAINT fk_children_parent FOREIGN KEY (parent_id) REFERENCES parents (id))",
+        ))
+        .await
+        .unwrap();
+    engine
+        .execute(text("INSERT INTO parents VALUES (1, 'ed')"))
+        .await
+        .unwrap();
+
+    let err = engine
+        .execute(text("INSERT INTO parents VALUES (2, :n)").bind("n", "ed"))
+        .await
+        .unwrap_err();
+    assert!(err.is_unique_violation(), "{err:?}");
+    let db_err = err.as_database_error().unwrap();
+    assert_eq!(db_err.kind, DatabaseErrorKind::UniqueViolation);
+    let (code, constraint) = match db.backend {
+        Backend::Postgres => ("23505", "uq_parents_name"),
+        Backend::MySql => ("23000", "uq_parents_name"),
+        Backend::Sqlite => ("2067", "parents.name"),
+    };
+    assert_eq!(db_err.code.as_deref(), Some(code));
+    assert_eq!(db_err.constraint.as_deref(), Some(constraint));
+    assert!(err.to_string().contains(constraint), "{err}");
+    assert!(
+        err.to_string().contains("INSERT INTO parents"),
+        "the statement is named: {err}"
+    );
+
+    let err = engine
+        .execute(text("INSERT INTO children VALUES (1, 99)"))
+        .await
+        .unwrap_err();
+    assert!(err.is_foreign_key_violation(), "{err:?}");
+    if db.backend != Backend::Sqlite {
+        // SQLite does not name the foreign key that failed.
+        assert_eq!(
+            err.as_database_error().unwrap().constraint.as_deref(),
+            Some("fk_children_parent")
+        );
+    }
+
+    let err = engine
+        .execute(text("INSERT INTO parents (id) VALUES (3)"))
+        .await
+        .unwrap_err();
+    // MySQL in strict mode reports a missing NOT NULL value as "no default value".
+    if db.backend != Backend::MySql {
+        assert!(err.is_not_null_violation(), "{err:?}");
+    }
+    assert!(err.as_database_error().is_some(), "{err:?}");
+    // Nothing was inserted by the failures.
+    let n: i64 = engine
+        .fetch_one(text("SELECT COUNT(*) FROM parents"))
+        .await
+        .unwrap()
+        .get(0)
+        .unwrap();
+    assert_eq!(n, 1);
+}
+
+async fn syntax_errors_carry_the_statement(db: &TestDb) {
+    let engine = db.engine().await;
+    let err = engine.execute(text("SELEC 1")).await.unwrap_err();
+    let db_err = err.as_database_error().expect("a database error");
+    assert_eq!(db_err.kind, DatabaseErrorKind::Other);
+    assert!(db_err.code.is_some());
+    assert_eq!(db_err.sql.as_deref(), Some("SELEC 1"));
+}

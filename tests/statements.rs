@@ -1,0 +1,215 @@
+//! Running statements: execute with counts and generated ids, RETURNING, fetch_one /
+//! fetch_optional / fetch_all, streaming, named binds.
+
+use futures_util::TryStreamExt;
+use orm::{Error, text};
+
+use crate::backend_tests;
+use crate::support::{Backend, TestDb, ddl};
+
+backend_tests!(
+    execute_reports_rows_affected_and_generated_ids,
+    returning_rows_come_back_from_execute,
+    fetch_variants_and_named_binds,
+    fetch_streams_rows_without_collecting,
+    engine_reports_its_server,
+);
+
+async fn execute_reports_rows_affected_and_generated_ids(db: &TestDb) {
+    let engine = db.engine().await;
+    let pk = ddl(
+        db,
+        "INTEGER PRIMARY KEY AUTOINCREMENT",
+        "BIGSERIAL PRIMARY KEY",
+        "BIGINT AUTO_INCREMENT PRIMARY KEY",
+    );
+    engine
+        .execute(text(format!(
+            "CREATE TABLE counters (id {pk}, n INTEGER NOT NULL)"
+        )))
+        .await
+        .unwrap();
+    let mut last = None;
+    for n in 1..=5 {
+        let done = engine
+            .execute(text("INSERT INTO counters (n) VALUES (:n)").bind("n", n))
+            .await
+            .unwrap();
+        assert_eq!(done.rows_affected(), 1);
+        last = done.last_insert_id();
+    }
+    match db.backend {
+        Backend::Postgres => assert_eq!(last, None),
+        _ => assert_eq!(last, Some(5)),
+    }
+    let done = engine
+        .execute(text("UPDATE counters SET n = n * 10 WHERE n > :min").bind("min", 2))
+        .await
+        .unwrap();
+    assert_eq!(done.rows_affected(), 3);
+    assert!(done.rows().is_empty());
+    let done = engine
+        .execute(text("DELETE FROM counters WHERE n >= 40"))
+        .await
+        .unwrap();
+    assert_eq!(done.rows_affected(), 2);
+    let sum: i64 = engine
+        .fetch_one(text("SELECT SUM(n) FROM counters"))
+        .await
+        .unwrap()
+        .get(0)
+        .unwrap();
+    assert_eq!(sum, 1 + 2 + 30);
+}
+
+async fn returning_rows_come_back_from_execute(db: &TestDb) {
+    // PostgreSQL, SQLite 3.35+ and MariaDB 10.5+ all have INSERT ... RETURNING.
+    if db.backend == Backend::MySql {
+        let engine = db.engine().await;
+        if !engine.is_mariadb() {
+            return;
+        }
+    }
+    let engine = db.engine().await;
+    engine
+        .execute(text(
+            "CREATE TABLE tags (id INTEGER PRIMARY KEY, label VARCHAR(20))",
+        ))
+        .await
+        .unwrap();
+    let done = engine
+        .execute(
+            text("INSERT INTO tags (id, label) VALUES (1, :a), (2, :b) RETURNING id, label")
+                .bind("a", "x")
+                .bind("b", "y"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(done.rows_affected(), 2);
+    let got: Vec<(i64, String)> = done
+        .rows()
+        .iter()
+        .map(|r| (r.get("id").unwrap(), r.get("label").unwrap()))
+        .collect();
+    assert_eq!(got, [(1, "x".to_owned()), (2, "y".to_owned())]);
+}
+
+async fn fetch_variants_and_named_binds(db: &TestDb) {
+    let engine = db.engine().await;
+    let row = engine
+        .fetch_one(
+            text("SELECT :a + :a AS twice, :b AS label, ':a' AS literal")
+                .bind("a", 21i64)
+                .bind("b", "ok"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<i64>("twice").unwrap(), 42);
+    assert_eq!(row.get::<String>("label").unwrap(), "ok");
+    assert_eq!(row.get::<String>("literal").unwrap(), ":a");
+    assert_eq!(row.column_names(), ["twice", "label", "literal"]);
+
+    engine
+        .execute(text("CREATE TABLE empty_t (x INTEGER)"))
+        .await
+        .unwrap();
+    assert!(
+        engine
+            .fetch_optional(text("SELECT x FROM empty_t"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        engine
+            .fetch_all(text("SELECT x FROM empty_t"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let err = engine
+        .fetch_one(text("SELECT x FROM empty_t"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::RowNotFound), "{err:?}");
+
+    let err = engine.fetch_all(text("SELECT :missing")).await.unwrap_err();
+    assert!(
+        matches!(err, Error::BindParameter { ref name, .. } if name == "missing"),
+        "{err:?}"
+    );
+}
+
+async fn fetch_streams_rows_without_collecting(db: &TestDb) {
+    let engine = db.engine().await;
+    engine
+        .execute(text("CREATE TABLE seq (n INTEGER)"))
+        .await
+        .unwrap();
+    let mut tx = engine.begin().await.unwrap();
+    for chunk in 0..10 {
+        let values: Vec<String> = (0..100).map(|i| format!("({})", chunk * 100 + i)).collect();
+        tx.execute(text(format!(
+            "INSERT INTO seq VALUES {}",
+            values.join(", ")
+        )))
+        .await
+        .unwrap();
+    }
+    // Streaming inside the transaction sees its rows.
+    let in_tx: Vec<i64> = tx
+        .fetch(text("SELECT n FROM seq WHERE n < :lim ORDER BY n").bind("lim", 10))
+        .map_ok(|r| r.get::<i64>(0).unwrap())
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(in_tx, (0..10).collect::<Vec<_>>());
+    tx.commit().await.unwrap();
+
+    let mut stream = engine.fetch(text("SELECT n FROM seq ORDER BY n"));
+    let (mut count, mut sum) = (0i64, 0i64);
+    while let Some(row) = stream.try_next().await.unwrap() {
+        count += 1;
+        sum += row.get::<i64>("n").unwrap();
+    }
+    assert_eq!((count, sum), (1000, 999 * 1000 / 2));
+    drop(stream);
+
+    // Dropping a stream early returns its connection: the engine still works.
+    let first = engine
+        .fetch(text("SELECT n FROM seq ORDER BY n"))
+        .try_next()
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.get::<i64>(0).unwrap(), 0);
+    let mut conn = engine.connect().await.unwrap();
+    let streamed = conn
+        .fetch(text("SELECT n FROM seq"))
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap();
+    assert_eq!(streamed.len(), 1000);
+    // A statement error arrives as the stream's item.
+    let err = conn
+        .fetch(text("SELECT * FROM no_such_table"))
+        .try_next()
+        .await
+        .unwrap_err();
+    assert!(err.as_database_error().is_some(), "{err:?}");
+}
+
+async fn engine_reports_its_server(db: &TestDb) {
+    let engine = db.engine().await;
+    assert_eq!(engine.dialect(), db.dialect());
+    assert!(!engine.server_version().is_empty());
+    let probe = match db.backend {
+        Backend::Postgres => "SHOW server_version",
+        Backend::MySql => "SELECT VERSION()",
+        Backend::Sqlite => "SELECT sqlite_version()",
+    };
+    let v: String = engine.fetch_one(text(probe)).await.unwrap().get(0).unwrap();
+    assert_eq!(engine.server_version(), v);
+    assert_eq!(engine.is_mariadb(), v.contains("MariaDB"));
+    assert!(!engine.url().is_empty());
+}

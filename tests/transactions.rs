@@ -1,0 +1,212 @@
+//! Transactions: commit, rollback, rollback on drop, on error and on panic, savepoints.
+
+use orm::{Engine, Error, text};
+
+use crate::backend_tests;
+use crate::support::TestDb;
+
+backend_tests!(
+    commit_makes_rows_visible_to_other_connections,
+    rollback_discards_rows,
+    dropping_an_uncommitted_transaction_rolls_back,
+    closure_commits_on_ok_and_rolls_back_on_err,
+    closure_rolls_back_on_panic_and_the_panic_goes_on,
+    savepoint_rollback_keeps_the_outer_transaction,
+    savepoint_release_and_drop,
+    connection_level_transactions,
+);
+
+async fn setup(db: &TestDb) -> Engine {
+    let engine = db.engine().await;
+    engine
+        .execute(text(
+            "CREATE TABLE items (id INTEGER PRIMARY KEY, name VARCHAR(50) NOT NULL)",
+        ))
+        .await
+        .unwrap();
+    engine
+}
+
+async fn names(engine: &Engine) -> Vec<String> {
+    engine
+        .fetch_all(text("SELECT name FROM items ORDER BY id"))
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get::<String>(0).unwrap())
+        .collect()
+}
+
+fn insert(id: i64, name: &str) -> orm::TextClause {
+    text("INSERT INTO items (id, name) VALUES (:id, :name)")
+        .bind("id", id)
+        .bind("name", name)
+}
+
+async fn commit_makes_rows_visible_to_other_connections(db: &TestDb) {
+    let engine = setup(db).await;
+    let mut tx = engine.begin().await.unwrap();
+    tx.execute(insert(1, "a")).await.unwrap();
+    // Inside, the row is there.
+    let inside: i64 = tx
+        .fetch_one(text("SELECT COUNT(*) FROM items"))
+        .await
+        .unwrap()
+        .get(0)
+        .unwrap();
+    assert_eq!(inside, 1);
+    tx.commit().await.unwrap();
+    assert_eq!(names(&engine).await, ["a"]);
+}
+
+async fn rollback_discards_rows(db: &TestDb) {
+    let engine = setup(db).await;
+    let mut tx = engine.begin().await.unwrap();
+    tx.execute(insert(1, "a")).await.unwrap();
+    tx.rollback().await.unwrap();
+    assert!(names(&engine).await.is_empty());
+}
+
+async fn dropping_an_uncommitted_transaction_rolls_back(db: &TestDb) {
+    let engine = setup(db).await;
+    {
+        let mut tx = engine.begin().await.unwrap();
+        tx.execute(insert(1, "dropped")).await.unwrap();
+    }
+    // The connection goes back to the pool with its rollback done; the next checkout
+    // (possibly the same connection) sees no row.
+    assert!(names(&engine).await.is_empty());
+    engine.execute(insert(2, "after")).await.unwrap();
+    assert_eq!(names(&engine).await, ["after"]);
+}
+
+async fn closure_commits_on_ok_and_rolls_back_on_err(db: &TestDb) {
+    let engine = setup(db).await;
+    let n = engine
+        .transaction(async |tx| {
+            tx.execute(insert(1, "kept")).await?;
+            Ok::<_, Error>(41 + 1)
+        })
+        .await
+        .unwrap();
+    assert_eq!(n, 42);
+
+    // A statement error inside: the Err propagates and the earlier insert is undone.
+    let err = engine
+        .transaction(async |tx| {
+            tx.execute(insert(2, "undone")).await?;
+            tx.execute(insert(1, "duplicate key")).await?;
+            Ok::<_, Error>(())
+        })
+        .await
+        .unwrap_err();
+    assert!(err.is_unique_violation(), "{err:?}");
+
+    // A user error type works too, as long as it converts from orm::Error.
+    #[derive(Debug)]
+    enum AppError {
+        Orm(#[allow(dead_code)] Error), // kept for Debug output only
+        Refused,
+    }
+    impl From<Error> for AppError {
+        fn from(e: Error) -> Self {
+            AppError::Orm(e)
+        }
+    }
+    let r = engine
+        .transaction(async |tx| {
+            tx.execute(insert(3, "refused")).await?;
+            Err::<(), _>(AppError::Refused)
+        })
+        .await;
+    assert!(matches!(r, Err(AppError::Refused)));
+    assert_eq!(names(&engine).await, ["kept"]);
+}
+
+async fn closure_rolls_back_on_panic_and_the_panic_goes_on(db: &TestDb) {
+    let engine = setup(db).await;
+    let e2 = engine.clone();
+    let joined = tokio::spawn(async move {
+        e2.transaction(async |tx| {
+            tx.execute(insert(1, "doomed")).await?;
+            if tx.dialect().name() != "" {
+                panic!("boom inside the transaction");
+            }
+            Ok::<_, Error>(())
+        })
+        .await
+    })
+    .await;
+    let err = joined.unwrap_err();
+    assert!(err.is_panic());
+    let msg = err.into_panic();
+    assert_eq!(
+        msg.downcast_ref::<&str>(),
+        Some(&"boom inside the transaction")
+    );
+    assert!(names(&engine).await.is_empty());
+    // The engine is still usable.
+    engine.execute(insert(2, "fine")).await.unwrap();
+    assert_eq!(names(&engine).await, ["fine"]);
+}
+
+async fn savepoint_rollback_keeps_the_outer_transaction(db: &TestDb) {
+    let engine = setup(db).await;
+    let mut tx = engine.begin().await.unwrap();
+    tx.execute(insert(1, "outer")).await.unwrap();
+    let mut sp = tx.savepoint().await.unwrap();
+    sp.execute(insert(2, "inner")).await.unwrap();
+    let seen: i64 = sp
+        .fetch_one(text("SELECT COUNT(*) FROM items"))
+        .await
+        .unwrap()
+        .get(0)
+        .unwrap();
+    assert_eq!(seen, 2);
+    sp.rollback().await.unwrap();
+    // After the savepoint rollback, the outer transaction still has its row and goes on.
+    tx.execute(insert(3, "outer again")).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(names(&engine).await, ["outer", "outer again"]);
+}
+
+async fn savepoint_release_and_drop(db: &TestDb) {
+    let engine = setup(db).await;
+    let mut tx = engine.begin().await.unwrap();
+    {
+        let mut sp = tx.savepoint().await.unwrap();
+        sp.execute(insert(1, "released")).await.unwrap();
+        // Nested twice, then dropped: only the innermost is undone.
+        {
+            let mut sp2 = sp.savepoint().await.unwrap();
+            sp2.execute(insert(2, "dropped")).await.unwrap();
+        }
+        sp.commit().await.unwrap();
+    }
+    // A failed statement inside a savepoint, rolled back, leaves the outer transaction
+    // usable (PostgreSQL would otherwise refuse every later statement).
+    {
+        let mut sp = tx.savepoint().await.unwrap();
+        let err = sp.execute(insert(1, "duplicate")).await.unwrap_err();
+        assert!(err.is_unique_violation(), "{err:?}");
+        sp.rollback().await.unwrap();
+    }
+    tx.execute(insert(3, "last")).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(names(&engine).await, ["released", "last"]);
+}
+
+async fn connection_level_transactions(db: &TestDb) {
+    let engine = setup(db).await;
+    let mut conn = engine.connect().await.unwrap();
+    // Outside a transaction the connection autocommits.
+    conn.execute(insert(1, "autocommitted")).await.unwrap();
+    conn.ping().await.unwrap();
+    let mut tx = conn.begin().await.unwrap();
+    tx.execute(insert(2, "rolled back")).await.unwrap();
+    tx.rollback().await.unwrap();
+    let mut tx = engine.connect().await.unwrap().begin().await.unwrap();
+    tx.execute(insert(3, "committed")).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(names(&engine).await, ["autocommitted", "committed"]);
+}

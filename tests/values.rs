@@ -1,0 +1,298 @@
+//! Every `Value` type survives a round trip through every database, NULL and edge
+//! values included, read back both as its Rust type and as a `Value`.
+
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+use orm::{Error, Value, text};
+use rust_decimal::Decimal;
+
+use crate::backend_tests;
+use crate::support::{TestDb, ddl};
+
+backend_tests!(
+    every_value_type_round_trips,
+    null_round_trips_in_every_column,
+    integers_read_as_wider_types_and_bools_from_integers,
+    decode_errors_name_column_and_types,
+);
+
+async fn create_all_types(db: &TestDb, engine: &orm::Engine) {
+    let sql = format!(
+        "CREATE TABLE all_types (id INTEGER PRIMARY KEY, b {}, i16v SMALLINT, i32v INTEGER, i64v BIGINT, \
+         f32v {}, f64v {}, txt {}, bin {}, d DATE, t {}, dt {}, ts {}, u {}, j {}, num {})",
+        ddl(db, "BOOLEAN", "BOOLEAN", "BOOLEAN"),
+        ddl(db, "REAL", "REAL", "FLOAT"),
+        ddl(db, "DOUBLE PRECISION", "DOUBLE PRECISION", "DOUBLE"),
+        ddl(db, "TEXT", "TEXT", "LONGTEXT"),
+        ddl(db, "BLOB", "BYTEA", "LONGBLOB"),
+        ddl(db, "TIME", "TIME", "TIME(6)"),
+        ddl(db, "DATETIME", "TIMESTAMP", "DATETIME(6)"),
+        ddl(db, "TIMESTAMP", "TIMESTAMPTZ", "DATETIME(6)"),
+        ddl(db, "BLOB", "UUID", "BINARY(16)"),
+        ddl(db, "TEXT", "JSONB", "JSON"),
+        ddl(db, "TEXT", "NUMERIC(20, 6)", "DECIMAL(20, 6)"),
+    );
+    engine.execute(text(sql)).await.unwrap();
+}
+
+const INSERT: &str = "INSERT INTO all_types (id, b, i16v, i32v, i64v, f32v, f64v, txt, bin, d, t, dt, ts, u, j, num) \
+     VALUES (:id, :b, :i16, :i32, :i64, :f32, :f64, :txt, :bin, :d, :t, :dt, :ts, :u, :j, :dec)";
+
+struct Sample {
+    id: i64,
+    b: bool,
+    i16v: i16,
+    i32v: i32,
+    i64v: i64,
+    f32v: f32,
+    f64v: f64,
+    txt: String,
+    bin: Vec<u8>,
+    d: NaiveDate,
+    t: NaiveTime,
+    dt: NaiveDateTime,
+    ts: DateTime<FixedOffset>,
+    u: uuid::Uuid,
+    j: serde_json::Value,
+    dec: Decimal,
+}
+
+fn samples() -> Vec<Sample> {
+    let tz = FixedOffset::east_opt(5 * 3600 + 1800).unwrap();
+    vec![
+        Sample {
+            id: 1,
+            b: true,
+            i16v: i16::MIN,
+            i32v: i32::MIN,
+            i64v: i64::MIN,
+            f32v: -1.5,
+            f64v: f64::MIN_POSITIVE,
+            txt: String::new(),
+            bin: Vec::new(),
+            d: NaiveDate::from_ymd_opt(1970, 1, 1).unwrap(),
+            t: NaiveTime::from_hms_opt(0, 0, 0).unwrap(),
+            dt: NaiveDate::from_ymd_opt(1999, 12, 31)
+                .unwrap()
+                .and_hms_micro_opt(23, 59, 59, 999_999)
+                .unwrap(),
+            ts: tz.with_ymd_and_hms(2024, 2, 29, 12, 30, 0).unwrap(),
+            u: uuid::Uuid::nil(),
+            j: serde_json::json!({}),
+            dec: Decimal::new(-123_456_789, 6),
+        },
+        Sample {
+            id: 2,
+            b: false,
+            i16v: i16::MAX,
+            i32v: i32::MAX,
+            i64v: i64::MAX,
+            f32v: 3.25,
+            f64v: 1.0e300,
+            txt:
+                "unicode: żółć 日本語 🦀, quotes ' \" `, backslash \\, '; DROP TABLE all_types; --"
+                    .into(),
+            bin: (0..1_048_576u32).map(|i| (i % 251) as u8).collect(),
+            d: NaiveDate::from_ymd_opt(2999, 12, 31).unwrap(),
+            t: NaiveTime::from_hms_micro_opt(23, 59, 59, 123_456).unwrap(),
+            dt: NaiveDate::from_ymd_opt(2038, 1, 19)
+                .unwrap()
+                .and_hms_micro_opt(3, 14, 8, 1)
+                .unwrap(),
+            ts: FixedOffset::west_opt(8 * 3600)
+                .unwrap()
+                .with_ymd_and_hms(2001, 9, 9, 1, 46, 40)
+                .unwrap(),
+            u: uuid::Uuid::from_u128(0x0123_4567_89ab_cdef_fedc_ba98_7654_3210),
+            j: serde_json::json!({"a": [1, 2.5, "x", null, true], "nested": {"k": "ü"}}),
+            dec: Decimal::new(99_999_999_999_999_999, 6),
+        },
+    ]
+}
+
+async fn every_value_type_round_trips(db: &TestDb) {
+    let engine = db.engine().await;
+    create_all_types(db, &engine).await;
+    for s in samples() {
+        let done = engine
+            .execute(
+                text(INSERT)
+                    .bind("id", s.id)
+                    .bind("b", s.b)
+                    .bind("i16", s.i16v)
+                    .bind("i32", s.i32v)
+                    .bind("i64", s.i64v)
+                    .bind("f32", s.f32v)
+                    .bind("f64", s.f64v)
+                    .bind("txt", s.txt.as_str())
+                    .bind("bin", s.bin.clone())
+                    .bind("d", s.d)
+                    .bind("t", s.t)
+                    .bind("dt", s.dt)
+                    .bind("ts", s.ts)
+                    .bind("u", s.u)
+                    .bind("j", s.j.clone())
+                    .bind("dec", s.dec),
+            )
+            .await
+            .unwrap();
+        assert_eq!(done.rows_affected(), 1);
+    }
+    for s in samples() {
+        let row = engine
+            .fetch_one(text("SELECT * FROM all_types WHERE id = :id").bind("id", s.id))
+            .await
+            .unwrap();
+        assert_eq!(row.get::<bool>("b").unwrap(), s.b);
+        assert_eq!(row.get::<i16>("i16v").unwrap(), s.i16v);
+        assert_eq!(row.get::<i32>("i32v").unwrap(), s.i32v);
+        assert_eq!(row.get::<i64>("i64v").unwrap(), s.i64v);
+        assert_eq!(row.get::<f32>("f32v").unwrap(), s.f32v);
+        assert_eq!(row.get::<f64>("f64v").unwrap(), s.f64v);
+        assert_eq!(row.get::<String>("txt").unwrap(), s.txt);
+        assert_eq!(row.get::<Vec<u8>>("bin").unwrap(), s.bin);
+        assert_eq!(row.get::<NaiveDate>("d").unwrap(), s.d);
+        assert_eq!(row.get::<NaiveTime>("t").unwrap(), s.t);
+        assert_eq!(row.get::<NaiveDateTime>("dt").unwrap(), s.dt);
+        // A zoned timestamp comes back as the same instant, in UTC.
+        let ts = row.get::<DateTime<Utc>>("ts").unwrap();
+        assert_eq!(ts, s.ts.with_timezone(&Utc));
+        assert_eq!(row.get::<DateTime<FixedOffset>>("ts").unwrap(), s.ts);
+        assert_eq!(row.get::<uuid::Uuid>("u").unwrap(), s.u);
+        assert_eq!(row.get::<serde_json::Value>("j").unwrap(), s.j);
+        assert_eq!(row.get::<Decimal>("num").unwrap(), s.dec);
+
+        // The same columns through the dialect-neutral Value, by position.
+        let values = row.values().unwrap();
+        assert_eq!(values.len(), 16);
+        assert_eq!(values[0].clone().to::<i64>().unwrap(), s.id);
+        assert_eq!(values[4].clone().to::<i64>().unwrap(), s.i64v);
+        assert_eq!(values[7], Value::Text(s.txt.clone()));
+        assert_eq!(values[8], Value::Bytes(s.bin.clone()));
+    }
+    // Binds never change the statement: the hostile string is data, and the table is whole.
+    let n: i64 = engine
+        .fetch_one(text("SELECT COUNT(*) FROM all_types"))
+        .await
+        .unwrap()
+        .get(0)
+        .unwrap();
+    assert_eq!(n, 2);
+}
+
+async fn null_round_trips_in_every_column(db: &TestDb) {
+    let engine = db.engine().await;
+    create_all_types(db, &engine).await;
+    let mut stmt = text(INSERT).bind("id", 7);
+    for name in [
+        "b", "i16", "i32", "i64", "f32", "f64", "txt", "bin", "d", "t", "dt", "ts", "u", "j", "dec",
+    ] {
+        stmt = stmt.bind(name, Value::Null);
+    }
+    engine.execute(stmt).await.unwrap();
+    let row = engine
+        .fetch_one(text("SELECT * FROM all_types WHERE id = 7"))
+        .await
+        .unwrap();
+    assert_eq!(row.get::<Option<bool>>("b").unwrap(), None);
+    assert_eq!(row.get::<Option<i64>>("i64v").unwrap(), None);
+    assert_eq!(row.get::<Option<String>>("txt").unwrap(), None);
+    assert_eq!(row.get::<Option<Vec<u8>>>("bin").unwrap(), None);
+    assert_eq!(row.get::<Option<NaiveDateTime>>("dt").unwrap(), None);
+    assert_eq!(row.get::<Option<DateTime<Utc>>>("ts").unwrap(), None);
+    assert_eq!(row.get::<Option<uuid::Uuid>>("u").unwrap(), None);
+    assert_eq!(row.get::<Option<Decimal>>("num").unwrap(), None);
+    assert!(row.values().unwrap()[1..].iter().all(Value::is_null));
+    // A NULL read as a non-Option type is an error that says what to do.
+    let err = row.get::<i64>("i64v").unwrap_err();
+    assert!(
+        matches!(&err, Error::Decode { column, .. } if column == "i64v"),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("Option<i64>"), "{err}");
+
+    // The same statement, prepared first with NULLs, then run with typed values.
+    let mut stmt = text(INSERT).bind("id", 8);
+    for name in [
+        "b", "i16", "i32", "i64", "f32", "f64", "txt", "bin", "d", "t", "dt", "ts", "u", "j", "dec",
+    ] {
+        stmt = stmt.bind(name, Value::Null);
+    }
+    let stmt = stmt.bind("i64", 5i64).bind("txt", "after null");
+    engine.execute(stmt).await.unwrap();
+    let row = engine
+        .fetch_one(text("SELECT i64v, txt FROM all_types WHERE id = 8"))
+        .await
+        .unwrap();
+    assert_eq!(row.get::<i64>(0).unwrap(), 5);
+    assert_eq!(row.get::<String>(1).unwrap(), "after null");
+}
+
+async fn integers_read_as_wider_types_and_bools_from_integers(db: &TestDb) {
+    let engine = db.engine().await;
+    engine
+        .execute(text("CREATE TABLE nums (small SMALLINT, flag INTEGER)"))
+        .await
+        .unwrap();
+    engine
+        .execute(
+            text("INSERT INTO nums VALUES (:s, :f)")
+                .bind("s", 300i16)
+                .bind("f", 1i32),
+        )
+        .await
+        .unwrap();
+    let row = engine
+        .fetch_one(text(
+            "SELECT small, flag, COUNT(*) AS n FROM nums GROUP BY small, flag",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(row.get::<i64>("small").unwrap(), 300);
+    assert_eq!(row.get::<i32>("small").unwrap(), 300);
+    assert!(row.get::<bool>("flag").unwrap());
+    assert_eq!(row.get::<i64>("n").unwrap(), 1);
+    assert_eq!(row.get::<u8>("n").unwrap(), 1);
+    // Narrowing is checked.
+    let err = row.get::<i8>("small").unwrap_err();
+    assert!(
+        err.to_string().contains("300 is out of range for `i8`"),
+        "{err}"
+    );
+}
+
+async fn decode_errors_name_column_and_types(db: &TestDb) {
+    let engine = db.engine().await;
+    let row = engine
+        .fetch_one(text("SELECT 'ed' AS name, 5 AS id"))
+        .await
+        .unwrap();
+    let err = row.get::<i64>("name").unwrap_err();
+    match &err {
+        Error::Decode {
+            column,
+            rust_type,
+            sql_type,
+            ..
+        } => {
+            assert_eq!(column, "name");
+            assert_eq!(*rust_type, "i64");
+            assert!(!sql_type.is_empty());
+        }
+        other => panic!("expected a decode error, got {other:?}"),
+    }
+    assert!(
+        err.to_string()
+            .starts_with("cannot decode column `name` of SQL type"),
+        "{err}"
+    );
+    let err = row.get::<String>("nope").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "no column `nope` in the row; it has: name, id"
+    );
+    let err = row.get::<String>(9).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "column index 9 is out of range for a row of 2 columns"
+    );
+}
