@@ -104,6 +104,26 @@ pub enum Error {
         sql: String,
     },
 
+    /// A [`MetaData`](crate::schema::MetaData) was asked for a table it does not hold.
+    #[error("no table `{table}` in the metadata; it has: {available}")]
+    UnknownTable {
+        /// The name asked for.
+        table: String,
+        /// The tables it does have, comma separated.
+        available: String,
+    },
+
+    /// A table was asked for a column it does not have.
+    #[error("table `{table}` has no column `{column}`; it has: {available}")]
+    UnknownColumn {
+        /// The table's name.
+        table: String,
+        /// The column asked for.
+        column: String,
+        /// Its columns, comma separated.
+        available: String,
+    },
+
     /// `fetch_one` found no row.
     #[error("the statement returned no rows; use fetch_optional if none is acceptable")]
     RowNotFound,

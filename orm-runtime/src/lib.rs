@@ -6,6 +6,7 @@
 //! - [`sql`] — statements that compile to SQL and binds ([`text`], [`Executable`]);
 //! - [`dialect`] — how PostgreSQL, MySQL/MariaDB and SQLite spell things, and the
 //!   glue to each sqlx driver;
+//! - [`schema`] — [`MetaData`](schema::MetaData), tables, columns, types, constraints (Layer 2);
 //! - [`value`] and [`row`] — dialect-neutral bind values and result rows;
 //! - [`error`] — the one [`Error`] type.
 #![warn(missing_docs)]
@@ -14,6 +15,7 @@ pub mod dialect;
 pub mod engine;
 pub mod error;
 pub mod row;
+pub mod schema;
 pub mod sql;
 pub mod value;
 
