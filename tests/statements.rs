@@ -13,7 +13,44 @@ backend_tests!(
     fetch_variants_and_named_binds,
     fetch_streams_rows_without_collecting,
     engine_reports_its_server,
+    scripts_run_several_statements,
 );
+
+async fn scripts_run_several_statements(db: &TestDb) {
+    let engine = db.engine().await;
+    let changed = engine
+        .execute_script(
+            "CREATE TABLE s1 (x INTEGER); INSERT INTO s1 VALUES (1); INSERT INTO s1 VALUES (2), (3);\n\
+             UPDATE s1 SET x = x + 1;",
+        )
+        .await
+        .unwrap();
+    assert_eq!(changed, 6);
+    let sum: i64 = engine
+        .fetch_one(text("SELECT SUM(x) FROM s1"))
+        .await
+        .unwrap()
+        .get(0)
+        .unwrap();
+    assert_eq!(sum, 9);
+    let mut tx = engine.begin().await.unwrap();
+    tx.execute_script("DELETE FROM s1; INSERT INTO s1 VALUES (10)")
+        .await
+        .unwrap();
+    tx.rollback().await.unwrap();
+    let sum: i64 = engine
+        .fetch_one(text("SELECT SUM(x) FROM s1"))
+        .await
+        .unwrap()
+        .get(0)
+        .unwrap();
+    assert_eq!(sum, 9);
+    let err = engine
+        .execute_script("INSERT INTO s1 VALUES (1); SELEC oops")
+        .await
+        .unwrap_err();
+    assert!(err.as_database_error().is_some(), "{err:?}");
+}
 
 async fn execute_reports_rows_affected_and_generated_ids(db: &TestDb) {
     let engine = db.engine().await;

@@ -44,6 +44,10 @@ impl<'a> RawConn<'a> {
         dispatch!(self, fetch_optional_on(c, echo))
     }
 
+    pub(crate) async fn execute_script(self, sql: &str, echo: bool) -> Result<u64> {
+        dispatch!(self, execute_script_on(sql, echo))
+    }
+
     pub(crate) fn fetch(self, c: Compiled, echo: bool) -> BoxStream<'a, Result<Row>> {
         match self {
             RawConn::Postgres(conn) => fetch_on::<sqlx::Postgres>(conn, c, echo),
@@ -242,4 +246,25 @@ where
             yield row;
         }
     })
+}
+
+async fn execute_script_on<DB: Driver>(
+    conn: &mut DB::Connection,
+    sql: &str,
+    echo: bool,
+) -> Result<u64>
+where
+    for<'e> &'e mut DB::Connection: sqlx::Executor<'e, Database = DB>,
+{
+    let started = start(echo);
+    let result = sqlx::raw_sql(sql)
+        .execute(&mut *conn)
+        .await
+        .map(|done| DB::done(&done).0)
+        .map_err(|e| Error::from_sqlx(e, Some(sql)));
+    if echo {
+        let shown = Compiled::new(sql, Vec::new());
+        echo_done(echo, &shown, started, result.as_ref().map(|n| *n));
+    }
+    result
 }

@@ -84,6 +84,15 @@ macro_rules! executor_methods {
             self.raw().execute(&c, echo).await
         }
 
+        /// Runs a script of several `;`-separated statements with no bind parameters
+        /// (DDL, fixtures), through the driver's simple-query path; returns the rows
+        /// changed in all. Values in a script are the caller's responsibility: use
+        /// [`execute`](Self::execute) with binds for anything that comes from outside.
+        pub async fn execute_script(&mut self, sql: &str) -> $crate::error::Result<u64> {
+            let echo = self.echo();
+            self.raw().execute_script(sql, echo).await
+        }
+
         /// Runs a query and collects every row.
         pub async fn fetch_all(
             &mut self,
@@ -451,6 +460,12 @@ impl Engine {
     /// Runs a statement on a pooled connection (autocommit); see [`Connection::execute`].
     pub async fn execute(&self, stmt: impl Executable) -> Result<QueryResult> {
         self.connect().await?.execute(stmt).await
+    }
+
+    /// Runs a script of `;`-separated statements without binds on a pooled connection;
+    /// see [`Connection::execute_script`].
+    pub async fn execute_script(&self, sql: &str) -> Result<u64> {
+        self.connect().await?.execute_script(sql).await
     }
 
     /// Runs a query on a pooled connection and collects every row.
