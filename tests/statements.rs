@@ -238,7 +238,11 @@ async fn fetch_streams_rows_without_collecting(db: &TestDb) {
 
 async fn engine_reports_its_server(db: &TestDb) {
     let engine = db.engine().await;
-    assert_eq!(engine.dialect(), db.dialect());
+    assert_eq!(engine.dialect().is_mysql(), db.dialect().is_mysql());
+    assert_eq!(
+        engine.dialect() == orm::Dialect::MariaDb,
+        engine.server_version().contains("MariaDB")
+    );
     assert!(!engine.server_version().is_empty());
     let probe = match db.backend {
         Backend::Postgres => "SHOW server_version",

@@ -31,8 +31,11 @@ use crate::value::Value;
 pub enum Dialect {
     /// PostgreSQL (`postgres://`, `postgresql://`).
     Postgres,
-    /// MySQL and MariaDB (`mysql://`, `mariadb://`).
+    /// MySQL (`mysql://`).
     MySql,
+    /// MariaDB (`mysql://` or `mariadb://`, recognised from the server's version at
+    /// connect time): MySQL's dialect plus `INSERT/DELETE ... RETURNING` (10.5+).
+    MariaDb,
     /// SQLite (`sqlite:`).
     Sqlite,
 }
@@ -43,8 +46,14 @@ impl Dialect {
         match self {
             Dialect::Postgres => "postgresql",
             Dialect::MySql => "mysql",
+            Dialect::MariaDb => "mariadb",
             Dialect::Sqlite => "sqlite",
         }
+    }
+
+    /// True for MySQL and MariaDB, which share most of their SQL.
+    pub fn is_mysql(self) -> bool {
+        matches!(self, Dialect::MySql | Dialect::MariaDb)
     }
 
     /// Writes the `n`th (one-based) bind placeholder: `$n` on PostgreSQL, `?` elsewhere.
@@ -55,7 +64,7 @@ impl Dialect {
                 // Writing into a String cannot fail.
                 let _ = write!(out, "{n}");
             }
-            Dialect::MySql | Dialect::Sqlite => out.push('?'),
+            Dialect::MySql | Dialect::MariaDb | Dialect::Sqlite => out.push('?'),
         }
     }
 
@@ -68,7 +77,7 @@ impl Dialect {
     /// The character that quotes identifiers: `"` (PostgreSQL, SQLite) or `` ` `` (MySQL).
     pub fn identifier_quote(self) -> char {
         match self {
-            Dialect::MySql => '`',
+            Dialect::MySql | Dialect::MariaDb => '`',
             Dialect::Postgres | Dialect::Sqlite => '"',
         }
     }
@@ -99,7 +108,7 @@ impl Dialect {
     pub fn max_bind_parameters(self) -> usize {
         match self {
             // The wire protocol counts parameters in an Int16.
-            Dialect::Postgres | Dialect::MySql => 65_535,
+            Dialect::Postgres | Dialect::MySql | Dialect::MariaDb => 65_535,
             // SQLITE_MAX_VARIABLE_NUMBER of the bundled libsqlite3 (3.32+).
             Dialect::Sqlite => 32_766,
         }

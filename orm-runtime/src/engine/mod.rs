@@ -252,7 +252,10 @@ impl EngineBuilder {
             PoolKind::Queue
         });
         let server_version = probe(&url, self.config.pool_timeout).await?;
-        let dialect = url.dialect();
+        let dialect = match url.dialect() {
+            Dialect::MySql if server_version.contains("MariaDB") => Dialect::MariaDb,
+            d => d,
+        };
         let pool = match url.target {
             ConnectTarget::Postgres(opts) => {
                 DbPool::Postgres(pool_options(&self.config, kind).connect_lazy_with(opts))
@@ -336,7 +339,7 @@ impl Engine {
         }
     }
 
-    /// The engine's dialect, chosen from the URL.
+    /// The engine's dialect, chosen from the URL (and, for MySQL URLs, the server).
     pub fn dialect(&self) -> Dialect {
         self.shared.dialect
     }
@@ -352,9 +355,9 @@ impl Engine {
         &self.shared.server_version
     }
 
-    /// True when a MySQL-dialect engine talks to MariaDB.
+    /// True when the engine talks to MariaDB (its dialect is [`Dialect::MariaDb`]).
     pub fn is_mariadb(&self) -> bool {
-        self.shared.dialect == Dialect::MySql && self.shared.server_version.contains("MariaDB")
+        self.shared.dialect == Dialect::MariaDb
     }
 
     /// The pool kind in use.

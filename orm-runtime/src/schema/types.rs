@@ -92,15 +92,15 @@ impl SqlType {
 
     /// The type as `dialect` spells it in `CREATE TABLE`.
     pub fn ddl(&self, dialect: Dialect) -> String {
-        use Dialect::{MySql, Postgres, Sqlite};
+        use Dialect::{MariaDb, MySql, Postgres, Sqlite};
         match (self, dialect) {
             (SqlType::SmallInt, _) => "SMALLINT".into(),
-            (SqlType::Integer, MySql) => "INT".into(),
+            (SqlType::Integer, MySql | MariaDb) => "INT".into(),
             (SqlType::Integer, _) => "INTEGER".into(),
             (SqlType::BigInt, _) => "BIGINT".into(),
-            (SqlType::Float, MySql) => "FLOAT".into(),
+            (SqlType::Float, MySql | MariaDb) => "FLOAT".into(),
             (SqlType::Float, _) => "REAL".into(),
-            (SqlType::Double, MySql) => "DOUBLE".into(),
+            (SqlType::Double, MySql | MariaDb) => "DOUBLE".into(),
             (SqlType::Double, _) => "DOUBLE PRECISION".into(),
             (
                 SqlType::Numeric {
@@ -116,32 +116,32 @@ impl SqlType {
                 },
                 _,
             ) => format!("NUMERIC({p})"),
-            (SqlType::Numeric { .. }, MySql) => "DECIMAL(65, 30)".into(),
+            (SqlType::Numeric { .. }, MySql | MariaDb) => "DECIMAL(65, 30)".into(),
             (SqlType::Numeric { .. }, _) => "NUMERIC".into(),
             (SqlType::Varchar(Some(n)), _) => format!("VARCHAR({n})"),
-            (SqlType::Varchar(None), MySql) => "VARCHAR(255)".into(),
+            (SqlType::Varchar(None), MySql | MariaDb) => "VARCHAR(255)".into(),
             (SqlType::Varchar(None), _) => "VARCHAR".into(),
-            (SqlType::Text, MySql) => "LONGTEXT".into(),
+            (SqlType::Text, MySql | MariaDb) => "LONGTEXT".into(),
             (SqlType::Text, _) => "TEXT".into(),
-            (SqlType::Boolean, MySql) => "BOOL".into(),
+            (SqlType::Boolean, MySql | MariaDb) => "BOOL".into(),
             (SqlType::Boolean, _) => "BOOLEAN".into(),
             (SqlType::Date, _) => "DATE".into(),
-            (SqlType::Time, MySql) => "TIME(6)".into(),
+            (SqlType::Time, MySql | MariaDb) => "TIME(6)".into(),
             (SqlType::Time, _) => "TIME".into(),
             (SqlType::DateTime, Postgres) => "TIMESTAMP".into(),
-            (SqlType::DateTime, MySql) => "DATETIME(6)".into(),
+            (SqlType::DateTime, MySql | MariaDb) => "DATETIME(6)".into(),
             (SqlType::DateTime, Sqlite) => "DATETIME".into(),
             (SqlType::TimestampTz, Postgres) => "TIMESTAMP WITH TIME ZONE".into(),
-            (SqlType::TimestampTz, MySql) => "DATETIME(6)".into(),
+            (SqlType::TimestampTz, MySql | MariaDb) => "DATETIME(6)".into(),
             (SqlType::TimestampTz, Sqlite) => "TIMESTAMP".into(),
             (SqlType::Blob, Postgres) => "BYTEA".into(),
-            (SqlType::Blob, MySql) => "LONGBLOB".into(),
+            (SqlType::Blob, MySql | MariaDb) => "LONGBLOB".into(),
             (SqlType::Blob, Sqlite) => "BLOB".into(),
             (SqlType::Uuid, Postgres) => "UUID".into(),
-            (SqlType::Uuid, MySql) => "BINARY(16)".into(),
+            (SqlType::Uuid, MySql | MariaDb) => "BINARY(16)".into(),
             (SqlType::Uuid, Sqlite) => "BLOB".into(),
             (SqlType::Json, Postgres) => "JSONB".into(),
-            (SqlType::Json, MySql) => "JSON".into(),
+            (SqlType::Json, MySql | MariaDb) => "JSON".into(),
             (SqlType::Json, Sqlite) => "TEXT".into(),
             (SqlType::Enum { variants, .. }, _) => {
                 let longest = variants
