@@ -124,6 +124,28 @@ pub enum Error {
         available: String,
     },
 
+    /// A join without an ON condition found no foreign key to infer it from, or more
+    /// than one.
+    #[error("cannot join `{right}` to {left}: {reason}")]
+    JoinCondition {
+        /// The tables already in FROM.
+        left: String,
+        /// The joined table.
+        right: String,
+        /// Why no condition was inferred.
+        reason: &'static str,
+    },
+
+    /// A statement was built inconsistently (rows of a multi-row INSERT that set
+    /// different columns, an UPDATE that sets nothing).
+    #[error("invalid statement on `{table}`: {message}")]
+    InvalidStatement {
+        /// The statement's table.
+        table: String,
+        /// What is wrong.
+        message: String,
+    },
+
     /// `fetch_one` found no row.
     #[error("the statement returned no rows; use fetch_optional if none is acceptable")]
     RowNotFound,

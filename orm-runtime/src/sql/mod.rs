@@ -1,10 +1,47 @@
-//! The SQL layer: statements that compile, per dialect, into SQL text and ordered binds.
+//! The SQL expression language (Layer 3): statements built as typed trees, compiled per
+//! dialect into SQL text and ordered binds, with a cache of compiled shapes.
+//!
+//! ```
+//! use orm_runtime::sql::{select, func};
+//! use orm_runtime::schema::{Column, SqlType, Table};
+//! use orm_runtime::Dialect;
+//! let t = std::sync::Arc::new(Table::new("order").column(Column::new("select", SqlType::Integer)));
+//! let stmt = select(func::count_star()).from(&t).filter(t.c("select").in_([1, 2, 3]));
+//! assert_eq!(stmt.compile(Dialect::MySql).unwrap().sql(),
+//!     "SELECT count(*) FROM `order` WHERE `order`.`select` IN (?, ?, ?)");
+//! assert_eq!(stmt.to_string(),
+//!     r#"SELECT count(*) FROM "order" WHERE "order"."select" IN ($1, $2, $3)"#);
+//! ```
 
+mod cache;
+mod column;
+mod compiler;
+mod dml;
+mod expr;
+pub mod func;
+mod select;
 mod text;
 
 use std::sync::Arc;
 
+pub use column::{Alias, Assignment, Column, ColumnName, HasTable, alias, column};
+pub use dml::{
+    DeleteStatement, InsertStatement, IntoRow, IntoRows, IntoTarget, OnConflict, UpdateStatement,
+    delete, insert, update,
+};
+pub use expr::{
+    AnyExpr, BinaryOp, Case, ColumnRef, Dynamic, Expr, ExprNode, ExprType, IntoExpr, IsBool, Name,
+    Numeric, OrderItem, Qualifier, Textual, Window, and_all, case, escape_like, excluded, exists,
+    false_, lit, literal_column, not_, not_exists, null, or_all, over, true_,
+};
+pub use select::{
+    Cte, FromClause, FromItem, IntoFromItem, IntoSelectItem, IntoSelectList, Join, JoinKind,
+    Labeled, Lock, SelectBody, SelectCore, SelectItem, SelectStatement, SetOp, Subquery, select,
+    star, star_of,
+};
 pub use text::{TextClause, text};
+
+use cache::Stmt;
 
 use crate::dialect::Dialect;
 use crate::error::Result;
@@ -69,3 +106,43 @@ impl<T: Executable + ?Sized> Executable for &T {
         (**self).compile_for(dialect)
     }
 }
+
+macro_rules! statement_compile {
+    ($($ty:ident => $variant:ident),* $(,)?) => {$(
+        impl $ty {
+            /// Compiles for `dialect`: SQL text and binds. Shapes compiled before come from
+            /// the statement cache.
+            pub fn compile(&self, dialect: crate::dialect::Dialect) -> Result<Compiled> {
+                cache::compile(Stmt::$variant(self), dialect)
+            }
+
+            /// Compiles for `dialect` without consulting or filling the cache.
+            pub fn compile_uncached(&self, dialect: crate::dialect::Dialect) -> Result<Compiled> {
+                cache::compile_uncached(Stmt::$variant(self), dialect)
+            }
+        }
+
+        impl Executable for $ty {
+            fn compile_for(&self, dialect: Dialect) -> Result<Compiled> {
+                self.compile(dialect)
+            }
+        }
+
+        /// The SQL as PostgreSQL would run it (`$n` placeholders), for reading.
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                match self.compile(Dialect::Postgres) {
+                    Ok(c) => f.write_str(c.sql()),
+                    Err(e) => write!(f, "<statement does not compile: {e}>"),
+                }
+            }
+        }
+    )*};
+}
+
+statement_compile!(
+    SelectStatement => Select,
+    InsertStatement => Insert,
+    UpdateStatement => Update,
+    DeleteStatement => Delete,
+);

@@ -1,0 +1,279 @@
+//! Typed columns of mapped tables ([`Column<M, T>`]), aliases, and dynamic columns of
+//! reflected tables ([`Table::c`](crate::schema::Table::c)).
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use super::expr::{
+    AnyExpr, BinaryOp, ColumnRef, Dynamic, Expr, ExprNode, ExprType, IntoExpr, Name, Numeric,
+    OrderItem, Qualifier, Textual, arith_ops, escape_like, expr_methods, text_methods,
+};
+use super::select::SelectStatement;
+use crate::schema::{SqlType, Table};
+use crate::value::Value;
+
+/// A Rust type that names a table: implemented by `#[derive(Model)]`, or by hand for a
+/// Core table with typed columns.
+pub trait HasTable: 'static {
+    /// The table's name.
+    const TABLE_NAME: &'static str;
+    /// The table's schema, if any.
+    const SCHEMA: Option<&'static str> = None;
+    /// The full table definition (columns, keys), shared.
+    fn table() -> Arc<Table>;
+}
+
+/// A typed column of the table `M`, evaluating to `T`: `User::name` is a
+/// `Column<User, String>`.
+pub struct Column<M, T> {
+    name: &'static str,
+    _t: PhantomData<fn() -> (M, T)>,
+}
+
+impl<M, T> Clone for Column<M, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<M, T> Copy for Column<M, T> {}
+
+impl<M, T> std::fmt::Debug for Column<M, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Column({})", self.name)
+    }
+}
+
+impl<M: HasTable, T> Column<M, T> {
+    /// The column called `name` of `M`'s table (used by generated code).
+    pub const fn new(name: &'static str) -> Self {
+        Column {
+            name,
+            _t: PhantomData,
+        }
+    }
+
+    /// The column's name.
+    pub const fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// `table.column`.
+    pub fn into_node(self) -> ExprNode {
+        ExprNode::Column(ColumnRef {
+            qualifier: Some(Qualifier {
+                schema: M::SCHEMA.map(Name::Borrowed),
+                name: Name::Borrowed(M::TABLE_NAME),
+            }),
+            name: Name::Borrowed(self.name),
+        })
+    }
+
+    /// The column as an expression.
+    pub fn expr(self) -> Expr<T> {
+        self.into_node().typed()
+    }
+
+    /// `column = value`, for INSERT values and UPDATE SET.
+    pub fn set(self, value: impl IntoExpr<T::Base>) -> Assignment
+    where
+        T: ExprType,
+    {
+        Assignment {
+            column: Name::Borrowed(self.name),
+            value: value.into_node(),
+        }
+    }
+}
+
+impl<M: HasTable, T: ExprType> Column<M, T> {
+    expr_methods!();
+}
+
+impl<M: HasTable, T: ExprType> Column<M, T>
+where
+    T::Base: Textual,
+{
+    text_methods!();
+}
+
+arith_ops!([M: HasTable, T: ExprType] Column<M, T>);
+
+impl<M: HasTable, T: ExprType> IntoExpr<T::Base> for Column<M, T> {
+    fn into_node(self) -> ExprNode {
+        Column::into_node(self)
+    }
+}
+
+impl<M: HasTable, T> AnyExpr for Column<M, T> {
+    fn any_node(self) -> ExprNode {
+        self.into_node()
+    }
+}
+
+impl<M: HasTable, T> From<Column<M, T>> for OrderItem {
+    fn from(c: Column<M, T>) -> OrderItem {
+        OrderItem {
+            expr: c.into_node(),
+            desc: false,
+            nulls_first: None,
+        }
+    }
+}
+
+/// A column named in an INSERT/UPDATE or `excluded()`: a typed column, or a name.
+pub trait ColumnName<T> {
+    /// The bare column name.
+    fn column_name(&self) -> Name;
+}
+
+impl<M: HasTable, T> ColumnName<T> for Column<M, T> {
+    fn column_name(&self) -> Name {
+        Name::Borrowed(self.name)
+    }
+}
+
+impl ColumnName<Dynamic> for &str {
+    fn column_name(&self) -> Name {
+        Name::Owned((*self).to_owned())
+    }
+}
+
+/// `column = value` in an INSERT's values or an UPDATE's SET.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Assignment {
+    /// The column's bare name.
+    pub column: Name,
+    /// The value expression.
+    pub value: ExprNode,
+}
+
+impl Assignment {
+    /// An assignment to a column given by name (dynamic tables).
+    pub fn new(column: impl Into<Name>, value: impl Into<Value>) -> Assignment {
+        Assignment {
+            column: column.into(),
+            value: ExprNode::Bind(value.into()),
+        }
+    }
+
+    /// An assignment of an expression to a column given by name.
+    pub fn expr(column: impl Into<Name>, value: impl AnyExpr) -> Assignment {
+        Assignment {
+            column: column.into(),
+            value: value.any_node(),
+        }
+    }
+}
+
+/// A table under another name in one statement (self-joins): `alias::<User>("boss")`.
+pub struct Alias<M> {
+    name: Name,
+    _m: PhantomData<fn() -> M>,
+}
+
+impl<M> Clone for Alias<M> {
+    fn clone(&self) -> Self {
+        Alias {
+            name: self.name.clone(),
+            _m: PhantomData,
+        }
+    }
+}
+
+impl<M> std::fmt::Debug for Alias<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Alias({})", self.name)
+    }
+}
+
+/// `M`'s table under the name `name` in a statement.
+pub fn alias<M: HasTable>(name: impl Into<Name>) -> Alias<M> {
+    Alias {
+        name: name.into(),
+        _m: PhantomData,
+    }
+}
+
+impl<M: HasTable> Alias<M> {
+    /// The alias name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// `column` of `M`, qualified by this alias.
+    pub fn col<T>(&self, column: Column<M, T>) -> Expr<T> {
+        ExprNode::Column(ColumnRef {
+            qualifier: Some(Qualifier::named(self.name.clone())),
+            name: Name::Borrowed(column.name),
+        })
+        .typed()
+    }
+
+    /// The FROM item `table AS alias`.
+    pub fn from_item(&self) -> super::select::FromItem {
+        super::select::FromItem::Table {
+            table: M::table(),
+            alias: Some(self.name.clone()),
+        }
+    }
+}
+
+impl Table {
+    /// The column `name` as a dynamic expression, for tables known only at run time
+    /// (reflected). A name the table does not have is an
+    /// [`Error::UnknownColumn`](crate::Error::UnknownColumn) when the statement compiles.
+    ///
+    /// ```
+    /// use orm_runtime::schema::{Column, SqlType, Table};
+    /// use orm_runtime::sql::select;
+    /// use orm_runtime::Dialect;
+    /// let t = std::sync::Arc::new(Table::new("Invoice").column(Column::new("Total", SqlType::numeric(10, 2))));
+    /// let ok = select(t.c("Total")).from(&t).filter(t.c("Total").gt(10.0));
+    /// assert_eq!(ok.compile(Dialect::Postgres).unwrap().sql(),
+    ///     r#"SELECT "Invoice"."Total" FROM "Invoice" WHERE "Invoice"."Total" > $1"#);
+    /// let err = select(t.c("Totl")).from(&t).compile(Dialect::Postgres).unwrap_err();
+    /// assert_eq!(err.to_string(), "table `Invoice` has no column `Totl`; it has: Total");
+    /// ```
+    pub fn c(&self, name: &str) -> Expr<Dynamic> {
+        match self.get_column(name) {
+            Some(col) => ExprNode::Column(ColumnRef {
+                qualifier: Some(Qualifier {
+                    schema: self.schema.clone().map(Name::Owned),
+                    name: Name::Owned(self.name.clone()),
+                }),
+                name: Name::Owned(col.name.clone()),
+            })
+            .typed(),
+            None => ExprNode::UnknownColumn {
+                table: self.full_name(),
+                column: name.to_owned(),
+                available: self
+                    .columns
+                    .iter()
+                    .map(|c| c.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            }
+            .typed(),
+        }
+    }
+}
+
+/// A dynamic column of a subquery, CTE or other named FROM item: `qualifier.name`.
+pub(crate) fn qualified<T>(qualifier: &Name, name: impl Into<Name>) -> Expr<T> {
+    ExprNode::Column(ColumnRef {
+        qualifier: Some(Qualifier::named(qualifier.clone())),
+        name: name.into(),
+    })
+    .typed()
+}
+
+/// A bare column name, unqualified (for ORDER BY a label, or a CTE's own columns).
+pub fn column<T>(name: impl Into<Name>) -> Expr<T> {
+    ExprNode::Column(ColumnRef {
+        qualifier: None,
+        name: name.into(),
+    })
+    .typed()
+}

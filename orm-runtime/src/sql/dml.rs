@@ -1,0 +1,355 @@
+//! `INSERT`, `UPDATE` and `DELETE` statements, with RETURNING and upserts.
+
+use std::sync::Arc;
+
+use super::column::Assignment;
+use super::expr::{ExprNode, IntoExpr, Name};
+use super::select::{IntoSelectList, SelectItem, SelectStatement, and_opt};
+use crate::schema::Table;
+
+/// The table an INSERT/UPDATE/DELETE writes to.
+pub trait IntoTarget {
+    /// The table.
+    fn into_target(self) -> Arc<Table>;
+}
+
+impl IntoTarget for Arc<Table> {
+    fn into_target(self) -> Arc<Table> {
+        self
+    }
+}
+
+impl IntoTarget for &Arc<Table> {
+    fn into_target(self) -> Arc<Table> {
+        Arc::clone(self)
+    }
+}
+
+/// One row of values: a single assignment, a tuple of them, or a `Vec`.
+pub trait IntoRow {
+    /// The assignments.
+    fn into_row(self) -> Vec<Assignment>;
+}
+
+impl IntoRow for Assignment {
+    fn into_row(self) -> Vec<Assignment> {
+        vec![self]
+    }
+}
+
+impl IntoRow for Vec<Assignment> {
+    fn into_row(self) -> Vec<Assignment> {
+        self
+    }
+}
+
+impl<const N: usize> IntoRow for [Assignment; N] {
+    fn into_row(self) -> Vec<Assignment> {
+        self.into()
+    }
+}
+
+/// The same type for every field of a tuple row.
+type A = Assignment;
+
+/// `IntoRow` for tuples of 1 to 16 assignments.
+mod tuple_rows {
+    use super::{A, Assignment, IntoRow};
+    macro_rules! rows { ($($n:ident)+) => { tuple_row_impl!($($n),+); }; }
+    macro_rules! tuple_row_impl {
+        ($($name:ident),+) => {
+            impl IntoRow for ($(tuple_row_impl!(@ty $name),)+) {
+                fn into_row(self) -> Vec<Assignment> {
+                    let ($($name,)+) = self;
+                    vec![$($name),+]
+                }
+            }
+        };
+        (@ty $name:ident) => { A };
+    }
+    rows!(a);
+    rows!(a b);
+    rows!(a b c);
+    rows!(a b c d);
+    rows!(a b c d e);
+    rows!(a b c d e f);
+    rows!(a b c d e f g);
+    rows!(a b c d e f g h);
+    rows!(a b c d e f g h i);
+    rows!(a b c d e f g h i j);
+    rows!(a b c d e f g h i j k);
+    rows!(a b c d e f g h i j k l);
+    rows!(a b c d e f g h i j k l m);
+    rows!(a b c d e f g h i j k l m n);
+    rows!(a b c d e f g h i j k l m n o);
+    rows!(a b c d e f g h i j k l m n o p);
+}
+
+/// Several rows for a multi-row INSERT.
+pub trait IntoRows {
+    /// The rows.
+    fn into_rows(self) -> Vec<Vec<Assignment>>;
+}
+
+impl<R: IntoRow> IntoRows for Vec<R> {
+    fn into_rows(self) -> Vec<Vec<Assignment>> {
+        self.into_iter().map(IntoRow::into_row).collect()
+    }
+}
+
+impl<R: IntoRow, const N: usize> IntoRows for [R; N] {
+    fn into_rows(self) -> Vec<Vec<Assignment>> {
+        self.into_iter().map(IntoRow::into_row).collect()
+    }
+}
+
+/// What an INSERT does when a row conflicts with a unique key.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OnConflict {
+    /// `ON CONFLICT (target) DO NOTHING` (PostgreSQL, SQLite); on MySQL
+    /// `ON DUPLICATE KEY UPDATE c = c`, which changes nothing.
+    DoNothing {
+        /// The conflict target's columns (may be empty on PostgreSQL, SQLite).
+        target: Vec<Name>,
+    },
+    /// `ON CONFLICT (target) DO UPDATE SET ... [WHERE ...]`; on MySQL
+    /// `ON DUPLICATE KEY UPDATE ...` (any unique key triggers it there).
+    DoUpdate {
+        /// The conflict target's columns.
+        target: Vec<Name>,
+        /// What to set; use [`excluded`](super::excluded) for the proposed values.
+        set: Vec<Assignment>,
+        /// Only update rows matching this (not on MySQL).
+        filter: Option<ExprNode>,
+    },
+}
+
+/// An `INSERT` statement. Build it with [`insert`].
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a statement does nothing until it is executed"]
+pub struct InsertStatement {
+    /// The target table.
+    pub table: Arc<Table>,
+    /// Column names, in VALUES order.
+    pub columns: Vec<Name>,
+    /// Value rows (each in `columns` order).
+    pub rows: Vec<Vec<ExprNode>>,
+    /// `INSERT ... SELECT`.
+    pub select: Option<Box<SelectStatement>>,
+    /// Upsert behaviour.
+    pub on_conflict: Option<OnConflict>,
+    /// RETURNING items.
+    pub returning: Vec<SelectItem>,
+    pub(crate) error: Option<String>,
+}
+
+/// Starts an `INSERT INTO table`.
+pub fn insert(table: impl IntoTarget) -> InsertStatement {
+    InsertStatement {
+        table: table.into_target(),
+        columns: Vec::new(),
+        rows: Vec::new(),
+        select: None,
+        on_conflict: None,
+        returning: Vec::new(),
+        error: None,
+    }
+}
+
+impl InsertStatement {
+    /// Adds one row of values. The first row fixes the columns; later rows must set the
+    /// same columns (in any order), or compiling fails naming the difference.
+    pub fn values(mut self, row: impl IntoRow) -> InsertStatement {
+        self.push_row(row.into_row());
+        self
+    }
+
+    /// Adds several rows: a multi-row `INSERT ... VALUES (...), (...)`.
+    pub fn values_many(mut self, rows: impl IntoRows) -> InsertStatement {
+        for row in rows.into_rows() {
+            self.push_row(row);
+        }
+        self
+    }
+
+    fn push_row(&mut self, row: Vec<Assignment>) {
+        if self.rows.is_empty() && self.columns.is_empty() {
+            self.columns = row.iter().map(|a| a.column.clone()).collect();
+            self.rows.push(row.into_iter().map(|a| a.value).collect());
+            return;
+        }
+        let mut values: Vec<Option<ExprNode>> = vec![None; self.columns.len()];
+        for a in row {
+            match self.columns.iter().position(|c| *c == a.column) {
+                Some(i) => values[i] = Some(a.value),
+                None => {
+                    self.error.get_or_insert_with(|| {
+                        format!(
+                            "row {} sets column `{}` that the first row does not",
+                            self.rows.len() + 1,
+                            a.column
+                        )
+                    });
+                }
+            }
+        }
+        let mut out = Vec::with_capacity(values.len());
+        for (i, v) in values.into_iter().enumerate() {
+            match v {
+                Some(v) => out.push(v),
+                None => {
+                    self.error.get_or_insert_with(|| {
+                        format!(
+                            "row {} does not set column `{}` that the first row sets",
+                            self.rows.len() + 1,
+                            self.columns[i]
+                        )
+                    });
+                    out.push(ExprNode::Null);
+                }
+            }
+        }
+        self.rows.push(out);
+    }
+
+    /// `INSERT INTO table (columns) SELECT ...`.
+    pub fn from_select<I, S>(mut self, columns: I, select: SelectStatement) -> InsertStatement
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<Name>,
+    {
+        self.columns = columns.into_iter().map(Into::into).collect();
+        self.select = Some(Box::new(select));
+        self
+    }
+
+    /// Ignore rows that conflict on `target` (a unique key's columns).
+    pub fn on_conflict_do_nothing<I, S>(mut self, target: I) -> InsertStatement
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<Name>,
+    {
+        self.on_conflict = Some(OnConflict::DoNothing {
+            target: target.into_iter().map(Into::into).collect(),
+        });
+        self
+    }
+
+    /// Update the existing row when a row conflicts on `target`.
+    pub fn on_conflict_do_update<I, S>(mut self, target: I, set: impl IntoRow) -> InsertStatement
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<Name>,
+    {
+        self.on_conflict = Some(OnConflict::DoUpdate {
+            target: target.into_iter().map(Into::into).collect(),
+            set: set.into_row(),
+            filter: None,
+        });
+        self
+    }
+
+    /// Restricts an `on_conflict_do_update` to rows matching `cond` (PostgreSQL, SQLite).
+    pub fn on_conflict_where(mut self, cond: impl IntoExpr<bool>) -> InsertStatement {
+        if let Some(OnConflict::DoUpdate { filter, .. }) = &mut self.on_conflict {
+            *filter = Some(cond.into_node());
+        }
+        self
+    }
+
+    /// MySQL's `ON DUPLICATE KEY UPDATE ...` (on PostgreSQL and SQLite use
+    /// [`on_conflict_do_update`](Self::on_conflict_do_update), which needs a target).
+    pub fn on_duplicate_key_update(mut self, set: impl IntoRow) -> InsertStatement {
+        self.on_conflict = Some(OnConflict::DoUpdate {
+            target: Vec::new(),
+            set: set.into_row(),
+            filter: None,
+        });
+        self
+    }
+
+    /// `RETURNING items` (PostgreSQL, SQLite, MariaDB; an error on MySQL).
+    pub fn returning(mut self, items: impl IntoSelectList) -> InsertStatement {
+        self.returning.extend(items.into_select_list());
+        self
+    }
+}
+
+/// An `UPDATE` statement. Build it with [`update`].
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a statement does nothing until it is executed"]
+pub struct UpdateStatement {
+    /// The target table.
+    pub table: Arc<Table>,
+    /// SET assignments.
+    pub set: Vec<Assignment>,
+    /// WHERE.
+    pub filter: Option<ExprNode>,
+    /// RETURNING items (PostgreSQL, SQLite).
+    pub returning: Vec<SelectItem>,
+}
+
+/// Starts an `UPDATE table`.
+pub fn update(table: impl IntoTarget) -> UpdateStatement {
+    UpdateStatement {
+        table: table.into_target(),
+        set: Vec::new(),
+        filter: None,
+        returning: Vec::new(),
+    }
+}
+
+impl UpdateStatement {
+    /// Adds SET assignments: one, or a tuple.
+    pub fn set(mut self, row: impl IntoRow) -> UpdateStatement {
+        self.set.extend(row.into_row());
+        self
+    }
+
+    /// Adds a WHERE condition, ANDed with any before it.
+    pub fn filter(mut self, cond: impl IntoExpr<bool>) -> UpdateStatement {
+        self.filter = Some(and_opt(self.filter.take(), cond.into_node()));
+        self
+    }
+
+    /// `RETURNING items` (PostgreSQL, SQLite; an error on MySQL and MariaDB).
+    pub fn returning(mut self, items: impl IntoSelectList) -> UpdateStatement {
+        self.returning.extend(items.into_select_list());
+        self
+    }
+}
+
+/// A `DELETE` statement. Build it with [`delete`].
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a statement does nothing until it is executed"]
+pub struct DeleteStatement {
+    /// The target table.
+    pub table: Arc<Table>,
+    /// WHERE.
+    pub filter: Option<ExprNode>,
+    /// RETURNING items (PostgreSQL, SQLite, MariaDB).
+    pub returning: Vec<SelectItem>,
+}
+
+/// Starts a `DELETE FROM table`.
+pub fn delete(table: impl IntoTarget) -> DeleteStatement {
+    DeleteStatement {
+        table: table.into_target(),
+        filter: None,
+        returning: Vec::new(),
+    }
+}
+
+impl DeleteStatement {
+    /// Adds a WHERE condition, ANDed with any before it.
+    pub fn filter(mut self, cond: impl IntoExpr<bool>) -> DeleteStatement {
+        self.filter = Some(and_opt(self.filter.take(), cond.into_node()));
+        self
+    }
+
+    /// `RETURNING items` (PostgreSQL, SQLite, MariaDB; an error on MySQL).
+    pub fn returning(mut self, items: impl IntoSelectList) -> DeleteStatement {
+        self.returning.extend(items.into_select_list());
+        self
+    }
+}

@@ -1,0 +1,157 @@
+//! SQL functions: `func::count`, `func::sum`, ..., and any named function with
+//! [`call`].
+//!
+//! Aggregates are typed: `sum` and `avg` take numeric expressions only, `lower` and
+//! `upper` text only.
+
+use super::expr::{AnyExpr, Expr, ExprNode, ExprType, IntoExpr, Name, Numeric, Textual};
+
+fn function<T>(name: &'static str, args: Vec<ExprNode>) -> Expr<T> {
+    ExprNode::Function {
+        name: Name::Borrowed(name),
+        args,
+        distinct: false,
+    }
+    .typed()
+}
+
+/// `count(*)`.
+pub fn count_star() -> Expr<i64> {
+    ExprNode::Function {
+        name: Name::Borrowed("count"),
+        args: vec![ExprNode::Star(None)],
+        distinct: false,
+    }
+    .typed()
+}
+
+/// `count(expr)`: the non-NULL values.
+pub fn count(e: impl AnyExpr) -> Expr<i64> {
+    function("count", vec![e.any_node()])
+}
+
+/// `count(DISTINCT expr)`.
+pub fn count_distinct(e: impl AnyExpr) -> Expr<i64> {
+    ExprNode::Function {
+        name: Name::Borrowed("count"),
+        args: vec![e.any_node()],
+        distinct: true,
+    }
+    .typed()
+}
+
+/// `sum(expr)`: NULL over no rows.
+pub fn sum<T: ExprType>(e: impl IntoExpr<T::Base> + Typed<T>) -> Expr<Option<T::Base>>
+where
+    T::Base: Numeric,
+{
+    function("sum", vec![e.into_node()])
+}
+
+/// `avg(expr)`, as a double.
+pub fn avg<T: ExprType>(e: impl IntoExpr<T::Base> + Typed<T>) -> Expr<Option<f64>>
+where
+    T::Base: Numeric,
+{
+    function("avg", vec![e.into_node()])
+}
+
+/// `min(expr)`.
+pub fn min<T: ExprType>(e: impl IntoExpr<T::Base> + Typed<T>) -> Expr<Option<T::Base>> {
+    function("min", vec![e.into_node()])
+}
+
+/// `max(expr)`.
+pub fn max<T: ExprType>(e: impl IntoExpr<T::Base> + Typed<T>) -> Expr<Option<T::Base>> {
+    function("max", vec![e.into_node()])
+}
+
+/// `coalesce(a, b)`: `a` unless it is NULL.
+pub fn coalesce<T: ExprType>(
+    a: impl IntoExpr<T::Base> + Typed<T>,
+    b: impl IntoExpr<T::Base>,
+) -> Expr<T::Base> {
+    function("coalesce", vec![a.into_node(), b.into_node()])
+}
+
+/// `lower(text)`.
+pub fn lower<T: ExprType>(e: impl IntoExpr<T::Base> + Typed<T>) -> Expr<T>
+where
+    T::Base: Textual,
+{
+    function("lower", vec![e.into_node()])
+}
+
+/// `upper(text)`.
+pub fn upper<T: ExprType>(e: impl IntoExpr<T::Base> + Typed<T>) -> Expr<T>
+where
+    T::Base: Textual,
+{
+    function("upper", vec![e.into_node()])
+}
+
+/// The length of a text in characters (`char_length` on MySQL).
+pub fn length<T: ExprType>(e: impl IntoExpr<T::Base> + Typed<T>) -> Expr<i64>
+where
+    T::Base: Textual,
+{
+    function("length", vec![e.into_node()])
+}
+
+/// `abs(x)`.
+pub fn abs<T: ExprType>(e: impl IntoExpr<T::Base> + Typed<T>) -> Expr<T>
+where
+    T::Base: Numeric,
+{
+    function("abs", vec![e.into_node()])
+}
+
+/// The current timestamp (`now()`; `CURRENT_TIMESTAMP` on SQLite).
+pub fn now() -> Expr<chrono::DateTime<chrono::Utc>> {
+    function("now", Vec::new())
+}
+
+/// `row_number()` (use with `.over(..)`).
+pub fn row_number() -> Expr<i64> {
+    function("row_number", Vec::new())
+}
+
+/// `rank()` (use with `.over(..)`).
+pub fn rank() -> Expr<i64> {
+    function("rank", Vec::new())
+}
+
+/// `dense_rank()` (use with `.over(..)`).
+pub fn dense_rank() -> Expr<i64> {
+    function("dense_rank", Vec::new())
+}
+
+/// Any function by name, with the result type `T` chosen by the caller:
+/// `call::<f64>("round", [x.node_any(), lit(2).node_any()])`.
+pub fn call<T>(name: impl Into<Name>, args: impl IntoIterator<Item = ExprNode>) -> Expr<T> {
+    ExprNode::Function {
+        name: name.into(),
+        args: args.into_iter().collect(),
+        distinct: false,
+    }
+    .typed()
+}
+
+/// Ties an argument to its expression type, so that `sum(User::name)` is rejected for
+/// the column's type rather than left ambiguous.
+pub trait Typed<T> {}
+impl<T> Typed<T> for Expr<T> {}
+impl<T> Typed<T> for &Expr<T> {}
+impl<M, T> Typed<T> for super::column::Column<M, T> {}
+
+/// Shorthand to pass anything expression-like to [`call`].
+pub trait NodeAny {
+    /// The untyped node.
+    fn node_any(self) -> ExprNode;
+}
+
+impl<A: AnyExpr> NodeAny for A {
+    fn node_any(self) -> ExprNode {
+        self.any_node()
+    }
+}
