@@ -399,11 +399,23 @@ impl<B, V: IntoExpr<B>> IntoExpr<B> for Option<V> {
     }
 }
 
-/// Values of Rust type `$v` bind as expressions of base type `$base` (and as
-/// [`Dynamic`]).
+/// Values of Rust type `$v` bind as expressions of base type `$base`, converted to
+/// `$base` first: a statement binds the same type at the same place whatever literal
+/// the caller wrote (PostgreSQL prepares a statement with its parameters' types).
 macro_rules! into_expr {
     ($base:ty => $($v:ty),* $(,)?) => {$(
         impl IntoExpr<$base> for $v {
+            fn into_node(self) -> ExprNode {
+                ExprNode::Bind(Value::from(<$base as From<$v>>::from(self)))
+            }
+        }
+    )*};
+}
+
+/// Values bind as [`Dynamic`] expressions as they are.
+macro_rules! into_dynamic {
+    ($($v:ty),* $(,)?) => {$(
+        impl IntoExpr<Dynamic> for $v {
             fn into_node(self) -> ExprNode {
                 ExprNode::Bind(Value::from(self))
             }
@@ -422,20 +434,41 @@ into_expr!(NaiveDate => NaiveDate);
 into_expr!(NaiveTime => NaiveTime);
 into_expr!(NaiveDateTime => NaiveDateTime);
 into_expr!(DateTime<Utc> => DateTime<Utc>, DateTime<chrono::FixedOffset>);
-into_expr!(Dynamic => bool, i8, u8, i16, u16, i32, u32, i64, f32, f64, String, &str, &String, Vec<u8>, &[u8],
-    NaiveDate, NaiveTime, NaiveDateTime, DateTime<Utc>, DateTime<chrono::FixedOffset>, Value);
+into_dynamic!(
+    bool,
+    i8,
+    u8,
+    i16,
+    u16,
+    i32,
+    u32,
+    i64,
+    f32,
+    f64,
+    String,
+    &str,
+    &String,
+    Vec<u8>,
+    &[u8],
+    NaiveDate,
+    NaiveTime,
+    NaiveDateTime,
+    DateTime<Utc>,
+    DateTime<chrono::FixedOffset>,
+    Value
+);
 #[cfg(feature = "uuid")]
 into_expr!(uuid::Uuid => uuid::Uuid);
 #[cfg(feature = "uuid")]
-into_expr!(Dynamic => uuid::Uuid);
+into_dynamic!(uuid::Uuid);
 #[cfg(feature = "json")]
 into_expr!(serde_json::Value => serde_json::Value);
 #[cfg(feature = "json")]
-into_expr!(Dynamic => serde_json::Value);
+into_dynamic!(serde_json::Value);
 #[cfg(feature = "decimal")]
 into_expr!(rust_decimal::Decimal => rust_decimal::Decimal, i32, i64);
 #[cfg(feature = "decimal")]
-into_expr!(Dynamic => rust_decimal::Decimal);
+into_dynamic!(rust_decimal::Decimal);
 
 /// A bound value as an expression (SQLAlchemy's `literal()`): `lit(0).label("depth")`.
 pub fn lit<V: Into<Value> + ExprType>(v: V) -> Expr<V> {

@@ -146,3 +146,6 @@ statement_compile!(
     UpdateStatement => Update,
     DeleteStatement => Delete,
 );
+
+#[cfg(test)]
+mod tests;
