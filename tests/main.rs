@@ -5,6 +5,7 @@
 mod support;
 
 mod connect_errors;
+mod core_chinook;
 mod echo;
 mod pooling;
 mod statements;

@@ -9,6 +9,9 @@
 //! - [`create_engine`], [`Engine`], [`Connection`], [`Transaction`] — connections and
 //!   transactions;
 //! - [`text`] — literal SQL with `:name` binds;
+//! - [`select`], [`insert`], [`update`], [`delete`], [`func`] — SQL as typed expression
+//!   trees ([`sql`]), compiled per [`Dialect`];
+//! - [`schema`] — tables, columns, types and constraints;
 //! - [`Row`], [`Value`] — results and bind values, the same on every database;
 //! - [`Error`] — every failure, with the column, constraint or URL involved.
 //!
@@ -26,6 +29,7 @@ pub use orm_runtime::dialect;
 pub use orm_runtime::engine;
 pub use orm_runtime::error;
 pub use orm_runtime::row;
+pub use orm_runtime::schema;
 pub use orm_runtime::sql;
 pub use orm_runtime::value;
 
@@ -51,8 +55,19 @@ pub use orm_runtime::Value;
 pub use orm_runtime::create_engine;
 pub use orm_runtime::text;
 
+pub use orm_runtime::sql::func;
+pub use orm_runtime::sql::{
+    Expr, alias, and_all, case, delete, excluded, exists, insert, lit, not_, not_exists, or_all,
+    over, select, update,
+};
+
 /// The names most programs need: `use orm::prelude::*;`.
 pub mod prelude {
+    pub use orm_runtime::schema::{MetaData, SqlType, Table};
+    pub use orm_runtime::sql::{
+        Column, Dynamic, Expr, HasTable, alias, and_all, case, delete, excluded, exists, func,
+        insert, lit, not_, not_exists, or_all, over, select, update,
+    };
     pub use orm_runtime::{
         Connection, Dialect, Engine, Error, Executable, Row, Savepoint, Transaction, Value,
         create_engine, text,
