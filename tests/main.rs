@@ -4,8 +4,10 @@
 
 mod support;
 
+mod binds_property;
 mod connect_errors;
 mod core_chinook;
+mod core_dml;
 mod echo;
 mod pooling;
 mod statements;

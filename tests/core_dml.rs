@@ -1,0 +1,246 @@
+//! INSERT / UPDATE / DELETE / upsert / RETURNING built with typed columns, run on every
+//! database; the rows in the database are what is checked.
+
+#![allow(non_upper_case_globals)] // typed columns are named like fields, as the derive names them
+
+use std::sync::{Arc, OnceLock};
+
+use orm::schema::{Column as Col, SqlType, Table};
+use orm::sql::{Column, HasTable};
+use orm::{Dialect, Engine, Error, delete, excluded, func, insert, select, text, update};
+
+use crate::backend_tests;
+use crate::support::{Backend, TestDb, ddl};
+
+struct Account;
+
+impl HasTable for Account {
+    const TABLE_NAME: &'static str = "accounts";
+    fn table() -> Arc<Table> {
+        static T: OnceLock<Arc<Table>> = OnceLock::new();
+        Arc::clone(T.get_or_init(|| {
+            Arc::new(
+                Table::new("accounts")
+                    .column(Col::new("id", SqlType::BigInt).primary_key())
+                    .column(Col::new("name", SqlType::varchar(40)).not_null().unique())
+                    .column(Col::new("balance", SqlType::BigInt).not_null())
+                    .column(Col::new("note", SqlType::Text)),
+            )
+        }))
+    }
+}
+
+impl Account {
+    const id: Column<Account, i64> = Column::new("id");
+    const name: Column<Account, String> = Column::new("name");
+    const balance: Column<Account, i64> = Column::new("balance");
+    const note: Column<Account, Option<String>> = Column::new("note");
+}
+
+backend_tests!(
+    insert_update_delete_change_the_rows,
+    multi_row_insert_and_insert_from_select,
+    upserts_per_dialect,
+    returning_where_the_dialect_has_it,
+);
+
+async fn setup(db: &TestDb) -> Engine {
+    let engine = db.engine().await;
+    let pk = ddl(
+        db,
+        "INTEGER PRIMARY KEY AUTOINCREMENT",
+        "BIGSERIAL PRIMARY KEY",
+        "BIGINT AUTO_INCREMENT PRIMARY KEY",
+    );
+    engine
+        .execute(text(format!(
+            "CREATE TABLE accounts (id {pk}, name VARCHAR(40) NOT NULL UNIQUE, balance BIGINT NOT NULL, note TEXT)"
+        )))
+        .await
+        .unwrap();
+    engine
+}
+
+async fn balances(engine: &Engine) -> Vec<(String, i64)> {
+    engine
+        .fetch_all(select((Account::name, Account::balance)).order_by(Account::name.asc()))
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0).unwrap(), r.get(1).unwrap()))
+        .collect()
+}
+
+async fn insert_update_delete_change_the_rows(db: &TestDb) {
+    let engine = setup(db).await;
+    let done = engine
+        .execute(
+            insert(Account::table()).values((Account::name.set("ann"), Account::balance.set(100))),
+        )
+        .await
+        .unwrap();
+    assert_eq!(done.rows_affected(), 1);
+    engine
+        .execute(insert(Account::table()).values((
+            Account::name.set("bob"),
+            Account::balance.set(5),
+            Account::note.set(Some("vip")),
+        )))
+        .await
+        .unwrap();
+    let moved = engine
+        .execute(
+            update(Account::table())
+                .set(Account::balance.set(Account::balance - 30))
+                .filter(Account::name.eq("ann")),
+        )
+        .await
+        .unwrap();
+    assert_eq!(moved.rows_affected(), 1);
+    engine
+        .execute(
+            update(Account::table())
+                .set(Account::balance.set(Account::balance + 30))
+                .filter(Account::note.eq("vip")),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        balances(&engine).await,
+        [("ann".to_owned(), 70), ("bob".to_owned(), 35)]
+    );
+    let gone = engine
+        .execute(delete(Account::table()).filter(Account::balance.lt(50)))
+        .await
+        .unwrap();
+    assert_eq!(gone.rows_affected(), 1);
+    assert_eq!(balances(&engine).await, [("ann".to_owned(), 70)]);
+    // A constraint violation from a built statement names the constraint's column.
+    let err = engine
+        .execute(
+            insert(Account::table()).values((Account::name.set("ann"), Account::balance.set(1))),
+        )
+        .await
+        .unwrap_err();
+    assert!(err.is_unique_violation(), "{err:?}");
+}
+
+async fn multi_row_insert_and_insert_from_select(db: &TestDb) {
+    let engine = setup(db).await;
+    let rows: Vec<_> = (1..=50)
+        .map(|i| {
+            (
+                Account::name.set(format!("user{i:02}")),
+                Account::balance.set(i64::from(i)),
+            )
+        })
+        .collect();
+    let done = engine
+        .execute(insert(Account::table()).values_many(rows))
+        .await
+        .unwrap();
+    assert_eq!(done.rows_affected(), 50);
+    let total: i64 = engine
+        .fetch_one(select(func::sum(Account::balance)))
+        .await
+        .unwrap()
+        .get(0)
+        .unwrap();
+    assert_eq!(total, 50 * 51 / 2);
+    // Copy the rich ones under new names with INSERT ... SELECT.
+    let copy = insert(Account::table()).from_select(
+        ["name", "balance"],
+        select((Account::name.concat("_copy"), Account::balance * 2))
+            .filter(Account::balance.gt(45)),
+    );
+    let done = engine.execute(copy).await.unwrap();
+    assert_eq!(done.rows_affected(), 5);
+    let copied: i64 = engine
+        .fetch_one(
+            select(func::count_star())
+                .from(Account::table())
+                .filter(Account::name.like("%_copy")),
+        )
+        .await
+        .unwrap()
+        .get(0)
+        .unwrap();
+    assert_eq!(copied, 5);
+}
+
+async fn upserts_per_dialect(db: &TestDb) {
+    let engine = setup(db).await;
+    engine
+        .execute(
+            insert(Account::table()).values((Account::name.set("ann"), Account::balance.set(10))),
+        )
+        .await
+        .unwrap();
+    // DO NOTHING: the existing row stays.
+    engine
+        .execute(
+            insert(Account::table())
+                .values((Account::name.set("ann"), Account::balance.set(999)))
+                .on_conflict_do_nothing(["name"]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(balances(&engine).await, [("ann".to_owned(), 10)]);
+    // DO UPDATE: add the proposed amount to the existing one; a new name inserts.
+    let upsert = |name: &str, amount: i64| {
+        insert(Account::table())
+            .values((Account::name.set(name), Account::balance.set(amount)))
+            .on_conflict_do_update(
+                ["name"],
+                Account::balance.set(Account::balance + excluded(Account::balance)),
+            )
+    };
+    engine.execute(upsert("ann", 5)).await.unwrap();
+    engine.execute(upsert("cid", 7)).await.unwrap();
+    assert_eq!(
+        balances(&engine).await,
+        [("ann".to_owned(), 15), ("cid".to_owned(), 7)]
+    );
+}
+
+async fn returning_where_the_dialect_has_it(db: &TestDb) {
+    let engine = setup(db).await;
+    let stmt = insert(Account::table())
+        .values_many([
+            (Account::name.set("x"), Account::balance.set(1)),
+            (Account::name.set("y"), Account::balance.set(2)),
+        ])
+        .returning((Account::id, Account::name));
+    if engine.dialect() == Dialect::MySql {
+        assert!(matches!(
+            engine.execute(stmt).await,
+            Err(Error::Unsupported { .. })
+        ));
+        return;
+    }
+    let done = engine.execute(stmt).await.unwrap();
+    let ids: Vec<i64> = done.rows().iter().map(|r| r.get("id").unwrap()).collect();
+    assert_eq!(ids.len(), 2);
+    assert!(ids[0] < ids[1]);
+    let deleted = engine
+        .execute(
+            delete(Account::table())
+                .filter(Account::id.eq(ids[0]))
+                .returning(Account::name),
+        )
+        .await
+        .unwrap();
+    assert_eq!(deleted.rows()[0].get::<String>("name").unwrap(), "x");
+    let updated = engine
+        .execute(
+            update(Account::table())
+                .set(Account::balance.set(0))
+                .returning(Account::id),
+        )
+        .await;
+    match db.backend {
+        // MariaDB has INSERT/DELETE ... RETURNING but not UPDATE.
+        Backend::MySql => assert!(matches!(updated, Err(Error::Unsupported { .. }))),
+        _ => assert_eq!(updated.unwrap().rows().len(), 1),
+    }
+}
