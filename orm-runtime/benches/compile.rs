@@ -36,34 +36,63 @@ macro_rules! model {
 }
 
 model!(Artist, "artist", [id, name_id], []);
-model!(Album, "album", [id, artist_id, year], [ForeignKey::new(["artist_id"], "artist", ["id"])]);
-model!(Track, "track", [id, album_id, genre_id, ms], [ForeignKey::new(["album_id"], "album", ["id"])]);
+model!(
+    Album,
+    "album",
+    [id, artist_id, year],
+    [ForeignKey::new(["artist_id"], "artist", ["id"])]
+);
+model!(
+    Track,
+    "track",
+    [id, album_id, genre_id, ms],
+    [ForeignKey::new(["album_id"], "album", ["id"])]
+);
 model!(Genre, "genre", [id, parent_id], []);
-model!(Line, "invoice_line", [id, track_id, invoice_id, qty], [ForeignKey::new(["track_id"], "track", ["id"])]);
+model!(
+    Line,
+    "invoice_line",
+    [id, track_id, invoice_id, qty],
+    [ForeignKey::new(["track_id"], "track", ["id"])]
+);
 model!(Invoice, "invoice", [id, customer_id, total], []);
 
 /// The statement a request handler would build, with this request's values.
 fn five_joins(artist: i64, min_year: i64, limit: u64) -> SelectStatement {
-    select((Artist::id, Album::year, func::count(Line::id).label("lines"), func::sum(Invoice::total)))
-        .from(Artist::table())
-        .join(Album::table(), Album::artist_id.eq(Artist::id))
-        .join(Track::table(), Track::album_id.eq(Album::id))
-        .join(Genre::table(), Genre::id.eq(Track::genre_id))
-        .join(Line::table(), Line::track_id.eq(Track::id))
-        .join(Invoice::table(), Invoice::id.eq(Line::invoice_id))
-        .filter(Artist::id.eq(artist).and(Album::year.ge(min_year)).and(Genre::parent_id.in_([1, 2, 3])))
-        .group_by(Artist::id)
-        .group_by(Album::year)
-        .order_by(Album::year.desc())
-        .limit(limit)
+    select((
+        Artist::id,
+        Album::year,
+        func::count(Line::id).label("lines"),
+        func::sum(Invoice::total),
+    ))
+    .from(Artist::table())
+    .join(Album::table(), Album::artist_id.eq(Artist::id))
+    .join(Track::table(), Track::album_id.eq(Album::id))
+    .join(Genre::table(), Genre::id.eq(Track::genre_id))
+    .join(Line::table(), Line::track_id.eq(Track::id))
+    .join(Invoice::table(), Invoice::id.eq(Line::invoice_id))
+    .filter(
+        Artist::id
+            .eq(artist)
+            .and(Album::year.ge(min_year))
+            .and(Genre::parent_id.in_([1, 2, 3])),
+    )
+    .group_by(Artist::id)
+    .group_by(Album::year)
+    .order_by(Album::year.desc())
+    .limit(limit)
 }
 
 fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("compile_five_join_select");
     for dialect in [Dialect::Postgres, Dialect::MySql, Dialect::Sqlite] {
         let stmt = five_joins(7, 1990, 10);
-        g.bench_function(format!("{dialect}/cold"), |b| b.iter(|| black_box(&stmt).compile_uncached(dialect).unwrap()));
-        g.bench_function(format!("{dialect}/cached"), |b| b.iter(|| black_box(&stmt).compile(dialect).unwrap()));
+        g.bench_function(format!("{dialect}/cold"), |b| {
+            b.iter(|| black_box(&stmt).compile_uncached(dialect).unwrap())
+        });
+        g.bench_function(format!("{dialect}/cached"), |b| {
+            b.iter(|| black_box(&stmt).compile(dialect).unwrap())
+        });
         g.bench_function(format!("{dialect}/build_and_compile_cached"), |b| {
             let mut i = 0i64;
             b.iter(|| {

@@ -1,0 +1,19 @@
+// Rule: a column compares only with values and expressions of its own type.
+#![allow(non_upper_case_globals)]
+use orm::prelude::*;
+use std::sync::Arc;
+
+struct User;
+impl HasTable for User {
+    const TABLE_NAME: &'static str = "users";
+    fn table() -> Arc<Table> {
+        Arc::new(Table::new("users"))
+    }
+}
+impl User {
+    const name: Column<User, String> = Column::new("name");
+}
+
+fn main() {
+    let _ = select(User::name).filter(User::name.eq(5));
+}
