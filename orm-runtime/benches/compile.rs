@@ -35,7 +35,7 @@ macro_rules! model {
     };
 }
 
-model!(Artist, "artist", [id, name_id], []);
+model!(Artist, "artist", [id], []);
 model!(
     Album,
     "album",
@@ -45,17 +45,17 @@ model!(
 model!(
     Track,
     "track",
-    [id, album_id, genre_id, ms],
+    [id, album_id, genre_id],
     [ForeignKey::new(["album_id"], "album", ["id"])]
 );
 model!(Genre, "genre", [id, parent_id], []);
 model!(
     Line,
     "invoice_line",
-    [id, track_id, invoice_id, qty],
+    [id, track_id, invoice_id],
     [ForeignKey::new(["track_id"], "track", ["id"])]
 );
-model!(Invoice, "invoice", [id, customer_id, total], []);
+model!(Invoice, "invoice", [id, total], []);
 
 /// The statement a request handler would build, with this request's values.
 fn five_joins(artist: i64, min_year: i64, limit: u64) -> SelectStatement {
