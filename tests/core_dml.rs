@@ -244,3 +244,94 @@ async fn returning_where_the_dialect_has_it(db: &TestDb) {
         _ => assert_eq!(updated.unwrap().rows().len(), 1),
     }
 }
+
+/// MySQL (forced on the MariaDB server here) has no RETURNING: a single-row INSERT with
+/// RETURNING runs as the INSERT then a SELECT by primary key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mysql_insert_returning_is_emulated() {
+    crate::support::run(
+        Backend::MySql,
+        module_path!(),
+        "mysql_insert_returning_is_emulated",
+        async |db: &TestDb| {
+            setup(db).await;
+            let engine = db
+                .builder()
+                .dialect(Dialect::MySql)
+                .connect()
+                .await
+                .unwrap();
+            assert_eq!(engine.dialect(), Dialect::MySql);
+            // The key is generated: LAST_INSERT_ID() finds the row.
+            let done = engine
+                .execute(
+                    insert(Account::table())
+                        .values((Account::name.set("gen"), Account::balance.set(3)))
+                        .returning((Account::id, Account::name, Account::balance)),
+                )
+                .await
+                .unwrap();
+            assert_eq!(done.rows_affected(), 1);
+            let row = &done.rows()[0];
+            assert_eq!(
+                row.get::<i64>("id").unwrap(),
+                done.last_insert_id().unwrap()
+            );
+            assert_eq!(
+                (
+                    row.get::<String>("name").unwrap(),
+                    row.get::<i64>("balance").unwrap()
+                ),
+                ("gen".to_owned(), 3)
+            );
+            // The key is given: the SELECT uses it; fetch_one works too, inside a transaction.
+            let mut tx = engine.begin().await.unwrap();
+            let row = tx
+                .fetch_one(
+                    insert(Account::table())
+                        .values((
+                            Account::id.set(500),
+                            Account::name.set("given"),
+                            Account::balance.set(9),
+                        ))
+                        .returning(Account::balance),
+                )
+                .await
+                .unwrap();
+            assert_eq!(row.get::<i64>("balance").unwrap(), 9);
+            tx.commit().await.unwrap();
+            // Several rows cannot be told apart: a clear error, and nothing inserted.
+            let err = engine
+                .execute(
+                    insert(Account::table())
+                        .values_many([
+                            (Account::name.set("a"), Account::balance.set(1)),
+                            (Account::name.set("b"), Account::balance.set(2)),
+                        ])
+                        .returning(Account::id),
+                )
+                .await
+                .unwrap_err();
+            assert!(matches!(err, Error::Unsupported { .. }), "{err:?}");
+            assert!(
+                err.to_string().contains("emulated for single-row inserts"),
+                "{err}"
+            );
+            assert_eq!(balances(&engine).await.len(), 2);
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_dialect_from_another_family_is_refused() {
+    let err = orm::Engine::builder("sqlite::memory:")
+        .dialect(Dialect::Postgres)
+        .connect()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "invalid database URL `sqlite::memory:`: the postgresql dialect cannot speak to a sqlite database"
+    );
+}

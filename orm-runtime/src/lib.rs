@@ -26,5 +26,5 @@ pub use engine::{
 };
 pub use error::{DatabaseError, DatabaseErrorKind, Error, Result};
 pub use row::{ColumnIndex, Decode, Row};
-pub use sql::{Compiled, Executable, TextClause, text};
+pub use sql::{Compiled, ExecPlan, Executable, TextClause, text};
 pub use value::{FromValue, Value};

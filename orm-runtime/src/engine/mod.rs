@@ -55,6 +55,11 @@ impl QueryResult {
         self.rows
     }
 
+    pub(crate) fn with_rows(mut self, rows: Vec<Row>) -> QueryResult {
+        self.rows = rows;
+        self
+    }
+
     /// Rows inserted, updated or deleted (SQLAlchemy's `rowcount`). On MySQL, rows
     /// *changed*: an UPDATE that sets a column to its current value does not count.
     /// For a statement that returns rows where the driver gives no count (MariaDB's
@@ -79,9 +84,41 @@ macro_rules! executor_methods {
             &mut self,
             stmt: impl $crate::sql::Executable,
         ) -> $crate::error::Result<$crate::engine::QueryResult> {
+            let plan = stmt.plan_for(self.dialect())?;
+            self.run_plan(plan).await
+        }
+
+        /// Runs the statements of a plan on this connection.
+        async fn run_plan(
+            &mut self,
+            plan: $crate::sql::ExecPlan,
+        ) -> $crate::error::Result<$crate::engine::QueryResult> {
             let echo = self.echo();
-            let c = stmt.compile_for(self.dialect())?;
-            self.raw().execute(&c, echo).await
+            match plan {
+                $crate::sql::ExecPlan::Single(c) => self.raw().execute(&c, echo).await,
+                $crate::sql::ExecPlan::InsertThenSelect {
+                    insert,
+                    select,
+                    generated_key,
+                } => {
+                    let done = self.raw().execute(&insert, echo).await?;
+                    let select = if generated_key {
+                        let id = done.last_insert_id().ok_or_else(|| {
+                            $crate::error::Error::Unsupported {
+                                dialect: "mysql",
+                                feature: "INSERT ... RETURNING when the INSERT generated no id"
+                                    .into(),
+                            }
+                        })?;
+                        let (sql, _) = select.into_parts();
+                        $crate::sql::Compiled::new(sql, vec![$crate::value::Value::I64(id)])
+                    } else {
+                        select
+                    };
+                    let rows = self.raw().fetch_all(&select, echo).await?;
+                    Ok(done.with_rows(rows))
+                }
+            }
         }
 
         /// Runs a script of several `;`-separated statements with no bind parameters
@@ -99,8 +136,10 @@ macro_rules! executor_methods {
             stmt: impl $crate::sql::Executable,
         ) -> $crate::error::Result<Vec<$crate::row::Row>> {
             let echo = self.echo();
-            let c = stmt.compile_for(self.dialect())?;
-            self.raw().fetch_all(&c, echo).await
+            match stmt.plan_for(self.dialect())? {
+                $crate::sql::ExecPlan::Single(c) => self.raw().fetch_all(&c, echo).await,
+                plan => Ok(self.run_plan(plan).await?.into_rows()),
+            }
         }
 
         /// Runs a query and returns its first row, or [`Error::RowNotFound`] when there is none.
@@ -121,18 +160,29 @@ macro_rules! executor_methods {
             stmt: impl $crate::sql::Executable,
         ) -> $crate::error::Result<Option<$crate::row::Row>> {
             let echo = self.echo();
-            let c = stmt.compile_for(self.dialect())?;
-            self.raw().fetch_optional(&c, echo).await
+            match stmt.plan_for(self.dialect())? {
+                $crate::sql::ExecPlan::Single(c) => self.raw().fetch_optional(&c, echo).await,
+                plan => Ok(self.run_plan(plan).await?.into_rows().into_iter().next()),
+            }
         }
 
-        /// Runs a query and streams its rows as the server sends them.
+        /// Runs a query and streams its rows as the server sends them. (An emulated
+        /// construct, such as MySQL's `INSERT ... RETURNING`, is not streamed: use
+        /// [`fetch_all`](Self::fetch_all).)
         pub fn fetch(
             &mut self,
             stmt: impl $crate::sql::Executable,
         ) -> futures_core::stream::BoxStream<'_, $crate::error::Result<$crate::row::Row>> {
             let echo = self.echo();
-            match stmt.compile_for(self.dialect()) {
-                Ok(c) => self.raw().fetch(c, echo),
+            let dialect = self.dialect();
+            match stmt.plan_for(dialect) {
+                Ok($crate::sql::ExecPlan::Single(c)) => self.raw().fetch(c, echo),
+                Ok(_) => Box::pin(futures_util::stream::once(async move {
+                    Err($crate::error::Error::Unsupported {
+                        dialect: dialect.name(),
+                        feature: "streaming an emulated statement (use fetch_all)".into(),
+                    })
+                })),
                 Err(e) => Box::pin(futures_util::stream::once(async move { Err(e) })),
             }
         }
@@ -189,6 +239,7 @@ pub struct EngineBuilder {
     url: String,
     config: PoolConfig,
     echo: bool,
+    dialect: Option<Dialect>,
 }
 
 impl EngineBuilder {
@@ -239,6 +290,15 @@ impl EngineBuilder {
         self
     }
 
+    /// Speaks `dialect` instead of the one the URL and server choose. Only MySQL and
+    /// MariaDB can stand in for each other (e.g. `Dialect::MySql` against a MariaDB
+    /// server, to emit only SQL that MySQL also runs); anything else is
+    /// [`Error::InvalidUrl`] at connect.
+    pub fn dialect(mut self, dialect: Dialect) -> Self {
+        self.dialect = Some(dialect);
+        self
+    }
+
     /// Parses the URL, opens one connection to check that the database is reachable
     /// and to read its version, and builds the pool.
     ///
@@ -252,9 +312,19 @@ impl EngineBuilder {
             PoolKind::Queue
         });
         let server_version = probe(&url, self.config.pool_timeout).await?;
-        let dialect = match url.dialect() {
+        let detected = match url.dialect() {
             Dialect::MySql if server_version.contains("MariaDB") => Dialect::MariaDb,
             d => d,
+        };
+        let dialect = match self.dialect {
+            None => detected,
+            Some(d) if d == detected || (d.is_mysql() && detected.is_mysql()) => d,
+            Some(d) => {
+                return Err(Error::InvalidUrl {
+                    url: url.redacted,
+                    reason: format!("the {d} dialect cannot speak to a {detected} database"),
+                });
+            }
         };
         let pool = match url.target {
             ConnectTarget::Postgres(opts) => {
@@ -336,6 +406,7 @@ impl Engine {
             url: url.to_owned(),
             config: PoolConfig::default(),
             echo: false,
+            dialect: None,
         }
     }
 
@@ -355,9 +426,9 @@ impl Engine {
         &self.shared.server_version
     }
 
-    /// True when the engine talks to MariaDB (its dialect is [`Dialect::MariaDb`]).
+    /// True when the engine talks to a MariaDB server.
     pub fn is_mariadb(&self) -> bool {
-        self.shared.dialect == Dialect::MariaDb
+        self.shared.dialect.is_mysql() && self.shared.server_version.contains("MariaDB")
     }
 
     /// The pool kind in use.
@@ -461,6 +532,9 @@ impl Engine {
     }
 
     /// Runs a statement on a pooled connection (autocommit); see [`Connection::execute`].
+    ///
+    /// A construct the dialect lacks but can emulate (MySQL's `INSERT ... RETURNING`)
+    /// runs as several statements on that one connection.
     pub async fn execute(&self, stmt: impl Executable) -> Result<QueryResult> {
         self.connect().await?.execute(stmt).await
     }
@@ -490,8 +564,17 @@ impl Engine {
     /// Streams a query's rows; the stream holds a pooled connection until it ends or is
     /// dropped.
     pub fn fetch(&self, stmt: impl Executable) -> BoxStream<'static, Result<Row>> {
-        let c = match stmt.compile_for(self.dialect()) {
-            Ok(c) => c,
+        let c = match stmt.plan_for(self.dialect()) {
+            Ok(crate::sql::ExecPlan::Single(c)) => c,
+            Ok(_) => {
+                let dialect = self.dialect().name();
+                return Box::pin(futures_util::stream::once(async move {
+                    Err(Error::Unsupported {
+                        dialect,
+                        feature: "streaming an emulated statement (use fetch_all)".into(),
+                    })
+                }));
+            }
             Err(e) => return Box::pin(futures_util::stream::once(async move { Err(e) })),
         };
         let (cfg, echo) = (self.shared.config.clone(), self.shared.echo);

@@ -353,3 +353,84 @@ impl DeleteStatement {
         self
     }
 }
+
+impl InsertStatement {
+    /// On MySQL, which has no RETURNING, a single-row INSERT with RETURNING runs as the
+    /// INSERT then a SELECT of the returned columns by primary key: the key given in the
+    /// row, or the AUTO_INCREMENT id the INSERT generated. Anything else is
+    /// [`Error::Unsupported`](crate::Error::Unsupported).
+    pub(crate) fn plan(&self, dialect: crate::Dialect) -> crate::Result<super::ExecPlan> {
+        if dialect != crate::Dialect::MySql || self.returning.is_empty() {
+            return self.compile(dialect).map(super::ExecPlan::Single);
+        }
+        let unsupported = |why: &str| crate::Error::Unsupported {
+            dialect: dialect.name(),
+            feature: format!(
+                "INSERT ... RETURNING {why} (MySQL has no RETURNING; it is emulated for single-row inserts keyed by their primary key)"
+            ),
+        };
+        if self.rows.len() != 1 || self.select.is_some() || self.on_conflict.is_some() {
+            return Err(unsupported(
+                "of several rows, from a SELECT or with an upsert",
+            ));
+        }
+        let pk = &self.table.primary_key.columns;
+        if pk.is_empty() {
+            return Err(unsupported("on a table without a primary key"));
+        }
+        let qualifier = super::expr::Qualifier {
+            schema: self.table.schema.clone().map(Name::Owned),
+            name: Name::Owned(self.table.name.clone()),
+        };
+        let key_col = |c: &str| {
+            ExprNode::Column(super::expr::ColumnRef {
+                qualifier: Some(qualifier.clone()),
+                name: Name::Owned(c.to_owned()),
+            })
+        };
+        let given: Option<Vec<ExprNode>> = pk
+            .iter()
+            .map(|k| {
+                self.columns
+                    .iter()
+                    .position(|c| c == k)
+                    .map(|i| self.rows[0][i].clone())
+            })
+            .collect();
+        let (cond, generated_key) = match given {
+            Some(values) => {
+                let conds = pk
+                    .iter()
+                    .zip(values)
+                    .map(|(k, v)| ExprNode::binary(key_col(k), super::expr::BinaryOp::Eq, v));
+                let cond = conds.reduce(|a, b| ExprNode::binary(a, super::expr::BinaryOp::And, b));
+                (cond.unwrap_or(ExprNode::Bool(false)), false)
+            }
+            None => match self.table.autoincrement_column() {
+                Some(auto) if pk.len() == 1 && pk[0] == auto.name => (
+                    ExprNode::binary(
+                        key_col(&auto.name),
+                        super::expr::BinaryOp::Eq,
+                        ExprNode::Bind(crate::Value::I64(0)),
+                    ),
+                    true,
+                ),
+                _ => {
+                    return Err(unsupported(
+                        "when the row gives no primary key and none is generated",
+                    ));
+                }
+            },
+        };
+        let mut select =
+            super::select::select(self.returning.clone()).from(std::sync::Arc::clone(&self.table));
+        select = select.filter(cond.typed::<bool>());
+        let mut insert = self.clone();
+        insert.returning.clear();
+        Ok(super::ExecPlan::InsertThenSelect {
+            insert: insert.compile(dialect)?,
+            select: select.compile(dialect)?,
+            generated_key,
+        })
+    }
+}

@@ -93,6 +93,31 @@ impl std::fmt::Display for Compiled {
 pub trait Executable {
     /// Compiles the statement for `dialect`.
     fn compile_for(&self, dialect: Dialect) -> Result<Compiled>;
+
+    /// How to run the statement on `dialect`: usually the one compiled statement; for
+    /// constructs a dialect lacks, the statements that emulate it.
+    fn plan_for(&self, dialect: Dialect) -> Result<ExecPlan> {
+        self.compile_for(dialect).map(ExecPlan::Single)
+    }
+}
+
+/// The statements that carry out one [`Executable`] on a dialect.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum ExecPlan {
+    /// One statement.
+    Single(Compiled),
+    /// `INSERT ... RETURNING` where the dialect has no RETURNING (MySQL): the INSERT, then
+    /// a SELECT of the returned columns by primary key, on the same connection.
+    InsertThenSelect {
+        /// The INSERT without RETURNING.
+        insert: Compiled,
+        /// The SELECT by key.
+        select: Compiled,
+        /// Whether the key is the id the database generated (bound into the SELECT's
+        /// only placeholder after the INSERT) or was given in the INSERT (already bound).
+        generated_key: bool,
+    },
 }
 
 impl Executable for Compiled {
@@ -126,6 +151,10 @@ macro_rules! statement_compile {
             fn compile_for(&self, dialect: Dialect) -> Result<Compiled> {
                 self.compile(dialect)
             }
+
+            fn plan_for(&self, dialect: Dialect) -> Result<ExecPlan> {
+                self.plan(dialect)
+            }
         }
 
         /// The SQL as PostgreSQL would run it (`$n` placeholders), for reading.
@@ -149,3 +178,21 @@ statement_compile!(
 
 #[cfg(test)]
 mod tests;
+
+impl SelectStatement {
+    fn plan(&self, dialect: Dialect) -> Result<ExecPlan> {
+        self.compile(dialect).map(ExecPlan::Single)
+    }
+}
+
+impl UpdateStatement {
+    fn plan(&self, dialect: Dialect) -> Result<ExecPlan> {
+        self.compile(dialect).map(ExecPlan::Single)
+    }
+}
+
+impl DeleteStatement {
+    fn plan(&self, dialect: Dialect) -> Result<ExecPlan> {
+        self.compile(dialect).map(ExecPlan::Single)
+    }
+}
