@@ -146,6 +146,26 @@ pub enum Error {
         message: String,
     },
 
+    /// A relationship was read before it was loaded.
+    #[error("relationship `{relationship}` is not loaded; load it with a loader option or session.load()")]
+    NotLoaded {
+        /// `Model.field`.
+        relationship: &'static str,
+    },
+
+    /// Models' relationships do not fit together (a foreign key is missing or
+    /// ambiguous, a `back_populates` does not mirror), found when a `MetaData` is
+    /// configured.
+    #[error("relationship `{relationship}` to `{target}`: {message}")]
+    Relationship {
+        /// `Model.field`.
+        relationship: String,
+        /// The target model.
+        target: String,
+        /// What is wrong.
+        message: String,
+    },
+
     /// `fetch_one` found no row.
     #[error("the statement returned no rows; use fetch_optional if none is acceptable")]
     RowNotFound,

@@ -6,14 +6,18 @@
 //! - [`sql`] — statements that compile to SQL and binds ([`text`], [`Executable`]);
 //! - [`dialect`] — how PostgreSQL, MySQL/MariaDB and SQLite spell things, and the
 //!   glue to each sqlx driver;
+//! - [`model`] and [`relationship`] — what `#[derive(Model)]` implements (Layer 4);
 //! - [`schema`] — [`MetaData`](schema::MetaData), tables, columns, types, constraints (Layer 2);
 //! - [`value`] and [`row`] — dialect-neutral bind values and result rows;
 //! - [`error`] — the one [`Error`] type.
 #![warn(missing_docs)]
 
+pub mod codegen_support;
 pub mod dialect;
 pub mod engine;
 pub mod error;
+pub mod model;
+pub mod relationship;
 pub mod row;
 pub mod schema;
 pub mod sql;
@@ -25,6 +29,8 @@ pub use engine::{
     create_engine,
 };
 pub use error::{DatabaseError, DatabaseErrorKind, Error, Result};
+pub use model::{ColumnInfo, Model, ModelSql};
+pub use relationship::{Cascade, LoadStrategy, Related, Relationship, RelationshipInfo, RelationshipKind};
 pub use row::{ColumnIndex, Decode, Row};
 pub use sql::{Compiled, ExecPlan, Executable, TextClause, text};
 pub use value::{FromValue, Value};

@@ -1,0 +1,140 @@
+//! The `Model` trait, implemented by `#[derive(Model)]`: a struct mapped to a table,
+//! with its key, its row decoding, its column values and its relationships.
+
+use std::hash::Hash;
+use std::sync::{Arc, OnceLock};
+
+use crate::dialect::Dialect;
+use crate::error::Result;
+use crate::relationship::RelationshipInfo;
+use crate::row::Row;
+use crate::sql::{Compiled, HasTable};
+use crate::value::Value;
+
+/// What the derive knows about one mapped column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ColumnInfo {
+    /// The column's name in the database.
+    pub name: &'static str,
+    /// The Rust field's name.
+    pub field: &'static str,
+    /// Part of the primary key.
+    pub primary_key: bool,
+    /// The database generates it on INSERT (autoincrement).
+    pub generated: bool,
+    /// The database fills it when an INSERT leaves it out (`server_default`).
+    pub server_default: bool,
+    /// An optimistic-concurrency version counter.
+    pub version: bool,
+}
+
+/// A struct mapped to a table by `#[derive(Model)]`.
+///
+/// The derive generates everything here at compile time; the SQL a model needs for its
+/// primary key (select, delete) is compiled once per dialect and kept in [`ModelSql`].
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a model",
+    label = "expected a struct with `#[derive(Model)]`",
+    note = "add `#[derive(orm::Model)]` and `#[orm(table = \"...\")]` to the struct"
+)]
+pub trait Model: HasTable + Sized + Send + Sync + 'static {
+    /// The primary key: one column's type, or a tuple for a composite key.
+    type PrimaryKey: Clone + PartialEq + Eq + Hash + std::fmt::Debug + Send + Sync + 'static;
+
+    /// The struct's name, for messages.
+    const MODEL_NAME: &'static str;
+
+    /// The mapped columns, in the order [`Model::from_row`] reads them and
+    /// [`Model::values`] gives them.
+    fn columns() -> &'static [ColumnInfo];
+
+    /// The relationships declared with `#[relationship]`.
+    fn relationships() -> &'static [RelationshipInfo];
+
+    /// This object's primary key.
+    fn primary_key(&self) -> Self::PrimaryKey;
+
+    /// A primary key as bind values, in key-column order.
+    fn key_values(key: &Self::PrimaryKey) -> Vec<Value>;
+
+    /// Builds an object from `row`, reading the columns by position starting at `offset`
+    /// (no name lookups); relationships start unloaded.
+    fn from_row(row: &Row, offset: usize) -> Result<Self>;
+
+    /// The column values, in [`Model::columns`] order.
+    fn values(&self) -> Vec<Value>;
+
+    /// The SQL this model runs by primary key, compiled once per dialect.
+    fn sql(dialect: Dialect) -> &'static ModelSql;
+}
+
+/// Statements by primary key, compiled once per dialect for a model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelSql {
+    /// `SELECT <all columns> FROM t WHERE <pk> = ?` (binds: the key).
+    pub select_by_key: Compiled,
+    /// `SELECT <all columns> FROM t` (add WHERE/ORDER BY after it).
+    pub select_all: Compiled,
+    /// `DELETE FROM t WHERE <pk> = ?` (binds: the key).
+    pub delete_by_key: Compiled,
+}
+
+impl ModelSql {
+    /// Compiles the statements of `M` for `dialect`.
+    pub fn build<M: Model>(dialect: Dialect) -> Result<ModelSql> {
+        use crate::sql::{ColumnRef, ExprNode, Name, Qualifier, SelectItem, and_all, delete, select};
+        let table = M::table();
+        let qualifier = Qualifier {
+            schema: M::SCHEMA.map(Name::Borrowed),
+            name: Name::Borrowed(M::TABLE_NAME),
+        };
+        let col = |name: &'static str| {
+            ExprNode::Column(ColumnRef { qualifier: Some(qualifier.clone()), name: Name::Borrowed(name) })
+        };
+        let items: Vec<SelectItem> =
+            M::columns().iter().map(|c| SelectItem { expr: col(c.name), label: None }).collect();
+        let key_cond = || {
+            and_all(M::columns().iter().filter(|c| c.primary_key).map(|c| {
+                ExprNode::Binary(
+                    Box::new(col(c.name)),
+                    crate::sql::BinaryOp::Eq,
+                    Box::new(ExprNode::Bind(Value::Null)),
+                )
+                .typed::<bool>()
+            }))
+        };
+        let select_all = select(items.clone()).from(Arc::clone(&table));
+        Ok(ModelSql {
+            select_by_key: select_all.clone().filter(key_cond()).compile_uncached(dialect)?,
+            select_all: select_all.compile_uncached(dialect)?,
+            delete_by_key: delete(table).filter(key_cond()).compile_uncached(dialect)?,
+        })
+    }
+}
+
+/// Per-dialect storage for a model's [`ModelSql`], a `static` in generated code.
+pub struct ModelSqlCache([OnceLock<ModelSql>; 4]);
+
+impl ModelSqlCache {
+    /// Empty.
+    pub const fn new() -> Self {
+        ModelSqlCache([OnceLock::new(), OnceLock::new(), OnceLock::new(), OnceLock::new()])
+    }
+
+    /// The statements of `M` for `dialect`, compiled on first use.
+    pub fn get<M: Model>(&'static self, dialect: Dialect) -> &'static ModelSql {
+        let slot = &self.0[dialect as usize];
+        slot.get_or_init(|| match ModelSql::build::<M>(dialect) {
+            Ok(sql) => sql,
+            // The statements are built from the model's own columns: a failure is a bug in
+            // the derive, not in user input.
+            Err(e) => panic!("orm: cannot compile the primary-key SQL of `{}`: {e}", M::MODEL_NAME),
+        })
+    }
+}
+
+impl Default for ModelSqlCache {
+    fn default() -> Self {
+        Self::new()
+    }
+}
