@@ -7,6 +7,7 @@
 //! - [`dialect`] — how PostgreSQL, MySQL/MariaDB and SQLite spell things, and the
 //!   glue to each sqlx driver;
 //! - [`schema`] — [`MetaData`](schema::MetaData), tables, columns, types, constraints (Layer 2);
+//! - [`reflect`] — [`Inspector`](reflect::Inspector): tables read back from a database;
 //! - [`value`] and [`row`] — dialect-neutral bind values and result rows;
 //! - [`error`] — the one [`Error`] type.
 #![warn(missing_docs)]
@@ -14,6 +15,7 @@
 pub mod dialect;
 pub mod engine;
 pub mod error;
+pub mod reflect;
 pub mod row;
 pub mod schema;
 pub mod sql;
@@ -25,6 +27,7 @@ pub use engine::{
     create_engine,
 };
 pub use error::{DatabaseError, DatabaseErrorKind, Error, Result};
+pub use reflect::Inspector;
 pub use row::{ColumnIndex, Decode, Row};
 pub use sql::{Compiled, Executable, TextClause, text};
 pub use value::{FromValue, Value};

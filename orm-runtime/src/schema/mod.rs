@@ -6,7 +6,10 @@
 
 mod column;
 mod constraint;
+pub mod ddl;
 mod metadata;
+pub mod naming;
+mod sort;
 mod table;
 mod types;
 
@@ -14,6 +17,11 @@ pub use column::{Autoincrement, Column, ColumnDefault};
 pub use constraint::{
     CheckConstraint, ForeignKey, Index, PrimaryKey, ReferentialAction, UniqueConstraint,
 };
+pub use ddl::{
+    AddConstraint, ConstraintRef, CreateIndex, CreateTable, DropConstraint, DropIndex, DropTable,
+    SetComment,
+};
 pub use metadata::MetaData;
+pub use naming::NamingConvention;
 pub use table::Table;
 pub use types::SqlType;
