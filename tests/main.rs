@@ -7,6 +7,7 @@ mod support;
 mod connect_errors;
 mod echo;
 mod pooling;
+mod schema_ddl;
 mod statements;
 mod transactions;
 mod values;

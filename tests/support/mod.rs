@@ -10,6 +10,8 @@
 
 #![allow(dead_code)] // each test module uses a different part of the helper
 
+pub mod compare;
+
 use std::path::PathBuf;
 
 use orm::{Dialect, Engine, EngineBuilder, text};
