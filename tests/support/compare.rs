@@ -406,32 +406,30 @@ pub fn default_at_resolution(dialect: Dialect, sql: &str) -> String {
     s
 }
 
-/// Drops PostgreSQL's `::type` casts (`'x'::character varying`, `(0)::numeric`).
+/// Drops PostgreSQL's `::type` casts (`'x'::character varying`, `(0)::numeric`,
+/// `ARRAY[...]::text[]`).
 fn strip_casts(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
     while let Some(i) = rest.find("::") {
         out.push_str(&rest[..i]);
-        let after = &rest[i + 2..];
-        let end = after
-            .find(|c: char| {
-                !(c.is_ascii_alphanumeric() || c == ' ' || c == '_' || c == '[' || c == ']')
-            })
+        let mut after = &rest[i + 2..];
+        let word = after
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
             .unwrap_or(after.len());
-        // Keep a trailing keyword the cast's spaces swallowed (`::text = ANY`).
-        let cast = &after[..end];
-        let kept = cast
-            .find(|c: char| c == ' ')
-            .filter(|_| {
-                !cast.starts_with("character")
-                    && !cast.starts_with("double")
-                    && !cast.starts_with("timestamp")
-                    && !cast.starts_with("time ")
-            })
-            .map(|sp| &cast[sp..])
-            .unwrap_or("");
-        out.push_str(kept);
-        rest = &after[end..];
+        after = &after[word..];
+        for more in [
+            " varying",
+            " precision",
+            " without time zone",
+            " with time zone",
+        ] {
+            if let Some(x) = after.strip_prefix(more) {
+                after = x;
+            }
+        }
+        after = after.strip_prefix("[]").unwrap_or(after);
+        rest = after;
     }
     out.push_str(rest);
     out
