@@ -4,9 +4,11 @@
 
 mod support;
 
+mod chinook;
 mod connect_errors;
 mod echo;
 mod pooling;
+mod reflection;
 mod schema_ddl;
 mod statements;
 mod transactions;
