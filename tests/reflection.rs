@@ -4,7 +4,7 @@
 //! dialect's own DDL (the legacy-database case).
 
 use orm::schema::{Autoincrement, Column, ForeignKey, MetaData, ReferentialAction, SqlType, Table};
-use orm::{Error, text};
+use orm::{Dialect, Error, text};
 
 use crate::backend_tests;
 use crate::support::{Backend, TestDb};
@@ -14,6 +14,7 @@ backend_tests!(
     inspector_lists_tables_and_views_and_names_unknown_tables,
     autoload_and_reflect_only_follow_foreign_keys,
     hand_written_tables_reflect,
+    foreign_keys_across_schemas_keep_the_schema,
 );
 
 fn every_type() -> Vec<(&'static str, SqlType)> {
@@ -407,4 +408,91 @@ async fn mysql_legacy(engine: &orm::Engine) {
     );
     // MySQL indexed the key itself, under the key's name.
     assert_eq!(child.indexes[0].name.as_deref(), Some("child_parent"));
+}
+
+async fn foreign_keys_across_schemas_keep_the_schema(db: &TestDb) {
+    let engine = db.engine().await;
+    let other = format!("{}_x", db.name);
+    let md = MetaData::new()
+        .with_table(
+            Table::new("child")
+                .column(Column::new("id", SqlType::Integer).primary_key())
+                .column(Column::new("parent_id", SqlType::Integer))
+                .foreign_key(
+                    ForeignKey::new(["parent_id"], "parent", ["id"])
+                        .referred_schema(other.as_str())
+                        .name("fk_child_parent"),
+                ),
+        )
+        .with_table(
+            Table::new("parent")
+                .schema(other.as_str())
+                .column(Column::new("id", SqlType::Integer).primary_key()),
+        );
+    let order: Vec<_> = md.sorted_tables().iter().map(|t| t.full_name()).collect();
+    assert_eq!(order, [format!("{other}.parent"), "child".to_owned()]);
+    let (drop_ns, create_ns) = match db.dialect() {
+        Dialect::Sqlite => {
+            // No such attached database: checkfirst says so.
+            let err = md.create_all(&engine).await.unwrap_err();
+            assert!(
+                matches!(&err, Error::SchemaNotFound { schema, .. } if *schema == other),
+                "{err}"
+            );
+            // And SQLite's REFERENCES cannot name another database anyway.
+            let child = md.table("child").unwrap();
+            let err = orm::schema::CreateTable::new(&child)
+                .compile(Dialect::Sqlite)
+                .unwrap_err();
+            assert!(
+                matches!(&err, Error::Unsupported { feature, .. } if feature.contains("another schema")),
+                "{err}"
+            );
+            return;
+        }
+        Dialect::Postgres => (
+            format!("DROP SCHEMA IF EXISTS \"{other}\" CASCADE"),
+            format!("CREATE SCHEMA \"{other}\""),
+        ),
+        Dialect::MySql => (
+            format!("DROP DATABASE IF EXISTS `{other}`"),
+            format!("CREATE DATABASE `{other}`"),
+        ),
+    };
+    engine.execute(text(drop_ns.as_str())).await.unwrap();
+    engine.execute(text(create_ns)).await.unwrap();
+
+    md.create_all(&engine).await.unwrap();
+    let child = Table::autoload(&engine, "child").await.unwrap();
+    assert_eq!(child.schema, None);
+    let fk = &child.foreign_keys[0];
+    assert_eq!(
+        (fk.referred_schema.as_deref(), fk.referred_table.as_str()),
+        (Some(other.as_str()), "parent")
+    );
+    let theirs = MetaData::reflect_schema(&engine, &other, None)
+        .await
+        .unwrap();
+    let parent = theirs.table(&format!("{other}.parent")).unwrap();
+    assert_eq!(parent.schema.as_deref(), Some(other.as_str()));
+    assert_eq!(parent.primary_key.columns, ["id"]);
+    // Only the default schema's own tables are listed by the default inspector.
+    let insp = engine.inspect().await.unwrap();
+    assert_eq!(insp.table_names(), ["child"]);
+    assert!(insp.schema_names().await.unwrap().contains(&other));
+
+    md.drop_all(&engine).await.unwrap();
+    assert!(engine.inspect().await.unwrap().table_names().is_empty());
+    assert!(
+        engine
+            .inspect()
+            .await
+            .unwrap()
+            .in_schema(&other)
+            .await
+            .unwrap()
+            .table_names()
+            .is_empty()
+    );
+    engine.execute(text(drop_ns)).await.unwrap();
 }

@@ -439,9 +439,9 @@ impl MetaData {
         Self::reflect_from(&engine.inspect().await?, None).await
     }
 
-    /// The named tables of the default schema, reflected, plus the tables they refer
-    /// to by foreign key (recursively, as SQLAlchemy's `resolve_fks`), so the result
-    /// can be created and dropped on its own. A name that does not exist is
+    /// The named tables of the default schema, reflected, plus the tables of the same
+    /// schema they refer to by foreign key (recursively, as SQLAlchemy's
+    /// `resolve_fks`), so the result can be created and dropped on its own. A name that does not exist is
     /// [`Error::TableNotFound`].
     pub async fn reflect_only(engine: &Engine, tables: &[&str]) -> Result<MetaData> {
         Self::reflect_from(&engine.inspect().await?, Some(tables)).await

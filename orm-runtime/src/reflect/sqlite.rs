@@ -7,7 +7,7 @@
 
 use super::{Ctx, Relations, TableOptions, referential_action, split_type};
 use crate::engine::Exec;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::schema::{
     Autoincrement, CheckConstraint, Column, ForeignKey, Index, PrimaryKey, SqlType,
     UniqueConstraint,
@@ -31,6 +31,15 @@ fn master(ctx: &Ctx, schema: &str) -> String {
 }
 
 pub(crate) async fn relations(ex: &mut Exec<'_>, ctx: &Ctx, schema: &str) -> Result<Relations> {
+    // `<schema>.sqlite_master` of a database that is not attached is a bare "no such
+    // table" error; name the schema instead.
+    let schemas = schema_names(ex, ctx).await?;
+    if !schemas.iter().any(|s| s == schema) {
+        return Err(Error::SchemaNotFound {
+            schema: schema.to_owned(),
+            available: schemas.join(", "),
+        });
+    }
     let sql = format!(
         "SELECT type, name FROM {} WHERE type IN ('table', 'view') \
          AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",

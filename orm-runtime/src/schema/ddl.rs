@@ -1080,6 +1080,28 @@ mod tests {
     }
 
     #[test]
+    fn a_table_convention_wins_over_the_metadata_default() {
+        let own = NamingConvention::new().pk("key_{table_name}");
+        let md = MetaData::new()
+            .with_table(users().naming_convention(own.clone()))
+            .with_table(
+                Table::new("other").column(Column::new("id", SqlType::Integer).primary_key()),
+            );
+        assert_eq!(
+            md.table("users").unwrap().primary_key.name.as_deref(),
+            Some("key_users")
+        );
+        assert_eq!(md.table("other").unwrap().primary_key.name, None);
+        let md = MetaData::new()
+            .naming_convention(NamingConvention::default_sqlalchemy_style())
+            .with_table(users().naming_convention(own));
+        assert_eq!(
+            md.table("users").unwrap().primary_key.name.as_deref(),
+            Some("key_users")
+        );
+    }
+
+    #[test]
     fn bad_definitions_are_errors_naming_the_table() {
         let t = Table::new("t")
             .column(Column::new("a", SqlType::Integer))
@@ -1096,6 +1118,18 @@ mod tests {
         assert!(
             err.starts_with("invalid definition of table `t`: foreign key (a) names 1 local and 2"),
             "{err}"
+        );
+        let t = Table::new("t").column(Column::new(
+            "e",
+            SqlType::enumeration("nothing", Vec::<String>::new()),
+        ));
+        let err = CreateTable::new(&t)
+            .compile(Postgres)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "invalid definition of table `t`: enum column `e` has no variants"
         );
         let err = CreateTable::new(&Table::new("empty"))
             .compile(Sqlite)

@@ -75,12 +75,16 @@ impl MetaData {
 
     /// Adds a table, replacing one of the same schema and name; returns the shared table.
     ///
-    /// The table takes the collection's naming convention, which names every unnamed
-    /// primary key, foreign key, unique constraint, index and (where the `ck` template
-    /// can) check constraint.
+    /// The table takes the collection's naming convention (unless it was given one of
+    /// its own with [`Table::naming_convention`], which wins), and the convention names
+    /// every unnamed primary key, foreign key, unique constraint, index and (where the
+    /// `ck` template can) check constraint.
     pub fn add_table(&mut self, mut table: Table) -> Arc<Table> {
-        table.naming_convention = self.naming_convention.clone();
-        self.naming_convention.apply(&mut table);
+        if table.naming_convention == NamingConvention::default() {
+            table.naming_convention = self.naming_convention.clone();
+        }
+        let convention = table.naming_convention.clone();
+        convention.apply(&mut table);
         let table = Arc::new(table);
         match self
             .tables

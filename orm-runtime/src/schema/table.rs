@@ -139,8 +139,9 @@ impl Table {
         self
     }
 
-    /// Sets the naming convention for constraints and indexes left unnamed (a
-    /// [`MetaData`](super::MetaData) sets its own on the tables added to it).
+    /// Sets the naming convention for constraints and indexes left unnamed. A table
+    /// added to a [`MetaData`](super::MetaData) with the default convention takes the
+    /// collection's instead.
     pub fn naming_convention(mut self, convention: NamingConvention) -> Table {
         self.naming_convention = convention;
         self
@@ -263,6 +264,12 @@ impl Table {
             let SqlType::Enum { name, variants } = &c.sql_type else {
                 continue;
             };
+            if variants.is_empty() {
+                return Err(Error::InvalidTable {
+                    table: self.full_name(),
+                    problem: format!("enum column `{}` has no variants", c.name),
+                });
+            }
             let columns = [c.name.clone()];
             let enum_name = (!name.is_empty()).then_some(name.as_str());
             let subject = Subject {
