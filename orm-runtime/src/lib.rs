@@ -7,7 +7,7 @@
 //! - [`dialect`] — how PostgreSQL, MySQL/MariaDB and SQLite spell things, and the
 //!   glue to each sqlx driver;
 //! - [`schema`] — [`MetaData`](schema::MetaData), tables, columns, types, constraints (Layer 2);
-//! - [`reflect`] — [`Inspector`](reflect::Inspector): tables read back from a database;
+//! - [`reflect`] — [`Inspector`]: tables read back from a database;
 //! - [`value`] and [`row`] — dialect-neutral bind values and result rows;
 //! - [`error`] — the one [`Error`] type.
 #![warn(missing_docs)]

@@ -3,6 +3,16 @@
 //!
 //! These are plain data: a Core user declares them in code, `#[derive(Model)]`
 //! generates the same values, and reflection reads them back from a database.
+//!
+//! ```text
+//! Table ──MetaData::add_table──▶ names from the NamingConvention   (naming.rs)
+//!   │
+//!   ├── CreateTable / CreateIndex / AddConstraint / DropTable ... ──compile(Dialect)──▶ DDL  (ddl.rs)
+//!   └── MetaData::create_all / drop_all: foreign-key order, cycles set apart (sort.rs),
+//!       run in one transaction where DDL is transactional             (metadata.rs)
+//!
+//! database ──Inspector (crate::reflect)──▶ Table ──▶ MetaData::reflect, Table::autoload
+//! ```
 
 mod column;
 mod constraint;
