@@ -258,9 +258,10 @@ async fn created_tables_enforce_keys_defaults_and_checks(db: &TestDb) {
         .execute(text("INSERT INTO everything (c_enum) VALUES ('angry')"))
         .await
         .unwrap_err();
-    let db_err = err.as_database_error().expect("a database error");
-    assert!(
-        format!("{} {:?}", db_err.message, db_err.constraint).contains("mood"),
+    assert!(err.is_check_violation(), "{err}");
+    assert_eq!(
+        err.as_database_error().unwrap().constraint.as_deref(),
+        Some("ck_everything_mood"),
         "{err}"
     );
 
