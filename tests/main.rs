@@ -5,11 +5,14 @@
 mod support;
 
 mod binds_property;
+mod chinook;
 mod connect_errors;
 mod core_chinook;
 mod core_dml;
 mod echo;
 mod pooling;
+mod reflection;
+mod schema_ddl;
 mod statements;
 mod transactions;
 mod values;

@@ -1,1 +1,2 @@
-//! Runnable examples live beside this file; see `quickstart.rs`.
+//! Runnable examples live beside this file: `quickstart.rs` (engine, transactions),
+//! `schema.rs` (DDL, create_all, reflection).

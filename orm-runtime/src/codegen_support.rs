@@ -7,11 +7,13 @@ pub use std::sync::{Arc, OnceLock};
 pub use crate::dialect::Dialect;
 pub use crate::error::{Error, Result};
 pub use crate::model::{ColumnInfo, Model, ModelSql, ModelSqlCache};
-pub use crate::relationship::{Cascade, LoadStrategy, Related, RelatedTarget, Relationship, RelationshipInfo, RelationshipKind};
+pub use crate::relationship::{
+    Cascade, LoadStrategy, Related, RelatedTarget, Relationship, RelationshipInfo, RelationshipKind,
+};
 pub use crate::row::{Decode, Row};
 pub use crate::schema::{
-    Autoincrement, CheckConstraint, Column as SchemaColumn, ForeignKey, Index, ReferentialAction, SqlType, Table,
-    UniqueConstraint,
+    Autoincrement, CheckConstraint, Column as SchemaColumn, ForeignKey, Index, ReferentialAction,
+    SqlType, Table, UniqueConstraint,
 };
 pub use crate::sql::{Column, ExprType, HasTable};
 pub use crate::value::Value;
@@ -78,7 +80,13 @@ pub const fn count_foreign_keys(fks: &[FkInfo], table: &str, only: &[&str]) -> u
 /// Evaluated in a `const` by generated code: a relationship must find exactly one
 /// foreign key, or the build fails with `missing` / `ambiguous`, messages that name
 /// both models.
-pub const fn check_foreign_keys(fks: &[FkInfo], table: &str, only: &[&str], missing: &str, ambiguous: &str) {
+pub const fn check_foreign_keys(
+    fks: &[FkInfo],
+    table: &str,
+    only: &[&str],
+    missing: &str,
+    ambiguous: &str,
+) {
     match count_foreign_keys(fks, table, only) {
         1 => {}
         0 => panic!("{}", missing),
@@ -127,9 +135,19 @@ pub const fn unloaded<T>(name: &'static str) -> Related<T> {
 
 /// Reads column `index` of `row` as `T`, naming the model and field on error.
 #[inline]
-pub fn decode<T: Decode>(row: &Row, index: usize, model: &'static str, field: &'static str) -> Result<T> {
+pub fn decode<T: Decode>(
+    row: &Row,
+    index: usize,
+    model: &'static str,
+    field: &'static str,
+) -> Result<T> {
     row.get::<T>(index).map_err(|e| match e {
-        Error::Decode { column, rust_type, sql_type, message } => Error::Decode {
+        Error::Decode {
+            column,
+            rust_type,
+            sql_type,
+            message,
+        } => Error::Decode {
             column: format!("{model}.{field} ({column})"),
             rust_type,
             sql_type,
@@ -146,9 +164,18 @@ mod tests {
     #[test]
     fn foreign_keys_are_counted_in_const_evaluation() {
         const FKS: &[FkInfo] = &[
-            FkInfo { columns: &["author_id"], referred_table: "users" },
-            FkInfo { columns: &["editor_id"], referred_table: "users" },
-            FkInfo { columns: &["blog_id"], referred_table: "blogs" },
+            FkInfo {
+                columns: &["author_id"],
+                referred_table: "users",
+            },
+            FkInfo {
+                columns: &["editor_id"],
+                referred_table: "users",
+            },
+            FkInfo {
+                columns: &["blog_id"],
+                referred_table: "blogs",
+            },
         ];
         const BOTH: usize = count_foreign_keys(FKS, "users", &[]);
         const ONE: usize = count_foreign_keys(FKS, "users", &["editor_id"]);

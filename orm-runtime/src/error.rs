@@ -147,7 +147,9 @@ pub enum Error {
     },
 
     /// A relationship was read before it was loaded.
-    #[error("relationship `{relationship}` is not loaded; load it with a loader option or session.load()")]
+    #[error(
+        "relationship `{relationship}` is not loaded; load it with a loader option or session.load()"
+    )]
     NotLoaded {
         /// `Model.field`.
         relationship: &'static str,
@@ -164,6 +166,78 @@ pub enum Error {
         target: String,
         /// What is wrong.
         message: String,
+    },
+
+    /// The database has no table (or view) of this name: returned by the
+    /// [`Inspector`](crate::reflect::Inspector) and by reflection.
+    #[error("table `{table}` does not exist in schema `{schema}`; it has: {available}")]
+    TableNotFound {
+        /// The name asked for.
+        table: String,
+        /// The schema looked in (PostgreSQL schema, MySQL database, SQLite `main`).
+        schema: String,
+        /// The tables and views the schema does have, comma separated.
+        available: String,
+    },
+
+    /// The database has no schema (PostgreSQL schema, MySQL database, SQLite attached
+    /// database) of this name.
+    #[error("schema `{schema}` does not exist; the database has: {available}")]
+    SchemaNotFound {
+        /// The name asked for.
+        schema: String,
+        /// The schemas the database does have, comma separated.
+        available: String,
+    },
+
+    /// A table definition that cannot be turned into DDL: a key naming a column the
+    /// table does not have, a foreign key whose column lists differ in length, ...
+    #[error("invalid definition of table `{table}`: {problem}")]
+    InvalidTable {
+        /// The table's name (`schema.name` when it has a schema).
+        table: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+
+    /// A name in DDL is longer than the dialect allows (63 bytes on PostgreSQL, 64
+    /// characters on MySQL).
+    #[error("identifier `{identifier}` is {len} long; {dialect} allows at most {max}")]
+    IdentifierTooLong {
+        /// The identifier.
+        identifier: String,
+        /// Its length (bytes on PostgreSQL, characters on MySQL).
+        len: usize,
+        /// The dialect's limit.
+        max: usize,
+        /// The dialect name.
+        dialect: &'static str,
+    },
+
+    /// A naming-convention template could not be applied.
+    #[error("naming convention `{template}` for {kind} on table `{table}`: {problem}")]
+    NamingConvention {
+        /// The template.
+        template: String,
+        /// What it names: `ix`, `uq`, `ck`, `fk` or `pk`.
+        kind: &'static str,
+        /// The table the constraint belongs to.
+        table: String,
+        /// What went wrong (an unknown token, a token the constraint cannot fill).
+        problem: String,
+    },
+
+    /// Tables cannot be put in foreign-key order because their foreign keys form a cycle
+    /// that nothing breaks; returned by
+    /// [`MetaData::try_sorted_tables`](crate::schema::MetaData::try_sorted_tables).
+    #[error(
+        "foreign keys form a cycle between tables {}; mark one of the foreign keys \
+         `use_alter` to break it (create_all and drop_all break such cycles themselves)",
+        tables.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", ")
+    )]
+    CircularDependency {
+        /// The tables in the cycle, in metadata order.
+        tables: Vec<String>,
     },
 
     /// `fetch_one` found no row.

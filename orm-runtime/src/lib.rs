@@ -8,6 +8,7 @@
 //!   glue to each sqlx driver;
 //! - [`model`] and [`relationship`] — what `#[derive(Model)]` implements (Layer 4);
 //! - [`schema`] — [`MetaData`](schema::MetaData), tables, columns, types, constraints (Layer 2);
+//! - [`reflect`] — [`Inspector`]: tables read back from a database;
 //! - [`value`] and [`row`] — dialect-neutral bind values and result rows;
 //! - [`error`] — the one [`Error`] type.
 #![warn(missing_docs)]
@@ -17,6 +18,7 @@ pub mod dialect;
 pub mod engine;
 pub mod error;
 pub mod model;
+pub mod reflect;
 pub mod relationship;
 pub mod row;
 pub mod schema;
@@ -30,7 +32,10 @@ pub use engine::{
 };
 pub use error::{DatabaseError, DatabaseErrorKind, Error, Result};
 pub use model::{ColumnInfo, Model, ModelSql};
-pub use relationship::{Cascade, LoadStrategy, Related, Relationship, RelationshipInfo, RelationshipKind};
+pub use reflect::Inspector;
+pub use relationship::{
+    Cascade, LoadStrategy, Related, Relationship, RelationshipInfo, RelationshipKind,
+};
 pub use row::{ColumnIndex, Decode, Row};
 pub use sql::{Compiled, ExecPlan, Executable, TextClause, text};
 pub use value::{FromValue, Value};

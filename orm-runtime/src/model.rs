@@ -82,17 +82,27 @@ pub struct ModelSql {
 impl ModelSql {
     /// Compiles the statements of `M` for `dialect`.
     pub fn build<M: Model>(dialect: Dialect) -> Result<ModelSql> {
-        use crate::sql::{ColumnRef, ExprNode, Name, Qualifier, SelectItem, and_all, delete, select};
+        use crate::sql::{
+            ColumnRef, ExprNode, Name, Qualifier, SelectItem, and_all, delete, select,
+        };
         let table = M::table();
         let qualifier = Qualifier {
             schema: M::SCHEMA.map(Name::Borrowed),
             name: Name::Borrowed(M::TABLE_NAME),
         };
         let col = |name: &'static str| {
-            ExprNode::Column(ColumnRef { qualifier: Some(qualifier.clone()), name: Name::Borrowed(name) })
+            ExprNode::Column(ColumnRef {
+                qualifier: Some(qualifier.clone()),
+                name: Name::Borrowed(name),
+            })
         };
-        let items: Vec<SelectItem> =
-            M::columns().iter().map(|c| SelectItem { expr: col(c.name), label: None }).collect();
+        let items: Vec<SelectItem> = M::columns()
+            .iter()
+            .map(|c| SelectItem {
+                expr: col(c.name),
+                label: None,
+            })
+            .collect();
         let key_cond = || {
             and_all(M::columns().iter().filter(|c| c.primary_key).map(|c| {
                 ExprNode::Binary(
@@ -105,7 +115,10 @@ impl ModelSql {
         };
         let select_all = select(items.clone()).from(Arc::clone(&table));
         Ok(ModelSql {
-            select_by_key: select_all.clone().filter(key_cond()).compile_uncached(dialect)?,
+            select_by_key: select_all
+                .clone()
+                .filter(key_cond())
+                .compile_uncached(dialect)?,
             select_all: select_all.compile_uncached(dialect)?,
             delete_by_key: delete(table).filter(key_cond()).compile_uncached(dialect)?,
         })
@@ -118,7 +131,12 @@ pub struct ModelSqlCache([OnceLock<ModelSql>; 4]);
 impl ModelSqlCache {
     /// Empty.
     pub const fn new() -> Self {
-        ModelSqlCache([OnceLock::new(), OnceLock::new(), OnceLock::new(), OnceLock::new()])
+        ModelSqlCache([
+            OnceLock::new(),
+            OnceLock::new(),
+            OnceLock::new(),
+            OnceLock::new(),
+        ])
     }
 
     /// The statements of `M` for `dialect`, compiled on first use.
@@ -128,7 +146,10 @@ impl ModelSqlCache {
             Ok(sql) => sql,
             // The statements are built from the model's own columns: a failure is a bug in
             // the derive, not in user input.
-            Err(e) => panic!("orm: cannot compile the primary-key SQL of `{}`: {e}", M::MODEL_NAME),
+            Err(e) => panic!(
+                "orm: cannot compile the primary-key SQL of `{}`: {e}",
+                M::MODEL_NAME
+            ),
         })
     }
 }

@@ -24,17 +24,24 @@ impl<T> Related<T> {
 
     /// Loaded with `value`.
     pub const fn loaded(name: &'static str, value: T) -> Self {
-        Related { value: Some(value), name }
+        Related {
+            value: Some(value),
+            name,
+        }
     }
 
     /// The loaded value, or [`Error::NotLoaded`].
     pub fn get(&self) -> Result<&T> {
-        self.value.as_ref().ok_or(Error::NotLoaded { relationship: self.name })
+        self.value.as_ref().ok_or(Error::NotLoaded {
+            relationship: self.name,
+        })
     }
 
     /// The loaded value, mutably, or [`Error::NotLoaded`].
     pub fn get_mut(&mut self) -> Result<&mut T> {
-        self.value.as_mut().ok_or(Error::NotLoaded { relationship: self.name })
+        self.value.as_mut().ok_or(Error::NotLoaded {
+            relationship: self.name,
+        })
     }
 
     /// Sets the value (it is now loaded).
@@ -60,7 +67,10 @@ impl<T> Related<T> {
 
 impl<T> Default for Related<T> {
     fn default() -> Self {
-        Related { value: None, name: "<relationship>" }
+        Related {
+            value: None,
+            name: "<relationship>",
+        }
     }
 }
 
@@ -141,14 +151,27 @@ pub struct Cascade {
 impl Default for Cascade {
     /// SQLAlchemy's default: `save-update, merge`.
     fn default() -> Self {
-        Cascade { save_update: true, merge: true, delete: false, delete_orphan: false, expunge: false, refresh_expire: false }
+        Cascade {
+            save_update: true,
+            merge: true,
+            delete: false,
+            delete_orphan: false,
+            expunge: false,
+            refresh_expire: false,
+        }
     }
 }
 
 impl Cascade {
     /// No cascades.
-    pub const NONE: Cascade =
-        Cascade { save_update: false, merge: false, delete: false, delete_orphan: false, expunge: false, refresh_expire: false };
+    pub const NONE: Cascade = Cascade {
+        save_update: false,
+        merge: false,
+        delete: false,
+        delete_orphan: false,
+        expunge: false,
+        refresh_expire: false,
+    };
 
     /// Parses `"all, delete-orphan"`, `"save-update, merge"`, `"none"`...; an unknown
     /// option is returned as the error.
@@ -232,7 +255,10 @@ impl<M, T> std::fmt::Debug for Relationship<M, T> {
 impl<M, T> Relationship<M, T> {
     /// The descriptor of the relationship field `name` (used by generated code).
     pub const fn new(name: &'static str) -> Self {
-        Relationship { name, _p: PhantomData }
+        Relationship {
+            name,
+            _p: PhantomData,
+        }
     }
 
     /// The field's name.
@@ -247,7 +273,9 @@ impl<M: crate::model::Model, T> Relationship<M, T> {
         M::relationships()
             .iter()
             .find(|r| r.name == self.name)
-            .unwrap_or_else(|| unreachable!("the derive records every relationship it makes a descriptor for"))
+            .unwrap_or_else(|| {
+                unreachable!("the derive records every relationship it makes a descriptor for")
+            })
     }
 }
 
@@ -278,18 +306,27 @@ mod tests {
     fn unloaded_reads_name_the_relationship() {
         let r: Related<Vec<i32>> = Related::unloaded("User.posts");
         let err = r.get().unwrap_err();
-        assert_eq!(err.to_string(), "relationship `User.posts` is not loaded; load it with a loader option or session.load()");
+        assert_eq!(
+            err.to_string(),
+            "relationship `User.posts` is not loaded; load it with a loader option or session.load()"
+        );
         let mut r = r;
         r.set(vec![1]);
         assert_eq!(r.get().unwrap(), &[1]);
-        assert_eq!(format!("{:?}", Related::<i32>::unloaded("Post.author")), "<Post.author not loaded>");
+        assert_eq!(
+            format!("{:?}", Related::<i32>::unloaded("Post.author")),
+            "<Post.author not loaded>"
+        );
     }
 
     #[test]
     fn cascades_parse() {
         let c = Cascade::parse("all, delete-orphan").unwrap();
         assert!(c.delete && c.delete_orphan && c.save_update);
-        assert_eq!(Cascade::parse("save-update, explode"), Err("explode".to_owned()));
+        assert_eq!(
+            Cascade::parse("save-update, explode"),
+            Err("explode".to_owned())
+        );
         assert_eq!(Cascade::parse("none").unwrap(), Cascade::NONE);
     }
 }

@@ -13,6 +13,10 @@
 //!   trees ([`sql`]), compiled per [`Dialect`];
 //! - [`schema`] — tables, columns, types and constraints;
 //! - [`Row`], [`Value`] — results and bind values, the same on every database;
+//! - [`MetaData`], [`Table`], [`schema`] — tables, keys, constraints, `create_all` /
+//!   `drop_all`, DDL statements;
+//! - [`Engine::inspect`], [`Inspector`], [`MetaData::reflect`] — tables read back from
+//!   a database;
 //! - [`Error`] — every failure, with the column, constraint or URL involved.
 //!
 //! ```
@@ -28,6 +32,7 @@
 pub use orm_runtime::dialect;
 pub use orm_runtime::engine;
 pub use orm_runtime::error;
+pub use orm_runtime::reflect;
 pub use orm_runtime::row;
 pub use orm_runtime::schema;
 pub use orm_runtime::sql;
@@ -43,6 +48,7 @@ pub use orm_runtime::EngineBuilder;
 pub use orm_runtime::Error;
 pub use orm_runtime::Executable;
 pub use orm_runtime::FromValue;
+pub use orm_runtime::Inspector;
 pub use orm_runtime::PoolKind;
 pub use orm_runtime::PoolStatus;
 pub use orm_runtime::QueryResult;
@@ -53,6 +59,10 @@ pub use orm_runtime::TextClause;
 pub use orm_runtime::Transaction;
 pub use orm_runtime::Value;
 pub use orm_runtime::create_engine;
+pub use orm_runtime::schema::MetaData;
+pub use orm_runtime::schema::NamingConvention;
+pub use orm_runtime::schema::SqlType;
+pub use orm_runtime::schema::Table;
 pub use orm_runtime::text;
 
 pub use orm_runtime::sql::func;

@@ -11,6 +11,7 @@
 #![allow(dead_code)] // each test module uses a different part of the helper
 
 pub mod chinook;
+pub mod compare;
 
 use std::path::PathBuf;
 

@@ -9,6 +9,7 @@
 
 mod connection;
 mod exec;
+mod executor;
 mod pool;
 mod transaction;
 mod url;
@@ -23,6 +24,8 @@ use sqlx::{ConnectOptions, Row as _};
 pub use connection::Connection;
 pub use pool::{NULL_POOL_MAX_CONNECTIONS, PoolKind};
 pub use transaction::{Savepoint, Transaction};
+
+pub(crate) use executor::Exec;
 
 use connection::ConnInner;
 use pool::{PoolConfig, pool_options};

@@ -2,6 +2,9 @@
 
 use super::column::{Autoincrement, Column};
 use super::constraint::{CheckConstraint, ForeignKey, Index, PrimaryKey, UniqueConstraint};
+use super::naming::{Kind, NamingConvention, Subject};
+use super::types::SqlType;
+use crate::dialect::Dialect;
 use crate::error::{Error, Result};
 
 /// A table: what `CREATE TABLE` creates and reflection reads back.
@@ -41,6 +44,14 @@ pub struct Table {
     pub indexes: Vec<Index>,
     /// A table comment, where the dialect supports one.
     pub comment: Option<String>,
+    /// Names the constraints and indexes left unnamed; set from the
+    /// [`MetaData`](super::MetaData) the table is added to.
+    pub naming_convention: NamingConvention,
+    /// On SQLite, declare the autoincrement column `PRIMARY KEY AUTOINCREMENT`, so ids
+    /// of deleted rows are never reused (SQLAlchemy's `sqlite_autoincrement=True`).
+    /// Without it the column is a plain rowid alias, which SQLite's documentation
+    /// recommends. Ignored by the other dialects.
+    pub sqlite_autoincrement: bool,
 }
 
 impl Table {
@@ -56,6 +67,8 @@ impl Table {
             check_constraints: Vec::new(),
             indexes: Vec::new(),
             comment: None,
+            naming_convention: NamingConvention::default(),
+            sqlite_autoincrement: false,
         }
     }
 
@@ -126,6 +139,21 @@ impl Table {
         self
     }
 
+    /// Sets the naming convention for constraints and indexes left unnamed. A table
+    /// added to a [`MetaData`](super::MetaData) with the default convention takes the
+    /// collection's instead.
+    pub fn naming_convention(mut self, convention: NamingConvention) -> Table {
+        self.naming_convention = convention;
+        self
+    }
+
+    /// On SQLite, declare the autoincrement column `PRIMARY KEY AUTOINCREMENT`; see
+    /// [`Table::sqlite_autoincrement`](Table#structfield.sqlite_autoincrement).
+    pub fn sqlite_autoincrement(mut self, on: bool) -> Table {
+        self.sqlite_autoincrement = on;
+        self
+    }
+
     /// `schema.name`, or `name`.
     pub fn full_name(&self) -> String {
         match &self.schema {
@@ -193,5 +221,124 @@ impl Table {
             }
         }
         out
+    }
+}
+
+/// The constraints DDL emits: the table-level ones plus those that column flags and
+/// enum types imply, with every name the naming convention can give resolved.
+impl Table {
+    /// The UNIQUE constraints `CREATE TABLE` emits: one per [`Column::unique`] column
+    /// (unless it is also [`Column::index`]ed, which makes a unique index instead, as
+    /// in SQLAlchemy), then [`Table::unique_constraints`]; unnamed ones are named by
+    /// the `uq` template, if any.
+    pub fn all_unique_constraints(&self) -> Result<Vec<UniqueConstraint>> {
+        let flagged = self
+            .columns
+            .iter()
+            .filter(|c| c.unique && !c.index)
+            .map(|c| UniqueConstraint::new([c.name.clone()]));
+        flagged
+            .chain(self.unique_constraints.iter().cloned())
+            .map(|uq| {
+                let name = match uq.name {
+                    Some(n) => Some(n),
+                    None => self.naming_convention.name_for(&Subject::new(
+                        Kind::Uq,
+                        &self.name,
+                        &uq.columns,
+                    ))?,
+                };
+                Ok(UniqueConstraint { name, ..uq })
+            })
+            .collect()
+    }
+
+    /// The CHECK constraints `CREATE TABLE` emits for `dialect`: one per
+    /// [`SqlType::Enum`] column (`"col" IN ('a', 'b')`, named by the `ck` template with
+    /// `{constraint_name}` = the enum's name, or else the enum's name), then
+    /// [`Table::check_constraints`], unnamed ones named by the `ck` template where it
+    /// can.
+    pub fn all_check_constraints(&self, dialect: Dialect) -> Result<Vec<CheckConstraint>> {
+        let mut out = Vec::new();
+        for c in &self.columns {
+            let SqlType::Enum { name, variants } = &c.sql_type else {
+                continue;
+            };
+            if variants.is_empty() {
+                return Err(Error::InvalidTable {
+                    table: self.full_name(),
+                    problem: format!("enum column `{}` has no variants", c.name),
+                });
+            }
+            let columns = [c.name.clone()];
+            let enum_name = (!name.is_empty()).then_some(name.as_str());
+            let subject = Subject {
+                constraint_name: enum_name,
+                ..Subject::new(Kind::Ck, &self.name, &columns)
+            };
+            let ck_name = match self.naming_convention.name_for(&subject)? {
+                Some(n) => Some(n),
+                None => enum_name.map(str::to_owned),
+            };
+            let list = variants
+                .iter()
+                .map(|v| super::ddl::string_literal(dialect, v))
+                .collect::<Vec<_>>()
+                .join(", ");
+            out.push(CheckConstraint {
+                name: ck_name,
+                sql: format!("{} IN ({list})", dialect.quote_identifier(&c.name)),
+            });
+        }
+        for ck in &self.check_constraints {
+            let name = match &ck.name {
+                Some(n) => Some(n.clone()),
+                None => {
+                    match self
+                        .naming_convention
+                        .name_for(&Subject::new(Kind::Ck, &self.name, &[]))
+                    {
+                        Ok(n) => n,
+                        // A template that needs `{constraint_name}` cannot name an unnamed
+                        // CHECK: the database names it (SQLAlchemy refuses instead).
+                        Err(_) if self.naming_convention.ck_needs_constraint_name() => None,
+                        Err(e) => return Err(e),
+                    }
+                }
+            };
+            out.push(CheckConstraint {
+                name,
+                sql: ck.sql.clone(),
+            });
+        }
+        Ok(out)
+    }
+
+    /// The indexes `CREATE INDEX` emits: one per [`Column::index`] column (UNIQUE when
+    /// the column is also [`Column::unique`]), then [`Table::indexes`]; every one named,
+    /// by the `ix` template when it has no name
+    /// ([`DEFAULT_INDEX_TEMPLATE`](super::naming::DEFAULT_INDEX_TEMPLATE) by default).
+    pub fn all_indexes(&self) -> Result<Vec<Index>> {
+        let flagged = self.columns.iter().filter(|c| c.index).map(|c| Index {
+            name: None,
+            columns: vec![c.name.clone()],
+            unique: c.unique,
+        });
+        flagged
+            .chain(self.indexes.iter().cloned())
+            .map(|ix| {
+                let name = match ix.name {
+                    Some(n) => n,
+                    None => self
+                        .naming_convention
+                        .name_for(&Subject::new(Kind::Ix, &self.name, &ix.columns))?
+                        .unwrap_or_default(),
+                };
+                Ok(Index {
+                    name: Some(name),
+                    ..ix
+                })
+            })
+            .collect()
     }
 }
