@@ -1141,9 +1141,22 @@ mod tests {
             err,
             "invalid definition of table `empty`: it has no columns"
         );
+        // A server default makes an integer key an ordinary column (SQLAlchemy's "auto")...
         let t = Table::new("t").column(
             Column::new("id", SqlType::Integer)
                 .primary_key()
+                .server_default("1"),
+        );
+        let sql = CreateTable::new(&t).compile(Postgres).unwrap();
+        assert!(
+            sql.sql().contains("DEFAULT 1") && !sql.sql().contains("IDENTITY"),
+            "{sql}"
+        );
+        // ...but asking for both is an error.
+        let t = Table::new("t").column(
+            Column::new("id", SqlType::Integer)
+                .primary_key()
+                .autoincrement(crate::schema::Autoincrement::Yes)
                 .server_default("1"),
         );
         assert!(CreateTable::new(&t).compile(Postgres).is_err());

@@ -118,10 +118,15 @@ impl MetaData {
 
     /// The table called `name` (`"schema.name"` for one in a schema), if any.
     pub fn get_table(&self, name: &str) -> Option<Arc<Table>> {
-        self.tables
-            .iter()
-            .find(|t| t.full_name() == name || t.name == name)
-            .cloned()
+        if let Some(t) = self.tables.iter().find(|t| t.full_name() == name) {
+            return Some(Arc::clone(t));
+        }
+        // A bare name finds a schema-qualified table only when it is unambiguous.
+        let mut bare = self.tables.iter().filter(|t| t.name == name);
+        match (bare.next(), bare.next()) {
+            (Some(t), None) => Some(Arc::clone(t)),
+            _ => None,
+        }
     }
 
     /// The tables in foreign-key order, referenced tables first (SQLAlchemy's

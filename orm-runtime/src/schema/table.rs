@@ -183,7 +183,7 @@ impl Table {
 
     /// The column that takes its value from the database on INSERT, by SQLAlchemy's
     /// rule: the one integer primary-key column, unless it has a foreign key, a
-    /// Rust-side default or `autoincrement = No`; or any column marked `Yes`.
+    /// Rust-side or server default, or `autoincrement = No`; or any column marked `Yes`.
     pub fn autoincrement_column(&self) -> Option<&Column> {
         if let Some(c) = self
             .columns
@@ -203,6 +203,7 @@ impl Table {
         (col.sql_type.is_integer()
             && col.autoincrement == Autoincrement::Auto
             && col.default.is_none()
+            && col.server_default.is_none()
             && !has_fk)
             .then_some(col)
     }
