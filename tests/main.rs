@@ -10,6 +10,7 @@ mod connect_errors;
 mod core_chinook;
 mod core_dml;
 mod echo;
+mod models;
 mod pooling;
 mod reflection;
 mod schema_ddl;

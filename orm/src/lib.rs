@@ -32,12 +32,15 @@
 pub use orm_runtime::dialect;
 pub use orm_runtime::engine;
 pub use orm_runtime::error;
+pub use orm_runtime::model;
 pub use orm_runtime::reflect;
+pub use orm_runtime::relationship;
 pub use orm_runtime::row;
 pub use orm_runtime::schema;
 pub use orm_runtime::sql;
 pub use orm_runtime::value;
 
+pub use orm_derive::Model;
 pub use orm_runtime::Compiled;
 pub use orm_runtime::Connection;
 pub use orm_runtime::DatabaseError;
@@ -49,9 +52,12 @@ pub use orm_runtime::Error;
 pub use orm_runtime::Executable;
 pub use orm_runtime::FromValue;
 pub use orm_runtime::Inspector;
+pub use orm_runtime::Model;
 pub use orm_runtime::PoolKind;
 pub use orm_runtime::PoolStatus;
 pub use orm_runtime::QueryResult;
+pub use orm_runtime::Related;
+pub use orm_runtime::Relationship;
 pub use orm_runtime::Result;
 pub use orm_runtime::Row;
 pub use orm_runtime::Savepoint;
@@ -73,6 +79,7 @@ pub use orm_runtime::sql::{
 
 /// The names most programs need: `use orm::prelude::*;`.
 pub mod prelude {
+    pub use orm_derive::Model;
     pub use orm_runtime::schema::{MetaData, SqlType, Table};
     pub use orm_runtime::sql::{
         Column, Dynamic, Expr, HasTable, alias, and_all, case, delete, excluded, exists, func,
@@ -82,4 +89,8 @@ pub mod prelude {
         Connection, Dialect, Engine, Error, Executable, Row, Savepoint, Transaction, Value,
         create_engine, text,
     };
+    pub use orm_runtime::{Model, Related, Relationship};
 }
+
+#[doc(hidden)]
+pub use orm_runtime::codegen_support;

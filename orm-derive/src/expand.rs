@@ -1,0 +1,571 @@
+//! Code generation for `#[derive(Model)]`. Generated code names only
+//! `::orm::codegen_support::...`.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, quote_spanned};
+use syn::{Expr, Ident, LitStr};
+
+use crate::model::{ColumnDef, ModelDef, RelationshipDef, Shape, parse_references};
+
+fn cs() -> TokenStream {
+    quote!(::orm::codegen_support)
+}
+
+fn sql_type_tokens(lit: &LitStr) -> TokenStream {
+    let cs = cs();
+    let raw = lit.value();
+    let s = raw.trim().to_ascii_lowercase();
+    let args = |s: &str| -> Option<Vec<u32>> {
+        let open = s.find('(')?;
+        let inner = s[open + 1..].strip_suffix(')')?;
+        inner.split(',').map(|p| p.trim().parse().ok()).collect()
+    };
+    let head = s.split('(').next().unwrap_or("").trim().to_owned();
+    match (head.as_str(), args(&s).as_deref()) {
+        ("smallint", None) => quote!(#cs::SqlType::SmallInt),
+        ("integer" | "int", None) => quote!(#cs::SqlType::Integer),
+        ("bigint", None) => quote!(#cs::SqlType::BigInt),
+        ("float" | "real", None) => quote!(#cs::SqlType::Float),
+        ("double" | "double precision", None) => quote!(#cs::SqlType::Double),
+        ("numeric" | "decimal", None) => {
+            quote!(#cs::SqlType::Numeric { precision: None, scale: None })
+        }
+        ("numeric" | "decimal", Some([p])) => {
+            quote!(#cs::SqlType::Numeric { precision: Some(#p), scale: None })
+        }
+        ("numeric" | "decimal", Some([p, sc])) => {
+            quote!(#cs::SqlType::Numeric { precision: Some(#p), scale: Some(#sc) })
+        }
+        ("varchar" | "string", None) => quote!(#cs::SqlType::Varchar(None)),
+        ("varchar" | "string", Some([n])) => quote!(#cs::SqlType::Varchar(Some(#n))),
+        ("text", None) => quote!(#cs::SqlType::Text),
+        ("boolean" | "bool", None) => quote!(#cs::SqlType::Boolean),
+        ("date", None) => quote!(#cs::SqlType::Date),
+        ("time", None) => quote!(#cs::SqlType::Time),
+        ("datetime" | "timestamp", None) => quote!(#cs::SqlType::DateTime),
+        ("timestamptz" | "timestamp with time zone", None) => quote!(#cs::SqlType::TimestampTz),
+        ("blob" | "bytea" | "binary", None) => quote!(#cs::SqlType::Blob),
+        ("uuid", None) => quote!(#cs::SqlType::Uuid),
+        ("json" | "jsonb", None) => quote!(#cs::SqlType::Json),
+        _ => quote!(#cs::SqlType::Custom(::std::string::String::from(#raw))),
+    }
+}
+
+fn action_tokens(lit: &LitStr) -> TokenStream {
+    let cs = cs();
+    let variant = format_ident!(
+        "{}",
+        crate::attr::parse_action(&lit.value()).unwrap_or("NoAction")
+    );
+    quote!(#cs::ReferentialAction::#variant)
+}
+
+/// A default's value: a function path is called, anything else is used as is.
+fn default_value(e: &Expr) -> TokenStream {
+    match e {
+        Expr::Path(_) => quote!(#e()),
+        other => quote!(#other),
+    }
+}
+
+fn column_builder(c: &ColumnDef) -> TokenStream {
+    let cs = cs();
+    let name = &c.name;
+    let ty = &c.ty;
+    let sql_type = match (&c.sql_type, &c.max_length) {
+        (Some(st), _) => sql_type_tokens(st),
+        (None, Some(n)) => quote!(#cs::SqlType::Varchar(Some(#n))),
+        (None, None) => {
+            quote_spanned!(syn::spanned::Spanned::span(ty) => <#ty as #cs::ExprType>::sql_type())
+        }
+    };
+    let mut b = quote!(#cs::SchemaColumn::new(#name, #sql_type));
+    if c.primary_key {
+        b = quote!(#b.primary_key());
+    }
+    if c.inner.is_none() {
+        b = quote!(#b.not_null());
+    }
+    match c.autoincrement {
+        Some(true) => b = quote!(#b.autoincrement(#cs::Autoincrement::Yes)),
+        Some(false) => b = quote!(#b.autoincrement(#cs::Autoincrement::No)),
+        None => {}
+    }
+    if c.unique {
+        b = quote!(#b.unique());
+    }
+    if c.index {
+        b = quote!(#b.index());
+    }
+    if let Some(sd) = &c.server_default {
+        b = quote!(#b.server_default(#sd));
+    }
+    if let Some(cm) = &c.comment {
+        b = quote!(#b.comment(#cm));
+    }
+    if let Some(d) = &c.default {
+        let v = default_value(d);
+        b = quote!(#b.default_with(|| {
+            let v: #ty = ::core::convert::Into::into(#v);
+            #cs::Value::from(v)
+        }));
+    }
+    b
+}
+
+fn field_foreign_key(c: &ColumnDef) -> Option<(TokenStream, String)> {
+    let cs = cs();
+    let target = c.foreign_key.as_ref()?.value();
+    let parts: Vec<&str> = target.split('.').collect();
+    let (schema, table, col) = match parts.as_slice() {
+        [t, col] => (None, *t, *col),
+        [s, t, col] => (Some(*s), *t, *col),
+        _ => return None,
+    };
+    let name = &c.name;
+    let mut fk = quote!(#cs::ForeignKey::new([#name], #table, [#col]));
+    if let Some(s) = schema {
+        fk = quote!(#fk.referred_schema(#s));
+    }
+    if let Some(a) = &c.on_delete {
+        let a = action_tokens(a);
+        fk = quote!(#fk.on_delete(#a));
+    }
+    if let Some(a) = &c.on_update {
+        let a = action_tokens(a);
+        fk = quote!(#fk.on_update(#a));
+    }
+    Some((fk, table.to_owned()))
+}
+
+pub fn model(m: &ModelDef) -> TokenStream {
+    let cs = cs();
+    let ident = &m.ident;
+    let model_name = ident.to_string();
+    let table = &m.table;
+    let schema = match &m.schema {
+        Some(s) => quote!(::core::option::Option::Some(#s)),
+        None => quote!(::core::option::Option::None),
+    };
+
+    // ---- the Table
+    let mut builders: Vec<TokenStream> = m
+        .columns
+        .iter()
+        .map(|c| {
+            let b = column_builder(c);
+            quote!(.column(#b))
+        })
+        .collect();
+    let mut fk_infos: Vec<TokenStream> = Vec::new();
+    for c in &m.columns {
+        if let Some((fk, referred)) = field_foreign_key(c) {
+            builders.push(quote!(.foreign_key(#fk)));
+            let name = &c.name;
+            fk_infos.push(quote!(#cs::FkInfo { columns: &[#name], referred_table: #referred }));
+        }
+    }
+    for fk in &m.foreign_keys {
+        let Some((schema, referred, rcols)) = parse_references(&fk.references.value()) else {
+            continue;
+        };
+        let cols = &fk.columns;
+        let mut t = quote!(#cs::ForeignKey::new([#(#cols),*], #referred, [#(#rcols),*]));
+        if let Some(s) = schema {
+            t = quote!(#t.referred_schema(#s));
+        }
+        if let Some(n) = &fk.name {
+            t = quote!(#t.name(#n));
+        }
+        if let Some(a) = &fk.on_delete {
+            let a = action_tokens(a);
+            t = quote!(#t.on_delete(#a));
+        }
+        if let Some(a) = &fk.on_update {
+            let a = action_tokens(a);
+            t = quote!(#t.on_update(#a));
+        }
+        if fk.use_alter {
+            t = quote!(#t.use_alter());
+        }
+        builders.push(quote!(.foreign_key(#t)));
+        fk_infos.push(quote!(#cs::FkInfo { columns: &[#(#cols),*], referred_table: #referred }));
+    }
+    for ix in &m.indexes {
+        let cols = &ix.columns;
+        let mut t = quote!(#cs::Index::new([#(#cols),*]));
+        if let Some(n) = &ix.name {
+            t = quote!(#t.name(#n));
+        }
+        if ix.unique {
+            t = quote!(#t.unique());
+        }
+        builders.push(quote!(.index(#t)));
+    }
+    for uq in &m.uniques {
+        let cols = &uq.columns;
+        let mut t = quote!(#cs::UniqueConstraint::new([#(#cols),*]));
+        if let Some(n) = &uq.name {
+            t = quote!(#t.name(#n));
+        }
+        builders.push(quote!(.unique(#t)));
+    }
+    for ck in &m.checks {
+        let sql = &ck.sql;
+        let mut t = quote!(#cs::CheckConstraint::new(#sql));
+        if let Some(n) = &ck.name {
+            t = quote!(#t.name(#n));
+        }
+        builders.push(quote!(.check(#t)));
+    }
+    let schema_builder = m.schema.as_ref().map(|s| quote!(.schema(#s)));
+
+    // ---- typed columns and relationship descriptors
+    let col_consts = m.columns.iter().map(|c| {
+        let f = &c.field;
+        let ty = &c.ty;
+        let name = &c.name;
+        let doc = format!("The `{name}` column, for queries: `{model_name}::{f}.eq(...)`.");
+        quote!(#[doc = #doc] pub const #f: #cs::Column<#ident, #ty> = #cs::Column::new(#name);)
+    });
+    let rel_consts = m.relationships.iter().map(|r| {
+        let f = &r.field;
+        let vt = &r.value_ty;
+        let name = f.to_string();
+        let doc = format!("The `{name}` relationship, for loader options.");
+        quote!(#[doc = #doc] pub const #f: #cs::Relationship<#ident, #vt> = #cs::Relationship::new(#name);)
+    });
+
+    // ---- the primary key
+    let pk: Vec<&ColumnDef> = m.columns.iter().filter(|c| c.primary_key).collect();
+    let (pk_ty, pk_expr, key_values) = match pk.as_slice() {
+        [one] => {
+            let (f, ty) = (&one.field, &one.ty);
+            (
+                quote!(#ty),
+                quote!(::core::clone::Clone::clone(&self.#f)),
+                quote!(::std::vec![#cs::Value::from(::core::clone::Clone::clone(key))]),
+            )
+        }
+        many => {
+            let tys = many.iter().map(|c| &c.ty);
+            let fs = many.iter().map(|c| &c.field);
+            let idx = (0..many.len()).map(syn::Index::from);
+            (
+                quote!((#(#tys,)*)),
+                quote!((#(::core::clone::Clone::clone(&self.#fs),)*)),
+                quote!(::std::vec![#(#cs::Value::from(::core::clone::Clone::clone(&key.#idx))),*]),
+            )
+        }
+    };
+
+    // ---- column metadata, decoding, values
+    let infos = m.columns.iter().map(|c| {
+        let (name, field, pkf, generated, sd, version) =
+            (&c.name, c.field.to_string(), c.primary_key, c.generated, c.server_default.is_some(), c.version);
+        quote!(#cs::ColumnInfo { name: #name, field: #field, primary_key: #pkf, generated: #generated, server_default: #sd, version: #version })
+    });
+    let ncols = m.columns.len();
+    let decodes = m.columns.iter().enumerate().map(|(i, c)| {
+        let (f, ty) = (&c.field, &c.ty);
+        let fname = f.to_string();
+        quote!(#f: #cs::decode::<#ty>(row, offset + #i, #model_name, #fname)?)
+    });
+    let rel_inits: Vec<TokenStream> = m
+        .relationships
+        .iter()
+        .map(|r| {
+            let f = &r.field;
+            let q = format!("{model_name}.{f}");
+            quote!(#f: #cs::Related::unloaded(#q))
+        })
+        .collect();
+    let skip_inits: Vec<TokenStream> = m
+        .skipped
+        .iter()
+        .map(|f| quote!(#f: ::core::default::Default::default()))
+        .collect();
+    let values = m.columns.iter().map(|c| {
+        let f = &c.field;
+        quote!(#cs::Value::from(::core::clone::Clone::clone(&self.#f)))
+    });
+
+    // ---- relationships
+    let own_fks = quote!(<#ident as #cs::ModelMeta>::FOREIGN_KEYS);
+    let rel_infos = m.relationships.iter().map(|r| relationship_info(m, r));
+    let nrels = m.relationships.len();
+    let checks = m
+        .relationships
+        .iter()
+        .map(|r| relationship_checks(m, r, &own_fks));
+
+    // ---- constructor
+    let required: Vec<&ColumnDef> = m
+        .columns
+        .iter()
+        .filter(|c| {
+            !c.generated
+                && c.inner.is_none()
+                && c.default.is_none()
+                && c.server_default.is_none()
+                && !c.version
+        })
+        .collect();
+    let params = required.iter().map(|c| {
+        let (f, ty) = (&c.field, &c.ty);
+        quote!(#f: impl ::core::convert::Into<#ty>)
+    });
+    let inits = m.columns.iter().map(|c| {
+        let f = &c.field;
+        if required.iter().any(|r| r.field == c.field) {
+            quote!(#f: ::core::convert::Into::into(#f))
+        } else if let Some(d) = &c.default {
+            let v = default_value(d);
+            quote!(#f: ::core::convert::Into::into(#v))
+        } else {
+            quote!(#f: ::core::default::Default::default())
+        }
+    });
+    let new_doc = format!(
+        "A new `{model_name}` that is not in the database yet: generated keys, server defaults and version counters are left to the database, relationships unloaded."
+    );
+
+    quote! {
+        #[allow(non_upper_case_globals)] // the descriptors are named like the fields they map
+        impl #ident {
+            #(#col_consts)*
+            #(#rel_consts)*
+
+            #[doc = #new_doc]
+            #[allow(clippy::too_many_arguments)] // one argument per required column
+            pub fn new(#(#params),*) -> Self {
+                Self {
+                    #(#inits,)*
+                    #(#rel_inits,)*
+                    #(#skip_inits,)*
+                }
+            }
+        }
+
+        impl #cs::HasTable for #ident {
+            const TABLE_NAME: &'static str = #table;
+            const SCHEMA: ::core::option::Option<&'static str> = #schema;
+            fn table() -> #cs::Arc<#cs::Table> {
+                static TABLE: #cs::OnceLock<#cs::Arc<#cs::Table>> = #cs::OnceLock::new();
+                #cs::Arc::clone(TABLE.get_or_init(|| {
+                    #cs::Arc::new(#cs::Table::new(#table) #schema_builder #(#builders)*)
+                }))
+            }
+        }
+
+        impl #cs::ModelMeta for #ident {
+            const FOREIGN_KEYS: &'static [#cs::FkInfo] = &[#(#fk_infos),*];
+        }
+
+        impl #cs::RelatedTarget for #ident {
+            type Target = #ident;
+            const COLLECTION: bool = false;
+        }
+
+        impl #cs::Model for #ident {
+            type PrimaryKey = #pk_ty;
+            const MODEL_NAME: &'static str = #model_name;
+
+            fn columns() -> &'static [#cs::ColumnInfo] {
+                static COLUMNS: [#cs::ColumnInfo; #ncols] = [#(#infos),*];
+                &COLUMNS
+            }
+
+            fn relationships() -> &'static [#cs::RelationshipInfo] {
+                static RELATIONSHIPS: [#cs::RelationshipInfo; #nrels] = [#(#rel_infos),*];
+                &RELATIONSHIPS
+            }
+
+            fn primary_key(&self) -> Self::PrimaryKey {
+                #pk_expr
+            }
+
+            fn key_values(key: &Self::PrimaryKey) -> ::std::vec::Vec<#cs::Value> {
+                #key_values
+            }
+
+            fn from_row(row: &#cs::Row, offset: usize) -> #cs::Result<Self> {
+                ::core::result::Result::Ok(Self {
+                    #(#decodes,)*
+                    #(#rel_inits,)*
+                    #(#skip_inits,)*
+                })
+            }
+
+            fn values(&self) -> ::std::vec::Vec<#cs::Value> {
+                ::std::vec![#(#values),*]
+            }
+
+            fn sql(dialect: #cs::Dialect) -> &'static #cs::ModelSql {
+                static SQL: #cs::ModelSqlCache = #cs::ModelSqlCache::new();
+                SQL.get::<Self>(dialect)
+            }
+        }
+
+        #(#checks)*
+    }
+}
+
+fn str_list(items: &[String]) -> TokenStream {
+    quote!(&[#(#items),*])
+}
+
+fn relationship_info(m: &ModelDef, r: &RelationshipDef) -> TokenStream {
+    let cs = cs();
+    let ident = &m.ident;
+    let target = &r.target;
+    let name = r.field.to_string();
+    let qualified = format!("{ident}.{name}");
+    let fks = str_list(&r.foreign_keys);
+    let kind = match (r.shape, &r.secondary) {
+        (Shape::Many, Some(_)) => quote!(#cs::RelationshipKind::ManyToMany),
+        (Shape::Many, None) => quote!(#cs::RelationshipKind::OneToMany),
+        _ => quote! {
+            if #cs::count_foreign_keys(<#ident as #cs::ModelMeta>::FOREIGN_KEYS, <#target as #cs::HasTable>::TABLE_NAME, #fks) > 0 {
+                #cs::RelationshipKind::ManyToOne
+            } else {
+                #cs::RelationshipKind::OneToOne
+            }
+        },
+    };
+    let secondary = match &r.secondary {
+        Some(s) => quote!(::core::option::Option::Some(#s)),
+        None => quote!(::core::option::Option::None),
+    };
+    let back = match &r.back_populates {
+        Some(s) => quote!(::core::option::Option::Some(#s)),
+        None => quote!(::core::option::Option::None),
+    };
+    let order_by = str_list(&r.order_by);
+    let remote_side = str_list(&r.remote_side);
+    let lazy = match r.lazy.as_deref() {
+        Some("selectin") => quote!(Selectin),
+        Some("joined") => quote!(Joined),
+        Some("subquery") => quote!(Subquery),
+        Some("noload") => quote!(NoLoad),
+        Some("raise") => quote!(Raise),
+        _ => quote!(Explicit),
+    };
+    let cascade = match &r.cascade {
+        None => {
+            quote!(#cs::Cascade { save_update: true, merge: true, delete: false, delete_orphan: false, expunge: false, refresh_expire: false })
+        }
+        Some(s) => {
+            let parts: Vec<&str> = s.split(',').map(str::trim).collect();
+            let all = parts.contains(&"all");
+            let has = |p: &str| all && p != "delete-orphan" || parts.contains(&p);
+            let (su, me, de, dor, ex, re) = (
+                has("save-update"),
+                has("merge"),
+                has("delete"),
+                parts.contains(&"delete-orphan"),
+                has("expunge"),
+                has("refresh-expire"),
+            );
+            quote!(#cs::Cascade { save_update: #su, merge: #me, delete: #de, delete_orphan: #dor, expunge: #ex, refresh_expire: #re })
+        }
+    };
+    let passive = r.passive_deletes;
+    quote! {
+        #cs::RelationshipInfo {
+            name: #name,
+            qualified_name: #qualified,
+            kind: #kind,
+            target_model: <#target as #cs::Model>::MODEL_NAME,
+            target_table: <#target as #cs::HasTable>::table,
+            secondary: #secondary,
+            foreign_keys: #fks,
+            back_populates: #back,
+            order_by: #order_by,
+            lazy: #cs::LoadStrategy::#lazy,
+            cascade: #cascade,
+            passive_deletes: #passive,
+            remote_side: #remote_side,
+        }
+    }
+}
+
+fn relationship_checks(m: &ModelDef, r: &RelationshipDef, own_fks: &TokenStream) -> TokenStream {
+    let cs = cs();
+    let ident = &m.ident;
+    let target = &r.target;
+    let target_name = quote!(#target).to_string().replace(' ', "");
+    let field = &r.field;
+    let fks = str_list(&r.foreign_keys);
+    let rel = format!("{ident}.{field}");
+    let named = if r.foreign_keys.is_empty() {
+        String::new()
+    } else {
+        format!(" among `{}`", r.foreign_keys.join(", "))
+    };
+    let mut out = TokenStream::new();
+    match (r.shape, &r.secondary) {
+        // Many-to-many: the association table is not a model; checked when the MetaData
+        // is configured.
+        (Shape::Many, Some(_)) => {}
+        (Shape::Many, None) => {
+            let missing = format!(
+                "relationship `{rel}`: no foreign key{named} on `{target_name}` references the table of `{ident}`; add `#[orm(foreign_key = \"{}.<column>\")]` to a field of `{target_name}`, or use `secondary` for many-to-many",
+                m.table
+            );
+            let ambiguous = format!(
+                "relationship `{rel}`: several foreign keys on `{target_name}` reference the table of `{ident}`; name the one to use with `#[relationship(foreign_keys = \"<column>\")]`"
+            );
+            out.extend(quote_spanned! {r.span=>
+                const _: () = #cs::check_foreign_keys(
+                    <#target as #cs::ModelMeta>::FOREIGN_KEYS,
+                    <#ident as #cs::HasTable>::TABLE_NAME,
+                    #fks,
+                    #missing,
+                    #ambiguous,
+                );
+            });
+        }
+        _ => {
+            let missing = format!(
+                "relationship `{rel}`: no foreign key{named} links `{ident}` and `{target_name}`; add `#[orm(foreign_key = \"<table>.<column>\")]` on one side"
+            );
+            let ambiguous = format!(
+                "relationship `{rel}`: several foreign keys link `{ident}` and `{target_name}`; name the one to use with `#[relationship(foreign_keys = \"<column>\")]`"
+            );
+            out.extend(quote_spanned! {r.span=>
+                const _: () = #cs::check_single(
+                    #own_fks,
+                    <#target as #cs::ModelMeta>::FOREIGN_KEYS,
+                    <#target as #cs::HasTable>::TABLE_NAME,
+                    <#ident as #cs::HasTable>::TABLE_NAME,
+                    #fks,
+                    #missing,
+                    #ambiguous,
+                );
+            });
+        }
+    }
+    if let Some(bp) = &r.back_populates {
+        let other = match syn::parse_str::<Ident>(&bp.value()) {
+            Ok(i) => Ident::new(&i.to_string(), bp.span()),
+            Err(_) => {
+                return syn::Error::new_spanned(
+                    bp,
+                    "`back_populates` names a relationship field of the target model",
+                )
+                .to_compile_error();
+            }
+        };
+        let check_fn = format_ident!("__orm_back_populates_{}", field);
+        out.extend(quote_spanned! {bp.span()=>
+            const _: () = {
+                #[allow(dead_code, non_snake_case)] // only type-checked, never called
+                fn #check_fn() {
+                    #cs::back_populates::<#ident, #target, _>(<#target>::#other);
+                }
+            };
+        });
+    }
+    out
+}

@@ -1,0 +1,208 @@
+//! `#[derive(Model)]`: the generated table, typed columns, row decoding, key SQL and
+//! relationship metadata, used against every database.
+
+use chrono::NaiveDateTime;
+use orm::prelude::*;
+use orm::relationship::RelationshipKind;
+use orm::schema::MetaData;
+
+use crate::backend_tests;
+use crate::support::TestDb;
+
+#[derive(Model, Debug, Clone)]
+#[orm(table = "users")]
+pub struct User {
+    #[orm(primary_key)]
+    pub id: i64,
+    #[orm(unique, max_length = 50)]
+    pub name: String,
+    pub email: Option<String>,
+    #[orm(server_default = "CURRENT_TIMESTAMP")]
+    pub created_at: NaiveDateTime,
+    #[relationship(back_populates = "author", cascade = "all, delete-orphan")]
+    pub posts: Related<Vec<Post>>,
+}
+
+#[derive(Model, Debug, Clone)]
+#[orm(table = "posts")]
+pub struct Post {
+    #[orm(primary_key)]
+    pub id: i64,
+    #[orm(foreign_key = "users.id", on_delete = "cascade", index)]
+    pub user_id: i64,
+    pub title: String,
+    #[orm(version)]
+    pub version: i32,
+    #[relationship(back_populates = "posts")]
+    pub author: Related<User>,
+    #[relationship(secondary = "post_tags")]
+    pub tags: Related<Vec<Tag>>,
+}
+
+#[derive(Model, Debug, Clone)]
+#[orm(table = "tags")]
+pub struct Tag {
+    #[orm(primary_key)]
+    pub id: i64,
+    #[orm(unique, max_length = 30)]
+    pub label: String,
+}
+
+#[derive(Model, Debug, Clone)]
+#[orm(table = "post_tags")]
+pub struct PostTag {
+    #[orm(primary_key, foreign_key = "posts.id", on_delete = "cascade")]
+    pub post_id: i64,
+    #[orm(primary_key, foreign_key = "tags.id")]
+    pub tag_id: i64,
+}
+
+#[test]
+fn the_generated_table_is_what_the_attributes_say() {
+    let t = User::table();
+    assert_eq!(t.name, "users");
+    assert_eq!(t.primary_key.columns, ["id"]);
+    assert_eq!(t.autoincrement_column().unwrap().name, "id");
+    let name = t.get_column("name").unwrap();
+    assert!(name.unique && !name.nullable);
+    assert_eq!(name.sql_type, SqlType::varchar(50));
+    assert!(t.get_column("email").unwrap().nullable);
+    assert_eq!(
+        t.get_column("created_at")
+            .unwrap()
+            .server_default
+            .as_deref(),
+        Some("CURRENT_TIMESTAMP")
+    );
+    assert!(
+        t.get_column("posts").is_none(),
+        "relationships are not columns"
+    );
+    let p = Post::table();
+    assert_eq!(p.foreign_keys[0].referred_table, "users");
+    assert_eq!(
+        p.foreign_keys[0].on_delete,
+        Some(orm::schema::ReferentialAction::Cascade)
+    );
+    assert!(p.get_column("user_id").unwrap().index);
+    assert_eq!(PostTag::table().primary_key.columns, ["post_id", "tag_id"]);
+    assert!(PostTag::table().autoincrement_column().is_none());
+}
+
+#[test]
+fn relationships_are_described() {
+    let posts = User::posts.info();
+    assert_eq!(posts.kind, RelationshipKind::OneToMany);
+    assert_eq!(posts.back_populates, Some("author"));
+    assert!(posts.cascade.delete && posts.cascade.delete_orphan);
+    assert_eq!(Post::author.info().kind, RelationshipKind::ManyToOne);
+    assert_eq!(Post::tags.info().kind, RelationshipKind::ManyToMany);
+    assert_eq!(Post::tags.info().secondary, Some("post_tags"));
+    assert_eq!((Post::tags.info().target_table)().name, "tags");
+}
+
+#[test]
+fn the_constructor_leaves_keys_defaults_and_relationships_unset() {
+    let u = User::new("ed");
+    assert_eq!((u.id, u.name.as_str(), u.email.as_deref()), (0, "ed", None));
+    let err = u.posts.get().unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "relationship `User.posts` is not loaded; load it with a loader option or session.load()"
+    );
+    let p = Post::new(1, "hello");
+    assert_eq!((p.user_id, p.title.as_str(), p.version), (1, "hello", 0));
+    assert!(!p.author.is_loaded() && !p.tags.is_loaded());
+}
+
+#[test]
+fn typed_columns_build_queries() {
+    let stmt = select((User::id, User::name))
+        .filter(User::name.like("e%"))
+        .order_by(User::id.asc());
+    assert_eq!(
+        stmt.to_string(),
+        r#"SELECT "users"."id", "users"."name" FROM "users" WHERE "users"."name" LIKE $1 ORDER BY "users"."id" ASC"#
+    );
+}
+
+backend_tests!(models_create_their_schema_and_round_trip_rows);
+
+async fn models_create_their_schema_and_round_trip_rows(db: &TestDb) {
+    let engine = db.engine().await;
+    let md = MetaData::new()
+        .with_table((*User::table()).clone())
+        .with_table((*Post::table()).clone())
+        .with_table((*Tag::table()).clone())
+        .with_table((*PostTag::table()).clone());
+    md.create_all(&engine).await.unwrap();
+    let done = engine
+        .execute(
+            insert(User::table()).values((User::name.set("ed"), User::email.set(Some("ed@x")))),
+        )
+        .await
+        .unwrap();
+    assert_eq!(done.rows_affected(), 1);
+    let id: i64 = engine
+        .fetch_one(select(User::id).filter(User::name.eq("ed")))
+        .await
+        .unwrap()
+        .get(0)
+        .unwrap();
+    engine
+        .execute(insert(Post::table()).values((
+            Post::user_id.set(id),
+            Post::title.set("first"),
+            Post::version.set(1),
+        )))
+        .await
+        .unwrap();
+
+    // The key SQL, compiled once per dialect, decodes by position into the struct.
+    let sql = User::sql(engine.dialect());
+    let stmt = orm::Compiled::new(sql.select_by_key.sql(), User::key_values(&id));
+    let row = engine.fetch_one(stmt).await.unwrap();
+    let u = User::from_row(&row, 0).unwrap();
+    assert_eq!(
+        (u.id, u.name.as_str(), u.email.as_deref()),
+        (id, "ed", Some("ed@x"))
+    );
+    assert!(
+        u.created_at.and_utc().timestamp() > 1_600_000_000,
+        "the server default filled it: {}",
+        u.created_at
+    );
+    assert_eq!(u.primary_key(), id);
+    assert_eq!(u.values()[1], Value::Text("ed".into()));
+
+    let posts: Vec<Post> = engine
+        .fetch_all(orm::Compiled::new(
+            Post::sql(engine.dialect()).select_all.sql(),
+            vec![],
+        ))
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| Post::from_row(r, 0).unwrap())
+        .collect();
+    assert_eq!(posts.len(), 1);
+    assert_eq!(
+        (posts[0].user_id, posts[0].title.as_str(), posts[0].version),
+        (id, "first", 1)
+    );
+
+    // ON DELETE CASCADE from the attribute is in the database.
+    let del = orm::Compiled::new(
+        User::sql(engine.dialect()).delete_by_key.sql(),
+        User::key_values(&id),
+    );
+    engine.execute(del).await.unwrap();
+    let left: i64 = engine
+        .fetch_one(select(func::count_star()).from(Post::table()))
+        .await
+        .unwrap()
+        .get(0)
+        .unwrap();
+    assert_eq!(left, 0);
+    md.drop_all(&engine).await.unwrap();
+}
