@@ -5,5 +5,6 @@
 fn ui() {
     let t = trybuild::TestCases::new();
     t.compile_fail("fail/*.rs");
+    t.compile_fail("fail/derive/*.rs");
     t.pass("pass/*.rs");
 }

@@ -23,6 +23,10 @@ impl Errors {
         self.push(syn::Error::new_spanned(tokens, msg));
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.0.is_none()
+    }
+
     pub fn finish(self) -> syn::Result<()> {
         match self.0 {
             Some(e) => Err(e),

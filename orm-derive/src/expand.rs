@@ -517,9 +517,9 @@ fn relationship_checks(m: &ModelDef, r: &RelationshipDef, own_fks: &TokenStream)
                 "relationship `{rel}`: several foreign keys on `{target_name}` reference the table of `{ident}`; name the one to use with `#[relationship(foreign_keys = \"<column>\")]`"
             );
             out.extend(quote_spanned! {r.span=>
-                const _: () = #cs::check_foreign_keys(
-                    <#target as #cs::ModelMeta>::FOREIGN_KEYS,
-                    <#ident as #cs::HasTable>::TABLE_NAME,
+                const _: () = ::orm::codegen_support::check_foreign_keys(
+                    <#target as ::orm::codegen_support::ModelMeta>::FOREIGN_KEYS,
+                    <#ident as ::orm::codegen_support::HasTable>::TABLE_NAME,
                     #fks,
                     #missing,
                     #ambiguous,
@@ -534,11 +534,11 @@ fn relationship_checks(m: &ModelDef, r: &RelationshipDef, own_fks: &TokenStream)
                 "relationship `{rel}`: several foreign keys link `{ident}` and `{target_name}`; name the one to use with `#[relationship(foreign_keys = \"<column>\")]`"
             );
             out.extend(quote_spanned! {r.span=>
-                const _: () = #cs::check_single(
+                const _: () = ::orm::codegen_support::check_single(
                     #own_fks,
-                    <#target as #cs::ModelMeta>::FOREIGN_KEYS,
-                    <#target as #cs::HasTable>::TABLE_NAME,
-                    <#ident as #cs::HasTable>::TABLE_NAME,
+                    <#target as ::orm::codegen_support::ModelMeta>::FOREIGN_KEYS,
+                    <#target as ::orm::codegen_support::HasTable>::TABLE_NAME,
+                    <#ident as ::orm::codegen_support::HasTable>::TABLE_NAME,
                     #fks,
                     #missing,
                     #ambiguous,
@@ -568,4 +568,49 @@ fn relationship_checks(m: &ModelDef, r: &RelationshipDef, own_fks: &TokenStream)
         });
     }
     out
+}
+
+/// Impls that stand in for a model whose derive failed (the build fails anyway, with
+/// the real errors); their bodies never run.
+pub fn fallback(ident: &Ident) -> TokenStream {
+    let cs = cs();
+    let name = ident.to_string();
+    quote! {
+        impl #cs::HasTable for #ident {
+            const TABLE_NAME: &'static str = "";
+            fn table() -> #cs::Arc<#cs::Table> {
+                ::core::panic!("the derive of this model failed")
+            }
+        }
+        impl #cs::ModelMeta for #ident {
+            const FOREIGN_KEYS: &'static [#cs::FkInfo] = &[];
+        }
+        impl #cs::RelatedTarget for #ident {
+            type Target = #ident;
+            const COLLECTION: bool = false;
+        }
+        impl #cs::Model for #ident {
+            type PrimaryKey = ();
+            const MODEL_NAME: &'static str = #name;
+            fn columns() -> &'static [#cs::ColumnInfo] {
+                &[]
+            }
+            fn relationships() -> &'static [#cs::RelationshipInfo] {
+                &[]
+            }
+            fn primary_key(&self) -> Self::PrimaryKey {}
+            fn key_values(_: &Self::PrimaryKey) -> ::std::vec::Vec<#cs::Value> {
+                ::std::vec::Vec::new()
+            }
+            fn from_row(_: &#cs::Row, _: usize) -> #cs::Result<Self> {
+                ::core::panic!("the derive of this model failed")
+            }
+            fn values(&self) -> ::std::vec::Vec<#cs::Value> {
+                ::std::vec::Vec::new()
+            }
+            fn sql(_: #cs::Dialect) -> &'static #cs::ModelSql {
+                ::core::panic!("the derive of this model failed")
+            }
+        }
+    }
 }

@@ -19,8 +19,21 @@ pub fn derive_model(input: TokenStream) -> TokenStream {
 }
 
 fn derive_model_inner(input: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
-    syn::parse2(input)
-        .and_then(model::from_ast)
-        .map(|m| expand::model(&m))
-        .unwrap_or_else(syn::Error::into_compile_error)
+    let ast: syn::DeriveInput = match syn::parse2(input) {
+        Ok(ast) => ast,
+        Err(e) => return e.into_compile_error(),
+    };
+    let ident = ast.ident.clone();
+    let generic = !ast.generics.params.is_empty();
+    match model::from_ast(ast) {
+        Ok(m) => expand::model(&m),
+        // With the errors, stub impls: the user sees what is wrong with this struct, not
+        // a wall of "trait not implemented" wherever the model is used.
+        Err(e) if !generic => {
+            let mut out = e.into_compile_error();
+            out.extend(expand::fallback(&ident));
+            out
+        }
+        Err(e) => e.into_compile_error(),
+    }
 }

@@ -411,7 +411,8 @@ pub fn from_ast(input: DeriveInput) -> syn::Result<ModelDef> {
 
     // The primary key.
     let pk_count = columns.iter().filter(|c| c.primary_key).count();
-    if pk_count == 0 {
+    // (Only when every attribute parsed: a mistyped `primary_key` is reported as such.)
+    if pk_count == 0 && errors.is_empty() {
         errors.spanned(
             &input.ident,
             format!(

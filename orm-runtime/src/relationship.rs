@@ -10,9 +10,12 @@ use crate::error::{Error, Result};
 /// Rust cannot run I/O inside a field read, so an unloaded relationship is never fetched
 /// behind your back: reading it is [`Error::NotLoaded`], which names it. Load it with a
 /// loader option on the query, or explicitly.
+///
+/// The value lives behind a `Box`, so a model can relate to itself
+/// (`manager: Related<Option<Employee>>` inside `Employee`).
 #[derive(Clone, PartialEq)]
 pub struct Related<T> {
-    value: Option<T>,
+    value: Option<Box<T>>,
     name: &'static str,
 }
 
@@ -23,35 +26,35 @@ impl<T> Related<T> {
     }
 
     /// Loaded with `value`.
-    pub const fn loaded(name: &'static str, value: T) -> Self {
+    pub fn loaded(name: &'static str, value: T) -> Self {
         Related {
-            value: Some(value),
+            value: Some(Box::new(value)),
             name,
         }
     }
 
     /// The loaded value, or [`Error::NotLoaded`].
     pub fn get(&self) -> Result<&T> {
-        self.value.as_ref().ok_or(Error::NotLoaded {
+        self.value.as_deref().ok_or(Error::NotLoaded {
             relationship: self.name,
         })
     }
 
     /// The loaded value, mutably, or [`Error::NotLoaded`].
     pub fn get_mut(&mut self) -> Result<&mut T> {
-        self.value.as_mut().ok_or(Error::NotLoaded {
+        self.value.as_deref_mut().ok_or(Error::NotLoaded {
             relationship: self.name,
         })
     }
 
     /// Sets the value (it is now loaded).
     pub fn set(&mut self, value: T) {
-        self.value = Some(value);
+        self.value = Some(Box::new(value));
     }
 
     /// Forgets the value (it is now unloaded).
     pub fn unload(&mut self) -> Option<T> {
-        self.value.take()
+        self.value.take().map(|b| *b)
     }
 
     /// True when loaded.
