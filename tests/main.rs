@@ -6,6 +6,7 @@ mod support;
 
 mod binds_property;
 mod chinook;
+mod chinook_models;
 mod connect_errors;
 mod core_chinook;
 mod core_dml;
