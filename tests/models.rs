@@ -131,10 +131,10 @@ backend_tests!(models_create_their_schema_and_round_trip_rows);
 async fn models_create_their_schema_and_round_trip_rows(db: &TestDb) {
     let engine = db.engine().await;
     let md = MetaData::new()
-        .with_table((*User::table()).clone())
-        .with_table((*Post::table()).clone())
-        .with_table((*Tag::table()).clone())
-        .with_table((*PostTag::table()).clone());
+        .with::<User>()
+        .with::<Post>()
+        .with::<Tag>()
+        .with::<PostTag>();
     md.create_all(&engine).await.unwrap();
     let done = engine
         .execute(
@@ -205,4 +205,76 @@ async fn models_create_their_schema_and_round_trip_rows(db: &TestDb) {
         .unwrap();
     assert_eq!(left, 0);
     md.drop_all(&engine).await.unwrap();
+}
+
+#[test]
+fn metadata_configure_checks_what_the_compiler_cannot() {
+    // Everything present: fine.
+    MetaData::new()
+        .with::<User>()
+        .with::<Post>()
+        .with::<Tag>()
+        .with::<PostTag>()
+        .configure()
+        .unwrap();
+    // The association table of Post.tags is missing.
+    let err = MetaData::new()
+        .with::<User>()
+        .with::<Post>()
+        .with::<Tag>()
+        .configure()
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "relationship `Post.tags` to `Tag`: the association table `post_tags` is not in this MetaData; add it with `.with::<...>()` or `.with_table(...)`"
+    );
+    // A target model's table is missing.
+    let err = MetaData::new().with::<User>().configure().unwrap_err();
+    assert!(err.to_string().starts_with("relationship `User.posts` to `Post`: the table `posts` of `Post` is not in this MetaData"), "{err}");
+}
+
+/// back_populates pairs that do not mirror each other are found when configuring.
+#[derive(Model, Debug)]
+#[orm(table = "nodes")]
+pub struct Node {
+    #[orm(primary_key)]
+    pub id: i64,
+    #[orm(foreign_key = "nodes.id")]
+    pub parent_id: Option<i64>,
+    #[relationship(back_populates = "children", remote_side = "id")]
+    pub parent: Related<Option<Node>>,
+    #[relationship(back_populates = "siblings")]
+    pub children: Related<Vec<Node>>,
+    #[relationship]
+    pub siblings: Related<Vec<Node>>,
+}
+
+#[test]
+fn back_populates_must_mirror() {
+    let n = Node::new();
+    assert!(!n.parent.is_loaded() && !n.children.is_loaded() && !n.siblings.is_loaded());
+    let err = MetaData::new().with::<Node>().configure().unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "relationship `Node.parent` to `Node`: `back_populates = \"children\"`, but `Node.children` has `back_populates = \"siblings\"`, not `\"parent\"`"
+    );
+}
+
+#[test]
+fn loader_paths_are_typed_and_recorded() {
+    let opts = LoadOptions::<User>::new()
+        .with(selectinload(User::posts).selectinload(Post::tags))
+        .with(joinedload(User::posts).joinedload(Post::author));
+    let steps: Vec<Vec<(&str, &str)>> = opts
+        .paths()
+        .iter()
+        .map(|p| p.iter().map(|s| (s.model, s.relationship)).collect())
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            vec![("User", "posts"), ("Post", "tags")],
+            vec![("User", "posts"), ("Post", "author")]
+        ]
+    );
 }

@@ -17,6 +17,7 @@ pub mod codegen_support;
 pub mod dialect;
 pub mod engine;
 pub mod error;
+pub mod loading;
 pub mod model;
 pub mod reflect;
 pub mod relationship;

@@ -32,6 +32,7 @@
 pub use orm_runtime::dialect;
 pub use orm_runtime::engine;
 pub use orm_runtime::error;
+pub use orm_runtime::loading;
 pub use orm_runtime::model;
 pub use orm_runtime::reflect;
 pub use orm_runtime::relationship;
@@ -80,6 +81,9 @@ pub use orm_runtime::sql::{
 /// The names most programs need: `use orm::prelude::*;`.
 pub mod prelude {
     pub use orm_derive::Model;
+    pub use orm_runtime::loading::{
+        LoadOptions, joinedload, noload, raiseload, selectinload, subqueryload,
+    };
     pub use orm_runtime::schema::{MetaData, SqlType, Table};
     pub use orm_runtime::sql::{
         Column, Dynamic, Expr, HasTable, alias, and_all, case, delete, excluded, exists, func,

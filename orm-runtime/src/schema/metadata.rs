@@ -47,12 +47,124 @@ use crate::sql::text;
 pub struct MetaData {
     tables: Vec<Arc<Table>>,
     naming_convention: NamingConvention,
+    models: Vec<ModelEntry>,
+}
+
+/// A model registered with [`MetaData::with`]: what [`MetaData::configure`] checks.
+#[derive(Debug, Clone, Copy)]
+struct ModelEntry {
+    name: &'static str,
+    table: &'static str,
+    relationships: fn() -> &'static [crate::relationship::RelationshipInfo],
 }
 
 impl MetaData {
     /// An empty collection.
     pub fn new() -> MetaData {
         MetaData::default()
+    }
+
+    /// Adds a model's table and registers its relationships, which
+    /// [`configure`](MetaData::configure) (and `create_all`) check. (An example is in the
+    /// `orm` crate's documentation of `#[derive(Model)]`.)
+    pub fn with<M: crate::model::Model>(mut self) -> MetaData {
+        self.add_table((*M::table()).clone());
+        if !self.models.iter().any(|m| m.name == M::MODEL_NAME) {
+            self.models.push(ModelEntry {
+                name: M::MODEL_NAME,
+                table: M::TABLE_NAME,
+                relationships: M::relationships,
+            });
+        }
+        self
+    }
+
+    /// Checks that the registered models' relationships fit together, as SQLAlchemy
+    /// does when mappers configure: each target's table is here; a many-to-many's
+    /// association table is here with one foreign key to each side; `back_populates`
+    /// pairs mirror each other. The checks the derive can do at compile time it did
+    /// already; these need all the models at once.
+    pub fn configure(&self) -> Result<()> {
+        use crate::relationship::RelationshipInfo;
+        let error = |owner: &str, r: &RelationshipInfo, message: String| Error::Relationship {
+            relationship: format!("{owner}.{}", r.name),
+            target: r.target_model.to_owned(),
+            message,
+        };
+        for m in &self.models {
+            for r in (m.relationships)() {
+                let target = (r.target_table)();
+                if self.get_table(&target.full_name()).is_none() {
+                    return Err(error(
+                        m.name,
+                        r,
+                        format!(
+                            "the table `{}` of `{}` is not in this MetaData; add it with `.with::<{}>()`",
+                            target.full_name(),
+                            r.target_model,
+                            r.target_model
+                        ),
+                    ));
+                }
+                if let Some(secondary) = r.secondary {
+                    let Some(assoc) = self.get_table(secondary) else {
+                        return Err(error(
+                            m.name,
+                            r,
+                            format!(
+                                "the association table `{secondary}` is not in this MetaData; add it with `.with::<...>()` or `.with_table(...)`"
+                            ),
+                        ));
+                    };
+                    let refers = |table: &str| {
+                        assoc
+                            .foreign_keys
+                            .iter()
+                            .filter(|fk| fk.referred_table == table)
+                            .filter(|fk| {
+                                r.foreign_keys.is_empty()
+                                    || fk
+                                        .columns
+                                        .iter()
+                                        .any(|c| r.foreign_keys.contains(&c.as_str()))
+                            })
+                            .count()
+                    };
+                    let (to_own, to_target) = (refers(m.table), refers(&target.name));
+                    let fits = if m.table == target.name {
+                        to_own == 2
+                    } else {
+                        to_own == 1 && to_target == 1
+                    };
+                    if !fits {
+                        return Err(error(
+                            m.name,
+                            r,
+                            format!(
+                                "the association table `{secondary}` needs exactly one foreign key to `{}` and one to `{}`; it has {to_own} and {to_target}",
+                                m.table, target.name
+                            ),
+                        ));
+                    }
+                }
+                if let Some(back) = r.back_populates
+                    && let Some(other) = self.models.iter().find(|o| o.name == r.target_model)
+                    && let Some(mirror) = (other.relationships)().iter().find(|o| o.name == back)
+                    && let Some(mirror_back) = mirror.back_populates
+                    && mirror_back != r.name
+                {
+                    return Err(error(
+                        m.name,
+                        r,
+                        format!(
+                            "`back_populates = \"{back}\"`, but `{}.{back}` has `back_populates = \"{mirror_back}\"`, not `\"{}\"`",
+                            r.target_model, r.name
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Adds a table (builder style).
@@ -182,6 +294,7 @@ impl MetaData {
     /// transaction: on error nothing is left behind. MySQL commits each DDL statement
     /// by itself, so an error there leaves the tables created before it.
     pub async fn create_all_with(&self, engine: &Engine, checkfirst: bool) -> Result<()> {
+        self.configure()?;
         let dialect = engine.dialect();
         let ctx = Ctx {
             dialect,
