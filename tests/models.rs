@@ -278,3 +278,40 @@ fn loader_paths_are_typed_and_recorded() {
         ]
     );
 }
+
+/// Models stay ordinary structs: serde's derives work on them, relationships included.
+#[derive(Model, Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[orm(table = "authors")]
+pub struct Author {
+    #[orm(primary_key)]
+    pub id: i64,
+    pub name: String,
+    #[relationship(back_populates = "author")]
+    pub books: Related<Vec<Book>>,
+}
+
+#[derive(Model, Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[orm(table = "books")]
+pub struct Book {
+    #[orm(primary_key)]
+    pub id: i64,
+    #[orm(foreign_key = "authors.id")]
+    pub author_id: i64,
+    #[relationship(back_populates = "books")]
+    pub author: Related<Author>,
+}
+
+#[test]
+fn models_derive_serde() {
+    let mut a = Author::new("Le Guin");
+    a.id = 1;
+    assert_eq!(serde_json::to_string(&a).unwrap(), r#"{"id":1,"name":"Le Guin","books":null}"#);
+    let mut book = Book::new(1);
+    book.id = 7;
+    a.books.set(vec![book]);
+    let json = serde_json::to_string(&a).unwrap();
+    assert_eq!(json, r#"{"id":1,"name":"Le Guin","books":[{"id":7,"author_id":1,"author":null}]}"#);
+    let back: Author = serde_json::from_str(&json).unwrap();
+    assert_eq!(back.books.get().unwrap()[0].id, 7);
+    assert!(!back.books.get().unwrap()[0].author.is_loaded());
+}

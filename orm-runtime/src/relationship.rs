@@ -86,6 +86,23 @@ impl<T: std::fmt::Debug> std::fmt::Debug for Related<T> {
     }
 }
 
+/// A loaded relationship serializes as its value, an unloaded one as `null`.
+#[cfg(feature = "serde")]
+impl<T: serde::Serialize> serde::Serialize for Related<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        self.value.as_deref().serialize(s)
+    }
+}
+
+/// `null` deserializes as unloaded, anything else as loaded.
+#[cfg(feature = "serde")]
+impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for Related<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let value = Option::<T>::deserialize(d)?;
+        Ok(Related { value: value.map(Box::new), name: "<deserialized>" })
+    }
+}
+
 /// How a relationship joins its two sides.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RelationshipKind {
