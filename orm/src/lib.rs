@@ -98,3 +98,9 @@ pub mod prelude {
 
 #[doc(hidden)]
 pub use orm_runtime::codegen_support;
+
+/// Guides with runnable examples.
+pub mod guide {
+    #[doc = include_str!("derive_model.md")]
+    pub mod derive_model {}
+}
