@@ -5,6 +5,17 @@
 
 use orm::prelude::*;
 
+/// A model: the derive makes its table, typed columns and row decoding.
+#[derive(Model, Debug, Clone)]
+#[orm(table = "quickstart_posts")]
+struct Post {
+    #[orm(primary_key)]
+    id: i64,
+    #[orm(max_length = 200)]
+    title: String,
+    score: Option<f64>,
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     // Show the engine's echo (every statement, binds, timing) unless RUST_LOG says otherwise.
@@ -32,12 +43,12 @@ async fn main() -> Result<(), Error> {
         .await?;
 
     // Every value is a bound parameter; `:name` becomes `$1` or `?` for the dialect.
-    let insert = "INSERT INTO quickstart_users (id, name, karma) VALUES (:id, :name, :karma)";
+    let insert_user = "INSERT INTO quickstart_users (id, name, karma) VALUES (:id, :name, :karma)";
     engine
         .transaction(async |tx| {
             for (id, name, karma) in [(1, "ed", 10), (2, "wendy", 25), (3, "mary", 7)] {
                 tx.execute(
-                    text(insert)
+                    text(insert_user)
                         .bind("id", id)
                         .bind("name", name)
                         .bind("karma", karma),
@@ -54,7 +65,7 @@ async fn main() -> Result<(), Error> {
         .await?;
     let mut sp = tx.savepoint().await?;
     sp.execute(
-        text(insert)
+        text(insert_user)
             .bind("id", 4)
             .bind("name", "fred")
             .bind("karma", 0),
@@ -66,7 +77,7 @@ async fn main() -> Result<(), Error> {
     // A constraint violation is an error naming the constraint; nothing is changed.
     let err = engine
         .execute(
-            text(insert)
+            text(insert_user)
                 .bind("id", 5)
                 .bind("name", "ed")
                 .bind("karma", 0),
@@ -92,5 +103,45 @@ async fn main() -> Result<(), Error> {
         );
     }
     assert_eq!(rows.len(), 3);
+
+    // The ORM layer's mapping and the typed expression language.
+    let metadata = MetaData::new().with::<Post>();
+    metadata.drop_all(&engine).await?;
+    metadata.create_all(&engine).await?;
+    engine
+        .execute(insert(Post::table()).values_many([
+            (Post::title.set("Hello, orm"), Post::score.set(Some(4.5))),
+            (Post::title.set("Typed queries"), Post::score.set(Some(9.0))),
+            (Post::title.set("Draft"), Post::score.set(None::<f64>)),
+        ]))
+        .await?;
+    let best = select(Post::title)
+        .filter(Post::score.gt(5.0))
+        .order_by(Post::score.desc());
+    println!(
+        "compiled for {}: {}",
+        engine.dialect(),
+        best.compile(engine.dialect())?.sql()
+    );
+    for row in engine.fetch_all(best).await? {
+        println!("best post: {}", row.get::<String>(0)?);
+    }
+    let avg: Option<f64> = engine
+        .fetch_one(select(func::avg(Post::score)))
+        .await?
+        .get(0)?;
+    println!("average score: {:.2}", avg.unwrap_or_default());
+    let sql = Post::sql(engine.dialect());
+    let first = Post::from_row(
+        &engine
+            .fetch_one(orm::Compiled::new(
+                sql.select_by_key.sql(),
+                Post::key_values(&1),
+            ))
+            .await?,
+        0,
+    )?;
+    println!("post 1: {first:?}");
+    metadata.drop_all(&engine).await?;
     Ok(())
 }
