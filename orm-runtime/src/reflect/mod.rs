@@ -518,6 +518,38 @@ impl Table {
 }
 
 /// A reflected `ON DELETE` / `ON UPDATE` rule: `NO ACTION` (the default) is `None`.
+/// Foreign keys from catalog rows with columns `name`, `col`, `ref_col`, `ref_schema`,
+/// `ref_table`, `upd`, `del`, one row per column pair, ordered by name then position;
+/// `action` reads the dialect's spelling of ON UPDATE/ON DELETE.
+pub(crate) fn group_foreign_keys(
+    rows: &[crate::row::Row],
+    schema: &str,
+    action: fn(&str) -> Option<crate::schema::ReferentialAction>,
+) -> Result<Vec<crate::schema::ForeignKey>> {
+    let mut out: Vec<crate::schema::ForeignKey> = Vec::new();
+    for r in rows {
+        let name: String = r.get("name")?;
+        let (col, ref_col): (String, String) = (r.get("col")?, r.get("ref_col")?);
+        match out.last_mut() {
+            Some(fk) if fk.name.as_deref() == Some(name.as_str()) => {
+                fk.columns.push(col);
+                fk.referred_columns.push(ref_col);
+            }
+            _ => {
+                let ref_schema: String = r.get("ref_schema")?;
+                let mut fk =
+                    crate::schema::ForeignKey::new([col], r.get::<String>("ref_table")?, [ref_col]);
+                fk.name = Some(name);
+                fk.referred_schema = (ref_schema != schema).then_some(ref_schema);
+                fk.on_update = action(&r.get::<String>("upd")?);
+                fk.on_delete = action(&r.get::<String>("del")?);
+                out.push(fk);
+            }
+        }
+    }
+    Ok(out)
+}
+
 pub(crate) fn referential_action(rule: &str) -> Option<crate::schema::ReferentialAction> {
     match crate::schema::ReferentialAction::parse(rule) {
         Some(crate::schema::ReferentialAction::NoAction) | None => None,

@@ -239,27 +239,7 @@ pub(crate) async fn foreign_keys(
             table,
         ))
         .await?;
-    let mut out: Vec<ForeignKey> = Vec::new();
-    for r in rows {
-        let name: String = r.get("name")?;
-        let (col, ref_col): (String, String) = (r.get("col")?, r.get("ref_col")?);
-        match out.last_mut() {
-            Some(fk) if fk.name.as_deref() == Some(name.as_str()) => {
-                fk.columns.push(col);
-                fk.referred_columns.push(ref_col);
-            }
-            _ => {
-                let ref_schema: String = r.get("ref_schema")?;
-                let mut fk = ForeignKey::new([col], r.get::<String>("ref_table")?, [ref_col]);
-                fk.name = Some(name);
-                fk.referred_schema = (ref_schema != schema).then_some(ref_schema);
-                fk.on_update = action(&r.get::<String>("upd")?);
-                fk.on_delete = action(&r.get::<String>("del")?);
-                out.push(fk);
-            }
-        }
-    }
-    Ok(out)
+    super::group_foreign_keys(&rows, schema, action)
 }
 
 pub(crate) async fn indexes(
