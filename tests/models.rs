@@ -305,12 +305,18 @@ pub struct Book {
 fn models_derive_serde() {
     let mut a = Author::new("Le Guin");
     a.id = 1;
-    assert_eq!(serde_json::to_string(&a).unwrap(), r#"{"id":1,"name":"Le Guin","books":null}"#);
+    assert_eq!(
+        serde_json::to_string(&a).unwrap(),
+        r#"{"id":1,"name":"Le Guin","books":null}"#
+    );
     let mut book = Book::new(1);
     book.id = 7;
     a.books.set(vec![book]);
     let json = serde_json::to_string(&a).unwrap();
-    assert_eq!(json, r#"{"id":1,"name":"Le Guin","books":[{"id":7,"author_id":1,"author":null}]}"#);
+    assert_eq!(
+        json,
+        r#"{"id":1,"name":"Le Guin","books":[{"id":7,"author_id":1,"author":null}]}"#
+    );
     let back: Author = serde_json::from_str(&json).unwrap();
     assert_eq!(back.books.get().unwrap()[0].id, 7);
     assert!(!back.books.get().unwrap()[0].author.is_loaded());

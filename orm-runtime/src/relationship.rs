@@ -99,7 +99,10 @@ impl<T: serde::Serialize> serde::Serialize for Related<T> {
 impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for Related<T> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
         let value = Option::<T>::deserialize(d)?;
-        Ok(Related { value: value.map(Box::new), name: "<deserialized>" })
+        Ok(Related {
+            value: value.map(Box::new),
+            name: "<deserialized>",
+        })
     }
 }
 
