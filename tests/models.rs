@@ -126,7 +126,10 @@ fn typed_columns_build_queries() {
     );
 }
 
-backend_tests!(models_create_their_schema_and_round_trip_rows);
+backend_tests!(
+    models_create_their_schema_and_round_trip_rows,
+    key_sql_inserts_and_updates_a_model
+);
 
 async fn models_create_their_schema_and_round_trip_rows(db: &TestDb) {
     let engine = db.engine().await;
@@ -320,4 +323,64 @@ fn models_derive_serde() {
     let back: Author = serde_json::from_str(&json).unwrap();
     assert_eq!(back.books.get().unwrap()[0].id, 7);
     assert!(!back.books.get().unwrap()[0].author.is_loaded());
+}
+
+async fn key_sql_inserts_and_updates_a_model(db: &TestDb) {
+    let engine = db.engine().await;
+    MetaData::new()
+        .with::<Tag>()
+        .create_all(&engine)
+        .await
+        .unwrap();
+    let sql = Tag::sql(engine.dialect());
+    // INSERT of every column but the generated key, the key read back.
+    let tag = Tag::new("rust");
+    let values = tag.values();
+    let binds: Vec<Value> = sql
+        .insert_columns
+        .iter()
+        .map(|&i| values[i].clone())
+        .collect();
+    assert_eq!(binds, [Value::Text("rust".into())]);
+    let done = engine
+        .execute(orm::Compiled::new(sql.insert.sql(), binds))
+        .await
+        .unwrap();
+    let id: i64 = match done.rows().first() {
+        Some(row) => row.get(0).unwrap(),
+        None => done.last_insert_id().unwrap(),
+    };
+    // UPDATE of the non-key columns by key.
+    let mut tag = Tag::from_row(
+        &engine
+            .fetch_one(orm::Compiled::new(
+                sql.select_by_key.sql(),
+                Tag::key_values(&id),
+            ))
+            .await
+            .unwrap(),
+        0,
+    )
+    .unwrap();
+    assert_eq!((tag.id, tag.label.as_str()), (id, "rust"));
+    tag.label = "rustlang".into();
+    let mut binds: Vec<Value> = Tag::columns()
+        .iter()
+        .zip(tag.values())
+        .filter(|(c, _)| !c.primary_key)
+        .map(|(_, v)| v)
+        .collect();
+    binds.extend(Tag::key_values(&tag.primary_key()));
+    let done = engine
+        .execute(orm::Compiled::new(sql.update_by_key.sql(), binds))
+        .await
+        .unwrap();
+    assert_eq!(done.rows_affected(), 1);
+    let label: String = engine
+        .fetch_one(select(Tag::label).filter(Tag::id.eq(id)))
+        .await
+        .unwrap()
+        .get(0)
+        .unwrap();
+    assert_eq!(label, "rustlang");
 }

@@ -77,6 +77,15 @@ pub struct ModelSql {
     pub select_all: Compiled,
     /// `DELETE FROM t WHERE <pk> = ?` (binds: the key).
     pub delete_by_key: Compiled,
+    /// `INSERT INTO t (<columns but the generated key>) VALUES (?, ...)`, with
+    /// `RETURNING <generated key>` where the dialect has it (binds: the values of
+    /// [`ModelSql::insert_columns`], in order).
+    pub insert: Compiled,
+    /// The columns [`ModelSql::insert`] binds, as indexes into [`Model::columns`].
+    pub insert_columns: Vec<usize>,
+    /// `UPDATE t SET <every non-key column> = ? WHERE <pk> = ?` (binds: the values of the
+    /// non-key columns in [`Model::columns`] order, then the key).
+    pub update_by_key: Compiled,
 }
 
 impl ModelSql {
@@ -114,13 +123,58 @@ impl ModelSql {
             }))
         };
         let select_all = select(items.clone()).from(Arc::clone(&table));
+        let insert_columns: Vec<usize> = M::columns()
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| !c.generated)
+            .map(|(i, _)| i)
+            .collect();
+        let row: Vec<crate::sql::Assignment> = insert_columns
+            .iter()
+            .map(|&i| crate::sql::Assignment::new(M::columns()[i].name, Value::Null))
+            .collect();
+        let mut insert = crate::sql::insert(Arc::clone(&table)).values(row);
+        let generated: Vec<SelectItem> = M::columns()
+            .iter()
+            .filter(|c| c.generated)
+            .map(|c| SelectItem {
+                expr: col(c.name),
+                label: None,
+            })
+            .collect();
+        // MySQL reports the generated key as LAST_INSERT_ID() instead.
+        if !generated.is_empty() && dialect != Dialect::MySql {
+            insert = insert.returning(generated);
+        }
+        let set: Vec<crate::sql::Assignment> = M::columns()
+            .iter()
+            .filter(|c| !c.primary_key)
+            .map(|c| crate::sql::Assignment::new(c.name, Value::Null))
+            .collect();
+        let update = if set.is_empty() {
+            // Nothing but the key: setting the key to itself keeps the statement valid, so
+            // a unit of work can treat every model alike.
+            let keep: Vec<crate::sql::Assignment> = M::columns()
+                .iter()
+                .filter(|c| c.primary_key)
+                .map(|c| crate::sql::Assignment::expr(c.name, col(c.name)))
+                .collect();
+            crate::sql::update(Arc::clone(&table)).set(keep)
+        } else {
+            crate::sql::update(Arc::clone(&table)).set(set)
+        };
         Ok(ModelSql {
             select_by_key: select_all
                 .clone()
                 .filter(key_cond())
                 .compile_uncached(dialect)?,
             select_all: select_all.compile_uncached(dialect)?,
-            delete_by_key: delete(table).filter(key_cond()).compile_uncached(dialect)?,
+            delete_by_key: delete(Arc::clone(&table))
+                .filter(key_cond())
+                .compile_uncached(dialect)?,
+            insert: insert.compile_uncached(dialect)?,
+            insert_columns,
+            update_by_key: update.filter(key_cond()).compile_uncached(dialect)?,
         })
     }
 }
