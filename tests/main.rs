@@ -10,6 +10,7 @@ mod chinook_models;
 mod connect_errors;
 mod core_chinook;
 mod core_dml;
+mod deep_graph;
 mod echo;
 mod models;
 mod pooling;

@@ -86,6 +86,29 @@ impl<T: std::fmt::Debug> std::fmt::Debug for Related<T> {
     }
 }
 
+// `Related<T>` is `Send`/`Sync` when its target is a model: `Model` requires `Send + Sync`
+// of every model, checked once where each model implements it. The auto-trait impls would
+// instead recurse through every relationship of every related model, and a graph of a few
+// dozen related models exceeds rustc's recursion limit (E0275).
+//
+// SAFETY: `Related<T>` owns an `Option<Box<T>>` and a `&'static str`. `T` is a model, a
+// `Vec` of models or an `Option` of a model (the only `RelatedTarget` impls whose target
+// is a `Model`), and every `Model` is `Send + Sync`, so `T` is too.
+unsafe impl<T> Send for Related<T>
+where
+    T: RelatedTarget,
+    T::Target: crate::model::Model,
+{
+}
+
+// SAFETY: as for `Send` above.
+unsafe impl<T> Sync for Related<T>
+where
+    T: RelatedTarget,
+    T::Target: crate::model::Model,
+{
+}
+
 /// A loaded relationship serializes as its value, an unloaded one as `null`.
 #[cfg(feature = "serde")]
 impl<T: serde::Serialize> serde::Serialize for Related<T> {
