@@ -290,6 +290,8 @@ pub fn model(m: &ModelDef) -> TokenStream {
         quote!(#cs::Value::from(::core::clone::Clone::clone(&self.#f)))
     });
 
+    let column_names: Vec<&String> = m.columns.iter().map(|c| &c.name).collect();
+
     // ---- relationships
     let own_fks = quote!(<#ident as #cs::ModelMeta>::FOREIGN_KEYS);
     let rel_infos = m.relationships.iter().map(|r| relationship_info(m, r));
@@ -360,6 +362,7 @@ pub fn model(m: &ModelDef) -> TokenStream {
 
         impl #cs::ModelMeta for #ident {
             const FOREIGN_KEYS: &'static [#cs::FkInfo] = &[#(#fk_infos),*];
+            const COLUMN_NAMES: &'static [&'static str] = &[#(#column_names),*];
         }
 
         impl #cs::RelatedTarget for #ident {
@@ -546,6 +549,28 @@ fn relationship_checks(m: &ModelDef, r: &RelationshipDef, own_fks: &TokenStream)
             });
         }
     }
+    // Columns named by `remote_side` and `order_by` are columns of the target.
+    let named = r
+        .remote_side
+        .iter()
+        .map(|c| ("remote_side", c.as_str()))
+        .chain(
+            r.order_by
+                .iter()
+                .map(|c| ("order_by", c.trim_start_matches('-'))),
+        );
+    for (attr, column) in named {
+        let message = format!(
+            "relationship `{rel}`: `{attr}` names `{column}`, which is not a column of `{target_name}`"
+        );
+        out.extend(quote_spanned! {r.span=>
+            const _: () = ::orm::codegen_support::check_column(
+                <#target as ::orm::codegen_support::ModelMeta>::COLUMN_NAMES,
+                #column,
+                #message,
+            );
+        });
+    }
     if let Some(bp) = &r.back_populates {
         let other = match syn::parse_str::<Ident>(&bp.value()) {
             Ok(i) => Ident::new(&i.to_string(), bp.span()),
@@ -584,6 +609,7 @@ pub fn fallback(ident: &Ident) -> TokenStream {
         }
         impl #cs::ModelMeta for #ident {
             const FOREIGN_KEYS: &'static [#cs::FkInfo] = &[];
+            const COLUMN_NAMES: &'static [&'static str] = &[];
         }
         impl #cs::RelatedTarget for #ident {
             type Target = #ident;

@@ -99,6 +99,16 @@ pub const fn check_foreign_keys(
 pub trait ModelMeta {
     /// Every foreign key, field-level and struct-level.
     const FOREIGN_KEYS: &'static [FkInfo];
+    /// The mapped columns' names.
+    const COLUMN_NAMES: &'static [&'static str];
+}
+
+/// Evaluated in a `const`: `column` must be one of `columns`, or the build fails with
+/// `message`.
+pub const fn check_column(columns: &[&str], column: &str, message: &str) {
+    if !contains(columns, column) {
+        panic!("{}", message);
+    }
 }
 
 /// Evaluated in a `const` for a single-valued relationship (`Related<T>`,
