@@ -284,6 +284,12 @@ async fn mysql_insert_returning_is_emulated() {
                 ),
                 ("gen".to_owned(), 3)
             );
+            // Returned expressions keep their own binds; a borrowed statement is emulated too.
+            let stmt = insert(Account::table())
+                .values((Account::name.set("gen2"), Account::balance.set(5)))
+                .returning((Account::id, (Account::balance + 100).label("s")));
+            let done = engine.execute(&stmt).await.unwrap();
+            assert_eq!(done.rows()[0].get::<i64>("s").unwrap(), 105);
             // The key is given: the SELECT uses it; fetch_one works too, inside a transaction.
             let mut tx = engine.begin().await.unwrap();
             let row = tx
@@ -317,7 +323,7 @@ async fn mysql_insert_returning_is_emulated() {
                 err.to_string().contains("emulated for single-row inserts"),
                 "{err}"
             );
-            assert_eq!(balances(&engine).await.len(), 2);
+            assert_eq!(balances(&engine).await.len(), 3);
         },
     )
     .await;

@@ -113,8 +113,13 @@ macro_rules! executor_methods {
                                     .into(),
                             }
                         })?;
-                        let (sql, _) = select.into_parts();
-                        $crate::sql::Compiled::new(sql, vec![$crate::value::Value::I64(id)])
+                        // The key is the SELECT's last placeholder (its WHERE comes after
+                        // the returned expressions, whose own binds stay).
+                        let (sql, mut binds) = select.into_parts();
+                        if let Some(last) = binds.last_mut() {
+                            *last = $crate::value::Value::I64(id);
+                        }
+                        $crate::sql::Compiled::new(sql, binds)
                     } else {
                         select
                     };

@@ -106,11 +106,12 @@ pub(crate) fn compile(stmt: Stmt<'_>, dialect: Dialect) -> Result<Compiled> {
 /// For each placeholder, the index of its value among the tree's values; `None` if a
 /// placeholder's value is not in the tree (then the shape is not cached).
 fn bind_plan(sources: &[*const Value], values: &[&Value]) -> Option<Vec<u32>> {
-    let index: HashMap<*const Value, u32> = values
-        .iter()
-        .enumerate()
-        .map(|(i, v)| (*v as *const Value, i as u32))
-        .collect();
+    // The first occurrence in tree order: where a value is reachable twice (one CTE
+    // object used in two places), the compiler renders the first.
+    let mut index: HashMap<*const Value, u32> = HashMap::with_capacity(values.len());
+    for (i, v) in values.iter().enumerate() {
+        index.entry(*v as *const Value).or_insert(i as u32);
+    }
     sources.iter().map(|s| index.get(s).copied()).collect()
 }
 

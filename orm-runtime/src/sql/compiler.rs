@@ -29,6 +29,8 @@ pub(crate) struct Compiler {
     cte_scope: Vec<Name>,
     /// While compiling RETURNING: the target table, whose columns render unqualified.
     unqualify: Option<String>,
+    /// While compiling a compound's ORDER BY: every column renders by bare name.
+    bare_columns: bool,
 }
 
 fn unsupported(dialect: Dialect, feature: impl Into<String>) -> Error {
@@ -48,6 +50,7 @@ impl Compiler {
             scopes: Vec::new(),
             cte_scope: Vec::new(),
             unqualify: None,
+            bare_columns: false,
         }
     }
 
@@ -102,7 +105,14 @@ impl Compiler {
             }
             ExprNode::Neg(inner) => {
                 self.push("-");
-                self.nested(inner)?;
+                if matches!(**inner, ExprNode::Raw(_) | ExprNode::Neg(_)) {
+                    // `--1` would start a comment.
+                    self.push("(");
+                    self.expr(inner)?;
+                    self.push(")");
+                } else {
+                    self.nested(inner)?;
+                }
             }
             ExprNode::IsNull { expr, negated } => {
                 self.nested(expr)?;
@@ -242,6 +252,7 @@ impl Compiler {
 
     fn column(&mut self, c: &ColumnRef) {
         if let Some(q) = &c.qualifier
+            && !self.bare_columns
             && self.unqualify.as_deref() != Some(&*q.name)
         {
             self.qualifier(q);
@@ -335,6 +346,8 @@ impl Compiler {
             (BinaryOp::Sub, _) => " - ",
             (BinaryOp::Mul, _) => " * ",
             (BinaryOp::Div, _) => " / ",
+            (BinaryOp::IntDiv, Dialect::MySql | Dialect::MariaDb) => " DIV ",
+            (BinaryOp::IntDiv, _) => " / ",
             (BinaryOp::Mod, _) => " % ",
             (BinaryOp::Concat, _) => " || ",
             (BinaryOp::IsNotDistinctFrom, Dialect::Sqlite) => " IS ",
@@ -355,7 +368,11 @@ impl Compiler {
                     parent,
                     BinaryOp::And | BinaryOp::Or | BinaryOp::Add | BinaryOp::Mul
                 ) && *child == parent;
-                c < p || (c == p && right && !associative) || (c == p && c == 4)
+                // `||` and arithmetic bind differently per dialect (SQLite: `||` first;
+                // PostgreSQL: arithmetic first): never leave them to precedence.
+                let mixed = (*child == BinaryOp::Concat) != (parent == BinaryOp::Concat)
+                    && [*child, parent].iter().all(|o| o.precedence() >= 5);
+                mixed || c < p || (c == p && right && !associative) || (c == p && c == 4)
             }
             ExprNode::Not(_)
             | ExprNode::IsNull { .. }
@@ -503,7 +520,15 @@ impl Compiler {
                 reason,
             });
         }
-        let defined = self.with_clause(&s.ctes)?;
+        // The CTEs of a compound's members go in the one WITH at its top: SQL has no
+        // WITH in the middle of a UNION.
+        let defined = if matches!(s.body, SelectBody::Compound { .. }) {
+            let mut all: Vec<Cte> = Vec::new();
+            collect_compound_ctes(s, &mut all);
+            self.with_clause(&all)?
+        } else {
+            self.with_clause(&s.ctes)?
+        };
         match &s.body {
             SelectBody::Core(core) => self.core(core)?,
             SelectBody::Compound { op, left, right } => {
@@ -519,7 +544,15 @@ impl Compiler {
         }
         if !s.order_by.is_empty() {
             self.push(" ORDER BY ");
-            self.order_items(&s.order_by)?;
+            if matches!(s.body, SelectBody::Compound { .. }) {
+                // A compound's ORDER BY sees only its output columns, by bare name.
+                let was = std::mem::replace(&mut self.bare_columns, true);
+                let r = self.order_items(&s.order_by);
+                self.bare_columns = was;
+                r?;
+            } else {
+                self.order_items(&s.order_by)?;
+            }
         }
         self.limit_offset(s.limit.as_ref(), s.offset.as_ref());
         if let Some(lock) = s.lock {
@@ -564,7 +597,10 @@ impl Compiler {
             }
             self.push(" AS (");
             if let Some(q) = &c.query {
-                self.select(q)?;
+                let outer = std::mem::take(&mut self.scopes);
+                let r = self.select(q);
+                self.scopes = outer;
+                r?;
             }
             self.push(")");
         }
@@ -764,7 +800,11 @@ impl Compiler {
             }
             FromItem::Subquery { select, alias } => {
                 self.push("(");
-                self.select(select)?;
+                // A derived table is not correlated to the FROM it stands in.
+                let outer = std::mem::take(&mut self.scopes);
+                let r = self.select(select);
+                self.scopes = outer;
+                r?;
                 self.push(") AS ");
                 self.ident(alias);
             }
@@ -808,12 +848,19 @@ impl Compiler {
             self.push(" (");
             self.ident_list(&s.columns);
             self.push(") ");
-            self.select(sel)?;
-            if self.dialect == Dialect::Sqlite && s.on_conflict.is_some() && !has_where(sel) {
-                // https://www.sqlite.org/lang_upsert.html: "the parsing ambiguity"
-                self.push(" WHERE true");
+            if self.dialect == Dialect::Sqlite && s.on_conflict.is_some() {
+                // https://www.sqlite.org/lang_upsert.html, "parsing ambiguity": the SELECT
+                // must end in a WHERE, so it is wrapped whatever clauses it has.
+                self.push("SELECT * FROM (");
+                self.select(sel)?;
+                self.push(") WHERE true");
+            } else {
+                self.select(sel)?;
             }
         } else if s.columns.is_empty() {
+            if self.dialect == Dialect::Sqlite && s.on_conflict.is_some() {
+                return Err(unsupported(self.dialect, "DEFAULT VALUES with ON CONFLICT"));
+            }
             self.push(if self.dialect.is_mysql() {
                 " () VALUES ()"
             } else {
@@ -962,8 +1009,17 @@ impl Compiler {
     }
 }
 
-fn has_where(s: &SelectStatement) -> bool {
-    matches!(&s.body, SelectBody::Core(c) if c.filter.is_some())
+/// The CTEs of a compound select and of its members, first definition of a name kept.
+fn collect_compound_ctes(s: &SelectStatement, out: &mut Vec<Cte>) {
+    for c in &s.ctes {
+        if !out.iter().any(|o| o.name == c.name) {
+            out.push(c.clone());
+        }
+    }
+    if let SelectBody::Compound { left, right, .. } = &s.body {
+        collect_compound_ctes(left, out);
+        collect_compound_ctes(right, out);
+    }
 }
 
 fn table_qualifier(t: &Table) -> Qualifier {
@@ -992,7 +1048,7 @@ fn flatten_concat<'e>(e: &'e ExprNode, out: &mut Vec<&'e ExprNode>) {
 }
 
 /// The tables (qualifiers) an expression's columns name, outside subqueries.
-fn collect_qualifiers(e: &ExprNode, out: &mut Vec<Qualifier>) {
+pub(crate) fn collect_qualifiers(e: &ExprNode, out: &mut Vec<Qualifier>) {
     let mut push = |q: &Qualifier| {
         if !out.iter().any(|o| o.name == q.name && o.schema == q.schema) {
             out.push(q.clone());

@@ -69,6 +69,8 @@ pub enum BinaryOp {
     Concat,
     /// `IS DISTINCT FROM` (NULL-safe inequality; `NOT (a <=> b)` on MySQL).
     IsDistinctFrom,
+    /// Integer division: `/` of integers (`DIV` on MySQL, whose `/` gives a decimal).
+    IntDiv,
     /// `IS NOT DISTINCT FROM` (NULL-safe equality; `<=>` on MySQL, `IS` on SQLite).
     IsNotDistinctFrom,
 }
@@ -89,7 +91,7 @@ impl BinaryOp {
             | BinaryOp::IsNotDistinctFrom => 4,
             BinaryOp::Concat => 5,
             BinaryOp::Add | BinaryOp::Sub => 6,
-            BinaryOp::Mul | BinaryOp::Div | BinaryOp::Mod => 7,
+            BinaryOp::Mul | BinaryOp::Div | BinaryOp::IntDiv | BinaryOp::Mod => 7,
         }
     }
 }
@@ -661,7 +663,21 @@ macro_rules! expr_methods {
         }
 
         fn compare(self, op: BinaryOp, rhs: impl IntoExpr<T::Base>) -> Expr<bool> {
-            ExprNode::binary(self.into_node(), op, rhs.into_node()).typed()
+            // As SQLAlchemy does: `== None` is `IS NULL`, `!= None` is `IS NOT NULL`
+            // (`= NULL` would match nothing).
+            match (op, rhs.into_node()) {
+                (BinaryOp::Eq, ExprNode::Null) => ExprNode::IsNull {
+                    expr: Box::new(self.into_node()),
+                    negated: false,
+                }
+                .typed(),
+                (BinaryOp::Ne, ExprNode::Null) => ExprNode::IsNull {
+                    expr: Box::new(self.into_node()),
+                    negated: true,
+                }
+                .typed(),
+                (op, rhs) => ExprNode::binary(self.into_node(), op, rhs).typed(),
+            }
         }
 
         /// `self IN (values...)`; an empty list is a constant false.
@@ -932,6 +948,17 @@ where
     ExprNode::Not(Box::new(cond.node)).typed()
 }
 
+/// True for the integer base types, whose division must stay integer division.
+pub(crate) fn is_integer<B: 'static>() -> bool {
+    use std::any::TypeId;
+    [
+        TypeId::of::<i16>(),
+        TypeId::of::<i32>(),
+        TypeId::of::<i64>(),
+    ]
+    .contains(&TypeId::of::<B>())
+}
+
 /// Marks the boolean base type, for `and`/`or`/`not` and `&`/`|`/`!`.
 pub trait IsBool {}
 impl IsBool for bool {}
@@ -991,7 +1018,8 @@ macro_rules! arith_ops {
         impl<$($gen)*, R: IntoExpr<T::Base>> std::ops::Div<R> for $ty where T::Base: Numeric {
             type Output = Expr<T>;
             fn div(self, rhs: R) -> Expr<T> {
-                ExprNode::binary(self.into_node(), BinaryOp::Div, rhs.into_node()).typed()
+                let op = if $crate::sql::expr::is_integer::<T::Base>() { BinaryOp::IntDiv } else { BinaryOp::Div };
+                ExprNode::binary(self.into_node(), op, rhs.into_node()).typed()
             }
         }
         impl<$($gen)*, R: IntoExpr<T::Base>> std::ops::Rem<R> for $ty where T::Base: Numeric {

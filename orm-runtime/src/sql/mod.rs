@@ -130,6 +130,10 @@ impl<T: Executable + ?Sized> Executable for &T {
     fn compile_for(&self, dialect: Dialect) -> Result<Compiled> {
         (**self).compile_for(dialect)
     }
+
+    fn plan_for(&self, dialect: Dialect) -> Result<ExecPlan> {
+        (**self).plan_for(dialect)
+    }
 }
 
 macro_rules! statement_compile {

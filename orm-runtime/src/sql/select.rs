@@ -426,17 +426,26 @@ impl SelectStatement {
         match core.from.last_mut() {
             Some(clause) => clause.joins.push(join),
             None => {
-                // No explicit FROM yet: join onto the table of the first selected column.
-                let left = core.columns.iter().find_map(|c| first_qualifier(&c.expr));
-                match left {
+                // No explicit FROM yet: join onto the first table the select list names
+                // (other than the joined item); with none, the join has nothing to attach
+                // to, which is an error rather than a dropped ON condition.
+                let joined = join.item.exposed_name().to_owned();
+                let mut used = Vec::new();
+                for c in &core.columns {
+                    super::compiler::collect_qualifiers(&c.expr, &mut used);
+                }
+                match used.into_iter().find(|q| q.name != joined) {
                     Some(q) => core.from.push(FromClause {
                         item: FromItem::Named(q),
                         joins: vec![join],
                     }),
-                    None => core.from.push(FromClause {
-                        item: join.item,
-                        joins: Vec::new(),
-                    }),
+                    None => {
+                        self.error.get_or_insert(BuildError::NoJoinCondition {
+                            left: "an empty FROM clause".into(),
+                            right: joined,
+                            reason: "the select list names no other table to join onto; call .from(..) first",
+                        });
+                    }
                 }
             }
         }
@@ -691,13 +700,6 @@ pub(crate) fn and_opt(prev: Option<ExprNode>, next: ExprNode) -> ExprNode {
     }
 }
 
-fn first_qualifier(e: &ExprNode) -> Option<Qualifier> {
-    match e {
-        ExprNode::Column(c) => c.qualifier.clone(),
-        _ => None,
-    }
-}
-
 /// A derived table: a select with an alias, usable in FROM/JOIN; its columns are
 /// reached with [`Subquery::c`].
 #[derive(Debug, Clone, PartialEq)]
@@ -738,12 +740,13 @@ pub struct Cte {
 
 impl Cte {
     fn new(name: Name, query: SelectStatement, recursive: bool) -> Cte {
+        // A column list only when every output has a name (a partial list is invalid).
         let columns = query
             .output_names()
             .into_iter()
-            .flatten()
-            .map(Name::Owned)
-            .collect::<Vec<_>>();
+            .map(|n| n.map(Name::Owned))
+            .collect::<Option<Vec<_>>>()
+            .unwrap_or_default();
         Cte {
             name,
             columns,

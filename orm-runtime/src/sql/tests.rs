@@ -269,10 +269,14 @@ fn is_null_and_is_not_null() {
 }
 
 #[test]
-fn option_none_compares_as_null_bind() {
+fn comparing_with_none_is_is_null() {
     let b = check_same(
-        &select(User::id).filter(User::email.eq(None::<&str>)),
-        r#"SELECT "users"."id" FROM "users" WHERE "users"."email" = NULL"#,
+        &select(User::id).filter(
+            User::email
+                .eq(None::<&str>)
+                .or(User::manager_id.ne(None::<i64>)),
+        ),
+        r#"SELECT "users"."id" FROM "users" WHERE "users"."email" IS NULL OR "users"."manager_id" IS NOT NULL"#,
     );
     assert!(b.is_empty());
 }
@@ -296,9 +300,17 @@ fn null_safe_equality_per_dialect() {
 #[test]
 fn arithmetic_and_precedence() {
     let e = (User::karma + 1) * 2 - User::karma / 3 % 4;
-    check_same(
+    check(
         &select(e.label("x")),
         r#"SELECT ("users"."karma" + $1) * $2 - "users"."karma" / $3 % $4 AS "x" FROM "users""#,
+        // MySQL's `/` gives a decimal: integer division is DIV there.
+        "SELECT (`users`.`karma` + ?) * ? - `users`.`karma` DIV ? % ? AS `x` FROM `users`",
+        r#"SELECT ("users"."karma" + ?) * ? - "users"."karma" / ? % ? AS "x" FROM "users""#,
+    );
+    // Floats keep `/`.
+    check_same(
+        &select(Post::score / 2.0),
+        r#"SELECT "posts"."score" / $1 FROM "posts""#,
     );
 }
 
@@ -1169,4 +1181,122 @@ fn hostile_strings_are_binds_not_sql() {
         "SELECT `users`.`id` FROM `users` WHERE `users`.`name` = ?"
     );
     assert_eq!(c.binds(), &[Value::Text(evil.into())]);
+}
+
+#[test]
+fn join_without_a_table_to_attach_to_is_an_error() {
+    let stmt = select(func::count_star()).join(Post::table(), Post::user_id.eq(User::id));
+    let err = stmt.compile(Dialect::Postgres).unwrap_err();
+    assert!(err.to_string().contains("call .from(..) first"), "{err}");
+    // A table named anywhere in the select list is what the join attaches to.
+    check_same(
+        &select(func::count(User::id)).join(Post::table(), Post::user_id.eq_col(User::id)),
+        r#"SELECT count("users"."id") FROM "users" JOIN "posts" ON "posts"."user_id" = "users"."id""#,
+    );
+}
+
+#[test]
+fn a_subquery_in_from_is_not_correlated() {
+    let sub = select((Post::user_id, func::count(Post::id).label("n")))
+        .filter(Post::user_id.eq_col(User::id))
+        .group_by(Post::user_id)
+        .subquery("pc");
+    check_same(
+        &select((User::name, sub.c::<i64>("n")))
+            .from(User::table())
+            .join(&sub, sub.c::<i64>("user_id").eq_col(User::id)),
+        r#"SELECT "users"."name", "pc"."n" FROM "users" JOIN (SELECT "posts"."user_id", count("posts"."id") AS "n" FROM "posts", "users" WHERE "posts"."user_id" = "users"."id" GROUP BY "posts"."user_id") AS "pc" ON "pc"."user_id" = "users"."id""#,
+    );
+}
+
+#[test]
+fn ctes_of_union_members_are_hoisted() {
+    let c = select((User::id, User::name)).cte("cc");
+    let stmt = select(c.c::<i64>("id"))
+        .from(&c)
+        .union(select(User::id).filter(User::id.in_select(select(c.c::<i64>("id")).from(&c))));
+    check_same(
+        &stmt,
+        r#"WITH "cc" AS (SELECT "users"."id", "users"."name" FROM "users") SELECT "cc"."id" FROM "cc" UNION SELECT "users"."id" FROM "users" WHERE "users"."id" IN (SELECT "cc"."id" FROM "cc")"#,
+    );
+}
+
+#[test]
+fn cached_binds_match_a_fresh_compile_when_a_cte_appears_twice() {
+    fn mk(x: i32) -> Cte {
+        select(User::id).filter(User::karma.gt(x)).cte("rc")
+    }
+    let c = mk(1);
+    let t1 = select(c.c::<i64>("id")).from(&c).filter(
+        c.c::<i64>("id")
+            .in_select(select(c.c::<i64>("id")).from(&c)),
+    );
+    let (ca, cb) = (mk(5), mk(500));
+    let t2 = select(ca.c::<i64>("id")).from(&ca).filter(
+        ca.c::<i64>("id")
+            .in_select(select(cb.c::<i64>("id")).from(&cb)),
+    );
+    for d in [Dialect::Postgres, Dialect::Sqlite] {
+        t1.compile(d).unwrap();
+        assert_eq!(t2.compile(d).unwrap(), t2.compile_uncached(d).unwrap());
+    }
+}
+
+#[test]
+fn concatenated_arithmetic_is_parenthesized() {
+    let e = (User::karma + 2).cast::<String>().concat("x");
+    check(
+        &select(e),
+        r#"SELECT CAST("users"."karma" + $1 AS VARCHAR) || $2 FROM "users""#,
+        "SELECT CONCAT(CAST(`users`.`karma` + ? AS CHAR), ?) FROM `users`",
+        r#"SELECT CAST("users"."karma" + ? AS VARCHAR) || ? FROM "users""#,
+    );
+    let e = (lit(1i64) + 2i64).coerce::<String>().concat("x");
+    assert_eq!(
+        select(e).compile(Dialect::Sqlite).unwrap().sql(),
+        "SELECT (? + ?) || ?"
+    );
+}
+
+#[test]
+fn sqlite_insert_select_upsert_wraps_the_select() {
+    let stmt = insert(Order::table())
+        .from_select(
+            ["id", "select"],
+            select((User::id, User::karma))
+                .order_by(User::id.asc())
+                .limit(5),
+        )
+        .on_conflict_do_nothing(["id"]);
+    assert_eq!(
+        stmt.compile(Dialect::Sqlite).unwrap().sql(),
+        r#"INSERT INTO "order" ("id", "select") SELECT * FROM (SELECT "users"."id", "users"."karma" FROM "users" ORDER BY "users"."id" ASC LIMIT ?) WHERE true ON CONFLICT ("id") DO NOTHING"#
+    );
+}
+
+#[test]
+fn compound_order_by_uses_output_names() {
+    let stmt = select((User::id, User::name))
+        .filter(User::karma.gt(1))
+        .union(select((User::id, User::name)).filter(User::karma.lt(0)))
+        .order_by(User::name.desc());
+    check_same(
+        &stmt,
+        r#"SELECT "users"."id", "users"."name" FROM "users" WHERE "users"."karma" > $1 UNION SELECT "users"."id", "users"."name" FROM "users" WHERE "users"."karma" < $2 ORDER BY "name" DESC"#,
+    );
+}
+
+#[test]
+fn recursive_cte_without_every_name_has_no_column_list() {
+    let t = select((User::id, lit(0i64))).cte_recursive("t2");
+    let stmt = select(t.c::<i64>("id")).from(&t);
+    check_same(
+        &stmt,
+        r#"WITH RECURSIVE "t2" AS (SELECT "users"."id", $1 FROM "users") SELECT "t2"."id" FROM "t2""#,
+    );
+}
+
+#[test]
+fn negated_raw_sql_cannot_become_a_comment() {
+    check_same(&select(-literal_column::<i64>("-1")), "SELECT -(-1)");
 }
