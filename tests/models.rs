@@ -384,3 +384,62 @@ async fn key_sql_inserts_and_updates_a_model(db: &TestDb) {
         .unwrap();
     assert_eq!(label, "rustlang");
 }
+
+/// Raw identifiers map to their bare name.
+#[derive(Model, Debug, Clone)]
+#[orm(table = "keywords")]
+pub struct Keyword {
+    #[orm(primary_key)]
+    pub id: i64,
+    pub r#type: String,
+}
+
+pub type Id = i64;
+const START: i32 = 10;
+
+/// A key whose type the derive cannot see as an integer does not autoincrement, in the
+/// derive's metadata and in the table alike; constant defaults are values.
+#[derive(Model, Debug, Clone)]
+#[orm(table = "aliased")]
+pub struct Aliased {
+    #[orm(primary_key)]
+    pub id: Id,
+    #[orm(default = i64::MAX)]
+    pub big: i64,
+    #[orm(default = START)]
+    pub start: i32,
+}
+
+/// `remote_side` decides the direction of a single-valued self-reference.
+#[derive(Model, Debug, Clone)]
+#[orm(table = "cells")]
+pub struct Cell {
+    #[orm(primary_key)]
+    pub id: i64,
+    #[orm(foreign_key = "cells.id")]
+    pub parent_id: Option<i64>,
+    #[relationship(remote_side = "id")]
+    pub parent: Related<Option<Cell>>,
+    #[relationship(remote_side = "parent_id")]
+    pub only_child: Related<Option<Cell>>,
+}
+
+#[test]
+fn review_findings_in_the_derive_stay_fixed() {
+    assert_eq!(Keyword::table().columns[1].name, "type");
+    assert_eq!(Keyword::columns()[1].field, "type");
+    assert_eq!(
+        select(Keyword::r#type).to_string(),
+        r#"SELECT "keywords"."type" FROM "keywords""#
+    );
+
+    assert!(Aliased::table().autoincrement_column().is_none());
+    assert!(!Aliased::columns()[0].generated);
+    let a = Aliased::new(5);
+    assert_eq!((a.id, a.big, a.start), (5, i64::MAX, 10));
+
+    assert_eq!(Cell::parent.info().kind, RelationshipKind::ManyToOne);
+    assert_eq!(Cell::only_child.info().kind, RelationshipKind::OneToOne);
+    let c = Cell::new();
+    assert!(!c.parent.is_loaded() && !c.only_child.is_loaded());
+}

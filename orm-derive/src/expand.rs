@@ -3,6 +3,7 @@
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
+use syn::ext::IdentExt;
 use syn::{Expr, Ident, LitStr};
 
 use crate::model::{ColumnDef, ModelDef, RelationshipDef, Shape, parse_references};
@@ -60,10 +61,23 @@ fn action_tokens(lit: &LitStr) -> TokenStream {
     quote!(#cs::ReferentialAction::#variant)
 }
 
-/// A default's value: a function path is called, anything else is used as is.
+/// A default's value: a path to a function (its last segment in lower case, e.g.
+/// `chrono::Utc::now`, `default_title`) is called; a constant (`i64::MAX`, `START`) or any
+/// other expression is used as is.
 fn default_value(e: &Expr) -> TokenStream {
     match e {
-        Expr::Path(_) => quote!(#e()),
+        Expr::Path(p)
+            if p.path.segments.last().is_some_and(|s| {
+                s.ident
+                    .unraw()
+                    .to_string()
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_lowercase() || c == '_')
+            }) =>
+        {
+            quote!(#e())
+        }
         other => quote!(#other),
     }
 }
@@ -231,7 +245,7 @@ pub fn model(m: &ModelDef) -> TokenStream {
     let rel_consts = m.relationships.iter().map(|r| {
         let f = &r.field;
         let vt = &r.value_ty;
-        let name = f.to_string();
+        let name = f.unraw().to_string();
         let doc = format!("The `{name}` relationship, for loader options.");
         quote!(#[doc = #doc] pub const #f: #cs::Relationship<#ident, #vt> = #cs::Relationship::new(#name);)
     });
@@ -262,13 +276,13 @@ pub fn model(m: &ModelDef) -> TokenStream {
     // ---- column metadata, decoding, values
     let infos = m.columns.iter().map(|c| {
         let (name, field, pkf, generated, sd, version) =
-            (&c.name, c.field.to_string(), c.primary_key, c.generated, c.server_default.is_some(), c.version);
+            (&c.name, c.field.unraw().to_string(), c.primary_key, c.generated, c.server_default.is_some(), c.version);
         quote!(#cs::ColumnInfo { name: #name, field: #field, primary_key: #pkf, generated: #generated, server_default: #sd, version: #version })
     });
     let ncols = m.columns.len();
     let decodes = m.columns.iter().enumerate().map(|(i, c)| {
         let (f, ty) = (&c.field, &c.ty);
-        let fname = f.to_string();
+        let fname = f.unraw().to_string();
         quote!(#f: #cs::decode::<#ty>(row, offset + #i, #model_name, #fname)?)
     });
     let rel_inits: Vec<TokenStream> = m
@@ -276,7 +290,7 @@ pub fn model(m: &ModelDef) -> TokenStream {
         .iter()
         .map(|r| {
             let f = &r.field;
-            let q = format!("{model_name}.{f}");
+            let q = format!("{model_name}.{}", f.unraw());
             quote!(#f: #cs::Related::unloaded(#q))
         })
         .collect();
@@ -414,6 +428,14 @@ pub fn model(m: &ModelDef) -> TokenStream {
     }
 }
 
+/// True when `ty` names the model itself (`Node` or `Self` inside `Node`).
+fn is_self(m: &ModelDef, ty: &syn::Type) -> bool {
+    match ty {
+        syn::Type::Path(p) => p.path.is_ident(&m.ident) || p.path.is_ident("Self"),
+        _ => false,
+    }
+}
+
 fn str_list(items: &[String]) -> TokenStream {
     quote!(&[#(#items),*])
 }
@@ -422,12 +444,32 @@ fn relationship_info(m: &ModelDef, r: &RelationshipDef) -> TokenStream {
     let cs = cs();
     let ident = &m.ident;
     let target = &r.target;
-    let name = r.field.to_string();
+    let name = r.field.unraw().to_string();
     let qualified = format!("{ident}.{name}");
     let fks = str_list(&r.foreign_keys);
     let kind = match (r.shape, &r.secondary) {
         (Shape::Many, Some(_)) => quote!(#cs::RelationshipKind::ManyToMany),
         (Shape::Many, None) => quote!(#cs::RelationshipKind::OneToMany),
+        // Self-referential with `remote_side`, as SQLAlchemy reads it: naming this model's
+        // foreign-key columns as the remote side means the other row holds the key.
+        _ if is_self(m, &r.target) && !r.remote_side.is_empty() => {
+            let local_fk_columns: Vec<String> = m
+                .columns
+                .iter()
+                .filter(|c| c.foreign_key.is_some())
+                .map(|c| c.name.clone())
+                .chain(
+                    m.foreign_keys
+                        .iter()
+                        .flat_map(|fk| fk.columns.iter().map(LitStr::value)),
+                )
+                .collect();
+            if r.remote_side.iter().all(|c| local_fk_columns.contains(c)) {
+                quote!(#cs::RelationshipKind::OneToOne)
+            } else {
+                quote!(#cs::RelationshipKind::ManyToOne)
+            }
+        }
         _ => quote! {
             if #cs::count_foreign_keys(<#ident as #cs::ModelMeta>::FOREIGN_KEYS, <#target as #cs::HasTable>::TABLE_NAME, #fks) > 0 {
                 #cs::RelationshipKind::ManyToOne
@@ -500,7 +542,7 @@ fn relationship_checks(m: &ModelDef, r: &RelationshipDef, own_fks: &TokenStream)
     let target_name = quote!(#target).to_string().replace(' ', "");
     let field = &r.field;
     let fks = str_list(&r.foreign_keys);
-    let rel = format!("{ident}.{field}");
+    let rel = format!("{ident}.{}", field.unraw());
     let named = if r.foreign_keys.is_empty() {
         String::new()
     } else {
@@ -572,8 +614,16 @@ fn relationship_checks(m: &ModelDef, r: &RelationshipDef, own_fks: &TokenStream)
         });
     }
     if let Some(bp) = &r.back_populates {
-        let other = match syn::parse_str::<Ident>(&bp.value()) {
-            Ok(i) => Ident::new(&i.to_string(), bp.span()),
+        // `type` and `r#type` both name a field `r#type`.
+        let value = bp.value();
+        let bare = value.strip_prefix("r#").unwrap_or(&value).to_owned();
+        let parsed = syn::parse_str::<Ident>(&bare)
+            .or_else(|_| syn::parse_str::<Ident>(&format!("r#{bare}")));
+        let other = match parsed {
+            Ok(mut i) => {
+                i.set_span(bp.span());
+                i
+            }
             Err(_) => {
                 return syn::Error::new_spanned(
                     bp,

@@ -2,6 +2,7 @@
 //! checked, ready to expand.
 
 use proc_macro2::Span;
+use syn::ext::IdentExt;
 use syn::{
     Data, DeriveInput, Expr, Fields, GenericArgument, Ident, LitInt, LitStr, PathArguments, Type,
 };
@@ -324,7 +325,7 @@ pub fn from_ast(input: DeriveInput) -> syn::Result<ModelDef> {
             .column
             .get()
             .map(LitStr::value)
-            .unwrap_or_else(|| ident.to_string());
+            .unwrap_or_else(|| ident.unraw().to_string());
         columns.push(ColumnDef {
             field: ident,
             ty: f.ty.clone(),
@@ -357,6 +358,29 @@ pub fn from_ast(input: DeriveInput) -> syn::Result<ModelDef> {
                     c.name
                 ),
             );
+        }
+    }
+    // Inherent items the derive generates, and trait functions a generated column const
+    // would hide (`Model::table()` behind a `table` column).
+    const TAKEN: &[&str] = &[
+        "new",
+        "table",
+        "columns",
+        "relationships",
+        "sql",
+        "from_row",
+        "values",
+        "primary_key",
+        "key_values",
+    ];
+    for c in columns
+        .iter()
+        .map(|c| &c.field)
+        .chain(relationships.iter().map(|r| &r.field))
+    {
+        let name = c.unraw().to_string();
+        if TAKEN.contains(&name.as_str()) && name != "new" {
+            errors.spanned(c, format!("a field named `{name}` would hide `{name}()` of the generated impls; rename the field and map it with `#[orm(column = \"{name}\")]`"));
         }
     }
     for c in &columns {
@@ -434,11 +458,25 @@ pub fn from_ast(input: DeriveInput) -> syn::Result<ModelDef> {
             || foreign_keys
                 .iter()
                 .any(|fk| fk.columns.iter().any(|n| n.value() == c.name));
-        (is_integer(&c.ty) && c.autoincrement.is_none() && c.default.is_none() && !fk_here)
+        (is_integer(&c.ty)
+            && c.autoincrement.is_none()
+            && c.default.is_none()
+            && c.server_default.is_none()
+            && !fk_here)
             .then_some(i)
     });
     if let Some(i) = auto {
         columns[i].generated = true;
+    }
+    // The runtime applies the same rule to the Table; a key the derive cannot see as an
+    // integer (a type alias) is marked explicitly so that both agree.
+    if pk_count == 1 {
+        for c in columns
+            .iter_mut()
+            .filter(|c| c.primary_key && c.autoincrement.is_none())
+        {
+            c.autoincrement = Some(c.generated);
+        }
     }
 
     errors.finish()?;
