@@ -146,11 +146,6 @@ def render(ms, derive):
         + ("with" if derive else "without")
         + " `#[derive(Model)]`.",
         "#![allow(dead_code)] // generated structs, never used",
-        # 50 models linked by relationships overflow the default limit (128) while rustc
-        # proves `Model`'s `Send + Sync` supertraits through the chains of `Related`
-        # fields; a plain chain of 18 models is enough (see README.md). Set in both crates
-        # so they differ only by the derive.
-        '#![recursion_limit = "256"]',
         "",
     ]
     if derive:
