@@ -95,10 +95,8 @@ impl ModelSql {
             ColumnRef, ExprNode, Name, Qualifier, SelectItem, and_all, delete, select,
         };
         let table = M::table();
-        let qualifier = Qualifier {
-            schema: M::SCHEMA.map(Name::Borrowed),
-            name: Name::Borrowed(M::TABLE_NAME),
-        };
+        let qualifier =
+            Qualifier::table(M::SCHEMA.map(Name::Borrowed), Name::Borrowed(M::TABLE_NAME));
         let col = |name: &'static str| {
             ExprNode::Column(ColumnRef {
                 qualifier: Some(qualifier.clone()),

@@ -160,6 +160,15 @@ impl<'a> KeyWriter<'a> {
     fn qualifier(&mut self, q: &Qualifier) {
         self.opt_name(q.schema.as_ref());
         self.name(&q.name);
+        match &q.origin {
+            super::expr::Origin::Table => self.byte(0),
+            super::expr::Origin::AliasOf { schema, table } => {
+                self.byte(1);
+                self.opt_name(schema.as_ref());
+                self.name(table);
+            }
+            super::expr::Origin::Derived => self.byte(2),
+        }
     }
 
     fn table(&mut self, t: &Table) {

@@ -61,10 +61,10 @@ impl<M: HasTable, T> Column<M, T> {
     /// `table.column`.
     pub fn into_node(self) -> ExprNode {
         ExprNode::Column(ColumnRef {
-            qualifier: Some(Qualifier {
-                schema: M::SCHEMA.map(Name::Borrowed),
-                name: Name::Borrowed(M::TABLE_NAME),
-            }),
+            qualifier: Some(crate::sql::Qualifier::table(
+                M::SCHEMA.map(Name::Borrowed),
+                Name::Borrowed(M::TABLE_NAME),
+            )),
             name: Name::Borrowed(self.name),
         })
     }
@@ -204,7 +204,14 @@ impl<M: HasTable> Alias<M> {
     /// `column` of `M`, qualified by this alias.
     pub fn col<T>(&self, column: Column<M, T>) -> Expr<T> {
         ExprNode::Column(ColumnRef {
-            qualifier: Some(Qualifier::named(self.name.clone())),
+            qualifier: Some(Qualifier {
+                schema: None,
+                name: self.name.clone(),
+                origin: super::expr::Origin::AliasOf {
+                    schema: M::SCHEMA.map(Name::Borrowed),
+                    table: Name::Borrowed(M::TABLE_NAME),
+                },
+            }),
             name: Name::Borrowed(column.name),
         })
         .typed()
@@ -238,10 +245,10 @@ impl Table {
     pub fn c(&self, name: &str) -> Expr<Dynamic> {
         match self.get_column(name) {
             Some(col) => ExprNode::Column(ColumnRef {
-                qualifier: Some(Qualifier {
-                    schema: self.schema.clone().map(Name::Owned),
-                    name: Name::Owned(self.name.clone()),
-                }),
+                qualifier: Some(crate::sql::Qualifier::table(
+                    self.schema.clone().map(Name::Owned),
+                    Name::Owned(self.name.clone()),
+                )),
                 name: Name::Owned(col.name.clone()),
             })
             .typed(),
@@ -263,7 +270,11 @@ impl Table {
 /// A dynamic column of a subquery, CTE or other named FROM item: `qualifier.name`.
 pub(crate) fn qualified<T>(qualifier: &Name, name: impl Into<Name>) -> Expr<T> {
     ExprNode::Column(ColumnRef {
-        qualifier: Some(Qualifier::named(qualifier.clone())),
+        qualifier: Some(Qualifier {
+            schema: None,
+            name: qualifier.clone(),
+            origin: super::expr::Origin::Derived,
+        }),
         name: name.into(),
     })
     .typed()

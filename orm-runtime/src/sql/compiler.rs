@@ -5,7 +5,7 @@
 //! [`Dialect`]. Every value becomes a bound parameter; every identifier is quoted.
 
 use super::dml::{DeleteStatement, InsertStatement, OnConflict, UpdateStatement};
-use super::expr::{BinaryOp, ColumnRef, ExprNode, Name, OrderItem, Qualifier, Window};
+use super::expr::{BinaryOp, ColumnRef, ExprNode, Name, OrderItem, Origin, Qualifier, Window};
 use super::select::{
     BuildError, Cte, FromClause, FromItem, JoinKind, Lock, SelectBody, SelectCore, SelectItem,
     SelectStatement, SetOp,
@@ -711,7 +711,7 @@ impl Compiler {
                         self.push(", ");
                     }
                     first = false;
-                    self.qualifier(q);
+                    self.derived_from_item(q)?;
                 }
             }
             if let Some(f) = &c.filter {
@@ -755,7 +755,7 @@ impl Compiler {
                         .joins
                         .iter()
                         .any(|j| exposed_qualifier(&j.item).name == q.name)
-            }) || self.cte_scope.contains(&q.name)
+            })
         };
         let uncovered: Vec<Qualifier> = used.into_iter().filter(|q| !named_here(q)).collect();
         let outer = |q: &Qualifier| {
@@ -769,6 +769,35 @@ impl Compiler {
         } else {
             remaining
         }
+    }
+
+    /// A FROM item for a qualifier the columns use: the table; `table AS alias` for an
+    /// alias; the name of a CTE in scope. A subquery (or a CTE no WITH defines) cannot be
+    /// named back from its columns: the statement must put it in FROM itself.
+    fn derived_from_item(&mut self, q: &Qualifier) -> Result<()> {
+        match &q.origin {
+            Origin::Table => self.qualifier(q),
+            Origin::AliasOf { schema, table } => {
+                if let Some(s) = schema {
+                    self.ident(s);
+                    self.push(".");
+                }
+                self.ident(table);
+                self.push(" AS ");
+                self.ident(&q.name);
+            }
+            Origin::Derived if self.cte_scope.contains(&q.name) => self.ident(&q.name),
+            Origin::Derived => {
+                return Err(Error::InvalidStatement {
+                    table: q.name.to_string(),
+                    message: format!(
+                        "columns of the subquery or CTE `{}` are used but it is not in FROM; add it with `.from(&{})` or a join",
+                        q.name, q.name
+                    ),
+                });
+            }
+        }
+        Ok(())
     }
 
     fn compile_from_clause(&mut self, clause: &FromClause) -> Result<()> {
@@ -1023,10 +1052,10 @@ fn collect_compound_ctes(s: &SelectStatement, out: &mut Vec<Cte>) {
 }
 
 fn table_qualifier(t: &Table) -> Qualifier {
-    Qualifier {
-        schema: t.schema.clone().map(Name::Owned),
-        name: Name::Owned(t.name.clone()),
-    }
+    crate::sql::Qualifier::table(
+        t.schema.clone().map(Name::Owned),
+        Name::Owned(t.name.clone()),
+    )
 }
 
 fn exposed_qualifier(item: &FromItem) -> Qualifier {

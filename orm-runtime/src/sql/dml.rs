@@ -378,10 +378,10 @@ impl InsertStatement {
         if pk.is_empty() {
             return Err(unsupported("on a table without a primary key"));
         }
-        let qualifier = super::expr::Qualifier {
-            schema: self.table.schema.clone().map(Name::Owned),
-            name: Name::Owned(self.table.name.clone()),
-        };
+        let qualifier = crate::sql::Qualifier::table(
+            self.table.schema.clone().map(Name::Owned),
+            Name::Owned(self.table.name.clone()),
+        );
         let key_col = |c: &str| {
             ExprNode::Column(super::expr::ColumnRef {
                 qualifier: Some(qualifier.clone()),

@@ -27,14 +27,43 @@ pub struct Qualifier {
     pub schema: Option<Name>,
     /// The table name or alias.
     pub name: Name,
+    /// What the name stands for, so a FROM derived from the columns can name it right.
+    pub origin: Origin,
+}
+
+/// What a [`Qualifier`]'s name stands for.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub enum Origin {
+    /// A table of that name.
+    #[default]
+    Table,
+    /// An alias of a table (`users AS boss`).
+    AliasOf {
+        /// The table's schema.
+        schema: Option<Name>,
+        /// The table's name.
+        table: Name,
+    },
+    /// A subquery or CTE: it must be in FROM (or WITH) by the statement's own doing.
+    Derived,
 }
 
 impl Qualifier {
-    /// A bare table name or alias.
+    /// A bare table name.
     pub fn named(name: impl Into<Name>) -> Qualifier {
         Qualifier {
             schema: None,
             name: name.into(),
+            origin: Origin::Table,
+        }
+    }
+
+    /// A table, possibly in a schema.
+    pub fn table(schema: Option<Name>, name: impl Into<Name>) -> Qualifier {
+        Qualifier {
+            schema,
+            name: name.into(),
+            origin: Origin::Table,
         }
     }
 }

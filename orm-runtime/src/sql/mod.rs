@@ -31,8 +31,8 @@ pub use dml::{
 };
 pub use expr::{
     AnyExpr, BinaryOp, Case, ColumnRef, Dynamic, Expr, ExprNode, ExprType, IntoExpr, IsBool, Name,
-    Numeric, OrderItem, Qualifier, Textual, Window, and_all, case, escape_like, excluded, exists,
-    false_, lit, literal_column, not_, not_exists, null, or_all, over, true_,
+    Numeric, OrderItem, Origin, Qualifier, Textual, Window, and_all, case, escape_like, excluded,
+    exists, false_, lit, literal_column, not_, not_exists, null, or_all, over, true_,
 };
 pub use select::{
     Cte, FromClause, FromItem, IntoFromItem, IntoSelectItem, IntoSelectList, Join, JoinKind,

@@ -111,10 +111,10 @@ pub fn star() -> Expr<super::expr::Dynamic> {
 
 /// `table.*` for a mapped table.
 pub fn star_of<M: HasTable>() -> Expr<super::expr::Dynamic> {
-    ExprNode::Star(Some(Qualifier {
-        schema: M::SCHEMA.map(Name::Borrowed),
-        name: Name::Borrowed(M::TABLE_NAME),
-    }))
+    ExprNode::Star(Some(crate::sql::Qualifier::table(
+        M::SCHEMA.map(Name::Borrowed),
+        Name::Borrowed(M::TABLE_NAME),
+    )))
     .typed()
 }
 

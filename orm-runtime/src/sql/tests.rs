@@ -1300,3 +1300,38 @@ fn recursive_cte_without_every_name_has_no_column_list() {
 fn negated_raw_sql_cannot_become_a_comment() {
     check_same(&select(-literal_column::<i64>("-1")), "SELECT -(-1)");
 }
+
+#[test]
+fn columns_of_an_alias_bring_the_aliased_table_into_from() {
+    let boss = alias::<User>("boss");
+    check_same(
+        &select(boss.col(User::name)).filter(boss.col(User::karma).gt(1)),
+        r#"SELECT "boss"."name" FROM "users" AS "boss" WHERE "boss"."karma" > $1"#,
+    );
+}
+
+#[test]
+fn columns_of_a_cte_in_with_need_no_explicit_from() {
+    let c = select((User::id, User::name)).cte("cc");
+    check_same(
+        &select(c.c::<i64>("id")).with(&c),
+        r#"WITH "cc" AS (SELECT "users"."id", "users"."name" FROM "users") SELECT "cc"."id" FROM "cc""#,
+    );
+}
+
+#[test]
+fn columns_of_a_subquery_not_in_from_are_an_error() {
+    let sq = select(User::id).subquery("sq");
+    let err = select(sq.c::<i64>("id"))
+        .compile(Dialect::Postgres)
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "invalid statement on `sq`: columns of the subquery or CTE `sq` are used but it is not in FROM; add it with `.from(&sq)` or a join"
+    );
+    let c = select(User::id).cte("cte1");
+    assert!(
+        select(c.c::<i64>("id")).compile(Dialect::Sqlite).is_err(),
+        "a CTE no WITH defines"
+    );
+}
