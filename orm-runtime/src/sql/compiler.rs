@@ -1004,6 +1004,9 @@ impl Compiler {
                 message: "the UPDATE sets no columns".into(),
             });
         }
+        let mut exprs: Vec<&ExprNode> = s.set.iter().map(|a| &a.value).collect();
+        exprs.extend(s.filter.as_ref());
+        only_the_target(&s.table, &exprs, "UPDATE")?;
         self.push("UPDATE ");
         self.table_name(&s.table);
         self.push(" SET ");
@@ -1022,6 +1025,7 @@ impl Compiler {
     }
 
     pub(crate) fn delete(&mut self, s: &DeleteStatement) -> Result<()> {
+        only_the_target(&s.table, &s.filter.iter().collect::<Vec<_>>(), "DELETE")?;
         self.push("DELETE FROM ");
         self.table_name(&s.table);
         self.scopes.push(vec![table_qualifier(&s.table)]);
@@ -1035,6 +1039,26 @@ impl Compiler {
         self.scopes.pop();
         r?;
         self.returning(&s.table, &s.returning, "DELETE")
+    }
+}
+
+/// UPDATE and DELETE name one table: other tables' columns (outside subqueries) would
+/// need `UPDATE ... FROM` / multi-table forms the compiler does not write, so they are an
+/// error that points at subqueries.
+fn only_the_target(table: &Table, exprs: &[&ExprNode], what: &str) -> Result<()> {
+    let mut used = Vec::new();
+    for e in exprs {
+        collect_qualifiers(e, &mut used);
+    }
+    match used.into_iter().find(|q| *q.name != *table.name) {
+        None => Ok(()),
+        Some(other) => Err(Error::InvalidStatement {
+            table: table.full_name(),
+            message: format!(
+                "the {what} refers to `{}` outside a subquery; use `in_select(..)`, `exists(..)` or a scalar subquery",
+                other.name
+            ),
+        }),
     }
 }
 

@@ -382,6 +382,14 @@ expr_types!(serde_json::Value => SqlType::Json,;);
 #[cfg(feature = "decimal")]
 expr_types!(rust_decimal::Decimal => SqlType::Numeric { precision: None, scale: None }, Numeric;);
 
+/// `lit("text")`: a string literal is a text expression.
+impl ExprType for &'static str {
+    type Base = String;
+    fn sql_type() -> SqlType {
+        SqlType::Varchar(None)
+    }
+}
+
 impl ExprType for Dynamic {
     type Base = Dynamic;
     fn sql_type() -> SqlType {

@@ -1335,3 +1335,35 @@ fn columns_of_a_subquery_not_in_from_are_an_error() {
         "a CTE no WITH defines"
     );
 }
+
+#[test]
+fn update_naming_another_table_outside_a_subquery_is_an_error() {
+    let err = update(User::table())
+        .set(User::karma.set(0))
+        .filter(Post::user_id.eq_col(User::id))
+        .compile(Dialect::Postgres)
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("refers to `posts` outside a subquery"),
+        "{err}"
+    );
+    // Through a subquery it is fine.
+    let ok = update(User::table())
+        .set(User::karma.set(0))
+        .filter(User::id.in_select(select(Post::user_id)));
+    assert_eq!(
+        ok.compile(Dialect::Postgres).unwrap().sql(),
+        r#"UPDATE "users" SET "karma" = $1 WHERE "users"."id" IN (SELECT "posts"."user_id" FROM "posts")"#
+    );
+}
+
+#[test]
+fn string_literals_are_text_expressions() {
+    check(
+        &select(lit("hi").concat(User::name)),
+        r#"SELECT $1 || "users"."name" FROM "users""#,
+        "SELECT CONCAT(?, `users`.`name`) FROM `users`",
+        r#"SELECT ? || "users"."name" FROM "users""#,
+    );
+}
