@@ -556,6 +556,12 @@ impl Compiler {
         }
         self.limit_offset(s.limit.as_ref(), s.offset.as_ref());
         if let Some(lock) = s.lock {
+            if matches!(s.body, SelectBody::Compound { .. }) && self.dialect != Dialect::Sqlite {
+                return Err(Error::InvalidStatement {
+                    table: "a compound select".into(),
+                    message: "row locks (FOR UPDATE/SHARE) apply to a plain SELECT, not to a UNION/INTERSECT/EXCEPT; lock each member".into(),
+                });
+            }
             self.lock(lock)?;
         }
         self.cte_scope.truncate(self.cte_scope.len() - defined);

@@ -1367,3 +1367,14 @@ fn string_literals_are_text_expressions() {
         r#"SELECT ? || "users"."name" FROM "users""#,
     );
 }
+
+#[test]
+fn a_locked_compound_select_is_an_error() {
+    let stmt = select(User::id).union(select(Post::user_id)).for_update();
+    assert!(
+        stmt.compile(Dialect::Postgres)
+            .unwrap_err()
+            .to_string()
+            .contains("row locks")
+    );
+}
