@@ -2,7 +2,7 @@
 //! fetch_optional / fetch_all, streaming, named binds.
 
 use futures_util::TryStreamExt;
-use orm::{Error, text};
+use orm::{Error, Value, text};
 
 use crate::backend_tests;
 use crate::support::{Backend, TestDb, ddl};
@@ -14,6 +14,7 @@ backend_tests!(
     fetch_streams_rows_without_collecting,
     engine_reports_its_server,
     scripts_run_several_statements,
+    the_same_sql_takes_values_of_different_types,
 );
 
 async fn scripts_run_several_statements(db: &TestDb) {
@@ -253,4 +254,55 @@ async fn engine_reports_its_server(db: &TestDb) {
     assert_eq!(engine.server_version(), v);
     assert_eq!(engine.is_mariadb(), v.contains("MariaDB"));
     assert!(!engine.url().is_empty());
+}
+
+async fn the_same_sql_takes_values_of_different_types(db: &TestDb) {
+    let engine = db
+        .builder()
+        .pool_size(1)
+        .max_overflow(0)
+        .connect()
+        .await
+        .unwrap();
+    engine
+        .execute(text(
+            "CREATE TABLE typed (id BIGINT, x DOUBLE PRECISION)".replace(
+                "DOUBLE PRECISION",
+                &ddl(db, "REAL", "DOUBLE PRECISION", "DOUBLE"),
+            ),
+        ))
+        .await
+        .unwrap();
+    engine
+        .execute(text("INSERT INTO typed VALUES (5, 1.5)"))
+        .await
+        .unwrap();
+    // One connection, so the driver's prepared-statement cache sees every run.
+    let q = "SELECT COUNT(*) FROM typed WHERE id = :id";
+    for v in [
+        Value::I32(5),
+        Value::I64(5),
+        Value::I16(5),
+        Value::Null,
+        Value::I64(5),
+    ] {
+        let want = i64::from(!v.is_null());
+        let n: i64 = engine
+            .fetch_one(text(q).bind("id", v))
+            .await
+            .unwrap()
+            .get(0)
+            .unwrap();
+        assert_eq!(n, want);
+    }
+    let q = "SELECT COUNT(*) FROM typed WHERE x > :x";
+    for v in [Value::F32(1.0), Value::F64(1.0), Value::I32(1)] {
+        let n: i64 = engine
+            .fetch_one(text(q).bind("x", v))
+            .await
+            .unwrap()
+            .get(0)
+            .unwrap();
+        assert_eq!(n, 1);
+    }
 }

@@ -129,10 +129,11 @@ pub(crate) trait Driver: sqlx::Database + sqlx::database::HasStatementCache {
     fn wrap_row(row: <Self as sqlx::Database>::Row) -> Row;
     /// `(rows_affected, last_insert_id)` of a finished statement.
     fn done(result: &<Self as sqlx::Database>::QueryResult) -> (u64, Option<i64>);
-    /// Whether the driver's statement cache may keep this statement (see
-    /// `postgres::cacheable`).
-    fn cacheable(_binds: &[Value]) -> bool {
-        true
+    /// The text sent to the driver for `sql` with `binds`. The driver caches prepared
+    /// statements by text; a dialect whose prepared statements fix their parameter types
+    /// (PostgreSQL) makes the text differ per parameter-type signature.
+    fn statement_text<'a>(sql: &'a str, _binds: &[Value]) -> std::borrow::Cow<'a, str> {
+        std::borrow::Cow::Borrowed(sql)
     }
 }
 

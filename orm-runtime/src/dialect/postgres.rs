@@ -65,12 +65,44 @@ impl Driver for Postgres {
         (result.rows_affected(), None)
     }
 
-    /// sqlx caches a prepared statement by its SQL text alone, with the parameter types
-    /// of its first execution. A statement first prepared with an untyped NULL gets its
-    /// types inferred by the server, which a later typed value might not match; such
-    /// statements are prepared unnamed instead.
-    fn cacheable(binds: &[Value]) -> bool {
-        !binds.iter().any(Value::is_null)
+    /// sqlx caches a prepared statement by its SQL text alone, and PostgreSQL fixes a
+    /// prepared statement's parameter types: the same SQL run with an `i32`, then an `i64`
+    /// at one place would send 8 bytes where 4 are expected ("incorrect binary data
+    /// format"), or worse, decode silently wrong. A comment naming the parameter types
+    /// makes each type signature a statement of its own. (An untyped NULL has its type
+    /// inferred by the server, and a signature of its own too.)
+    fn statement_text<'a>(sql: &'a str, binds: &[Value]) -> std::borrow::Cow<'a, str> {
+        if binds.is_empty() {
+            return std::borrow::Cow::Borrowed(sql);
+        }
+        let mut text = String::with_capacity(sql.len() + binds.len() + 8);
+        text.push_str(sql);
+        text.push_str(" /*");
+        for v in binds {
+            text.push(match v {
+                Value::Null => 'n',
+                Value::Bool(_) => 'b',
+                Value::I16(_) => 'h',
+                Value::I32(_) => 'i',
+                Value::I64(_) => 'l',
+                Value::F32(_) => 'f',
+                Value::F64(_) => 'd',
+                Value::Text(_) => 't',
+                Value::Bytes(_) => 'y',
+                Value::Date(_) => 'D',
+                Value::Time(_) => 'T',
+                Value::DateTime(_) => 'S',
+                Value::DateTimeUtc(_) => 'Z',
+                #[cfg(feature = "uuid")]
+                Value::Uuid(_) => 'u',
+                #[cfg(feature = "json")]
+                Value::Json(_) => 'j',
+                #[cfg(feature = "decimal")]
+                Value::Decimal(_) => 'N',
+            });
+        }
+        text.push_str("*/");
+        std::borrow::Cow::Owned(text)
     }
 }
 

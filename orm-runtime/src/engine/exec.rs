@@ -94,12 +94,15 @@ fn start(echo: bool) -> Option<Instant> {
     echo.then(Instant::now)
 }
 
-fn query<'q, DB: Driver>(c: &'q Compiled) -> Result<sqlx::query::Query<'q, DB, DB::Arguments<'q>>>
+fn query<'q, DB: Driver>(
+    sql: &'q str,
+    binds: &'q [crate::value::Value],
+) -> Result<sqlx::query::Query<'q, DB, DB::Arguments<'q>>>
 where
     DB::Arguments<'q>: IntoArguments<'q, DB>,
 {
-    let args = DB::arguments(c.binds())?;
-    Ok(sqlx::query_with(c.sql(), args).persistent(DB::cacheable(c.binds())))
+    let args = DB::arguments(binds)?;
+    Ok(sqlx::query_with(sql, args))
 }
 
 async fn execute_on<DB: Driver>(
@@ -113,7 +116,8 @@ where
 {
     let started = start(echo);
     let result = async {
-        let q = query::<DB>(c)?;
+        let text = DB::statement_text(c.sql(), c.binds());
+        let q = query::<DB>(&text, c.binds())?;
         let mut stream = sqlx::Executor::fetch_many(&mut *conn, q);
         let mut out = QueryResult::default();
         while let Some(item) = stream
@@ -155,7 +159,8 @@ where
 {
     let started = start(echo);
     let result = async {
-        let q = query::<DB>(c)?;
+        let text = DB::statement_text(c.sql(), c.binds());
+        let q = query::<DB>(&text, c.binds())?;
         let rows = q
             .fetch_all(&mut *conn)
             .await
@@ -178,7 +183,8 @@ where
 {
     let started = start(echo);
     let result = async {
-        let q = query::<DB>(c)?;
+        let text = DB::statement_text(c.sql(), c.binds());
+        let q = query::<DB>(&text, c.binds())?;
         let row = q
             .fetch_optional(&mut *conn)
             .await
@@ -206,7 +212,8 @@ where
 {
     Box::pin(async_stream::try_stream! {
         let started = start(echo);
-        let q = query::<DB>(&c)?;
+        let text = DB::statement_text(c.sql(), c.binds());
+        let q = query::<DB>(&text, c.binds())?;
         let mut rows = q.fetch(&mut *conn);
         let mut n = 0u64;
         loop {
