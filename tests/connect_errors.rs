@@ -165,3 +165,11 @@ async fn syntax_errors_carry_the_statement(db: &TestDb) {
     assert!(db_err.code.is_some());
     assert_eq!(db_err.sql.as_deref(), Some("SELEC 1"));
 }
+
+#[tokio::test]
+async fn passwords_never_show() {
+    let b = orm::Engine::builder("postgres://u:top/se?cr#et@127.0.0.1:1/db");
+    assert!(!format!("{b:?}").contains("top"), "{b:?}");
+    let err = b.connect().await.unwrap_err();
+    assert!(!err.to_string().contains("top"), "{err}");
+}

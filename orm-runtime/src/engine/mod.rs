@@ -241,13 +241,25 @@ pub async fn create_engine(url: &str) -> Result<Engine> {
 }
 
 /// Settings for a new [`Engine`], with SQLAlchemy's names, meanings and defaults.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 #[must_use = "the builder does nothing until `.connect()` is awaited"]
 pub struct EngineBuilder {
     url: String,
     config: PoolConfig,
     echo: bool,
     dialect: Option<Dialect>,
+}
+
+/// Shows the URL with its password hidden.
+impl std::fmt::Debug for EngineBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineBuilder")
+            .field("url", &url::redact(&self.url))
+            .field("config", &self.config)
+            .field("echo", &self.echo)
+            .field("dialect", &self.dialect)
+            .finish()
+    }
 }
 
 impl EngineBuilder {

@@ -47,18 +47,21 @@ pub(crate) fn redact(url: &str) -> String {
         return url.to_owned();
     };
     let authority_start = scheme_end + 3;
-    let rest = &url[authority_start..];
-    let authority_len = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let authority = &rest[..authority_len];
-    let Some(at) = authority.rfind('@') else {
+    // The credentials end at the last `@` (a password may hold `/`, `?`, `#` or `@`
+    // unencoded); without one there are none.
+    let Some(at) = url[authority_start..]
+        .rfind('@')
+        .map(|i| authority_start + i)
+    else {
         return url.to_owned();
     };
-    let Some(colon) = authority[..at].find(':') else {
+    let Some(colon) = url[authority_start..at]
+        .find(':')
+        .map(|i| authority_start + i)
+    else {
         return url.to_owned();
     };
-    let pw_start = authority_start + colon + 1;
-    let pw_end = authority_start + at;
-    format!("{}***{}", &url[..pw_start], &url[pw_end..])
+    format!("{}***{}", &url[..colon + 1], &url[at..])
 }
 
 /// Parses `url`, choosing the dialect from its scheme.
@@ -162,5 +165,13 @@ mod tests {
             "mysql://root:***@h:3306/db?x=1"
         );
         assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(
+            redact("postgres://u:se/cr?et#x@h/db"),
+            "postgres://u:***@h/db"
+        );
+        assert_eq!(
+            redact("postgres://u:p@ss@h/db?x=1"),
+            "postgres://u:***@h/db?x=1"
+        );
     }
 }
