@@ -104,7 +104,8 @@ mod server {
 
     crate::server_tests!(
         pool_recycle_replaces_old_connections,
-        pool_pre_ping_replaces_dead_connections
+        pool_pre_ping_replaces_dead_connections,
+        connections_killed_while_checked_out_do_not_shrink_the_pool,
     );
 
     async fn pid(db: &TestDb, engine: &Engine) -> i64 {
@@ -163,6 +164,37 @@ mod server {
                 assert!(r.is_err(), "a killed connection cannot run a statement");
                 assert_ne!(pid(db, &engine).await, first);
             }
+        }
+    }
+
+    async fn connections_killed_while_checked_out_do_not_shrink_the_pool(db: &TestDb) {
+        let engine = db
+            .builder()
+            .pool_size(2)
+            .max_overflow(3)
+            .connect()
+            .await
+            .unwrap();
+        let mut a = engine.connect().await.unwrap();
+        let mut b = engine.connect().await.unwrap();
+        for c in [&mut a, &mut b] {
+            let pid: i64 = c
+                .fetch_one(text(db.backend_pid_sql()))
+                .await
+                .unwrap()
+                .get(0)
+                .unwrap();
+            db.kill_connection(pid).await;
+        }
+        drop((a, b));
+        wait_for(&engine, |s| s.size == 0).await;
+        // The pool keeps connections again: each statement, run after the previous
+        // connection is back (returning finishes in the background), reuses it.
+        let first = pid(db, &engine).await;
+        for _ in 0..4 {
+            let s = wait_for(&engine, |s| s.idle == 1).await;
+            assert_eq!((s.size, s.idle), (1, 1), "the returned connection is kept");
+            assert_eq!(pid(db, &engine).await, first, "and reused");
         }
     }
 }

@@ -28,7 +28,7 @@ pub use transaction::{Savepoint, Transaction};
 pub(crate) use executor::Exec;
 
 use connection::ConnInner;
-use pool::{PoolConfig, pool_options};
+use pool::{PoolConfig, build_pool};
 use transaction::TxInner;
 use url::{ConnectTarget, DatabaseUrl};
 
@@ -213,6 +213,14 @@ pub(crate) struct EngineShared {
     config: PoolConfig,
     kind: PoolKind,
     server_version: String,
+    /// Breaks the cycle between a queue pool and its hooks.
+    release: Box<dyn Fn() + Send + Sync>,
+}
+
+impl Drop for EngineShared {
+    fn drop(&mut self) {
+        (self.release)();
+    }
 }
 
 /// A source of connections to one database: a pool plus the dialect that speaks to it.
@@ -331,7 +339,9 @@ impl EngineBuilder {
         } else {
             PoolKind::Queue
         });
-        let server_version = probe(&url, self.config.pool_timeout).await?;
+        let mut config = self.config;
+        config.kind = Some(kind);
+        let server_version = probe(&url, config.pool_timeout).await?;
         let detected = match url.dialect() {
             Dialect::MySql if server_version.contains("MariaDB") => Dialect::MariaDb,
             d => d,
@@ -346,15 +356,18 @@ impl EngineBuilder {
                 });
             }
         };
-        let pool = match url.target {
+        let (pool, release) = match url.target {
             ConnectTarget::Postgres(opts) => {
-                DbPool::Postgres(pool_options(&self.config, kind).connect_lazy_with(opts))
+                let (p, r) = build_pool(&config, kind, opts);
+                (DbPool::Postgres(p), r)
             }
             ConnectTarget::MySql(opts) => {
-                DbPool::MySql(pool_options(&self.config, kind).connect_lazy_with(opts))
+                let (p, r) = build_pool(&config, kind, opts);
+                (DbPool::MySql(p), r)
             }
             ConnectTarget::Sqlite(opts) => {
-                DbPool::Sqlite(pool_options(&self.config, kind).connect_lazy_with(opts))
+                let (p, r) = build_pool(&config, kind, opts);
+                (DbPool::Sqlite(p), r)
             }
         };
         Ok(Engine {
@@ -363,9 +376,10 @@ impl EngineBuilder {
                 dialect,
                 echo: self.echo,
                 url: url.redacted,
-                config: self.config,
+                config,
                 kind,
                 server_version,
+                release,
             }),
         })
     }

@@ -56,10 +56,16 @@ impl Default for PoolConfig {
 impl PoolConfig {
     /// The error for a checkout that waited `pool_timeout` in vain.
     pub(crate) fn timeout_error(&self) -> Error {
+        // The sizes the pool really has: a static pool is one connection.
+        let (pool_size, max_overflow) = match self.kind {
+            Some(PoolKind::Static) => (1, 0),
+            Some(PoolKind::Null) => (0, NULL_POOL_MAX_CONNECTIONS),
+            _ => (self.pool_size, self.max_overflow),
+        };
         Error::PoolTimeout {
             timeout: self.pool_timeout,
-            pool_size: self.pool_size,
-            max_overflow: self.max_overflow,
+            pool_size,
+            max_overflow,
         }
     }
 
@@ -72,7 +78,8 @@ impl PoolConfig {
     }
 }
 
-/// sqlx pool options implementing `cfg` with `kind` resolved.
+/// A sqlx pool implementing `cfg` with `kind` resolved, and what breaks its hooks'
+/// reference to it when the engine goes.
 ///
 /// sqlx's own `max_lifetime` and `test_before_acquire` are not used: sqlx checks the
 /// lifetime only when a connection is returned and in a periodic reaper, so an idle
@@ -85,7 +92,11 @@ impl PoolConfig {
 ///
 /// The idle count is kept here, not read from the pool, because connections returned
 /// at the same moment would all see the same count.
-pub(crate) fn pool_options<DB: Database>(cfg: &PoolConfig, kind: PoolKind) -> PoolOptions<DB> {
+pub(crate) fn build_pool<DB: Database>(
+    cfg: &PoolConfig,
+    kind: PoolKind,
+    connect: <DB::Connection as sqlx::Connection>::Options,
+) -> (sqlx::Pool<DB>, Box<dyn Fn() + Send + Sync>) {
     let base = PoolOptions::<DB>::new()
         .acquire_timeout(cfg.pool_timeout)
         .min_connections(0)
@@ -96,14 +107,21 @@ pub(crate) fn pool_options<DB: Database>(cfg: &PoolConfig, kind: PoolKind) -> Po
     let pre_ping = cfg.pool_pre_ping;
     match kind {
         PoolKind::Queue => {
+            // SQLAlchemy: `pool_size = 0` means no limit.
+            let (pool_size, max) = match cfg.pool_size {
+                0 => (NULL_POOL_MAX_CONNECTIONS, NULL_POOL_MAX_CONNECTIONS),
+                n => (n, n.saturating_add(cfg.max_overflow).max(1)),
+            };
             let hooks = Arc::new(QueueHooks {
                 idle: AtomicU32::new(0),
-                pool_size: cfg.pool_size,
+                pool_size,
                 recycle: cfg.pool_recycle,
+                pool: std::sync::Mutex::new(None),
             });
-            let on_release = Arc::clone(&hooks);
-            let on_acquire = hooks;
-            base.max_connections(cfg.pool_size.saturating_add(cfg.max_overflow).max(1))
+            let (on_release, on_acquire, on_connect) =
+                (Arc::clone(&hooks), Arc::clone(&hooks), Arc::clone(&hooks));
+            let pool = base
+                .max_connections(max)
                 .after_release(move |_conn, meta| {
                     let keep = !on_release.too_old(meta.age) && on_release.reserve_idle_slot();
                     Box::pin(async move { Ok(keep) })
@@ -113,13 +131,30 @@ pub(crate) fn pool_options<DB: Database>(cfg: &PoolConfig, kind: PoolKind) -> Po
                     let too_old = on_acquire.too_old(meta.age);
                     Box::pin(async move { Ok(!too_old && (!pre_ping || alive(conn).await)) })
                 })
+                .after_connect(move |_conn, _meta| {
+                    on_connect.resync();
+                    Box::pin(async { Ok(()) })
+                })
+                .connect_lazy_with(connect);
+            *hooks.pool.lock().unwrap_or_else(|p| p.into_inner()) = Some(pool.clone());
+            // The hooks hold the pool and the pool holds the hooks: the engine breaks the
+            // cycle when it is dropped.
+            (pool, Box::new(move || hooks.clear()))
         }
-        PoolKind::Null => base
-            .max_connections(NULL_POOL_MAX_CONNECTIONS)
-            .after_release(|_conn, _meta| Box::pin(async { Ok(false) })),
-        PoolKind::Static => base.max_connections(1).before_acquire(move |conn, _meta| {
-            Box::pin(async move { Ok(!pre_ping || alive(conn).await) })
-        }),
+        PoolKind::Null => (
+            base.max_connections(NULL_POOL_MAX_CONNECTIONS)
+                .after_release(|_conn, _meta| Box::pin(async { Ok(false) }))
+                .connect_lazy_with(connect),
+            Box::new(|| {}),
+        ),
+        PoolKind::Static => (
+            base.max_connections(1)
+                .before_acquire(move |conn, _meta| {
+                    Box::pin(async move { Ok(!pre_ping || alive(conn).await) })
+                })
+                .connect_lazy_with(connect),
+            Box::new(|| {}),
+        ),
     }
 }
 
@@ -127,14 +162,39 @@ async fn alive<C: sqlx::Connection>(conn: &mut C) -> bool {
     conn.ping().await.is_ok()
 }
 
-struct QueueHooks {
+struct QueueHooks<DB: Database> {
     /// Connections the pool has agreed to keep idle.
     idle: AtomicU32,
     pool_size: u32,
     recycle: Option<Duration>,
+    /// The pool itself, to correct `idle` (see [`QueueHooks::resync`]).
+    pool: std::sync::Mutex<Option<sqlx::Pool<DB>>>,
 }
 
-impl QueueHooks {
+impl<DB: Database> QueueHooks<DB> {
+    /// A connection the pool agreed to keep can still be closed by sqlx after
+    /// `after_release` (its release-time ping failed: the server dropped it), and no hook
+    /// says so. A new connection is opened only when none is idle, so at that moment the
+    /// count is brought down to what the pool really holds; otherwise leaked slots would
+    /// pile up until the pool kept nothing.
+    fn resync(&self) {
+        let actual = self
+            .pool
+            .lock()
+            .ok()
+            .and_then(|p| p.as_ref().map(|p| p.num_idle()));
+        if let Some(actual) = actual {
+            self.idle
+                .fetch_min(u32::try_from(actual).unwrap_or(u32::MAX), Ordering::AcqRel);
+        }
+    }
+
+    fn clear(&self) {
+        if let Ok(mut p) = self.pool.lock() {
+            *p = None;
+        }
+    }
+
     fn too_old(&self, age: Duration) -> bool {
         self.recycle.is_some_and(|max| age >= max)
     }
