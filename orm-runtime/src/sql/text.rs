@@ -18,14 +18,25 @@ use crate::value::Value;
 pub struct TextClause {
     parsed: Arc<Parsed>,
     binds: Vec<(String, Value)>,
-    unknown: Option<String>,
 }
 
 #[derive(Debug)]
 struct Parsed {
     source: String,
+    /// As PostgreSQL and SQLite read it.
+    standard: Parse,
+    /// As MySQL reads it (backslash escapes in strings, `#` comments), made when needed.
+    mysql: std::sync::OnceLock<Parse>,
+}
+
+#[derive(Debug)]
+struct Parse {
     pieces: Vec<Piece>,
     names: Vec<String>,
+    /// A positional placeholder written in the text (`?`, `$1`): mixing it with named
+    /// parameters would shift every value, so compiling for a dialect that reads it is
+    /// an error.
+    positional: Option<String>,
 }
 
 #[derive(Debug)]
@@ -50,15 +61,14 @@ enum Piece {
 /// ```
 pub fn text(sql: impl Into<String>) -> TextClause {
     let source = sql.into();
-    let (pieces, names) = parse(&source);
+    let standard = parse(&source, false);
     TextClause {
         parsed: Arc::new(Parsed {
             source,
-            pieces,
-            names,
+            standard,
+            mysql: std::sync::OnceLock::new(),
         }),
         binds: Vec::new(),
-        unknown: None,
     }
 }
 
@@ -66,9 +76,6 @@ impl TextClause {
     /// Gives parameter `:name` a value. Naming a parameter the SQL does not contain is an
     /// error when the statement is compiled.
     pub fn bind(mut self, name: &str, value: impl Into<Value>) -> Self {
-        if !self.parsed.names.iter().any(|n| n == name) {
-            self.unknown.get_or_insert_with(|| name.to_owned());
-        }
         let value = value.into();
         match self.binds.iter_mut().find(|(n, _)| n == name) {
             Some(slot) => slot.1 = value,
@@ -84,12 +91,32 @@ impl TextClause {
 
     /// The parameter names in order of first appearance.
     pub fn parameter_names(&self) -> &[String] {
-        &self.parsed.names
+        &self.parsed.standard.names
     }
 
     /// Compiles for `dialect`: placeholders rewritten, values in placeholder order.
     pub fn compile(&self, dialect: Dialect) -> Result<Compiled> {
-        if let Some(name) = &self.unknown {
+        let parse = if dialect.is_mysql() {
+            self.parsed
+                .mysql
+                .get_or_init(|| parse(&self.parsed.source, true))
+        } else {
+            &self.parsed.standard
+        };
+        if let Some(p) = &parse.positional {
+            let read_by_dialect = match dialect {
+                Dialect::Postgres => p.starts_with('$'),
+                _ => p == "?",
+            };
+            if read_by_dialect {
+                return Err(Error::BindParameter {
+                    name: p.clone(),
+                    problem: "is a positional placeholder (write `:name` and bind it)",
+                    sql: self.parsed.source.clone(),
+                });
+            }
+        }
+        if let Some((name, _)) = self.binds.iter().find(|(n, _)| !parse.names.contains(n)) {
             return Err(Error::BindParameter {
                 name: name.clone(),
                 problem: "does not appear",
@@ -97,7 +124,7 @@ impl TextClause {
             });
         }
         let value_of = |idx: usize| -> Result<&Value> {
-            let name = &self.parsed.names[idx];
+            let name = &parse.names[idx];
             self.binds
                 .iter()
                 .find(|(n, _)| n == name)
@@ -111,8 +138,8 @@ impl TextClause {
         let mut sql = String::with_capacity(self.parsed.source.len() + 8);
         let mut binds = Vec::new();
         // For numbered placeholders: the number given to each name, by name index.
-        let mut numbers = vec![0usize; self.parsed.names.len()];
-        for piece in &self.parsed.pieces {
+        let mut numbers = vec![0usize; parse.names.len()];
+        for piece in &parse.pieces {
             match piece {
                 Piece::Sql(s) => sql.push_str(s),
                 Piece::Param(idx) => {
@@ -151,24 +178,42 @@ fn is_name_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_'
 }
 
-/// Splits SQL into literal pieces and named parameters.
-fn parse(src: &str) -> (Vec<Piece>, Vec<String>) {
+/// Splits SQL into literal pieces and named parameters. `mysql`: backslash escapes in
+/// quoted strings and `#` comments, as MySQL reads them; otherwise PostgreSQL's `E'...'`
+/// escape strings and `$tag$...$tag$` dollar quotes.
+fn parse(src: &str, mysql: bool) -> Parse {
     let mut pieces = Vec::new();
     let mut names: Vec<String> = Vec::new();
+    let mut positional = None;
     let mut lit = String::with_capacity(src.len());
     let chars: Vec<char> = src.chars().collect();
+    let word = |c: Option<&char>| c.is_some_and(|c| c.is_alphanumeric() || *c == '_');
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
+        let prev = if i == 0 { None } else { chars.get(i - 1) };
         match c {
-            // Quoted strings and identifiers: copy through the closing quote; a doubled
-            // quote inside is an escaped quote and keeps the quoted section open.
+            // Quoted strings and identifiers: copy through the closing quote. A doubled
+            // quote is an escaped quote; a backslash escapes the next character in MySQL
+            // strings and PostgreSQL `E'...'` strings.
             '\'' | '"' | '`' => {
+                let backslashes = (mysql && c != '`')
+                    || (c == '\''
+                        && matches!(prev, Some('E' | 'e'))
+                        && !word(if i < 2 { None } else { chars.get(i - 2) }));
                 lit.push(c);
                 i += 1;
                 while i < chars.len() {
-                    lit.push(chars[i]);
-                    if chars[i] == c {
+                    let ch = chars[i];
+                    lit.push(ch);
+                    if backslashes && ch == '\\' {
+                        if let Some(next) = chars.get(i + 1) {
+                            lit.push(*next);
+                        }
+                        i += 2;
+                        continue;
+                    }
+                    if ch == c {
                         if chars.get(i + 1) == Some(&c) {
                             lit.push(c);
                             i += 2;
@@ -179,6 +224,37 @@ fn parse(src: &str) -> (Vec<Piece>, Vec<String>) {
                     i += 1;
                 }
                 i += 1;
+            }
+            // PostgreSQL dollar quoting: `$$...$$`, `$tag$...$tag$`.
+            '$' if !mysql && !word(prev) && dollar_tag(&chars, i).is_some() => {
+                let tag = dollar_tag(&chars, i).unwrap_or_default();
+                let close: Vec<char> = tag.chars().collect();
+                let body_start = i + close.len();
+                let end = (body_start..=chars.len().saturating_sub(close.len()))
+                    .find(|&k| chars[k..k + close.len()] == close[..])
+                    .map_or(chars.len(), |k| k + close.len());
+                lit.extend(&chars[i..end]);
+                i = end;
+            }
+            '$' if !word(prev) && chars.get(i + 1).is_some_and(char::is_ascii_digit) => {
+                let mut end = i + 1;
+                while end < chars.len() && chars[end].is_ascii_digit() {
+                    end += 1;
+                }
+                positional.get_or_insert_with(|| chars[i..end].iter().collect());
+                lit.extend(&chars[i..end]);
+                i = end;
+            }
+            '?' => {
+                positional.get_or_insert_with(|| "?".to_owned());
+                lit.push('?');
+                i += 1;
+            }
+            '#' if mysql => {
+                while i < chars.len() && chars[i] != '\n' {
+                    lit.push(chars[i]);
+                    i += 1;
+                }
             }
             '-' if chars.get(i + 1) == Some(&'-') => {
                 while i < chars.len() && chars[i] != '\n' {
@@ -206,7 +282,9 @@ fn parse(src: &str) -> (Vec<Piece>, Vec<String>) {
                 lit.push_str("::");
                 i += 2;
             }
-            ':' if chars.get(i + 1).copied().is_some_and(is_name_start) => {
+            // As SQLAlchemy: a colon right after a word character (`arr[lo:hi]`,
+            // `12:30`) is not a parameter.
+            ':' if !word(prev) && chars.get(i + 1).copied().is_some_and(is_name_start) => {
                 let start = i + 1;
                 let mut end = start;
                 while end < chars.len() && is_name_char(chars[end]) {
@@ -235,7 +313,21 @@ fn parse(src: &str) -> (Vec<Piece>, Vec<String>) {
     if !lit.is_empty() {
         pieces.push(Piece::Sql(lit));
     }
-    (pieces, names)
+    Parse {
+        pieces,
+        names,
+        positional,
+    }
+}
+
+/// The opening `$tag$` at `i`, if one starts there.
+fn dollar_tag(chars: &[char], i: usize) -> Option<String> {
+    let mut end = i + 1;
+    while end < chars.len() && (chars[end].is_alphanumeric() || chars[end] == '_') {
+        end += 1;
+    }
+    let tag_ok = end == i + 1 || !chars[i + 1].is_ascii_digit();
+    (chars.get(end) == Some(&'$') && tag_ok).then(|| chars[i..=end].iter().collect())
 }
 
 #[cfg(test)]
@@ -293,5 +385,53 @@ mod tests {
             .compile(Dialect::MySql)
             .unwrap();
         assert_eq!(c.binds(), &[Value::I32(2)]);
+    }
+}
+
+#[cfg(test)]
+mod parse_tests {
+    use super::*;
+
+    fn sql(t: &TextClause, d: Dialect) -> String {
+        t.compile(d)
+            .map(|c| c.sql().to_owned())
+            .unwrap_or_else(|e| e.to_string())
+    }
+
+    #[test]
+    fn dollar_quotes_and_escape_strings_hide_colons_and_quotes() {
+        let t = text("SELECT $$it's :no$$, $fn$ :no $fn$, E'it\\'s :no', :x").bind("x", 1);
+        assert_eq!(
+            sql(&t, Dialect::Postgres),
+            "SELECT $$it's :no$$, $fn$ :no $fn$, E'it\\'s :no', $1"
+        );
+    }
+
+    #[test]
+    fn mysql_backslash_escapes_and_hash_comments() {
+        let t = text("SELECT 'it\\'s :no', \"say \\\"hi:there\\\"\", :x # it's :y\n").bind("x", 1);
+        assert_eq!(
+            sql(&t, Dialect::MySql),
+            "SELECT 'it\\'s :no', \"say \\\"hi:there\\\"\", ? # it's :y\n"
+        );
+    }
+
+    #[test]
+    fn a_colon_after_a_word_is_not_a_parameter() {
+        let t = text("SELECT (ARRAY[1,2,3])[lo:hi], '12:30'::time, :p").bind("p", 1);
+        assert_eq!(
+            sql(&t, Dialect::Postgres),
+            "SELECT (ARRAY[1,2,3])[lo:hi], '12:30'::time, $1"
+        );
+    }
+
+    #[test]
+    fn positional_placeholders_in_text_are_errors_where_the_dialect_reads_them() {
+        let t = text("SELECT :x, ?").bind("x", 1);
+        assert!(sql(&t, Dialect::Sqlite).contains("is a positional placeholder"));
+        // PostgreSQL reads `?` as an operator (jsonb), not a placeholder.
+        assert_eq!(sql(&t, Dialect::Postgres), "SELECT $1, ?");
+        let t = text("SELECT :x, $1").bind("x", 1);
+        assert!(sql(&t, Dialect::Postgres).contains("is a positional placeholder"));
     }
 }
