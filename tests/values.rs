@@ -13,6 +13,7 @@ backend_tests!(
     null_round_trips_in_every_column,
     integers_read_as_wider_types_and_bools_from_integers,
     decode_errors_name_column_and_types,
+    timestamps_compare_with_current_timestamp,
 );
 
 async fn create_all_types(db: &TestDb, engine: &orm::Engine) {
@@ -295,4 +296,48 @@ async fn decode_errors_name_column_and_types(db: &TestDb) {
         err.to_string(),
         "column index 9 is out of range for a row of 2 columns"
     );
+}
+
+
+/// A bound instant and a `CURRENT_TIMESTAMP` default compare as instants (SQLite keeps
+/// both as text: they must share one format).
+async fn timestamps_compare_with_current_timestamp(db: &TestDb) {
+    let engine = db.engine().await;
+    let ts = ddl(db, "TIMESTAMP", "TIMESTAMPTZ", "DATETIME(6)");
+    let default = ddl(
+        db,
+        "CURRENT_TIMESTAMP",
+        "CURRENT_TIMESTAMP",
+        "CURRENT_TIMESTAMP(6)",
+    );
+    engine
+        .execute(text(format!(
+            "CREATE TABLE stamped (id INTEGER, at {ts} DEFAULT {default})"
+        )))
+        .await
+        .unwrap();
+    engine
+        .execute(text("INSERT INTO stamped (id) VALUES (1)"))
+        .await
+        .unwrap();
+    let since = Utc::now() - chrono::Duration::minutes(5);
+    let until = Utc::now() + chrono::Duration::minutes(5);
+    let n: i64 = engine
+        .fetch_one(
+            text("SELECT COUNT(*) FROM stamped WHERE at >= :since AND at < :until")
+                .bind("since", since)
+                .bind("until", until),
+        )
+        .await
+        .unwrap()
+        .get(0)
+        .unwrap();
+    assert_eq!(n, 1);
+    let at: DateTime<Utc> = engine
+        .fetch_one(text("SELECT at FROM stamped"))
+        .await
+        .unwrap()
+        .get(0)
+        .unwrap();
+    assert!(at > since && at < until, "{at}");
 }

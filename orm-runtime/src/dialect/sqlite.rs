@@ -28,7 +28,10 @@ impl Driver for Sqlite {
                 Value::Date(x) => add_arg::<Sqlite, _>(a, i, v, *x),
                 Value::Time(x) => add_arg::<Sqlite, _>(a, i, v, *x),
                 Value::DateTime(x) => add_arg::<Sqlite, _>(a, i, v, *x),
-                Value::DateTimeUtc(x) => add_arg::<Sqlite, _>(a, i, v, *x),
+                // An instant is stored as its UTC wall time in the format of
+                // `CURRENT_TIMESTAMP` (`YYYY-MM-DD HH:MM:SS[.f]`), so that stored,
+                // defaulted and bound timestamps compare as text correctly.
+                Value::DateTimeUtc(x) => add_arg::<Sqlite, _>(a, i, v, x.naive_utc()),
                 #[cfg(feature = "uuid")]
                 Value::Uuid(x) => add_arg::<Sqlite, _>(a, i, v, *x),
                 #[cfg(feature = "json")]
