@@ -86,6 +86,7 @@ async fn execute_reports_rows_affected_and_generated_ids(db: &TestDb) {
         .unwrap();
     assert_eq!(done.rows_affected(), 3);
     assert!(done.rows().is_empty());
+    assert_eq!(done.last_insert_id(), None, "only an INSERT reports an id");
     let done = engine
         .execute(text("DELETE FROM counters WHERE n >= 40"))
         .await

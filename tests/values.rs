@@ -291,13 +291,32 @@ async fn decode_errors_name_column_and_types(db: &TestDb) {
         err.to_string(),
         "no column `nope` in the row; it has: name, id"
     );
+    if db.backend == crate::support::Backend::Postgres {
+        // A type in a binary format of its own is an error that says how to read it, never
+        // bytes passed off as text.
+        let row = engine
+            .fetch_one(text("SELECT CAST('10.0.0.1' AS inet) AS ip"))
+            .await
+            .unwrap();
+        let err = row.value(0).unwrap_err();
+        assert!(err.to_string().contains("cast it in the query"), "{err}");
+        assert!(row.get::<String>("ip").is_err());
+        let row = engine
+            .fetch_one(text("SELECT CAST(CAST('10.0.0.1' AS inet) AS TEXT) AS ip"))
+            .await
+            .unwrap();
+        assert_eq!(row.get::<String>("ip").unwrap(), "10.0.0.1/32");
+    }
+    let row = engine
+        .fetch_one(text("SELECT 'ed' AS name, 5 AS id"))
+        .await
+        .unwrap();
     let err = row.get::<String>(9).unwrap_err();
     assert_eq!(
         err.to_string(),
         "column index 9 is out of range for a row of 2 columns"
     );
 }
-
 
 /// A bound instant and a `CURRENT_TIMESTAMP` default compare as instants (SQLite keeps
 /// both as text: they must share one format).

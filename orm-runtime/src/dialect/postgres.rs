@@ -143,11 +143,18 @@ pub(crate) fn value_at(row: &PgRow, i: usize) -> Result<Value> {
         "JSON" | "JSONB" => Err("enable the `json` feature to read JSON columns".to_owned()),
         #[cfg(not(feature = "decimal"))]
         "NUMERIC" => Err("enable the `decimal` feature to read NUMERIC columns".to_owned()),
-        // TEXT, VARCHAR, BPCHAR, NAME, CITEXT, enums and other types whose binary form
-        // is their text.
-        _ => dec::<&str>(raw)
-            .map(|s| Value::Text(s.to_owned()))
-            .map_err(|_| format!("no reader for the SQL type {}", ty.name())),
+        // Text types and enums, whose binary form is their text. Anything else arrives in
+        // a binary format of its own (inet, arrays, intervals, ...): read it as text by
+        // casting in the query, rather than get bytes as text.
+        "TEXT" | "VARCHAR" | "BPCHAR" | "NAME" | "CITEXT" | "UNKNOWN" | "XML" => {
+            dec::<&str>(raw).map(|s| Value::Text(s.to_owned()))
+        }
+        _ if matches!(ty.kind(), sqlx::postgres::PgTypeKind::Enum(_)) => {
+            dec::<&str>(raw).map(|s| Value::Text(s.to_owned()))
+        }
+        other => Err(format!(
+            "no reader for the SQL type {other}; cast it in the query (`CAST(x AS TEXT)`)"
+        )),
     };
     v.map_err(|m| column_decode_error(row, i, m))
 }

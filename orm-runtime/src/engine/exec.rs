@@ -136,6 +136,11 @@ where
                 Either::Right(row) => out.rows.push(DB::wrap_row(row)),
             }
         }
+        // Only an INSERT that inserted reports an id (SQLite's last_insert_rowid()
+        // otherwise repeats the connection's last insert).
+        if out.rows_affected == 0 || !is_insert(c.sql()) {
+            out.last_insert_id = None;
+        }
         // MySQL reports no count for a statement that returns rows (MariaDB's
         // `INSERT ... RETURNING`): count the rows instead.
         if out.rows_affected == 0 {
@@ -274,4 +279,13 @@ where
         echo_done(echo, &shown, started, result.as_ref().map(|n| *n));
     }
     result
+}
+
+/// True for `INSERT`/`REPLACE` statements.
+fn is_insert(sql: &str) -> bool {
+    let head = sql.trim_start();
+    ["INSERT", "REPLACE"].iter().any(|k| {
+        head.get(..k.len())
+            .is_some_and(|h| h.eq_ignore_ascii_case(k))
+    })
 }
