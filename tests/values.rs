@@ -286,6 +286,10 @@ async fn decode_errors_name_column_and_types(db: &TestDb) {
             .starts_with("cannot decode column `name` of SQL type"),
         "{err}"
     );
+    assert!(
+        !err.to_string().contains("SQL type NULL"),
+        "the value's type is named: {err}"
+    );
     let err = row.get::<String>("nope").unwrap_err();
     assert_eq!(
         err.to_string(),

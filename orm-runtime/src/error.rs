@@ -280,12 +280,13 @@ pub enum DatabaseErrorKind {
 /// An error the database returned for a statement.
 #[derive(Debug)]
 pub struct DatabaseError {
-    /// The SQLSTATE (PostgreSQL), the numeric error code (MySQL) or the extended
-    /// result code (SQLite), as text.
+    /// The SQLSTATE (PostgreSQL, MySQL/MariaDB) or the extended result code (SQLite),
+    /// as text.
     pub code: Option<String>,
     /// The database's own message.
     pub message: String,
-    /// The violated constraint's name, where the driver or message gives one.
+    /// The violated constraint's name, where the driver or message gives one. SQLite
+    /// names the columns instead (`table.column`), for UNIQUE and NOT NULL alike.
     pub constraint: Option<String>,
     /// The table involved, where the driver gives it (PostgreSQL).
     pub table: Option<String>,

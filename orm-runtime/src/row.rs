@@ -84,6 +84,19 @@ impl Row {
         with_row!(self, r => r.columns().get(index).map(|c| c.type_info().name().to_owned()))
     }
 
+    /// The column's declared type; for an SQLite expression column, which has none, the
+    /// storage class of its value.
+    fn value_sql_type(&self, i: usize) -> String {
+        let declared = self.sql_type(i).unwrap_or_else(|| "?".into());
+        match &self.0 {
+            RowInner::Sqlite(r) if declared == "NULL" => r
+                .try_get_raw(i)
+                .map(|v| v.type_info().name().to_owned())
+                .unwrap_or(declared),
+            _ => declared,
+        }
+    }
+
     fn value_at(&self, i: usize) -> Result<Value> {
         match &self.0 {
             RowInner::Postgres(r) => postgres::value_at(r, i),
@@ -103,7 +116,7 @@ impl Row {
         Error::Decode {
             column: self.column_label(i),
             rust_type,
-            sql_type: self.sql_type(i).unwrap_or_else(|| "?".into()),
+            sql_type: self.value_sql_type(i),
             message,
         }
     }

@@ -36,7 +36,10 @@ impl Driver for Sqlite {
                 Value::Uuid(x) => add_arg::<Sqlite, _>(a, i, v, *x),
                 #[cfg(feature = "json")]
                 Value::Json(x) => add_arg::<Sqlite, _>(a, i, v, sqlx::types::Json(x)),
-                // SQLite has no decimal type: stored as text, which keeps every digit.
+                // SQLite has no decimal type: bound as text. A column with NUMERIC affinity
+                // (what `NUMERIC(p, s)` declares) converts it to an integer or a double,
+                // as SQLAlchemy's SQLite dialect does; declare the column TEXT to keep
+                // every digit.
                 #[cfg(feature = "decimal")]
                 Value::Decimal(x) => add_arg::<Sqlite, _>(a, i, v, x.to_string()),
             }?;

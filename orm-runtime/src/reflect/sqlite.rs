@@ -106,6 +106,10 @@ pub(crate) async fn columns(
         } else {
             Autoincrement::No
         };
+        // A rowid alias can never hold NULL, whatever its declaration says.
+        if rowid_alias {
+            c.nullable = false;
+        }
         out.push(c);
     }
     Ok(out)
