@@ -311,6 +311,25 @@ async fn decode_errors_name_column_and_types(db: &TestDb) {
             .unwrap();
         assert_eq!(row.get::<String>("ip").unwrap(), "10.0.0.1/32");
     }
+    if db.backend == crate::support::Backend::MySql {
+        // MySQL's TIME is a signed duration: a negative one is an error, not a time of day.
+        let row = engine
+            .fetch_one(text(
+                "SELECT CAST('-01:00:00' AS TIME) AS t, CAST('13:14:15.5' AS TIME(6)) AS u",
+            ))
+            .await
+            .unwrap();
+        assert!(
+            row.get::<NaiveTime>("t")
+                .unwrap_err()
+                .to_string()
+                .contains("not a time of day")
+        );
+        assert_eq!(
+            row.get::<NaiveTime>("u").unwrap(),
+            NaiveTime::from_hms_milli_opt(13, 14, 15, 500).unwrap()
+        );
+    }
     let row = engine
         .fetch_one(text("SELECT 'ed' AS name, 5 AS id"))
         .await

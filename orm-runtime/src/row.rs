@@ -248,7 +248,6 @@ decode_fast!(
     String,
     Vec<u8>,
     NaiveDate,
-    NaiveTime,
     NaiveDateTime,
     DateTime<Utc>,
 );
@@ -256,6 +255,24 @@ decode_fast!(
 decode_fast!(uuid::Uuid);
 #[cfg(feature = "json")]
 decode_fast!(serde_json::Value);
+
+/// `NaiveTime`: MySQL's TIME is a signed duration, which sqlx would read as a time of day
+/// without its sign; there it goes through the checked [`Value`] path.
+macro_rules! decode_time {
+    ($($t:ty),*) => {$(
+        impl Decode for $t {
+            #[inline]
+            fn decode(row: &Row, index: usize) -> Result<Self> {
+                match &row.0 {
+                    RowInner::Postgres(r) => decode_driver::<sqlx::Postgres, _>(row, r, index, postgres::value_at),
+                    RowInner::MySql(_) => decode_value_path(row, index, row.value_at(index)?),
+                    RowInner::Sqlite(r) => decode_driver::<sqlx::Sqlite, _>(row, r, index, sqlite::value_at),
+                }
+            }
+        }
+    )*};
+}
+decode_time!(NaiveTime, Option<NaiveTime>);
 
 /// Types no driver decodes directly on every dialect: always through [`Value`].
 macro_rules! decode_via_value {

@@ -83,7 +83,25 @@ pub(crate) fn value_at(row: &MySqlRow, i: usize) -> Result<Value> {
         #[cfg(feature = "decimal")]
         "DECIMAL" => dec(raw).map(Value::Decimal),
         "DATE" => dec(raw).map(Value::Date),
-        "TIME" => dec(raw).map(Value::Time),
+        // MySQL's TIME is a duration (-838:59:59 to 838:59:59); only a time of day fits
+        // `Value::Time`, and a negative or longer one is an error rather than a wrong
+        // value.
+        "TIME" => dec::<sqlx::mysql::types::MySqlTime>(raw).and_then(|t| {
+            if t.is_valid_time_of_day() {
+                chrono::NaiveTime::from_hms_micro_opt(
+                    t.hours(),
+                    u32::from(t.minutes()),
+                    u32::from(t.seconds()),
+                    t.microseconds(),
+                )
+                .map(Value::Time)
+                .ok_or_else(|| format!("{t} is not a time of day"))
+            } else {
+                Err(format!(
+                    "{t} is a duration, not a time of day; read it with CAST(x AS CHAR)"
+                ))
+            }
+        }),
         "DATETIME" => dec(raw).map(Value::DateTime),
         "TIMESTAMP" => dec(raw).map(Value::DateTimeUtc),
         #[cfg(feature = "json")]
