@@ -1,8 +1,8 @@
 //! Proc macros of the [`orm`](https://docs.rs/orm) crate. Semver-exempt: depend on
 //! `orm`, which re-exports them.
 //!
-//! The work is split as serde's derive splits it: [`attr`] parses attributes, [`model`]
-//! builds and checks the model of the struct, [`expand`] generates code.
+//! The work is split as serde's derive splits it: `attr` parses attributes, `model`
+//! builds and checks the model of the struct, `expand` generates code.
 #![warn(missing_docs)]
 
 mod attr;
