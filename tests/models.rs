@@ -166,6 +166,16 @@ async fn models_create_their_schema_and_round_trip_rows(db: &TestDb) {
     let stmt = orm::Compiled::new(sql.select_by_key.sql(), User::key_values(&id));
     let row = engine.fetch_one(stmt).await.unwrap();
     let u = User::from_row(&row, 0).unwrap();
+    // The same through `Row::decode`, and a tuple from a typed select.
+    let again: User = row.decode().unwrap();
+    assert_eq!(again.name, u.name);
+    let (uid, uname): (i64, String) = engine
+        .fetch_one(select((User::id, User::name)))
+        .await
+        .unwrap()
+        .decode()
+        .unwrap();
+    assert_eq!((uid, uname.as_str()), (id, "ed"));
     assert_eq!(
         (u.id, u.name.as_str(), u.email.as_deref()),
         (id, "ed", Some("ed@x"))

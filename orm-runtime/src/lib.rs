@@ -37,6 +37,6 @@ pub use reflect::Inspector;
 pub use relationship::{
     Cascade, LoadStrategy, Related, Relationship, RelationshipInfo, RelationshipKind,
 };
-pub use row::{ColumnIndex, Decode, Row};
+pub use row::{ColumnIndex, Decode, FromRow, Row};
 pub use sql::{Compiled, ExecPlan, Executable, TextClause, text};
 pub use value::{FromValue, Value};

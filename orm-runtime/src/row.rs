@@ -293,3 +293,54 @@ decode_via_value!(i8, u8, u16, u32, u64, DateTime<FixedOffset>, Value);
 // sqlx's SQLite driver has no DECIMAL; the value path covers it there.
 #[cfg(feature = "decimal")]
 decode_via_value!(rust_decimal::Decimal);
+
+/// A Rust value built from a whole row: tuples of [`Decode`] types (columns by position)
+/// and models (`#[derive(Model)]`, their columns in declaration order).
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let engine = orm_runtime::create_engine("sqlite::memory:").await?;
+/// let row = engine.fetch_one(orm_runtime::text("SELECT 1 AS id, 'ed' AS name, NULL AS email")).await?;
+/// let (id, name, email): (i64, String, Option<String>) = row.decode()?;
+/// assert_eq!((id, name.as_str(), email), (1, "ed", None));
+/// # Ok::<(), orm_runtime::Error>(()) }).unwrap();
+/// ```
+pub trait FromRow: Sized {
+    /// Builds the value from `row`.
+    fn from_row(row: &Row) -> Result<Self>;
+}
+
+impl Row {
+    /// The whole row as `T`: a tuple (columns by position) or a model.
+    pub fn decode<T: FromRow>(&self) -> Result<T> {
+        T::from_row(self)
+    }
+}
+
+impl<M: crate::model::Model> FromRow for M {
+    fn from_row(row: &Row) -> Result<Self> {
+        M::from_row(row, 0)
+    }
+}
+
+macro_rules! tuple_from_row {
+    ($($name:ident : $i:tt),+) => {
+        impl<$($name: Decode),+> FromRow for ($($name,)+) {
+            fn from_row(row: &Row) -> Result<Self> {
+                Ok(($(row.get::<$name>($i)?,)+))
+            }
+        }
+    };
+}
+tuple_from_row!(A: 0);
+tuple_from_row!(A: 0, B: 1);
+tuple_from_row!(A: 0, B: 1, C: 2);
+tuple_from_row!(A: 0, B: 1, C: 2, D: 3);
+tuple_from_row!(A: 0, B: 1, C: 2, D: 3, E: 4);
+tuple_from_row!(A: 0, B: 1, C: 2, D: 3, E: 4, F: 5);
+tuple_from_row!(A: 0, B: 1, C: 2, D: 3, E: 4, F: 5, G: 6);
+tuple_from_row!(A: 0, B: 1, C: 2, D: 3, E: 4, F: 5, G: 6, H: 7);
+tuple_from_row!(A: 0, B: 1, C: 2, D: 3, E: 4, F: 5, G: 6, H: 7, I: 8);
+tuple_from_row!(A: 0, B: 1, C: 2, D: 3, E: 4, F: 5, G: 6, H: 7, I: 8, J: 9);
+tuple_from_row!(A: 0, B: 1, C: 2, D: 3, E: 4, F: 5, G: 6, H: 7, I: 8, J: 9, K: 10);
+tuple_from_row!(A: 0, B: 1, C: 2, D: 3, E: 4, F: 5, G: 6, H: 7, I: 8, J: 9, K: 10, L: 11);

@@ -51,6 +51,7 @@ pub use orm_runtime::Engine;
 pub use orm_runtime::EngineBuilder;
 pub use orm_runtime::Error;
 pub use orm_runtime::Executable;
+pub use orm_runtime::FromRow;
 pub use orm_runtime::FromValue;
 pub use orm_runtime::Inspector;
 pub use orm_runtime::Model;
