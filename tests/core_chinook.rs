@@ -50,14 +50,13 @@ async fn same_rows(engine: &Engine, built: impl orm::Executable, hand: String) -
     got
 }
 
-async fn setup(db: &TestDb) -> (Engine, ChinookNames) {
-    let engine = db.engine().await;
-    chinook::load(db, &engine).await;
-    (engine, ChinookNames(db.backend))
-}
-
-async fn top_five_artists_by_track_count(db: &TestDb) {
-    let (engine, c) = setup(db).await;
+/// Artist(ArtistId, Name) and Album(AlbumId, ArtistId), as several queries use them.
+fn artist_and_album(
+    c: &ChinookNames,
+) -> (
+    std::sync::Arc<orm::schema::Table>,
+    std::sync::Arc<orm::schema::Table>,
+) {
     let artist = c.table(
         "Artist",
         &[
@@ -72,6 +71,18 @@ async fn top_five_artists_by_track_count(db: &TestDb) {
             ("ArtistId", SqlType::Integer),
         ],
     );
+    (artist, album)
+}
+
+async fn setup(db: &TestDb) -> (Engine, ChinookNames) {
+    let engine = db.engine().await;
+    chinook::load(db, &engine).await;
+    (engine, ChinookNames(db.backend))
+}
+
+async fn top_five_artists_by_track_count(db: &TestDb) {
+    let (engine, c) = setup(db).await;
+    let (artist, album) = artist_and_album(&c);
     let track = c.table(
         "Track",
         &[("TrackId", SqlType::Integer), ("AlbumId", SqlType::Integer)],
@@ -275,20 +286,7 @@ async fn window_rank_picks_the_longest_track_per_album(db: &TestDb) {
 async fn correlated_not_exists_and_in_subquery(db: &TestDb) {
     let (engine, c) = setup(db).await;
     let n = |s: &str| c.n(s);
-    let artist = c.table(
-        "Artist",
-        &[
-            ("ArtistId", SqlType::Integer),
-            ("Name", SqlType::varchar(120)),
-        ],
-    );
-    let album = c.table(
-        "Album",
-        &[
-            ("AlbumId", SqlType::Integer),
-            ("ArtistId", SqlType::Integer),
-        ],
-    );
+    let (artist, album) = artist_and_album(&c);
     let lonely = select(func::count_star()).from(&artist).filter(not_exists(
         select(album.c(&n("AlbumId")))
             .from(&album)

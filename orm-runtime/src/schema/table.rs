@@ -172,13 +172,17 @@ impl Table {
         self.get_column(name).ok_or_else(|| Error::UnknownColumn {
             table: self.full_name(),
             column: name.to_owned(),
-            available: self
-                .columns
-                .iter()
-                .map(|c| c.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
+            available: self.column_list(),
         })
+    }
+
+    /// The column names, comma separated (for error messages).
+    pub(crate) fn column_list(&self) -> String {
+        self.columns
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     /// The column that takes its value from the database on INSERT, by SQLAlchemy's

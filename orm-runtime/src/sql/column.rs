@@ -255,12 +255,7 @@ impl Table {
             None => ExprNode::UnknownColumn {
                 table: self.full_name(),
                 column: name.to_owned(),
-                available: self
-                    .columns
-                    .iter()
-                    .map(|c| c.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                available: self.column_list(),
             }
             .typed(),
         }
