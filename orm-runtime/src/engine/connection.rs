@@ -36,8 +36,8 @@ impl Connection {
         self.shared.dialect
     }
 
-    fn echo(&self) -> bool {
-        self.shared.echo
+    fn echo(&self) -> Arc<super::events::Events> {
+        Arc::clone(&self.shared.events)
     }
 
     fn raw(&mut self) -> RawConn<'_> {

@@ -1,13 +1,12 @@
 //! Running compiled statements on a driver connection: one generic implementation for
 //! the three drivers, with `echo` logging.
 
-use std::time::Instant;
-
 use futures_core::stream::BoxStream;
 use futures_util::TryStreamExt;
 use sqlx::{Either, IntoArguments};
 
 use super::QueryResult;
+use super::events::Events;
 use crate::dialect::Driver;
 use crate::error::{Error, Result};
 use crate::row::Row;
@@ -32,66 +31,33 @@ macro_rules! dispatch {
 }
 
 impl<'a> RawConn<'a> {
-    pub(crate) async fn execute(self, c: &Compiled, echo: bool) -> Result<QueryResult> {
+    pub(crate) async fn execute(self, c: &Compiled, echo: &Events) -> Result<QueryResult> {
         dispatch!(self, execute_on(c, echo))
     }
 
-    pub(crate) async fn fetch_all(self, c: &Compiled, echo: bool) -> Result<Vec<Row>> {
+    pub(crate) async fn fetch_all(self, c: &Compiled, echo: &Events) -> Result<Vec<Row>> {
         dispatch!(self, fetch_all_on(c, echo))
     }
 
-    pub(crate) async fn fetch_optional(self, c: &Compiled, echo: bool) -> Result<Option<Row>> {
+    pub(crate) async fn fetch_optional(self, c: &Compiled, echo: &Events) -> Result<Option<Row>> {
         dispatch!(self, fetch_optional_on(c, echo))
     }
 
-    pub(crate) async fn execute_script(self, sql: &str, echo: bool) -> Result<u64> {
+    pub(crate) async fn execute_script(self, sql: &str, echo: &Events) -> Result<u64> {
         dispatch!(self, execute_script_on(sql, echo))
     }
 
-    pub(crate) fn fetch(self, c: Compiled, echo: bool) -> BoxStream<'a, Result<Row>> {
+    pub(crate) fn fetch(
+        self,
+        c: Compiled,
+        echo: std::sync::Arc<Events>,
+    ) -> BoxStream<'a, Result<Row>> {
         match self {
             RawConn::Postgres(conn) => fetch_on::<sqlx::Postgres>(conn, c, echo),
             RawConn::MySql(conn) => fetch_on::<sqlx::MySql>(conn, c, echo),
             RawConn::Sqlite(conn) => fetch_on::<sqlx::Sqlite>(conn, c, echo),
         }
     }
-}
-
-/// Logs a finished statement through `tracing` when the engine echoes.
-fn echo_done(
-    echo: bool,
-    c: &Compiled,
-    started: Option<Instant>,
-    outcome: std::result::Result<u64, &Error>,
-) {
-    if !echo {
-        return;
-    }
-    let elapsed = started.map(|s| s.elapsed()).unwrap_or_default();
-    match outcome {
-        Ok(rows) => tracing::info!(
-            target: "orm::engine",
-            sql = %c.sql(),
-            binds = ?c.binds(),
-            elapsed = ?elapsed,
-            rows,
-            "{}",
-            c.sql()
-        ),
-        Err(e) => tracing::warn!(
-            target: "orm::engine",
-            sql = %c.sql(),
-            binds = ?c.binds(),
-            elapsed = ?elapsed,
-            error = %e,
-            "{}",
-            c.sql()
-        ),
-    }
-}
-
-fn start(echo: bool) -> Option<Instant> {
-    echo.then(Instant::now)
 }
 
 fn query<'q, DB: Driver>(
@@ -108,13 +74,13 @@ where
 async fn execute_on<DB: Driver>(
     conn: &mut DB::Connection,
     c: &Compiled,
-    echo: bool,
+    echo: &Events,
 ) -> Result<QueryResult>
 where
     for<'e> &'e mut DB::Connection: sqlx::Executor<'e, Database = DB>,
     for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
 {
-    let started = start(echo);
+    let started = echo.start();
     let result = async {
         let text = DB::statement_text(c.sql(), c.binds());
         let q = query::<DB>(&text, c.binds())?;
@@ -149,20 +115,20 @@ where
         Ok(out)
     }
     .await;
-    echo_done(echo, c, started, result.as_ref().map(|r| r.rows_affected));
+    echo.done(c, started, result.as_ref().map(|r| r.rows_affected));
     result
 }
 
 async fn fetch_all_on<DB: Driver>(
     conn: &mut DB::Connection,
     c: &Compiled,
-    echo: bool,
+    echo: &Events,
 ) -> Result<Vec<Row>>
 where
     for<'e> &'e mut DB::Connection: sqlx::Executor<'e, Database = DB>,
     for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
 {
-    let started = start(echo);
+    let started = echo.start();
     let result = async {
         let text = DB::statement_text(c.sql(), c.binds());
         let q = query::<DB>(&text, c.binds())?;
@@ -173,20 +139,20 @@ where
         Ok(rows.into_iter().map(DB::wrap_row).collect::<Vec<_>>())
     }
     .await;
-    echo_done(echo, c, started, result.as_ref().map(|r| r.len() as u64));
+    echo.done(c, started, result.as_ref().map(|r| r.len() as u64));
     result
 }
 
 async fn fetch_optional_on<DB: Driver>(
     conn: &mut DB::Connection,
     c: &Compiled,
-    echo: bool,
+    echo: &Events,
 ) -> Result<Option<Row>>
 where
     for<'e> &'e mut DB::Connection: sqlx::Executor<'e, Database = DB>,
     for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
 {
-    let started = start(echo);
+    let started = echo.start();
     let result = async {
         let text = DB::statement_text(c.sql(), c.binds());
         let q = query::<DB>(&text, c.binds())?;
@@ -197,26 +163,21 @@ where
         Ok(row.map(DB::wrap_row))
     }
     .await;
-    echo_done(
-        echo,
-        c,
-        started,
-        result.as_ref().map(|r| u64::from(r.is_some())),
-    );
+    echo.done(c, started, result.as_ref().map(|r| u64::from(r.is_some())));
     result
 }
 
 fn fetch_on<'a, DB: Driver>(
     conn: &'a mut DB::Connection,
     c: Compiled,
-    echo: bool,
+    echo: std::sync::Arc<Events>,
 ) -> BoxStream<'a, Result<Row>>
 where
     for<'e> &'e mut DB::Connection: sqlx::Executor<'e, Database = DB>,
     for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
 {
     Box::pin(async_stream::try_stream! {
-        let started = start(echo);
+        let started = echo.start();
         let text = DB::statement_text(c.sql(), c.binds());
         let q = query::<DB>(&text, c.binds())?;
         let mut rows = q.fetch(&mut *conn);
@@ -230,12 +191,12 @@ where
                 Ok(None) => break,
                 Err(e) => {
                     let e = Error::from_sqlx(e, Some(c.sql()));
-                    echo_done(echo, &c, started, Err(&e));
+                    echo.done(&c, started, Err(&e));
                     Err(e)?;
                 }
             }
         }
-        echo_done(echo, &c, started, Ok(n));
+        echo.done(&c, started, Ok(n));
     })
 }
 
@@ -245,7 +206,7 @@ pub(crate) fn fetch_pooled<DB: Driver>(
     pool: sqlx::Pool<DB>,
     cfg: super::pool::PoolConfig,
     c: Compiled,
-    echo: bool,
+    echo: std::sync::Arc<Events>,
 ) -> BoxStream<'static, Result<Row>>
 where
     for<'e> &'e mut DB::Connection: sqlx::Executor<'e, Database = DB>,
@@ -263,20 +224,20 @@ where
 async fn execute_script_on<DB: Driver>(
     conn: &mut DB::Connection,
     sql: &str,
-    echo: bool,
+    echo: &Events,
 ) -> Result<u64>
 where
     for<'e> &'e mut DB::Connection: sqlx::Executor<'e, Database = DB>,
 {
-    let started = start(echo);
+    let started = echo.start();
     let result = sqlx::raw_sql(sql)
         .execute(&mut *conn)
         .await
         .map(|done| DB::done(&done).0)
         .map_err(|e| Error::from_sqlx(e, Some(sql)));
-    if echo {
+    if started.is_some() {
         let shown = Compiled::new(sql, Vec::new());
-        echo_done(echo, &shown, started, result.as_ref().map(|n| *n));
+        echo.done(&shown, started, result.as_ref().map(|n| *n));
     }
     result
 }

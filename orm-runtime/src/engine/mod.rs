@@ -8,6 +8,7 @@
 //! ```
 
 mod connection;
+pub mod events;
 mod exec;
 mod executor;
 mod pool;
@@ -98,13 +99,13 @@ macro_rules! executor_methods {
         ) -> $crate::error::Result<$crate::engine::QueryResult> {
             let echo = self.echo();
             match plan {
-                $crate::sql::ExecPlan::Single(c) => self.raw().execute(&c, echo).await,
+                $crate::sql::ExecPlan::Single(c) => self.raw().execute(&c, &echo).await,
                 $crate::sql::ExecPlan::InsertThenSelect {
                     insert,
                     select,
                     generated_key,
                 } => {
-                    let done = self.raw().execute(&insert, echo).await?;
+                    let done = self.raw().execute(&insert, &echo).await?;
                     let select = if generated_key {
                         let id = done.last_insert_id().ok_or_else(|| {
                             $crate::error::Error::Unsupported {
@@ -123,7 +124,7 @@ macro_rules! executor_methods {
                     } else {
                         select
                     };
-                    let rows = self.raw().fetch_all(&select, echo).await?;
+                    let rows = self.raw().fetch_all(&select, &echo).await?;
                     Ok(done.with_rows(rows))
                 }
             }
@@ -135,7 +136,7 @@ macro_rules! executor_methods {
         /// [`execute`](Self::execute) with binds for anything that comes from outside.
         pub async fn execute_script(&mut self, sql: &str) -> $crate::error::Result<u64> {
             let echo = self.echo();
-            self.raw().execute_script(sql, echo).await
+            self.raw().execute_script(sql, &echo).await
         }
 
         /// Runs a query and collects every row.
@@ -145,7 +146,7 @@ macro_rules! executor_methods {
         ) -> $crate::error::Result<Vec<$crate::row::Row>> {
             let echo = self.echo();
             match stmt.plan_for(self.dialect())? {
-                $crate::sql::ExecPlan::Single(c) => self.raw().fetch_all(&c, echo).await,
+                $crate::sql::ExecPlan::Single(c) => self.raw().fetch_all(&c, &echo).await,
                 plan => Ok(self.run_plan(plan).await?.into_rows()),
             }
         }
@@ -169,7 +170,7 @@ macro_rules! executor_methods {
         ) -> $crate::error::Result<Option<$crate::row::Row>> {
             let echo = self.echo();
             match stmt.plan_for(self.dialect())? {
-                $crate::sql::ExecPlan::Single(c) => self.raw().fetch_optional(&c, echo).await,
+                $crate::sql::ExecPlan::Single(c) => self.raw().fetch_optional(&c, &echo).await,
                 plan => Ok(self.run_plan(plan).await?.into_rows().into_iter().next()),
             }
         }
@@ -209,6 +210,7 @@ pub(crate) struct EngineShared {
     pool: DbPool,
     pub(crate) dialect: Dialect,
     pub(crate) echo: bool,
+    pub(crate) events: Arc<events::Events>,
     url: String,
     config: PoolConfig,
     kind: PoolKind,
@@ -375,6 +377,7 @@ impl EngineBuilder {
                 pool,
                 dialect,
                 echo: self.echo,
+                events: events::Events::new(self.echo),
                 url: url.redacted,
                 config,
                 kind,
@@ -447,6 +450,36 @@ impl Engine {
     /// The engine's dialect, chosen from the URL (and, for MySQL URLs, the server).
     pub fn dialect(&self) -> Dialect {
         self.shared.dialect
+    }
+
+    /// Calls `f` after every statement any connection of this engine runs (SQL, binds,
+    /// time, rows or error), as SQLAlchemy's `after_cursor_execute`: to count and read
+    /// the statements a piece of code emits, or to log them elsewhere. Listeners run on
+    /// the task that ran the statement; keep them short.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use std::sync::{Arc, Mutex};
+    /// let engine = orm_runtime::create_engine("sqlite::memory:").await?;
+    /// let seen = Arc::new(Mutex::new(Vec::new()));
+    /// let log = Arc::clone(&seen);
+    /// let id = engine.listen(move |e| log.lock().unwrap().push(e.sql.to_owned()));
+    /// engine.execute(orm_runtime::text("SELECT 1")).await?;
+    /// engine.unlisten(id);
+    /// engine.execute(orm_runtime::text("SELECT 2")).await?;
+    /// assert_eq!(*seen.lock().unwrap(), ["SELECT 1"]);
+    /// # Ok::<(), orm_runtime::Error>(()) }).unwrap();
+    /// ```
+    pub fn listen(
+        &self,
+        f: impl Fn(&events::StatementEvent<'_>) + Send + Sync + 'static,
+    ) -> events::ListenerId {
+        self.shared.events.listen(Arc::new(f))
+    }
+
+    /// Removes a listener added by [`listen`](Engine::listen).
+    pub fn unlisten(&self, id: events::ListenerId) {
+        self.shared.events.unlisten(id);
     }
 
     /// The URL, with its password replaced by `***`.
@@ -611,10 +644,10 @@ impl Engine {
             }
             Err(e) => return Box::pin(futures_util::stream::once(async move { Err(e) })),
         };
-        let (cfg, echo) = (self.shared.config.clone(), self.shared.echo);
+        let (cfg, echo) = (self.shared.config.clone(), Arc::clone(&self.shared.events));
         match &self.shared.pool {
-            DbPool::Postgres(p) => exec::fetch_pooled(p.clone(), cfg, c, echo),
-            DbPool::MySql(p) => exec::fetch_pooled(p.clone(), cfg, c, echo),
+            DbPool::Postgres(p) => exec::fetch_pooled(p.clone(), cfg, c, echo.clone()),
+            DbPool::MySql(p) => exec::fetch_pooled(p.clone(), cfg, c, echo.clone()),
             DbPool::Sqlite(p) => exec::fetch_pooled(p.clone(), cfg, c, echo),
         }
     }

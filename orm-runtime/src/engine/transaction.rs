@@ -96,8 +96,8 @@ macro_rules! scope_methods {
             self.0.shared.dialect
         }
 
-        fn echo(&self) -> bool {
-            self.0.shared.echo
+        fn echo(&self) -> Arc<super::events::Events> {
+            Arc::clone(&self.0.shared.events)
         }
 
         fn raw(&mut self) -> RawConn<'_> {
