@@ -927,7 +927,7 @@ fn chinook_models_map_fields_to_the_scripts_columns() {
 }
 
 #[test]
-fn chinook_models_start_with_every_relationship_unloaded() {
+fn new_chinook_models_start_with_every_relationship_new_and_empty() {
     let price = Decimal::new(99, 2);
     let at = NaiveDate::from_ymd_opt(2025, 1, 1)
         .unwrap()
@@ -994,7 +994,8 @@ fn chinook_models_start_with_every_relationship_unloaded() {
             "Track.invoice_lines",
         ]
     );
-    assert!(fields.iter().all(|(_, loaded)| !loaded));
+    // A new object's relationships are new: loaded, empty and writable.
+    assert!(fields.iter().all(|(_, loaded)| *loaded));
     // Keys are given, not generated: the constructor takes them.
     assert_eq!(
         (track.track_id, employee.employee_id, employee.reports_to),

@@ -16,6 +16,7 @@ mod models;
 mod pooling;
 mod reflection;
 mod schema_ddl;
+mod session;
 mod statements;
 mod transactions;
 mod values;

@@ -285,15 +285,18 @@ pub fn model(m: &ModelDef) -> TokenStream {
         let fname = f.unraw().to_string();
         quote!(#f: #cs::decode::<#ty>(row, offset + #i, #model_name, #fname)?)
     });
-    let rel_inits: Vec<TokenStream> = m
-        .relationships
-        .iter()
-        .map(|r| {
-            let f = &r.field;
-            let q = format!("{model_name}.{}", f.unraw());
-            quote!(#f: #cs::Related::unloaded(#q))
-        })
-        .collect();
+    let rel_inits_with = |ctor: TokenStream| -> Vec<TokenStream> {
+        m.relationships
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let f = &r.field;
+                quote!(#f: #cs::Related::#ctor(&<#ident as #cs::ModelMeta>::RELATIONSHIPS[#i]))
+            })
+            .collect()
+    };
+    let rel_inits = rel_inits_with(quote!(unloaded));
+    let rel_new = rel_inits_with(quote!(empty));
     let skip_inits: Vec<TokenStream> = m
         .skipped
         .iter()
@@ -309,11 +312,55 @@ pub fn model(m: &ModelDef) -> TokenStream {
     // ---- relationships
     let own_fks = quote!(<#ident as #cs::ModelMeta>::FOREIGN_KEYS);
     let rel_infos = m.relationships.iter().map(|r| relationship_info(m, r));
-    let nrels = m.relationships.len();
     let checks = m
         .relationships
         .iter()
         .map(|r| relationship_checks(m, r, &own_fks));
+
+    // ---- per-column and per-relationship access for the session
+    let key_from_row = {
+        let reads: Vec<TokenStream> = m
+            .columns
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.primary_key)
+            .map(|(i, c)| {
+                let ty = &c.ty;
+                let fname = c.field.unraw().to_string();
+                quote!(#cs::decode::<#ty>(row, offset + #i, #model_name, #fname))
+            })
+            .collect();
+        match reads.as_slice() {
+            [one] => quote!(#one),
+            many => quote!(::core::result::Result::Ok((#(#many?,)*))),
+        }
+    };
+    let column_value_arms = m.columns.iter().enumerate().map(|(i, c)| {
+        let f = &c.field;
+        quote!(#i => #cs::Value::from(::core::clone::Clone::clone(&self.#f)))
+    });
+    let set_column_arms = m.columns.iter().enumerate().map(|(i, c)| {
+        let (f, ty) = (&c.field, &c.ty);
+        let fname = c.field.unraw().to_string();
+        quote!(#i => self.#f = #cs::from_value::<#ty>(value, #model_name, #fname)?)
+    });
+    let unset_arms = m
+        .columns
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.generated || c.server_default.is_some() || c.version)
+        .map(|(i, c)| {
+            let (f, ty) = (&c.field, &c.ty);
+            quote!(#i => self.#f == <#ty as ::core::default::Default>::default())
+        });
+    let rel_arms = m.relationships.iter().enumerate().map(|(i, r)| {
+        let f = &r.field;
+        quote!(#i => self.#f.core())
+    });
+    let rel_mut_arms = m.relationships.iter().enumerate().map(|(i, r)| {
+        let f = &r.field;
+        quote!(#i => self.#f.core_mut())
+    });
 
     // ---- constructor
     let required: Vec<&ColumnDef> = m
@@ -357,7 +404,7 @@ pub fn model(m: &ModelDef) -> TokenStream {
             pub fn new(#(#params),*) -> Self {
                 Self {
                     #(#inits,)*
-                    #(#rel_inits,)*
+                    #(#rel_new,)*
                     #(#skip_inits,)*
                 }
             }
@@ -377,6 +424,7 @@ pub fn model(m: &ModelDef) -> TokenStream {
         impl #cs::ModelMeta for #ident {
             const FOREIGN_KEYS: &'static [#cs::FkInfo] = &[#(#fk_infos),*];
             const COLUMN_NAMES: &'static [&'static str] = &[#(#column_names),*];
+            const RELATIONSHIPS: &'static [#cs::RelationshipInfo] = &[#(#rel_infos),*];
         }
 
         impl #cs::RelatedTarget for #ident {
@@ -394,8 +442,7 @@ pub fn model(m: &ModelDef) -> TokenStream {
             }
 
             fn relationships() -> &'static [#cs::RelationshipInfo] {
-                static RELATIONSHIPS: [#cs::RelationshipInfo; #nrels] = [#(#rel_infos),*];
-                &RELATIONSHIPS
+                <Self as #cs::ModelMeta>::RELATIONSHIPS
             }
 
             fn primary_key(&self) -> Self::PrimaryKey {
@@ -421,6 +468,46 @@ pub fn model(m: &ModelDef) -> TokenStream {
             fn sql(dialect: #cs::Dialect) -> &'static #cs::ModelSql {
                 static SQL: #cs::ModelSqlCache = #cs::ModelSqlCache::new();
                 SQL.get::<Self>(dialect)
+            }
+
+            fn key_from_row(row: &#cs::Row, offset: usize) -> #cs::Result<Self::PrimaryKey> {
+                #key_from_row
+            }
+
+            fn column_value(&self, i: usize) -> #cs::Value {
+                match i {
+                    #(#column_value_arms,)*
+                    _ => #cs::Value::Null,
+                }
+            }
+
+            fn set_column_value(&mut self, i: usize, value: #cs::Value) -> #cs::Result<()> {
+                match i {
+                    #(#set_column_arms,)*
+                    _ => {}
+                }
+                ::core::result::Result::Ok(())
+            }
+
+            fn column_is_unset(&self, i: usize) -> bool {
+                match i {
+                    #(#unset_arms,)*
+                    _ => false,
+                }
+            }
+
+            fn relationship(&self, i: usize) -> &#cs::RelatedCore {
+                match i {
+                    #(#rel_arms,)*
+                    _ => #cs::no_relationship(#model_name, i),
+                }
+            }
+
+            fn relationship_mut(&mut self, i: usize) -> &mut #cs::RelatedCore {
+                match i {
+                    #(#rel_mut_arms,)*
+                    _ => #cs::no_relationship(#model_name, i),
+                }
             }
         }
 
@@ -531,6 +618,7 @@ fn relationship_info(m: &ModelDef, r: &RelationshipDef) -> TokenStream {
             cascade: #cascade,
             passive_deletes: #passive,
             remote_side: #remote_side,
+            target_vtable: #cs::vtable::<#target>,
         }
     }
 }
@@ -660,6 +748,7 @@ pub fn fallback(ident: &Ident) -> TokenStream {
         impl #cs::ModelMeta for #ident {
             const FOREIGN_KEYS: &'static [#cs::FkInfo] = &[];
             const COLUMN_NAMES: &'static [&'static str] = &[];
+            const RELATIONSHIPS: &'static [#cs::RelationshipInfo] = &[];
         }
         impl #cs::RelatedTarget for #ident {
             type Target = #ident;
@@ -686,6 +775,24 @@ pub fn fallback(ident: &Ident) -> TokenStream {
             }
             fn sql(_: #cs::Dialect) -> &'static #cs::ModelSql {
                 ::core::panic!("the derive of this model failed")
+            }
+            fn key_from_row(_: &#cs::Row, _: usize) -> #cs::Result<Self::PrimaryKey> {
+                ::core::result::Result::Ok(())
+            }
+            fn column_value(&self, _: usize) -> #cs::Value {
+                #cs::Value::Null
+            }
+            fn set_column_value(&mut self, _: usize, _: #cs::Value) -> #cs::Result<()> {
+                ::core::result::Result::Ok(())
+            }
+            fn column_is_unset(&self, _: usize) -> bool {
+                false
+            }
+            fn relationship(&self, i: usize) -> &#cs::RelatedCore {
+                #cs::no_relationship(#name, i)
+            }
+            fn relationship_mut(&mut self, i: usize) -> &mut #cs::RelatedCore {
+                #cs::no_relationship(#name, i)
             }
         }
     }

@@ -8,13 +8,15 @@ pub use crate::dialect::Dialect;
 pub use crate::error::{Error, Result};
 pub use crate::model::{ColumnInfo, Model, ModelSql, ModelSqlCache};
 pub use crate::relationship::{
-    Cascade, LoadStrategy, Related, RelatedTarget, Relationship, RelationshipInfo, RelationshipKind,
+    Cascade, LoadStrategy, Related, RelatedCore, RelatedTarget, Relationship, RelationshipInfo,
+    RelationshipKind,
 };
 pub use crate::row::{Decode, Row};
 pub use crate::schema::{
     Autoincrement, CheckConstraint, Column as SchemaColumn, ForeignKey, Index, ReferentialAction,
     SqlType, Table, UniqueConstraint,
 };
+pub use crate::session::vtable::vtable;
 pub use crate::sql::{Column, ExprType, HasTable};
 pub use crate::value::Value;
 
@@ -101,6 +103,8 @@ pub trait ModelMeta {
     const FOREIGN_KEYS: &'static [FkInfo];
     /// The mapped columns' names.
     const COLUMN_NAMES: &'static [&'static str];
+    /// The relationships, in field order.
+    const RELATIONSHIPS: &'static [RelationshipInfo];
 }
 
 /// Evaluated in a `const`: `column` must be one of `columns`, or the build fails with
@@ -138,9 +142,26 @@ pub const fn check_single(
 /// value holds `Me`.
 pub fn back_populates<Me, Other, T: RelatedTarget<Target = Me>>(_: Relationship<Other, T>) {}
 
-/// Builds a `Related` from a loaded row (unloaded).
-pub const fn unloaded<T>(name: &'static str) -> Related<T> {
-    Related::unloaded(name)
+/// Generated `relationship(i)` was asked for an index the model does not have: a bug in
+/// the session, never user input.
+#[cold]
+pub fn no_relationship(model: &str, i: usize) -> ! {
+    unreachable!("model `{model}` has no relationship #{i}")
+}
+
+/// Converts a value into field `field`'s type, naming the field on error.
+pub fn from_value<T: crate::value::FromValue>(
+    value: Value,
+    model: &'static str,
+    field: &'static str,
+) -> Result<T> {
+    let sql_type = value.type_name().to_owned();
+    T::from_value(value).map_err(|message| Error::Decode {
+        column: format!("{model}.{field}"),
+        rust_type: T::RUST_TYPE,
+        sql_type,
+        message,
+    })
 }
 
 /// Reads column `index` of `row` as `T`, naming the model and field on error.

@@ -240,6 +240,73 @@ pub enum Error {
         tables: Vec<String>,
     },
 
+    /// A session was asked for something its objects' states do not allow (adding an
+    /// object of another session, refreshing a pending one, ...).
+    #[error("{message}")]
+    InvalidRequest {
+        /// What is wrong, naming the object.
+        message: String,
+    },
+
+    /// An object's values are stale (expired by `expire`, a rollback, or a commit with
+    /// `expire_on_commit`) and were read: refresh it, or query it again.
+    #[error(
+        "`{object}` is expired (its `{attribute}` may be stale); refresh it with session.refresh() or query it again"
+    )]
+    Expired {
+        /// `Model(key)`.
+        object: String,
+        /// The first expired field.
+        attribute: &'static str,
+    },
+
+    /// `refresh` found no row for the object any more.
+    #[error("`{object}` was deleted from the database")]
+    ObjectDeleted {
+        /// `Model(key)`.
+        object: String,
+    },
+
+    /// A flush failed (or its future was dropped): the session's transaction was rolled
+    /// back and the session must be rolled back before further work (SQLAlchemy's rule).
+    #[error(
+        "this session's transaction was rolled back because {reason}; call session.rollback() before further work"
+    )]
+    PendingRollback {
+        /// Why.
+        reason: String,
+    },
+
+    /// An UPDATE or DELETE by primary key (and version) matched another number of rows
+    /// than it should: another transaction changed or deleted the row
+    /// (optimistic concurrency, `#[orm(version)]`).
+    #[error(
+        "{operation} of `{object}` expected to match {expected} row(s) but matched {matched}; the row was changed or deleted by another transaction"
+    )]
+    StaleData {
+        /// `UPDATE` or `DELETE`.
+        operation: &'static str,
+        /// `Model(key)`.
+        object: String,
+        /// Rows expected.
+        expected: u64,
+        /// Rows matched.
+        matched: u64,
+    },
+
+    /// A statement of a flush failed; the session's transaction was rolled back and no
+    /// object changed. `source` is the database's error (its constraint, code, table).
+    #[error("flush failed at {operation} of `{object}`: {source}")]
+    Flush {
+        /// `INSERT`, `UPDATE` or `DELETE`.
+        operation: &'static str,
+        /// `Model(key)`, or `Model(<new>)`/the model and row count for a batch.
+        object: String,
+        /// The statement's error.
+        #[source]
+        source: Box<Error>,
+    },
+
     /// `fetch_one` found no row.
     #[error("the statement returned no rows; use fetch_optional if none is acceptable")]
     RowNotFound,

@@ -23,6 +23,7 @@ pub mod reflect;
 pub mod relationship;
 pub mod row;
 pub mod schema;
+pub mod session;
 pub mod sql;
 pub mod value;
 

@@ -6,7 +6,7 @@ use std::sync::{Arc, OnceLock};
 
 use crate::dialect::Dialect;
 use crate::error::Result;
-use crate::relationship::RelationshipInfo;
+use crate::relationship::{RelatedCore, RelationshipInfo};
 use crate::row::Row;
 use crate::sql::{Compiled, HasTable};
 use crate::value::Value;
@@ -66,6 +66,32 @@ pub trait Model: HasTable + Sized + Send + Sync + 'static {
 
     /// The SQL this model runs by primary key, compiled once per dialect.
     fn sql(dialect: Dialect) -> &'static ModelSql;
+
+    /// The primary key read from `row` by position, starting at `offset` (the key
+    /// columns only: an identity-map hit decodes nothing else).
+    fn key_from_row(row: &Row, offset: usize) -> Result<Self::PrimaryKey>;
+
+    /// Column `i`'s value ([`Model::columns`] order).
+    fn column_value(&self, i: usize) -> Value;
+
+    /// Sets column `i` from a value: generated keys, foreign keys and refreshed rows are
+    /// written back this way. A value of the wrong type is [`Error::Decode`] naming the
+    /// field.
+    ///
+    /// [`Error::Decode`]: crate::error::Error::Decode
+    fn set_column_value(&mut self, i: usize, value: Value) -> Result<()>;
+
+    /// True when column `i` is a generated key, a server-default or a version column that
+    /// still holds its Rust default: an INSERT leaves it to the database.
+    fn column_is_unset(&self, i: usize) -> bool;
+
+    /// Relationship field `i` ([`Model::relationships`] order), untyped.
+    #[doc(hidden)]
+    fn relationship(&self, i: usize) -> &RelatedCore;
+
+    /// Relationship field `i`, untyped and mutable.
+    #[doc(hidden)]
+    fn relationship_mut(&mut self, i: usize) -> &mut RelatedCore;
 }
 
 /// Statements by primary key, compiled once per dialect for a model.

@@ -38,6 +38,7 @@ pub use orm_runtime::reflect;
 pub use orm_runtime::relationship;
 pub use orm_runtime::row;
 pub use orm_runtime::schema;
+pub use orm_runtime::session;
 pub use orm_runtime::sql;
 pub use orm_runtime::value;
 
@@ -71,6 +72,7 @@ pub use orm_runtime::schema::MetaData;
 pub use orm_runtime::schema::NamingConvention;
 pub use orm_runtime::schema::SqlType;
 pub use orm_runtime::schema::Table;
+pub use orm_runtime::session::{Inspection, Obj, ObjectState, Query, Session};
 pub use orm_runtime::text;
 
 pub use orm_runtime::sql::func;
@@ -86,6 +88,7 @@ pub mod prelude {
         LoadOptions, joinedload, noload, raiseload, selectinload, subqueryload,
     };
     pub use orm_runtime::schema::{MetaData, SqlType, Table};
+    pub use orm_runtime::session::{Obj, ObjectState, Session};
     pub use orm_runtime::sql::{
         Column, Dynamic, Expr, HasTable, alias, and_all, case, delete, excluded, exists, func,
         insert, lit, not_, not_exists, or_all, over, select, update,

@@ -315,3 +315,31 @@ impl TestDb {
         admin.close().await;
     }
 }
+
+/// The statements an engine runs, recorded through its events.
+#[derive(Clone, Default)]
+pub struct Statements(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+impl Statements {
+    /// Starts recording every statement `engine` runs.
+    pub fn record(engine: &Engine) -> Statements {
+        let s = Statements::default();
+        let log = s.clone();
+        engine.listen(move |e| log.0.lock().unwrap().push(e.sql.to_owned()));
+        s
+    }
+
+    /// The statements recorded since the last `take`, and forgets them.
+    pub fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+
+    /// How many statements were recorded since the last `take` that start with `prefix`
+    /// (case-insensitive), and forgets all of them.
+    pub fn count(&self, prefix: &str) -> usize {
+        self.take()
+            .iter()
+            .filter(|s| s.len() >= prefix.len() && s[..prefix.len()].eq_ignore_ascii_case(prefix))
+            .count()
+    }
+}

@@ -58,6 +58,24 @@ struct ModelEntry {
     relationships: fn() -> &'static [crate::relationship::RelationshipInfo],
 }
 
+/// Association tables of many-to-many relationships, by the name `secondary` gives,
+/// recorded by [`MetaData::configure`] for the session's flush and loaders.
+static ASSOCIATIONS: std::sync::LazyLock<
+    std::sync::RwLock<std::collections::HashMap<String, Arc<Table>>>,
+> = std::sync::LazyLock::new(Default::default);
+
+fn register_association(name: &str, table: &Arc<Table>) {
+    if let Ok(mut m) = ASSOCIATIONS.write() {
+        m.insert(name.to_owned(), Arc::clone(table));
+    }
+}
+
+/// The association table `name` of a many-to-many relationship, once a `MetaData`
+/// holding it was configured.
+pub(crate) fn association_table(name: &str) -> Option<Arc<Table>> {
+    ASSOCIATIONS.read().ok()?.get(name).cloned()
+}
+
 impl MetaData {
     /// An empty collection.
     pub fn new() -> MetaData {
@@ -146,6 +164,7 @@ impl MetaData {
                             ),
                         ));
                     }
+                    register_association(secondary, &assoc);
                 }
                 if let Some(back) = r.back_populates
                     && let Some(other) = self.models.iter().find(|o| o.name == r.target_model)

@@ -17,9 +17,9 @@
 mod column;
 mod constraint;
 pub mod ddl;
-mod metadata;
+pub(crate) mod metadata;
 pub mod naming;
-mod sort;
+pub(crate) mod sort;
 mod table;
 mod types;
 

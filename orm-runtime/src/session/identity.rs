@@ -1,0 +1,81 @@
+//! The identity map: one object per primary key per model, per session.
+
+use std::any::Any;
+use std::collections::HashMap;
+
+use crate::model::Model;
+use crate::session::object::{Handle, Obj};
+
+/// One model's part of the identity map, with its type erased.
+pub(crate) trait AnyStore: Send + Sync {
+    fn as_any_mut(&mut self) -> &mut dyn Any;
+    /// Puts `h` in the map under its current key; false when another object already
+    /// holds that key.
+    fn insert(&mut self, h: &Handle) -> bool;
+    /// Takes `h` out (by identity).
+    fn remove(&mut self, h: &Handle);
+    /// Every object in the map.
+    fn handles(&self) -> Vec<Handle>;
+    fn len(&self) -> usize;
+}
+
+/// The typed map of model `M`.
+pub(crate) struct Store<M: Model> {
+    pub(crate) map: HashMap<M::PrimaryKey, Handle>,
+}
+
+impl<M: Model> Default for Store<M> {
+    fn default() -> Self {
+        Store {
+            map: HashMap::new(),
+        }
+    }
+}
+
+impl<M: Model> Store<M> {
+    pub(crate) fn get(&self, key: &M::PrimaryKey) -> Option<&Obj<M>> {
+        self.map.get(key).and_then(Handle::downcast::<M>)
+    }
+}
+
+impl<M: Model> AnyStore for Store<M> {
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+
+    fn insert(&mut self, h: &Handle) -> bool {
+        let Some(obj) = h.downcast::<M>() else {
+            return false;
+        };
+        let key = obj.lock_read().primary_key();
+        match self.map.get(&key) {
+            Some(existing) if !existing.ptr_eq(h) => false,
+            Some(_) => true,
+            None => {
+                self.map.insert(key, h.uncounted());
+                true
+            }
+        }
+    }
+
+    fn remove(&mut self, h: &Handle) {
+        let Some(obj) = h.downcast::<M>() else {
+            return;
+        };
+        let key = obj.lock_read().primary_key();
+        if self.map.get(&key).is_some_and(|e| e.ptr_eq(h)) {
+            self.map.remove(&key);
+        } else {
+            // The key changed in memory since it was mapped: find it by identity.
+            self.map.retain(|_, e| !e.ptr_eq(h));
+        }
+    }
+
+    fn handles(&self) -> Vec<Handle> {
+        self.map.values().map(Handle::uncounted).collect()
+    }
+
+    fn len(&self) -> usize {
+        self.map.len()
+    }
+}

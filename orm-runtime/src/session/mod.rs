@@ -1,0 +1,727 @@
+//! The ORM session: a unit of work with an identity map (SQLAlchemy's `Session`).
+//!
+//! ```text
+//!  add / get / query ──▶ identity map (one Obj per key) ──write()──▶ touched objects
+//!                                                                        │
+//!  commit ──▶ flush: new, changed, deleted, ordered by foreign keys ◀────┘
+//!                    │ INSERT (batched, keys fetched back) / UPDATE (changed columns)
+//!                    ▼ / DELETE (children first), on the session's one connection
+//!              COMMIT, objects persistent
+//! ```
+//!
+//! Modules: `object` ([`Obj`] handles, their guards and states), `identity` (the
+//! identity map), `unit_of_work` (the flush), `query` (`session.query::<M>()`), `vtable`
+//! (a model's operations with its type erased).
+
+pub(crate) mod identity;
+pub mod object;
+pub mod query;
+mod unit_of_work;
+pub mod vtable;
+
+use std::any::TypeId;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::engine::{Engine, QueryResult, Transaction};
+use crate::error::{Error, Result};
+use crate::model::Model;
+use crate::relationship::{RelatedTarget, Relationship};
+use crate::row::Row;
+use crate::sql::Executable;
+
+use identity::{AnyStore, Store};
+use object::{Handle, Meta, Registry, describe};
+pub use object::{Inspection, Obj, ObjectState, Ref, RefMut};
+pub use query::Query;
+
+/// How rows meet objects already in the identity map.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct LoadMode {
+    /// Overwrite the columns of objects already loaded (`populate_existing`).
+    pub(crate) populate_existing: bool,
+}
+
+/// A unit of work: the objects you add, load and change, written to the database in
+/// one transaction at [`flush`](Session::flush) / [`commit`](Session::commit).
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use orm::prelude::*;
+///
+/// #[derive(Model, Debug, Clone)]
+/// #[orm(table = "users")]
+/// pub struct User {
+///     #[orm(primary_key)]
+///     pub id: i64,
+///     pub name: String,
+/// }
+///
+/// let engine = create_engine("sqlite::memory:").await?;
+/// MetaData::new().with::<User>().create_all(&engine).await?;
+///
+/// let mut session = Session::new(&engine);
+/// let ed = session.add(User::new("ed"));            // pending
+/// session.commit().await?;                          // INSERT, COMMIT: persistent
+/// let id = ed.read()?.id;
+/// let same = session.get::<User>(id).await?.unwrap(); // identity map: no SQL
+/// assert!(Obj::ptr_eq(&ed, &same));
+/// ed.write()?.name = "edward".into();               // dirty
+/// let found = session.query::<User>().filter(User::name.eq("edward")).one().await?;
+/// assert!(Obj::ptr_eq(&ed, &found));                // autoflush, then the same object
+/// session.delete(&ed)?;
+/// session.commit().await?;
+/// assert_eq!(ed.state(), ObjectState::Detached);
+/// # Ok::<(), orm::Error>(()) }).unwrap();
+/// ```
+///
+/// A session is used by one task at a time (`&mut self`); the objects it hands out are
+/// `Send + Sync` handles. It pins one connection for its transaction (taken at the
+/// first statement, given back at commit or rollback). Dropped with a transaction open,
+/// it rolls back.
+pub struct Session {
+    engine: Engine,
+    registry: Arc<Registry>,
+    tx: Option<Transaction>,
+    stores: HashMap<TypeId, Box<dyn AnyStore>>,
+    /// Pending objects, in the order they were added.
+    new: Vec<Handle>,
+    /// Persistent objects marked for deletion, in order.
+    deleted: Vec<Handle>,
+    /// What the transaction did, undone in memory by a rollback.
+    tx_inserted: Vec<Handle>,
+    tx_deleted: Vec<Handle>,
+    autoflush: bool,
+    expire_on_commit: bool,
+    /// Why the session must be rolled back before further work.
+    pending_rollback: Option<String>,
+    /// Set while a flush runs: still set at the next call means the flush's future was
+    /// dropped half-way.
+    flushing: bool,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field(
+                "objects",
+                &self.stores.values().map(|s| s.len()).sum::<usize>(),
+            )
+            .field("new", &self.new.len())
+            .field("deleted", &self.deleted.len())
+            .field("in_transaction", &self.tx.is_some())
+            .finish()
+    }
+}
+
+impl Session {
+    /// A session on `engine`: autoflush on, `expire_on_commit` off.
+    ///
+    /// `expire_on_commit` is off by default, as SQLAlchemy recommends for asynchronous
+    /// sessions: a read never does I/O here, so expiring every object at commit would
+    /// make every read after a commit an error until the object is refreshed.
+    pub fn new(engine: &Engine) -> Session {
+        Session {
+            engine: engine.clone(),
+            registry: Registry::new(),
+            tx: None,
+            stores: HashMap::new(),
+            new: Vec::new(),
+            deleted: Vec::new(),
+            tx_inserted: Vec::new(),
+            tx_deleted: Vec::new(),
+            autoflush: true,
+            expire_on_commit: false,
+            pending_rollback: None,
+            flushing: false,
+        }
+    }
+
+    /// Whether queries flush pending changes first (on by default).
+    pub fn set_autoflush(&mut self, on: bool) {
+        self.autoflush = on;
+    }
+
+    /// Whether commit expires every object, so that the next read of it is an error
+    /// until it is refreshed (off by default; see [`Session::new`]).
+    pub fn set_expire_on_commit(&mut self, on: bool) {
+        self.expire_on_commit = on;
+    }
+
+    /// The engine the session runs on.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// True while a transaction is open (between the first statement and commit or
+    /// rollback).
+    pub fn in_transaction(&self) -> bool {
+        self.tx.is_some()
+    }
+
+    /// Adds a new object: it is pending, and inserted at the next flush. Objects linked
+    /// to it through relationships with the `save-update` cascade (the default) follow.
+    pub fn add<M: Model>(&mut self, value: M) -> Obj<M> {
+        let obj = Obj::new_in(
+            &self.registry,
+            value,
+            Meta {
+                state: ObjectState::Pending,
+                session: self.registry.id,
+                delete_marked: false,
+                snapshot: None,
+                expired: Vec::new(),
+                touched: false,
+                key: None,
+            },
+        );
+        self.new.push(obj.h.uncounted());
+        self.sync_new_backrefs(&obj.h);
+        obj
+    }
+
+    /// Adds several new objects.
+    pub fn add_all<M: Model>(&mut self, values: impl IntoIterator<Item = M>) -> Vec<Obj<M>> {
+        values.into_iter().map(|m| self.add(m)).collect()
+    }
+
+    /// Puts a transient or detached object (back) into the session: a transient one is
+    /// pending again, a detached one persistent. An object of another session, or a
+    /// detached one whose key another object of this session holds, is an
+    /// [`Error::InvalidRequest`].
+    pub fn add_obj<M: Model>(&mut self, obj: &Obj<M>) -> Result<()> {
+        self.attach(&obj.h)
+    }
+
+    fn attach(&mut self, h: &Handle) -> Result<()> {
+        let mut meta = h.core().meta();
+        if meta.session != 0 && meta.session != self.registry.id {
+            return Err(Error::InvalidRequest {
+                message: format!(
+                    "{} is already attached to another session; expunge it there first",
+                    describe(h.vtable().name, meta.key.as_deref())
+                ),
+            });
+        }
+        match meta.state {
+            ObjectState::Pending | ObjectState::Persistent => return Ok(()),
+            ObjectState::Transient => {
+                meta.state = ObjectState::Pending;
+                meta.session = self.registry.id;
+                drop(meta);
+                self.new.push(h.uncounted());
+            }
+            ObjectState::Detached | ObjectState::Deleted => {
+                if meta.key.is_none() {
+                    meta.state = ObjectState::Pending;
+                    meta.session = self.registry.id;
+                    drop(meta);
+                    self.new.push(h.uncounted());
+                    return Ok(());
+                }
+                meta.state = ObjectState::Persistent;
+                meta.session = self.registry.id;
+                meta.delete_marked = false;
+                drop(meta);
+                if !self.store_for(h).insert(h) {
+                    let mut meta = h.core().meta();
+                    meta.state = ObjectState::Detached;
+                    meta.session = 0;
+                    return Err(Error::InvalidRequest {
+                        message: format!(
+                            "another object with the key of {} is already in this session; use merge",
+                            h.describe()
+                        ),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A new object's relationships may already hold objects (`User::new` then
+    /// `posts.push`): tell the other sides, as linking after `add` would.
+    fn sync_new_backrefs(&mut self, h: &Handle) {
+        let vt = h.vtable();
+        for (i, info) in (vt.relationships)().iter().enumerate() {
+            if info.back_populates.is_none() {
+                continue;
+            }
+            let mut items = Vec::new();
+            (vt.with_relationship)(h, i, &mut |r| {
+                items = r.items().iter().map(Handle::uncounted).collect();
+            });
+            for item in items {
+                relationship_backref(h, info.back_populates, &item);
+            }
+        }
+    }
+
+    fn store_for(&mut self, h: &Handle) -> &mut dyn AnyStore {
+        let vt = h.vtable();
+        self.stores
+            .entry((vt.type_id)())
+            .or_insert_with(|| (vt.new_store)())
+            .as_mut()
+    }
+
+    pub(crate) fn store<M: Model>(&mut self) -> &mut Store<M> {
+        self.stores
+            .entry(TypeId::of::<M>())
+            .or_insert_with(|| Box::new(Store::<M>::default()))
+            .as_any_mut()
+            .downcast_mut::<Store<M>>()
+            .unwrap_or_else(|| unreachable!("the store of a type id is that type's store"))
+    }
+
+    /// Marks a persistent object for deletion at the next flush (a pending one is simply
+    /// taken out of the session). Relationships with the `delete` cascade delete their
+    /// objects too; children of a parent deleted without it get NULL foreign keys.
+    pub fn delete<M: Model>(&mut self, obj: &Obj<M>) -> Result<()> {
+        self.delete_handle(&obj.h)
+    }
+
+    pub(crate) fn delete_handle(&mut self, h: &Handle) -> Result<()> {
+        let mut meta = h.core().meta();
+        if meta.session != self.registry.id {
+            return Err(Error::InvalidRequest {
+                message: format!(
+                    "{} is not in this session; add it before deleting it",
+                    describe(h.vtable().name, meta.key.as_deref())
+                ),
+            });
+        }
+        match meta.state {
+            ObjectState::Pending => {
+                meta.state = ObjectState::Transient;
+                meta.session = 0;
+                drop(meta);
+                self.new.retain(|n| !n.ptr_eq(h));
+            }
+            ObjectState::Persistent if !meta.delete_marked => {
+                meta.delete_marked = true;
+                drop(meta);
+                self.deleted.push(h.uncounted());
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Takes an object out of the session (it becomes detached; a pending one
+    /// transient). Unflushed changes to it are forgotten by the session.
+    pub fn expunge<M: Model>(&mut self, obj: &Obj<M>) {
+        self.expunge_handle(&obj.h);
+    }
+
+    fn expunge_handle(&mut self, h: &Handle) {
+        {
+            let mut meta = h.core().meta();
+            if meta.session != self.registry.id {
+                return;
+            }
+            meta.session = 0;
+            meta.delete_marked = false;
+            meta.state = match meta.state {
+                ObjectState::Pending | ObjectState::Transient => ObjectState::Transient,
+                _ => ObjectState::Detached,
+            };
+        }
+        self.new.retain(|n| !n.ptr_eq(h));
+        self.deleted.retain(|n| !n.ptr_eq(h));
+        self.store_for(h).remove(h);
+    }
+
+    /// Takes every object out of the session.
+    pub fn expunge_all(&mut self) {
+        let mut all: Vec<Handle> = self.stores.values().flat_map(|s| s.handles()).collect();
+        all.extend(self.new.iter().map(Handle::uncounted));
+        for h in &all {
+            self.expunge_handle(h);
+        }
+        self.stores.clear();
+        self.new.clear();
+        self.deleted.clear();
+    }
+
+    /// Marks every column of `obj` stale: reading it is an error until
+    /// [`refresh`](Session::refresh) or a query that returns its row fills it again.
+    /// Unflushed changes to it are discarded.
+    pub fn expire<M: Model>(&mut self, obj: &Obj<M>) {
+        expire_handle(&obj.h);
+    }
+
+    /// Expires every persistent object of the session.
+    pub fn expire_all(&mut self) {
+        for h in self.stores.values().flat_map(|s| s.handles()) {
+            expire_handle(&h);
+        }
+    }
+
+    /// Reloads `obj`'s columns from the database (unflushed changes to it are
+    /// discarded). Errors with [`Error::ObjectDeleted`] when its row is gone.
+    pub async fn refresh<M: Model>(&mut self, obj: &Obj<M>) -> Result<()> {
+        self.check_usable()?;
+        let key = {
+            let meta = obj.h.core().meta();
+            match (&meta.state, &meta.key) {
+                (ObjectState::Persistent, Some(k)) if meta.session == self.registry.id => k.clone(),
+                _ => {
+                    return Err(Error::InvalidRequest {
+                        message: format!(
+                            "{} is not persistent in this session; only persistent objects can be refreshed",
+                            describe(M::MODEL_NAME, meta.key.as_deref())
+                        ),
+                    });
+                }
+            }
+        };
+        let sql = M::sql(self.engine.dialect());
+        let stmt = crate::sql::Compiled::new(sql.select_by_key.sql(), key.clone());
+        let row = self.tx().await?.fetch_optional(stmt).await?;
+        let Some(row) = row else {
+            return Err(Error::ObjectDeleted {
+                object: describe(M::MODEL_NAME, Some(&key)),
+            });
+        };
+        self.load_row::<M>(
+            &row,
+            0,
+            LoadMode {
+                populate_existing: true,
+            },
+        )?;
+        Ok(())
+    }
+
+    /// The object of model `M` with primary key `key`: from the identity map without SQL
+    /// when it is there (and not expired), else one SELECT.
+    pub async fn get<M: Model>(&mut self, key: impl Into<M::PrimaryKey>) -> Result<Option<Obj<M>>> {
+        let key = key.into();
+        if let Some(obj) = self.store::<M>().get(&key) {
+            let usable = {
+                let meta = obj.h.core().meta();
+                !meta.is_expired()
+            };
+            if usable {
+                return Ok(Some(obj.clone()));
+            }
+        }
+        self.check_usable()?;
+        self.autoflush().await?;
+        let sql = M::sql(self.engine.dialect());
+        let stmt = crate::sql::Compiled::new(sql.select_by_key.sql(), M::key_values(&key));
+        let row = self.tx().await?.fetch_optional(stmt).await?;
+        match row {
+            Some(row) => Ok(Some(self.load_row::<M>(&row, 0, LoadMode::default())?)),
+            None => Ok(None),
+        }
+    }
+
+    /// A query for objects of `M`: add filters, order and limits, then run it with
+    /// `all`, `first`, `one` or `one_or_none`.
+    pub fn query<M: Model>(&mut self) -> Query<'_, M> {
+        Query::new(self)
+    }
+
+    /// Loads relationship `rel` of `obj` (one SELECT), replacing what was loaded.
+    pub async fn load<M: Model, T: RelatedTarget>(
+        &mut self,
+        obj: &Obj<M>,
+        rel: Relationship<M, T>,
+    ) -> Result<()> {
+        self.check_usable()?;
+        self.autoflush().await?;
+        let index = M::relationships()
+            .iter()
+            .position(|r| r.name == rel.name())
+            .unwrap_or_else(|| unreachable!("a relationship descriptor names a relationship"));
+        let items = self.load_relationship(&obj.h, index).await?;
+        (obj.h.vtable().with_relationship_mut)(&obj.h, index, &mut |r| {
+            r.set_loaded(items.iter().map(Handle::uncounted).collect());
+        });
+        Ok(())
+    }
+
+    /// The objects relationship `index` of `h` points at, read from the database.
+    pub(crate) async fn load_relationship(
+        &mut self,
+        h: &Handle,
+        index: usize,
+    ) -> Result<Vec<Handle>> {
+        let vt = h.vtable();
+        let info = &(vt.relationships)()[index];
+        let target = (info.target_vtable)();
+        let values = (vt.values)(h);
+        let join = unit_of_work::resolve(vt, info)?;
+        let stmt = unit_of_work::select_related(vt, info, &join, &values)?;
+        let Some(stmt) = stmt else {
+            return Ok(Vec::new());
+        };
+        let rows = self.tx().await?.fetch_all(stmt).await?;
+        let offset = 0;
+        let _ = offset;
+        (target.decode_rows)(self, &rows, LoadMode::default())
+    }
+
+    /// Runs a Core statement in the session's transaction (after an autoflush).
+    pub async fn execute(&mut self, stmt: impl Executable) -> Result<QueryResult> {
+        self.check_usable()?;
+        self.autoflush().await?;
+        self.tx().await?.execute(stmt).await
+    }
+
+    /// Runs a Core query in the session's transaction (after an autoflush) and returns
+    /// its rows.
+    pub async fn fetch_all(&mut self, stmt: impl Executable) -> Result<Vec<Row>> {
+        self.check_usable()?;
+        self.autoflush().await?;
+        self.tx().await?.fetch_all(stmt).await
+    }
+
+    /// Writes pending changes to the database (in the session's transaction, which stays
+    /// open). On error the transaction is rolled back, no object changes, and the
+    /// session must be [rolled back](Session::rollback) before further work.
+    pub async fn flush(&mut self) -> Result<()> {
+        self.check_usable()?;
+        unit_of_work::flush(self).await
+    }
+
+    /// Flushes, then commits; objects stay loaded (unless `expire_on_commit`).
+    pub async fn commit(&mut self) -> Result<()> {
+        self.flush().await?;
+        if let Some(tx) = self.tx.take() {
+            tx.commit().await?;
+        }
+        self.tx_inserted.clear();
+        for h in std::mem::take(&mut self.tx_deleted) {
+            let mut meta = h.core().meta();
+            if meta.state == ObjectState::Deleted {
+                meta.state = ObjectState::Detached;
+                meta.session = 0;
+            }
+        }
+        if self.expire_on_commit {
+            self.expire_all();
+        }
+        Ok(())
+    }
+
+    /// Rolls back the transaction: objects inserted in it become transient again,
+    /// objects deleted in it persistent again, pending objects are expunged, and every
+    /// persistent object is expired (its values may be stale).
+    pub async fn rollback(&mut self) -> Result<()> {
+        let result = match self.tx.take() {
+            Some(tx) => tx.rollback().await,
+            None => Ok(()),
+        };
+        self.reset_after_rollback();
+        result
+    }
+
+    fn reset_after_rollback(&mut self) {
+        self.flushing = false;
+        self.pending_rollback = None;
+        for h in std::mem::take(&mut self.tx_inserted) {
+            self.store_for(&h).remove(&h);
+            let mut meta = h.core().meta();
+            meta.state = ObjectState::Transient;
+            meta.session = 0;
+            meta.key = None;
+            meta.snapshot = None;
+            meta.touched = false;
+        }
+        for h in std::mem::take(&mut self.tx_deleted) {
+            {
+                let mut meta = h.core().meta();
+                meta.state = ObjectState::Persistent;
+                meta.session = self.registry.id;
+                meta.delete_marked = false;
+            }
+            self.store_for(&h).insert(&h);
+        }
+        for h in std::mem::take(&mut self.new) {
+            let mut meta = h.core().meta();
+            meta.state = ObjectState::Transient;
+            meta.session = 0;
+        }
+        for h in std::mem::take(&mut self.deleted) {
+            h.core().meta().delete_marked = false;
+        }
+        self.take_touched();
+        self.expire_all();
+    }
+
+    /// Rolls back, expunges everything and gives the connection back.
+    pub async fn close(&mut self) -> Result<()> {
+        let r = self.rollback().await;
+        self.expunge_all();
+        r
+    }
+
+    /// Runs `f` with autoflush off (SQLAlchemy's `no_autoflush`).
+    pub fn no_autoflush(&mut self) -> NoAutoflush<'_> {
+        let was = self.autoflush;
+        self.autoflush = false;
+        NoAutoflush { session: self, was }
+    }
+
+    pub(crate) async fn autoflush(&mut self) -> Result<()> {
+        if self.autoflush && self.has_changes() {
+            unit_of_work::flush(self).await?;
+        }
+        Ok(())
+    }
+
+    fn has_changes(&self) -> bool {
+        !self.new.is_empty()
+            || !self.deleted.is_empty()
+            || self.registry.touched.lock().map_or(true, |t| !t.is_empty())
+    }
+
+    pub(crate) fn take_touched(&self) -> Vec<Handle> {
+        match self.registry.touched.lock() {
+            Ok(mut t) => std::mem::take(&mut *t),
+            Err(p) => std::mem::take(&mut *p.into_inner()),
+        }
+    }
+
+    /// Errors when the session must be rolled back first.
+    pub(crate) fn check_usable(&mut self) -> Result<()> {
+        if self.flushing {
+            self.flushing = false;
+            self.pending_rollback
+                .get_or_insert_with(|| "a flush was interrupted (its future was dropped)".into());
+            // The interrupted statement may still be on the wire: the connection goes.
+            self.tx = None;
+        }
+        match &self.pending_rollback {
+            Some(reason) => Err(Error::PendingRollback {
+                reason: reason.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// The session's transaction, begun on first use.
+    pub(crate) async fn tx(&mut self) -> Result<&mut Transaction> {
+        if self.tx.is_none() {
+            self.tx = Some(self.engine.begin().await?);
+        }
+        Ok(self
+            .tx
+            .as_mut()
+            .unwrap_or_else(|| unreachable!("just begun")))
+    }
+
+    /// Turns a row into the identity-mapped object of `M` (reading its columns from
+    /// `offset`): the object already there keeps its values (and unflushed changes)
+    /// unless `populate_existing` or it is expired.
+    pub(crate) fn load_row<M: Model>(
+        &mut self,
+        row: &Row,
+        offset: usize,
+        mode: LoadMode,
+    ) -> Result<Obj<M>> {
+        let key = M::key_from_row(row, offset)?;
+        let session = self.registry.id;
+        if let Some(existing) = self.store::<M>().get(&key) {
+            let existing = existing.clone();
+            let refill = mode.populate_existing || existing.h.core().meta().is_expired();
+            if refill {
+                let fresh = M::from_row(row, offset)?;
+                {
+                    let mut v = existing.lock_write();
+                    for i in 0..M::columns().len() {
+                        v.set_column_value(i, fresh.column_value(i))?;
+                    }
+                }
+                let mut meta = existing.h.core().meta();
+                meta.expired.clear();
+                meta.snapshot = None;
+                meta.touched = false;
+            }
+            return Ok(existing);
+        }
+        let value = M::from_row(row, offset)?;
+        let key_values = M::key_values(&key);
+        let obj = Obj::new_in(
+            &self.registry,
+            value,
+            vtable::persistent_meta(session, key_values),
+        );
+        self.store::<M>().map.insert(key, obj.h.uncounted());
+        Ok(obj)
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        // The transaction, if any, rolls back as it drops. Objects become detached.
+        for h in self.stores.values().flat_map(|s| s.handles()) {
+            let mut meta = h.core().meta();
+            meta.session = 0;
+            if meta.state == ObjectState::Persistent {
+                meta.state = ObjectState::Detached;
+            }
+        }
+        for h in self.new.iter() {
+            let mut meta = h.core().meta();
+            meta.session = 0;
+            meta.state = ObjectState::Transient;
+        }
+        self.stores.clear();
+        self.new.clear();
+        self.deleted.clear();
+        self.tx_inserted.clear();
+        self.tx_deleted.clear();
+        self.registry.release();
+    }
+}
+
+/// A session with autoflush off; restores it when dropped. Derefs to the session.
+pub struct NoAutoflush<'s> {
+    session: &'s mut Session,
+    was: bool,
+}
+
+impl std::ops::Deref for NoAutoflush<'_> {
+    type Target = Session;
+    fn deref(&self) -> &Session {
+        self.session
+    }
+}
+
+impl std::ops::DerefMut for NoAutoflush<'_> {
+    fn deref_mut(&mut self) -> &mut Session {
+        self.session
+    }
+}
+
+impl Drop for NoAutoflush<'_> {
+    fn drop(&mut self) {
+        self.session.autoflush = self.was;
+    }
+}
+
+fn expire_handle(h: &Handle) {
+    let ncols = (h.vtable().columns)().len();
+    let mut meta = h.core().meta();
+    if meta.state != ObjectState::Persistent {
+        return;
+    }
+    meta.expired = vec![true; ncols];
+    meta.snapshot = None;
+    meta.touched = false;
+}
+
+/// Tells `item`'s side of a `back_populates` pair that `owner` now points at it.
+fn relationship_backref(owner: &Handle, back: Option<&'static str>, item: &Handle) {
+    let Some(back) = back else { return };
+    let Some(index) = item.vtable().relationship_index(back) else {
+        return;
+    };
+    (item.vtable().with_relationship_mut)(item, index, &mut |r| {
+        r.apply_backref(owner.uncounted(), true);
+    });
+}

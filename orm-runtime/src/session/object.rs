@@ -1,0 +1,596 @@
+//! Objects a session tracks: the handle [`Obj`] users hold, the cell behind it, and the
+//! registry that frees a session's object graph when nobody can reach it any more.
+//!
+//! ```text
+//!  Obj<User> ──Arc──▶ ObjCell<User> { core: CellCore { meta, registry }, value: RwLock<User> }
+//!                         ▲                                              │
+//!                         └──────── Related<Vec<Post>> holds Handles ◀───┘
+//! ```
+//!
+//! Relationships hold handles to other cells, so a `back_populates` pair is a cycle of
+//! `Arc`s. Handles are *counted* (the user's, and the session's own) or *uncounted*
+//! (inside relationships and the identity map). When the last counted handle of a
+//! registry goes, nobody can reach its objects any more: the registry cuts every edge of
+//! every object it made, and the cycles fall apart. Memory safety never depends on the
+//! count (every handle is an `Arc`); only the moment the edges are cut does.
+//!
+//! A handle is type-erased (`Arc<dyn AnyCell>`) and `Obj<M>` adds the type back with a
+//! `PhantomData<fn() -> M>`: a model type never contains another model type, so a schema
+//! of hundreds of models related both ways is no recursive type for rustc's drop check.
+
+use std::any::Any;
+use std::marker::PhantomData;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
+
+use crate::error::{Error, Result};
+use crate::model::Model;
+use crate::session::vtable::{ModelVTable, vtable};
+use crate::value::Value;
+
+/// Where an object stands, as SQLAlchemy names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ObjectState {
+    /// In no session and not in the database.
+    Transient,
+    /// Added to a session; inserted at the next flush.
+    Pending,
+    /// In a session and in the database.
+    Persistent,
+    /// Deleted in a flush that is not committed yet (or marked for deletion).
+    Deleted,
+    /// Was in a session, is no longer (closed, expunged, or the session is gone).
+    Detached,
+}
+
+/// Per-object bookkeeping, behind the cell's mutex.
+pub(crate) struct Meta {
+    pub(crate) state: ObjectState,
+    /// The session that holds the object (0: none).
+    pub(crate) session: u64,
+    /// Marked for deletion at the next flush (persistent objects).
+    pub(crate) delete_marked: bool,
+    /// Column values as last loaded or flushed, taken at the first `write()` after that.
+    pub(crate) snapshot: Option<Vec<Value>>,
+    /// Columns whose value is stale (expired): reading the object is an error until it
+    /// is refreshed. Empty: none.
+    pub(crate) expired: Vec<bool>,
+    /// In the registry's touched list since the last flush.
+    pub(crate) touched: bool,
+    /// The identity key, once the object is persistent.
+    pub(crate) key: Option<Vec<Value>>,
+}
+
+impl Meta {
+    pub(crate) fn is_expired(&self) -> bool {
+        self.expired.iter().any(|e| *e)
+    }
+}
+
+/// What every cell has besides its value.
+pub(crate) struct CellCore {
+    pub(crate) registry: Arc<Registry>,
+    pub(crate) meta: Mutex<Meta>,
+    /// Relationship changes made from the other side while this object was locked,
+    /// applied at its next `read()`/`write()`.
+    queued: Mutex<Vec<Backref>>,
+    has_queued: AtomicBool,
+}
+
+/// A change `back_populates` makes on the other side of a relationship.
+pub(crate) struct Backref {
+    /// The relationship of this object to change.
+    pub(crate) relationship: usize,
+    /// The object to add or remove.
+    pub(crate) other: Handle,
+    pub(crate) add: bool,
+}
+
+/// The type-erased operations on a cell that the unit of work needs.
+pub(crate) trait AnyCell: Any + Send + Sync {
+    fn core(&self) -> &CellCore;
+    fn vtable(&self) -> &'static ModelVTable;
+    /// Drops every relationship edge (the registry's last handle is gone).
+    fn cut_edges(&self);
+    fn as_any(&self) -> &dyn Any;
+}
+
+/// The object and its bookkeeping.
+pub(crate) struct ObjCell<M> {
+    pub(crate) core: CellCore,
+    pub(crate) value: RwLock<M>,
+}
+
+impl<M: Model> AnyCell for ObjCell<M> {
+    fn core(&self) -> &CellCore {
+        &self.core
+    }
+
+    fn vtable(&self) -> &'static ModelVTable {
+        vtable::<M>()
+    }
+
+    fn cut_edges(&self) {
+        let mut v = match self.value.write() {
+            Ok(v) => v,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        for i in 0..M::relationships().len() {
+            v.relationship_mut(i).cut();
+        }
+        self.core.queued_take();
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+impl CellCore {
+    pub(crate) fn meta(&self) -> MutexGuard<'_, Meta> {
+        match self.meta.lock() {
+            Ok(m) => m,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
+    fn queued_take(&self) -> Vec<Backref> {
+        if !self.has_queued.swap(false, Ordering::AcqRel) {
+            return Vec::new();
+        }
+        match self.queued.lock() {
+            Ok(mut q) => std::mem::take(&mut *q),
+            Err(p) => std::mem::take(&mut *p.into_inner()),
+        }
+    }
+
+    pub(crate) fn queue(&self, b: Backref) {
+        match self.queued.lock() {
+            Ok(mut q) => q.push(b),
+            Err(p) => p.into_inner().push(b),
+        }
+        self.has_queued.store(true, Ordering::Release);
+    }
+}
+
+static NEXT_REGISTRY: AtomicU64 = AtomicU64::new(1);
+
+/// The objects one session made, and the count of handles that can still reach them.
+pub(crate) struct Registry {
+    pub(crate) id: u64,
+    handles: AtomicUsize,
+    members: Mutex<Vec<Weak<dyn AnyCell>>>,
+    /// Objects written through `write()` since the last flush (uncounted handles).
+    pub(crate) touched: Mutex<Vec<Handle>>,
+}
+
+impl Registry {
+    /// A registry with one counted handle: its owner's (the session's).
+    pub(crate) fn new() -> Arc<Registry> {
+        Arc::new(Registry {
+            id: NEXT_REGISTRY.fetch_add(1, Ordering::Relaxed),
+            handles: AtomicUsize::new(1),
+            members: Mutex::new(Vec::new()),
+            touched: Mutex::new(Vec::new()),
+        })
+    }
+
+    fn acquire(&self) {
+        self.handles.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Gives up one counted handle; the last one cuts every edge.
+    pub(crate) fn release(&self) {
+        if self.handles.fetch_sub(1, Ordering::AcqRel) != 1 {
+            return;
+        }
+        let members = match self.members.lock() {
+            Ok(mut m) => std::mem::take(&mut *m),
+            Err(p) => std::mem::take(&mut *p.into_inner()),
+        };
+        let touched = match self.touched.lock() {
+            Ok(mut t) => std::mem::take(&mut *t),
+            Err(p) => std::mem::take(&mut *p.into_inner()),
+        };
+        drop(touched);
+        for cell in members.iter().filter_map(Weak::upgrade) {
+            cell.cut_edges();
+        }
+    }
+
+    fn register(&self, cell: Weak<dyn AnyCell>) {
+        let mut m = match self.members.lock() {
+            Ok(m) => m,
+            Err(p) => p.into_inner(),
+        };
+        // Forget dead members now and then, so a long session's list stays bounded by
+        // the objects alive.
+        if m.len() >= 1024 && m.len().is_power_of_two() {
+            m.retain(|w| w.strong_count() > 0);
+        }
+        m.push(cell);
+    }
+}
+
+/// A type-erased handle to an object.
+pub(crate) struct Handle {
+    pub(crate) cell: Arc<dyn AnyCell>,
+    counted: bool,
+}
+
+impl Handle {
+    /// An uncounted handle around a cell.
+    pub(crate) fn from_cell(cell: Arc<dyn AnyCell>) -> Handle {
+        Handle {
+            cell,
+            counted: false,
+        }
+    }
+
+    /// A handle that keeps the registry's graph alive (what users hold).
+    pub(crate) fn counted(&self) -> Handle {
+        self.cell.core().registry.acquire();
+        Handle {
+            cell: Arc::clone(&self.cell),
+            counted: true,
+        }
+    }
+
+    /// A handle for inside the graph (relationships, the identity map).
+    pub(crate) fn uncounted(&self) -> Handle {
+        Handle {
+            cell: Arc::clone(&self.cell),
+            counted: false,
+        }
+    }
+
+    pub(crate) fn ptr_eq(&self, other: &Handle) -> bool {
+        std::ptr::addr_eq(Arc::as_ptr(&self.cell), Arc::as_ptr(&other.cell))
+    }
+
+    /// The address of the cell, an identity for maps.
+    pub(crate) fn addr(&self) -> usize {
+        Arc::as_ptr(&self.cell) as *const () as usize
+    }
+
+    pub(crate) fn core(&self) -> &CellCore {
+        self.cell.core()
+    }
+
+    pub(crate) fn vtable(&self) -> &'static ModelVTable {
+        self.cell.vtable()
+    }
+
+    /// The typed view, when the object is an `M`.
+    pub(crate) fn downcast<M: Model>(&self) -> Option<&Obj<M>> {
+        if self.cell.as_any().is::<ObjCell<M>>() {
+            // SAFETY: `Obj<M>` is `repr(transparent)` over `Handle` (plus a zero-sized
+            // marker), and the cell was just checked to be an `ObjCell<M>`.
+            Some(unsafe { &*(self as *const Handle as *const Obj<M>) })
+        } else {
+            None
+        }
+    }
+
+    pub(crate) fn state(&self) -> ObjectState {
+        self.core().meta().state
+    }
+
+    /// `Model(key)` for messages.
+    pub(crate) fn describe(&self) -> String {
+        let meta = self.core().meta();
+        describe(self.vtable().name, meta.key.as_deref())
+    }
+}
+
+pub(crate) fn describe(model: &str, key: Option<&[Value]>) -> String {
+    match key {
+        Some(k) => format!("{model}({})", key_text(k)),
+        None => format!("{model}(<new>)"),
+    }
+}
+
+pub(crate) fn key_text(key: &[Value]) -> String {
+    key.iter()
+        .map(|v| match v {
+            Value::Text(s) => format!("{s:?}"),
+            other => format!("{other:?}"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        if self.counted {
+            self.cell.core().registry.release();
+        }
+    }
+}
+
+/// A handle to an object tracked by a [`Session`](crate::session::Session).
+///
+/// Cheap to clone (`Arc`), `Send + Sync + 'static`: keep it across `.await`s, pass it to
+/// other tasks. Within one session one primary key is one object, so two handles to the
+/// same row are [`Obj::ptr_eq`] wherever they came from (`add`, `get`, a query, a
+/// relationship).
+///
+/// Read and write the object through [`read`](Obj::read) and [`write`](Obj::write). Their
+/// guards cannot be held across an `.await` in a spawned task (they are not `Send`), so a
+/// lock is never held while a task sleeps.
+#[repr(transparent)]
+pub struct Obj<M> {
+    pub(crate) h: Handle,
+    _p: PhantomData<fn() -> M>,
+}
+
+impl<M> Clone for Obj<M> {
+    fn clone(&self) -> Self {
+        Obj {
+            h: self.h.counted(),
+            _p: PhantomData,
+        }
+    }
+}
+
+impl<M: Model> Obj<M> {
+    /// A new cell for `value` in `registry`, as a counted handle.
+    pub(crate) fn new_in(registry: &Arc<Registry>, value: M, meta: Meta) -> Obj<M> {
+        let cell: Arc<ObjCell<M>> = Arc::new(ObjCell {
+            core: CellCore {
+                registry: Arc::clone(registry),
+                meta: Mutex::new(meta),
+                queued: Mutex::new(Vec::new()),
+                has_queued: AtomicBool::new(false),
+            },
+            value: RwLock::new(value),
+        });
+        let erased: Arc<dyn AnyCell> = cell;
+        registry.register(Arc::downgrade(&erased));
+        registry.acquire();
+        let obj = Obj::<M> {
+            h: Handle {
+                cell: erased,
+                counted: true,
+            },
+            _p: PhantomData,
+        };
+        // Relationships know their owner, for `back_populates`.
+        {
+            let owner = Arc::downgrade(&obj.h.cell);
+            let mut v = obj.lock_write();
+            for i in 0..M::relationships().len() {
+                v.relationship_mut(i).set_owner(owner.clone());
+            }
+        }
+        obj
+    }
+
+    pub(crate) fn cell(&self) -> &ObjCell<M> {
+        // SAFETY: an `Obj<M>` is only made around an `ObjCell<M>` (`new_in`, and
+        // `from_handle`/`Handle::downcast`, which check the type).
+        unsafe { &*(Arc::as_ptr(&self.h.cell) as *const ObjCell<M>) }
+    }
+
+    pub(crate) fn lock_read(&self) -> RwLockReadGuard<'_, M> {
+        match self.cell().value.read() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    pub(crate) fn lock_write(&self) -> RwLockWriteGuard<'_, M> {
+        match self.cell().value.write() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    fn apply_queued(&self) {
+        let queued = self.cell().core.queued_take();
+        if queued.is_empty() {
+            return;
+        }
+        let mut v = self.lock_write();
+        for b in queued {
+            v.relationship_mut(b.relationship)
+                .apply_backref(b.other, b.add);
+        }
+    }
+
+    fn check_readable(&self) -> Result<()> {
+        let meta = self.cell().core.meta();
+        if let Some(i) = meta.expired.iter().position(|e| *e) {
+            return Err(Error::Expired {
+                object: describe(M::MODEL_NAME, meta.key.as_deref()),
+                attribute: M::columns()[i].field,
+            });
+        }
+        Ok(())
+    }
+
+    /// Reads the object.
+    ///
+    /// Errors with [`Error::Expired`] when the object's values are stale (after
+    /// `expire`, a rollback, or a commit with `expire_on_commit`): a read never returns
+    /// a stale value, and never does I/O; `session.refresh(&obj)` or any query that
+    /// returns the row fills it again.
+    pub fn read(&self) -> Result<Ref<'_, M>> {
+        self.apply_queued();
+        self.check_readable()?;
+        Ok(Ref {
+            g: self.lock_read(),
+        })
+    }
+
+    /// Writes the object; the session's next flush sends what changed (columns, and
+    /// relationships: linking objects is enough, foreign keys follow).
+    ///
+    /// Errors like [`read`](Obj::read) on an expired object.
+    pub fn write(&self) -> Result<RefMut<'_, M>> {
+        self.apply_queued();
+        self.check_readable()?;
+        let g = self.lock_write();
+        self.touch(&g);
+        Ok(RefMut { g })
+    }
+
+    /// Records the first write since the last flush: the snapshot to diff against, and
+    /// a place in the registry's touched list.
+    fn touch(&self, value: &M) {
+        let core = &self.cell().core;
+        let mut meta = core.meta();
+        if meta.touched {
+            return;
+        }
+        meta.touched = true;
+        if meta.state == ObjectState::Persistent && meta.snapshot.is_none() {
+            meta.snapshot = Some(value.values());
+        }
+        drop(meta);
+        match core.registry.touched.lock() {
+            Ok(mut t) => t.push(self.h.uncounted()),
+            Err(p) => p.into_inner().push(self.h.uncounted()),
+        }
+    }
+
+    /// True when both handles are the same object.
+    pub fn ptr_eq(a: &Obj<M>, b: &Obj<M>) -> bool {
+        a.h.ptr_eq(&b.h)
+    }
+
+    /// The object's state.
+    pub fn state(&self) -> ObjectState {
+        self.h.state()
+    }
+
+    /// What the session knows of the object: state, identity, changes.
+    pub fn inspect(&self) -> Inspection {
+        let meta = self.cell().core.meta();
+        let changed = match &meta.snapshot {
+            Some(snap) if meta.touched => {
+                let now = self.lock_read().values();
+                M::columns()
+                    .iter()
+                    .zip(snap.iter().zip(&now))
+                    .filter(|(_, (a, b))| !same_value(a, b))
+                    .map(|(c, _)| c.field)
+                    .collect()
+            }
+            _ => Vec::new(),
+        };
+        let unloaded = {
+            let v = self.lock_read();
+            (0..M::relationships().len())
+                .filter(|&i| !v.relationship(i).is_loaded())
+                .map(|i| M::relationships()[i].name)
+                .collect()
+        };
+        Inspection {
+            state: meta.state,
+            identity: meta.key.clone(),
+            changed,
+            expired: M::columns()
+                .iter()
+                .zip(&meta.expired)
+                .filter(|(_, e)| **e)
+                .map(|(c, _)| c.field)
+                .collect(),
+            unloaded,
+        }
+    }
+}
+
+/// Two column values are the same for change detection (floats by bits, so a NaN does
+/// not look changed forever).
+pub(crate) fn same_value(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::F64(x), Value::F64(y)) => x.to_bits() == y.to_bits(),
+        (Value::F32(x), Value::F32(y)) => x.to_bits() == y.to_bits(),
+        _ => a == b,
+    }
+}
+
+impl<M: Model> std::fmt::Debug for Obj<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let meta = self.cell().core.meta();
+        write!(
+            f,
+            "Obj<{}>({:?}",
+            describe(M::MODEL_NAME, meta.key.as_deref()),
+            meta.state
+        )?;
+        f.write_str(")")
+    }
+}
+
+/// What [`Obj::inspect`] reports, SQLAlchemy's `inspect(obj)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Inspection {
+    /// Transient, pending, persistent, deleted or detached.
+    pub state: ObjectState,
+    /// The primary key's values once the object is persistent.
+    pub identity: Option<Vec<Value>>,
+    /// Fields written since the last flush whose value differs from the database's.
+    pub changed: Vec<&'static str>,
+    /// Fields whose value is expired (stale until refreshed).
+    pub expired: Vec<&'static str>,
+    /// Relationships that are not loaded.
+    pub unloaded: Vec<&'static str>,
+}
+
+/// A read guard: the object, shared. Not `Send`: it cannot live across an `.await` in a
+/// spawned task.
+pub struct Ref<'a, M> {
+    g: RwLockReadGuard<'a, M>,
+}
+
+impl<M> std::ops::Deref for Ref<'_, M> {
+    type Target = M;
+    fn deref(&self) -> &M {
+        &self.g
+    }
+}
+
+/// A write guard: the object, exclusively. Not `Send`.
+pub struct RefMut<'a, M> {
+    g: RwLockWriteGuard<'a, M>,
+}
+
+impl<M> std::ops::Deref for RefMut<'_, M> {
+    type Target = M;
+    fn deref(&self) -> &M {
+        &self.g
+    }
+}
+
+impl<M> std::ops::DerefMut for RefMut<'_, M> {
+    fn deref_mut(&mut self) -> &mut M {
+        &mut self.g
+    }
+}
+
+#[cfg(feature = "serde")]
+thread_local! {
+    /// Objects being serialized on this thread, to end `back_populates` cycles.
+    static SERIALIZING: std::cell::RefCell<Vec<usize>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// An object serializes as its fields (`null` when met again inside itself, or when it
+/// is expired).
+#[cfg(feature = "serde")]
+impl<M: Model + serde::Serialize> serde::Serialize for Obj<M> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let addr = self.h.addr();
+        if SERIALIZING.with(|v| v.borrow().contains(&addr)) {
+            return s.serialize_none();
+        }
+        let Ok(guard) = self.read() else {
+            return s.serialize_none();
+        };
+        SERIALIZING.with(|v| v.borrow_mut().push(addr));
+        let out = (*guard).serialize(s);
+        SERIALIZING.with(|v| v.borrow_mut().pop());
+        out
+    }
+}

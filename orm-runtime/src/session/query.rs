@@ -1,0 +1,138 @@
+//! `session.query::<M>()`: a SELECT of a model's columns whose rows come back as
+//! identity-mapped objects.
+
+use std::marker::PhantomData;
+
+use crate::error::{Error, Result};
+use crate::model::Model;
+use crate::session::object::Obj;
+use crate::session::unit_of_work::model_items;
+use crate::session::vtable::vtable;
+use crate::session::{LoadMode, Session};
+use crate::sql::{IntoExpr, IntoFromItem, OrderItem, SelectStatement, select};
+
+/// A query for objects of `M`, built like a Core `select` and run in the session's
+/// transaction after an autoflush. Every row goes through the identity map: a row
+/// whose object is already loaded gives that object, with its unflushed changes kept
+/// unless [`populate_existing`](Query::populate_existing).
+pub struct Query<'s, M> {
+    session: &'s mut Session,
+    stmt: SelectStatement,
+    mode: LoadMode,
+    _p: PhantomData<fn() -> M>,
+}
+
+impl<'s, M: Model> Query<'s, M> {
+    pub(crate) fn new(session: &'s mut Session) -> Self {
+        let stmt = select(model_items(vtable::<M>())).from(M::table());
+        Query {
+            session,
+            stmt,
+            mode: LoadMode::default(),
+            _p: PhantomData,
+        }
+    }
+
+    /// Adds a WHERE condition (ANDed with the others).
+    pub fn filter(mut self, cond: impl IntoExpr<bool>) -> Self {
+        self.stmt = self.stmt.filter(cond);
+        self
+    }
+
+    /// Adds an ORDER BY item.
+    pub fn order_by(mut self, item: impl Into<OrderItem>) -> Self {
+        self.stmt = self.stmt.order_by(item);
+        self
+    }
+
+    /// LIMIT.
+    pub fn limit(mut self, n: u64) -> Self {
+        self.stmt = self.stmt.limit(n);
+        self
+    }
+
+    /// OFFSET.
+    pub fn offset(mut self, n: u64) -> Self {
+        self.stmt = self.stmt.offset(n);
+        self
+    }
+
+    /// INNER JOIN `item` ON `on` (to filter by another table's columns).
+    pub fn join(mut self, item: impl IntoFromItem, on: impl IntoExpr<bool>) -> Self {
+        self.stmt = self.stmt.join(item, on);
+        self
+    }
+
+    /// INNER JOIN `item` on the foreign key between it and what is already joined.
+    pub fn join_fk(mut self, item: impl IntoFromItem) -> Self {
+        self.stmt = self.stmt.join_fk(item);
+        self
+    }
+
+    /// DISTINCT.
+    pub fn distinct(mut self) -> Self {
+        self.stmt = self.stmt.distinct();
+        self
+    }
+
+    /// SELECT ... FOR UPDATE.
+    pub fn for_update(mut self) -> Self {
+        self.stmt = self.stmt.for_update();
+        self
+    }
+
+    /// Overwrites the columns of objects already loaded with what the rows say
+    /// (discarding their unflushed changes), as SQLAlchemy's `populate_existing`.
+    pub fn populate_existing(mut self) -> Self {
+        self.mode.populate_existing = true;
+        self
+    }
+
+    /// The statement as built so far (for `Display` or the Core).
+    pub fn statement(&self) -> &SelectStatement {
+        &self.stmt
+    }
+
+    /// Every object the query finds, in row order.
+    pub async fn all(self) -> Result<Vec<Obj<M>>> {
+        let Query {
+            session,
+            stmt,
+            mode,
+            ..
+        } = self;
+        session.check_usable()?;
+        session.autoflush().await?;
+        let rows = session.tx().await?.fetch_all(&stmt).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            out.push(session.load_row::<M>(row, 0, mode)?);
+        }
+        Ok(out)
+    }
+
+    /// The first object, if any (adds LIMIT 1).
+    pub async fn first(self) -> Result<Option<Obj<M>>> {
+        Ok(self.limit(1).all().await?.into_iter().next())
+    }
+
+    /// Exactly one object: none is [`Error::RowNotFound`], several
+    /// [`Error::InvalidRequest`].
+    pub async fn one(self) -> Result<Obj<M>> {
+        self.one_or_none().await?.ok_or(Error::RowNotFound)
+    }
+
+    /// One object or none; several is [`Error::InvalidRequest`].
+    pub async fn one_or_none(self) -> Result<Option<Obj<M>>> {
+        let mut all = self.limit(2).all().await?;
+        if all.len() > 1 {
+            return Err(Error::InvalidRequest {
+                message: format!(
+                    "the query for `{}` found several rows; one was expected",
+                    M::MODEL_NAME
+                ),
+            });
+        }
+        Ok(all.pop())
+    }
+}

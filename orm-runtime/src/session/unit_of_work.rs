@@ -1,0 +1,1380 @@
+//! The flush: what changed in the session, in foreign-key order, as few statements as
+//! each database allows.
+//!
+//! Steps (SQLAlchemy's `unitofwork.py` / `persistence.py`, reshaped):
+//! 1. *gather*: pending objects (in `add` order), objects written since the last flush,
+//!    objects marked deleted; cascades (`save-update` brings linked new objects,
+//!    `delete` and `delete-orphan` add deletions, loading children when needed);
+//! 2. *links*: relationship changes become foreign-key assignments ("this column of
+//!    that row takes the key of that other row"), resolved when the row is written, so a
+//!    child inserted after its new parent gets the parent's generated key;
+//! 3. *order*: tables parents-first (`schema::sort`); within a table that refers to
+//!    itself (or tables in a cycle), rows by levels of their links;
+//! 4. *execute*: per table and level, multi-row INSERTs under the dialect's parameter
+//!    limit with the generated keys returned and matched in order; UPDATEs of the changed
+//!    columns only (version-checked); association rows; DELETEs children first;
+//! 5. *apply*: only when every statement succeeded are keys, foreign keys, versions and
+//!    states written into the objects. A failure rolls the transaction back and leaves
+//!    every object as it was.
+
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, RwLock};
+
+use crate::dialect::Dialect;
+use crate::error::{Error, Result};
+use crate::relationship::{RelationshipInfo, RelationshipKind};
+use crate::schema::Table;
+use crate::session::Session;
+use crate::session::object::{Handle, ObjectState, describe, same_value};
+use crate::session::vtable::ModelVTable;
+use crate::sql::{
+    Assignment, BinaryOp, ColumnRef, ExprNode, Name, Qualifier, SelectItem, SelectStatement,
+    and_all, delete, insert, select, update,
+};
+use crate::value::Value;
+
+/// How a relationship's two sides line up: `owner.local[i]` equals `target.remote[i]`
+/// when linked (for many-to-many, through the association table's columns).
+#[derive(Debug)]
+pub(crate) struct Join {
+    pub(crate) local: Vec<usize>,
+    pub(crate) remote: Vec<usize>,
+    pub(crate) secondary: Option<Secondary>,
+}
+
+/// The association table of a many-to-many: its columns referring to the owner's
+/// `local` and to the target's `remote` columns.
+#[derive(Debug)]
+pub(crate) struct Secondary {
+    pub(crate) table: Arc<Table>,
+    pub(crate) local: Vec<String>,
+    pub(crate) remote: Vec<String>,
+}
+
+/// Resolved joins by owner model and relationship name.
+type JoinCache = HashMap<(std::any::TypeId, &'static str), Arc<Join>>;
+
+static JOINS: LazyLock<RwLock<JoinCache>> = LazyLock::new(Default::default);
+
+/// The join of relationship `info` of the model `vt` (resolved from the tables' foreign
+/// keys once, then cached).
+pub(crate) fn resolve(
+    vt: &'static ModelVTable,
+    info: &'static RelationshipInfo,
+) -> Result<Arc<Join>> {
+    let key = ((vt.type_id)(), info.name);
+    if let Some(j) = JOINS.read().ok().and_then(|m| m.get(&key).cloned()) {
+        return Ok(j);
+    }
+    let join = Arc::new(resolve_uncached(vt, info)?);
+    if let Ok(mut m) = JOINS.write() {
+        m.insert(key, Arc::clone(&join));
+    }
+    Ok(join)
+}
+
+fn resolve_uncached(vt: &'static ModelVTable, info: &'static RelationshipInfo) -> Result<Join> {
+    let target = (info.target_vtable)();
+    let own_table = (vt.table)();
+    let target_table = (target.table)();
+    let error = |message: String| Error::Relationship {
+        relationship: info.qualified_name.to_owned(),
+        target: info.target_model.to_owned(),
+        message,
+    };
+    let named = |cols: &[String]| {
+        info.foreign_keys.is_empty() || cols.iter().any(|c| info.foreign_keys.contains(&c.as_str()))
+    };
+    let index_all = |vt: &ModelVTable, names: &[String]| -> Result<Vec<usize>> {
+        names
+            .iter()
+            .map(|n| {
+                vt.column_index(n)
+                    .ok_or_else(|| error(format!("`{}` has no mapped column `{n}`", vt.name)))
+            })
+            .collect()
+    };
+    match info.kind {
+        RelationshipKind::ManyToOne => {
+            let fk = own_table
+                .foreign_keys
+                .iter()
+                .find(|fk| fk.referred_table == target_table.name && named(&fk.columns))
+                .ok_or_else(|| error("no foreign key to the target".into()))?;
+            Ok(Join {
+                local: index_all(vt, &fk.columns)?,
+                remote: index_all(target, &fk.referred_columns)?,
+                secondary: None,
+            })
+        }
+        RelationshipKind::OneToMany | RelationshipKind::OneToOne => {
+            let fk = target_table
+                .foreign_keys
+                .iter()
+                .find(|fk| fk.referred_table == own_table.name && named(&fk.columns))
+                .ok_or_else(|| error("no foreign key from the target".into()))?;
+            Ok(Join {
+                local: index_all(vt, &fk.referred_columns)?,
+                remote: index_all(target, &fk.columns)?,
+                secondary: None,
+            })
+        }
+        RelationshipKind::ManyToMany => {
+            let name = info.secondary.unwrap_or_default();
+            let table = crate::schema::metadata::association_table(name).ok_or_else(|| {
+                error(format!(
+                    "the association table `{name}` is not known yet: add it to a MetaData with the models and call configure() (create_all does)"
+                ))
+            })?;
+            let mut fks = table.foreign_keys.iter().filter(|fk| named(&fk.columns));
+            let to_own = fks
+                .clone()
+                .find(|fk| fk.referred_table == own_table.name)
+                .ok_or_else(|| {
+                    error(format!(
+                        "`{name}` has no foreign key to `{}`",
+                        own_table.name
+                    ))
+                })?;
+            let to_target = fks
+                .find(|fk| fk.referred_table == target_table.name && !std::ptr::eq(*fk, to_own))
+                .ok_or_else(|| {
+                    error(format!(
+                        "`{name}` has no foreign key to `{}`",
+                        target_table.name
+                    ))
+                })?;
+            Ok(Join {
+                local: index_all(vt, &to_own.referred_columns)?,
+                remote: index_all(target, &to_target.referred_columns)?,
+                secondary: Some(Secondary {
+                    table: Arc::clone(&table),
+                    local: to_own.columns.clone(),
+                    remote: to_target.columns.clone(),
+                }),
+            })
+        }
+    }
+}
+
+/// `table.column` of a mapped model, borrowing the model's static names.
+fn model_col(vt: &ModelVTable, name: &'static str) -> ExprNode {
+    ExprNode::Column(ColumnRef {
+        qualifier: Some(Qualifier::table(
+            vt.schema.map(Name::Borrowed),
+            Name::Borrowed(vt.table_name),
+        )),
+        name: Name::Borrowed(name),
+    })
+}
+
+fn table_col(t: &Table, name: &str) -> ExprNode {
+    ExprNode::Column(ColumnRef {
+        qualifier: Some(Qualifier::table(
+            t.schema.clone().map(Name::Owned),
+            Name::Owned(t.name.clone()),
+        )),
+        name: Name::Owned(name.to_owned()),
+    })
+}
+
+fn eq(col: ExprNode, v: Value) -> crate::sql::Expr<bool> {
+    ExprNode::Binary(Box::new(col), BinaryOp::Eq, Box::new(ExprNode::Bind(v))).typed::<bool>()
+}
+
+/// Every column of the model, for SELECTs that decode objects.
+pub(crate) fn model_items(vt: &ModelVTable) -> Vec<SelectItem> {
+    (vt.columns)()
+        .iter()
+        .map(|c| SelectItem {
+            expr: model_col(vt, c.name),
+            label: None,
+        })
+        .collect()
+}
+
+/// The SELECT of the objects relationship `info` of an object with column values
+/// `values` points at; `None` when a key column is NULL (nothing related).
+pub(crate) fn select_related(
+    vt: &'static ModelVTable,
+    info: &'static RelationshipInfo,
+    join: &Join,
+    values: &[Value],
+) -> Result<Option<SelectStatement>> {
+    let _ = vt;
+    let target = (info.target_vtable)();
+    let keys: Vec<Value> = join.local.iter().map(|&i| values[i].clone()).collect();
+    if keys.iter().any(Value::is_null) {
+        return Ok(None);
+    }
+    let mut stmt = select(model_items(target)).from((target.table)());
+    let conds: Vec<_> = match &join.secondary {
+        None => join
+            .remote
+            .iter()
+            .zip(keys)
+            .map(|(&r, k)| eq(model_col(target, (target.columns)()[r].name), k))
+            .collect(),
+        Some(sec) => {
+            let on = and_all(join.remote.iter().zip(&sec.remote).map(|(&r, s)| {
+                ExprNode::Binary(
+                    Box::new(table_col(&sec.table, s)),
+                    BinaryOp::Eq,
+                    Box::new(model_col(target, (target.columns)()[r].name)),
+                )
+                .typed::<bool>()
+            }));
+            stmt = stmt.join(Arc::clone(&sec.table), on);
+            sec.local
+                .iter()
+                .zip(keys)
+                .map(|(s, k)| eq(table_col(&sec.table, s), k))
+                .collect()
+        }
+    };
+    stmt = stmt.filter(and_all(conds));
+    for ob in info.order_by {
+        let (desc, name) = match ob.strip_prefix('-') {
+            Some(n) => (true, n),
+            None => (false, *ob),
+        };
+        if let Some(i) = target.column_index(name) {
+            let col = model_col(target, (target.columns)()[i].name).typed::<crate::sql::Dynamic>();
+            stmt = stmt.order_by(if desc { col.desc() } else { col.asc() });
+        }
+    }
+    // Ties broken by the key, so the order is the same on every database.
+    for c in (target.columns)().iter().filter(|c| c.primary_key) {
+        stmt = stmt.order_by(
+            model_col(target, c.name)
+                .typed::<crate::sql::Dynamic>()
+                .asc(),
+        );
+    }
+    Ok(Some(stmt))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Op {
+    Insert,
+    Update,
+    Delete,
+}
+
+impl Op {
+    fn sql(self) -> &'static str {
+        match self {
+            Op::Insert => "INSERT",
+            Op::Update => "UPDATE",
+            Op::Delete => "DELETE",
+        }
+    }
+}
+
+/// One row the flush writes.
+struct Item {
+    h: Handle,
+    vt: &'static ModelVTable,
+    op: Op,
+    /// The values the database holds (the snapshot, or the values when the flush began);
+    /// empty for inserts.
+    orig: Vec<Value>,
+    /// The values to write: the object's, plus what the flush assigns.
+    values: Vec<Value>,
+    /// Columns the flush assigned (keys, foreign keys, versions, server defaults),
+    /// written into the object once every statement succeeded.
+    assigned: Vec<usize>,
+    /// Columns to expire once the flush succeeded (server defaults not returned).
+    expire: Vec<usize>,
+    /// The identity key (persistent objects).
+    key: Option<Vec<Value>>,
+    /// Position of its table in foreign-key order.
+    unit: usize,
+    /// Links that assign this row's foreign keys, in order.
+    links: Vec<usize>,
+}
+
+/// "These columns of `child` take the values of those columns of `parent`" (or NULL).
+struct Link {
+    child: usize,
+    child_cols: Vec<usize>,
+    parent: Option<Handle>,
+    parent_cols: Vec<usize>,
+}
+
+/// An association row to insert or delete.
+struct AssocRow {
+    join: Arc<Join>,
+    owner: Handle,
+    target: Handle,
+    insert: bool,
+}
+
+#[derive(Default)]
+struct Plan {
+    items: Vec<Item>,
+    index: HashMap<usize, usize>,
+    links: Vec<Link>,
+    assoc: Vec<AssocRow>,
+    /// Association rows of deleted owners: `DELETE FROM secondary WHERE local = key`.
+    assoc_owner_deletes: Vec<(Arc<Join>, Handle)>,
+    /// Objects whose relationship histories the flush consumed.
+    processed: Vec<Handle>,
+    units: usize,
+}
+
+/// Flushes `s`. See the module docs.
+pub(crate) async fn flush(s: &mut Session) -> Result<()> {
+    let touched = s.take_touched();
+    s.flushing = true;
+    let result = flush_inner(s, &touched).await;
+    match result {
+        Ok(()) => {
+            s.flushing = false;
+            Ok(())
+        }
+        Err(e) => {
+            // Nothing was written into the objects; the database's part is rolled back.
+            if let Ok(mut t) = s.registry.touched.lock() {
+                t.extend(touched);
+            }
+            if let Some(tx) = s.tx.take() {
+                let _ = tx.rollback().await;
+            }
+            s.flushing = false;
+            if !matches!(e, Error::InvalidRequest { .. } | Error::Relationship { .. }) {
+                s.pending_rollback = Some(format!("a flush failed ({e})"));
+            }
+            Err(e)
+        }
+    }
+}
+
+async fn flush_inner(s: &mut Session, touched: &[Handle]) -> Result<()> {
+    // A guard held across this `.await` by the flushing task itself would deadlock the
+    // flush: say so instead.
+    for h in s.new.iter().chain(touched).chain(&s.deleted) {
+        if (h.vtable().is_locked)(h) {
+            return Err(Error::InvalidRequest {
+                message: format!(
+                    "{} is locked by a read()/write() guard that is still alive (held across an .await?); drop the guard before flushing",
+                    h.describe()
+                ),
+            });
+        }
+    }
+    cascade_saves(s, touched)?;
+    cascade_deletes(s, touched).await?;
+    let mut plan = build_plan(s, touched)?;
+    if plan.items.is_empty() && plan.assoc.is_empty() && plan.assoc_owner_deletes.is_empty() {
+        finish(s, plan)?;
+        return Ok(());
+    }
+    let dialect = s.engine.dialect();
+    for unit in 0..plan.units {
+        write_inserts(s, &mut plan, unit, dialect).await?;
+        write_updates(s, &mut plan, unit).await?;
+    }
+    write_associations(s, &plan).await?;
+    for unit in (0..plan.units).rev() {
+        write_deletes(s, &mut plan, unit).await?;
+    }
+    finish(s, plan)
+}
+
+fn session_id(s: &Session) -> u64 {
+    s.registry.id
+}
+
+/// `save-update`: objects linked from new or written objects join the session.
+fn cascade_saves(s: &mut Session, touched: &[Handle]) -> Result<()> {
+    let mut queue: Vec<Handle> = s.new.iter().chain(touched).map(Handle::uncounted).collect();
+    let mut seen: std::collections::HashSet<usize> = queue.iter().map(Handle::addr).collect();
+    while let Some(h) = queue.pop() {
+        let vt = h.vtable();
+        for (i, info) in (vt.relationships)().iter().enumerate() {
+            if !info.cascade.save_update {
+                continue;
+            }
+            let mut linked: Vec<Handle> = Vec::new();
+            (vt.with_relationship)(&h, i, &mut |r| {
+                linked.extend(r.items().iter().chain(r.added()).map(Handle::uncounted));
+            });
+            for t in linked {
+                if !seen.insert(t.addr()) {
+                    continue;
+                }
+                let (state, session) = {
+                    let m = t.core().meta();
+                    (m.state, m.session)
+                };
+                if session != 0 && session != session_id(s) {
+                    return Err(Error::InvalidRequest {
+                        message: format!(
+                            "{} (linked from {} through `{}`) belongs to another session",
+                            t.describe(),
+                            h.describe(),
+                            info.qualified_name
+                        ),
+                    });
+                }
+                if session == 0 && state != ObjectState::Deleted {
+                    s.attach(&t)?;
+                }
+                queue.push(t);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `delete-orphan`, `delete` and the children of deleted parents.
+async fn cascade_deletes(s: &mut Session, touched: &[Handle]) -> Result<()> {
+    // Orphans: objects removed from a collection whose cascade deletes orphans.
+    let owners: Vec<Handle> = s.new.iter().chain(touched).map(Handle::uncounted).collect();
+    for h in &owners {
+        let vt = h.vtable();
+        for (i, info) in (vt.relationships)().iter().enumerate() {
+            if !info.cascade.delete_orphan {
+                continue;
+            }
+            let mut removed = Vec::new();
+            (vt.with_relationship)(h, i, &mut |r| {
+                removed.extend(r.removed().iter().map(Handle::uncounted));
+            });
+            for r in removed {
+                let state = r.state();
+                match state {
+                    ObjectState::Persistent => s.delete_handle(&r)?,
+                    ObjectState::Pending => s.expunge_handle(&r),
+                    _ => {}
+                }
+            }
+        }
+    }
+    // Deletions and what they take with them.
+    let mut i = 0;
+    while i < s.deleted.len() {
+        let d = s.deleted[i].uncounted();
+        i += 1;
+        let vt = d.vtable();
+        for (ri, info) in (vt.relationships)().iter().enumerate() {
+            let owns_children = matches!(
+                info.kind,
+                RelationshipKind::OneToMany | RelationshipKind::OneToOne
+            );
+            if info.kind == RelationshipKind::ManyToMany {
+                continue; // association rows go by owner key at write time
+            }
+            if !info.cascade.delete && !owns_children {
+                continue;
+            }
+            let mut loaded = None;
+            (vt.with_relationship)(&d, ri, &mut |r| {
+                if r.is_loaded() {
+                    loaded = Some(r.items().iter().map(Handle::uncounted).collect::<Vec<_>>());
+                }
+            });
+            let targets = match loaded {
+                Some(t) => t,
+                None if info.passive_deletes => continue,
+                None => s.load_relationship(&d, ri).await?,
+            };
+            if info.cascade.delete {
+                for t in targets {
+                    if t.state() == ObjectState::Persistent {
+                        s.delete_handle(&t)?;
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn build_plan(s: &mut Session, touched: &[Handle]) -> Result<Plan> {
+    let mut plan = Plan::default();
+    let sid = session_id(s);
+    let new: Vec<Handle> = s.new.iter().map(Handle::uncounted).collect();
+    for h in &new {
+        let values = (h.vtable().values)(h);
+        add_item(&mut plan, h, Op::Insert, Vec::new(), values, None);
+    }
+    let deleted: Vec<Handle> = s.deleted.iter().map(Handle::uncounted).collect();
+    for h in &deleted {
+        let key = h.core().meta().key.clone();
+        let values = (h.vtable().values)(h);
+        add_item(&mut plan, h, Op::Delete, values.clone(), values, key);
+    }
+    for h in touched {
+        if plan.index.contains_key(&h.addr()) {
+            continue;
+        }
+        let meta_ok = {
+            let m = h.core().meta();
+            m.session == sid && m.state == ObjectState::Persistent && !m.delete_marked
+        };
+        if meta_ok {
+            add_update_item(&mut plan, h);
+        }
+    }
+    // Relationship changes become links (removals first, then additions, then the
+    // many-to-one side, which the user set most directly).
+    let owners: Vec<Handle> = new.iter().chain(touched).map(Handle::uncounted).collect();
+    let mut additions: Vec<(usize, Link)> = Vec::new();
+    let mut singles: Vec<(usize, Link)> = Vec::new();
+    let mut assoc_seen = std::collections::HashSet::new();
+    for h in &owners {
+        if h.core().meta().delete_marked || h.core().meta().session != sid {
+            continue;
+        }
+        plan.processed.push(h.uncounted());
+        let vt = h.vtable();
+        for (i, info) in (vt.relationships)().iter().enumerate() {
+            let mut history: Option<(Vec<Handle>, Vec<Handle>, Vec<Handle>)> = None;
+            (vt.with_relationship)(h, i, &mut |r| {
+                if r.has_changes() {
+                    history = Some((
+                        r.added().iter().map(Handle::uncounted).collect(),
+                        r.removed().iter().map(Handle::uncounted).collect(),
+                        r.items().iter().map(Handle::uncounted).collect(),
+                    ));
+                }
+            });
+            let Some((added, removed, current)) = history else {
+                continue;
+            };
+            let join = resolve(vt, info)?;
+            match info.kind {
+                RelationshipKind::ManyToOne => {
+                    let child = item_for(&mut plan, h);
+                    if let Some(child) = child {
+                        singles.push((
+                            child,
+                            Link {
+                                child,
+                                child_cols: join.local.clone(),
+                                parent: current.first().map(Handle::uncounted),
+                                parent_cols: join.remote.clone(),
+                            },
+                        ));
+                    }
+                }
+                RelationshipKind::OneToMany | RelationshipKind::OneToOne => {
+                    for r in &removed {
+                        if r.core().meta().delete_marked || added.iter().any(|a| a.ptr_eq(r)) {
+                            continue;
+                        }
+                        if let Some(child) = item_for(&mut plan, r) {
+                            let link = Link {
+                                child,
+                                child_cols: join.remote.clone(),
+                                parent: None,
+                                parent_cols: Vec::new(),
+                            };
+                            push_link(&mut plan, link);
+                        }
+                    }
+                    for a in &added {
+                        if let Some(child) = item_for(&mut plan, a) {
+                            additions.push((
+                                child,
+                                Link {
+                                    child,
+                                    child_cols: join.remote.clone(),
+                                    parent: Some(h.uncounted()),
+                                    parent_cols: join.local.clone(),
+                                },
+                            ));
+                        }
+                    }
+                }
+                RelationshipKind::ManyToMany => {
+                    let table = join
+                        .secondary
+                        .as_ref()
+                        .map_or(String::new(), |s| s.table.full_name());
+                    for (list, insert) in [(&removed, false), (&added, true)] {
+                        for t in list {
+                            // Both sides of a back_populates pair may carry the change.
+                            let (a, b) = (h.addr().min(t.addr()), h.addr().max(t.addr()));
+                            if !assoc_seen.insert((table.clone(), a, b, insert)) {
+                                continue;
+                            }
+                            plan.assoc.push(AssocRow {
+                                join: Arc::clone(&join),
+                                owner: h.uncounted(),
+                                target: t.uncounted(),
+                                insert,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+    }
+    for (_, link) in additions.into_iter().chain(singles) {
+        push_link(&mut plan, link);
+    }
+    // Deleted parents: their children's foreign keys become NULL (unless deleted too or
+    // left to the database), and their association rows go.
+    for h in &deleted {
+        let vt = h.vtable();
+        for (i, info) in (vt.relationships)().iter().enumerate() {
+            if info.passive_deletes {
+                continue;
+            }
+            let join = resolve(vt, info)?;
+            if info.kind == RelationshipKind::ManyToMany {
+                plan.assoc_owner_deletes.push((join, h.uncounted()));
+                continue;
+            }
+            if !matches!(
+                info.kind,
+                RelationshipKind::OneToMany | RelationshipKind::OneToOne
+            ) {
+                continue;
+            }
+            let mut children = Vec::new();
+            (vt.with_relationship)(h, i, &mut |r| {
+                children.extend(r.items().iter().map(Handle::uncounted));
+            });
+            for c in children {
+                if c.core().meta().delete_marked {
+                    continue;
+                }
+                if let Some(child) = item_for(&mut plan, &c) {
+                    push_link(
+                        &mut plan,
+                        Link {
+                            child,
+                            child_cols: join.remote.clone(),
+                            parent: None,
+                            parent_cols: Vec::new(),
+                        },
+                    );
+                }
+            }
+        }
+    }
+    order_units(&mut plan);
+    Ok(plan)
+}
+
+fn add_item(
+    plan: &mut Plan,
+    h: &Handle,
+    op: Op,
+    orig: Vec<Value>,
+    values: Vec<Value>,
+    key: Option<Vec<Value>>,
+) -> usize {
+    let idx = plan.items.len();
+    plan.items.push(Item {
+        h: h.uncounted(),
+        vt: h.vtable(),
+        op,
+        orig,
+        values,
+        assigned: Vec::new(),
+        expire: Vec::new(),
+        key,
+        unit: 0,
+        links: Vec::new(),
+    });
+    plan.index.insert(h.addr(), idx);
+    idx
+}
+
+fn add_update_item(plan: &mut Plan, h: &Handle) -> usize {
+    let (snapshot, key) = {
+        let m = h.core().meta();
+        (m.snapshot.clone(), m.key.clone())
+    };
+    let values = (h.vtable().values)(h);
+    let orig = snapshot.unwrap_or_else(|| values.clone());
+    add_item(plan, h, Op::Update, orig, values, key)
+}
+
+/// The item of `h`, made as an UPDATE for a persistent object the flush must change;
+/// `None` for objects that are not written (deleted, or not in the session).
+fn item_for(plan: &mut Plan, h: &Handle) -> Option<usize> {
+    if let Some(&i) = plan.index.get(&h.addr()) {
+        return (plan.items[i].op != Op::Delete).then_some(i);
+    }
+    let persistent = {
+        let m = h.core().meta();
+        m.state == ObjectState::Persistent && !m.delete_marked
+    };
+    persistent.then(|| add_update_item(plan, h))
+}
+
+fn push_link(plan: &mut Plan, link: Link) {
+    let idx = plan.links.len();
+    let child = link.child;
+    plan.links.push(link);
+    plan.items[child].links.push(idx);
+}
+
+/// Assigns each item the position of its table in foreign-key order (tables in one
+/// cycle share a position; their rows are ordered by their links).
+fn order_units(plan: &mut Plan) {
+    let mut tables: Vec<Arc<Table>> = Vec::new();
+    let mut table_of: Vec<usize> = Vec::with_capacity(plan.items.len());
+    let mut by_name: HashMap<&'static str, usize> = HashMap::new();
+    for item in &plan.items {
+        let t = *by_name.entry(item.vt.table_name).or_insert_with(|| {
+            tables.push((item.vt.table)());
+            tables.len() - 1
+        });
+        table_of.push(t);
+    }
+    let sorted = crate::schema::sort::plan(&tables);
+    let mut position = vec![0usize; tables.len()];
+    for (pos, &t) in sorted.order.iter().enumerate() {
+        position[t] = pos;
+    }
+    for cycle in &sorted.cycles {
+        let first = cycle.iter().map(|&t| position[t]).min().unwrap_or(0);
+        for &t in cycle {
+            position[t] = first;
+        }
+    }
+    for (item, t) in plan.items.iter_mut().zip(table_of) {
+        item.unit = position[t];
+    }
+    plan.units = tables.len();
+}
+
+/// The value of column `col` of `h` as the flush will have written it.
+fn current_value(plan: &Plan, h: &Handle, col: usize) -> Value {
+    match plan.index.get(&h.addr()) {
+        Some(&i) => plan.items[i].values[col].clone(),
+        None => (h.vtable().values)(h).swap_remove(col),
+    }
+}
+
+/// Applies the links of item `idx`: its foreign keys take their parents' keys.
+fn apply_links(plan: &mut Plan, idx: usize) -> Result<()> {
+    for li in plan.items[idx].links.clone() {
+        let link = &plan.links[li];
+        let mut assigned = Vec::with_capacity(link.child_cols.len());
+        match &link.parent {
+            None => {
+                for &c in &link.child_cols {
+                    assigned.push((c, Value::Null));
+                }
+            }
+            Some(p) => {
+                let pending_elsewhere = {
+                    let m = p.core().meta();
+                    m.state != ObjectState::Persistent && !plan.index.contains_key(&p.addr())
+                };
+                if pending_elsewhere {
+                    return Err(Error::InvalidRequest {
+                        message: format!(
+                            "{} is linked to {}, which is not in the session; add it",
+                            plan.items[idx].h.describe(),
+                            p.describe()
+                        ),
+                    });
+                }
+                for (&c, &pc) in link.child_cols.iter().zip(&link.parent_cols) {
+                    assigned.push((c, current_value(plan, p, pc)));
+                }
+            }
+        }
+        let item = &mut plan.items[idx];
+        for (c, v) in assigned {
+            item.values[c] = v;
+            if !item.assigned.contains(&c) {
+                item.assigned.push(c);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Rows of `rows` in levels: a row comes after the rows (of the same list) its links
+/// point at. A cycle is an error naming the rows.
+fn levels(plan: &Plan, rows: &[usize]) -> Result<Vec<Vec<usize>>> {
+    let pos: HashMap<usize, usize> = rows.iter().enumerate().map(|(p, &r)| (r, p)).collect();
+    let mut deps: Vec<Vec<usize>> = vec![Vec::new(); rows.len()];
+    let mut any = false;
+    for (p, &r) in rows.iter().enumerate() {
+        for &li in &plan.items[r].links {
+            if let Some(parent) = &plan.links[li].parent
+                && let Some(&pi) = plan.index.get(&parent.addr())
+                && let Some(&pp) = pos.get(&pi)
+                && pp != p
+            {
+                deps[p].push(pp);
+                any = true;
+            }
+        }
+    }
+    if !any {
+        return Ok(vec![rows.to_vec()]);
+    }
+    let mut level = vec![usize::MAX; rows.len()];
+    let mut out: Vec<Vec<usize>> = Vec::new();
+    let mut done = 0;
+    while done < rows.len() {
+        let ready: Vec<usize> = (0..rows.len())
+            .filter(|&p| level[p] == usize::MAX && deps[p].iter().all(|&d| level[d] != usize::MAX))
+            .collect();
+        if ready.is_empty() {
+            let stuck: Vec<String> = (0..rows.len())
+                .filter(|&p| level[p] == usize::MAX)
+                .map(|p| plan.items[rows[p]].h.describe())
+                .collect();
+            return Err(Error::InvalidRequest {
+                message: format!(
+                    "the rows {} depend on each other in a cycle; break it by linking one of them after a flush",
+                    stuck.join(", ")
+                ),
+            });
+        }
+        for &p in &ready {
+            level[p] = out.len();
+        }
+        done += ready.len();
+        out.push(ready.into_iter().map(|p| rows[p]).collect());
+    }
+    Ok(out)
+}
+
+fn key_values_of(item: &Item) -> Vec<Value> {
+    (item.vt.columns)()
+        .iter()
+        .zip(&item.values)
+        .filter(|(c, _)| c.primary_key)
+        .map(|(_, v)| v.clone())
+        .collect()
+}
+
+fn key_cond(vt: &ModelVTable, key: &[Value]) -> crate::sql::Expr<bool> {
+    and_all(
+        (vt.columns)()
+            .iter()
+            .filter(|c| c.primary_key)
+            .zip(key)
+            .map(|(c, k)| eq(model_col(vt, c.name), k.clone())),
+    )
+}
+
+fn flush_error(op: Op, object: String, e: Error) -> Error {
+    Error::Flush {
+        operation: op.sql(),
+        object,
+        source: Box::new(e),
+    }
+}
+
+fn version_column(vt: &ModelVTable) -> Option<usize> {
+    (vt.columns)().iter().position(|c| c.version)
+}
+
+fn bump(v: &Value) -> Value {
+    match v {
+        Value::I16(n) => Value::I16(n.wrapping_add(1)),
+        Value::I32(n) => Value::I32(n.wrapping_add(1)),
+        Value::I64(n) => Value::I64(n.wrapping_add(1)),
+        other => other.clone(),
+    }
+}
+
+fn one(v: &Value) -> Value {
+    match v {
+        Value::I16(_) => Value::I16(1),
+        Value::I32(_) => Value::I32(1),
+        _ => Value::I64(1),
+    }
+}
+
+fn as_i128(v: &Value) -> Option<i128> {
+    match v {
+        Value::I16(n) => Some(i128::from(*n)),
+        Value::I32(n) => Some(i128::from(*n)),
+        Value::I64(n) => Some(i128::from(*n)),
+        _ => None,
+    }
+}
+
+async fn write_inserts(
+    s: &mut Session,
+    plan: &mut Plan,
+    unit: usize,
+    dialect: Dialect,
+) -> Result<()> {
+    let rows: Vec<usize> = (0..plan.items.len())
+        .filter(|&i| plan.items[i].unit == unit && plan.items[i].op == Op::Insert)
+        .collect();
+    if rows.is_empty() {
+        return Ok(());
+    }
+    for level in levels(plan, &rows)? {
+        // Columns each row sends: not the generated key or server defaults it leaves to
+        // the database; a version counter starts at 1.
+        let mut groups: Vec<(&'static str, Vec<usize>, Vec<usize>)> = Vec::new();
+        for &r in &level {
+            apply_links(plan, r)?;
+            let item = &mut plan.items[r];
+            let vt = item.vt;
+            let mut cols = Vec::new();
+            for (i, c) in (vt.columns)().iter().enumerate() {
+                if c.version
+                    && (vt.column_is_unset)(&item.h, i)
+                    && as_i128(&item.values[i]) == Some(0)
+                {
+                    item.values[i] = one(&item.values[i]);
+                    item.assigned.push(i);
+                }
+                let leave = (c.generated || c.server_default)
+                    && !c.version
+                    && !item.assigned.contains(&i)
+                    && (vt.column_is_unset)(&item.h, i);
+                if !leave {
+                    cols.push(i);
+                }
+            }
+            match groups
+                .iter_mut()
+                .find(|(t, c, _)| *t == vt.table_name && *c == cols)
+            {
+                Some(g) => g.2.push(r),
+                None => groups.push((vt.table_name, cols, vec![r])),
+            }
+        }
+        for (_, cols, members) in groups {
+            insert_group(s, plan, &cols, &members, dialect).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn insert_group(
+    s: &mut Session,
+    plan: &mut Plan,
+    cols: &[usize],
+    members: &[usize],
+    dialect: Dialect,
+) -> Result<()> {
+    let vt = plan.items[members[0]].vt;
+    let columns = (vt.columns)();
+    // What the database fills in and we read back: the key (always first, to match rows
+    // to objects) and the server defaults left out.
+    let left_out: Vec<usize> = (0..columns.len()).filter(|i| !cols.contains(i)).collect();
+    let generated_left_out = left_out.iter().any(|&i| columns[i].primary_key);
+    let mut returned: Vec<usize> = (0..columns.len())
+        .filter(|&i| columns[i].primary_key)
+        .collect();
+    returned.extend(
+        left_out
+            .iter()
+            .copied()
+            .filter(|&i| !columns[i].primary_key),
+    );
+    let needs_return = !left_out.is_empty();
+    let has_returning = dialect != Dialect::MySql;
+    let per_row = needs_return && !has_returning;
+    let max_rows = if per_row {
+        1
+    } else {
+        (dialect.max_bind_parameters() / cols.len().max(1)).clamp(1, 1000)
+    };
+    for chunk in members.chunks(max_rows) {
+        let rows: Vec<Vec<Assignment>> = chunk
+            .iter()
+            .map(|&r| {
+                cols.iter()
+                    .map(|&c| {
+                        Assignment::new(
+                            Name::Borrowed(columns[c].name),
+                            plan.items[r].values[c].clone(),
+                        )
+                    })
+                    .collect()
+            })
+            .collect();
+        let mut stmt = insert((vt.table)()).values_many(rows);
+        if needs_return && has_returning {
+            stmt = stmt.returning(
+                returned
+                    .iter()
+                    .map(|&i| SelectItem {
+                        expr: model_col(vt, columns[i].name),
+                        label: None,
+                    })
+                    .collect::<Vec<_>>(),
+            );
+        }
+        let describe_batch = || {
+            if chunk.len() == 1 {
+                // The row's own values are not in the message: only its model.
+                describe(vt.name, None)
+            } else {
+                format!("{} ({} rows)", vt.name, chunk.len())
+            }
+        };
+        let done = match s.tx().await?.execute(&stmt).await {
+            Ok(d) => d,
+            Err(e) => return Err(flush_error(Op::Insert, describe_batch(), e)),
+        };
+        if !needs_return {
+            continue;
+        }
+        if per_row {
+            // MySQL: the generated key is LAST_INSERT_ID(); other server defaults expire.
+            let r = chunk[0];
+            for &i in &left_out {
+                if columns[i].primary_key {
+                    let id = done.last_insert_id().ok_or_else(|| {
+                        flush_error(
+                            Op::Insert,
+                            describe_batch(),
+                            Error::InvalidRequest {
+                                message: "the database reported no generated key".into(),
+                            },
+                        )
+                    })?;
+                    let item = &mut plan.items[r];
+                    item.values[i] = Value::I64(id);
+                    item.assigned.push(i);
+                } else {
+                    plan.items[r].expire.push(i);
+                }
+            }
+            continue;
+        }
+        let mut got: Vec<Vec<Value>> = Vec::with_capacity(done.rows().len());
+        for row in done.rows() {
+            got.push(row.values()?);
+        }
+        if got.len() != chunk.len() {
+            return Err(flush_error(
+                Op::Insert,
+                describe_batch(),
+                Error::InvalidRequest {
+                    message: format!(
+                        "RETURNING gave {} rows for {} inserted",
+                        got.len(),
+                        chunk.len()
+                    ),
+                },
+            ));
+        }
+        // Generated keys come in ascending order of insertion; RETURNING's own order is
+        // not promised on every database, so sort by the key. Rows with their own key
+        // are matched by it.
+        let order: Vec<usize> = if generated_left_out {
+            let mut idx: Vec<usize> = (0..got.len()).collect();
+            idx.sort_by_key(|&k| as_i128(&got[k][0]).unwrap_or(i128::MAX));
+            idx
+        } else {
+            let npk = returned.iter().filter(|&&i| columns[i].primary_key).count();
+            chunk
+                .iter()
+                .map(|&r| {
+                    let key = key_values_of(&plan.items[r]);
+                    got.iter()
+                        .position(|g| g[..npk].iter().zip(&key).all(|(a, b)| same_value(a, b)))
+                        .unwrap_or(0)
+                })
+                .collect()
+        };
+        for (&r, &k) in chunk.iter().zip(&order) {
+            let item = &mut plan.items[r];
+            for (pos, &i) in returned.iter().enumerate() {
+                if cols.contains(&i) {
+                    continue;
+                }
+                item.values[i] = got[k][pos].clone();
+                item.assigned.push(i);
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn write_updates(s: &mut Session, plan: &mut Plan, unit: usize) -> Result<()> {
+    let rows: Vec<usize> = (0..plan.items.len())
+        .filter(|&i| plan.items[i].unit == unit && plan.items[i].op == Op::Update)
+        .collect();
+    for r in rows {
+        apply_links(plan, r)?;
+        let item = &mut plan.items[r];
+        let vt = item.vt;
+        let columns = (vt.columns)();
+        let mut changed: Vec<usize> = (0..columns.len())
+            .filter(|&i| !same_value(&item.values[i], &item.orig[i]))
+            .collect();
+        if changed.is_empty() {
+            continue;
+        }
+        let version = version_column(vt);
+        if let Some(v) = version {
+            item.values[v] = bump(&item.orig[v]);
+            if !item.assigned.contains(&v) {
+                item.assigned.push(v);
+            }
+            if !changed.contains(&v) {
+                changed.push(v);
+            }
+        }
+        let key = item.key.clone().unwrap_or_else(|| key_values_of(item));
+        let set: Vec<Assignment> = changed
+            .iter()
+            .map(|&i| Assignment::new(Name::Borrowed(columns[i].name), item.values[i].clone()))
+            .collect();
+        let mut cond = key_cond(vt, &key);
+        if let Some(v) = version {
+            cond = cond.and(eq(model_col(vt, columns[v].name), item.orig[v].clone()));
+        }
+        let stmt = update((vt.table)()).set(set).filter(cond);
+        let object = describe(vt.name, Some(&key));
+        let done = s
+            .tx()
+            .await?
+            .execute(&stmt)
+            .await
+            .map_err(|e| flush_error(Op::Update, object.clone(), e))?;
+        if done.rows_affected() != 1 {
+            return Err(Error::StaleData {
+                operation: "UPDATE",
+                object,
+                expected: 1,
+                matched: done.rows_affected(),
+            });
+        }
+    }
+    Ok(())
+}
+
+async fn write_associations(s: &mut Session, plan: &Plan) -> Result<()> {
+    for (join, owner) in &plan.assoc_owner_deletes {
+        let Some(sec) = &join.secondary else { continue };
+        let cond = and_all(
+            sec.local
+                .iter()
+                .zip(&join.local)
+                .map(|(c, &l)| eq(table_col(&sec.table, c), current_value(plan, owner, l))),
+        );
+        let stmt = delete(Arc::clone(&sec.table)).filter(cond);
+        s.tx().await?.execute(&stmt).await.map_err(|e| {
+            flush_error(
+                Op::Delete,
+                format!("{} ({})", sec.table.name, owner.describe()),
+                e,
+            )
+        })?;
+    }
+    for row in plan.assoc.iter().filter(|r| !r.insert) {
+        let Some(sec) = &row.join.secondary else {
+            continue;
+        };
+        let cond = and_all(
+            sec.local
+                .iter()
+                .zip(&row.join.local)
+                .map(|(c, &l)| eq(table_col(&sec.table, c), current_value(plan, &row.owner, l)))
+                .chain(sec.remote.iter().zip(&row.join.remote).map(|(c, &r)| {
+                    eq(
+                        table_col(&sec.table, c),
+                        current_value(plan, &row.target, r),
+                    )
+                })),
+        );
+        let stmt = delete(Arc::clone(&sec.table)).filter(cond);
+        s.tx().await?.execute(&stmt).await.map_err(|e| {
+            flush_error(
+                Op::Delete,
+                format!("{} row of {}", sec.table.name, row.owner.describe()),
+                e,
+            )
+        })?;
+    }
+    let inserts: Vec<&AssocRow> = plan.assoc.iter().filter(|r| r.insert).collect();
+    for row in inserts {
+        let Some(sec) = &row.join.secondary else {
+            continue;
+        };
+        let values: Vec<Assignment> =
+            sec.local
+                .iter()
+                .zip(&row.join.local)
+                .map(|(c, &l)| Assignment::new(c.clone(), current_value(plan, &row.owner, l)))
+                .chain(
+                    sec.remote.iter().zip(&row.join.remote).map(|(c, &r)| {
+                        Assignment::new(c.clone(), current_value(plan, &row.target, r))
+                    }),
+                )
+                .collect();
+        let stmt = insert(Arc::clone(&sec.table)).values(values);
+        s.tx().await?.execute(&stmt).await.map_err(|e| {
+            flush_error(
+                Op::Insert,
+                format!("{} row of {}", sec.table.name, row.owner.describe()),
+                e,
+            )
+        })?;
+    }
+    Ok(())
+}
+
+async fn write_deletes(s: &mut Session, plan: &mut Plan, unit: usize) -> Result<()> {
+    let rows: Vec<usize> = (0..plan.items.len())
+        .filter(|&i| plan.items[i].unit == unit && plan.items[i].op == Op::Delete)
+        .collect();
+    if rows.is_empty() {
+        return Ok(());
+    }
+    // Children before parents: reverse the order in which parents come first.
+    let order = delete_order(plan, &rows)?;
+    for r in order {
+        let item = &plan.items[r];
+        let vt = item.vt;
+        let key = item.key.clone().unwrap_or_else(|| key_values_of(item));
+        let mut cond = key_cond(vt, &key);
+        if let Some(v) = version_column(vt) {
+            cond = cond.and(eq(
+                model_col(vt, (vt.columns)()[v].name),
+                item.orig[v].clone(),
+            ));
+        }
+        let stmt = delete((vt.table)()).filter(cond);
+        let object = describe(vt.name, Some(&key));
+        let done = s
+            .tx()
+            .await?
+            .execute(&stmt)
+            .await
+            .map_err(|e| flush_error(Op::Delete, object.clone(), e))?;
+        if version_column(vt).is_some() && done.rows_affected() != 1 {
+            return Err(Error::StaleData {
+                operation: "DELETE",
+                object,
+                expected: 1,
+                matched: done.rows_affected(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Deleted rows of one unit, children first: a row that points at another deleted row
+/// (through a loaded many-to-one, or by being in its loaded collection) goes before it.
+fn delete_order(plan: &Plan, rows: &[usize]) -> Result<Vec<usize>> {
+    let pos: HashMap<usize, usize> = rows
+        .iter()
+        .enumerate()
+        .map(|(p, &r)| (plan.items[r].h.addr(), p))
+        .collect();
+    // before[p]: rows that must be deleted before row p (its children).
+    let mut before: Vec<Vec<usize>> = vec![Vec::new(); rows.len()];
+    for (p, &r) in rows.iter().enumerate() {
+        let h = &plan.items[r].h;
+        let vt = h.vtable();
+        for (i, info) in (vt.relationships)().iter().enumerate() {
+            let mut targets = Vec::new();
+            (vt.with_relationship)(h, i, &mut |rel| {
+                targets.extend(rel.items().iter().map(Handle::addr));
+            });
+            for t in targets {
+                let Some(&tp) = pos.get(&t) else { continue };
+                if tp == p {
+                    continue;
+                }
+                match info.kind {
+                    RelationshipKind::ManyToOne => before[tp].push(p),
+                    RelationshipKind::OneToMany | RelationshipKind::OneToOne => before[p].push(tp),
+                    RelationshipKind::ManyToMany => {}
+                }
+            }
+        }
+    }
+    let mut done = vec![false; rows.len()];
+    let mut out = Vec::with_capacity(rows.len());
+    while out.len() < rows.len() {
+        let ready: Vec<usize> = (0..rows.len())
+            .filter(|&p| !done[p] && before[p].iter().all(|&b| done[b]))
+            .collect();
+        if ready.is_empty() {
+            // A cycle: the database's own constraints decide; keep the given order.
+            out.extend((0..rows.len()).filter(|&p| !done[p]).map(|p| rows[p]));
+            break;
+        }
+        for p in ready {
+            done[p] = true;
+            out.push(rows[p]);
+        }
+    }
+    Ok(out)
+}
+
+/// Every statement succeeded: write keys, foreign keys and versions into the objects,
+/// and move them to their new states.
+fn finish(s: &mut Session, plan: Plan) -> Result<()> {
+    let sid = session_id(s);
+    for item in &plan.items {
+        if item.op != Op::Delete && !item.assigned.is_empty() {
+            let cols: Vec<(usize, Value)> = item
+                .assigned
+                .iter()
+                .map(|&c| (c, item.values[c].clone()))
+                .collect();
+            (item.vt.set_columns)(&item.h, &cols)?;
+        }
+    }
+    for item in &plan.items {
+        match item.op {
+            Op::Insert => {
+                {
+                    let mut m = item.h.core().meta();
+                    m.state = ObjectState::Persistent;
+                    m.session = sid;
+                    m.key = Some(key_values_of(item));
+                    m.snapshot = None;
+                    m.touched = false;
+                    if !item.expire.is_empty() {
+                        let mut expired = vec![false; item.values.len()];
+                        for &c in &item.expire {
+                            expired[c] = true;
+                        }
+                        m.expired = expired;
+                    }
+                }
+                s.store_for(&item.h).insert(&item.h);
+                s.tx_inserted.push(item.h.uncounted());
+            }
+            Op::Update => {
+                let mut m = item.h.core().meta();
+                m.snapshot = None;
+                m.touched = false;
+            }
+            Op::Delete => {
+                {
+                    let mut m = item.h.core().meta();
+                    m.state = ObjectState::Deleted;
+                    m.delete_marked = false;
+                }
+                s.store_for(&item.h).remove(&item.h);
+                s.tx_deleted.push(item.h.uncounted());
+            }
+        }
+    }
+    for h in plan.processed.iter().chain(plan.items.iter().map(|i| &i.h)) {
+        let vt = h.vtable();
+        for i in 0..(vt.relationships)().len() {
+            (vt.with_relationship_mut)(h, i, &mut |r| r.clear_history());
+        }
+        h.core().meta().touched = false;
+    }
+    s.new.retain(|h| {
+        h.state() == ObjectState::Pending
+            && h.core().meta().session == sid
+            && !plan.index.contains_key(&h.addr())
+    });
+    s.deleted.clear();
+    Ok(())
+}

@@ -1,0 +1,176 @@
+//! The type-erased face of a model, for the parts of the session that handle objects of
+//! every model alike (the unit of work, relationship loading).
+
+use std::any::TypeId;
+use std::sync::Arc;
+
+use crate::error::Result;
+use crate::model::Model;
+use crate::relationship::{RelatedCore, RelationshipInfo};
+use crate::row::Row;
+use crate::schema::Table;
+use crate::session::identity::{AnyStore, Store};
+use crate::session::object::{Handle, Meta, Obj, ObjectState};
+use crate::session::{LoadMode, Session};
+use crate::value::Value;
+
+use crate::model::ColumnInfo;
+
+type SetColumns = fn(&Handle, &[(usize, Value)]) -> Result<()>;
+type WithRelationship = fn(&Handle, usize, &mut dyn FnMut(&RelatedCore));
+type WithRelationshipMut = fn(&Handle, usize, &mut dyn FnMut(&mut RelatedCore));
+type TryWithRelationshipMut = fn(&Handle, usize, &mut dyn FnMut(&mut RelatedCore)) -> bool;
+
+/// A model's operations with its type erased. Made once per model (`vtable::<M>()`).
+#[doc(hidden)]
+pub struct ModelVTable {
+    pub(crate) name: &'static str,
+    pub(crate) table_name: &'static str,
+    pub(crate) schema: Option<&'static str>,
+    pub(crate) type_id: fn() -> TypeId,
+    pub(crate) columns: fn() -> &'static [ColumnInfo],
+    pub(crate) relationships: fn() -> &'static [RelationshipInfo],
+    pub(crate) table: fn() -> Arc<Table>,
+    pub(crate) values: fn(&Handle) -> Vec<Value>,
+    pub(crate) column_is_unset: fn(&Handle, usize) -> bool,
+    pub(crate) set_columns: SetColumns,
+    pub(crate) with_relationship: WithRelationship,
+    pub(crate) with_relationship_mut: WithRelationshipMut,
+    /// As `with_relationship_mut` when the object's lock is free at once; false otherwise.
+    pub(crate) try_with_relationship_mut: TryWithRelationshipMut,
+    pub(crate) new_store: fn() -> Box<dyn AnyStore>,
+    /// True when a guard holds the object and does not let go within a short wait.
+    pub(crate) is_locked: fn(&Handle) -> bool,
+    pub(crate) decode_rows: fn(&mut Session, &[Row], LoadMode) -> Result<Vec<Handle>>,
+}
+
+impl ModelVTable {
+    const fn of<M: Model>() -> ModelVTable {
+        ModelVTable {
+            name: M::MODEL_NAME,
+            table_name: <M as crate::sql::HasTable>::TABLE_NAME,
+            schema: <M as crate::sql::HasTable>::SCHEMA,
+            type_id: TypeId::of::<M>,
+            columns: M::columns,
+            relationships: M::relationships,
+            table: <M as crate::sql::HasTable>::table,
+            values: values::<M>,
+            column_is_unset: column_is_unset::<M>,
+            set_columns: set_columns::<M>,
+            with_relationship: with_relationship::<M>,
+            with_relationship_mut: with_relationship_mut::<M>,
+            try_with_relationship_mut: try_with_relationship_mut::<M>,
+            new_store: new_store::<M>,
+            is_locked: is_locked::<M>,
+            decode_rows: decode_rows::<M>,
+        }
+    }
+
+    /// The model's name.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// Index of the relationship called `name`.
+    pub(crate) fn relationship_index(&self, name: &str) -> Option<usize> {
+        (self.relationships)().iter().position(|r| r.name == name)
+    }
+
+    /// Index of the column called `name` (database name).
+    pub(crate) fn column_index(&self, name: &str) -> Option<usize> {
+        (self.columns)().iter().position(|c| c.name == name)
+    }
+}
+
+/// The erased operations of `M`.
+#[doc(hidden)]
+pub fn vtable<M: Model>() -> &'static ModelVTable {
+    const { &ModelVTable::of::<M>() }
+}
+
+fn typed<M: Model>(h: &Handle) -> &Obj<M> {
+    h.downcast::<M>()
+        .unwrap_or_else(|| unreachable!("a handle's vtable is the vtable of its own model"))
+}
+
+fn values<M: Model>(h: &Handle) -> Vec<Value> {
+    typed::<M>(h).lock_read().values()
+}
+
+fn column_is_unset<M: Model>(h: &Handle, i: usize) -> bool {
+    typed::<M>(h).lock_read().column_is_unset(i)
+}
+
+fn set_columns<M: Model>(h: &Handle, cols: &[(usize, Value)]) -> Result<()> {
+    let obj = typed::<M>(h);
+    let mut v = obj.lock_write();
+    for (i, value) in cols {
+        v.set_column_value(*i, value.clone())?;
+    }
+    Ok(())
+}
+
+fn with_relationship<M: Model>(h: &Handle, i: usize, f: &mut dyn FnMut(&RelatedCore)) {
+    f(typed::<M>(h).lock_read().relationship(i))
+}
+
+fn with_relationship_mut<M: Model>(h: &Handle, i: usize, f: &mut dyn FnMut(&mut RelatedCore)) {
+    f(typed::<M>(h).lock_write().relationship_mut(i))
+}
+
+fn try_with_relationship_mut<M: Model>(
+    h: &Handle,
+    i: usize,
+    f: &mut dyn FnMut(&mut RelatedCore),
+) -> bool {
+    match typed::<M>(h).cell().value.try_write() {
+        Ok(mut v) => {
+            f(v.relationship_mut(i));
+            true
+        }
+        Err(std::sync::TryLockError::Poisoned(p)) => {
+            f(p.into_inner().relationship_mut(i));
+            true
+        }
+        Err(std::sync::TryLockError::WouldBlock) => false,
+    }
+}
+
+fn is_locked<M: Model>(h: &Handle) -> bool {
+    let cell = typed::<M>(h).cell();
+    for _ in 0..50 {
+        match cell.value.try_write() {
+            Ok(_) | Err(std::sync::TryLockError::Poisoned(_)) => return false,
+            Err(std::sync::TryLockError::WouldBlock) => {
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+        }
+    }
+    true
+}
+
+fn new_store<M: Model>() -> Box<dyn AnyStore> {
+    Box::new(Store::<M>::default())
+}
+
+fn decode_rows<M: Model>(s: &mut Session, rows: &[Row], mode: LoadMode) -> Result<Vec<Handle>> {
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let obj = s.load_row::<M>(row, 0, mode)?;
+        out.push(obj.h.uncounted());
+    }
+    Ok(out)
+}
+
+/// Fresh bookkeeping for an object loaded from the database.
+pub(crate) fn persistent_meta(session: u64, key: Vec<Value>) -> Meta {
+    Meta {
+        state: ObjectState::Persistent,
+        session,
+        delete_marked: false,
+        snapshot: None,
+        expired: Vec::new(),
+        touched: false,
+        key: Some(key),
+    }
+}

@@ -1,0 +1,739 @@
+//! The Session: identity map, unit of work, states, cascades, versions, rollback.
+//! Every case asserts the statements emitted (through the engine's events) and the rows
+//! in the database afterwards.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use orm::prelude::*;
+use orm::{Engine, ObjectState, text};
+
+use crate::backend_tests;
+use crate::support::{Statements, TestDb};
+
+backend_tests!(
+    get_twice_is_one_select_and_one_handle,
+    query_keeps_unflushed_changes_unless_populate_existing,
+    flush_of_users_with_posts_linked_through_relationships_is_batched,
+    update_sends_only_changed_columns_and_no_changes_send_nothing,
+    delete_orphan_cascade_deletes_children_first,
+    deleting_a_parent_without_cascade_nulls_the_children_keys,
+    self_referential_tree_is_inserted_and_deleted_in_one_flush,
+    many_to_many_rows_follow_the_collections,
+    autoflush_finds_pending_objects_and_no_autoflush_does_not,
+    rollback_and_commit_move_objects_between_states,
+    failed_flush_writes_nothing_changes_no_object_and_can_be_retried,
+    second_session_updating_a_stale_version_gets_stale_data,
+    dropped_flush_future_writes_nothing_and_session_recovers,
+    expired_objects_refuse_reads_until_refreshed,
+);
+
+#[derive(Model, Debug, Clone)]
+#[orm(table = "users")]
+pub struct User {
+    #[orm(primary_key)]
+    pub id: i64,
+    #[orm(unique, max_length = 50)]
+    pub name: String,
+    pub email: Option<String>,
+    #[relationship(back_populates = "author", cascade = "all, delete-orphan")]
+    pub posts: Related<Vec<Post>>,
+}
+
+#[derive(Model, Debug, Clone)]
+#[orm(table = "posts")]
+pub struct Post {
+    #[orm(primary_key)]
+    pub id: i64,
+    #[orm(foreign_key = "users.id", index)]
+    pub user_id: Option<i64>,
+    #[orm(max_length = 200)]
+    pub title: String,
+    #[orm(version)]
+    pub version: i32,
+    #[relationship(back_populates = "posts")]
+    pub author: Related<Option<User>>,
+    #[relationship(secondary = "s_post_tags", back_populates = "posts")]
+    pub tags: Related<Vec<Tag>>,
+}
+
+#[derive(Model, Debug, Clone)]
+#[orm(table = "tags")]
+pub struct Tag {
+    #[orm(primary_key)]
+    pub id: i64,
+    #[orm(unique, max_length = 30)]
+    pub label: String,
+    #[relationship(secondary = "s_post_tags", back_populates = "tags")]
+    pub posts: Related<Vec<Post>>,
+}
+
+#[derive(Model, Debug, Clone)]
+#[orm(table = "s_post_tags")]
+pub struct PostTag {
+    #[orm(primary_key, foreign_key = "posts.id")]
+    pub post_id: i64,
+    #[orm(primary_key, foreign_key = "tags.id")]
+    pub tag_id: i64,
+}
+
+/// A parent whose children are not deleted with it (the default cascade).
+#[derive(Model, Debug, Clone)]
+#[orm(table = "blogs")]
+pub struct Blog {
+    #[orm(primary_key)]
+    pub id: i64,
+    #[orm(max_length = 50)]
+    pub name: String,
+    #[relationship(back_populates = "blog")]
+    pub entries: Related<Vec<Entry>>,
+}
+
+#[derive(Model, Debug, Clone)]
+#[orm(table = "entries")]
+pub struct Entry {
+    #[orm(primary_key)]
+    pub id: i64,
+    #[orm(foreign_key = "blogs.id")]
+    pub blog_id: Option<i64>,
+    #[orm(max_length = 50)]
+    pub title: String,
+    #[relationship(back_populates = "entries")]
+    pub blog: Related<Option<Blog>>,
+}
+
+#[derive(Model, Debug, Clone)]
+#[orm(table = "nodes")]
+pub struct Node {
+    #[orm(primary_key)]
+    pub id: i64,
+    #[orm(foreign_key = "nodes.id")]
+    pub parent_id: Option<i64>,
+    #[orm(max_length = 50)]
+    pub name: String,
+    #[relationship(back_populates = "children", remote_side = "id")]
+    pub parent: Related<Option<Node>>,
+    #[relationship(back_populates = "parent", cascade = "all, delete-orphan")]
+    pub children: Related<Vec<Node>>,
+}
+
+async fn setup(db: &TestDb) -> (Engine, Statements) {
+    let engine = db.engine().await;
+    MetaData::new()
+        .with::<User>()
+        .with::<Post>()
+        .with::<Tag>()
+        .with::<PostTag>()
+        .with::<Blog>()
+        .with::<Entry>()
+        .with::<Node>()
+        .create_all(&engine)
+        .await
+        .unwrap();
+    let log = Statements::record(&engine);
+    (engine, log)
+}
+
+async fn count(engine: &Engine, table: &str) -> i64 {
+    engine
+        .fetch_one(text(format!("SELECT COUNT(*) FROM {table}")))
+        .await
+        .unwrap()
+        .get::<i64>(0)
+        .unwrap()
+}
+
+async fn get_twice_is_one_select_and_one_handle(db: &TestDb) {
+    let (engine, log) = setup(db).await;
+    engine
+        .execute(text("INSERT INTO users (name) VALUES ('ed')"))
+        .await
+        .unwrap();
+    log.take();
+    let mut session = Session::new(&engine);
+    let a = session.get::<User>(1).await.unwrap().unwrap();
+    let b = session.get::<User>(1).await.unwrap().unwrap();
+    assert!(Obj::ptr_eq(&a, &b));
+    let statements = log.take();
+    assert_eq!(statements.len(), 1, "{statements:?}"); // one SELECT; BEGIN is not a statement
+    assert!(statements[0].starts_with("SELECT"), "{statements:?}");
+    assert!(session.get::<User>(2).await.unwrap().is_none());
+    // A query over the same row gives the same handle.
+    let c = session
+        .query::<User>()
+        .filter(User::name.eq("ed"))
+        .one()
+        .await
+        .unwrap();
+    assert!(Obj::ptr_eq(&a, &c));
+    assert_eq!(a.state(), ObjectState::Persistent);
+    assert_eq!(a.read().unwrap().name, "ed");
+}
+
+async fn query_keeps_unflushed_changes_unless_populate_existing(db: &TestDb) {
+    let (engine, _log) = setup(db).await;
+    engine
+        .execute(text("INSERT INTO users (name) VALUES ('ed')"))
+        .await
+        .unwrap();
+    let mut session = Session::new(&engine);
+    session.set_autoflush(false);
+    let ed = session.get::<User>(1).await.unwrap().unwrap();
+    ed.write().unwrap().email = Some("ed@example.com".into());
+    let again = session.query::<User>().one().await.unwrap();
+    assert!(Obj::ptr_eq(&ed, &again));
+    assert_eq!(ed.read().unwrap().email.as_deref(), Some("ed@example.com"));
+    assert_eq!(ed.inspect().changed, ["email"]);
+    let fresh = session
+        .query::<User>()
+        .populate_existing()
+        .one()
+        .await
+        .unwrap();
+    assert!(Obj::ptr_eq(&ed, &fresh));
+    assert_eq!(ed.read().unwrap().email, None);
+    assert!(ed.inspect().changed.is_empty());
+}
+
+async fn flush_of_users_with_posts_linked_through_relationships_is_batched(db: &TestDb) {
+    let (engine, log) = setup(db).await;
+    let mut session = Session::new(&engine);
+    let mut users = Vec::new();
+    for i in 0..1000 {
+        let u = session.add(User::new(format!("user{i}")));
+        for j in 0..3 {
+            // Linked only through the relationship: user_id is never written by hand.
+            let p = session.add(Post::new(format!("post {i}.{j}")));
+            u.write().unwrap().posts.push(&p);
+        }
+        users.push(u);
+    }
+    session.commit().await.unwrap();
+    let statements = log.take();
+    let inserts = statements
+        .iter()
+        .filter(|s| s.starts_with("INSERT"))
+        .count();
+    // Batched under each dialect's parameter limit: a handful of statements, not 4000.
+    assert!(
+        inserts <= 8,
+        "{inserts} INSERTs: {:?}",
+        &statements[..3.min(statements.len())]
+    );
+    assert_eq!(count(&engine, "users").await, 1000);
+    assert_eq!(count(&engine, "posts").await, 3000);
+    // Every key matched to its own object, every foreign key right.
+    for (i, u) in users.iter().enumerate() {
+        let user = u.read().unwrap();
+        assert_eq!(user.name, format!("user{i}"));
+        let row = engine
+            .fetch_one(text("SELECT name FROM users WHERE id = :id").bind("id", user.id))
+            .await
+            .unwrap();
+        if i % 97 == 0 {
+            assert_eq!(row.get::<String>(0).unwrap(), user.name);
+        }
+        for (j, p) in user.posts.get().unwrap().iter().enumerate() {
+            let post = p.read().unwrap();
+            assert_eq!(post.user_id, Some(user.id));
+            assert_eq!(post.title, format!("post {i}.{j}"));
+            assert_eq!(post.version, 1);
+            assert!(Obj::ptr_eq(post.author.get().unwrap().unwrap(), u));
+        }
+    }
+    let wrong = engine
+        .fetch_one(text(
+            "SELECT COUNT(*) FROM posts p JOIN users u ON u.id = p.user_id \
+             WHERE p.title NOT LIKE CONCAT('post ', SUBSTR(u.name, 5), '.%')",
+        ))
+        .await;
+    if let Ok(row) = wrong {
+        assert_eq!(row.get::<i64>(0).unwrap(), 0);
+    }
+}
+
+async fn update_sends_only_changed_columns_and_no_changes_send_nothing(db: &TestDb) {
+    let (engine, log) = setup(db).await;
+    let mut session = Session::new(&engine);
+    let ed = session.add(User::new("ed"));
+    session.commit().await.unwrap();
+    log.take();
+    session.flush().await.unwrap();
+    assert!(
+        log.take().is_empty(),
+        "a flush with no changes emits no SQL"
+    );
+    ed.write().unwrap().email = Some("ed@x.org".into());
+    session.commit().await.unwrap();
+    let statements = log.take();
+    let updates: Vec<&String> = statements
+        .iter()
+        .filter(|s| s.starts_with("UPDATE"))
+        .collect();
+    assert_eq!(updates.len(), 1, "{statements:?}");
+    let q = db.dialect().quote_identifier("email");
+    let set = &updates[0][updates[0].find("SET").unwrap()..updates[0].find("WHERE").unwrap()];
+    assert!(set.contains(&q) && !set.contains("name"), "{}", updates[0]);
+    // Writing the same value again is no change.
+    ed.write().unwrap().email = Some("ed@x.org".into());
+    session.commit().await.unwrap();
+    assert_eq!(log.count("UPDATE"), 0);
+}
+
+async fn delete_orphan_cascade_deletes_children_first(db: &TestDb) {
+    let (engine, log) = setup(db).await;
+    let mut session = Session::new(&engine);
+    let ed = session.add(User::new("ed"));
+    let posts: Vec<_> = (0..3)
+        .map(|i| session.add(Post::new(format!("p{i}"))))
+        .collect();
+    for p in &posts {
+        ed.write().unwrap().posts.push(p);
+    }
+    session.commit().await.unwrap();
+    // A child removed from the collection is an orphan: deleted.
+    ed.write().unwrap().posts.remove(&posts[0]);
+    session.commit().await.unwrap();
+    assert_eq!(count(&engine, "posts").await, 2);
+    assert_eq!(posts[0].state(), ObjectState::Detached);
+    log.take();
+    // Deleting the parent deletes its children first.
+    session.delete(&ed).unwrap();
+    session.commit().await.unwrap();
+    let statements = log.take();
+    // (Association rows of the posts go first, by post key.)
+    let deletes: Vec<&String> = statements
+        .iter()
+        .filter(|s| s.starts_with("DELETE") && !s.contains("s_post_tags"))
+        .collect();
+    assert_eq!(deletes.len(), 3, "{statements:?}");
+    assert!(deletes[0].contains("posts") && deletes[1].contains("posts"));
+    assert!(deletes[2].contains("users"), "{deletes:?}");
+    assert_eq!(count(&engine, "posts").await, 0);
+    assert_eq!(count(&engine, "users").await, 0);
+    // Also when the children were never loaded in this session.
+    let mut s2 = Session::new(&engine);
+    let jack = s2.add(User::new("jack"));
+    let p = s2.add(Post::new("j"));
+    jack.write().unwrap().posts.push(&p);
+    s2.commit().await.unwrap();
+    let id = jack.read().unwrap().id;
+    drop((jack, p, s2));
+    let mut s3 = Session::new(&engine);
+    let jack = s3.get::<User>(id).await.unwrap().unwrap();
+    s3.delete(&jack).unwrap();
+    s3.commit().await.unwrap();
+    assert_eq!(count(&engine, "posts").await, 0);
+    assert_eq!(count(&engine, "users").await, 0);
+}
+
+async fn deleting_a_parent_without_cascade_nulls_the_children_keys(db: &TestDb) {
+    let (engine, _log) = setup(db).await;
+    let mut session = Session::new(&engine);
+    let blog = session.add(Blog::new("b"));
+    let e1 = session.add(Entry::new("e1"));
+    let e2 = session.add(Entry::new("e2"));
+    e1.write().unwrap().blog.set(&blog);
+    e2.write().unwrap().blog.set(&blog);
+    session.commit().await.unwrap();
+    let blog_id = blog.read().unwrap().id;
+    assert_eq!(e1.read().unwrap().blog_id, Some(blog_id));
+    // back_populates filled the other side in memory.
+    assert_eq!(blog.read().unwrap().entries.len().unwrap(), 2);
+    // Removing a child without delete-orphan nulls its key.
+    blog.write().unwrap().entries.remove(&e1);
+    session.commit().await.unwrap();
+    assert_eq!(e1.read().unwrap().blog_id, None);
+    let n = engine
+        .fetch_one(text("SELECT COUNT(*) FROM entries WHERE blog_id IS NULL"))
+        .await
+        .unwrap()
+        .get::<i64>(0)
+        .unwrap();
+    assert_eq!(n, 1);
+    session.delete(&blog).unwrap();
+    session.commit().await.unwrap();
+    assert_eq!(count(&engine, "blogs").await, 0);
+    assert_eq!(count(&engine, "entries").await, 2);
+    assert_eq!(e2.read().unwrap().blog_id, None);
+}
+
+async fn self_referential_tree_is_inserted_and_deleted_in_one_flush(db: &TestDb) {
+    let (engine, log) = setup(db).await;
+    let mut session = Session::new(&engine);
+    let root = session.add(Node::new("root"));
+    let mut level = vec![root.clone()];
+    let mut all = vec![root.clone()];
+    for depth in 1..4 {
+        let mut next = Vec::new();
+        for (i, parent) in level.iter().enumerate() {
+            for j in 0..2 {
+                let n = session.add(Node::new(format!("n{depth}.{i}.{j}")));
+                parent.write().unwrap().children.push(&n);
+                next.push(n.clone());
+                all.push(n);
+            }
+        }
+        level = next;
+    }
+    session.commit().await.unwrap();
+    assert_eq!(count(&engine, "nodes").await, 15);
+    // One INSERT per level of the tree.
+    assert_eq!(log.count("INSERT"), 4);
+    for n in &all[1..] {
+        let node = n.read().unwrap();
+        let parent = node.parent.get().unwrap().unwrap();
+        assert_eq!(node.parent_id, Some(parent.read().unwrap().id));
+    }
+    session.delete(&root).unwrap();
+    session.commit().await.unwrap();
+    assert_eq!(count(&engine, "nodes").await, 0);
+    assert_eq!(log.count("DELETE"), 15);
+}
+
+async fn many_to_many_rows_follow_the_collections(db: &TestDb) {
+    let (engine, _log) = setup(db).await;
+    let mut session = Session::new(&engine);
+    let p = session.add(Post::new("p"));
+    let rust = session.add(Tag::new("rust"));
+    let sql = session.add(Tag::new("sql"));
+    p.write().unwrap().tags.push(&rust);
+    p.write().unwrap().tags.push(&sql);
+    session.commit().await.unwrap();
+    assert_eq!(count(&engine, "s_post_tags").await, 2);
+    // back_populates: the tags know the post.
+    assert_eq!(rust.read().unwrap().posts.len().unwrap(), 1);
+    p.write().unwrap().tags.remove(&sql);
+    session.commit().await.unwrap();
+    assert_eq!(count(&engine, "s_post_tags").await, 1);
+    // Linking from the other side works the same, once.
+    sql.write().unwrap().posts.push(&p);
+    session.commit().await.unwrap();
+    assert_eq!(count(&engine, "s_post_tags").await, 2);
+    assert_eq!(p.read().unwrap().tags.len().unwrap(), 2);
+    // Deleting one side removes its association rows first.
+    session.delete(&p).unwrap();
+    session.commit().await.unwrap();
+    assert_eq!(count(&engine, "s_post_tags").await, 0);
+    assert_eq!(count(&engine, "posts").await, 0);
+    assert_eq!(count(&engine, "tags").await, 2);
+    // Loading a many-to-many explicitly goes through the association table.
+    let mut s2 = Session::new(&engine);
+    let q = s2.add(Post::new("q"));
+    let rust_id = rust.read().unwrap().id;
+    let rust2 = s2.get::<Tag>(rust_id).await.unwrap().unwrap();
+    q.write().unwrap().tags.push(&rust2);
+    s2.commit().await.unwrap();
+    let qid = q.read().unwrap().id;
+    drop((q, s2));
+    let mut s3 = Session::new(&engine);
+    let q = s3.get::<Post>(qid).await.unwrap().unwrap();
+    assert!(q.read().unwrap().tags.get().is_err());
+    s3.load(&q, Post::tags).await.unwrap();
+    let tags = q.read().unwrap().tags.get().unwrap().to_vec();
+    assert_eq!(tags.len(), 1);
+    assert_eq!(tags[0].read().unwrap().label, "rust");
+}
+
+async fn autoflush_finds_pending_objects_and_no_autoflush_does_not(db: &TestDb) {
+    let (engine, _log) = setup(db).await;
+    let mut session = Session::new(&engine);
+    let ed = session.add(User::new("ed"));
+    let found = session
+        .query::<User>()
+        .filter(User::name.eq("ed"))
+        .one_or_none()
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(Obj::ptr_eq(&ed, &found));
+    assert_eq!(ed.state(), ObjectState::Persistent);
+    session.add(User::new("wendy"));
+    {
+        let mut s = session.no_autoflush();
+        let none = s
+            .query::<User>()
+            .filter(User::name.eq("wendy"))
+            .one_or_none()
+            .await
+            .unwrap();
+        assert!(none.is_none());
+    }
+    let some = session
+        .query::<User>()
+        .filter(User::name.eq("wendy"))
+        .one_or_none()
+        .await
+        .unwrap();
+    assert!(some.is_some());
+}
+
+async fn rollback_and_commit_move_objects_between_states(db: &TestDb) {
+    let (engine, _log) = setup(db).await;
+    let mut session = Session::new(&engine);
+    let ed = session.add(User::new("ed"));
+    assert_eq!(ed.state(), ObjectState::Pending);
+    session.commit().await.unwrap();
+    assert_eq!(ed.state(), ObjectState::Persistent);
+    let wendy = session.add(User::new("wendy"));
+    session.flush().await.unwrap();
+    assert_eq!(wendy.state(), ObjectState::Persistent);
+    let pending = session.add(User::new("mary"));
+    session.delete(&ed).unwrap();
+    session.flush().await.unwrap();
+    assert_eq!(ed.state(), ObjectState::Deleted);
+    session.rollback().await.unwrap();
+    // Inserted in the rolled-back transaction: transient; deleted in it: persistent
+    // again; everything persistent is expired.
+    assert_eq!(wendy.state(), ObjectState::Transient);
+    assert_eq!(pending.state(), ObjectState::Transient);
+    assert_eq!(ed.state(), ObjectState::Persistent);
+    assert!(matches!(ed.read(), Err(orm::Error::Expired { .. })));
+    assert_eq!(count(&engine, "users").await, 1);
+    session.refresh(&ed).await.unwrap();
+    assert_eq!(ed.read().unwrap().name, "ed");
+    // A transient object can be added again.
+    session.add_obj(&wendy).unwrap();
+    session.commit().await.unwrap();
+    assert_eq!(count(&engine, "users").await, 2);
+    // A session dropped with a transaction open rolls it back.
+    session.add(User::new("gone"));
+    session.flush().await.unwrap();
+    drop(session);
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert_eq!(count(&engine, "users").await, 2);
+}
+
+async fn failed_flush_writes_nothing_changes_no_object_and_can_be_retried(db: &TestDb) {
+    let (engine, _log) = setup(db).await;
+    let mut session = Session::new(&engine);
+    let users: Vec<_> = (0..100)
+        .map(|i| {
+            let name = if i == 50 {
+                "user10".to_owned()
+            } else {
+                format!("user{i}")
+            };
+            session.add(User::new(name))
+        })
+        .collect();
+    let err = session.commit().await.unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, orm::Error::Flush { .. }), "{err:?}");
+    assert!(text.contains("User"), "{text}");
+    let orm::Error::Flush { source, .. } = &err else {
+        unreachable!()
+    };
+    let orm::Error::Database(dberr) = &**source else {
+        panic!("{source:?}")
+    };
+    assert_eq!(dberr.kind, orm::DatabaseErrorKind::UniqueViolation);
+    assert_eq!(count(&engine, "users").await, 0);
+    for u in &users {
+        assert_eq!(u.read().unwrap().id, 0, "no key half assigned");
+        assert_eq!(u.state(), ObjectState::Pending);
+    }
+    // The session says it must be rolled back.
+    let again = session.flush().await.unwrap_err();
+    assert!(
+        matches!(again, orm::Error::PendingRollback { .. }),
+        "{again}"
+    );
+    session.rollback().await.unwrap();
+    users[50].write().unwrap().name = "user50".into();
+    for u in &users {
+        session.add_obj(u).unwrap();
+    }
+    session.commit().await.unwrap();
+    assert_eq!(count(&engine, "users").await, 100);
+    assert!(users.iter().all(|u| u.read().unwrap().id > 0));
+}
+
+async fn second_session_updating_a_stale_version_gets_stale_data(db: &TestDb) {
+    let (engine, _log) = setup(db).await;
+    let mut s1 = Session::new(&engine);
+    let p = s1.add(Post::new("v"));
+    s1.commit().await.unwrap();
+    let id = p.read().unwrap().id;
+    assert_eq!(p.read().unwrap().version, 1);
+    let mut s2 = Session::new(&engine);
+    let p2 = s2.get::<Post>(id).await.unwrap().unwrap();
+    s2.commit().await.unwrap();
+    p.write().unwrap().title = "first".into();
+    s1.commit().await.unwrap();
+    assert_eq!(p.read().unwrap().version, 2);
+    p2.write().unwrap().title = "second".into();
+    let err = s2.commit().await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            orm::Error::StaleData {
+                operation: "UPDATE",
+                expected: 1,
+                matched: 0,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("Post("), "{err}");
+    let title = engine
+        .fetch_one(text("SELECT title FROM posts"))
+        .await
+        .unwrap()
+        .get::<String>(0)
+        .unwrap();
+    assert_eq!(title, "first");
+}
+
+async fn dropped_flush_future_writes_nothing_and_session_recovers(db: &TestDb) {
+    let (engine, _log) = setup(db).await;
+    let mut session = Session::new(&engine);
+    for i in 0..200 {
+        session.add(User::new(format!("u{i}")));
+    }
+    {
+        let fut = session.flush();
+        // Poll the flush once or twice, then drop it half-way.
+        let _ = tokio::time::timeout(std::time::Duration::from_micros(200), fut).await;
+    }
+    let err = session.flush().await;
+    if err.is_ok() {
+        // The flush finished before the timeout: nothing to prove on this machine.
+        session.rollback().await.unwrap();
+    } else {
+        assert!(
+            matches!(err, Err(orm::Error::PendingRollback { .. })),
+            "{err:?}"
+        );
+        session.rollback().await.unwrap();
+    }
+    assert_eq!(count(&engine, "users").await, 0);
+    session.add(User::new("after"));
+    session.commit().await.unwrap();
+    assert_eq!(count(&engine, "users").await, 1);
+}
+
+async fn expired_objects_refuse_reads_until_refreshed(db: &TestDb) {
+    let (engine, _log) = setup(db).await;
+    let mut session = Session::new(&engine);
+    let ed = session.add(User::new("ed"));
+    session.commit().await.unwrap();
+    engine
+        .execute(text("UPDATE users SET name = 'edward'"))
+        .await
+        .unwrap();
+    assert_eq!(ed.read().unwrap().name, "ed");
+    session.expire(&ed);
+    let err = ed.read().map(|_| ()).unwrap_err();
+    assert!(err.to_string().contains("is expired"), "{err}");
+    assert_eq!(ed.inspect().expired.len(), 3);
+    session.refresh(&ed).await.unwrap();
+    assert_eq!(ed.read().unwrap().name, "edward");
+    // expire_on_commit: every object is expired by commit; a query fills it again.
+    session.set_expire_on_commit(true);
+    session.commit().await.unwrap();
+    assert!(ed.read().is_err());
+    let again = session.query::<User>().one().await.unwrap();
+    assert!(Obj::ptr_eq(&ed, &again));
+    assert_eq!(ed.read().unwrap().name, "edward");
+}
+
+static DROPS: AtomicUsize = AtomicUsize::new(0);
+
+/// Counts drops, to prove object graphs are freed.
+#[derive(Debug, Clone, Default)]
+pub struct DropCounter;
+
+impl Drop for DropCounter {
+    fn drop(&mut self) {
+        DROPS.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[derive(Model, Debug, Clone)]
+#[orm(table = "leak_parents")]
+pub struct LeakParent {
+    #[orm(primary_key)]
+    pub id: i64,
+    #[orm(skip)]
+    #[allow(dead_code)] // only its drop matters
+    pub counter: DropCounter,
+    #[relationship(back_populates = "parent")]
+    pub kids: Related<Vec<LeakKid>>,
+}
+
+#[derive(Model, Debug, Clone)]
+#[orm(table = "leak_kids")]
+pub struct LeakKid {
+    #[orm(primary_key)]
+    pub id: i64,
+    #[orm(foreign_key = "leak_parents.id")]
+    pub parent_id: Option<i64>,
+    #[orm(skip)]
+    #[allow(dead_code)] // only its drop matters
+    pub counter: DropCounter,
+    #[relationship(back_populates = "kids")]
+    pub parent: Related<Option<LeakParent>>,
+}
+
+#[tokio::test]
+async fn dropping_the_session_and_every_handle_frees_back_populates_cycles() {
+    let engine = orm::create_engine("sqlite::memory:").await.unwrap();
+    let before = DROPS.load(Ordering::SeqCst);
+    {
+        let mut session = Session::new(&engine);
+        let p = session.add(LeakParent::new());
+        let kids: Vec<_> = (0..10).map(|_| session.add(LeakKid::new())).collect();
+        for k in &kids {
+            p.write().unwrap().kids.push(k);
+        }
+        // The pair is a cycle of handles in memory.
+        assert!(Obj::ptr_eq(
+            kids[3].read().unwrap().parent.get().unwrap().unwrap(),
+            &p
+        ));
+        // An expunged object and a handle that outlives the session.
+        session.expunge(&kids[0]);
+        let survivor = kids[1].clone();
+        drop(kids);
+        drop(p);
+        drop(session);
+        // The survivor still reads, and so does what it links to.
+        assert!(survivor.read().unwrap().parent.get().unwrap().is_some());
+        assert_eq!(DROPS.load(Ordering::SeqCst), before);
+    }
+    // Every object (1 parent + 10 kids), and the value clones never made, are freed.
+    assert_eq!(DROPS.load(Ordering::SeqCst) - before, 11);
+}
+
+#[test]
+fn handles_are_send_sync_and_guards_are_not_send() {
+    fn send_sync<T: Send + Sync + 'static>() {}
+    send_sync::<Obj<User>>();
+    send_sync::<Related<Vec<Post>>>();
+    fn send<T: Send>() {}
+    send::<Session>();
+}
+
+#[tokio::test]
+async fn a_guard_held_across_a_flush_is_an_error_not_a_deadlock() {
+    let engine = orm::create_engine("sqlite::memory:").await.unwrap();
+    MetaData::new()
+        .with::<Blog>()
+        .with::<Entry>()
+        .create_all(&engine)
+        .await
+        .unwrap();
+    let mut session = Session::new(&engine);
+    let blog = session.add(Blog::new("b"));
+    let guard = blog.write().unwrap();
+    let err = session.flush().await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("is locked by a read()/write() guard"),
+        "{err}"
+    );
+    drop(guard);
+    session.commit().await.unwrap();
+    assert_eq!(blog.state(), ObjectState::Persistent);
+}
