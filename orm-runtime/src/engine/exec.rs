@@ -8,7 +8,7 @@ use futures_util::TryStreamExt;
 use sqlx::{Either, IntoArguments};
 
 use super::QueryResult;
-use crate::dialect::Driver;
+use super::driver::Driver;
 use crate::error::{Error, Result};
 use crate::row::Row;
 use crate::sql::Compiled;

@@ -8,6 +8,7 @@
 //! ```
 
 mod connection;
+pub(crate) mod driver;
 mod exec;
 mod executor;
 mod pool;

@@ -1,13 +1,17 @@
 //! The `Model` trait, implemented by `#[derive(Model)]`: a struct mapped to a table,
-//! with its key, its row decoding, its column values and its relationships.
+//! with its key, its row decoding, its column values and its relationships
+//! ([`relationship`]).
+
+pub mod relationship;
 
 use std::hash::Hash;
 use std::sync::{Arc, OnceLock};
 
+use relationship::RelationshipInfo;
+
 use crate::dialect::Dialect;
 use crate::error::Result;
-use crate::relationship::RelationshipInfo;
-use crate::row::Row;
+use crate::row::{FromRow, Row};
 use crate::sql::{Compiled, HasTable};
 use crate::value::Value;
 
@@ -66,6 +70,13 @@ pub trait Model: HasTable + Sized + Send + Sync + 'static {
 
     /// The SQL this model runs by primary key, compiled once per dialect.
     fn sql(dialect: Dialect) -> &'static ModelSql;
+}
+
+/// A model reads a whole row, its columns in declaration order from the first.
+impl<M: Model> FromRow for M {
+    fn from_row(row: &Row) -> Result<Self> {
+        <M as Model>::from_row(row, 0)
+    }
 }
 
 /// Statements by primary key, compiled once per dialect for a model.
