@@ -10,6 +10,19 @@
 //! - [`reflect`] — [`Inspector`]: tables read back from a database;
 //! - [`value`] and [`row`] — dialect-neutral bind values and result rows;
 //! - [`error`] — the one [`Error`] type.
+//!
+//! Which module `use`s which (`dialect`, `error` and `value` use none):
+//! ```text
+//! row     → error, value
+//! sql     → dialect, error, schema, value
+//! engine  → dialect, error, row, sql, value          (engine::driver: the sqlx glue)
+//! model   → dialect, error, row, schema, sql, value  (model::relationship)
+//! reflect → dialect, engine, error, row, schema, sql
+//! schema  → dialect, engine, error, model, reflect, sql, value
+//! loading → model
+//! ```
+//! `schema` ↔ `sql`, and `schema::metadata` → `engine`/`reflect`/`model`, still close a
+//! cycle among those five; `dialect`, `row` and `value` sit outside it.
 #![warn(missing_docs)]
 
 pub mod codegen_support;
