@@ -99,8 +99,13 @@ where
     decode_value_path(row, index, r.value_at(index)?)
 }
 
+/// `Decode` for each type and its `Option`, through the driver's own decoder.
 macro_rules! decode_fast {
     ($($t:ty),* $(,)?) => {$(
+        decode_fast!(@one $t);
+        decode_fast!(@one Option<$t>);
+    )*};
+    (@one $t:ty) => {
         impl Decode for $t {
             #[inline]
             fn decode(row: &Row, index: usize) -> Result<Self> {
@@ -111,17 +116,7 @@ macro_rules! decode_fast {
                 }
             }
         }
-        impl Decode for Option<$t> {
-            #[inline]
-            fn decode(row: &Row, index: usize) -> Result<Self> {
-                match &row.0 {
-                    RowInner::Postgres(r) => decode_driver::<sqlx::Postgres, _>(row, r, index),
-                    RowInner::MySql(r) => decode_driver::<sqlx::MySql, _>(row, r, index),
-                    RowInner::Sqlite(r) => decode_driver::<sqlx::Sqlite, _>(row, r, index),
-                }
-            }
-        }
-    )*};
+    };
 }
 
 decode_fast!(
