@@ -6,11 +6,11 @@ pub use std::sync::{Arc, OnceLock};
 
 pub use crate::dialect::Dialect;
 pub use crate::error::{Error, Result};
-pub use crate::model::{ColumnInfo, Model, ModelSql, ModelSqlCache};
-pub use crate::relationship::{
+pub use crate::model::relationship::{
     Cascade, LoadStrategy, Related, RelatedCore, RelatedTarget, Relationship, RelationshipInfo,
     RelationshipKind,
 };
+pub use crate::model::{ColumnInfo, Model, ModelSql, ModelSqlCache};
 pub use crate::row::{Decode, Row};
 pub use crate::schema::{
     Autoincrement, CheckConstraint, Column as SchemaColumn, ForeignKey, Index, ReferentialAction,

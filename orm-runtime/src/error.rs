@@ -9,8 +9,8 @@ use std::time::Duration;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The URL given to [`create_engine`](crate::create_engine) or
-    /// [`Engine::builder`](crate::Engine::builder) could not be understood.
+    /// The URL given to [`create_engine`](crate::engine::create_engine) or
+    /// [`Engine::builder`](crate::engine::Engine::builder) could not be understood.
     #[error("invalid database URL `{url}`: {reason}")]
     InvalidUrl {
         /// The URL, with any password replaced by `***`.

@@ -4,13 +4,25 @@
 //! Module map, in the order a statement travels:
 //! - [`engine`] — [`Engine`], pools, [`Connection`], [`Transaction`] (Layer 1);
 //! - [`sql`] — statements that compile to SQL and binds ([`text`], [`Executable`]);
-//! - [`dialect`] — how PostgreSQL, MySQL/MariaDB and SQLite spell things, and the
-//!   glue to each sqlx driver;
-//! - [`model`] and [`relationship`] — what `#[derive(Model)]` implements (Layer 4);
+//! - [`dialect`] — how PostgreSQL, MySQL/MariaDB and SQLite spell SQL;
+//! - [`model`] and its [`relationship`]s — what `#[derive(Model)]` implements (Layer 4);
 //! - [`schema`] — [`MetaData`](schema::MetaData), tables, columns, types, constraints (Layer 2);
 //! - [`reflect`] — [`Inspector`]: tables read back from a database;
 //! - [`value`] and [`row`] — dialect-neutral bind values and result rows;
 //! - [`error`] — the one [`Error`] type.
+//!
+//! Which module `use`s which (`dialect`, `error` and `value` use none):
+//! ```text
+//! row     → error, value
+//! sql     → dialect, error, schema, value
+//! engine  → dialect, error, row, sql, value          (engine::driver: the sqlx glue)
+//! model   → dialect, error, row, schema, sql, value  (model::relationship)
+//! reflect → dialect, engine, error, row, schema, sql
+//! schema  → dialect, engine, error, model, reflect, sql, value
+//! loading → model
+//! ```
+//! `schema` ↔ `sql`, and `schema::metadata` → `engine`/`reflect`/`model`, still close a
+//! cycle among those five; `dialect`, `row` and `value` sit outside it.
 #![warn(missing_docs)]
 
 pub mod codegen_support;
@@ -20,12 +32,13 @@ pub mod error;
 pub mod loading;
 pub mod model;
 pub mod reflect;
-pub mod relationship;
 pub mod row;
 pub mod schema;
 pub mod session;
 pub mod sql;
 pub mod value;
+
+pub use model::relationship;
 
 pub use dialect::Dialect;
 pub use engine::{
@@ -33,11 +46,11 @@ pub use engine::{
     create_engine,
 };
 pub use error::{DatabaseError, DatabaseErrorKind, Error, Result};
-pub use model::{ColumnInfo, Model, ModelSql};
-pub use reflect::Inspector;
-pub use relationship::{
+pub use model::relationship::{
     Cascade, LoadStrategy, Related, Relationship, RelationshipInfo, RelationshipKind,
 };
+pub use model::{ColumnInfo, Model, ModelSql};
+pub use reflect::Inspector;
 pub use row::{ColumnIndex, Decode, FromRow, Row};
 pub use sql::{Compiled, ExecPlan, Executable, TextClause, text};
 pub use value::{FromValue, Value};

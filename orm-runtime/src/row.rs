@@ -1,10 +1,13 @@
 //! Result rows, independent of the dialect, and the [`Decode`] trait that reads a
 //! column as a Rust type.
+//!
+//! What differs per database — reading a column as a [`Value`], and the driver's own
+//! decoders on the typed fast path — lives with each driver in `engine::driver`, which
+//! implements `DriverRow` and the [`Decode`] impls of the types sqlx decodes directly.
 
-use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Utc};
-use sqlx::{Column as _, Row as _, TypeInfo as _, ValueRef as _};
+use chrono::{DateTime, FixedOffset};
+use sqlx::{Column as _, Row as _, TypeInfo as _};
 
-use crate::dialect::{mysql, postgres, sqlite};
 use crate::error::{Error, Result};
 use crate::value::{FromValue, Value};
 
@@ -18,6 +21,19 @@ pub(crate) enum RowInner {
     Postgres(sqlx::postgres::PgRow),
     MySql(sqlx::mysql::MySqlRow),
     Sqlite(sqlx::sqlite::SqliteRow),
+}
+
+/// What [`Row`] needs from a driver's own row type; implemented for each sqlx driver in
+/// `engine::driver`.
+pub(crate) trait DriverRow {
+    /// Reads column `i` as a [`Value`], choosing the variant from the column's type.
+    fn value_at(&self, i: usize) -> Result<Value>;
+
+    /// The SQL type a decode error names for column `i`, declared as `declared`: that,
+    /// unless the driver knows better.
+    fn value_sql_type(&self, _i: usize, declared: String) -> String {
+        declared
+    }
 }
 
 /// Applies `$body` to the driver row inside a [`Row`], whatever its dialect.
@@ -84,25 +100,15 @@ impl Row {
         with_row!(self, r => r.columns().get(index).map(|c| c.type_info().name().to_owned()))
     }
 
-    /// The column's declared type; for an SQLite expression column, which has none, the
-    /// storage class of its value.
+    /// The column's type as a decode error names it: its declared type, or what the
+    /// driver knows better (the storage class of an SQLite expression column).
     fn value_sql_type(&self, i: usize) -> String {
         let declared = self.sql_type(i).unwrap_or_else(|| "?".into());
-        match &self.0 {
-            RowInner::Sqlite(r) if declared == "NULL" => r
-                .try_get_raw(i)
-                .map(|v| v.type_info().name().to_owned())
-                .unwrap_or(declared),
-            _ => declared,
-        }
+        with_row!(self, r => r.value_sql_type(i, declared))
     }
 
     fn value_at(&self, i: usize) -> Result<Value> {
-        match &self.0 {
-            RowInner::Postgres(r) => postgres::value_at(r, i),
-            RowInner::MySql(r) => mysql::value_at(r, i),
-            RowInner::Sqlite(r) => sqlite::value_at(r, i),
-        }
+        with_row!(self, r => r.value_at(i))
     }
 
     fn column_label(&self, i: usize) -> String {
@@ -189,90 +195,13 @@ pub trait Decode: Sized {
     fn decode(row: &Row, index: usize) -> Result<Self>;
 }
 
-/// The typed fast path, generic over the driver: the driver's own decoder when the
-/// column's type is compatible, the [`Value`] path otherwise.
-fn decode_driver<'r, DB, T>(
-    row: &Row,
-    r: &'r DB::Row,
-    index: usize,
-    value_at: fn(&DB::Row, usize) -> Result<Value>,
-) -> Result<T>
-where
-    DB: sqlx::Database,
-    T: sqlx::Decode<'r, DB> + sqlx::Type<DB> + FromValue,
-    usize: sqlx::ColumnIndex<DB::Row>,
-{
-    let raw = r.try_get_raw(index).map_err(Error::from)?;
-    if !raw.is_null() && T::compatible(&raw.type_info()) {
-        return T::decode(raw).map_err(|e| row.decode_error(index, T::RUST_TYPE, e.to_string()));
-    }
-    decode_value_path(row, index, value_at(r, index)?)
-}
+// The types sqlx decodes directly (`bool`, integers, text, dates, ...) implement
+// `Decode` in `engine::driver`, whose fast path takes the driver's own decoder.
 
-fn decode_value_path<T: FromValue>(row: &Row, index: usize, v: Value) -> Result<T> {
+/// Reads `v`, column `index` of `row`, as `T` through [`FromValue`].
+pub(crate) fn decode_value_path<T: FromValue>(row: &Row, index: usize, v: Value) -> Result<T> {
     T::from_value(v).map_err(|m| row.decode_error(index, T::RUST_TYPE, m))
 }
-
-macro_rules! decode_fast {
-    ($($t:ty),* $(,)?) => {$(
-        impl Decode for $t {
-            #[inline]
-            fn decode(row: &Row, index: usize) -> Result<Self> {
-                match &row.0 {
-                    RowInner::Postgres(r) => decode_driver::<sqlx::Postgres, _>(row, r, index, postgres::value_at),
-                    RowInner::MySql(r) => decode_driver::<sqlx::MySql, _>(row, r, index, mysql::value_at),
-                    RowInner::Sqlite(r) => decode_driver::<sqlx::Sqlite, _>(row, r, index, sqlite::value_at),
-                }
-            }
-        }
-        impl Decode for Option<$t> {
-            #[inline]
-            fn decode(row: &Row, index: usize) -> Result<Self> {
-                match &row.0 {
-                    RowInner::Postgres(r) => decode_driver::<sqlx::Postgres, _>(row, r, index, postgres::value_at),
-                    RowInner::MySql(r) => decode_driver::<sqlx::MySql, _>(row, r, index, mysql::value_at),
-                    RowInner::Sqlite(r) => decode_driver::<sqlx::Sqlite, _>(row, r, index, sqlite::value_at),
-                }
-            }
-        }
-    )*};
-}
-
-decode_fast!(
-    bool,
-    i16,
-    i32,
-    i64,
-    f32,
-    f64,
-    String,
-    Vec<u8>,
-    NaiveDate,
-    NaiveDateTime,
-    DateTime<Utc>,
-);
-#[cfg(feature = "uuid")]
-decode_fast!(uuid::Uuid);
-#[cfg(feature = "json")]
-decode_fast!(serde_json::Value);
-
-/// `NaiveTime`: MySQL's TIME is a signed duration, which sqlx would read as a time of day
-/// without its sign; there it goes through the checked [`Value`] path.
-macro_rules! decode_time {
-    ($($t:ty),*) => {$(
-        impl Decode for $t {
-            #[inline]
-            fn decode(row: &Row, index: usize) -> Result<Self> {
-                match &row.0 {
-                    RowInner::Postgres(r) => decode_driver::<sqlx::Postgres, _>(row, r, index, postgres::value_at),
-                    RowInner::MySql(_) => decode_value_path(row, index, row.value_at(index)?),
-                    RowInner::Sqlite(r) => decode_driver::<sqlx::Sqlite, _>(row, r, index, sqlite::value_at),
-                }
-            }
-        }
-    )*};
-}
-decode_time!(NaiveTime, Option<NaiveTime>);
 
 /// Types no driver decodes directly on every dialect: always through [`Value`].
 macro_rules! decode_via_value {
@@ -295,7 +224,8 @@ decode_via_value!(i8, u8, u16, u32, u64, DateTime<FixedOffset>, Value);
 decode_via_value!(rust_decimal::Decimal);
 
 /// A Rust value built from a whole row: tuples of [`Decode`] types (columns by position)
-/// and models (`#[derive(Model)]`, their columns in declaration order).
+/// and models (`#[derive(Model)]`, their columns in declaration order; implemented in
+/// [`model`](crate::model)).
 ///
 /// ```
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -314,12 +244,6 @@ impl Row {
     /// The whole row as `T`: a tuple (columns by position) or a model.
     pub fn decode<T: FromRow>(&self) -> Result<T> {
         T::from_row(self)
-    }
-}
-
-impl<M: crate::model::Model> FromRow for M {
-    fn from_row(row: &Row) -> Result<Self> {
-        M::from_row(row, 0)
     }
 }
 

@@ -1,8 +1,8 @@
 //! Dialect-neutral values: what statements bind and what rows hold.
 //!
 //! [`Value`] is the one currency between the SQL layer and the drivers. Every bound
-//! parameter is a `Value`; a [`Row`](crate::Row) column can be read as one with
-//! [`Row::value`](crate::Row::value). [`FromValue`] turns a `Value` back into a Rust type,
+//! parameter is a `Value`; a [`Row`](crate::row::Row) column can be read as one with
+//! [`Row::value`](crate::row::Row::value). [`FromValue`] turns a `Value` back into a Rust type,
 //! widening integers and parsing SQLite's text-stored dates as a database user expects.
 
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Utc};

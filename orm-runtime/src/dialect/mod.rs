@@ -1,30 +1,12 @@
-//! SQL dialects: how each database spells identifiers, parameters and types, and how
-//! values cross into and out of its sqlx driver.
+//! SQL dialects: how PostgreSQL, MySQL/MariaDB and SQLite spell identifiers, bind
+//! placeholders and limits.
 //!
-//! ```text
-//!  statement tree ──compile(Dialect)──▶ SQL text + Vec<Value>
-//!                                            │
-//!                     Driver::arguments ◀────┘   (dialect/{postgres,mysql,sqlite}.rs)
-//!                                            │
-//!                              sqlx driver ──▶ rows ──Driver::wrap_row──▶ Row
-//! ```
-//!
-//! Contract for a dialect file:
-//! - it MUST bind every [`Value`] variant (or return [`Error::Bind`] naming it);
-//! - it MUST decode every column type its database can return into a [`Value`]
-//!   (falling back to text), so that dynamic rows never fail on an unknown type;
-//! - it SHOULD take the driver's own decoder when the Rust type asks for exactly the
-//!   column's type, so that typed reads cost what hand-written sqlx costs.
-
-pub(crate) mod mysql;
-pub(crate) mod postgres;
-pub(crate) mod sqlite;
+//! A leaf of the module graph: it names no other module of the crate, so that `sql`
+//! and `schema` (which spell SQL) and `engine` (which talks to the drivers) can all
+//! depend on it. How values cross into and out of each sqlx driver is
+//! `engine::driver`'s work.
 
 use std::fmt::Write;
-
-use crate::error::{Error, Result};
-use crate::row::Row;
-use crate::value::Value;
 
 /// The SQL dialects the engine speaks, chosen from the URL's scheme.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -118,60 +100,6 @@ impl Dialect {
 impl std::fmt::Display for Dialect {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
-    }
-}
-
-/// The glue between [`Value`]/[`Row`] and one sqlx driver.
-pub(crate) trait Driver: sqlx::Database + sqlx::database::HasStatementCache {
-    /// Binds `binds` in order.
-    fn arguments(binds: &[Value]) -> Result<<Self as sqlx::Database>::Arguments<'_>>;
-    /// Wraps a driver row into the dialect-neutral [`Row`].
-    fn wrap_row(row: <Self as sqlx::Database>::Row) -> Row;
-    /// `(rows_affected, last_insert_id)` of a finished statement.
-    fn done(result: &<Self as sqlx::Database>::QueryResult) -> (u64, Option<i64>);
-    /// The text sent to the driver for `sql` with `binds`. The driver caches prepared
-    /// statements by text; a dialect whose prepared statements fix their parameter types
-    /// (PostgreSQL) makes the text differ per parameter-type signature.
-    fn statement_text<'a>(sql: &'a str, _binds: &[Value]) -> std::borrow::Cow<'a, str> {
-        std::borrow::Cow::Borrowed(sql)
-    }
-}
-
-/// Adds one value to a driver's argument buffer, turning the driver's error into
-/// [`Error::Bind`].
-pub(crate) fn add_arg<'q, DB, T>(
-    args: &mut <DB as sqlx::Database>::Arguments<'q>,
-    index: usize,
-    value: &Value,
-    v: T,
-) -> Result<()>
-where
-    DB: sqlx::Database,
-    T: sqlx::Encode<'q, DB> + sqlx::Type<DB> + 'q,
-{
-    sqlx::Arguments::add(args, v).map_err(|e| Error::Bind {
-        index: index + 1,
-        value_type: value.type_name(),
-        message: e.to_string(),
-    })
-}
-
-/// A decode error for column `i` of a driver row, naming the column and its SQL type.
-pub(crate) fn column_decode_error<R: sqlx::Row>(row: &R, i: usize, message: String) -> Error
-where
-    usize: sqlx::ColumnIndex<R>,
-{
-    use sqlx::{Column as _, TypeInfo as _};
-    let (column, sql_type) = row
-        .columns()
-        .get(i)
-        .map(|c| (c.name().to_owned(), c.type_info().name().to_owned()))
-        .unwrap_or_else(|| (format!("#{i}"), "?".to_owned()));
-    Error::Decode {
-        column,
-        rust_type: "Value",
-        sql_type,
-        message,
     }
 }
 

@@ -6,8 +6,8 @@ use futures_util::TryStreamExt;
 use sqlx::{Either, IntoArguments};
 
 use super::QueryResult;
+use super::driver::Driver;
 use super::events::Events;
-use crate::dialect::Driver;
 use crate::error::{Error, Result};
 use crate::row::Row;
 use crate::sql::Compiled;

@@ -8,6 +8,7 @@
 //! ```
 
 mod connection;
+pub(crate) mod driver;
 pub mod events;
 mod exec;
 mod executor;

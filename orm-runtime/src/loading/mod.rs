@@ -7,7 +7,7 @@
 
 use std::marker::PhantomData;
 
-use crate::relationship::{LoadStrategy, RelatedTarget, Relationship};
+use crate::model::relationship::{LoadStrategy, RelatedTarget, Relationship};
 
 /// One step of a loader path: a relationship and how to load it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

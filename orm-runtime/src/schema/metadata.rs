@@ -55,7 +55,7 @@ pub struct MetaData {
 struct ModelEntry {
     name: &'static str,
     table: &'static str,
-    relationships: fn() -> &'static [crate::relationship::RelationshipInfo],
+    relationships: fn() -> &'static [crate::model::relationship::RelationshipInfo],
 }
 
 /// Association tables of many-to-many relationships, by the name `secondary` gives,
@@ -103,7 +103,7 @@ impl MetaData {
     /// pairs mirror each other. The checks the derive can do at compile time it did
     /// already; these need all the models at once.
     pub fn configure(&self) -> Result<()> {
-        use crate::relationship::RelationshipInfo;
+        use crate::model::relationship::RelationshipInfo;
         let error = |owner: &str, r: &RelationshipInfo, message: String| Error::Relationship {
             relationship: format!("{owner}.{}", r.name),
             target: r.target_model.to_owned(),

@@ -26,7 +26,7 @@ use std::sync::Arc;
 use crate::engine::{Engine, QueryResult, Transaction};
 use crate::error::{Error, Result};
 use crate::model::Model;
-use crate::relationship::{RelatedTarget, Relationship};
+use crate::model::relationship::{RelatedTarget, Relationship};
 use crate::row::Row;
 use crate::sql::Executable;
 
@@ -45,35 +45,9 @@ pub(crate) struct LoadMode {
 /// A unit of work: the objects you add, load and change, written to the database in
 /// one transaction at [`flush`](Session::flush) / [`commit`](Session::commit).
 ///
-/// ```
-/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-/// use orm::prelude::*;
-///
-/// #[derive(Model, Debug, Clone)]
-/// #[orm(table = "users")]
-/// pub struct User {
-///     #[orm(primary_key)]
-///     pub id: i64,
-///     pub name: String,
-/// }
-///
-/// let engine = create_engine("sqlite::memory:").await?;
-/// MetaData::new().with::<User>().create_all(&engine).await?;
-///
-/// let mut session = Session::new(&engine);
-/// let ed = session.add(User::new("ed"));            // pending
-/// session.commit().await?;                          // INSERT, COMMIT: persistent
-/// let id = ed.read()?.id;
-/// let same = session.get::<User>(id).await?.unwrap(); // identity map: no SQL
-/// assert!(Obj::ptr_eq(&ed, &same));
-/// ed.write()?.name = "edward".into();               // dirty
-/// let found = session.query::<User>().filter(User::name.eq("edward")).one().await?;
-/// assert!(Obj::ptr_eq(&ed, &found));                // autoflush, then the same object
-/// session.delete(&ed)?;
-/// session.commit().await?;
-/// assert_eq!(ed.state(), ObjectState::Detached);
-/// # Ok::<(), orm::Error>(()) }).unwrap();
-/// ```
+/// The guide `orm::guide::session` walks through states, the unit of work and
+/// transactions with runnable examples (they need `#[derive(Model)]`, which lives in the
+/// `orm` facade).
 ///
 /// A session is used by one task at a time (`&mut self`); the objects it hands out are
 /// `Send + Sync` handles. It pins one connection for its transaction (taken at the

@@ -22,7 +22,7 @@ use std::sync::{Arc, LazyLock, RwLock};
 
 use crate::dialect::Dialect;
 use crate::error::{Error, Result};
-use crate::relationship::{RelationshipInfo, RelationshipKind};
+use crate::model::relationship::{RelationshipInfo, RelationshipKind};
 use crate::schema::Table;
 use crate::session::Session;
 use crate::session::object::{Handle, ObjectState, describe, same_value};

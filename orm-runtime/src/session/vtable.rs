@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::error::Result;
 use crate::model::Model;
-use crate::relationship::{RelatedCore, RelationshipInfo};
+use crate::model::relationship::{RelatedCore, RelationshipInfo};
 use crate::row::Row;
 use crate::schema::Table;
 use crate::session::identity::{AnyStore, Store};

@@ -229,7 +229,7 @@ impl<M: HasTable> Alias<M> {
 impl Table {
     /// The column `name` as a dynamic expression, for tables known only at run time
     /// (reflected). A name the table does not have is an
-    /// [`Error::UnknownColumn`](crate::Error::UnknownColumn) when the statement compiles.
+    /// [`Error::UnknownColumn`](crate::error::Error::UnknownColumn) when the statement compiles.
     ///
     /// ```
     /// use orm_runtime::schema::{Column, SqlType, Table};

@@ -5,7 +5,10 @@ use std::sync::Arc;
 use super::column::Assignment;
 use super::expr::{ExprNode, IntoExpr, Name};
 use super::select::{IntoSelectList, SelectItem, SelectStatement, and_opt};
+use crate::dialect::Dialect;
+use crate::error::{Error, Result};
 use crate::schema::Table;
+use crate::value::Value;
 
 /// The table an INSERT/UPDATE/DELETE writes to.
 pub trait IntoTarget {
@@ -358,12 +361,12 @@ impl InsertStatement {
     /// On MySQL, which has no RETURNING, a single-row INSERT with RETURNING runs as the
     /// INSERT then a SELECT of the returned columns by primary key: the key given in the
     /// row, or the AUTO_INCREMENT id the INSERT generated. Anything else is
-    /// [`Error::Unsupported`](crate::Error::Unsupported).
-    pub(crate) fn plan(&self, dialect: crate::Dialect) -> crate::Result<super::ExecPlan> {
-        if dialect != crate::Dialect::MySql || self.returning.is_empty() {
+    /// [`Error::Unsupported`].
+    pub(crate) fn plan(&self, dialect: Dialect) -> Result<super::ExecPlan> {
+        if dialect != Dialect::MySql || self.returning.is_empty() {
             return self.compile(dialect).map(super::ExecPlan::Single);
         }
-        let unsupported = |why: &str| crate::Error::Unsupported {
+        let unsupported = |why: &str| Error::Unsupported {
             dialect: dialect.name(),
             feature: format!(
                 "INSERT ... RETURNING {why} (MySQL has no RETURNING; it is emulated for single-row inserts keyed by their primary key)"
@@ -411,7 +414,7 @@ impl InsertStatement {
                     ExprNode::binary(
                         key_col(&auto.name),
                         super::expr::BinaryOp::Eq,
-                        ExprNode::Bind(crate::Value::I64(0)),
+                        ExprNode::Bind(Value::I64(0)),
                     ),
                     true,
                 ),

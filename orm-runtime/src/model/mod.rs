@@ -1,13 +1,17 @@
 //! The `Model` trait, implemented by `#[derive(Model)]`: a struct mapped to a table,
-//! with its key, its row decoding, its column values and its relationships.
+//! with its key, its row decoding, its column values and its relationships
+//! ([`relationship`]).
+
+pub mod relationship;
 
 use std::hash::Hash;
 use std::sync::{Arc, OnceLock};
 
+use relationship::{RelatedCore, RelationshipInfo};
+
 use crate::dialect::Dialect;
 use crate::error::Result;
-use crate::relationship::{RelatedCore, RelationshipInfo};
-use crate::row::Row;
+use crate::row::{FromRow, Row};
 use crate::sql::{Compiled, HasTable};
 use crate::value::Value;
 
@@ -92,6 +96,13 @@ pub trait Model: HasTable + Sized + Send + Sync + 'static {
     /// Relationship field `i`, untyped and mutable.
     #[doc(hidden)]
     fn relationship_mut(&mut self, i: usize) -> &mut RelatedCore;
+}
+
+/// A model reads a whole row, its columns in declaration order from the first.
+impl<M: Model> FromRow for M {
+    fn from_row(row: &Row) -> Result<Self> {
+        <M as Model>::from_row(row, 0)
+    }
 }
 
 /// Statements by primary key, compiled once per dialect for a model.

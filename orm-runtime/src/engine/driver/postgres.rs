@@ -5,7 +5,7 @@ use sqlx::{Postgres, Row as _, TypeInfo as _, ValueRef as _};
 
 use super::{Driver, add_arg, column_decode_error};
 use crate::error::Result;
-use crate::row::{Row, RowInner};
+use crate::row::{DriverRow, Row, RowInner};
 use crate::value::Value;
 
 /// A NULL whose type the server infers from the statement (parameter type OID 0,
@@ -110,8 +110,14 @@ fn dec<'r, T: sqlx::Decode<'r, Postgres>>(raw: PgValueRef<'r>) -> Result<T, Stri
     T::decode(raw).map_err(|e| e.to_string())
 }
 
+impl DriverRow for PgRow {
+    fn value_at(&self, i: usize) -> Result<Value> {
+        value_at(self, i)
+    }
+}
+
 /// Reads column `i` as a [`Value`], choosing the variant from the column's type.
-pub(crate) fn value_at(row: &PgRow, i: usize) -> Result<Value> {
+fn value_at(row: &PgRow, i: usize) -> Result<Value> {
     let raw = row.try_get_raw(i)?;
     if raw.is_null() {
         return Ok(Value::Null);

@@ -5,7 +5,7 @@ use sqlx::{Column as _, Row as _, Sqlite, TypeInfo as _, ValueRef as _};
 
 use super::{Driver, add_arg, column_decode_error};
 use crate::error::Result;
-use crate::row::{Row, RowInner};
+use crate::row::{DriverRow, Row, RowInner};
 use crate::value::Value;
 
 impl Driver for Sqlite {
@@ -60,9 +60,26 @@ fn dec<'r, T: sqlx::Decode<'r, Sqlite>>(raw: SqliteValueRef<'r>) -> Result<T, St
     T::decode(raw).map_err(|e| e.to_string())
 }
 
+impl DriverRow for SqliteRow {
+    fn value_at(&self, i: usize) -> Result<Value> {
+        value_at(self, i)
+    }
+
+    /// An expression column has no declared type (`NULL`): a decode error names the
+    /// storage class of its value instead.
+    fn value_sql_type(&self, i: usize, declared: String) -> String {
+        if declared != "NULL" {
+            return declared;
+        }
+        self.try_get_raw(i)
+            .map(|v| v.type_info().name().to_owned())
+            .unwrap_or(declared)
+    }
+}
+
 /// Reads column `i` as a [`Value`] from its storage class; an INTEGER in a column
 /// declared BOOLEAN is a [`Value::Bool`].
-pub(crate) fn value_at(row: &SqliteRow, i: usize) -> Result<Value> {
+fn value_at(row: &SqliteRow, i: usize) -> Result<Value> {
     let raw = row.try_get_raw(i)?;
     if raw.is_null() {
         return Ok(Value::Null);

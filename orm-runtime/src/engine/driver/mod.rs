@@ -1,0 +1,156 @@
+//! The glue between the dialect-neutral [`Value`]/[`Row`] and each sqlx driver: one
+//! file per driver, as sqlx lays out its own.
+//!
+//! ```text
+//!  statement tree ──compile(Dialect)──▶ SQL text + Vec<Value>
+//!                                            │
+//!                     Driver::arguments ◀────┘   (driver/{postgres,mysql,sqlite}.rs)
+//!                                            │
+//!                              sqlx driver ──▶ rows ──Driver::wrap_row──▶ Row
+//! ```
+//!
+//! Contract for a driver file:
+//! - it MUST bind every [`Value`] variant (or return [`Error::Bind`] naming it);
+//! - it MUST decode every column type its database can return into a [`Value`]
+//!   ([`DriverRow::value_at`], falling back to text), so that dynamic rows never fail
+//!   on an unknown type;
+//! - it SHOULD take the driver's own decoder when the Rust type asks for exactly the
+//!   column's type (the [`Decode`] implementations below), so that typed reads cost what
+//!   hand-written sqlx costs.
+
+pub(crate) mod mysql;
+pub(crate) mod postgres;
+pub(crate) mod sqlite;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+use sqlx::{Row as _, ValueRef as _};
+
+use crate::error::{Error, Result};
+use crate::row::{Decode, DriverRow, Row, RowInner, decode_value_path};
+use crate::value::{FromValue, Value};
+
+/// The glue between [`Value`]/[`Row`] and one sqlx driver.
+pub(crate) trait Driver: sqlx::Database + sqlx::database::HasStatementCache {
+    /// Binds `binds` in order.
+    fn arguments(binds: &[Value]) -> Result<<Self as sqlx::Database>::Arguments<'_>>;
+    /// Wraps a driver row into the dialect-neutral [`Row`].
+    fn wrap_row(row: <Self as sqlx::Database>::Row) -> Row;
+    /// `(rows_affected, last_insert_id)` of a finished statement.
+    fn done(result: &<Self as sqlx::Database>::QueryResult) -> (u64, Option<i64>);
+    /// The text sent to the driver for `sql` with `binds`. The driver caches prepared
+    /// statements by text; a dialect whose prepared statements fix their parameter types
+    /// (PostgreSQL) makes the text differ per parameter-type signature.
+    fn statement_text<'a>(sql: &'a str, _binds: &[Value]) -> std::borrow::Cow<'a, str> {
+        std::borrow::Cow::Borrowed(sql)
+    }
+}
+
+/// Adds one value to a driver's argument buffer, turning the driver's error into
+/// [`Error::Bind`].
+pub(crate) fn add_arg<'q, DB, T>(
+    args: &mut <DB as sqlx::Database>::Arguments<'q>,
+    index: usize,
+    value: &Value,
+    v: T,
+) -> Result<()>
+where
+    DB: sqlx::Database,
+    T: sqlx::Encode<'q, DB> + sqlx::Type<DB> + 'q,
+{
+    sqlx::Arguments::add(args, v).map_err(|e| Error::Bind {
+        index: index + 1,
+        value_type: value.type_name(),
+        message: e.to_string(),
+    })
+}
+
+/// A decode error for column `i` of a driver row, naming the column and its SQL type.
+pub(crate) fn column_decode_error<R: sqlx::Row>(row: &R, i: usize, message: String) -> Error
+where
+    usize: sqlx::ColumnIndex<R>,
+{
+    use sqlx::{Column as _, TypeInfo as _};
+    let (column, sql_type) = row
+        .columns()
+        .get(i)
+        .map(|c| (c.name().to_owned(), c.type_info().name().to_owned()))
+        .unwrap_or_else(|| (format!("#{i}"), "?".to_owned()));
+    Error::Decode {
+        column,
+        rust_type: "Value",
+        sql_type,
+        message,
+    }
+}
+
+/// The typed fast path, generic over the driver: the driver's own decoder when the
+/// column's type is compatible, the [`Value`] path otherwise.
+fn decode_driver<'r, DB, T>(row: &Row, r: &'r DB::Row, index: usize) -> Result<T>
+where
+    DB: sqlx::Database,
+    DB::Row: DriverRow,
+    T: sqlx::Decode<'r, DB> + sqlx::Type<DB> + FromValue,
+    usize: sqlx::ColumnIndex<DB::Row>,
+{
+    let raw = r.try_get_raw(index).map_err(Error::from)?;
+    if !raw.is_null() && T::compatible(&raw.type_info()) {
+        return T::decode(raw).map_err(|e| row.decode_error(index, T::RUST_TYPE, e.to_string()));
+    }
+    decode_value_path(row, index, r.value_at(index)?)
+}
+
+/// `Decode` for each type and its `Option`, through the driver's own decoder.
+macro_rules! decode_fast {
+    ($($t:ty),* $(,)?) => {$(
+        decode_fast!(@one $t);
+        decode_fast!(@one Option<$t>);
+    )*};
+    (@one $t:ty) => {
+        impl Decode for $t {
+            #[inline]
+            fn decode(row: &Row, index: usize) -> Result<Self> {
+                match &row.0 {
+                    RowInner::Postgres(r) => decode_driver::<sqlx::Postgres, _>(row, r, index),
+                    RowInner::MySql(r) => decode_driver::<sqlx::MySql, _>(row, r, index),
+                    RowInner::Sqlite(r) => decode_driver::<sqlx::Sqlite, _>(row, r, index),
+                }
+            }
+        }
+    };
+}
+
+decode_fast!(
+    bool,
+    i16,
+    i32,
+    i64,
+    f32,
+    f64,
+    String,
+    Vec<u8>,
+    NaiveDate,
+    NaiveDateTime,
+    DateTime<Utc>,
+);
+#[cfg(feature = "uuid")]
+decode_fast!(uuid::Uuid);
+#[cfg(feature = "json")]
+decode_fast!(serde_json::Value);
+
+/// `NaiveTime`: MySQL's TIME is a signed duration, which sqlx would read as a time of day
+/// without its sign; there it goes through the checked [`Value`] path.
+macro_rules! decode_time {
+    ($($t:ty),*) => {$(
+        impl Decode for $t {
+            #[inline]
+            fn decode(row: &Row, index: usize) -> Result<Self> {
+                match &row.0 {
+                    RowInner::Postgres(r) => decode_driver::<sqlx::Postgres, _>(row, r, index),
+                    RowInner::MySql(r) => decode_value_path(row, index, r.value_at(index)?),
+                    RowInner::Sqlite(r) => decode_driver::<sqlx::Sqlite, _>(row, r, index),
+                }
+            }
+        }
+    )*};
+}
+decode_time!(NaiveTime, Option<NaiveTime>);
