@@ -107,4 +107,7 @@ pub use orm_runtime::codegen_support;
 pub mod guide {
     #[doc = include_str!("derive_model.md")]
     pub mod derive_model {}
+
+    #[doc = include_str!("session.md")]
+    pub mod session {}
 }
