@@ -8,7 +8,7 @@ use orm::prelude::*;
 use orm::{Engine, ObjectState, text};
 
 use crate::backend_tests;
-use crate::support::{Statements, TestDb};
+use crate::support::{Backend, Statements, TestDb};
 
 backend_tests!(
     get_twice_is_one_select_and_one_handle,
@@ -219,6 +219,17 @@ async fn flush_of_users_with_posts_linked_through_relationships_is_batched(db: &
         "{inserts} INSERTs: {:?}",
         &statements[..3.min(statements.len())]
     );
+    if db.backend == Backend::Postgres {
+        // PostgreSQL numbers the rows in the order of an INSERT ... SELECT ... ORDER BY.
+        assert!(
+            statements
+                .iter()
+                .filter(|s| s.starts_with("INSERT"))
+                .all(|s| s.contains(r#"ORDER BY "orm_sen" RETURNING"#)),
+            "{:?}",
+            &statements[0][..200]
+        );
+    }
     assert_eq!(count(&engine, "users").await, 1000);
     assert_eq!(count(&engine, "posts").await, 3000);
     // Every key matched to its own object, every foreign key right.

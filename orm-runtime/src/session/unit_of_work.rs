@@ -28,8 +28,8 @@ use crate::session::Session;
 use crate::session::object::{Handle, ObjectState, describe, same_value};
 use crate::session::vtable::ModelVTable;
 use crate::sql::{
-    Assignment, BinaryOp, ColumnRef, ExprNode, Name, Qualifier, SelectItem, SelectStatement,
-    and_all, delete, insert, select, update,
+    Assignment, BinaryOp, ColumnRef, Compiled, ExprNode, Name, Qualifier, SelectItem,
+    SelectStatement, and_all, delete, insert, select, update,
 };
 use crate::value::Value;
 
@@ -1017,7 +1017,15 @@ async fn insert_group(
                 format!("{} ({} rows)", vt.name, chunk.len())
             }
         };
-        let done = match s.tx().await?.execute(&stmt).await {
+        // PostgreSQL promises the order of neither VALUES rows nor RETURNING rows; an
+        // INSERT ... SELECT ... ORDER BY inserts (and so numbers) the rows in order.
+        let result = if dialect == Dialect::Postgres && generated_left_out && chunk.len() > 1 {
+            let ordered = pg_ordered_insert(vt, cols, &returned, chunk, plan);
+            s.tx().await?.execute(ordered).await
+        } else {
+            s.tx().await?.execute(&stmt).await
+        };
+        let done = match result {
             Ok(d) => d,
             Err(e) => return Err(flush_error(Op::Insert, describe_batch(), e)),
         };
@@ -1095,6 +1103,78 @@ async fn insert_group(
         }
     }
     Ok(())
+}
+
+/// `INSERT INTO t (cols) SELECT p0, .. FROM (VALUES (CAST($1 AS type), .., 0), ..) AS
+/// orm_v (p0, .., orm_sen) ORDER BY orm_sen RETURNING ..`: the rows are inserted in the
+/// order given, so the generated keys ascend in that order (SQLAlchemy's
+/// "insertmanyvalues" form for PostgreSQL). The casts give the VALUES columns the
+/// table's types.
+fn pg_ordered_insert(
+    vt: &ModelVTable,
+    cols: &[usize],
+    returned: &[usize],
+    rows: &[usize],
+    plan: &Plan,
+) -> Compiled {
+    use std::fmt::Write;
+    let d = Dialect::Postgres;
+    let table = (vt.table)();
+    let columns = (vt.columns)();
+    let types: Vec<String> = cols
+        .iter()
+        .map(|&c| {
+            table
+                .get_column(columns[c].name)
+                .map_or_else(|| "TEXT".to_owned(), |col| col.sql_type.ddl(d))
+        })
+        .collect();
+    let mut sql = String::with_capacity(64 + rows.len() * cols.len() * 24);
+    sql.push_str("INSERT INTO ");
+    if let Some(schema) = vt.schema {
+        d.quote_identifier_into(&mut sql, schema);
+        sql.push('.');
+    }
+    d.quote_identifier_into(&mut sql, vt.table_name);
+    sql.push_str(" (");
+    for (k, &c) in cols.iter().enumerate() {
+        if k > 0 {
+            sql.push_str(", ");
+        }
+        d.quote_identifier_into(&mut sql, columns[c].name);
+    }
+    sql.push_str(") SELECT ");
+    for k in 0..cols.len() {
+        if k > 0 {
+            sql.push_str(", ");
+        }
+        let _ = write!(sql, "\"p{k}\"");
+    }
+    sql.push_str(" FROM (VALUES ");
+    let mut binds = Vec::with_capacity(rows.len() * cols.len());
+    for (n, &r) in rows.iter().enumerate() {
+        if n > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for (k, &c) in cols.iter().enumerate() {
+            binds.push(plan.items[r].values[c].clone());
+            let _ = write!(sql, "CAST(${} AS {}), ", binds.len(), types[k]);
+        }
+        let _ = write!(sql, "{n})");
+    }
+    sql.push_str(") AS \"orm_v\" (");
+    for k in 0..cols.len() {
+        let _ = write!(sql, "\"p{k}\", ");
+    }
+    sql.push_str("\"orm_sen\") ORDER BY \"orm_sen\" RETURNING ");
+    for (k, &c) in returned.iter().enumerate() {
+        if k > 0 {
+            sql.push_str(", ");
+        }
+        d.quote_identifier_into(&mut sql, columns[c].name);
+    }
+    Compiled::new(sql, binds)
 }
 
 async fn write_updates(s: &mut Session, plan: &mut Plan, unit: usize) -> Result<()> {
