@@ -1,4 +1,5 @@
-//! Quickstart: an engine on embedded SQLite, a table, binds, a transaction, a savepoint.
+//! Quickstart: an engine on embedded SQLite, a table, binds, a transaction, a savepoint,
+//! typed queries, and the ORM Session (add, commit, query, update, delete).
 //!
 //! Run with `cargo run --example quickstart`. Set `DATABASE_URL` to run it on
 //! PostgreSQL or MySQL/MariaDB instead; `RUST_LOG=orm=warn` hides the statement log.
@@ -14,6 +15,22 @@ struct Post {
     #[orm(max_length = 200)]
     title: String,
     score: Option<f64>,
+    #[orm(foreign_key = "quickstart_authors.id")]
+    author_id: Option<i64>,
+    #[relationship(back_populates = "posts")]
+    author: Related<Option<Author>>,
+}
+
+/// The other side of `Post.author`.
+#[derive(Model, Debug, Clone)]
+#[orm(table = "quickstart_authors")]
+struct Author {
+    #[orm(primary_key)]
+    id: i64,
+    #[orm(unique, max_length = 50)]
+    name: String,
+    #[relationship(back_populates = "author", cascade = "all, delete-orphan")]
+    posts: Related<Vec<Post>>,
 }
 
 #[tokio::main]
@@ -105,7 +122,7 @@ async fn main() -> Result<(), Error> {
     assert_eq!(rows.len(), 3);
 
     // The ORM layer's mapping and the typed expression language.
-    let metadata = MetaData::new().with::<Post>();
+    let metadata = MetaData::new().with::<Author>().with::<Post>();
     metadata.drop_all(&engine).await?;
     metadata.create_all(&engine).await?;
     engine
@@ -141,7 +158,36 @@ async fn main() -> Result<(), Error> {
             .await?,
         0,
     )?;
-    println!("post 1: {first:?}");
+    println!("post 1: {} (score {:?})", first.title, first.score);
+
+    // The Session: a unit of work with an identity map.
+    let mut session = Session::new(&engine);
+    let ed = session.add(Author::new("ed"));
+    let post = session.add(Post::new("Sessions"));
+    post.write()?.author.set(&ed); // linking is enough: author_id is set at flush
+    session.commit().await?; // INSERT authors, then posts (keys fetched back)
+    println!(
+        "ed is {:?} with id {}; his post's author_id = {:?}",
+        ed.state(),
+        ed.read()?.id,
+        post.read()?.author_id
+    );
+    let same = session
+        .get::<Author>(ed.read()?.id)
+        .await?
+        .expect("just inserted");
+    assert!(Obj::ptr_eq(&ed, &same)); // the identity map: no SQL, one object
+    ed.write()?.name = "edward".into(); // dirty: the next flush UPDATEs only `name`
+    let found = session
+        .query::<Author>()
+        .filter(Author::name.like("edw%"))
+        .all()
+        .await?; // autoflush, then SELECT
+    println!("found {} author(s) named edw%", found.len());
+    session.delete(&ed)?; // the cascade deletes his posts first
+    session.commit().await?;
+    println!("after delete: ed is {:?}", ed.state());
+
     metadata.drop_all(&engine).await?;
     Ok(())
 }
