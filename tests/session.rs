@@ -25,6 +25,7 @@ backend_tests!(
     second_session_updating_a_stale_version_gets_stale_data,
     dropped_flush_future_writes_nothing_and_session_recovers,
     expired_objects_refuse_reads_until_refreshed,
+    savepoint_rollback_undoes_only_the_inner_work,
 );
 
 #[derive(Model, Debug, Clone)]
@@ -747,4 +748,53 @@ async fn a_guard_held_across_a_flush_is_an_error_not_a_deadlock() {
     drop(guard);
     session.commit().await.unwrap();
     assert_eq!(blog.state(), ObjectState::Persistent);
+}
+
+async fn savepoint_rollback_undoes_only_the_inner_work(db: &TestDb) {
+    let (engine, log) = setup(db).await;
+    let mut session = Session::new(&engine);
+    let ed = session.add(User::new("ed"));
+    let outer_post = session.add(Post::new("outer"));
+    session.flush().await.unwrap();
+    let sp = session.begin_nested().await.unwrap();
+    let inner = session.add(User::new("inner"));
+    ed.write().unwrap().email = Some("inner@x".into());
+    session.delete(&outer_post).unwrap();
+    session.flush().await.unwrap();
+    assert_eq!(inner.state(), ObjectState::Persistent);
+    assert_eq!(outer_post.state(), ObjectState::Deleted);
+    let never_flushed = session.add(User::new("never"));
+    log.take();
+    session.rollback_nested(sp).await.unwrap();
+    let statements = log.take();
+    assert!(
+        statements
+            .iter()
+            .any(|s| s.starts_with("ROLLBACK TO SAVEPOINT")),
+        "{statements:?}"
+    );
+    // The inner work is undone in memory ...
+    assert_eq!(inner.state(), ObjectState::Transient);
+    assert_eq!(never_flushed.state(), ObjectState::Transient);
+    assert_eq!(outer_post.state(), ObjectState::Persistent);
+    assert!(ed.read().is_err(), "changed inside the savepoint: expired");
+    // ... and in the database; the outer work stays and commits.
+    session.refresh(&ed).await.unwrap();
+    assert_eq!(ed.read().unwrap().email, None);
+    session.commit().await.unwrap();
+    assert_eq!(count(&engine, "users").await, 1);
+    assert_eq!(count(&engine, "posts").await, 1);
+    // A committed savepoint keeps its work.
+    let sp = session.begin_nested().await.unwrap();
+    session.add(User::new("kept"));
+    session.commit_nested(sp).await.unwrap();
+    session.commit().await.unwrap();
+    assert_eq!(count(&engine, "users").await, 2);
+    // Ending a savepoint that is not the innermost is an error.
+    let a = session.begin_nested().await.unwrap();
+    let b = session.begin_nested().await.unwrap();
+    assert!(session.rollback_nested(a).await.is_err());
+    session.rollback_nested(b).await.unwrap();
+    session.rollback_nested(a).await.unwrap();
+    session.commit().await.unwrap();
 }

@@ -35,6 +35,22 @@ use object::{Handle, Meta, Registry, describe};
 pub use object::{Inspection, Obj, ObjectState, Ref, RefMut};
 pub use query::Query;
 
+/// An open savepoint of a session, from [`Session::begin_nested`]: end it with
+/// [`Session::commit_nested`] or [`Session::rollback_nested`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use = "a savepoint stays open until commit_nested or rollback_nested"]
+pub struct Nested {
+    depth: usize,
+    registry: u64,
+}
+
+/// Where the transaction's bookkeeping stood when a savepoint began.
+struct NestedMark {
+    inserted: usize,
+    deleted: usize,
+    updated: usize,
+}
+
 /// How rows meet objects already in the identity map.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) struct LoadMode {
@@ -65,6 +81,10 @@ pub struct Session {
     /// What the transaction did, undone in memory by a rollback.
     tx_inserted: Vec<Handle>,
     tx_deleted: Vec<Handle>,
+    /// Objects updated by flushes inside savepoints (expired if a savepoint rolls back).
+    tx_updated: Vec<Handle>,
+    /// Open savepoints, innermost last.
+    nested: Vec<NestedMark>,
     autoflush: bool,
     expire_on_commit: bool,
     /// Why the session must be rolled back before further work.
@@ -104,6 +124,8 @@ impl Session {
             deleted: Vec::new(),
             tx_inserted: Vec::new(),
             tx_deleted: Vec::new(),
+            tx_updated: Vec::new(),
+            nested: Vec::new(),
             autoflush: true,
             expire_on_commit: false,
             pending_rollback: None,
@@ -467,6 +489,8 @@ impl Session {
         if let Some(tx) = self.tx.take() {
             tx.commit().await?;
         }
+        self.nested.clear();
+        self.tx_updated.clear();
         self.tx_inserted.clear();
         for h in std::mem::take(&mut self.tx_deleted) {
             let mut meta = h.core().meta();
@@ -477,6 +501,79 @@ impl Session {
         }
         if self.expire_on_commit {
             self.expire_all();
+        }
+        Ok(())
+    }
+
+    /// Flushes, then opens a savepoint (SQLAlchemy's `begin_nested`): rolling it back
+    /// undoes only the work done after this call, in the database and in the objects.
+    pub async fn begin_nested(&mut self) -> Result<Nested> {
+        self.flush().await?;
+        let depth = self.nested.len() + 1;
+        self.tx()
+            .await?
+            .execute_script(&format!("SAVEPOINT orm_sp_{depth}"))
+            .await?;
+        self.nested.push(NestedMark {
+            inserted: self.tx_inserted.len(),
+            deleted: self.tx_deleted.len(),
+            updated: self.tx_updated.len(),
+        });
+        Ok(Nested {
+            depth,
+            registry: self.registry.id,
+        })
+    }
+
+    fn check_innermost(&self, sp: Nested) -> Result<()> {
+        if sp.registry != self.registry.id || sp.depth != self.nested.len() || self.tx.is_none() {
+            return Err(Error::InvalidRequest {
+                message: format!(
+                    "savepoint {} is not the innermost open savepoint of this session ({} open); end the inner ones first",
+                    sp.depth,
+                    self.nested.len()
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// Flushes and releases the savepoint: its work joins the enclosing transaction.
+    pub async fn commit_nested(&mut self, sp: Nested) -> Result<()> {
+        self.check_innermost(sp)?;
+        self.flush().await?;
+        self.tx()
+            .await?
+            .execute_script(&format!("RELEASE SAVEPOINT orm_sp_{}", sp.depth))
+            .await?;
+        self.nested.pop();
+        if self.nested.is_empty() {
+            self.tx_updated.clear();
+        }
+        Ok(())
+    }
+
+    /// Rolls back to the savepoint: objects inserted since become transient, objects
+    /// deleted since persistent again, objects changed since are expired, and pending
+    /// objects added since are expunged. The enclosing transaction goes on.
+    pub async fn rollback_nested(&mut self, sp: Nested) -> Result<()> {
+        self.check_innermost(sp)?;
+        let tx = self.tx().await?;
+        tx.execute_script(&format!("ROLLBACK TO SAVEPOINT orm_sp_{}", sp.depth))
+            .await?;
+        tx.execute_script(&format!("RELEASE SAVEPOINT orm_sp_{}", sp.depth))
+            .await?;
+        let Some(mark) = self.nested.pop() else {
+            return Ok(());
+        };
+        self.pending_rollback = None;
+        self.flushing = false;
+        let inserted = self.tx_inserted.split_off(mark.inserted);
+        let deleted = self.tx_deleted.split_off(mark.deleted);
+        let updated = self.tx_updated.split_off(mark.updated);
+        self.undo(inserted, deleted);
+        for h in updated.iter().chain(&self.take_touched()) {
+            expire_handle(h);
         }
         Ok(())
     }
@@ -496,7 +593,19 @@ impl Session {
     fn reset_after_rollback(&mut self) {
         self.flushing = false;
         self.pending_rollback = None;
-        for h in std::mem::take(&mut self.tx_inserted) {
+        self.nested.clear();
+        self.tx_updated.clear();
+        let inserted = std::mem::take(&mut self.tx_inserted);
+        let deleted = std::mem::take(&mut self.tx_deleted);
+        self.undo(inserted, deleted);
+        self.take_touched();
+        self.expire_all();
+    }
+
+    /// Undoes in memory what rolled-back statements did: inserted objects become
+    /// transient, deleted ones persistent, pending ones are expunged.
+    fn undo(&mut self, inserted: Vec<Handle>, deleted: Vec<Handle>) {
+        for h in inserted {
             self.store_for(&h).remove(&h);
             let mut meta = h.core().meta();
             meta.state = ObjectState::Transient;
@@ -505,7 +614,7 @@ impl Session {
             meta.snapshot = None;
             meta.touched = false;
         }
-        for h in std::mem::take(&mut self.tx_deleted) {
+        for h in deleted {
             {
                 let mut meta = h.core().meta();
                 meta.state = ObjectState::Persistent;
@@ -522,8 +631,6 @@ impl Session {
         for h in std::mem::take(&mut self.deleted) {
             h.core().meta().delete_marked = false;
         }
-        self.take_touched();
-        self.expire_all();
     }
 
     /// Rolls back, expunges everything and gives the connection back.
@@ -649,6 +756,7 @@ impl Drop for Session {
         self.deleted.clear();
         self.tx_inserted.clear();
         self.tx_deleted.clear();
+        self.tx_updated.clear();
         self.registry.release();
     }
 }

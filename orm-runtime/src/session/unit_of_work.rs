@@ -1428,9 +1428,14 @@ fn finish(s: &mut Session, plan: Plan) -> Result<()> {
                 s.tx_inserted.push(item.h.uncounted());
             }
             Op::Update => {
-                let mut m = item.h.core().meta();
-                m.snapshot = None;
-                m.touched = false;
+                {
+                    let mut m = item.h.core().meta();
+                    m.snapshot = None;
+                    m.touched = false;
+                }
+                if !s.nested.is_empty() {
+                    s.tx_updated.push(item.h.uncounted());
+                }
             }
             Op::Delete => {
                 {
