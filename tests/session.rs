@@ -26,6 +26,7 @@ backend_tests!(
     dropped_flush_future_writes_nothing_and_session_recovers,
     expired_objects_refuse_reads_until_refreshed,
     savepoint_rollback_undoes_only_the_inner_work,
+    events_fire_once_in_sqlalchemys_order,
 );
 
 #[derive(Model, Debug, Clone)]
@@ -797,4 +798,125 @@ async fn savepoint_rollback_undoes_only_the_inner_work(db: &TestDb) {
     session.rollback_nested(b).await.unwrap();
     session.rollback_nested(a).await.unwrap();
     session.commit().await.unwrap();
+}
+
+async fn events_fire_once_in_sqlalchemys_order(db: &TestDb) {
+    use orm::session::events::SessionEvent;
+    use std::sync::{Arc, Mutex};
+    let (engine, log) = setup(db).await;
+    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    let mut session = Session::new(&engine);
+    let push =
+        |seen: &Arc<Mutex<Vec<String>>>, what: &str| seen.lock().unwrap().push(what.to_owned());
+    for (event, name) in [
+        (SessionEvent::BeforeCommit, "before_commit"),
+        (SessionEvent::AfterFlush, "after_flush"),
+        (SessionEvent::AfterFlushPostexec, "after_flush_postexec"),
+        (SessionEvent::AfterCommit, "after_commit"),
+        (SessionEvent::AfterRollback, "after_rollback"),
+        (SessionEvent::AfterSoftRollback, "after_soft_rollback"),
+    ] {
+        let seen = Arc::clone(&seen);
+        session.on(event, move |_| push(&seen, name));
+    }
+    {
+        // before_flush may add objects: they are flushed in the same flush.
+        let seen = Arc::clone(&seen);
+        let mut added = false;
+        session.on_before_flush(move |s| {
+            push(&seen, "before_flush");
+            if !added {
+                added = true;
+                s.add(Blog::new("added in before_flush"));
+            }
+            Ok(())
+        });
+    }
+    {
+        let seen = Arc::clone(&seen);
+        session.on_state_change(move |c| {
+            push(&seen, &format!("{}:{:?}->{:?}", c.model, c.from, c.to));
+        });
+    }
+    {
+        let (a, b, c, d, e) = (
+            Arc::clone(&seen),
+            Arc::clone(&seen),
+            Arc::clone(&seen),
+            Arc::clone(&seen),
+            Arc::clone(&seen),
+        );
+        session
+            .on_model::<Blog>()
+            .before_insert(move |blog| {
+                push(&a, &format!("before_insert:{}", blog.name));
+                blog.name = blog.name.to_uppercase();
+                Ok(())
+            })
+            .after_insert(move |blog| push(&b, &format!("after_insert:{}", blog.id > 0)))
+            .before_update(move |_| {
+                push(&c, "before_update");
+                Ok(())
+            })
+            .after_update(move |_| push(&d, "after_update"))
+            .load(move |_| push(&e, "load"));
+    }
+    let blog = session.add(Blog::new("b"));
+    session.commit().await.unwrap();
+    log.take();
+    let events = std::mem::take(&mut *seen.lock().unwrap());
+    assert_eq!(
+        events,
+        [
+            "Blog:Transient->Pending",
+            "before_commit",
+            "before_flush",
+            "Blog:Transient->Pending",
+            "before_insert:b",
+            "before_insert:added in before_flush",
+            "after_insert:true",
+            "after_insert:true",
+            "after_flush",
+            "after_flush_postexec",
+            "Blog:Pending->Persistent",
+            "Blog:Pending->Persistent",
+            "after_commit",
+        ]
+    );
+    assert_eq!(count(&engine, "blogs").await, 2);
+    // before_insert changed the object before its INSERT.
+    assert_eq!(blog.read().unwrap().name, "B");
+    let stored = engine
+        .fetch_one(text("SELECT COUNT(*) FROM blogs WHERE name = 'B'"))
+        .await
+        .unwrap()
+        .get::<i64>(0)
+        .unwrap();
+    assert_eq!(stored, 1);
+    blog.write().unwrap().name = "c".into();
+    session.flush().await.unwrap();
+    session.rollback().await.unwrap();
+    let events = std::mem::take(&mut *seen.lock().unwrap());
+    assert_eq!(
+        events,
+        [
+            "before_flush",
+            "before_update",
+            "after_update",
+            "after_flush",
+            "after_flush_postexec",
+            "after_rollback",
+            "after_soft_rollback",
+        ]
+    );
+    // A query builds objects: load fires for each new one, once.
+    let mut other = Session::new(&engine);
+    let loads = Arc::new(Mutex::new(0));
+    let l = Arc::clone(&loads);
+    other
+        .on_model::<Blog>()
+        .load(move |_| *l.lock().unwrap() += 1);
+    other.query::<Blog>().all().await.unwrap();
+    other.query::<Blog>().all().await.unwrap();
+    assert_eq!(*loads.lock().unwrap(), 2);
 }

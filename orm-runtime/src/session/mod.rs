@@ -13,6 +13,7 @@
 //! identity map), `unit_of_work` (the flush), `query` (`session.query::<M>()`), `vtable`
 //! (a model's operations with its type erased).
 
+pub mod events;
 pub(crate) mod identity;
 pub mod object;
 pub mod query;
@@ -30,6 +31,7 @@ use crate::model::relationship::{RelatedTarget, Relationship};
 use crate::row::Row;
 use crate::sql::Executable;
 
+use events::{Listeners, MapperEvent, MapperEvents, SessionEvent, StateChange};
 use identity::{AnyStore, Store};
 use object::{Handle, Meta, Registry, describe};
 pub use object::{Inspection, Obj, ObjectState, Ref, RefMut};
@@ -92,6 +94,11 @@ pub struct Session {
     /// Set while a flush runs: still set at the next call means the flush's future was
     /// dropped half-way.
     flushing: bool,
+    listeners: Listeners,
+    /// State changes not yet reported to `on_state_change` listeners.
+    state_events: Vec<StateChange>,
+    /// Set while `before_flush` listeners run (no autoflush from inside them).
+    in_before_flush: bool,
 }
 
 impl std::fmt::Debug for Session {
@@ -130,6 +137,104 @@ impl Session {
             expire_on_commit: false,
             pending_rollback: None,
             flushing: false,
+            listeners: Listeners::default(),
+            state_events: Vec::new(),
+            in_before_flush: false,
+        }
+    }
+
+    /// Adds a `before_flush` listener: it runs when a flush starts (and there is
+    /// something to flush) and may add, change or delete objects: the flush plans after
+    /// it. An error it returns fails the flush.
+    pub fn on_before_flush(&mut self, f: impl FnMut(&mut Session) -> Result<()> + Send + 'static) {
+        self.listeners.before_flush.push(Box::new(f));
+    }
+
+    /// Adds a listener for a session event (see [`SessionEvent`]).
+    pub fn on(&mut self, event: SessionEvent, f: impl FnMut(&Session) + Send + 'static) {
+        self.listeners.session.push((event, Box::new(f)));
+    }
+
+    /// Adds a listener for object state changes (transient to pending, pending to
+    /// persistent, ...).
+    pub fn on_state_change(&mut self, f: impl FnMut(&StateChange) + Send + 'static) {
+        self.listeners.state.push(Box::new(f));
+    }
+
+    /// Registers per-object listeners of model `M` (`before_insert`, `after_update`,
+    /// `load`, ...).
+    pub fn on_model<M: Model>(&mut self) -> MapperEvents<'_, M> {
+        MapperEvents {
+            listeners: &mut self.listeners,
+            _p: std::marker::PhantomData,
+        }
+    }
+
+    pub(crate) fn fire(&mut self, event: SessionEvent) {
+        if self.listeners.session.is_empty() {
+            return;
+        }
+        let mut taken = std::mem::take(&mut self.listeners.session);
+        for (e, f) in taken.iter_mut() {
+            if *e == event {
+                f(self);
+            }
+        }
+        taken.append(&mut self.listeners.session);
+        self.listeners.session = taken;
+    }
+
+    pub(crate) async fn fire_before_flush(&mut self) -> Result<()> {
+        if self.listeners.before_flush.is_empty() || self.in_before_flush {
+            return Ok(());
+        }
+        let mut taken = std::mem::take(&mut self.listeners.before_flush);
+        self.in_before_flush = true;
+        let mut result = Ok(());
+        for f in taken.iter_mut() {
+            result = f(self);
+            if result.is_err() {
+                break;
+            }
+        }
+        self.in_before_flush = false;
+        taken.append(&mut self.listeners.before_flush);
+        self.listeners.before_flush = taken;
+        result
+    }
+
+    pub(crate) fn run_mapper(&mut self, h: &Handle, event: MapperEvent) -> Result<()> {
+        let vt = h.vtable();
+        if !self.listeners.has_mapper((vt.type_id)()) {
+            return Ok(());
+        }
+        (vt.run_mapper)(&mut self.listeners, h, event)
+    }
+
+    /// Moves `h` to state `to` (its meta is locked by the caller), noting the change for
+    /// the state listeners.
+    pub(crate) fn transition(&mut self, h: &Handle, meta: &mut Meta, to: ObjectState) {
+        let from = std::mem::replace(&mut meta.state, to);
+        if from != to && !self.listeners.state.is_empty() {
+            self.state_events.push(StateChange {
+                model: h.vtable().name,
+                key: meta.key.clone(),
+                from,
+                to,
+            });
+        }
+    }
+
+    /// Reports the noted state changes to the state listeners.
+    pub(crate) fn dispatch_state_events(&mut self) {
+        if self.state_events.is_empty() {
+            return;
+        }
+        let events = std::mem::take(&mut self.state_events);
+        for e in &events {
+            for f in self.listeners.state.iter_mut() {
+                f(e);
+            }
         }
     }
 
@@ -173,6 +278,15 @@ impl Session {
         );
         self.new.push(obj.h.uncounted());
         self.sync_new_backrefs(&obj.h);
+        if !self.listeners.state.is_empty() {
+            self.state_events.push(StateChange {
+                model: M::MODEL_NAME,
+                key: None,
+                from: ObjectState::Transient,
+                to: ObjectState::Pending,
+            });
+            self.dispatch_state_events();
+        }
         obj
     }
 
@@ -186,7 +300,9 @@ impl Session {
     /// detached one whose key another object of this session holds, is an
     /// [`Error::InvalidRequest`].
     pub fn add_obj<M: Model>(&mut self, obj: &Obj<M>) -> Result<()> {
-        self.attach(&obj.h)
+        let r = self.attach(&obj.h);
+        self.dispatch_state_events();
+        r
     }
 
     fn attach(&mut self, h: &Handle) -> Result<()> {
@@ -202,26 +318,26 @@ impl Session {
         match meta.state {
             ObjectState::Pending | ObjectState::Persistent => return Ok(()),
             ObjectState::Transient => {
-                meta.state = ObjectState::Pending;
+                self.transition(h, &mut meta, ObjectState::Pending);
                 meta.session = self.registry.id;
                 drop(meta);
                 self.new.push(h.uncounted());
             }
             ObjectState::Detached | ObjectState::Deleted => {
                 if meta.key.is_none() {
-                    meta.state = ObjectState::Pending;
+                    self.transition(h, &mut meta, ObjectState::Pending);
                     meta.session = self.registry.id;
                     drop(meta);
                     self.new.push(h.uncounted());
                     return Ok(());
                 }
-                meta.state = ObjectState::Persistent;
+                self.transition(h, &mut meta, ObjectState::Persistent);
                 meta.session = self.registry.id;
                 meta.delete_marked = false;
                 drop(meta);
                 if !self.store_for(h).insert(h) {
                     let mut meta = h.core().meta();
-                    meta.state = ObjectState::Detached;
+                    self.transition(h, &mut meta, ObjectState::Detached);
                     meta.session = 0;
                     return Err(Error::InvalidRequest {
                         message: format!(
@@ -274,7 +390,9 @@ impl Session {
     /// taken out of the session). Relationships with the `delete` cascade delete their
     /// objects too; children of a parent deleted without it get NULL foreign keys.
     pub fn delete<M: Model>(&mut self, obj: &Obj<M>) -> Result<()> {
-        self.delete_handle(&obj.h)
+        let r = self.delete_handle(&obj.h);
+        self.dispatch_state_events();
+        r
     }
 
     pub(crate) fn delete_handle(&mut self, h: &Handle) -> Result<()> {
@@ -289,7 +407,7 @@ impl Session {
         }
         match meta.state {
             ObjectState::Pending => {
-                meta.state = ObjectState::Transient;
+                self.transition(h, &mut meta, ObjectState::Transient);
                 meta.session = 0;
                 drop(meta);
                 self.new.retain(|n| !n.ptr_eq(h));
@@ -308,6 +426,7 @@ impl Session {
     /// transient). Unflushed changes to it are forgotten by the session.
     pub fn expunge<M: Model>(&mut self, obj: &Obj<M>) {
         self.expunge_handle(&obj.h);
+        self.dispatch_state_events();
     }
 
     fn expunge_handle(&mut self, h: &Handle) {
@@ -318,10 +437,11 @@ impl Session {
             }
             meta.session = 0;
             meta.delete_marked = false;
-            meta.state = match meta.state {
+            let to = match meta.state {
                 ObjectState::Pending | ObjectState::Transient => ObjectState::Transient,
                 _ => ObjectState::Detached,
             };
+            self.transition(h, &mut meta, to);
         }
         self.new.retain(|n| !n.ptr_eq(h));
         self.deleted.retain(|n| !n.ptr_eq(h));
@@ -480,11 +600,14 @@ impl Session {
     /// session must be [rolled back](Session::rollback) before further work.
     pub async fn flush(&mut self) -> Result<()> {
         self.check_usable()?;
-        unit_of_work::flush(self).await
+        let r = unit_of_work::flush(self).await;
+        self.dispatch_state_events();
+        r
     }
 
     /// Flushes, then commits; objects stay loaded (unless `expire_on_commit`).
     pub async fn commit(&mut self) -> Result<()> {
+        self.fire(SessionEvent::BeforeCommit);
         self.flush().await?;
         if let Some(tx) = self.tx.take() {
             tx.commit().await?;
@@ -495,13 +618,15 @@ impl Session {
         for h in std::mem::take(&mut self.tx_deleted) {
             let mut meta = h.core().meta();
             if meta.state == ObjectState::Deleted {
-                meta.state = ObjectState::Detached;
+                self.transition(&h, &mut meta, ObjectState::Detached);
                 meta.session = 0;
             }
         }
         if self.expire_on_commit {
             self.expire_all();
         }
+        self.dispatch_state_events();
+        self.fire(SessionEvent::AfterCommit);
         Ok(())
     }
 
@@ -582,11 +707,17 @@ impl Session {
     /// objects deleted in it persistent again, pending objects are expunged, and every
     /// persistent object is expired (its values may be stale).
     pub async fn rollback(&mut self) -> Result<()> {
+        let had_tx = self.tx.is_some();
         let result = match self.tx.take() {
             Some(tx) => tx.rollback().await,
             None => Ok(()),
         };
         self.reset_after_rollback();
+        self.dispatch_state_events();
+        if had_tx {
+            self.fire(SessionEvent::AfterRollback);
+        }
+        self.fire(SessionEvent::AfterSoftRollback);
         result
     }
 
@@ -608,7 +739,7 @@ impl Session {
         for h in inserted {
             self.store_for(&h).remove(&h);
             let mut meta = h.core().meta();
-            meta.state = ObjectState::Transient;
+            self.transition(&h, &mut meta, ObjectState::Transient);
             meta.session = 0;
             meta.key = None;
             meta.snapshot = None;
@@ -617,7 +748,7 @@ impl Session {
         for h in deleted {
             {
                 let mut meta = h.core().meta();
-                meta.state = ObjectState::Persistent;
+                self.transition(&h, &mut meta, ObjectState::Persistent);
                 meta.session = self.registry.id;
                 meta.delete_marked = false;
             }
@@ -625,7 +756,7 @@ impl Session {
         }
         for h in std::mem::take(&mut self.new) {
             let mut meta = h.core().meta();
-            meta.state = ObjectState::Transient;
+            self.transition(&h, &mut meta, ObjectState::Transient);
             meta.session = 0;
         }
         for h in std::mem::take(&mut self.deleted) {
@@ -648,13 +779,13 @@ impl Session {
     }
 
     pub(crate) async fn autoflush(&mut self) -> Result<()> {
-        if self.autoflush && self.has_changes() {
+        if self.autoflush && !self.in_before_flush && self.has_changes() {
             unit_of_work::flush(self).await?;
         }
         Ok(())
     }
 
-    fn has_changes(&self) -> bool {
+    pub(crate) fn has_changes(&self) -> bool {
         !self.new.is_empty()
             || !self.deleted.is_empty()
             || self.registry.touched.lock().map_or(true, |t| !t.is_empty())
@@ -717,10 +848,13 @@ impl Session {
                         v.set_column_value(i, fresh.column_value(i))?;
                     }
                 }
-                let mut meta = existing.h.core().meta();
-                meta.expired.clear();
-                meta.snapshot = None;
-                meta.touched = false;
+                {
+                    let mut meta = existing.h.core().meta();
+                    meta.expired.clear();
+                    meta.snapshot = None;
+                    meta.touched = false;
+                }
+                self.run_mapper(&existing.h, MapperEvent::Refresh)?;
             }
             return Ok(existing);
         }
@@ -732,6 +866,15 @@ impl Session {
             vtable::persistent_meta(session, key_values),
         );
         self.store::<M>().map.insert(key, obj.h.uncounted());
+        if !self.listeners.state.is_empty() {
+            self.state_events.push(StateChange {
+                model: M::MODEL_NAME,
+                key: obj.h.core().meta().key.clone(),
+                from: ObjectState::Transient,
+                to: ObjectState::Persistent,
+            });
+        }
+        self.run_mapper(&obj.h, MapperEvent::Load)?;
         Ok(obj)
     }
 }

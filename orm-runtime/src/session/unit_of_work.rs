@@ -25,6 +25,7 @@ use crate::error::{Error, Result};
 use crate::model::relationship::{RelationshipInfo, RelationshipKind};
 use crate::schema::Table;
 use crate::session::Session;
+use crate::session::events::{MapperEvent, SessionEvent};
 use crate::session::object::{Handle, ObjectState, describe, same_value};
 use crate::session::vtable::ModelVTable;
 use crate::sql::{
@@ -325,12 +326,21 @@ struct Plan {
 
 /// Flushes `s`. See the module docs.
 pub(crate) async fn flush(s: &mut Session) -> Result<()> {
+    if s.has_changes() {
+        s.fire_before_flush().await?;
+    }
     let touched = s.take_touched();
+    // A flush with nothing to do fires no flush events (SQLAlchemy returns early).
+    let quiet = touched.is_empty() && s.new.is_empty() && s.deleted.is_empty();
     s.flushing = true;
     let result = flush_inner(s, &touched).await;
     match result {
         Ok(()) => {
             s.flushing = false;
+            if !quiet {
+                s.fire(SessionEvent::AfterFlush);
+                s.fire(SessionEvent::AfterFlushPostexec);
+            }
             Ok(())
         }
         Err(e) => {
@@ -495,6 +505,22 @@ async fn cascade_deletes(s: &mut Session, touched: &[Handle]) -> Result<()> {
 fn build_plan(s: &mut Session, touched: &[Handle]) -> Result<Plan> {
     let mut plan = Plan::default();
     let sid = session_id(s);
+    // Listeners may still change the objects: they run before the values are taken.
+    for h in s.new.iter().map(Handle::uncounted).collect::<Vec<_>>() {
+        s.run_mapper(&h, MapperEvent::BeforeInsert)?;
+    }
+    for h in s.deleted.iter().map(Handle::uncounted).collect::<Vec<_>>() {
+        s.run_mapper(&h, MapperEvent::BeforeDelete)?;
+    }
+    for h in touched {
+        let dirty = {
+            let m = h.core().meta();
+            m.session == sid && m.state == ObjectState::Persistent && !m.delete_marked
+        };
+        if dirty {
+            s.run_mapper(h, MapperEvent::BeforeUpdate)?;
+        }
+    }
     let new: Vec<Handle> = s.new.iter().map(Handle::uncounted).collect();
     for h in &new {
         let values = (h.vtable().values)(h);
@@ -1411,9 +1437,9 @@ fn finish(s: &mut Session, plan: Plan) -> Result<()> {
             Op::Insert => {
                 {
                     let mut m = item.h.core().meta();
-                    m.state = ObjectState::Persistent;
                     m.session = sid;
                     m.key = Some(key_values_of(item));
+                    s.transition(&item.h, &mut m, ObjectState::Persistent);
                     m.snapshot = None;
                     m.touched = false;
                     if !item.expire.is_empty() {
@@ -1440,7 +1466,7 @@ fn finish(s: &mut Session, plan: Plan) -> Result<()> {
             Op::Delete => {
                 {
                     let mut m = item.h.core().meta();
-                    m.state = ObjectState::Deleted;
+                    s.transition(&item.h, &mut m, ObjectState::Deleted);
                     m.delete_marked = false;
                 }
                 s.store_for(&item.h).remove(&item.h);
@@ -1461,5 +1487,14 @@ fn finish(s: &mut Session, plan: Plan) -> Result<()> {
             && !plan.index.contains_key(&h.addr())
     });
     s.deleted.clear();
+    for item in &plan.items {
+        let event = match item.op {
+            Op::Insert => MapperEvent::AfterInsert,
+            Op::Update => MapperEvent::AfterUpdate,
+            Op::Delete => MapperEvent::AfterDelete,
+        };
+        // After-listeners cannot fail (their signature returns nothing).
+        let _ = s.run_mapper(&item.h, event);
+    }
     Ok(())
 }

@@ -19,6 +19,11 @@ use crate::model::ColumnInfo;
 type SetColumns = fn(&Handle, &[(usize, Value)]) -> Result<()>;
 type WithRelationship = fn(&Handle, usize, &mut dyn FnMut(&RelatedCore));
 type WithRelationshipMut = fn(&Handle, usize, &mut dyn FnMut(&mut RelatedCore));
+type RunMapper = fn(
+    &mut crate::session::events::Listeners,
+    &Handle,
+    crate::session::events::MapperEvent,
+) -> Result<()>;
 type TryWithRelationshipMut = fn(&Handle, usize, &mut dyn FnMut(&mut RelatedCore)) -> bool;
 
 /// A model's operations with its type erased. Made once per model (`vtable::<M>()`).
@@ -39,6 +44,7 @@ pub struct ModelVTable {
     /// As `with_relationship_mut` when the object's lock is free at once; false otherwise.
     pub(crate) try_with_relationship_mut: TryWithRelationshipMut,
     pub(crate) new_store: fn() -> Box<dyn AnyStore>,
+    pub(crate) run_mapper: RunMapper,
     /// True when a guard holds the object and does not let go within a short wait.
     pub(crate) is_locked: fn(&Handle) -> bool,
     pub(crate) decode_rows: fn(&mut Session, &[Row], LoadMode) -> Result<Vec<Handle>>,
@@ -62,6 +68,7 @@ impl ModelVTable {
             try_with_relationship_mut: try_with_relationship_mut::<M>,
             new_store: new_store::<M>,
             is_locked: is_locked::<M>,
+            run_mapper: crate::session::events::run_mapper::<M>,
             decode_rows: decode_rows::<M>,
         }
     }
