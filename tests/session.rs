@@ -27,6 +27,8 @@ backend_tests!(
     expired_objects_refuse_reads_until_refreshed,
     savepoint_rollback_undoes_only_the_inner_work,
     events_fire_once_in_sqlalchemys_order,
+    merge_copies_state_onto_the_identity_mapped_object,
+    bulk_update_and_delete_keep_loaded_objects_in_step,
 );
 
 #[derive(Model, Debug, Clone)]
@@ -919,4 +921,104 @@ async fn events_fire_once_in_sqlalchemys_order(db: &TestDb) {
     other.query::<Blog>().all().await.unwrap();
     other.query::<Blog>().all().await.unwrap();
     assert_eq!(*loads.lock().unwrap(), 2);
+}
+
+async fn merge_copies_state_onto_the_identity_mapped_object(db: &TestDb) {
+    let (engine, log) = setup(db).await;
+    let mut session = Session::new(&engine);
+    let ed = session.add(User::new("ed"));
+    session.commit().await.unwrap();
+    let id = ed.read().unwrap().id;
+    // A detached value (say, deserialized from a request) with the same key.
+    let mut incoming = User::new("edward");
+    incoming.id = id;
+    incoming.email = Some("e@x".into());
+    log.take();
+    let merged = session.merge(incoming).await.unwrap();
+    assert!(
+        Obj::ptr_eq(&merged, &ed),
+        "merged onto the object in the identity map"
+    );
+    assert!(log.take().is_empty(), "in the identity map: no SQL");
+    assert_eq!(ed.inspect().changed, ["name", "email"]);
+    session.commit().await.unwrap();
+    // Not in the identity map: loaded by key, then changed.
+    let mut other = Session::new(&engine);
+    let mut again = User::new("eddie");
+    again.id = id;
+    let loaded = other.merge(again).await.unwrap();
+    assert_eq!(loaded.state(), ObjectState::Persistent);
+    other.commit().await.unwrap();
+    let name = engine
+        .fetch_one(text("SELECT name FROM users"))
+        .await
+        .unwrap()
+        .get::<String>(0)
+        .unwrap();
+    assert_eq!(name, "eddie");
+    // A key that is not in the database, or no key: a new pending object.
+    let mut unknown = User::new("new");
+    unknown.id = 777;
+    let n = other.merge(unknown).await.unwrap();
+    assert_eq!(n.state(), ObjectState::Pending);
+    let fresh = other.merge(User::new("fresh")).await.unwrap();
+    assert_eq!(fresh.state(), ObjectState::Pending);
+    other.commit().await.unwrap();
+    assert_eq!(count(&engine, "users").await, 3);
+    // load = false: taken as the database's state, no SQL.
+    let mut third = Session::new(&engine);
+    let mut cached = User::new("cached");
+    cached.id = 777;
+    log.take();
+    let c = third.merge_with(cached, false).await.unwrap();
+    assert!(log.take().is_empty());
+    assert_eq!(c.state(), ObjectState::Persistent);
+}
+
+async fn bulk_update_and_delete_keep_loaded_objects_in_step(db: &TestDb) {
+    let (engine, _log) = setup(db).await;
+    let mut session = Session::new(&engine);
+    let users: Vec<_> = ["ann", "bob", "cid"]
+        .into_iter()
+        .map(|n| session.add(User::new(n)))
+        .collect();
+    session.commit().await.unwrap();
+    let n = session
+        .bulk_update::<User>(
+            update(User::table())
+                .set(User::email.set(Some("x@y".to_owned())))
+                .filter(User::name.ne("cid")),
+            orm::Synchronize::Fetch,
+        )
+        .await
+        .unwrap();
+    assert_eq!(n, 2);
+    assert_eq!(users[0].read().unwrap().email.as_deref(), Some("x@y"));
+    assert_eq!(users[2].read().unwrap().email, None);
+    assert!(users[0].inspect().changed.is_empty(), "in step, not dirty");
+    let n = session
+        .bulk_delete::<User>(
+            delete(User::table()).filter(User::name.eq("bob")),
+            orm::Synchronize::Fetch,
+        )
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    assert_eq!(users[1].state(), ObjectState::Deleted);
+    session.commit().await.unwrap();
+    assert_eq!(users[1].state(), ObjectState::Detached);
+    assert_eq!(count(&engine, "users").await, 2);
+    assert!(
+        session
+            .get::<User>(users[0].read().unwrap().id)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    // A bulk statement must target the model's table.
+    let err = session
+        .bulk_delete::<User>(delete(Post::table()), orm::Synchronize::Fetch)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("must target its table"), "{err}");
 }

@@ -13,6 +13,7 @@
 //! identity map), `unit_of_work` (the flush), `query` (`session.query::<M>()`), `vtable`
 //! (a model's operations with its type erased).
 
+pub mod bulk;
 pub mod events;
 pub(crate) mod identity;
 pub mod object;
@@ -31,6 +32,7 @@ use crate::model::relationship::{RelatedTarget, Relationship};
 use crate::row::Row;
 use crate::sql::Executable;
 
+pub use bulk::Synchronize;
 use events::{Listeners, MapperEvent, MapperEvents, SessionEvent, StateChange};
 use identity::{AnyStore, Store};
 use object::{Handle, Meta, Registry, describe};
