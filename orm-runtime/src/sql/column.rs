@@ -140,7 +140,7 @@ impl ColumnName<Dynamic> for &str {
 }
 
 /// `column = value` in an INSERT's values or an UPDATE's SET.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Hash)]
 pub struct Assignment {
     /// The column's bare name.
     pub column: Name,

@@ -107,7 +107,7 @@ impl<R: IntoRow, const N: usize> IntoRows for [R; N] {
 }
 
 /// What an INSERT does when a row conflicts with a unique key.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Hash)]
 pub enum OnConflict {
     /// `ON CONFLICT (target) DO NOTHING` (PostgreSQL, SQLite); on MySQL
     /// `ON DUPLICATE KEY UPDATE c = c`, which changes nothing.
@@ -128,7 +128,7 @@ pub enum OnConflict {
 }
 
 /// An `INSERT` statement. Build it with [`insert`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Hash)]
 #[must_use = "a statement does nothing until it is executed"]
 pub struct InsertStatement {
     /// The target table.
@@ -279,7 +279,7 @@ impl InsertStatement {
 }
 
 /// An `UPDATE` statement. Build it with [`update`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Hash)]
 #[must_use = "a statement does nothing until it is executed"]
 pub struct UpdateStatement {
     /// The target table.
@@ -323,7 +323,7 @@ impl UpdateStatement {
 }
 
 /// A `DELETE` statement. Build it with [`delete`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Hash)]
 #[must_use = "a statement does nothing until it is executed"]
 pub struct DeleteStatement {
     /// The target table.

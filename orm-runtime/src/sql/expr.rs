@@ -126,7 +126,7 @@ impl BinaryOp {
 }
 
 /// Sort direction and NULL placement of an ORDER BY item.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Hash)]
 pub struct OrderItem {
     /// What to sort by.
     pub expr: ExprNode,
@@ -151,7 +151,7 @@ impl OrderItem {
 }
 
 /// A window specification: `OVER (PARTITION BY ... ORDER BY ...)`.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Hash, Default)]
 pub struct Window {
     /// PARTITION BY expressions.
     pub partition_by: Vec<ExprNode>,
@@ -160,7 +160,7 @@ pub struct Window {
 }
 
 /// The untyped expression tree.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Hash)]
 #[non_exhaustive]
 pub enum ExprNode {
     /// A column reference.

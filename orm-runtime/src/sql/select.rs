@@ -9,7 +9,7 @@ use crate::schema::Table;
 use crate::value::Value;
 
 /// An expression with a name in a select list: `expr AS name`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Hash)]
 pub struct Labeled {
     /// The expression.
     pub expr: ExprNode,
@@ -18,7 +18,7 @@ pub struct Labeled {
 }
 
 /// One item of a select list.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Hash)]
 pub struct SelectItem {
     /// The expression.
     pub expr: ExprNode,
@@ -119,7 +119,7 @@ pub fn star_of<M: HasTable>() -> Expr<super::expr::Dynamic> {
 }
 
 /// An item of a FROM clause.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Hash)]
 pub enum FromItem {
     /// A table, possibly aliased.
     Table {
@@ -224,7 +224,7 @@ pub enum JoinKind {
 }
 
 /// One join of a FROM clause.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Hash)]
 pub struct Join {
     /// Inner, left or full.
     pub kind: JoinKind,
@@ -235,7 +235,7 @@ pub struct Join {
 }
 
 /// A FROM item with the joins chained onto it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Hash)]
 pub struct FromClause {
     /// The leftmost item.
     pub item: FromItem,
@@ -270,7 +270,7 @@ pub enum SetOp {
 }
 
 /// The select proper: everything but ORDER BY/LIMIT/locking.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Hash, Default)]
 pub struct SelectCore {
     /// `SELECT DISTINCT`.
     pub distinct: bool,
@@ -288,7 +288,7 @@ pub struct SelectCore {
 }
 
 /// The body of a select: a plain select, or two joined by a set operation.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Hash)]
 pub enum SelectBody {
     /// A plain select.
     Core(Box<SelectCore>),
@@ -304,7 +304,7 @@ pub enum SelectBody {
 }
 
 /// A problem found while building a statement, reported when it compiles.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Hash)]
 pub(crate) enum BuildError {
     NoJoinCondition {
         left: String,
@@ -337,7 +337,7 @@ pub(crate) enum BuildError {
 ///      LEFT OUTER JOIN `posts` ON `posts`.`user_id` = `users`.`id` \
 ///      GROUP BY `users`.`name` HAVING count(`posts`.`id`) > ? ORDER BY `users`.`name` ASC LIMIT ?");
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Hash)]
 #[must_use = "a statement does nothing until it is executed"]
 pub struct SelectStatement {
     /// Common table expressions used by this select (WITH).
@@ -702,7 +702,7 @@ pub(crate) fn and_opt(prev: Option<ExprNode>, next: ExprNode) -> ExprNode {
 
 /// A derived table: a select with an alias, usable in FROM/JOIN; its columns are
 /// reached with [`Subquery::c`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Hash)]
 pub struct Subquery {
     select: Box<SelectStatement>,
     alias: Name,
@@ -726,7 +726,7 @@ impl Subquery {
 }
 
 /// A common table expression (`WITH name AS (...)`), recursive or not.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Hash)]
 pub struct Cte {
     /// Its name.
     pub name: Name,

@@ -1169,6 +1169,101 @@ fn cache_distinguishes_shapes() {
     assert_ne!(s1.sql(), s2.sql());
 }
 
+/// Compiles `a` then `b` through the cache: `b` must get its own SQL, not `a`'s.
+#[track_caller]
+fn assert_cache_tells_apart<S: Executable>(
+    dialects: &[Dialect],
+    pairs: &[(S, S)],
+    uncached: fn(&S, Dialect) -> crate::Result<Compiled>,
+) {
+    for (i, (a, b)) in pairs.iter().enumerate() {
+        for &d in dialects {
+            let ca = a.compile_for(d).unwrap();
+            let cb = b.compile_for(d).unwrap();
+            assert_ne!(ca.sql(), cb.sql(), "pair {i} on {d}");
+            assert_eq!(cb, uncached(b, d).unwrap(), "pair {i} on {d}");
+        }
+    }
+}
+
+#[test]
+fn statements_differing_only_in_a_non_value_field_get_their_own_sql_from_the_cache() {
+    let base = || select(User::name).from(User::table());
+    let joined = |kind_left: bool| {
+        let s = select((User::name, Post::title)).from(User::table());
+        if kind_left {
+            s.left_join(Post::table(), Post::user_id.eq_col(User::id))
+        } else {
+            s.join(Post::table(), Post::user_id.eq_col(User::id))
+        }
+    };
+    let all = [Dialect::Postgres, Dialect::MariaDb, Dialect::Sqlite];
+    assert_cache_tells_apart(
+        &all,
+        &[
+            (base(), base().distinct()),
+            (joined(false), joined(true)),
+            (
+                base().order_by(User::karma.asc()),
+                base().order_by(User::karma.desc()),
+            ),
+            (
+                base().order_by(User::karma.asc().nulls_first()),
+                base().order_by(User::karma.asc().nulls_last()),
+            ),
+            (
+                select(func::count(User::email)),
+                select(func::count_distinct(User::email)),
+            ),
+            (
+                base().filter(User::name.like_escape("a", '!')),
+                base().filter(User::name.like_escape("a", '#')),
+            ),
+            (
+                select(User::karma.cast::<i64>()),
+                select(User::karma.cast::<String>()),
+            ),
+            (base().union(base()), base().union_all(base())),
+        ],
+        SelectStatement::compile_uncached,
+    );
+    // SQLite renders no row locks.
+    assert_cache_tells_apart(
+        &[Dialect::Postgres, Dialect::MariaDb],
+        &[
+            (base().for_update(), base().with_lock(Lock::Share)),
+            (
+                base().with_lock(Lock::UpdateNowait),
+                base().with_lock(Lock::UpdateSkipLocked),
+            ),
+        ],
+        SelectStatement::compile_uncached,
+    );
+    let row = || (User::id.set(1), User::name.set("a"));
+    assert_cache_tells_apart(
+        &all,
+        &[
+            (
+                insert(User::table())
+                    .values(row())
+                    .on_conflict_do_nothing(["id"]),
+                insert(User::table())
+                    .values(row())
+                    .on_conflict_do_nothing(["name"]),
+            ),
+            (
+                insert(User::table())
+                    .values(row())
+                    .on_conflict_do_nothing(["id"]),
+                insert(User::table())
+                    .values(row())
+                    .on_conflict_do_update(["id"], User::name.set(excluded(User::name))),
+            ),
+        ],
+        InsertStatement::compile_uncached,
+    );
+}
+
 #[test]
 fn hostile_strings_are_binds_not_sql() {
     let evil = "'; DROP TABLE users; --";
