@@ -6,7 +6,7 @@
 //! `engine.execute(CreateTable::new(&table)).await?`. Every identifier is quoted with
 //! [`Dialect::quote_identifier`]; the only literal SQL is what the table carries as SQL
 //! by design (server defaults, CHECK conditions) and string literals (enum variants,
-//! comments), which are escaped. [`MetaData::create_all`](super::MetaData::create_all)
+//! comments), which are escaped. [`MetaData::create_all`](crate::schema::MetaData::create_all)
 //! runs them in foreign-key order.
 //!
 //! How autoincrement is spelled:
@@ -31,10 +31,10 @@
 //! );
 //! ```
 
-use super::column::Column;
-use super::constraint::{CheckConstraint, ForeignKey, Index, UniqueConstraint};
-use super::naming::{Kind, Subject};
-use super::table::Table;
+use crate::schema::column::Column;
+use crate::schema::constraint::{CheckConstraint, ForeignKey, Index, UniqueConstraint};
+use crate::schema::naming::{Kind, Subject};
+use crate::schema::table::Table;
 use crate::dialect::Dialect;
 use crate::error::{Error, Result};
 use crate::sql::{Compiled, Executable};
@@ -840,7 +840,7 @@ impl Executable for DropConstraint<'_> {
 /// ([`Error::Unsupported`]).
 ///
 /// `CREATE TABLE` writes comments inline on MySQL; on PostgreSQL,
-/// [`MetaData::create_all`](super::MetaData::create_all) runs these after it.
+/// [`MetaData::create_all`](crate::schema::MetaData::create_all) runs these after it.
 #[derive(Debug, Clone)]
 #[must_use = "a statement does nothing until it is executed"]
 pub struct SetComment<'a> {

@@ -4,9 +4,9 @@
 //! placeholders, LIMIT forms, upsert syntax, ILIKE, NULLS FIRST, casts) is asked of
 //! [`Dialect`]. Every value becomes a bound parameter; every identifier is quoted.
 
-use super::dml::{DeleteStatement, InsertStatement, OnConflict, UpdateStatement};
-use super::expr::{BinaryOp, ColumnRef, ExprNode, Name, OrderItem, Origin, Qualifier, Window};
-use super::select::{
+use crate::sql::dml::{DeleteStatement, InsertStatement, OnConflict, UpdateStatement};
+use crate::sql::expr::{BinaryOp, ColumnRef, ExprNode, Name, OrderItem, Origin, Qualifier, Window};
+use crate::sql::select::{
     BuildError, Cte, FromClause, FromItem, JoinKind, Lock, SelectBody, SelectCore, SelectItem,
     SelectStatement, SetOp,
 };
@@ -929,7 +929,7 @@ impl Compiler {
         }
     }
 
-    fn assignments(&mut self, set: &[super::column::Assignment]) -> Result<()> {
+    fn assignments(&mut self, set: &[crate::sql::column::Assignment]) -> Result<()> {
         for (i, a) in set.iter().enumerate() {
             if i > 0 {
                 self.push(", ");

@@ -12,7 +12,7 @@ use std::marker::PhantomData;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 
-use super::select::SelectStatement;
+use crate::sql::select::SelectStatement;
 use crate::schema::SqlType;
 use crate::value::Value;
 
@@ -601,7 +601,7 @@ pub fn not_exists(select: SelectStatement) -> Expr<bool> {
 }
 
 /// In an upsert's update clause, the value the INSERT proposed for `column`.
-pub fn excluded<T>(column: impl super::column::ColumnName<T>) -> Expr<T> {
+pub fn excluded<T>(column: impl crate::sql::column::ColumnName<T>) -> Expr<T> {
     ExprNode::Excluded(column.column_name()).typed()
 }
 
@@ -842,8 +842,8 @@ macro_rules! expr_methods {
         }
 
         /// Names the expression in a select list: `self AS name`.
-        pub fn label(self, name: impl Into<Name>) -> super::select::Labeled {
-            super::select::Labeled {
+        pub fn label(self, name: impl Into<Name>) -> crate::sql::select::Labeled {
+            crate::sql::select::Labeled {
                 expr: self.into_node(),
                 name: name.into(),
             }
