@@ -2,8 +2,8 @@
 
 mod table;
 
-pub(crate) use table::{foreign_key_name, string_literal, supports_alter};
 pub use table::{
     AddConstraint, ConstraintRef, CreateIndex, CreateTable, DropConstraint, DropIndex, DropTable,
     SetComment,
 };
+pub(crate) use table::{foreign_key_name, string_literal, supports_alter};

@@ -31,12 +31,12 @@
 //! );
 //! ```
 
+use crate::dialect::Dialect;
+use crate::error::{Error, Result};
 use crate::schema::column::Column;
 use crate::schema::constraint::{CheckConstraint, ForeignKey, Index, UniqueConstraint};
 use crate::schema::naming::{Kind, Subject};
 use crate::schema::table::Table;
-use crate::dialect::Dialect;
-use crate::error::{Error, Result};
 use crate::sql::{Compiled, Executable};
 
 /// `'text'` as a SQL string literal: quotes doubled, and on MySQL backslashes doubled
