@@ -61,7 +61,7 @@ impl<M: HasTable, T> Column<M, T> {
     /// `table.column`.
     pub fn into_node(self) -> ExprNode {
         ExprNode::Column(ColumnRef {
-            qualifier: Some(crate::sql::Qualifier::table(
+            qualifier: Some(Qualifier::table(
                 M::SCHEMA.map(Name::Borrowed),
                 Name::Borrowed(M::TABLE_NAME),
             )),
@@ -245,7 +245,7 @@ impl Table {
     pub fn c(&self, name: &str) -> Expr<Dynamic> {
         match self.get_column(name) {
             Some(col) => ExprNode::Column(ColumnRef {
-                qualifier: Some(crate::sql::Qualifier::table(
+                qualifier: Some(Qualifier::table(
                     self.schema.clone().map(Name::Owned),
                     Name::Owned(self.name.clone()),
                 )),

@@ -111,7 +111,7 @@ pub fn star() -> Expr<super::expr::Dynamic> {
 
 /// `table.*` for a mapped table.
 pub fn star_of<M: HasTable>() -> Expr<super::expr::Dynamic> {
-    ExprNode::Star(Some(crate::sql::Qualifier::table(
+    ExprNode::Star(Some(Qualifier::table(
         M::SCHEMA.map(Name::Borrowed),
         Name::Borrowed(M::TABLE_NAME),
     )))

@@ -4,9 +4,9 @@
 //! placeholders, LIMIT forms, upsert syntax, ILIKE, NULLS FIRST, casts) is asked of
 //! [`Dialect`]. Every value becomes a bound parameter; every identifier is quoted.
 //!
-//! [`Compiler`] holds the state; its methods are split by what they render: [`expr`]
-//! (expressions and operators), [`select`] (SELECT and its clauses, FROM and joins, WITH,
-//! set operations) and [`dml`] (INSERT, UPDATE, DELETE, upserts, RETURNING).
+//! [`Compiler`] holds the state; its methods are split by what they render: `expr`
+//! (expressions and operators), `select` (SELECT and its clauses, FROM and joins, WITH,
+//! set operations) and `dml` (INSERT, UPDATE, DELETE, upserts, RETURNING).
 
 mod dml;
 mod expr;

@@ -7,8 +7,8 @@
 //! Reflected tables give [`Dynamic`] expressions, which accept any value and are
 //! checked by the database instead.
 //!
-//! The tree is in [`node`]; the typed layer in [`typed`]; the builders by family in
-//! [`literal`], [`operators`], [`case`] and [`order`] (ORDER BY items and windows).
+//! The tree is in `node`; the typed layer in `typed`; the builders by family in
+//! `literal`, `operators`, `case` and `order` (ORDER BY items and windows).
 
 mod case;
 mod literal;
