@@ -225,3 +225,171 @@ impl Hasher for KeyHasher {
         h.finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use crate::dialect::Dialect;
+    use crate::schema::{Column as Col, SqlType, Table};
+    use crate::sql::fixtures::{Post, User};
+    use crate::sql::*;
+    use crate::value::Value;
+
+    #[test]
+    fn cache_reuses_sql_and_rebinds_values() {
+        let a = select(User::name)
+            .filter(User::id.eq(1))
+            .order_by(User::email.asc().nulls_last())
+            .limit(5);
+        let b = select(User::name)
+            .filter(User::id.eq(2))
+            .order_by(User::email.asc().nulls_last())
+            .limit(7);
+        for d in [Dialect::Postgres, Dialect::MySql, Dialect::Sqlite] {
+            let ca = a.compile(d).unwrap();
+            let cb = b.compile(d).unwrap();
+            assert_eq!(ca.sql(), cb.sql());
+            assert_eq!(cb.binds(), &[Value::I64(2), Value::I64(7)]);
+            // The cached compile gives exactly what a fresh compile gives.
+            assert_eq!(cb, b.compile_uncached(d).unwrap());
+        }
+    }
+
+    #[test]
+    fn cache_distinguishes_shapes() {
+        let a = select(User::name).filter(User::id.in_([1, 2]));
+        let b = select(User::name).filter(User::id.in_([1, 2, 3]));
+        assert_ne!(
+            a.compile(Dialect::Sqlite).unwrap().sql(),
+            b.compile(Dialect::Sqlite).unwrap().sql()
+        );
+        let t1 = Arc::new(Table::new("a").column(Col::new("x", SqlType::Integer)));
+        let t2 = Arc::new(Table::new("b").column(Col::new("x", SqlType::Integer)));
+        let s1 = select(t1.c("x"))
+            .from(&t1)
+            .compile(Dialect::Sqlite)
+            .unwrap();
+        let s2 = select(t2.c("x"))
+            .from(&t2)
+            .compile(Dialect::Sqlite)
+            .unwrap();
+        assert_ne!(s1.sql(), s2.sql());
+    }
+
+    #[test]
+    fn cached_binds_match_a_fresh_compile_when_a_cte_appears_twice() {
+        fn mk(x: i32) -> Cte {
+            select(User::id).filter(User::karma.gt(x)).cte("rc")
+        }
+        let c = mk(1);
+        let t1 = select(c.c::<i64>("id")).from(&c).filter(
+            c.c::<i64>("id")
+                .in_select(select(c.c::<i64>("id")).from(&c)),
+        );
+        let (ca, cb) = (mk(5), mk(500));
+        let t2 = select(ca.c::<i64>("id")).from(&ca).filter(
+            ca.c::<i64>("id")
+                .in_select(select(cb.c::<i64>("id")).from(&cb)),
+        );
+        for d in [Dialect::Postgres, Dialect::Sqlite] {
+            t1.compile(d).unwrap();
+            assert_eq!(t2.compile(d).unwrap(), t2.compile_uncached(d).unwrap());
+        }
+    }
+
+    /// Compiles `a` then `b` through the cache: `b` must get its own SQL, not `a`'s.
+    #[track_caller]
+    fn assert_cache_tells_apart<S: Executable>(
+        dialects: &[Dialect],
+        pairs: &[(S, S)],
+        uncached: fn(&S, Dialect) -> crate::error::Result<Compiled>,
+    ) {
+        for (i, (a, b)) in pairs.iter().enumerate() {
+            for &d in dialects {
+                let ca = a.compile_for(d).unwrap();
+                let cb = b.compile_for(d).unwrap();
+                assert_ne!(ca.sql(), cb.sql(), "pair {i} on {d}");
+                assert_eq!(cb, uncached(b, d).unwrap(), "pair {i} on {d}");
+            }
+        }
+    }
+
+    #[test]
+    fn statements_differing_only_in_a_non_value_field_get_their_own_sql_from_the_cache() {
+        let base = || select(User::name).from(User::table());
+        let joined = |kind_left: bool| {
+            let s = select((User::name, Post::title)).from(User::table());
+            if kind_left {
+                s.left_join(Post::table(), Post::user_id.eq_col(User::id))
+            } else {
+                s.join(Post::table(), Post::user_id.eq_col(User::id))
+            }
+        };
+        let all = [Dialect::Postgres, Dialect::MariaDb, Dialect::Sqlite];
+        assert_cache_tells_apart(
+            &all,
+            &[
+                (base(), base().distinct()),
+                (joined(false), joined(true)),
+                (
+                    base().order_by(User::karma.asc()),
+                    base().order_by(User::karma.desc()),
+                ),
+                (
+                    base().order_by(User::karma.asc().nulls_first()),
+                    base().order_by(User::karma.asc().nulls_last()),
+                ),
+                (
+                    select(func::count(User::email)),
+                    select(func::count_distinct(User::email)),
+                ),
+                (
+                    base().filter(User::name.like_escape("a", '!')),
+                    base().filter(User::name.like_escape("a", '#')),
+                ),
+                (
+                    select(User::karma.cast::<i64>()),
+                    select(User::karma.cast::<String>()),
+                ),
+                (base().union(base()), base().union_all(base())),
+            ],
+            SelectStatement::compile_uncached,
+        );
+        // SQLite renders no row locks.
+        assert_cache_tells_apart(
+            &[Dialect::Postgres, Dialect::MariaDb],
+            &[
+                (base().for_update(), base().with_lock(Lock::Share)),
+                (
+                    base().with_lock(Lock::UpdateNowait),
+                    base().with_lock(Lock::UpdateSkipLocked),
+                ),
+            ],
+            SelectStatement::compile_uncached,
+        );
+        let row = || (User::id.set(1), User::name.set("a"));
+        assert_cache_tells_apart(
+            &all,
+            &[
+                (
+                    insert(User::table())
+                        .values(row())
+                        .on_conflict_do_nothing(["id"]),
+                    insert(User::table())
+                        .values(row())
+                        .on_conflict_do_nothing(["name"]),
+                ),
+                (
+                    insert(User::table())
+                        .values(row())
+                        .on_conflict_do_nothing(["id"]),
+                    insert(User::table())
+                        .values(row())
+                        .on_conflict_do_update(["id"], User::name.set(excluded(User::name))),
+                ),
+            ],
+            InsertStatement::compile_uncached,
+        );
+    }
+}

@@ -437,3 +437,36 @@ impl InsertStatement {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::dialect::Dialect;
+
+    use crate::sql::fixtures::{User, check_same};
+    use crate::sql::*;
+    use crate::value::Value;
+
+    #[test]
+    fn insert_rows_are_matched_by_column_name() {
+        let stmt = insert(User::table())
+            .values((User::name.set("a"), User::karma.set(1)))
+            .values((User::karma.set(2), User::name.set("b")));
+        let b = check_same(
+            &stmt,
+            r#"INSERT INTO "users" ("name", "karma") VALUES ($1, $2), ($3, $4)"#,
+        );
+        assert_eq!(b[2], Value::Text("b".into()));
+    }
+
+    #[test]
+    fn insert_rows_with_other_columns_is_an_error() {
+        let stmt = insert(User::table())
+            .values(User::name.set("a"))
+            .values(User::karma.set(1));
+        let err = stmt.compile(Dialect::Postgres).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid statement on `users`: row 2 sets column `karma` that the first row does not"
+        );
+    }
+}

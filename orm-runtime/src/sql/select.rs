@@ -781,3 +781,89 @@ impl Cte {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::dialect::Dialect;
+
+    use crate::sql::fixtures::{Order, Post, User, check_same};
+    use crate::sql::*;
+
+    #[test]
+    fn repeated_filter_calls_are_anded() {
+        let stmt = select(User::id)
+            .filter(User::karma.gt(1))
+            .filter(User::name.ne("x"));
+        check_same(
+            &stmt,
+            r#"SELECT "users"."id" FROM "users" WHERE "users"."karma" > $1 AND "users"."name" <> $2"#,
+        );
+    }
+
+    #[test]
+    fn join_inferred_from_foreign_key() {
+        let stmt = select((User::name, Post::title))
+            .from(User::table())
+            .join_fk(Post::table());
+        check_same(
+            &stmt,
+            r#"SELECT "users"."name", "posts"."title" FROM "users" JOIN "posts" ON "posts"."user_id" = "users"."id""#,
+        );
+    }
+
+    #[test]
+    fn join_before_from_uses_the_first_columns_table() {
+        let stmt =
+            select((User::name, Post::title)).join(Post::table(), Post::user_id.eq(User::id));
+        check_same(
+            &stmt,
+            r#"SELECT "users"."name", "posts"."title" FROM "users" JOIN "posts" ON "posts"."user_id" = "users"."id""#,
+        );
+    }
+
+    #[test]
+    fn join_without_a_foreign_key_is_an_error_naming_both_tables() {
+        let stmt = select(User::name)
+            .from(User::table())
+            .join_fk(Order::table());
+        let err = stmt.compile(Dialect::Sqlite).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("cannot join `order` to users: no foreign key links them"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn join_without_a_table_to_attach_to_is_an_error() {
+        let stmt = select(func::count_star()).join(Post::table(), Post::user_id.eq(User::id));
+        let err = stmt.compile(Dialect::Postgres).unwrap_err();
+        assert!(err.to_string().contains("call .from(..) first"), "{err}");
+        // A table named anywhere in the select list is what the join attaches to.
+        check_same(
+            &select(func::count(User::id)).join(Post::table(), Post::user_id.eq_col(User::id)),
+            r#"SELECT count("users"."id") FROM "users" JOIN "posts" ON "posts"."user_id" = "users"."id""#,
+        );
+    }
+
+    #[test]
+    fn filtering_a_compound_wraps_it() {
+        let stmt = select(User::id)
+            .union(select(Post::user_id))
+            .filter(column::<i64>("id").gt(3));
+        check_same(
+            &stmt,
+            r#"SELECT * FROM (SELECT "users"."id" FROM "users" UNION SELECT "posts"."user_id" FROM "posts") AS "anon_1" WHERE "id" > $1"#,
+        );
+    }
+
+    #[test]
+    fn recursive_cte_without_every_name_has_no_column_list() {
+        let t = select((User::id, lit(0i64))).cte_recursive("t2");
+        let stmt = select(t.c::<i64>("id")).from(&t);
+        check_same(
+            &stmt,
+            r#"WITH RECURSIVE "t2" AS (SELECT "users"."id", $1 FROM "users") SELECT "t2"."id" FROM "t2""#,
+        );
+    }
+}

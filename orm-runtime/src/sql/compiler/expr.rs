@@ -496,3 +496,350 @@ impl Dialect {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use crate::dialect::Dialect;
+    use crate::schema::{Column as Col, SqlType, Table};
+    use crate::sql::fixtures::{Order, Post, User, check, check_same};
+    use crate::sql::*;
+    use crate::value::Value;
+
+    #[test]
+    fn where_eq_binds_value() {
+        let b = check_same(
+            &select(User::name).filter(User::id.eq(5)),
+            r#"SELECT "users"."name" FROM "users" WHERE "users"."id" = $1"#,
+        );
+        assert_eq!(b, [Value::I64(5)]);
+    }
+
+    #[test]
+    fn comparison_operators() {
+        let stmt = select(User::id).filter(
+            User::karma.ne(1)
+                & User::karma.lt(2)
+                & User::karma.le(3)
+                & User::karma.gt(4)
+                & User::karma.ge(5),
+        );
+        check_same(
+            &stmt,
+            r#"SELECT "users"."id" FROM "users" WHERE "users"."karma" <> $1 AND "users"."karma" < $2 AND "users"."karma" <= $3 AND "users"."karma" > $4 AND "users"."karma" >= $5"#,
+        );
+    }
+
+    #[test]
+    fn and_or_not_with_parentheses() {
+        let stmt =
+            select(User::id).filter((User::karma.gt(1) | User::karma.lt(-1)) & !User::name.eq("x"));
+        check_same(
+            &stmt,
+            r#"SELECT "users"."id" FROM "users" WHERE ("users"."karma" > $1 OR "users"."karma" < $2) AND NOT ("users"."name" = $3)"#,
+        );
+    }
+
+    #[test]
+    fn or_of_ands_needs_no_parentheses() {
+        let stmt =
+            select(User::id).filter(User::karma.gt(1).and(User::karma.lt(9)).or(User::id.eq(1)));
+        check_same(
+            &stmt,
+            r#"SELECT "users"."id" FROM "users" WHERE "users"."karma" > $1 AND "users"."karma" < $2 OR "users"."id" = $3"#,
+        );
+    }
+
+    #[test]
+    fn in_list() {
+        let b = check_same(
+            &select(User::id).filter(User::name.in_(["ed", "jack"])),
+            r#"SELECT "users"."id" FROM "users" WHERE "users"."name" IN ($1, $2)"#,
+        );
+        assert_eq!(b, [Value::Text("ed".into()), Value::Text("jack".into())]);
+    }
+
+    #[test]
+    fn empty_in_is_false_and_empty_not_in_is_true() {
+        let none: [i64; 0] = [];
+        check_same(
+            &select(User::id).filter(User::id.in_(none)),
+            r#"SELECT "users"."id" FROM "users" WHERE (1 <> 1)"#,
+        );
+        check_same(
+            &select(User::id).filter(User::id.not_in(none)),
+            r#"SELECT "users"."id" FROM "users" WHERE (1 = 1)"#,
+        );
+    }
+
+    #[test]
+    fn not_in_list() {
+        check_same(
+            &select(User::id).filter(User::karma.not_in([1, 2])),
+            r#"SELECT "users"."id" FROM "users" WHERE "users"."karma" NOT IN ($1, $2)"#,
+        );
+    }
+
+    #[test]
+    fn in_subquery() {
+        let sub = select(Post::user_id).filter(Post::score.gt(1.5));
+        check_same(
+            &select(User::name).filter(User::id.in_select(sub)),
+            r#"SELECT "users"."name" FROM "users" WHERE "users"."id" IN (SELECT "posts"."user_id" FROM "posts" WHERE "posts"."score" > $1)"#,
+        );
+    }
+
+    #[test]
+    fn between_and_not_between() {
+        check_same(
+            &select(User::id).filter(User::karma.between(1, 10).and(User::id.not_between(5, 6))),
+            r#"SELECT "users"."id" FROM "users" WHERE "users"."karma" BETWEEN $1 AND $2 AND "users"."id" NOT BETWEEN $3 AND $4"#,
+        );
+    }
+
+    #[test]
+    fn like_and_not_like() {
+        check_same(
+            &select(User::id).filter(User::name.like("e%").and(User::name.not_like("%x"))),
+            r#"SELECT "users"."id" FROM "users" WHERE "users"."name" LIKE $1 AND "users"."name" NOT LIKE $2"#,
+        );
+    }
+
+    #[test]
+    fn ilike_is_native_on_postgres_and_lower_elsewhere() {
+        check(
+            &select(User::id).filter(User::name.ilike("E%")),
+            r#"SELECT "users"."id" FROM "users" WHERE "users"."name" ILIKE $1"#,
+            "SELECT `users`.`id` FROM `users` WHERE lower(`users`.`name`) LIKE lower(?)",
+            r#"SELECT "users"."id" FROM "users" WHERE lower("users"."name") LIKE lower(?)"#,
+        );
+    }
+
+    #[test]
+    fn like_with_escape() {
+        check(
+            &select(User::id).filter(User::name.like_escape("100!%", '!')),
+            r#"SELECT "users"."id" FROM "users" WHERE "users"."name" LIKE $1 ESCAPE '!'"#,
+            "SELECT `users`.`id` FROM `users` WHERE `users`.`name` LIKE ? ESCAPE '!'",
+            r#"SELECT "users"."id" FROM "users" WHERE "users"."name" LIKE ? ESCAPE '!'"#,
+        );
+    }
+
+    #[test]
+    fn backslash_escape_is_doubled_for_mysql() {
+        check(
+            &select(User::id).filter(User::name.like_escape("a\\%", '\\')),
+            r#"SELECT "users"."id" FROM "users" WHERE "users"."name" LIKE $1 ESCAPE '\'"#,
+            r"SELECT `users`.`id` FROM `users` WHERE `users`.`name` LIKE ? ESCAPE '\\'",
+            r#"SELECT "users"."id" FROM "users" WHERE "users"."name" LIKE ? ESCAPE '\'"#,
+        );
+    }
+
+    #[test]
+    fn is_null_and_is_not_null() {
+        check_same(
+            &select(User::id).filter(User::email.is_null().or(User::manager_id.is_not_null())),
+            r#"SELECT "users"."id" FROM "users" WHERE "users"."email" IS NULL OR "users"."manager_id" IS NOT NULL"#,
+        );
+    }
+
+    #[test]
+    fn null_safe_equality_per_dialect() {
+        check(
+            &select(User::id).filter(User::email.is_not_distinct_from("a")),
+            r#"SELECT "users"."id" FROM "users" WHERE "users"."email" IS NOT DISTINCT FROM $1"#,
+            "SELECT `users`.`id` FROM `users` WHERE `users`.`email` <=> ?",
+            r#"SELECT "users"."id" FROM "users" WHERE "users"."email" IS ?"#,
+        );
+        check(
+            &select(User::id).filter(User::email.is_distinct_from("a")),
+            r#"SELECT "users"."id" FROM "users" WHERE "users"."email" IS DISTINCT FROM $1"#,
+            "SELECT `users`.`id` FROM `users` WHERE NOT (`users`.`email` <=> ?)",
+            r#"SELECT "users"."id" FROM "users" WHERE "users"."email" IS NOT ?"#,
+        );
+    }
+
+    #[test]
+    fn arithmetic_and_precedence() {
+        let e = (User::karma + 1) * 2 - User::karma / 3 % 4;
+        check(
+            &select(e.label("x")),
+            r#"SELECT ("users"."karma" + $1) * $2 - "users"."karma" / $3 % $4 AS "x" FROM "users""#,
+            // MySQL's `/` gives a decimal: integer division is DIV there.
+            "SELECT (`users`.`karma` + ?) * ? - `users`.`karma` DIV ? % ? AS `x` FROM `users`",
+            r#"SELECT ("users"."karma" + ?) * ? - "users"."karma" / ? % ? AS "x" FROM "users""#,
+        );
+        // Floats keep `/`.
+        check_same(
+            &select(Post::score / 2.0),
+            r#"SELECT "posts"."score" / $1 FROM "posts""#,
+        );
+    }
+
+    #[test]
+    fn subtraction_on_the_right_keeps_parentheses() {
+        let e = User::karma - (User::karma - 1);
+        check_same(
+            &select(e),
+            r#"SELECT "users"."karma" - ("users"."karma" - $1) FROM "users""#,
+        );
+    }
+
+    #[test]
+    fn negation() {
+        check_same(
+            &select(-User::karma),
+            r#"SELECT -"users"."karma" FROM "users""#,
+        );
+    }
+
+    #[test]
+    fn string_concat_per_dialect() {
+        check(
+            &select(User::name.concat(" <").concat(User::email).label("who")),
+            r#"SELECT "users"."name" || $1 || "users"."email" AS "who" FROM "users""#,
+            "SELECT CONCAT(`users`.`name`, ?, `users`.`email`) AS `who` FROM `users`",
+            r#"SELECT "users"."name" || ? || "users"."email" AS "who" FROM "users""#,
+        );
+    }
+
+    #[test]
+    fn concatenated_arithmetic_is_parenthesized() {
+        let e = (User::karma + 2).cast::<String>().concat("x");
+        check(
+            &select(e),
+            r#"SELECT CAST("users"."karma" + $1 AS VARCHAR) || $2 FROM "users""#,
+            "SELECT CONCAT(CAST(`users`.`karma` + ? AS CHAR), ?) FROM `users`",
+            r#"SELECT CAST("users"."karma" + ? AS VARCHAR) || ? FROM "users""#,
+        );
+        let e = (lit(1i64) + 2i64).coerce::<String>().concat("x");
+        assert_eq!(
+            select(e).compile(Dialect::Sqlite).unwrap().sql(),
+            "SELECT (? + ?) || ?"
+        );
+    }
+
+    #[test]
+    fn string_literals_are_text_expressions() {
+        check(
+            &select(lit("hi").concat(User::name)),
+            r#"SELECT $1 || "users"."name" FROM "users""#,
+            "SELECT CONCAT(?, `users`.`name`) FROM `users`",
+            r#"SELECT ? || "users"."name" FROM "users""#,
+        );
+    }
+
+    #[test]
+    fn negated_raw_sql_cannot_become_a_comment() {
+        check_same(&select(-literal_column::<i64>("-1")), "SELECT -(-1)");
+    }
+
+    #[test]
+    fn length_is_char_length_on_mysql() {
+        check(
+            &select(func::length(User::name)),
+            r#"SELECT length("users"."name") FROM "users""#,
+            "SELECT char_length(`users`.`name`) FROM `users`",
+            r#"SELECT length("users"."name") FROM "users""#,
+        );
+    }
+
+    #[test]
+    fn now_per_dialect() {
+        check(
+            &select(func::now()),
+            "SELECT now()",
+            "SELECT now()",
+            "SELECT CURRENT_TIMESTAMP",
+        );
+    }
+
+    #[test]
+    fn cast_per_dialect() {
+        check(
+            &select((User::karma.cast::<String>(), User::name.cast::<i64>())),
+            r#"SELECT CAST("users"."karma" AS VARCHAR), CAST("users"."name" AS BIGINT) FROM "users""#,
+            "SELECT CAST(`users`.`karma` AS CHAR), CAST(`users`.`name` AS SIGNED) FROM `users`",
+            r#"SELECT CAST("users"."karma" AS VARCHAR), CAST("users"."name" AS BIGINT) FROM "users""#,
+        );
+    }
+
+    #[test]
+    fn window_function() {
+        let rank = func::rank().over(
+            over()
+                .partition_by(Post::user_id)
+                .order_by(Post::score.desc()),
+        );
+        check_same(
+            &select((Post::title, rank.label("r"))),
+            r#"SELECT "posts"."title", rank() OVER (PARTITION BY "posts"."user_id" ORDER BY "posts"."score" DESC) AS "r" FROM "posts""#,
+        );
+    }
+
+    #[test]
+    fn window_with_order_only() {
+        check_same(
+            &select(func::row_number().over(over().order_by(User::id.asc()))),
+            r#"SELECT row_number() OVER (ORDER BY "users"."id" ASC) FROM "users""#,
+        );
+    }
+
+    #[test]
+    fn boolean_literals_per_dialect() {
+        check(
+            &select(User::id).filter(true_().and(false_().or(User::id.eq(1)))),
+            r#"SELECT "users"."id" FROM "users" WHERE TRUE AND (FALSE OR "users"."id" = $1)"#,
+            "SELECT `users`.`id` FROM `users` WHERE TRUE AND (FALSE OR `users`.`id` = ?)",
+            r#"SELECT "users"."id" FROM "users" WHERE 1 AND (0 OR "users"."id" = ?)"#,
+        );
+    }
+
+    #[test]
+    fn reserved_words_and_mixed_case_are_quoted() {
+        check(
+            &select((Order::id, Order::select)).filter(Order::select.eq(1)),
+            r#"SELECT "order"."id", "order"."select" FROM "order" WHERE "order"."select" = $1"#,
+            "SELECT `order`.`id`, `order`.`select` FROM `order` WHERE `order`.`select` = ?",
+            r#"SELECT "order"."id", "order"."select" FROM "order" WHERE "order"."select" = ?"#,
+        );
+    }
+
+    #[test]
+    fn identifiers_with_quotes_are_escaped() {
+        let t = Arc::new(Table::new("we\"ird`name").column(Col::new("c", SqlType::Integer)));
+        check(
+            &select(t.c("c")).from(&t),
+            r#"SELECT "we""ird`name"."c" FROM "we""ird`name""#,
+            r#"SELECT `we"ird``name`.`c` FROM `we"ird``name`"#,
+            r#"SELECT "we""ird`name"."c" FROM "we""ird`name""#,
+        );
+    }
+
+    #[test]
+    fn star_and_table_star() {
+        check_same(
+            &select(star()).from(User::table()),
+            r#"SELECT * FROM "users""#,
+        );
+        check_same(
+            &select(star_of::<Post>()),
+            r#"SELECT "posts".* FROM "posts""#,
+        );
+    }
+
+    #[test]
+    fn hostile_strings_are_binds_not_sql() {
+        let evil = "'; DROP TABLE users; --";
+        let c = select(User::id)
+            .filter(User::name.eq(evil))
+            .compile(Dialect::MySql)
+            .unwrap();
+        assert_eq!(
+            c.sql(),
+            "SELECT `users`.`id` FROM `users` WHERE `users`.`name` = ?"
+        );
+        assert_eq!(c.binds(), &[Value::Text(evil.into())]);
+    }
+}

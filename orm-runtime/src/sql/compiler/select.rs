@@ -413,3 +413,400 @@ fn exposed_qualifier(item: &FromItem) -> Qualifier {
         other => Qualifier::named(other.exposed_name().to_owned()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use crate::dialect::Dialect;
+    use crate::schema::{Column as Col, SqlType, Table};
+    use crate::sql::fixtures::{Post, User, check, check_same};
+    use crate::sql::*;
+    use crate::value::Value;
+
+    #[test]
+    fn select_columns_derives_from() {
+        let b = check_same(
+            &select((User::id, User::name)),
+            r#"SELECT "users"."id", "users"."name" FROM "users""#,
+        );
+        assert!(b.is_empty());
+    }
+
+    #[test]
+    fn select_without_from() {
+        check_same(&select(lit(1i64).label("one")), r#"SELECT $1 AS "one""#);
+    }
+
+    #[test]
+    fn labels_are_quoted() {
+        check_same(
+            &select(User::name.label("user name")),
+            r#"SELECT "users"."name" AS "user name" FROM "users""#,
+        );
+    }
+
+    #[test]
+    fn inner_join_explicit_on() {
+        let stmt = select((User::name, Post::title))
+            .from(User::table())
+            .join(Post::table(), Post::user_id.eq_col(User::id));
+        check_same(
+            &stmt,
+            r#"SELECT "users"."name", "posts"."title" FROM "users" JOIN "posts" ON "posts"."user_id" = "users"."id""#,
+        );
+    }
+
+    #[test]
+    fn left_outer_join() {
+        let stmt = select((User::name, func::count(Post::id)))
+            .from(User::table())
+            .left_join_fk(Post::table())
+            .group_by(User::name);
+        check_same(
+            &stmt,
+            r#"SELECT "users"."name", count("posts"."id") FROM "users" LEFT OUTER JOIN "posts" ON "posts"."user_id" = "users"."id" GROUP BY "users"."name""#,
+        );
+    }
+
+    #[test]
+    fn full_outer_join_is_unsupported_on_mysql() {
+        let stmt = select((User::name, Post::title))
+            .from(User::table())
+            .full_join(Post::table(), Post::user_id.eq(User::id));
+        assert_eq!(
+            stmt.compile(Dialect::Postgres).unwrap().sql(),
+            r#"SELECT "users"."name", "posts"."title" FROM "users" FULL OUTER JOIN "posts" ON "posts"."user_id" = "users"."id""#
+        );
+        let err = stmt.compile(Dialect::MySql).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "FULL OUTER JOIN is not supported by the mysql dialect"
+        );
+    }
+
+    #[test]
+    fn distinct() {
+        check_same(
+            &select(Post::user_id).distinct(),
+            r#"SELECT DISTINCT "posts"."user_id" FROM "posts""#,
+        );
+    }
+
+    #[test]
+    fn group_by_having() {
+        let stmt = select((Post::user_id, func::count_star()))
+            .group_by(Post::user_id)
+            .having(func::count_star().gt(2));
+        check_same(
+            &stmt,
+            r#"SELECT "posts"."user_id", count(*) FROM "posts" GROUP BY "posts"."user_id" HAVING count(*) > $1"#,
+        );
+    }
+
+    #[test]
+    fn order_by_asc_desc() {
+        check_same(
+            &select(User::id)
+                .order_by(User::name.asc())
+                .order_by(User::id.desc()),
+            r#"SELECT "users"."id" FROM "users" ORDER BY "users"."name" ASC, "users"."id" DESC"#,
+        );
+    }
+
+    #[test]
+    fn order_by_nulls_first_last_is_emulated_on_mysql() {
+        check(
+            &select(User::id)
+                .order_by(User::email.asc().nulls_last())
+                .order_by(User::karma.desc().nulls_first()),
+            r#"SELECT "users"."id" FROM "users" ORDER BY "users"."email" ASC NULLS LAST, "users"."karma" DESC NULLS FIRST"#,
+            "SELECT `users`.`id` FROM `users` ORDER BY `users`.`email` IS NULL, `users`.`email` ASC, `users`.`karma` IS NOT NULL, `users`.`karma` DESC",
+            r#"SELECT "users"."id" FROM "users" ORDER BY "users"."email" ASC NULLS LAST, "users"."karma" DESC NULLS FIRST"#,
+        );
+    }
+
+    #[test]
+    fn limit_and_offset_are_binds() {
+        let b = check_same(
+            &select(User::id)
+                .order_by(User::id.asc())
+                .limit(10)
+                .offset(20),
+            r#"SELECT "users"."id" FROM "users" ORDER BY "users"."id" ASC LIMIT $1 OFFSET $2"#,
+        );
+        assert_eq!(b, [Value::I64(10), Value::I64(20)]);
+    }
+
+    #[test]
+    fn offset_without_limit_per_dialect() {
+        check(
+            &select(User::id).offset(5),
+            r#"SELECT "users"."id" FROM "users" OFFSET $1"#,
+            "SELECT `users`.`id` FROM `users` LIMIT 18446744073709551615 OFFSET ?",
+            r#"SELECT "users"."id" FROM "users" LIMIT -1 OFFSET ?"#,
+        );
+    }
+
+    #[test]
+    fn for_update_is_dropped_on_sqlite() {
+        check(
+            &select(User::id).filter(User::id.eq(1)).for_update(),
+            r#"SELECT "users"."id" FROM "users" WHERE "users"."id" = $1 FOR UPDATE"#,
+            "SELECT `users`.`id` FROM `users` WHERE `users`.`id` = ? FOR UPDATE",
+            r#"SELECT "users"."id" FROM "users" WHERE "users"."id" = ?"#,
+        );
+    }
+
+    #[test]
+    fn for_share_on_mariadb_is_lock_in_share_mode() {
+        let stmt = select(User::id).with_lock(Lock::Share);
+        assert_eq!(
+            stmt.compile(Dialect::MySql).unwrap().sql(),
+            "SELECT `users`.`id` FROM `users` FOR SHARE"
+        );
+        assert_eq!(
+            stmt.compile(Dialect::MariaDb).unwrap().sql(),
+            "SELECT `users`.`id` FROM `users` LOCK IN SHARE MODE"
+        );
+    }
+
+    #[test]
+    fn skip_locked() {
+        check(
+            &select(User::id).with_lock(Lock::UpdateSkipLocked),
+            r#"SELECT "users"."id" FROM "users" FOR UPDATE SKIP LOCKED"#,
+            "SELECT `users`.`id` FROM `users` FOR UPDATE SKIP LOCKED",
+            r#"SELECT "users"."id" FROM "users""#,
+        );
+    }
+
+    #[test]
+    fn a_locked_compound_select_is_an_error() {
+        let stmt = select(User::id).union(select(Post::user_id)).for_update();
+        assert!(
+            stmt.compile(Dialect::Postgres)
+                .unwrap_err()
+                .to_string()
+                .contains("row locks")
+        );
+    }
+
+    #[test]
+    fn scalar_subquery_is_correlated() {
+        let n = select(func::count(Post::id))
+            .filter(Post::user_id.eq(User::id))
+            .scalar::<i64>();
+        check_same(
+            &select((User::name, n.label("posts"))),
+            r#"SELECT "users"."name", (SELECT count("posts"."id") FROM "posts" WHERE "posts"."user_id" = "users"."id") AS "posts" FROM "users""#,
+        );
+    }
+
+    #[test]
+    fn exists_subquery_is_correlated() {
+        let stmt =
+            select(User::name).filter(exists(select(Post::id).filter(Post::user_id.eq(User::id))));
+        check_same(
+            &stmt,
+            r#"SELECT "users"."name" FROM "users" WHERE EXISTS (SELECT "posts"."id" FROM "posts" WHERE "posts"."user_id" = "users"."id")"#,
+        );
+    }
+
+    #[test]
+    fn not_exists() {
+        let stmt = select(User::name).filter(crate::sql::not_exists(
+            select(Post::id).filter(Post::user_id.eq(User::id)),
+        ));
+        check_same(
+            &stmt,
+            r#"SELECT "users"."name" FROM "users" WHERE NOT EXISTS (SELECT "posts"."id" FROM "posts" WHERE "posts"."user_id" = "users"."id")"#,
+        );
+    }
+
+    #[test]
+    fn subquery_on_the_same_table_is_not_correlated_away() {
+        let sub = select(User::manager_id).filter(User::karma.gt(5));
+        check_same(
+            &select(User::name).filter(User::id.in_select(sub)),
+            r#"SELECT "users"."name" FROM "users" WHERE "users"."id" IN (SELECT "users"."manager_id" FROM "users" WHERE "users"."karma" > $1)"#,
+        );
+    }
+
+    #[test]
+    fn a_subquery_in_from_is_not_correlated() {
+        let sub = select((Post::user_id, func::count(Post::id).label("n")))
+            .filter(Post::user_id.eq_col(User::id))
+            .group_by(Post::user_id)
+            .subquery("pc");
+        check_same(
+            &select((User::name, sub.c::<i64>("n")))
+                .from(User::table())
+                .join(&sub, sub.c::<i64>("user_id").eq_col(User::id)),
+            r#"SELECT "users"."name", "pc"."n" FROM "users" JOIN (SELECT "posts"."user_id", count("posts"."id") AS "n" FROM "posts", "users" WHERE "posts"."user_id" = "users"."id" GROUP BY "posts"."user_id") AS "pc" ON "pc"."user_id" = "users"."id""#,
+        );
+    }
+
+    #[test]
+    fn derived_table_subquery() {
+        let counts = select((Post::user_id, func::count_star().label("n")))
+            .group_by(Post::user_id)
+            .subquery("counts");
+        let stmt = select((User::name, counts.c::<i64>("n")))
+            .from(User::table())
+            .join(&counts, counts.col(Post::user_id).eq(User::id))
+            .filter(counts.c::<i64>("n").gt(3));
+        check_same(
+            &stmt,
+            r#"SELECT "users"."name", "counts"."n" FROM "users" JOIN (SELECT "posts"."user_id", count(*) AS "n" FROM "posts" GROUP BY "posts"."user_id") AS "counts" ON "counts"."user_id" = "users"."id" WHERE "counts"."n" > $1"#,
+        );
+    }
+
+    #[test]
+    fn cte() {
+        let top = select(Post::user_id).filter(Post::score.gt(9.0)).cte("top");
+        let stmt = select(User::name)
+            .from(User::table())
+            .join(&top, top.c::<i64>("user_id").eq(User::id));
+        check_same(
+            &stmt,
+            r#"WITH "top" AS (SELECT "posts"."user_id" FROM "posts" WHERE "posts"."score" > $1) SELECT "users"."name" FROM "users" JOIN "top" ON "top"."user_id" = "users"."id""#,
+        );
+    }
+
+    #[test]
+    fn recursive_cte() {
+        let anchor = select((User::id, User::manager_id, lit(0i64).label("depth")))
+            .filter(User::manager_id.is_null());
+        let tree = anchor.cte_recursive("tree");
+        let step = select((
+            User::id,
+            User::manager_id,
+            (tree.c::<i64>("depth") + 1i64).label("depth"),
+        ))
+        .from(User::table())
+        .join(&tree, User::manager_id.eq(tree.c::<i64>("id")));
+        let tree = tree.union_all(step);
+        let stmt = select((tree.c::<i64>("id"), tree.c::<i64>("depth")))
+            .from(&tree)
+            .order_by(tree.c::<i64>("depth").asc());
+        check_same(
+            &stmt,
+            r#"WITH RECURSIVE "tree"("id", "manager_id", "depth") AS (SELECT "users"."id", "users"."manager_id", $1 AS "depth" FROM "users" WHERE "users"."manager_id" IS NULL UNION ALL SELECT "users"."id", "users"."manager_id", "tree"."depth" + $2 AS "depth" FROM "users" JOIN "tree" ON "users"."manager_id" = "tree"."id") SELECT "tree"."id", "tree"."depth" FROM "tree" ORDER BY "tree"."depth" ASC"#,
+        );
+    }
+
+    #[test]
+    fn ctes_of_union_members_are_hoisted() {
+        let c = select((User::id, User::name)).cte("cc");
+        let stmt = select(c.c::<i64>("id"))
+            .from(&c)
+            .union(select(User::id).filter(User::id.in_select(select(c.c::<i64>("id")).from(&c))));
+        check_same(
+            &stmt,
+            r#"WITH "cc" AS (SELECT "users"."id", "users"."name" FROM "users") SELECT "cc"."id" FROM "cc" UNION SELECT "users"."id" FROM "users" WHERE "users"."id" IN (SELECT "cc"."id" FROM "cc")"#,
+        );
+    }
+
+    #[test]
+    fn union_and_union_all() {
+        let a = select(User::name).filter(User::karma.gt(5));
+        let b = select(User::name).filter(User::karma.lt(-5));
+        check_same(
+            &a.clone().union(b.clone()),
+            r#"SELECT "users"."name" FROM "users" WHERE "users"."karma" > $1 UNION SELECT "users"."name" FROM "users" WHERE "users"."karma" < $2"#,
+        );
+        check_same(
+            &a.union_all(b)
+                .order_by(column::<String>("name").asc())
+                .limit(3),
+            r#"SELECT "users"."name" FROM "users" WHERE "users"."karma" > $1 UNION ALL SELECT "users"."name" FROM "users" WHERE "users"."karma" < $2 ORDER BY "name" ASC LIMIT $3"#,
+        );
+    }
+
+    #[test]
+    fn intersect_and_except() {
+        let a = select(User::id);
+        let b = select(Post::user_id);
+        check_same(
+            &a.clone().intersect(b.clone()),
+            r#"SELECT "users"."id" FROM "users" INTERSECT SELECT "posts"."user_id" FROM "posts""#,
+        );
+        check_same(
+            &a.except(b),
+            r#"SELECT "users"."id" FROM "users" EXCEPT SELECT "posts"."user_id" FROM "posts""#,
+        );
+    }
+
+    #[test]
+    fn compound_members_with_limits_are_wrapped() {
+        let a = select(User::id).order_by(User::id.desc()).limit(1);
+        let b = select(User::id).order_by(User::id.asc()).limit(1);
+        check(
+            &a.union_all(b),
+            r#"(SELECT "users"."id" FROM "users" ORDER BY "users"."id" DESC LIMIT $1) UNION ALL (SELECT "users"."id" FROM "users" ORDER BY "users"."id" ASC LIMIT $2)"#,
+            "(SELECT `users`.`id` FROM `users` ORDER BY `users`.`id` DESC LIMIT ?) UNION ALL (SELECT `users`.`id` FROM `users` ORDER BY `users`.`id` ASC LIMIT ?)",
+            r#"SELECT * FROM (SELECT "users"."id" FROM "users" ORDER BY "users"."id" DESC LIMIT ?) UNION ALL SELECT * FROM (SELECT "users"."id" FROM "users" ORDER BY "users"."id" ASC LIMIT ?)"#,
+        );
+    }
+
+    #[test]
+    fn compound_order_by_uses_output_names() {
+        let stmt = select((User::id, User::name))
+            .filter(User::karma.gt(1))
+            .union(select((User::id, User::name)).filter(User::karma.lt(0)))
+            .order_by(User::name.desc());
+        check_same(
+            &stmt,
+            r#"SELECT "users"."id", "users"."name" FROM "users" WHERE "users"."karma" > $1 UNION SELECT "users"."id", "users"."name" FROM "users" WHERE "users"."karma" < $2 ORDER BY "name" DESC"#,
+        );
+    }
+
+    #[test]
+    fn schema_qualified_tables() {
+        let t = Arc::new(
+            Table::new("events")
+                .schema("audit")
+                .column(Col::new("id", SqlType::BigInt)),
+        );
+        check_same(
+            &select(t.c("id")).from(&t).filter(t.c("id").gt(1)),
+            r#"SELECT "audit"."events"."id" FROM "audit"."events" WHERE "audit"."events"."id" > $1"#,
+        );
+    }
+
+    #[test]
+    fn columns_of_an_alias_bring_the_aliased_table_into_from() {
+        let boss = alias::<User>("boss");
+        check_same(
+            &select(boss.col(User::name)).filter(boss.col(User::karma).gt(1)),
+            r#"SELECT "boss"."name" FROM "users" AS "boss" WHERE "boss"."karma" > $1"#,
+        );
+    }
+
+    #[test]
+    fn columns_of_a_cte_in_with_need_no_explicit_from() {
+        let c = select((User::id, User::name)).cte("cc");
+        check_same(
+            &select(c.c::<i64>("id")).with(&c),
+            r#"WITH "cc" AS (SELECT "users"."id", "users"."name" FROM "users") SELECT "cc"."id" FROM "cc""#,
+        );
+    }
+
+    #[test]
+    fn columns_of_a_subquery_not_in_from_are_an_error() {
+        let sq = select(User::id).subquery("sq");
+        let err = select(sq.c::<i64>("id"))
+            .compile(Dialect::Postgres)
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid statement on `sq`: columns of the subquery or CTE `sq` are used but it is not in FROM; add it with `.from(&sq)` or a join"
+        );
+        let c = select(User::id).cte("cte1");
+        assert!(
+            select(c.c::<i64>("id")).compile(Dialect::Sqlite).is_err(),
+            "a CTE no WITH defines"
+        );
+    }
+}

@@ -49,3 +49,29 @@ impl<T: ExprType> Case<T> {
         .typed()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::sql::fixtures::{User, check_same};
+    use crate::sql::*;
+
+    #[test]
+    fn searched_case() {
+        let e = case::<String>(User::karma.gt(10), "high")
+            .when(User::karma.gt(0), "low")
+            .otherwise("none");
+        check_same(
+            &select(e.label("level")),
+            r#"SELECT CASE WHEN "users"."karma" > $1 THEN $2 WHEN "users"."karma" > $3 THEN $4 ELSE $5 END AS "level" FROM "users""#,
+        );
+    }
+
+    #[test]
+    fn case_without_else() {
+        let e: Expr<Option<String>> = case(User::karma.gt(10), "high").end();
+        check_same(
+            &select(e),
+            r#"SELECT CASE WHEN "users"."karma" > $1 THEN $2 END FROM "users""#,
+        );
+    }
+}

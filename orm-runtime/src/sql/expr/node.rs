@@ -179,7 +179,7 @@ pub enum ExprNode {
     /// (`excluded.col`; `VALUES(col)` on MySQL).
     Excluded(Name),
     /// A column that a reflected table does not have: compiling it is an
-    /// [`Error::UnknownColumn`](crate::Error::UnknownColumn).
+    /// [`Error::UnknownColumn`](crate::error::Error::UnknownColumn).
     UnknownColumn {
         /// The table's name.
         table: String,

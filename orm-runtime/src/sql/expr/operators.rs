@@ -519,3 +519,32 @@ macro_rules! arith_ops {
 pub(crate) use arith_ops;
 
 arith_ops!([T: ExprType] Expr<T>);
+
+#[cfg(test)]
+mod tests {
+    use crate::sql::fixtures::{User, check_same};
+    use crate::sql::*;
+    use crate::value::Value;
+
+    #[test]
+    fn comparing_with_none_is_is_null() {
+        let b = check_same(
+            &select(User::id).filter(
+                User::email
+                    .eq(None::<&str>)
+                    .or(User::manager_id.ne(None::<i64>)),
+            ),
+            r#"SELECT "users"."id" FROM "users" WHERE "users"."email" IS NULL OR "users"."manager_id" IS NOT NULL"#,
+        );
+        assert!(b.is_empty());
+    }
+
+    #[test]
+    fn contains_escapes_wildcards_in_the_needle() {
+        let b = check_same(
+            &select(User::id).filter(User::name.contains("50%_off")),
+            r#"SELECT "users"."id" FROM "users" WHERE "users"."name" LIKE $1 ESCAPE '/'"#,
+        );
+        assert_eq!(b, [Value::Text("%50/%/_off%".into())]);
+    }
+}
