@@ -73,7 +73,9 @@ pub(crate) fn compile_uncached(stmt: Stmt<'_>, dialect: Dialect) -> Result<Compi
 
 /// Compiles through the cache.
 pub(crate) fn compile(stmt: Stmt<'_>, dialect: Dialect) -> Result<Compiled> {
-    let (key, mut values) = key_of(stmt, dialect);
+    let Some((key, mut values)) = key_of(stmt, dialect) else {
+        return compile_uncached(stmt, dialect);
+    };
     if let Some(entry) = CACHE.read().ok().and_then(|m| m.get(&key).cloned()) {
         let binds = entry
             .plan
@@ -141,31 +143,32 @@ thread_local! {
     static MET: RefCell<Option<Vec<Met>>> = const { RefCell::new(None) };
 }
 
-/// A statement's cache key and its bound values in tree order.
+/// A statement's cache key and its bound values in tree order; `None` only while this
+/// thread's locals are being torn down (then the statement compiles uncached).
 ///
 /// The values come out of the same derived walk as the key: [`Value`]'s `Hash` pushes
 /// each value it is asked to hash onto [`MET`] while this function has it open. That is
 /// sound because the walk is synchronous and on this thread, runs no user code (the tree
-/// holds only this crate's types, `Cow<str>`, `String` and integers), and nothing else
+/// holds only this crate's types and std's strings, numbers and containers), and nothing else
 /// opens [`MET`]; the pointers are only compared, while `stmt` is still borrowed, so no
 /// address can have been reused. The sink is closed even if the walk panics.
-fn key_of(stmt: Stmt<'_>, dialect: Dialect) -> (Vec<u8>, Vec<Met>) {
+fn key_of(stmt: Stmt<'_>, dialect: Dialect) -> Option<(Vec<u8>, Vec<Met>)> {
     struct Close;
     impl Drop for Close {
         fn drop(&mut self) {
-            MET.with(|m| m.borrow_mut().take());
+            let _ = MET.try_with(|m| m.borrow_mut().take());
         }
     }
-    MET.with(|m| *m.borrow_mut() = Some(Vec::new()));
+    MET.try_with(|m| *m.borrow_mut() = Some(Vec::new())).ok()?;
     let close = Close;
     let mut h = KeyHasher {
         key: Vec::with_capacity(256),
     };
     dialect.hash(&mut h);
     stmt.hash(&mut h);
-    let values = MET.with(|m| m.borrow_mut().take()).unwrap_or_default();
+    let values = MET.try_with(|m| m.borrow_mut().take()).ok().flatten()?;
     drop(close);
-    (h.key, values)
+    Some((h.key, values))
 }
 
 /// Records the bound values of a statement's cache key while the cache builds one.
@@ -176,7 +179,7 @@ fn key_of(stmt: Stmt<'_>, dialect: Dialect) -> (Vec<u8>, Vec<Met>) {
 impl Hash for Value {
     fn hash<H: Hasher>(&self, state: &mut H) {
         std::mem::discriminant(self).hash(state);
-        MET.with(|m| {
+        let _ = MET.try_with(|m| {
             if let Some(met) = m.borrow_mut().as_mut() {
                 met.push(Met {
                     at: self,
@@ -190,7 +193,8 @@ impl Hash for Value {
 /// A [`Hasher`] that keeps every byte it is given: the exact, unambiguous key of the
 /// tree hashed into it. std's `Hash` impls are prefix-free (strings end in `0xff`, which
 /// UTF-8 never contains; slices start with their length; enums with their variant), so
-/// two trees write the same bytes only if they are equal up to bound values.
+/// two trees write the same bytes only if they are equal but for their bound values
+/// (and for tables other than by name: a table hashes as its qualified name).
 struct KeyHasher {
     key: Vec<u8>,
 }
