@@ -495,3 +495,34 @@ impl Existing {
         Ok(reflect::find_name(ctx.dialect, names, &t.name).is_some())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::column::Column;
+    use crate::schema::ddl::fixtures::users;
+    use crate::schema::naming::NamingConvention;
+    use crate::schema::types::SqlType;
+
+    #[test]
+    fn a_table_convention_wins_over_the_metadata_default() {
+        let own = NamingConvention::new().pk("key_{table_name}");
+        let md = MetaData::new()
+            .with_table(users().naming_convention(own.clone()))
+            .with_table(
+                Table::new("other").column(Column::new("id", SqlType::Integer).primary_key()),
+            );
+        assert_eq!(
+            md.table("users").unwrap().primary_key.name.as_deref(),
+            Some("key_users")
+        );
+        assert_eq!(md.table("other").unwrap().primary_key.name, None);
+        let md = MetaData::new()
+            .naming_convention(NamingConvention::default_sqlalchemy_style())
+            .with_table(users().naming_convention(own));
+        assert_eq!(
+            md.table("users").unwrap().primary_key.name.as_deref(),
+            Some("key_users")
+        );
+    }
+}

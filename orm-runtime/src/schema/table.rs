@@ -54,6 +54,19 @@ pub struct Table {
     pub sqlite_autoincrement: bool,
 }
 
+/// A table hashes as its qualified name (schema and name), what identifies it in the
+/// database. Tables equal as values have equal names, so this agrees with `PartialEq`.
+///
+/// The statement cache keys a statement by its derived `Hash`, so it relies on this: a
+/// statement renders a table by its qualified name only; its columns, keys and options
+/// are DDL's business ([`ddl`](super::ddl)).
+impl std::hash::Hash for Table {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.schema.hash(state);
+        self.name.hash(state);
+    }
+}
+
 impl Table {
     /// An empty table named `name`.
     pub fn new(name: impl Into<String>) -> Table {

@@ -1,26 +1,27 @@
 //! The compiled-statement cache.
 //!
 //! Compiling the same statement *shape* again (same tree, other bind values) reuses the
-//! SQL string. A statement's cache key is its tree with every bound value left out;
-//! building the key also collects the bound values in tree order. A cache entry keeps
-//! the SQL and a *bind plan*: for each placeholder, which of those values fills it
-//! (a value may fill several, e.g. MySQL's emulated NULLS LAST repeats its expression).
+//! SQL string. A statement's cache key is the tree itself, written out by its derived
+//! [`Hash`] into [`KeyHasher`], which keeps the bytes (an exact key, not a digest); a
+//! bound [`Value`] writes only its variant there. Because the key comes from the
+//! derives, a field added to a node takes part in it without anyone remembering to.
 //!
-//! Identifiers borrowed from generated code (`&'static str`) enter the key by address,
-//! so keys of statements over mapped models are short and cheap to build.
+//! The same walk collects the bound values in tree order (see [`Value`]'s `Hash`). A
+//! cache entry keeps the SQL and a *bind plan*: for each placeholder, which of those
+//! values fills it (a value may fill several, e.g. MySQL's emulated NULLS LAST repeats
+//! its expression).
 
+use std::cell::RefCell;
 use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, LazyLock, RwLock};
 
 use super::Compiled;
-use super::column::Assignment;
 use super::compiler::Compiler;
-use super::dml::{DeleteStatement, InsertStatement, OnConflict, UpdateStatement};
-use super::expr::{ColumnRef, ExprNode, Name, OrderItem, Qualifier};
-use super::select::{Cte, FromItem, SelectBody, SelectItem, SelectStatement};
+use super::dml::{DeleteStatement, InsertStatement, UpdateStatement};
+use super::select::SelectStatement;
 use crate::dialect::Dialect;
 use crate::error::Result;
-use crate::schema::Table;
 use crate::value::Value;
 
 /// Entries kept before the cache is emptied and starts again (a bound on memory for
@@ -29,14 +30,22 @@ const CAPACITY: usize = 4096;
 
 struct Entry {
     sql: Arc<str>,
-    plan: Vec<u32>,
+    plan: Vec<Use>,
+}
+
+/// What fills one placeholder: the value at `index` among the tree's values, moved out
+/// at its `last` use and cloned before.
+#[derive(Clone, Copy)]
+struct Use {
+    index: u32,
+    last: bool,
 }
 
 static CACHE: LazyLock<RwLock<HashMap<Vec<u8>, Arc<Entry>>>> =
     LazyLock::new(|| RwLock::new(HashMap::new()));
 
 /// A statement the cache knows how to key and compile.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Hash)]
 pub(crate) enum Stmt<'a> {
     Select(&'a SelectStatement),
     Insert(&'a InsertStatement),
@@ -64,35 +73,34 @@ pub(crate) fn compile_uncached(stmt: Stmt<'_>, dialect: Dialect) -> Result<Compi
 
 /// Compiles through the cache.
 pub(crate) fn compile(stmt: Stmt<'_>, dialect: Dialect) -> Result<Compiled> {
-    let mut k = KeyWriter {
-        key: Vec::with_capacity(128),
-        values: Vec::new(),
+    let Some((key, mut values)) = key_of(stmt, dialect) else {
+        return compile_uncached(stmt, dialect);
     };
-    k.byte(dialect as u8);
-    match stmt {
-        Stmt::Select(s) => k.select(s),
-        Stmt::Insert(s) => k.insert(s),
-        Stmt::Update(s) => k.update(s),
-        Stmt::Delete(s) => k.delete(s),
-    }
-    if let Some(entry) = CACHE.read().ok().and_then(|m| m.get(&k.key).cloned()) {
+    if let Some(entry) = CACHE.read().ok().and_then(|m| m.get(&key).cloned()) {
         let binds = entry
             .plan
             .iter()
-            .map(|&i| Value::clone(k.values[i as usize]))
+            .map(|u| {
+                let v = &mut values[u.index as usize].value;
+                if u.last {
+                    std::mem::replace(v, Value::Null)
+                } else {
+                    v.clone()
+                }
+            })
             .collect();
         return Ok(Compiled::new(Arc::clone(&entry.sql), binds));
     }
     let mut c = Compiler::new(dialect);
     stmt.compile_into(&mut c)?;
     let sql: Arc<str> = Arc::from(c.sql);
-    if let Some(plan) = bind_plan(&c.sources, &k.values) {
+    if let Some(plan) = bind_plan(&c.sources, &values) {
         if let Ok(mut map) = CACHE.write() {
             if map.len() >= CAPACITY {
                 map.clear();
             }
             map.insert(
-                k.key,
+                key,
                 Arc::new(Entry {
                     sql: Arc::clone(&sql),
                     plan,
@@ -103,417 +111,289 @@ pub(crate) fn compile(stmt: Stmt<'_>, dialect: Dialect) -> Result<Compiled> {
     Ok(Compiled::new(sql, c.binds))
 }
 
-/// For each placeholder, the index of its value among the tree's values; `None` if a
+/// For each placeholder, where its value is among the tree's values; `None` if a
 /// placeholder's value is not in the tree (then the shape is not cached).
-fn bind_plan(sources: &[*const Value], values: &[&Value]) -> Option<Vec<u32>> {
+fn bind_plan(sources: &[*const Value], values: &[Met]) -> Option<Vec<Use>> {
     // The first occurrence in tree order: where a value is reachable twice (one CTE
     // object used in two places), the compiler renders the first.
     let mut index: HashMap<*const Value, u32> = HashMap::with_capacity(values.len());
     for (i, v) in values.iter().enumerate() {
-        index.entry(*v as *const Value).or_insert(i as u32);
+        index.entry(v.at).or_insert(i as u32);
     }
-    sources.iter().map(|s| index.get(s).copied()).collect()
+    let mut plan = sources
+        .iter()
+        .map(|s| index.get(s).map(|&index| Use { index, last: false }))
+        .collect::<Option<Vec<Use>>>()?;
+    let mut seen = vec![false; values.len()];
+    for u in plan.iter_mut().rev() {
+        u.last = !std::mem::replace(&mut seen[u.index as usize], true);
+    }
+    Some(plan)
 }
 
-/// Writes a statement's shape as bytes and collects its bound values.
-struct KeyWriter<'a> {
+/// A bound value the key walk met: where it sits in the tree (compared with the
+/// compiler's [`Compiler::sources`], never dereferenced) and a copy of it.
+struct Met {
+    at: *const Value,
+    value: Value,
+}
+
+thread_local! {
+    /// While [`key_of`] runs on this thread: the bound values met so far, in tree order.
+    static MET: RefCell<Option<Vec<Met>>> = const { RefCell::new(None) };
+}
+
+/// A statement's cache key and its bound values in tree order; `None` only while this
+/// thread's locals are being torn down (then the statement compiles uncached).
+///
+/// The values come out of the same derived walk as the key: [`Value`]'s `Hash` pushes
+/// each value it is asked to hash onto [`MET`] while this function has it open. That is
+/// sound because the walk is synchronous and on this thread, runs no user code (the tree
+/// holds only this crate's types and std's strings, numbers and containers), and nothing else
+/// opens [`MET`]; the pointers are only compared, while `stmt` is still borrowed, so no
+/// address can have been reused. The sink is closed even if the walk panics.
+fn key_of(stmt: Stmt<'_>, dialect: Dialect) -> Option<(Vec<u8>, Vec<Met>)> {
+    struct Close;
+    impl Drop for Close {
+        fn drop(&mut self) {
+            let _ = MET.try_with(|m| m.borrow_mut().take());
+        }
+    }
+    MET.try_with(|m| *m.borrow_mut() = Some(Vec::new())).ok()?;
+    let close = Close;
+    let mut h = KeyHasher {
+        key: Vec::with_capacity(256),
+    };
+    dialect.hash(&mut h);
+    stmt.hash(&mut h);
+    let values = MET.try_with(|m| m.borrow_mut().take()).ok().flatten()?;
+    drop(close);
+    Some((h.key, values))
+}
+
+/// Records the bound values of a statement's cache key while the cache builds one.
+///
+/// A value hashes as its variant only: statements that differ only in what they bind
+/// share a key, and so their SQL. Equal values have equal variants, so this agrees with
+/// `PartialEq` as `Hash` must.
+impl Hash for Value {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        std::mem::discriminant(self).hash(state);
+        let _ = MET.try_with(|m| {
+            if let Some(met) = m.borrow_mut().as_mut() {
+                met.push(Met {
+                    at: self,
+                    value: self.clone(),
+                });
+            }
+        });
+    }
+}
+
+/// A [`Hasher`] that keeps every byte it is given: the exact, unambiguous key of the
+/// tree hashed into it. std's `Hash` impls are prefix-free (strings end in `0xff`, which
+/// UTF-8 never contains; slices start with their length; enums with their variant), so
+/// two trees write the same bytes only if they are equal but for their bound values
+/// (and for tables other than by name: a table hashes as its qualified name).
+struct KeyHasher {
     key: Vec<u8>,
-    values: Vec<&'a Value>,
 }
 
-impl<'a> KeyWriter<'a> {
-    fn byte(&mut self, b: u8) {
+impl Hasher for KeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        self.key.extend_from_slice(bytes);
+    }
+
+    fn write_u8(&mut self, b: u8) {
         self.key.push(b);
     }
 
-    fn usize(&mut self, n: usize) {
-        self.key.extend_from_slice(&n.to_le_bytes());
+    /// Lengths and variant numbers, as LEB128: small numbers take one byte, and the
+    /// encoding still says where it ends.
+    fn write_usize(&mut self, mut n: usize) {
+        while n >= 0x80 {
+            self.key.push(n as u8 | 0x80);
+            n >>= 7;
+        }
+        self.key.push(n as u8);
     }
 
-    fn str(&mut self, s: &str) {
-        self.usize(s.len());
-        self.key.extend_from_slice(s.as_bytes());
+    fn write_isize(&mut self, n: isize) {
+        self.write_usize(n as usize);
     }
 
-    fn name(&mut self, n: &Name) {
-        match n {
-            Name::Borrowed(s) => {
-                // A `&'static str` never changes: its address stands for its text.
-                self.byte(1);
-                self.usize(s.as_ptr() as usize);
-                self.usize(s.len());
-            }
-            Name::Owned(s) => {
-                self.byte(2);
-                self.str(s);
-            }
+    /// Not used by the cache, which keys on the bytes; a digest of them, for the trait.
+    fn finish(&self) -> u64 {
+        let mut h = DefaultHasher::new();
+        h.write(&self.key);
+        h.finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use crate::dialect::Dialect;
+    use crate::schema::{Column as Col, SqlType, Table};
+    use crate::sql::fixtures::{Post, User};
+    use crate::sql::*;
+    use crate::value::Value;
+
+    #[test]
+    fn cache_reuses_sql_and_rebinds_values() {
+        let a = select(User::name)
+            .filter(User::id.eq(1))
+            .order_by(User::email.asc().nulls_last())
+            .limit(5);
+        let b = select(User::name)
+            .filter(User::id.eq(2))
+            .order_by(User::email.asc().nulls_last())
+            .limit(7);
+        for d in [Dialect::Postgres, Dialect::MySql, Dialect::Sqlite] {
+            let ca = a.compile(d).unwrap();
+            let cb = b.compile(d).unwrap();
+            assert_eq!(ca.sql(), cb.sql());
+            assert_eq!(cb.binds(), &[Value::I64(2), Value::I64(7)]);
+            // The cached compile gives exactly what a fresh compile gives.
+            assert_eq!(cb, b.compile_uncached(d).unwrap());
         }
     }
 
-    fn opt_name(&mut self, n: Option<&Name>) {
-        match n {
-            Some(n) => self.name(n),
-            None => self.byte(0),
+    #[test]
+    fn cache_distinguishes_shapes() {
+        let a = select(User::name).filter(User::id.in_([1, 2]));
+        let b = select(User::name).filter(User::id.in_([1, 2, 3]));
+        assert_ne!(
+            a.compile(Dialect::Sqlite).unwrap().sql(),
+            b.compile(Dialect::Sqlite).unwrap().sql()
+        );
+        let t1 = Arc::new(Table::new("a").column(Col::new("x", SqlType::Integer)));
+        let t2 = Arc::new(Table::new("b").column(Col::new("x", SqlType::Integer)));
+        let s1 = select(t1.c("x"))
+            .from(&t1)
+            .compile(Dialect::Sqlite)
+            .unwrap();
+        let s2 = select(t2.c("x"))
+            .from(&t2)
+            .compile(Dialect::Sqlite)
+            .unwrap();
+        assert_ne!(s1.sql(), s2.sql());
+    }
+
+    #[test]
+    fn cached_binds_match_a_fresh_compile_when_a_cte_appears_twice() {
+        fn mk(x: i32) -> Cte {
+            select(User::id).filter(User::karma.gt(x)).cte("rc")
+        }
+        let c = mk(1);
+        let t1 = select(c.c::<i64>("id")).from(&c).filter(
+            c.c::<i64>("id")
+                .in_select(select(c.c::<i64>("id")).from(&c)),
+        );
+        let (ca, cb) = (mk(5), mk(500));
+        let t2 = select(ca.c::<i64>("id")).from(&ca).filter(
+            ca.c::<i64>("id")
+                .in_select(select(cb.c::<i64>("id")).from(&cb)),
+        );
+        for d in [Dialect::Postgres, Dialect::Sqlite] {
+            t1.compile(d).unwrap();
+            assert_eq!(t2.compile(d).unwrap(), t2.compile_uncached(d).unwrap());
         }
     }
 
-    fn qualifier(&mut self, q: &Qualifier) {
-        self.opt_name(q.schema.as_ref());
-        self.name(&q.name);
-        match &q.origin {
-            super::expr::Origin::Table => self.byte(0),
-            super::expr::Origin::AliasOf { schema, table } => {
-                self.byte(1);
-                self.opt_name(schema.as_ref());
-                self.name(table);
-            }
-            super::expr::Origin::Derived => self.byte(2),
-        }
-    }
-
-    fn table(&mut self, t: &Table) {
-        match &t.schema {
-            Some(s) => {
-                self.byte(1);
-                self.str(s);
-            }
-            None => self.byte(0),
-        }
-        self.str(&t.name);
-    }
-
-    fn exprs(&mut self, list: &'a [ExprNode]) {
-        self.usize(list.len());
-        for e in list {
-            self.expr(e);
-        }
-    }
-
-    fn expr(&mut self, e: &'a ExprNode) {
-        match e {
-            ExprNode::Column(ColumnRef { qualifier, name }) => {
-                self.byte(10);
-                match qualifier {
-                    Some(q) => {
-                        self.byte(1);
-                        self.qualifier(q);
-                    }
-                    None => self.byte(0),
-                }
-                self.name(name);
-            }
-            ExprNode::Bind(v) => {
-                self.byte(11);
-                self.values.push(v);
-            }
-            ExprNode::Null => self.byte(12),
-            ExprNode::Bool(b) => {
-                self.byte(13);
-                self.byte(u8::from(*b));
-            }
-            ExprNode::Star(q) => {
-                self.byte(14);
-                match q {
-                    Some(q) => {
-                        self.byte(1);
-                        self.qualifier(q);
-                    }
-                    None => self.byte(0),
-                }
-            }
-            ExprNode::Binary(l, op, r) => {
-                self.byte(15);
-                self.byte(*op as u8);
-                self.expr(l);
-                self.expr(r);
-            }
-            ExprNode::Not(x) => {
-                self.byte(16);
-                self.expr(x);
-            }
-            ExprNode::Neg(x) => {
-                self.byte(17);
-                self.expr(x);
-            }
-            ExprNode::IsNull { expr, negated } => {
-                self.byte(18);
-                self.byte(u8::from(*negated));
-                self.expr(expr);
-            }
-            ExprNode::InList {
-                expr,
-                list,
-                negated,
-            } => {
-                self.byte(19);
-                self.byte(u8::from(*negated));
-                self.expr(expr);
-                self.exprs(list);
-            }
-            ExprNode::InSelect {
-                expr,
-                select,
-                negated,
-            } => {
-                self.byte(20);
-                self.byte(u8::from(*negated));
-                self.expr(expr);
-                self.select(select);
-            }
-            ExprNode::Between {
-                expr,
-                low,
-                high,
-                negated,
-            } => {
-                self.byte(21);
-                self.byte(u8::from(*negated));
-                self.expr(expr);
-                self.expr(low);
-                self.expr(high);
-            }
-            ExprNode::Like {
-                expr,
-                pattern,
-                escape,
-                case_insensitive,
-                negated,
-            } => {
-                self.byte(22);
-                self.byte(u8::from(*case_insensitive) | (u8::from(*negated) << 1));
-                self.usize(escape.map_or(0, |c| c as usize + 1));
-                self.expr(expr);
-                self.expr(pattern);
-            }
-            ExprNode::Function {
-                name,
-                args,
-                distinct,
-            } => {
-                self.byte(23);
-                self.byte(u8::from(*distinct));
-                self.name(name);
-                self.exprs(args);
-            }
-            ExprNode::Case {
-                operand,
-                whens,
-                otherwise,
-            } => {
-                self.byte(24);
-                self.opt_expr(operand.as_deref());
-                self.usize(whens.len());
-                for (w, t) in whens {
-                    self.expr(w);
-                    self.expr(t);
-                }
-                self.opt_expr(otherwise.as_deref());
-            }
-            ExprNode::Cast(x, ty) => {
-                self.byte(25);
-                self.str(&format!("{ty:?}"));
-                self.expr(x);
-            }
-            ExprNode::Subquery(s) => {
-                self.byte(26);
-                self.select(s);
-            }
-            ExprNode::Exists { select, negated } => {
-                self.byte(27);
-                self.byte(u8::from(*negated));
-                self.select(select);
-            }
-            ExprNode::Over(f, w) => {
-                self.byte(28);
-                self.expr(f);
-                self.exprs(&w.partition_by);
-                self.order(&w.order_by);
-            }
-            ExprNode::Tuple(items) => {
-                self.byte(29);
-                self.exprs(items);
-            }
-            ExprNode::Raw(sql) => {
-                self.byte(30);
-                self.name(sql);
-            }
-            ExprNode::Excluded(c) => {
-                self.byte(31);
-                self.name(c);
-            }
-            ExprNode::UnknownColumn { table, column, .. } => {
-                self.byte(32);
-                self.str(table);
-                self.str(column);
+    /// Compiles `a` then `b` through the cache: `b` must get its own SQL, not `a`'s.
+    #[track_caller]
+    fn assert_cache_tells_apart<S: Executable>(
+        dialects: &[Dialect],
+        pairs: &[(S, S)],
+        uncached: fn(&S, Dialect) -> crate::error::Result<Compiled>,
+    ) {
+        for (i, (a, b)) in pairs.iter().enumerate() {
+            for &d in dialects {
+                let ca = a.compile_for(d).unwrap();
+                let cb = b.compile_for(d).unwrap();
+                assert_ne!(ca.sql(), cb.sql(), "pair {i} on {d}");
+                assert_eq!(cb, uncached(b, d).unwrap(), "pair {i} on {d}");
             }
         }
     }
 
-    fn opt_expr(&mut self, e: Option<&'a ExprNode>) {
-        match e {
-            Some(e) => {
-                self.byte(1);
-                self.expr(e);
+    #[test]
+    fn statements_differing_only_in_a_non_value_field_get_their_own_sql_from_the_cache() {
+        let base = || select(User::name).from(User::table());
+        let joined = |kind_left: bool| {
+            let s = select((User::name, Post::title)).from(User::table());
+            if kind_left {
+                s.left_join(Post::table(), Post::user_id.eq_col(User::id))
+            } else {
+                s.join(Post::table(), Post::user_id.eq_col(User::id))
             }
-            None => self.byte(0),
-        }
-    }
-
-    fn order(&mut self, items: &'a [OrderItem]) {
-        self.usize(items.len());
-        for o in items {
-            self.byte(u8::from(o.desc) | (o.nulls_first.map_or(0, |f| if f { 2 } else { 4 })));
-            self.expr(&o.expr);
-        }
-    }
-
-    fn items(&mut self, items: &'a [SelectItem]) {
-        self.usize(items.len());
-        for i in items {
-            self.expr(&i.expr);
-            self.opt_name(i.label.as_ref());
-        }
-    }
-
-    fn key_from_item(&mut self, f: &'a FromItem) {
-        match f {
-            FromItem::Table { table, alias } => {
-                self.byte(1);
-                self.table(table);
-                self.opt_name(alias.as_ref());
-            }
-            FromItem::Subquery { select, alias } => {
-                self.byte(2);
-                self.select(select);
-                self.name(alias);
-            }
-            FromItem::Cte(c) => {
-                self.byte(3);
-                self.name(&c.name);
-            }
-            FromItem::Named(q) => {
-                self.byte(4);
-                self.qualifier(q);
-            }
-        }
-    }
-
-    fn cte(&mut self, c: &'a Cte) {
-        self.name(&c.name);
-        self.byte(u8::from(c.recursive));
-        self.usize(c.columns.len());
-        for col in &c.columns {
-            self.name(col);
-        }
-        match &c.query {
-            Some(q) => {
-                self.byte(1);
-                self.select(q);
-            }
-            None => self.byte(0),
-        }
-    }
-
-    fn select(&mut self, s: &'a SelectStatement) {
-        self.byte(40);
-        self.byte(u8::from(s.error.is_some()));
-        self.usize(s.ctes.len());
-        for c in &s.ctes {
-            self.cte(c);
-        }
-        match &s.body {
-            SelectBody::Core(core) => {
-                self.byte(1);
-                self.byte(u8::from(core.distinct));
-                self.items(&core.columns);
-                self.usize(core.from.len());
-                for clause in &core.from {
-                    self.key_from_item(&clause.item);
-                    self.usize(clause.joins.len());
-                    for j in &clause.joins {
-                        self.byte(j.kind as u8);
-                        self.key_from_item(&j.item);
-                        self.expr(&j.on);
-                    }
-                }
-                self.opt_expr(core.filter.as_ref());
-                self.exprs(&core.group_by);
-                self.opt_expr(core.having.as_ref());
-            }
-            SelectBody::Compound { op, left, right } => {
-                self.byte(2);
-                self.byte(*op as u8);
-                self.select(left);
-                self.select(right);
-            }
-        }
-        self.order(&s.order_by);
-        self.opt_expr(s.limit.as_ref());
-        self.opt_expr(s.offset.as_ref());
-        self.byte(s.lock.map_or(0, |l| l as u8 + 1));
-    }
-
-    fn assignments(&mut self, set: &'a [Assignment]) {
-        self.usize(set.len());
-        for a in set {
-            self.name(&a.column);
-            self.expr(&a.value);
-        }
-    }
-
-    fn insert(&mut self, s: &'a InsertStatement) {
-        self.byte(50);
-        self.byte(u8::from(s.error.is_some()));
-        self.table(&s.table);
-        self.usize(s.columns.len());
-        for c in &s.columns {
-            self.name(c);
-        }
-        self.usize(s.rows.len());
-        for row in &s.rows {
-            self.exprs(row);
-        }
-        match &s.select {
-            Some(sel) => {
-                self.byte(1);
-                self.select(sel);
-            }
-            None => self.byte(0),
-        }
-        match &s.on_conflict {
-            None => self.byte(0),
-            Some(OnConflict::DoNothing { target }) => {
-                self.byte(1);
-                self.usize(target.len());
-                target.iter().for_each(|t| self.name(t));
-            }
-            Some(OnConflict::DoUpdate {
-                target,
-                set,
-                filter,
-            }) => {
-                self.byte(2);
-                self.usize(target.len());
-                target.iter().for_each(|t| self.name(t));
-                self.assignments(set);
-                self.opt_expr(filter.as_ref());
-            }
-        }
-        self.items(&s.returning);
-    }
-
-    fn update(&mut self, s: &'a UpdateStatement) {
-        self.byte(51);
-        self.table(&s.table);
-        self.assignments(&s.set);
-        self.opt_expr(s.filter.as_ref());
-        self.items(&s.returning);
-    }
-
-    fn delete(&mut self, s: &'a DeleteStatement) {
-        self.byte(52);
-        self.table(&s.table);
-        self.opt_expr(s.filter.as_ref());
-        self.items(&s.returning);
+        };
+        let all = [Dialect::Postgres, Dialect::MariaDb, Dialect::Sqlite];
+        assert_cache_tells_apart(
+            &all,
+            &[
+                (base(), base().distinct()),
+                (joined(false), joined(true)),
+                (
+                    base().order_by(User::karma.asc()),
+                    base().order_by(User::karma.desc()),
+                ),
+                (
+                    base().order_by(User::karma.asc().nulls_first()),
+                    base().order_by(User::karma.asc().nulls_last()),
+                ),
+                (
+                    select(func::count(User::email)),
+                    select(func::count_distinct(User::email)),
+                ),
+                (
+                    base().filter(User::name.like_escape("a", '!')),
+                    base().filter(User::name.like_escape("a", '#')),
+                ),
+                (
+                    select(User::karma.cast::<i64>()),
+                    select(User::karma.cast::<String>()),
+                ),
+                (base().union(base()), base().union_all(base())),
+            ],
+            SelectStatement::compile_uncached,
+        );
+        // SQLite renders no row locks.
+        assert_cache_tells_apart(
+            &[Dialect::Postgres, Dialect::MariaDb],
+            &[
+                (base().for_update(), base().with_lock(Lock::Share)),
+                (
+                    base().with_lock(Lock::UpdateNowait),
+                    base().with_lock(Lock::UpdateSkipLocked),
+                ),
+            ],
+            SelectStatement::compile_uncached,
+        );
+        let row = || (User::id.set(1), User::name.set("a"));
+        assert_cache_tells_apart(
+            &all,
+            &[
+                (
+                    insert(User::table())
+                        .values(row())
+                        .on_conflict_do_nothing(["id"]),
+                    insert(User::table())
+                        .values(row())
+                        .on_conflict_do_nothing(["name"]),
+                ),
+                (
+                    insert(User::table())
+                        .values(row())
+                        .on_conflict_do_nothing(["id"]),
+                    insert(User::table())
+                        .values(row())
+                        .on_conflict_do_update(["id"], User::name.set(excluded(User::name))),
+                ),
+            ],
+            InsertStatement::compile_uncached,
+        );
     }
 }

@@ -61,7 +61,7 @@ impl<M: HasTable, T> Column<M, T> {
     /// `table.column`.
     pub fn into_node(self) -> ExprNode {
         ExprNode::Column(ColumnRef {
-            qualifier: Some(crate::sql::Qualifier::table(
+            qualifier: Some(Qualifier::table(
                 M::SCHEMA.map(Name::Borrowed),
                 Name::Borrowed(M::TABLE_NAME),
             )),
@@ -140,7 +140,7 @@ impl ColumnName<Dynamic> for &str {
 }
 
 /// `column = value` in an INSERT's values or an UPDATE's SET.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Hash)]
 pub struct Assignment {
     /// The column's bare name.
     pub column: Name,
@@ -245,7 +245,7 @@ impl Table {
     pub fn c(&self, name: &str) -> Expr<Dynamic> {
         match self.get_column(name) {
             Some(col) => ExprNode::Column(ColumnRef {
-                qualifier: Some(crate::sql::Qualifier::table(
+                qualifier: Some(Qualifier::table(
                     self.schema.clone().map(Name::Owned),
                     Name::Owned(self.name.clone()),
                 )),
@@ -282,4 +282,54 @@ pub fn column<T>(name: impl Into<Name>) -> Expr<T> {
         name: name.into(),
     })
     .typed()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use crate::dialect::Dialect;
+    use crate::schema::{Column as Col, SqlType, Table};
+    use crate::sql::fixtures::{User, check_same};
+    use crate::sql::*;
+
+    #[test]
+    fn self_join_through_an_alias() {
+        let boss = alias::<User>("boss");
+        let stmt = select((User::name, boss.col(User::name).label("boss_name")))
+            .from(User::table())
+            .join(&boss, boss.col(User::id).eq(User::manager_id));
+        check_same(
+            &stmt,
+            r#"SELECT "users"."name", "boss"."name" AS "boss_name" FROM "users" JOIN "users" AS "boss" ON "boss"."id" = "users"."manager_id""#,
+        );
+    }
+
+    #[test]
+    fn dynamic_columns_of_a_reflected_table() {
+        let t = Arc::new(
+            Table::new("Group")
+                .column(Col::new("Name", SqlType::Text))
+                .column(Col::new("Size", SqlType::Integer)),
+        );
+        check_same(
+            &select(t.c("Name"))
+                .from(&t)
+                .filter(t.c("Size").ge(10).and(t.c("Name").like("A%"))),
+            r#"SELECT "Group"."Name" FROM "Group" WHERE "Group"."Size" >= $1 AND "Group"."Name" LIKE $2"#,
+        );
+    }
+
+    #[test]
+    fn unknown_dynamic_column_names_table_and_column() {
+        let t = Arc::new(Table::new("Invoice").column(Col::new("Total", SqlType::Double)));
+        let err = delete(Arc::clone(&t))
+            .filter(t.c("Totl").gt(1.0))
+            .compile(Dialect::Postgres)
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "table `Invoice` has no column `Totl`; it has: Total"
+        );
+    }
 }

@@ -2,9 +2,10 @@
 
 use std::sync::Arc;
 
+use super::ExecPlan;
 use super::column::Assignment;
-use super::expr::{ExprNode, IntoExpr, Name};
-use super::select::{IntoSelectList, SelectItem, SelectStatement, and_opt};
+use super::expr::{BinaryOp, ColumnRef, ExprNode, IntoExpr, Name, Qualifier};
+use super::select::{IntoSelectList, SelectItem, SelectStatement, and_opt, select};
 use crate::dialect::Dialect;
 use crate::error::{Error, Result};
 use crate::schema::Table;
@@ -107,7 +108,7 @@ impl<R: IntoRow, const N: usize> IntoRows for [R; N] {
 }
 
 /// What an INSERT does when a row conflicts with a unique key.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Hash)]
 pub enum OnConflict {
     /// `ON CONFLICT (target) DO NOTHING` (PostgreSQL, SQLite); on MySQL
     /// `ON DUPLICATE KEY UPDATE c = c`, which changes nothing.
@@ -128,7 +129,7 @@ pub enum OnConflict {
 }
 
 /// An `INSERT` statement. Build it with [`insert`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Hash)]
 #[must_use = "a statement does nothing until it is executed"]
 pub struct InsertStatement {
     /// The target table.
@@ -279,7 +280,7 @@ impl InsertStatement {
 }
 
 /// An `UPDATE` statement. Build it with [`update`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Hash)]
 #[must_use = "a statement does nothing until it is executed"]
 pub struct UpdateStatement {
     /// The target table.
@@ -323,7 +324,7 @@ impl UpdateStatement {
 }
 
 /// A `DELETE` statement. Build it with [`delete`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Hash)]
 #[must_use = "a statement does nothing until it is executed"]
 pub struct DeleteStatement {
     /// The target table.
@@ -362,9 +363,9 @@ impl InsertStatement {
     /// INSERT then a SELECT of the returned columns by primary key: the key given in the
     /// row, or the AUTO_INCREMENT id the INSERT generated. Anything else is
     /// [`Error::Unsupported`].
-    pub(crate) fn plan(&self, dialect: Dialect) -> Result<super::ExecPlan> {
+    pub(crate) fn plan(&self, dialect: Dialect) -> Result<ExecPlan> {
         if dialect != Dialect::MySql || self.returning.is_empty() {
-            return self.compile(dialect).map(super::ExecPlan::Single);
+            return self.compile(dialect).map(ExecPlan::Single);
         }
         let unsupported = |why: &str| Error::Unsupported {
             dialect: dialect.name(),
@@ -381,12 +382,12 @@ impl InsertStatement {
         if pk.is_empty() {
             return Err(unsupported("on a table without a primary key"));
         }
-        let qualifier = crate::sql::Qualifier::table(
+        let qualifier = Qualifier::table(
             self.table.schema.clone().map(Name::Owned),
             Name::Owned(self.table.name.clone()),
         );
         let key_col = |c: &str| {
-            ExprNode::Column(super::expr::ColumnRef {
+            ExprNode::Column(ColumnRef {
                 qualifier: Some(qualifier.clone()),
                 name: Name::Owned(c.to_owned()),
             })
@@ -405,15 +406,15 @@ impl InsertStatement {
                 let conds = pk
                     .iter()
                     .zip(values)
-                    .map(|(k, v)| ExprNode::binary(key_col(k), super::expr::BinaryOp::Eq, v));
-                let cond = conds.reduce(|a, b| ExprNode::binary(a, super::expr::BinaryOp::And, b));
+                    .map(|(k, v)| ExprNode::binary(key_col(k), BinaryOp::Eq, v));
+                let cond = conds.reduce(|a, b| ExprNode::binary(a, BinaryOp::And, b));
                 (cond.unwrap_or(ExprNode::Bool(false)), false)
             }
             None => match self.table.autoincrement_column() {
                 Some(auto) if pk.len() == 1 && pk[0] == auto.name => (
                     ExprNode::binary(
                         key_col(&auto.name),
-                        super::expr::BinaryOp::Eq,
+                        BinaryOp::Eq,
                         ExprNode::Bind(Value::I64(0)),
                     ),
                     true,
@@ -425,15 +426,47 @@ impl InsertStatement {
                 }
             },
         };
-        let mut select =
-            super::select::select(self.returning.clone()).from(std::sync::Arc::clone(&self.table));
+        let mut select = select(self.returning.clone()).from(Arc::clone(&self.table));
         select = select.filter(cond.typed::<bool>());
         let mut insert = self.clone();
         insert.returning.clear();
-        Ok(super::ExecPlan::InsertThenSelect {
+        Ok(ExecPlan::InsertThenSelect {
             insert: insert.compile(dialect)?,
             select: select.compile(dialect)?,
             generated_key,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::dialect::Dialect;
+
+    use crate::sql::fixtures::{User, check_same};
+    use crate::sql::*;
+    use crate::value::Value;
+
+    #[test]
+    fn insert_rows_are_matched_by_column_name() {
+        let stmt = insert(User::table())
+            .values((User::name.set("a"), User::karma.set(1)))
+            .values((User::karma.set(2), User::name.set("b")));
+        let b = check_same(
+            &stmt,
+            r#"INSERT INTO "users" ("name", "karma") VALUES ($1, $2), ($3, $4)"#,
+        );
+        assert_eq!(b[2], Value::Text("b".into()));
+    }
+
+    #[test]
+    fn insert_rows_with_other_columns_is_an_error() {
+        let stmt = insert(User::table())
+            .values(User::name.set("a"))
+            .values(User::karma.set(1));
+        let err = stmt.compile(Dialect::Postgres).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid statement on `users`: row 2 sets column `karma` that the first row does not"
+        );
     }
 }

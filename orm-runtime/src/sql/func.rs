@@ -155,3 +155,65 @@ impl<A: AnyExpr> NodeAny for A {
         self.any_node()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::sql::fixtures::{Post, User, check_same};
+    use crate::sql::*;
+
+    #[test]
+    fn count_star_and_count_column() {
+        check_same(
+            &select(func::count_star()).from(User::table()),
+            r#"SELECT count(*) FROM "users""#,
+        );
+        check_same(
+            &select(func::count(Post::id)),
+            r#"SELECT count("posts"."id") FROM "posts""#,
+        );
+    }
+
+    #[test]
+    fn count_distinct() {
+        check_same(
+            &select(func::count_distinct(Post::user_id)),
+            r#"SELECT count(DISTINCT "posts"."user_id") FROM "posts""#,
+        );
+    }
+
+    #[test]
+    fn aggregates() {
+        check_same(
+            &select((
+                func::sum(Post::score),
+                func::avg(Post::score),
+                func::min(Post::id),
+                func::max(Post::title),
+            )),
+            r#"SELECT sum("posts"."score"), avg("posts"."score"), min("posts"."id"), max("posts"."title") FROM "posts""#,
+        );
+    }
+
+    #[test]
+    fn coalesce_lower_upper() {
+        check_same(
+            &select((
+                func::coalesce(User::email, "none"),
+                func::lower(User::name),
+                func::upper(User::name),
+            )),
+            r#"SELECT coalesce("users"."email", $1), lower("users"."name"), upper("users"."name") FROM "users""#,
+        );
+    }
+
+    #[test]
+    fn any_named_function() {
+        check_same(
+            &select(func::call::<f64>(
+                "round",
+                [Post::score.into_node(), lit(2i32).into_node()],
+            )),
+            r#"SELECT round("posts"."score", $1) FROM "posts""#,
+        );
+    }
+}

@@ -18,6 +18,8 @@ mod column;
 mod compiler;
 mod dml;
 mod expr;
+#[cfg(test)]
+mod fixtures;
 pub mod func;
 mod select;
 mod text;
@@ -180,9 +182,6 @@ statement_compile!(
     DeleteStatement => Delete,
 );
 
-#[cfg(test)]
-mod tests;
-
 impl SelectStatement {
     fn plan(&self, dialect: Dialect) -> Result<ExecPlan> {
         self.compile(dialect).map(ExecPlan::Single)
@@ -198,5 +197,20 @@ impl UpdateStatement {
 impl DeleteStatement {
     fn plan(&self, dialect: Dialect) -> Result<ExecPlan> {
         self.compile(dialect).map(ExecPlan::Single)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::sql::fixtures::User;
+    use crate::sql::*;
+
+    #[test]
+    fn display_prints_postgres_sql() {
+        let stmt = select(User::name).filter(User::id.eq(1));
+        assert_eq!(
+            stmt.to_string(),
+            r#"SELECT "users"."name" FROM "users" WHERE "users"."id" = $1"#
+        );
     }
 }

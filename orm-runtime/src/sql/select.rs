@@ -9,7 +9,7 @@ use crate::schema::Table;
 use crate::value::Value;
 
 /// An expression with a name in a select list: `expr AS name`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Hash)]
 pub struct Labeled {
     /// The expression.
     pub expr: ExprNode,
@@ -18,7 +18,7 @@ pub struct Labeled {
 }
 
 /// One item of a select list.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Hash)]
 pub struct SelectItem {
     /// The expression.
     pub expr: ExprNode,
@@ -111,7 +111,7 @@ pub fn star() -> Expr<super::expr::Dynamic> {
 
 /// `table.*` for a mapped table.
 pub fn star_of<M: HasTable>() -> Expr<super::expr::Dynamic> {
-    ExprNode::Star(Some(crate::sql::Qualifier::table(
+    ExprNode::Star(Some(Qualifier::table(
         M::SCHEMA.map(Name::Borrowed),
         Name::Borrowed(M::TABLE_NAME),
     )))
@@ -119,7 +119,7 @@ pub fn star_of<M: HasTable>() -> Expr<super::expr::Dynamic> {
 }
 
 /// An item of a FROM clause.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Hash)]
 pub enum FromItem {
     /// A table, possibly aliased.
     Table {
@@ -224,7 +224,7 @@ pub enum JoinKind {
 }
 
 /// One join of a FROM clause.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Hash)]
 pub struct Join {
     /// Inner, left or full.
     pub kind: JoinKind,
@@ -235,7 +235,7 @@ pub struct Join {
 }
 
 /// A FROM item with the joins chained onto it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Hash)]
 pub struct FromClause {
     /// The leftmost item.
     pub item: FromItem,
@@ -270,7 +270,7 @@ pub enum SetOp {
 }
 
 /// The select proper: everything but ORDER BY/LIMIT/locking.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Hash, Default)]
 pub struct SelectCore {
     /// `SELECT DISTINCT`.
     pub distinct: bool,
@@ -288,7 +288,7 @@ pub struct SelectCore {
 }
 
 /// The body of a select: a plain select, or two joined by a set operation.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Hash)]
 pub enum SelectBody {
     /// A plain select.
     Core(Box<SelectCore>),
@@ -304,7 +304,7 @@ pub enum SelectBody {
 }
 
 /// A problem found while building a statement, reported when it compiles.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Hash)]
 pub(crate) enum BuildError {
     NoJoinCondition {
         left: String,
@@ -337,7 +337,7 @@ pub(crate) enum BuildError {
 ///      LEFT OUTER JOIN `posts` ON `posts`.`user_id` = `users`.`id` \
 ///      GROUP BY `users`.`name` HAVING count(`posts`.`id`) > ? ORDER BY `users`.`name` ASC LIMIT ?");
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Hash)]
 #[must_use = "a statement does nothing until it is executed"]
 pub struct SelectStatement {
     /// Common table expressions used by this select (WITH).
@@ -702,7 +702,7 @@ pub(crate) fn and_opt(prev: Option<ExprNode>, next: ExprNode) -> ExprNode {
 
 /// A derived table: a select with an alias, usable in FROM/JOIN; its columns are
 /// reached with [`Subquery::c`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Hash)]
 pub struct Subquery {
     select: Box<SelectStatement>,
     alias: Name,
@@ -726,7 +726,7 @@ impl Subquery {
 }
 
 /// A common table expression (`WITH name AS (...)`), recursive or not.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Hash)]
 pub struct Cte {
     /// Its name.
     pub name: Name,
@@ -779,5 +779,91 @@ impl Cte {
             query: Some(Arc::new(anchor.compound(op, recursive))),
             ..self
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::dialect::Dialect;
+
+    use crate::sql::fixtures::{Order, Post, User, check_same};
+    use crate::sql::*;
+
+    #[test]
+    fn repeated_filter_calls_are_anded() {
+        let stmt = select(User::id)
+            .filter(User::karma.gt(1))
+            .filter(User::name.ne("x"));
+        check_same(
+            &stmt,
+            r#"SELECT "users"."id" FROM "users" WHERE "users"."karma" > $1 AND "users"."name" <> $2"#,
+        );
+    }
+
+    #[test]
+    fn join_inferred_from_foreign_key() {
+        let stmt = select((User::name, Post::title))
+            .from(User::table())
+            .join_fk(Post::table());
+        check_same(
+            &stmt,
+            r#"SELECT "users"."name", "posts"."title" FROM "users" JOIN "posts" ON "posts"."user_id" = "users"."id""#,
+        );
+    }
+
+    #[test]
+    fn join_before_from_uses_the_first_columns_table() {
+        let stmt =
+            select((User::name, Post::title)).join(Post::table(), Post::user_id.eq(User::id));
+        check_same(
+            &stmt,
+            r#"SELECT "users"."name", "posts"."title" FROM "users" JOIN "posts" ON "posts"."user_id" = "users"."id""#,
+        );
+    }
+
+    #[test]
+    fn join_without_a_foreign_key_is_an_error_naming_both_tables() {
+        let stmt = select(User::name)
+            .from(User::table())
+            .join_fk(Order::table());
+        let err = stmt.compile(Dialect::Sqlite).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("cannot join `order` to users: no foreign key links them"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn join_without_a_table_to_attach_to_is_an_error() {
+        let stmt = select(func::count_star()).join(Post::table(), Post::user_id.eq(User::id));
+        let err = stmt.compile(Dialect::Postgres).unwrap_err();
+        assert!(err.to_string().contains("call .from(..) first"), "{err}");
+        // A table named anywhere in the select list is what the join attaches to.
+        check_same(
+            &select(func::count(User::id)).join(Post::table(), Post::user_id.eq_col(User::id)),
+            r#"SELECT count("users"."id") FROM "users" JOIN "posts" ON "posts"."user_id" = "users"."id""#,
+        );
+    }
+
+    #[test]
+    fn filtering_a_compound_wraps_it() {
+        let stmt = select(User::id)
+            .union(select(Post::user_id))
+            .filter(column::<i64>("id").gt(3));
+        check_same(
+            &stmt,
+            r#"SELECT * FROM (SELECT "users"."id" FROM "users" UNION SELECT "posts"."user_id" FROM "posts") AS "anon_1" WHERE "id" > $1"#,
+        );
+    }
+
+    #[test]
+    fn recursive_cte_without_every_name_has_no_column_list() {
+        let t = select((User::id, lit(0i64))).cte_recursive("t2");
+        let stmt = select(t.c::<i64>("id")).from(&t);
+        check_same(
+            &stmt,
+            r#"WITH RECURSIVE "t2" AS (SELECT "users"."id", $1 FROM "users") SELECT "t2"."id" FROM "t2""#,
+        );
     }
 }

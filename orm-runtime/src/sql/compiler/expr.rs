@@ -1,0 +1,845 @@
+//! Expressions: columns, literals, binds, operators with their precedence, LIKE,
+//! function calls, CASE, CAST, window functions and the subquery forms.
+
+use crate::dialect::Dialect;
+use crate::error::{Error, Result};
+use crate::schema::SqlType;
+use crate::sql::expr::{BinaryOp, ColumnRef, ExprNode, Qualifier, Window};
+
+use super::Compiler;
+
+impl Compiler {
+    pub(crate) fn expr(&mut self, e: &ExprNode) -> Result<()> {
+        match e {
+            ExprNode::Column(c) => self.column(c),
+            ExprNode::Bind(v) => self.bind(v),
+            ExprNode::Null => self.push("NULL"),
+            ExprNode::Bool(b) => self.bool_literal(*b),
+            ExprNode::Star(None) => self.push("*"),
+            ExprNode::Star(Some(q)) => {
+                self.qualifier(q);
+                self.push(".*");
+            }
+            ExprNode::Binary(l, op, r) => self.binary(l, *op, r)?,
+            ExprNode::Not(inner) => {
+                self.push("NOT ");
+                self.nested(inner)?;
+            }
+            ExprNode::Neg(inner) => {
+                self.push("-");
+                if matches!(**inner, ExprNode::Raw(_) | ExprNode::Neg(_)) {
+                    // `--1` would start a comment.
+                    self.push("(");
+                    self.expr(inner)?;
+                    self.push(")");
+                } else {
+                    self.nested(inner)?;
+                }
+            }
+            ExprNode::IsNull { expr, negated } => {
+                self.nested(expr)?;
+                self.push(if *negated { " IS NOT NULL" } else { " IS NULL" });
+            }
+            ExprNode::InList {
+                expr,
+                list,
+                negated,
+            } => {
+                if list.is_empty() {
+                    // Never `IN ()`, which is invalid: a constant with the same meaning.
+                    self.push(if *negated { "(1 = 1)" } else { "(1 <> 1)" });
+                } else {
+                    self.nested(expr)?;
+                    self.push(if *negated { " NOT IN (" } else { " IN (" });
+                    self.comma_exprs(list)?;
+                    self.push(")");
+                }
+            }
+            ExprNode::InSelect {
+                expr,
+                select,
+                negated,
+            } => {
+                self.nested(expr)?;
+                self.push(if *negated { " NOT IN (" } else { " IN (" });
+                self.select(select)?;
+                self.push(")");
+            }
+            ExprNode::Between {
+                expr,
+                low,
+                high,
+                negated,
+            } => {
+                self.nested(expr)?;
+                self.push(if *negated {
+                    " NOT BETWEEN "
+                } else {
+                    " BETWEEN "
+                });
+                self.nested(low)?;
+                self.push(" AND ");
+                self.nested(high)?;
+            }
+            ExprNode::Like {
+                expr,
+                pattern,
+                escape,
+                case_insensitive,
+                negated,
+            } => {
+                self.like(expr, pattern, *escape, *case_insensitive, *negated)?;
+            }
+            ExprNode::Function {
+                name,
+                args,
+                distinct,
+            } => self.function(name, args, *distinct)?,
+            ExprNode::Case {
+                operand,
+                whens,
+                otherwise,
+            } => {
+                self.push("CASE");
+                if let Some(op) = operand {
+                    self.push(" ");
+                    self.expr(op)?;
+                }
+                for (w, t) in whens {
+                    self.push(" WHEN ");
+                    self.expr(w)?;
+                    self.push(" THEN ");
+                    self.expr(t)?;
+                }
+                if let Some(o) = otherwise {
+                    self.push(" ELSE ");
+                    self.expr(o)?;
+                }
+                self.push(" END");
+            }
+            ExprNode::Cast(inner, ty) => {
+                self.push("CAST(");
+                self.expr(inner)?;
+                self.push(" AS ");
+                let t = self.dialect.cast_type(ty);
+                self.push(&t);
+                self.push(")");
+            }
+            ExprNode::Subquery(s) => {
+                self.push("(");
+                self.select(s)?;
+                self.push(")");
+            }
+            ExprNode::Exists { select, negated } => {
+                self.push(if *negated { "NOT EXISTS (" } else { "EXISTS (" });
+                self.select(select)?;
+                self.push(")");
+            }
+            ExprNode::Over(func, window) => {
+                self.expr(func)?;
+                self.push(" OVER (");
+                self.window(window)?;
+                self.push(")");
+            }
+            ExprNode::Tuple(items) => {
+                self.push("(");
+                self.comma_exprs(items)?;
+                self.push(")");
+            }
+            ExprNode::Raw(sql) => self.push(sql),
+            ExprNode::Excluded(col) => {
+                if self.dialect.is_mysql() {
+                    self.push("VALUES(");
+                    self.ident(col);
+                    self.push(")");
+                } else {
+                    self.push("excluded.");
+                    self.ident(col);
+                }
+            }
+            ExprNode::UnknownColumn {
+                table,
+                column,
+                available,
+            } => {
+                return Err(Error::UnknownColumn {
+                    table: table.clone(),
+                    column: column.clone(),
+                    available: available.clone(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn column(&mut self, c: &ColumnRef) {
+        if let Some(q) = &c.qualifier
+            && !self.bare_columns
+            && self.unqualify.as_deref() != Some(&*q.name)
+        {
+            self.qualifier(q);
+            self.push(".");
+        }
+        self.ident(&c.name);
+    }
+
+    fn bool_literal(&mut self, b: bool) {
+        let s = match (self.dialect, b) {
+            (Dialect::Sqlite, true) => "1",
+            (Dialect::Sqlite, false) => "0",
+            (_, true) => "TRUE",
+            (_, false) => "FALSE",
+        };
+        self.push(s);
+    }
+
+    pub(super) fn comma_exprs(&mut self, list: &[ExprNode]) -> Result<()> {
+        for (i, e) in list.iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            self.expr(e)?;
+        }
+        Ok(())
+    }
+
+    /// An operand that needs parentheses unless it is atomic.
+    pub(super) fn nested(&mut self, e: &ExprNode) -> Result<()> {
+        let atomic = matches!(
+            e,
+            ExprNode::Column(_)
+                | ExprNode::Bind(_)
+                | ExprNode::Null
+                | ExprNode::Bool(_)
+                | ExprNode::Function { .. }
+                | ExprNode::Cast(..)
+                | ExprNode::Subquery(_)
+                | ExprNode::Tuple(_)
+                | ExprNode::Raw(_)
+                | ExprNode::Excluded(_)
+                | ExprNode::Case { .. }
+                | ExprNode::Over(..)
+        );
+        if atomic {
+            self.expr(e)
+        } else {
+            self.push("(");
+            self.expr(e)?;
+            self.push(")");
+            Ok(())
+        }
+    }
+
+    fn binary(&mut self, l: &ExprNode, op: BinaryOp, r: &ExprNode) -> Result<()> {
+        if op == BinaryOp::Concat && self.dialect.is_mysql() {
+            // MySQL's `||` is OR unless PIPES_AS_CONCAT: CONCAT() it is, flattened.
+            self.push("CONCAT(");
+            let mut parts = Vec::new();
+            flatten_concat(l, &mut parts);
+            flatten_concat(r, &mut parts);
+            for (i, p) in parts.iter().enumerate() {
+                if i > 0 {
+                    self.push(", ");
+                }
+                self.expr(p)?;
+            }
+            self.push(")");
+            return Ok(());
+        }
+        if self.dialect.is_mysql() && op == BinaryOp::IsDistinctFrom {
+            self.push("NOT (");
+            self.operand(l, op, false)?;
+            self.push(" <=> ");
+            self.operand(r, op, true)?;
+            self.push(")");
+            return Ok(());
+        }
+        self.operand(l, op, false)?;
+        let sym = match (op, self.dialect) {
+            (BinaryOp::Eq, _) => " = ",
+            (BinaryOp::Ne, _) => " <> ",
+            (BinaryOp::Lt, _) => " < ",
+            (BinaryOp::Le, _) => " <= ",
+            (BinaryOp::Gt, _) => " > ",
+            (BinaryOp::Ge, _) => " >= ",
+            (BinaryOp::And, _) => " AND ",
+            (BinaryOp::Or, _) => " OR ",
+            (BinaryOp::Add, _) => " + ",
+            (BinaryOp::Sub, _) => " - ",
+            (BinaryOp::Mul, _) => " * ",
+            (BinaryOp::Div, _) => " / ",
+            (BinaryOp::IntDiv, Dialect::MySql | Dialect::MariaDb) => " DIV ",
+            (BinaryOp::IntDiv, _) => " / ",
+            (BinaryOp::Mod, _) => " % ",
+            (BinaryOp::Concat, _) => " || ",
+            (BinaryOp::IsNotDistinctFrom, Dialect::Sqlite) => " IS ",
+            (BinaryOp::IsNotDistinctFrom, Dialect::MySql | Dialect::MariaDb) => " <=> ",
+            (BinaryOp::IsNotDistinctFrom, Dialect::Postgres) => " IS NOT DISTINCT FROM ",
+            (BinaryOp::IsDistinctFrom, Dialect::Sqlite) => " IS NOT ",
+            (BinaryOp::IsDistinctFrom, _) => " IS DISTINCT FROM ",
+        };
+        self.push(sym);
+        self.operand(r, op, true)
+    }
+
+    fn operand(&mut self, e: &ExprNode, parent: BinaryOp, right: bool) -> Result<()> {
+        let needs_parens = match e {
+            ExprNode::Binary(_, child, _) => {
+                let (c, p) = (child.precedence(), parent.precedence());
+                let associative = matches!(
+                    parent,
+                    BinaryOp::And | BinaryOp::Or | BinaryOp::Add | BinaryOp::Mul
+                ) && *child == parent;
+                // `||` and arithmetic bind differently per dialect (SQLite: `||` first;
+                // PostgreSQL: arithmetic first): never leave them to precedence.
+                let mixed = (*child == BinaryOp::Concat) != (parent == BinaryOp::Concat)
+                    && [*child, parent].iter().all(|o| o.precedence() >= 5);
+                mixed || c < p || (c == p && right && !associative) || (c == p && c == 4)
+            }
+            ExprNode::Not(_)
+            | ExprNode::IsNull { .. }
+            | ExprNode::InList { .. }
+            | ExprNode::InSelect { .. }
+            | ExprNode::Between { .. }
+            | ExprNode::Like { .. } => !matches!(parent, BinaryOp::And | BinaryOp::Or),
+            ExprNode::Exists { .. } => false,
+            _ => false,
+        };
+        if needs_parens {
+            self.push("(");
+            self.expr(e)?;
+            self.push(")");
+            Ok(())
+        } else {
+            self.expr(e)
+        }
+    }
+
+    fn like(
+        &mut self,
+        expr: &ExprNode,
+        pattern: &ExprNode,
+        escape: Option<char>,
+        ci: bool,
+        negated: bool,
+    ) -> Result<()> {
+        let native_ilike = self.dialect == Dialect::Postgres;
+        if ci && !native_ilike {
+            self.push("lower(");
+            self.expr(expr)?;
+            self.push(")");
+        } else {
+            self.nested(expr)?;
+        }
+        self.push(match (negated, ci && native_ilike) {
+            (false, false) => " LIKE ",
+            (true, false) => " NOT LIKE ",
+            (false, true) => " ILIKE ",
+            (true, true) => " NOT ILIKE ",
+        });
+        if ci && !native_ilike {
+            self.push("lower(");
+            self.expr(pattern)?;
+            self.push(")");
+        } else {
+            self.nested(pattern)?;
+        }
+        if let Some(c) = escape {
+            self.push(" ESCAPE '");
+            match c {
+                '\'' => self.push("''"),
+                // MySQL reads backslash escapes inside string literals.
+                '\\' if self.dialect.is_mysql() => self.push("\\\\"),
+                c => self.sql.push(c),
+            }
+            self.push("'");
+        }
+        Ok(())
+    }
+
+    fn function(&mut self, name: &str, args: &[ExprNode], distinct: bool) -> Result<()> {
+        match (name, self.dialect) {
+            ("now", Dialect::Sqlite) if args.is_empty() => {
+                self.push("CURRENT_TIMESTAMP");
+                return Ok(());
+            }
+            ("length", Dialect::MySql | Dialect::MariaDb) => self.push("char_length"),
+            _ => self.push(name),
+        }
+        self.push("(");
+        if distinct {
+            self.push("DISTINCT ");
+        }
+        self.comma_exprs(args)?;
+        self.push(")");
+        Ok(())
+    }
+
+    fn window(&mut self, w: &Window) -> Result<()> {
+        if !w.partition_by.is_empty() {
+            self.push("PARTITION BY ");
+            self.comma_exprs(&w.partition_by)?;
+        }
+        if !w.order_by.is_empty() {
+            if !w.partition_by.is_empty() {
+                self.push(" ");
+            }
+            self.push("ORDER BY ");
+            self.order_items(&w.order_by)?;
+        }
+        Ok(())
+    }
+}
+
+fn flatten_concat<'e>(e: &'e ExprNode, out: &mut Vec<&'e ExprNode>) {
+    match e {
+        ExprNode::Binary(l, BinaryOp::Concat, r) => {
+            flatten_concat(l, out);
+            flatten_concat(r, out);
+        }
+        other => out.push(other),
+    }
+}
+
+/// The tables (qualifiers) an expression's columns name, outside subqueries.
+pub(crate) fn collect_qualifiers(e: &ExprNode, out: &mut Vec<Qualifier>) {
+    let mut push = |q: &Qualifier| {
+        if !out.iter().any(|o| o.name == q.name && o.schema == q.schema) {
+            out.push(q.clone());
+        }
+    };
+    match e {
+        ExprNode::Column(ColumnRef {
+            qualifier: Some(q), ..
+        }) => push(q),
+        ExprNode::Star(Some(q)) => push(q),
+        ExprNode::Binary(l, _, r) => {
+            collect_qualifiers(l, out);
+            collect_qualifiers(r, out);
+        }
+        ExprNode::Not(x) | ExprNode::Neg(x) | ExprNode::Cast(x, _) => collect_qualifiers(x, out),
+        ExprNode::IsNull { expr, .. } | ExprNode::InSelect { expr, .. } => {
+            collect_qualifiers(expr, out)
+        }
+        ExprNode::InList { expr, list, .. } => {
+            collect_qualifiers(expr, out);
+            list.iter().for_each(|x| collect_qualifiers(x, out));
+        }
+        ExprNode::Between {
+            expr, low, high, ..
+        } => {
+            collect_qualifiers(expr, out);
+            collect_qualifiers(low, out);
+            collect_qualifiers(high, out);
+        }
+        ExprNode::Like { expr, pattern, .. } => {
+            collect_qualifiers(expr, out);
+            collect_qualifiers(pattern, out);
+        }
+        ExprNode::Function { args, .. } | ExprNode::Tuple(args) => {
+            args.iter().for_each(|x| collect_qualifiers(x, out));
+        }
+        ExprNode::Case {
+            operand,
+            whens,
+            otherwise,
+        } => {
+            if let Some(o) = operand {
+                collect_qualifiers(o, out);
+            }
+            for (w, t) in whens {
+                collect_qualifiers(w, out);
+                collect_qualifiers(t, out);
+            }
+            if let Some(o) = otherwise {
+                collect_qualifiers(o, out);
+            }
+        }
+        ExprNode::Over(f, w) => {
+            collect_qualifiers(f, out);
+            w.partition_by
+                .iter()
+                .for_each(|x| collect_qualifiers(x, out));
+            w.order_by
+                .iter()
+                .for_each(|o| collect_qualifiers(&o.expr, out));
+        }
+        _ => {}
+    }
+}
+
+impl Dialect {
+    /// The type name `CAST(x AS ...)` takes: MySQL's CAST accepts only a few.
+    pub(crate) fn cast_type(self, ty: &SqlType) -> String {
+        if !self.is_mysql() {
+            return ty.ddl(self);
+        }
+        match ty {
+            SqlType::SmallInt | SqlType::Integer | SqlType::BigInt | SqlType::Boolean => {
+                "SIGNED".into()
+            }
+            SqlType::Float | SqlType::Double => "DOUBLE".into(),
+            SqlType::Varchar(_) | SqlType::Text | SqlType::Enum { .. } => "CHAR".into(),
+            SqlType::Date => "DATE".into(),
+            SqlType::Time => "TIME(6)".into(),
+            SqlType::DateTime | SqlType::TimestampTz => "DATETIME(6)".into(),
+            SqlType::Blob => "BINARY".into(),
+            SqlType::Uuid => "BINARY(16)".into(),
+            SqlType::Json if self == Dialect::MySql => "JSON".into(),
+            SqlType::Json => "CHAR".into(),
+            SqlType::Numeric {
+                precision: Some(p),
+                scale,
+            } => format!("DECIMAL({p}, {})", scale.unwrap_or(0)),
+            SqlType::Numeric { .. } => "DECIMAL(65, 30)".into(),
+            other => other.ddl(self),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use crate::dialect::Dialect;
+    use crate::schema::{Column as Col, SqlType, Table};
+    use crate::sql::fixtures::{Order, Post, User, check, check_same};
+    use crate::sql::*;
+    use crate::value::Value;
+
+    #[test]
+    fn where_eq_binds_value() {
+        let b = check_same(
+            &select(User::name).filter(User::id.eq(5)),
+            r#"SELECT "users"."name" FROM "users" WHERE "users"."id" = $1"#,
+        );
+        assert_eq!(b, [Value::I64(5)]);
+    }
+
+    #[test]
+    fn comparison_operators() {
+        let stmt = select(User::id).filter(
+            User::karma.ne(1)
+                & User::karma.lt(2)
+                & User::karma.le(3)
+                & User::karma.gt(4)
+                & User::karma.ge(5),
+        );
+        check_same(
+            &stmt,
+            r#"SELECT "users"."id" FROM "users" WHERE "users"."karma" <> $1 AND "users"."karma" < $2 AND "users"."karma" <= $3 AND "users"."karma" > $4 AND "users"."karma" >= $5"#,
+        );
+    }
+
+    #[test]
+    fn and_or_not_with_parentheses() {
+        let stmt =
+            select(User::id).filter((User::karma.gt(1) | User::karma.lt(-1)) & !User::name.eq("x"));
+        check_same(
+            &stmt,
+            r#"SELECT "users"."id" FROM "users" WHERE ("users"."karma" > $1 OR "users"."karma" < $2) AND NOT ("users"."name" = $3)"#,
+        );
+    }
+
+    #[test]
+    fn or_of_ands_needs_no_parentheses() {
+        let stmt =
+            select(User::id).filter(User::karma.gt(1).and(User::karma.lt(9)).or(User::id.eq(1)));
+        check_same(
+            &stmt,
+            r#"SELECT "users"."id" FROM "users" WHERE "users"."karma" > $1 AND "users"."karma" < $2 OR "users"."id" = $3"#,
+        );
+    }
+
+    #[test]
+    fn in_list() {
+        let b = check_same(
+            &select(User::id).filter(User::name.in_(["ed", "jack"])),
+            r#"SELECT "users"."id" FROM "users" WHERE "users"."name" IN ($1, $2)"#,
+        );
+        assert_eq!(b, [Value::Text("ed".into()), Value::Text("jack".into())]);
+    }
+
+    #[test]
+    fn empty_in_is_false_and_empty_not_in_is_true() {
+        let none: [i64; 0] = [];
+        check_same(
+            &select(User::id).filter(User::id.in_(none)),
+            r#"SELECT "users"."id" FROM "users" WHERE (1 <> 1)"#,
+        );
+        check_same(
+            &select(User::id).filter(User::id.not_in(none)),
+            r#"SELECT "users"."id" FROM "users" WHERE (1 = 1)"#,
+        );
+    }
+
+    #[test]
+    fn not_in_list() {
+        check_same(
+            &select(User::id).filter(User::karma.not_in([1, 2])),
+            r#"SELECT "users"."id" FROM "users" WHERE "users"."karma" NOT IN ($1, $2)"#,
+        );
+    }
+
+    #[test]
+    fn in_subquery() {
+        let sub = select(Post::user_id).filter(Post::score.gt(1.5));
+        check_same(
+            &select(User::name).filter(User::id.in_select(sub)),
+            r#"SELECT "users"."name" FROM "users" WHERE "users"."id" IN (SELECT "posts"."user_id" FROM "posts" WHERE "posts"."score" > $1)"#,
+        );
+    }
+
+    #[test]
+    fn between_and_not_between() {
+        check_same(
+            &select(User::id).filter(User::karma.between(1, 10).and(User::id.not_between(5, 6))),
+            r#"SELECT "users"."id" FROM "users" WHERE "users"."karma" BETWEEN $1 AND $2 AND "users"."id" NOT BETWEEN $3 AND $4"#,
+        );
+    }
+
+    #[test]
+    fn like_and_not_like() {
+        check_same(
+            &select(User::id).filter(User::name.like("e%").and(User::name.not_like("%x"))),
+            r#"SELECT "users"."id" FROM "users" WHERE "users"."name" LIKE $1 AND "users"."name" NOT LIKE $2"#,
+        );
+    }
+
+    #[test]
+    fn ilike_is_native_on_postgres_and_lower_elsewhere() {
+        check(
+            &select(User::id).filter(User::name.ilike("E%")),
+            r#"SELECT "users"."id" FROM "users" WHERE "users"."name" ILIKE $1"#,
+            "SELECT `users`.`id` FROM `users` WHERE lower(`users`.`name`) LIKE lower(?)",
+            r#"SELECT "users"."id" FROM "users" WHERE lower("users"."name") LIKE lower(?)"#,
+        );
+    }
+
+    #[test]
+    fn like_with_escape() {
+        check(
+            &select(User::id).filter(User::name.like_escape("100!%", '!')),
+            r#"SELECT "users"."id" FROM "users" WHERE "users"."name" LIKE $1 ESCAPE '!'"#,
+            "SELECT `users`.`id` FROM `users` WHERE `users`.`name` LIKE ? ESCAPE '!'",
+            r#"SELECT "users"."id" FROM "users" WHERE "users"."name" LIKE ? ESCAPE '!'"#,
+        );
+    }
+
+    #[test]
+    fn backslash_escape_is_doubled_for_mysql() {
+        check(
+            &select(User::id).filter(User::name.like_escape("a\\%", '\\')),
+            r#"SELECT "users"."id" FROM "users" WHERE "users"."name" LIKE $1 ESCAPE '\'"#,
+            r"SELECT `users`.`id` FROM `users` WHERE `users`.`name` LIKE ? ESCAPE '\\'",
+            r#"SELECT "users"."id" FROM "users" WHERE "users"."name" LIKE ? ESCAPE '\'"#,
+        );
+    }
+
+    #[test]
+    fn is_null_and_is_not_null() {
+        check_same(
+            &select(User::id).filter(User::email.is_null().or(User::manager_id.is_not_null())),
+            r#"SELECT "users"."id" FROM "users" WHERE "users"."email" IS NULL OR "users"."manager_id" IS NOT NULL"#,
+        );
+    }
+
+    #[test]
+    fn null_safe_equality_per_dialect() {
+        check(
+            &select(User::id).filter(User::email.is_not_distinct_from("a")),
+            r#"SELECT "users"."id" FROM "users" WHERE "users"."email" IS NOT DISTINCT FROM $1"#,
+            "SELECT `users`.`id` FROM `users` WHERE `users`.`email` <=> ?",
+            r#"SELECT "users"."id" FROM "users" WHERE "users"."email" IS ?"#,
+        );
+        check(
+            &select(User::id).filter(User::email.is_distinct_from("a")),
+            r#"SELECT "users"."id" FROM "users" WHERE "users"."email" IS DISTINCT FROM $1"#,
+            "SELECT `users`.`id` FROM `users` WHERE NOT (`users`.`email` <=> ?)",
+            r#"SELECT "users"."id" FROM "users" WHERE "users"."email" IS NOT ?"#,
+        );
+    }
+
+    #[test]
+    fn arithmetic_and_precedence() {
+        let e = (User::karma + 1) * 2 - User::karma / 3 % 4;
+        check(
+            &select(e.label("x")),
+            r#"SELECT ("users"."karma" + $1) * $2 - "users"."karma" / $3 % $4 AS "x" FROM "users""#,
+            // MySQL's `/` gives a decimal: integer division is DIV there.
+            "SELECT (`users`.`karma` + ?) * ? - `users`.`karma` DIV ? % ? AS `x` FROM `users`",
+            r#"SELECT ("users"."karma" + ?) * ? - "users"."karma" / ? % ? AS "x" FROM "users""#,
+        );
+        // Floats keep `/`.
+        check_same(
+            &select(Post::score / 2.0),
+            r#"SELECT "posts"."score" / $1 FROM "posts""#,
+        );
+    }
+
+    #[test]
+    fn subtraction_on_the_right_keeps_parentheses() {
+        let e = User::karma - (User::karma - 1);
+        check_same(
+            &select(e),
+            r#"SELECT "users"."karma" - ("users"."karma" - $1) FROM "users""#,
+        );
+    }
+
+    #[test]
+    fn negation() {
+        check_same(
+            &select(-User::karma),
+            r#"SELECT -"users"."karma" FROM "users""#,
+        );
+    }
+
+    #[test]
+    fn string_concat_per_dialect() {
+        check(
+            &select(User::name.concat(" <").concat(User::email).label("who")),
+            r#"SELECT "users"."name" || $1 || "users"."email" AS "who" FROM "users""#,
+            "SELECT CONCAT(`users`.`name`, ?, `users`.`email`) AS `who` FROM `users`",
+            r#"SELECT "users"."name" || ? || "users"."email" AS "who" FROM "users""#,
+        );
+    }
+
+    #[test]
+    fn concatenated_arithmetic_is_parenthesized() {
+        let e = (User::karma + 2).cast::<String>().concat("x");
+        check(
+            &select(e),
+            r#"SELECT CAST("users"."karma" + $1 AS VARCHAR) || $2 FROM "users""#,
+            "SELECT CONCAT(CAST(`users`.`karma` + ? AS CHAR), ?) FROM `users`",
+            r#"SELECT CAST("users"."karma" + ? AS VARCHAR) || ? FROM "users""#,
+        );
+        let e = (lit(1i64) + 2i64).coerce::<String>().concat("x");
+        assert_eq!(
+            select(e).compile(Dialect::Sqlite).unwrap().sql(),
+            "SELECT (? + ?) || ?"
+        );
+    }
+
+    #[test]
+    fn string_literals_are_text_expressions() {
+        check(
+            &select(lit("hi").concat(User::name)),
+            r#"SELECT $1 || "users"."name" FROM "users""#,
+            "SELECT CONCAT(?, `users`.`name`) FROM `users`",
+            r#"SELECT ? || "users"."name" FROM "users""#,
+        );
+    }
+
+    #[test]
+    fn negated_raw_sql_cannot_become_a_comment() {
+        check_same(&select(-literal_column::<i64>("-1")), "SELECT -(-1)");
+    }
+
+    #[test]
+    fn length_is_char_length_on_mysql() {
+        check(
+            &select(func::length(User::name)),
+            r#"SELECT length("users"."name") FROM "users""#,
+            "SELECT char_length(`users`.`name`) FROM `users`",
+            r#"SELECT length("users"."name") FROM "users""#,
+        );
+    }
+
+    #[test]
+    fn now_per_dialect() {
+        check(
+            &select(func::now()),
+            "SELECT now()",
+            "SELECT now()",
+            "SELECT CURRENT_TIMESTAMP",
+        );
+    }
+
+    #[test]
+    fn cast_per_dialect() {
+        check(
+            &select((User::karma.cast::<String>(), User::name.cast::<i64>())),
+            r#"SELECT CAST("users"."karma" AS VARCHAR), CAST("users"."name" AS BIGINT) FROM "users""#,
+            "SELECT CAST(`users`.`karma` AS CHAR), CAST(`users`.`name` AS SIGNED) FROM `users`",
+            r#"SELECT CAST("users"."karma" AS VARCHAR), CAST("users"."name" AS BIGINT) FROM "users""#,
+        );
+    }
+
+    #[test]
+    fn window_function() {
+        let rank = func::rank().over(
+            over()
+                .partition_by(Post::user_id)
+                .order_by(Post::score.desc()),
+        );
+        check_same(
+            &select((Post::title, rank.label("r"))),
+            r#"SELECT "posts"."title", rank() OVER (PARTITION BY "posts"."user_id" ORDER BY "posts"."score" DESC) AS "r" FROM "posts""#,
+        );
+    }
+
+    #[test]
+    fn window_with_order_only() {
+        check_same(
+            &select(func::row_number().over(over().order_by(User::id.asc()))),
+            r#"SELECT row_number() OVER (ORDER BY "users"."id" ASC) FROM "users""#,
+        );
+    }
+
+    #[test]
+    fn boolean_literals_per_dialect() {
+        check(
+            &select(User::id).filter(true_().and(false_().or(User::id.eq(1)))),
+            r#"SELECT "users"."id" FROM "users" WHERE TRUE AND (FALSE OR "users"."id" = $1)"#,
+            "SELECT `users`.`id` FROM `users` WHERE TRUE AND (FALSE OR `users`.`id` = ?)",
+            r#"SELECT "users"."id" FROM "users" WHERE 1 AND (0 OR "users"."id" = ?)"#,
+        );
+    }
+
+    #[test]
+    fn reserved_words_and_mixed_case_are_quoted() {
+        check(
+            &select((Order::id, Order::select)).filter(Order::select.eq(1)),
+            r#"SELECT "order"."id", "order"."select" FROM "order" WHERE "order"."select" = $1"#,
+            "SELECT `order`.`id`, `order`.`select` FROM `order` WHERE `order`.`select` = ?",
+            r#"SELECT "order"."id", "order"."select" FROM "order" WHERE "order"."select" = ?"#,
+        );
+    }
+
+    #[test]
+    fn identifiers_with_quotes_are_escaped() {
+        let t = Arc::new(Table::new("we\"ird`name").column(Col::new("c", SqlType::Integer)));
+        check(
+            &select(t.c("c")).from(&t),
+            r#"SELECT "we""ird`name"."c" FROM "we""ird`name""#,
+            r#"SELECT `we"ird``name`.`c` FROM `we"ird``name`"#,
+            r#"SELECT "we""ird`name"."c" FROM "we""ird`name""#,
+        );
+    }
+
+    #[test]
+    fn star_and_table_star() {
+        check_same(
+            &select(star()).from(User::table()),
+            r#"SELECT * FROM "users""#,
+        );
+        check_same(
+            &select(star_of::<Post>()),
+            r#"SELECT "posts".* FROM "posts""#,
+        );
+    }
+
+    #[test]
+    fn hostile_strings_are_binds_not_sql() {
+        let evil = "'; DROP TABLE users; --";
+        let c = select(User::id)
+            .filter(User::name.eq(evil))
+            .compile(Dialect::MySql)
+            .unwrap();
+        assert_eq!(
+            c.sql(),
+            "SELECT `users`.`id` FROM `users` WHERE `users`.`name` = ?"
+        );
+        assert_eq!(c.binds(), &[Value::Text(evil.into())]);
+    }
+}

@@ -1,0 +1,99 @@
+//! The compiler: statement trees to SQL text and binds, one dialect at a time.
+//!
+//! Shared rendering lives here; what differs per dialect (identifier quotes,
+//! placeholders, LIMIT forms, upsert syntax, ILIKE, NULLS FIRST, casts) is asked of
+//! [`Dialect`]. Every value becomes a bound parameter; every identifier is quoted.
+//!
+//! [`Compiler`] holds the state; its methods are split by what they render: `expr`
+//! (expressions and operators), `select` (SELECT and its clauses, FROM and joins, WITH,
+//! set operations) and `dml` (INSERT, UPDATE, DELETE, upserts, RETURNING).
+
+mod dml;
+mod expr;
+mod select;
+
+pub(crate) use expr::collect_qualifiers;
+
+use crate::dialect::Dialect;
+use crate::error::Error;
+use crate::schema::Table;
+use crate::sql::expr::{Name, Qualifier};
+use crate::value::Value;
+
+/// Compilation state for one statement.
+pub(crate) struct Compiler {
+    pub(crate) dialect: Dialect,
+    pub(crate) sql: String,
+    pub(crate) binds: Vec<Value>,
+    /// For each bind: the address of the tree value it came from (the statement cache's
+    /// bind plan).
+    pub(crate) sources: Vec<*const Value>,
+    /// Names exposed by the FROM clauses of enclosing selects (auto-correlation).
+    scopes: Vec<Vec<Qualifier>>,
+    /// CTEs already defined by an enclosing WITH.
+    cte_scope: Vec<Name>,
+    /// While compiling RETURNING: the target table, whose columns render unqualified.
+    unqualify: Option<String>,
+    /// While compiling a compound's ORDER BY: every column renders by bare name.
+    bare_columns: bool,
+}
+
+fn unsupported(dialect: Dialect, feature: impl Into<String>) -> Error {
+    Error::Unsupported {
+        dialect: dialect.name(),
+        feature: feature.into(),
+    }
+}
+
+impl Compiler {
+    pub(crate) fn new(dialect: Dialect) -> Compiler {
+        Compiler {
+            dialect,
+            sql: String::with_capacity(256),
+            binds: Vec::new(),
+            sources: Vec::new(),
+            scopes: Vec::new(),
+            cte_scope: Vec::new(),
+            unqualify: None,
+            bare_columns: false,
+        }
+    }
+
+    fn push(&mut self, s: &str) {
+        self.sql.push_str(s);
+    }
+
+    fn ident(&mut self, name: &str) {
+        self.dialect.quote_identifier_into(&mut self.sql, name);
+    }
+
+    fn bind(&mut self, v: &Value) {
+        self.binds.push(v.clone());
+        self.sources.push(v as *const Value);
+        let n = self.binds.len();
+        self.dialect.write_placeholder(&mut self.sql, n);
+    }
+
+    fn qualifier(&mut self, q: &Qualifier) {
+        if let Some(s) = &q.schema {
+            self.ident(s);
+            self.push(".");
+        }
+        self.ident(&q.name);
+    }
+
+    fn table_name(&mut self, t: &Table) {
+        if let Some(s) = &t.schema {
+            self.ident(s);
+            self.push(".");
+        }
+        self.ident(&t.name);
+    }
+}
+
+fn table_qualifier(t: &Table) -> Qualifier {
+    Qualifier::table(
+        t.schema.clone().map(Name::Owned),
+        Name::Owned(t.name.clone()),
+    )
+}

@@ -1,0 +1,550 @@
+//! Operators: comparisons, IN, BETWEEN, IS NULL, LIKE, boolean and arithmetic
+//! operators, EXISTS, and the methods that build them on every typed expression and
+//! column ([`expr_methods!`], [`text_methods!`], [`arith_ops!`]).
+
+use super::literal::{false_, true_};
+use super::node::{ExprNode, Name};
+use super::order::OrderItem;
+use super::typed::{Expr, ExprType, IntoExpr, IsBool, Numeric, Textual};
+use crate::schema::SqlType;
+use crate::sql::select::SelectStatement;
+use crate::value::Value;
+
+/// Binary operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[allow(missing_docs)] // each variant is the SQL operator it names
+pub enum BinaryOp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    And,
+    Or,
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Mod,
+    /// String concatenation: `||`, or `CONCAT()` on MySQL.
+    Concat,
+    /// `IS DISTINCT FROM` (NULL-safe inequality; `NOT (a <=> b)` on MySQL).
+    IsDistinctFrom,
+    /// Integer division: `/` of integers (`DIV` on MySQL, whose `/` gives a decimal).
+    IntDiv,
+    /// `IS NOT DISTINCT FROM` (NULL-safe equality; `<=>` on MySQL, `IS` on SQLite).
+    IsNotDistinctFrom,
+}
+
+impl BinaryOp {
+    /// Binding strength; higher binds tighter.
+    pub(crate) fn precedence(self) -> u8 {
+        match self {
+            BinaryOp::Or => 1,
+            BinaryOp::And => 2,
+            BinaryOp::Eq
+            | BinaryOp::Ne
+            | BinaryOp::Lt
+            | BinaryOp::Le
+            | BinaryOp::Gt
+            | BinaryOp::Ge
+            | BinaryOp::IsDistinctFrom
+            | BinaryOp::IsNotDistinctFrom => 4,
+            BinaryOp::Concat => 5,
+            BinaryOp::Add | BinaryOp::Sub => 6,
+            BinaryOp::Mul | BinaryOp::Div | BinaryOp::IntDiv | BinaryOp::Mod => 7,
+        }
+    }
+}
+
+/// Conjunction of several conditions (`TRUE` when there are none).
+pub fn and_all<I: IntoIterator<Item = Expr<bool>>>(conds: I) -> Expr<bool> {
+    let mut it = conds.into_iter();
+    match it.next() {
+        None => true_(),
+        Some(first) => it.fold(first, |acc, c| {
+            ExprNode::binary(acc.node, BinaryOp::And, c.node).typed()
+        }),
+    }
+}
+
+/// Disjunction of several conditions (`FALSE` when there are none).
+pub fn or_all<I: IntoIterator<Item = Expr<bool>>>(conds: I) -> Expr<bool> {
+    let mut it = conds.into_iter();
+    match it.next() {
+        None => false_(),
+        Some(first) => it.fold(first, |acc, c| {
+            ExprNode::binary(acc.node, BinaryOp::Or, c.node).typed()
+        }),
+    }
+}
+
+/// `EXISTS (subquery)`.
+pub fn exists(select: SelectStatement) -> Expr<bool> {
+    ExprNode::Exists {
+        select: Box::new(select),
+        negated: false,
+    }
+    .typed()
+}
+
+/// `NOT EXISTS (subquery)`.
+pub fn not_exists(select: SelectStatement) -> Expr<bool> {
+    ExprNode::Exists {
+        select: Box::new(select),
+        negated: true,
+    }
+    .typed()
+}
+
+/// The methods every typed expression and column has; `$self_to_node` turns `self` into
+/// an [`ExprNode`].
+macro_rules! expr_methods {
+    () => {
+        /// `self = rhs`.
+        pub fn eq(self, rhs: impl IntoExpr<T::Base>) -> Expr<bool> {
+            self.compare(BinaryOp::Eq, rhs)
+        }
+
+        /// `self = other` for another column or expression (the same as [`eq`](Self::eq)).
+        pub fn eq_col(self, other: impl IntoExpr<T::Base>) -> Expr<bool> {
+            self.compare(BinaryOp::Eq, other)
+        }
+
+        /// `self <> rhs`.
+        pub fn ne(self, rhs: impl IntoExpr<T::Base>) -> Expr<bool> {
+            self.compare(BinaryOp::Ne, rhs)
+        }
+
+        /// `self < rhs`.
+        pub fn lt(self, rhs: impl IntoExpr<T::Base>) -> Expr<bool> {
+            self.compare(BinaryOp::Lt, rhs)
+        }
+
+        /// `self <= rhs`.
+        pub fn le(self, rhs: impl IntoExpr<T::Base>) -> Expr<bool> {
+            self.compare(BinaryOp::Le, rhs)
+        }
+
+        /// `self > rhs`.
+        pub fn gt(self, rhs: impl IntoExpr<T::Base>) -> Expr<bool> {
+            self.compare(BinaryOp::Gt, rhs)
+        }
+
+        /// `self >= rhs`.
+        pub fn ge(self, rhs: impl IntoExpr<T::Base>) -> Expr<bool> {
+            self.compare(BinaryOp::Ge, rhs)
+        }
+
+        /// NULL-safe equality: `IS NOT DISTINCT FROM` (`<=>` on MySQL, `IS` on SQLite).
+        pub fn is_not_distinct_from(self, rhs: impl IntoExpr<T::Base>) -> Expr<bool> {
+            self.compare(BinaryOp::IsNotDistinctFrom, rhs)
+        }
+
+        /// NULL-safe inequality: `IS DISTINCT FROM`.
+        pub fn is_distinct_from(self, rhs: impl IntoExpr<T::Base>) -> Expr<bool> {
+            self.compare(BinaryOp::IsDistinctFrom, rhs)
+        }
+
+        fn compare(self, op: BinaryOp, rhs: impl IntoExpr<T::Base>) -> Expr<bool> {
+            // As SQLAlchemy does: `== None` is `IS NULL`, `!= None` is `IS NOT NULL`
+            // (`= NULL` would match nothing).
+            match (op, rhs.into_node()) {
+                (BinaryOp::Eq, ExprNode::Null) => ExprNode::IsNull {
+                    expr: Box::new(self.into_node()),
+                    negated: false,
+                }
+                .typed(),
+                (BinaryOp::Ne, ExprNode::Null) => ExprNode::IsNull {
+                    expr: Box::new(self.into_node()),
+                    negated: true,
+                }
+                .typed(),
+                (op, rhs) => ExprNode::binary(self.into_node(), op, rhs).typed(),
+            }
+        }
+
+        /// `self IN (values...)`; an empty list is a constant false.
+        pub fn in_<I>(self, values: I) -> Expr<bool>
+        where
+            I: IntoIterator,
+            I::Item: IntoExpr<T::Base>,
+        {
+            ExprNode::InList {
+                expr: Box::new(self.into_node()),
+                list: values.into_iter().map(IntoExpr::into_node).collect(),
+                negated: false,
+            }
+            .typed()
+        }
+
+        /// `self NOT IN (values...)`; an empty list is a constant true.
+        pub fn not_in<I>(self, values: I) -> Expr<bool>
+        where
+            I: IntoIterator,
+            I::Item: IntoExpr<T::Base>,
+        {
+            ExprNode::InList {
+                expr: Box::new(self.into_node()),
+                list: values.into_iter().map(IntoExpr::into_node).collect(),
+                negated: true,
+            }
+            .typed()
+        }
+
+        /// `self IN (SELECT ...)`.
+        pub fn in_select(self, select: SelectStatement) -> Expr<bool> {
+            ExprNode::InSelect {
+                expr: Box::new(self.into_node()),
+                select: Box::new(select),
+                negated: false,
+            }
+            .typed()
+        }
+
+        /// `self NOT IN (SELECT ...)`.
+        pub fn not_in_select(self, select: SelectStatement) -> Expr<bool> {
+            ExprNode::InSelect {
+                expr: Box::new(self.into_node()),
+                select: Box::new(select),
+                negated: true,
+            }
+            .typed()
+        }
+
+        /// `self BETWEEN low AND high`.
+        pub fn between(
+            self,
+            low: impl IntoExpr<T::Base>,
+            high: impl IntoExpr<T::Base>,
+        ) -> Expr<bool> {
+            ExprNode::Between {
+                expr: Box::new(self.into_node()),
+                low: Box::new(low.into_node()),
+                high: Box::new(high.into_node()),
+                negated: false,
+            }
+            .typed()
+        }
+
+        /// `self NOT BETWEEN low AND high`.
+        pub fn not_between(
+            self,
+            low: impl IntoExpr<T::Base>,
+            high: impl IntoExpr<T::Base>,
+        ) -> Expr<bool> {
+            ExprNode::Between {
+                expr: Box::new(self.into_node()),
+                low: Box::new(low.into_node()),
+                high: Box::new(high.into_node()),
+                negated: true,
+            }
+            .typed()
+        }
+
+        /// `self IS NULL`.
+        pub fn is_null(self) -> Expr<bool> {
+            ExprNode::IsNull {
+                expr: Box::new(self.into_node()),
+                negated: false,
+            }
+            .typed()
+        }
+
+        /// `self IS NOT NULL`.
+        pub fn is_not_null(self) -> Expr<bool> {
+            ExprNode::IsNull {
+                expr: Box::new(self.into_node()),
+                negated: true,
+            }
+            .typed()
+        }
+
+        /// Ascending ORDER BY item.
+        pub fn asc(self) -> OrderItem {
+            OrderItem {
+                expr: self.into_node(),
+                desc: false,
+                nulls_first: None,
+            }
+        }
+
+        /// Descending ORDER BY item.
+        pub fn desc(self) -> OrderItem {
+            OrderItem {
+                expr: self.into_node(),
+                desc: true,
+                nulls_first: None,
+            }
+        }
+
+        /// `CAST(self AS U's SQL type)`.
+        pub fn cast<U: ExprType>(self) -> Expr<U> {
+            ExprNode::Cast(Box::new(self.into_node()), U::sql_type()).typed()
+        }
+
+        /// `CAST(self AS sql_type)`, typed as `U`.
+        pub fn cast_as<U>(self, sql_type: SqlType) -> Expr<U> {
+            ExprNode::Cast(Box::new(self.into_node()), sql_type).typed()
+        }
+
+        /// Names the expression in a select list: `self AS name`.
+        pub fn label(self, name: impl Into<Name>) -> crate::sql::select::Labeled {
+            crate::sql::select::Labeled {
+                expr: self.into_node(),
+                name: name.into(),
+            }
+        }
+    };
+}
+pub(crate) use expr_methods;
+
+/// Methods of text expressions.
+macro_rules! text_methods {
+    () => {
+        /// `self LIKE pattern` (`%` and `_` are wildcards).
+        pub fn like(self, pattern: impl IntoExpr<T::Base>) -> Expr<bool> {
+            self.like_node(pattern.into_node(), None, false, false)
+        }
+
+        /// `self LIKE pattern ESCAPE 'escape'`.
+        pub fn like_escape(self, pattern: impl IntoExpr<T::Base>, escape: char) -> Expr<bool> {
+            self.like_node(pattern.into_node(), Some(escape), false, false)
+        }
+
+        /// `self NOT LIKE pattern`.
+        pub fn not_like(self, pattern: impl IntoExpr<T::Base>) -> Expr<bool> {
+            self.like_node(pattern.into_node(), None, false, true)
+        }
+
+        /// Case-insensitive LIKE: `ILIKE` on PostgreSQL, `LOWER(self) LIKE LOWER(pattern)`
+        /// elsewhere.
+        pub fn ilike(self, pattern: impl IntoExpr<T::Base>) -> Expr<bool> {
+            self.like_node(pattern.into_node(), None, true, false)
+        }
+
+        /// Case-insensitive NOT LIKE.
+        pub fn not_ilike(self, pattern: impl IntoExpr<T::Base>) -> Expr<bool> {
+            self.like_node(pattern.into_node(), None, true, true)
+        }
+
+        /// Rows whose text contains `needle` literally (`%` and `_` in it are escaped).
+        pub fn contains(self, needle: &str) -> Expr<bool> {
+            let pattern = format!("%{}%", escape_like(needle, '/'));
+            self.like_node(
+                ExprNode::Bind(Value::Text(pattern)),
+                Some('/'),
+                false,
+                false,
+            )
+        }
+
+        /// Rows whose text starts with `prefix` literally.
+        pub fn starts_with(self, prefix: &str) -> Expr<bool> {
+            let pattern = format!("{}%", escape_like(prefix, '/'));
+            self.like_node(
+                ExprNode::Bind(Value::Text(pattern)),
+                Some('/'),
+                false,
+                false,
+            )
+        }
+
+        /// Rows whose text ends with `suffix` literally.
+        pub fn ends_with(self, suffix: &str) -> Expr<bool> {
+            let pattern = format!("%{}", escape_like(suffix, '/'));
+            self.like_node(
+                ExprNode::Bind(Value::Text(pattern)),
+                Some('/'),
+                false,
+                false,
+            )
+        }
+
+        fn like_node(
+            self,
+            pattern: ExprNode,
+            escape: Option<char>,
+            ci: bool,
+            negated: bool,
+        ) -> Expr<bool> {
+            ExprNode::Like {
+                expr: Box::new(self.into_node()),
+                pattern: Box::new(pattern),
+                escape,
+                case_insensitive: ci,
+                negated,
+            }
+            .typed()
+        }
+
+        /// String concatenation: `self || other` (`CONCAT(self, other)` on MySQL).
+        pub fn concat(self, other: impl IntoExpr<T::Base>) -> Expr<T> {
+            ExprNode::binary(self.into_node(), BinaryOp::Concat, other.into_node()).typed()
+        }
+    };
+}
+pub(crate) use text_methods;
+
+/// Escapes LIKE wildcards (`%`, `_`) and the escape character itself in `s`.
+pub fn escape_like(s: &str, escape: char) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        if ch == '%' || ch == '_' || ch == escape {
+            out.push(escape);
+        }
+        out.push(ch);
+    }
+    out
+}
+
+impl<T: ExprType> Expr<T> {
+    expr_methods!();
+}
+
+impl<T: ExprType> Expr<T>
+where
+    T::Base: Textual,
+{
+    text_methods!();
+}
+
+impl<T: ExprType> Expr<T>
+where
+    T::Base: IsBool,
+{
+    /// `self AND other`.
+    pub fn and(self, other: impl IntoExpr<bool>) -> Expr<bool> {
+        ExprNode::binary(self.node, BinaryOp::And, other.into_node()).typed()
+    }
+
+    /// `self OR other`.
+    pub fn or(self, other: impl IntoExpr<bool>) -> Expr<bool> {
+        ExprNode::binary(self.node, BinaryOp::Or, other.into_node()).typed()
+    }
+}
+
+/// `NOT cond` (also written `!cond`).
+pub fn not_<T: ExprType>(cond: Expr<T>) -> Expr<bool>
+where
+    T::Base: IsBool,
+{
+    ExprNode::Not(Box::new(cond.node)).typed()
+}
+
+/// True for the integer base types, whose division must stay integer division.
+pub(crate) fn is_integer<B: 'static>() -> bool {
+    use std::any::TypeId;
+    [
+        TypeId::of::<i16>(),
+        TypeId::of::<i32>(),
+        TypeId::of::<i64>(),
+    ]
+    .contains(&TypeId::of::<B>())
+}
+
+impl<T: ExprType, R: IntoExpr<bool>> std::ops::BitAnd<R> for Expr<T>
+where
+    T::Base: IsBool,
+{
+    type Output = Expr<bool>;
+    fn bitand(self, rhs: R) -> Expr<bool> {
+        self.and(rhs)
+    }
+}
+
+impl<T: ExprType, R: IntoExpr<bool>> std::ops::BitOr<R> for Expr<T>
+where
+    T::Base: IsBool,
+{
+    type Output = Expr<bool>;
+    fn bitor(self, rhs: R) -> Expr<bool> {
+        self.or(rhs)
+    }
+}
+
+impl<T: ExprType> std::ops::Not for Expr<T>
+where
+    T::Base: IsBool,
+{
+    type Output = Expr<bool>;
+    fn not(self) -> Expr<bool> {
+        ExprNode::Not(Box::new(self.node)).typed()
+    }
+}
+
+/// Arithmetic operators for a type `$ty<..., T>` with numeric base.
+macro_rules! arith_ops {
+    ([$($gen:tt)*] $ty:ty) => {
+        impl<$($gen)*, R: IntoExpr<T::Base>> std::ops::Add<R> for $ty where T::Base: Numeric {
+            type Output = Expr<T>;
+            fn add(self, rhs: R) -> Expr<T> {
+                ExprNode::binary(self.into_node(), BinaryOp::Add, rhs.into_node()).typed()
+            }
+        }
+        impl<$($gen)*, R: IntoExpr<T::Base>> std::ops::Sub<R> for $ty where T::Base: Numeric {
+            type Output = Expr<T>;
+            fn sub(self, rhs: R) -> Expr<T> {
+                ExprNode::binary(self.into_node(), BinaryOp::Sub, rhs.into_node()).typed()
+            }
+        }
+        impl<$($gen)*, R: IntoExpr<T::Base>> std::ops::Mul<R> for $ty where T::Base: Numeric {
+            type Output = Expr<T>;
+            fn mul(self, rhs: R) -> Expr<T> {
+                ExprNode::binary(self.into_node(), BinaryOp::Mul, rhs.into_node()).typed()
+            }
+        }
+        impl<$($gen)*, R: IntoExpr<T::Base>> std::ops::Div<R> for $ty where T::Base: Numeric {
+            type Output = Expr<T>;
+            fn div(self, rhs: R) -> Expr<T> {
+                let op = if $crate::sql::expr::is_integer::<T::Base>() { BinaryOp::IntDiv } else { BinaryOp::Div };
+                ExprNode::binary(self.into_node(), op, rhs.into_node()).typed()
+            }
+        }
+        impl<$($gen)*, R: IntoExpr<T::Base>> std::ops::Rem<R> for $ty where T::Base: Numeric {
+            type Output = Expr<T>;
+            fn rem(self, rhs: R) -> Expr<T> {
+                ExprNode::binary(self.into_node(), BinaryOp::Mod, rhs.into_node()).typed()
+            }
+        }
+        impl<$($gen)*> std::ops::Neg for $ty where T::Base: Numeric {
+            type Output = Expr<T>;
+            fn neg(self) -> Expr<T> {
+                ExprNode::Neg(Box::new(self.into_node())).typed()
+            }
+        }
+    };
+}
+pub(crate) use arith_ops;
+
+arith_ops!([T: ExprType] Expr<T>);
+
+#[cfg(test)]
+mod tests {
+    use crate::sql::fixtures::{User, check_same};
+    use crate::sql::*;
+    use crate::value::Value;
+
+    #[test]
+    fn comparing_with_none_is_is_null() {
+        let b = check_same(
+            &select(User::id).filter(
+                User::email
+                    .eq(None::<&str>)
+                    .or(User::manager_id.ne(None::<i64>)),
+            ),
+            r#"SELECT "users"."id" FROM "users" WHERE "users"."email" IS NULL OR "users"."manager_id" IS NOT NULL"#,
+        );
+        assert!(b.is_empty());
+    }
+
+    #[test]
+    fn contains_escapes_wildcards_in_the_needle() {
+        let b = check_same(
+            &select(User::id).filter(User::name.contains("50%_off")),
+            r#"SELECT "users"."id" FROM "users" WHERE "users"."name" LIKE $1 ESCAPE '/'"#,
+        );
+        assert_eq!(b, [Value::Text("%50/%/_off%".into())]);
+    }
+}
