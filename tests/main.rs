@@ -12,6 +12,7 @@ mod core_chinook;
 mod core_dml;
 mod deep_graph;
 mod echo;
+mod loading;
 mod models;
 mod pooling;
 mod reflection;

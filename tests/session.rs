@@ -120,7 +120,7 @@ pub struct Node {
     pub children: Related<Vec<Node>>,
 }
 
-async fn setup(db: &TestDb) -> (Engine, Statements) {
+pub(crate) async fn setup(db: &TestDb) -> (Engine, Statements) {
     let engine = db.engine().await;
     MetaData::new()
         .with::<User>()
@@ -137,7 +137,7 @@ async fn setup(db: &TestDb) -> (Engine, Statements) {
     (engine, log)
 }
 
-async fn count(engine: &Engine, table: &str) -> i64 {
+pub(crate) async fn count(engine: &Engine, table: &str) -> i64 {
     engine
         .fetch_one(text(format!("SELECT COUNT(*) FROM {table}")))
         .await

@@ -335,6 +335,27 @@ pub fn model(m: &ModelDef) -> TokenStream {
             many => quote!(::core::result::Result::Ok((#(#many?,)*))),
         }
     };
+    let key_from_values = {
+        let reads: Vec<TokenStream> = m
+            .columns
+            .iter()
+            .filter(|c| c.primary_key)
+            .enumerate()
+            .map(|(k, c)| {
+                let ty = &c.ty;
+                let fname = c.field.unraw().to_string();
+                quote!(#cs::from_value::<#ty>(
+                    ::core::clone::Clone::clone(values.get(#k).unwrap_or(&#cs::Value::Null)),
+                    #model_name,
+                    #fname,
+                ))
+            })
+            .collect();
+        match reads.as_slice() {
+            [one] => quote!(#one),
+            many => quote!(::core::result::Result::Ok((#(#many?,)*))),
+        }
+    };
     let column_value_arms = m.columns.iter().enumerate().map(|(i, c)| {
         let f = &c.field;
         quote!(#i => #cs::Value::from(::core::clone::Clone::clone(&self.#f)))
@@ -472,6 +493,10 @@ pub fn model(m: &ModelDef) -> TokenStream {
 
             fn key_from_row(row: &#cs::Row, offset: usize) -> #cs::Result<Self::PrimaryKey> {
                 #key_from_row
+            }
+
+            fn key_from_values(values: &[#cs::Value]) -> #cs::Result<Self::PrimaryKey> {
+                #key_from_values
             }
 
             fn column_value(&self, i: usize) -> #cs::Value {
@@ -777,6 +802,9 @@ pub fn fallback(ident: &Ident) -> TokenStream {
                 ::core::panic!("the derive of this model failed")
             }
             fn key_from_row(_: &#cs::Row, _: usize) -> #cs::Result<Self::PrimaryKey> {
+                ::core::result::Result::Ok(())
+            }
+            fn key_from_values(_: &[#cs::Value]) -> #cs::Result<Self::PrimaryKey> {
                 ::core::result::Result::Ok(())
             }
             fn column_value(&self, _: usize) -> #cs::Value {

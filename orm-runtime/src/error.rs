@@ -155,6 +155,15 @@ pub enum Error {
         relationship: &'static str,
     },
 
+    /// A relationship a query marked `raiseload` was read.
+    #[error(
+        "relationship `{relationship}` was not loaded: the query marked it raiseload; load it with another loader option or session.load()"
+    )]
+    RaiseLoad {
+        /// `Model.field`.
+        relationship: &'static str,
+    },
+
     /// Models' relationships do not fit together (a foreign key is missing or
     /// ambiguous, a `back_populates` does not mirror), found when a `MetaData` is
     /// configured.

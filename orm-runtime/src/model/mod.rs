@@ -75,6 +75,10 @@ pub trait Model: HasTable + Sized + Send + Sync + 'static {
     /// columns only: an identity-map hit decodes nothing else).
     fn key_from_row(row: &Row, offset: usize) -> Result<Self::PrimaryKey>;
 
+    /// The primary key from the key columns' values, in key-column order (what
+    /// [`Model::key_values`] gives); a value of the wrong type is an error.
+    fn key_from_values(values: &[Value]) -> Result<Self::PrimaryKey>;
+
     /// Column `i`'s value ([`Model::columns`] order).
     fn column_value(&self, i: usize) -> Value;
 

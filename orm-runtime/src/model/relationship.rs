@@ -35,6 +35,8 @@ pub struct RelatedCore {
     removed: Vec<Handle>,
     /// Set once for a single-valued relationship whose value was replaced or cleared.
     changed: bool,
+    /// A query said `raiseload`: reading it unloaded names that.
+    raise: bool,
     owner: Option<Weak<dyn AnyCell>>,
 }
 
@@ -49,6 +51,7 @@ impl<T> Related<T> {
                 added: Vec::new(),
                 removed: Vec::new(),
                 changed: false,
+                raise: false,
                 owner: None,
             },
             _p: PhantomData,
@@ -90,6 +93,11 @@ impl<T> Related<T> {
     }
 
     fn not_loaded(&self) -> Error {
+        if self.core.raise {
+            return Error::RaiseLoad {
+                relationship: self.core.name(),
+            };
+        }
         Error::NotLoaded {
             relationship: self.core.name(),
         }
@@ -207,6 +215,14 @@ impl RelatedCore {
     pub(crate) fn set_loaded(&mut self, items: Vec<Handle>) {
         self.items = items;
         self.loaded = true;
+        self.raise = false;
+    }
+
+    /// Marks an unloaded relationship `raiseload`.
+    pub(crate) fn set_raise(&mut self) {
+        if !self.loaded {
+            self.raise = true;
+        }
     }
 
     pub(crate) fn clear_history(&mut self) {
@@ -381,6 +397,7 @@ impl<T> Clone for Related<T> {
                 added: self.core.added.iter().map(Handle::uncounted).collect(),
                 removed: self.core.removed.iter().map(Handle::uncounted).collect(),
                 changed: self.core.changed,
+                raise: self.core.raise,
                 owner: None,
             },
             _p: PhantomData,
@@ -412,6 +429,7 @@ impl<T> Default for Related<T> {
                 added: Vec::new(),
                 removed: Vec::new(),
                 changed: false,
+                raise: false,
                 owner: None,
             },
             _p: PhantomData,

@@ -14,6 +14,8 @@ pub(crate) trait AnyStore: Send + Sync {
     fn insert(&mut self, h: &Handle) -> bool;
     /// Takes `h` out (by identity).
     fn remove(&mut self, h: &Handle);
+    /// The object whose key has these values (key-column order), if mapped.
+    fn find(&self, key: &[crate::value::Value]) -> Option<Handle>;
     /// Every object in the map.
     fn handles(&self) -> Vec<Handle>;
     fn len(&self) -> usize;
@@ -69,6 +71,11 @@ impl<M: Model> AnyStore for Store<M> {
             // The key changed in memory since it was mapped: find it by identity.
             self.map.retain(|_, e| !e.ptr_eq(h));
         }
+    }
+
+    fn find(&self, key: &[crate::value::Value]) -> Option<Handle> {
+        let key = M::key_from_values(key).ok()?;
+        self.map.get(&key).map(Handle::uncounted)
     }
 
     fn handles(&self) -> Vec<Handle> {

@@ -18,6 +18,7 @@ pub mod events;
 pub(crate) mod identity;
 pub mod object;
 pub mod query;
+mod selectin;
 mod unit_of_work;
 pub mod vtable;
 
@@ -377,6 +378,15 @@ impl Session {
             .entry((vt.type_id)())
             .or_insert_with(|| (vt.new_store)())
             .as_mut()
+    }
+
+    /// The object of the model `vt` whose key has these values, if it is mapped.
+    pub(crate) fn find_in_store(
+        &self,
+        vt: &vtable::ModelVTable,
+        key: &[crate::value::Value],
+    ) -> Option<Handle> {
+        self.stores.get(&(vt.type_id)())?.find(key)
     }
 
     pub(crate) fn store<M: Model>(&mut self) -> &mut Store<M> {

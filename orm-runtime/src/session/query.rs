@@ -4,7 +4,9 @@
 use std::marker::PhantomData;
 
 use crate::error::{Error, Result};
+use crate::loading::{LoadPath, LoadStep};
 use crate::model::Model;
+use crate::model::relationship::LoadStrategy;
 use crate::session::object::Obj;
 use crate::session::unit_of_work::model_items;
 use crate::session::vtable::vtable;
@@ -19,6 +21,7 @@ pub struct Query<'s, M> {
     session: &'s mut Session,
     stmt: SelectStatement,
     mode: LoadMode,
+    paths: Vec<Vec<LoadStep>>,
     _p: PhantomData<fn() -> M>,
 }
 
@@ -29,6 +32,7 @@ impl<'s, M: Model> Query<'s, M> {
             session,
             stmt,
             mode: LoadMode::default(),
+            paths: Vec::new(),
             _p: PhantomData,
         }
     }
@@ -81,6 +85,18 @@ impl<'s, M: Model> Query<'s, M> {
         self
     }
 
+    /// Loads relationships of the objects found, along a typed path:
+    /// `.options(selectinload(User::posts).selectinload(Post::tags))` (one SELECT per
+    /// relationship per level). Several calls add several paths.
+    ///
+    /// `joinedload` and `subqueryload` paths load the same objects, for now with
+    /// selectin's second SELECT; `noload` leaves a relationship unloaded; `raiseload`
+    /// makes reading it (while unloaded) [`Error::RaiseLoad`](crate::error::Error::RaiseLoad).
+    pub fn options<Leaf>(mut self, path: LoadPath<M, Leaf>) -> Self {
+        self.paths.push(path.steps().to_vec());
+        self
+    }
+
     /// Overwrites the columns of objects already loaded with what the rows say
     /// (discarding their unflushed changes), as SQLAlchemy's `populate_existing`.
     pub fn populate_existing(mut self) -> Self {
@@ -99,6 +115,7 @@ impl<'s, M: Model> Query<'s, M> {
             session,
             stmt,
             mode,
+            paths,
             ..
         } = self;
         session.check_usable()?;
@@ -108,6 +125,27 @@ impl<'s, M: Model> Query<'s, M> {
         for row in &rows {
             out.push(session.load_row::<M>(row, 0, mode)?);
         }
+        // Relationship defaults (`#[relationship(lazy = "selectin")]`) apply unless a
+        // path names the relationship.
+        let mut paths = paths;
+        for info in M::relationships() {
+            if info.lazy == LoadStrategy::Selectin
+                && !paths
+                    .iter()
+                    .any(|p| p.first().is_some_and(|s| s.relationship == info.name))
+            {
+                paths.push(vec![LoadStep {
+                    model: M::MODEL_NAME,
+                    relationship: info.name,
+                    strategy: LoadStrategy::Selectin,
+                }]);
+            }
+        }
+        if !paths.is_empty() && !out.is_empty() {
+            let roots: Vec<_> = out.iter().map(|o| o.h.uncounted()).collect();
+            crate::session::selectin::load_paths(session, &roots, &paths, mode).await?;
+        }
+        session.dispatch_state_events();
         Ok(out)
     }
 

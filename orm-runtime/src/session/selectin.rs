@@ -1,0 +1,378 @@
+//! Running loader paths after a query: `selectinload` issues one SELECT per relationship
+//! per level (`WHERE key IN (...)`, chunked at 500 keys as SQLAlchemy does), and every
+//! object it finds goes through the identity map.
+//!
+//! - many-to-one: the foreign keys of the parents; targets already in the identity map
+//!   cost no SQL (none at all when every target is there);
+//! - one-to-many / one-to-one: children whose foreign key is among the parents' keys,
+//!   in the relationship's `order_by`, then by key;
+//! - many-to-many: targets joined to the association table, grouped by its column.
+//!
+//! A relationship already loaded is left as it is unless the query says
+//! `populate_existing`.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+use crate::loading::LoadStep;
+use crate::model::relationship::{LoadStrategy, RelationshipKind};
+use crate::session::object::Handle;
+use crate::session::unit_of_work::{Join, model_items, resolve};
+use crate::session::vtable::ModelVTable;
+use crate::session::{LoadMode, Session};
+use crate::sql::{
+    BinaryOp, ColumnRef, Dynamic, ExprNode, Name, Qualifier, SelectItem, and_all, or_all, select,
+};
+use crate::value::Value;
+
+/// Keys per IN list.
+const CHUNK: usize = 500;
+
+/// A value as a hashable key part (integers of every width compare equal).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Part {
+    Null,
+    Int(i128),
+    Text(String),
+    Bytes(Vec<u8>),
+    Other(String),
+}
+
+fn part(v: &Value) -> Part {
+    match v {
+        Value::Null => Part::Null,
+        Value::Bool(b) => Part::Int(i128::from(*b)),
+        Value::I16(n) => Part::Int(i128::from(*n)),
+        Value::I32(n) => Part::Int(i128::from(*n)),
+        Value::I64(n) => Part::Int(i128::from(*n)),
+        Value::Text(s) => Part::Text(s.clone()),
+        Value::Bytes(b) => Part::Bytes(b.clone()),
+        other => Part::Other(format!("{other:?}")),
+    }
+}
+
+fn key_of(values: &[Value], cols: &[usize]) -> Vec<Part> {
+    cols.iter().map(|&c| part(&values[c])).collect()
+}
+
+fn col(vt: &ModelVTable, name: &'static str) -> ExprNode {
+    ExprNode::Column(ColumnRef {
+        qualifier: Some(Qualifier::table(
+            vt.schema.map(Name::Borrowed),
+            Name::Borrowed(vt.table_name),
+        )),
+        name: Name::Borrowed(name),
+    })
+}
+
+fn table_col(t: &crate::schema::Table, name: &str) -> ExprNode {
+    ExprNode::Column(ColumnRef {
+        qualifier: Some(Qualifier::table(
+            t.schema.clone().map(Name::Owned),
+            Name::Owned(t.name.clone()),
+        )),
+        name: Name::Owned(name.to_owned()),
+    })
+}
+
+/// `cols IN (keys)` (one column) or `(c1 = ? AND c2 = ?) OR ...` (composite).
+fn in_keys(cols: Vec<ExprNode>, keys: &[Vec<Value>]) -> crate::sql::Expr<bool> {
+    if cols.len() == 1 {
+        return ExprNode::InList {
+            expr: Box::new(cols[0].clone()),
+            list: keys.iter().map(|k| ExprNode::Bind(k[0].clone())).collect(),
+            negated: false,
+        }
+        .typed();
+    }
+    or_all(keys.iter().map(|k| {
+        and_all(cols.iter().zip(k).map(|(c, v)| {
+            ExprNode::Binary(
+                Box::new(c.clone()),
+                BinaryOp::Eq,
+                Box::new(ExprNode::Bind(v.clone())),
+            )
+            .typed::<bool>()
+        }))
+    }))
+}
+
+/// Runs each path's steps over the objects a query returned.
+pub(crate) async fn load_paths(
+    s: &mut Session,
+    roots: &[Handle],
+    paths: &[Vec<LoadStep>],
+    mode: LoadMode,
+) -> Result<()> {
+    for path in paths {
+        let mut level: Vec<Handle> = roots.iter().map(Handle::uncounted).collect();
+        for step in path {
+            if level.is_empty() {
+                break;
+            }
+            level = match step.strategy {
+                LoadStrategy::NoLoad | LoadStrategy::Explicit => break,
+                LoadStrategy::Raise => {
+                    mark_raise(&level, step)?;
+                    break;
+                }
+                // joinedload and subqueryload load the same objects; until their own
+                // SQL lands they use selectin's second SELECT.
+                LoadStrategy::Selectin | LoadStrategy::Joined | LoadStrategy::Subquery => {
+                    load_step(s, &level, step, mode).await?
+                }
+            };
+        }
+    }
+    Ok(())
+}
+
+/// `raiseload`: reading the relationship of these objects (while unloaded) is
+/// [`Error::RaiseLoad`].
+fn mark_raise(objs: &[Handle], step: &LoadStep) -> Result<()> {
+    let vt = objs[0].vtable();
+    let Some(index) = vt.relationship_index(step.relationship) else {
+        return Err(Error::InvalidRequest {
+            message: format!("`{}` has no relationship `{}`", vt.name, step.relationship),
+        });
+    };
+    for h in objs {
+        (vt.with_relationship_mut)(h, index, &mut |r| r.set_raise());
+    }
+    Ok(())
+}
+
+/// Loads relationship `step` of every object of `objs` (all of one model); returns the
+/// objects found, once each, for the next step.
+async fn load_step(
+    s: &mut Session,
+    objs: &[Handle],
+    step: &LoadStep,
+    mode: LoadMode,
+) -> Result<Vec<Handle>> {
+    let vt = objs[0].vtable();
+    let Some(index) = vt.relationship_index(step.relationship) else {
+        return Err(Error::InvalidRequest {
+            message: format!("`{}` has no relationship `{}`", vt.name, step.relationship),
+        });
+    };
+    let info = &(vt.relationships)()[index];
+    let join = resolve(vt, info)?;
+    let target = (info.target_vtable)();
+    // Objects whose relationship is to be filled (not clobbering loaded ones).
+    let mut todo: Vec<(Handle, Vec<Value>)> = Vec::new();
+    let mut seen = HashSet::new();
+    for h in objs {
+        if !seen.insert(h.addr()) {
+            continue;
+        }
+        let mut loaded = false;
+        (vt.with_relationship)(h, index, &mut |r| loaded = r.is_loaded());
+        if loaded && !mode.populate_existing {
+            continue;
+        }
+        todo.push((h.uncounted(), (vt.values)(h)));
+    }
+    let groups: HashMap<Vec<Part>, Vec<Handle>> = match info.kind {
+        RelationshipKind::ManyToOne => many_to_one(s, &join, target, &todo).await?,
+        RelationshipKind::OneToMany | RelationshipKind::OneToOne => {
+            one_to_many(s, &join, target, info.order_by, &todo).await?
+        }
+        RelationshipKind::ManyToMany => {
+            many_to_many(s, &join, target, info.order_by, &todo).await?
+        }
+    };
+    let mut next = Vec::new();
+    let mut next_seen = HashSet::new();
+    for (h, values) in &todo {
+        let items: Vec<Handle> = groups
+            .get(&key_of(values, &join.local))
+            .map(|g| g.iter().map(Handle::uncounted).collect())
+            .unwrap_or_default();
+        for i in &items {
+            if next_seen.insert(i.addr()) {
+                next.push(i.uncounted());
+            }
+        }
+        (vt.with_relationship_mut)(h, index, &mut |r| {
+            r.set_loaded(items.iter().map(Handle::uncounted).collect())
+        });
+    }
+    // Objects whose relationship was loaded already still lead to the next level.
+    for h in objs {
+        (vt.with_relationship)(h, index, &mut |r| {
+            for i in r.items() {
+                if next_seen.insert(i.addr()) {
+                    next.push(i.uncounted());
+                }
+            }
+        });
+    }
+    Ok(next)
+}
+
+/// Distinct non-NULL keys of `cols` among `todo`.
+fn distinct_keys(todo: &[(Handle, Vec<Value>)], cols: &[usize]) -> Vec<Vec<Value>> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for (_, values) in todo {
+        let key: Vec<Value> = cols.iter().map(|&c| values[c].clone()).collect();
+        if key.iter().any(Value::is_null) {
+            continue;
+        }
+        if seen.insert(key_of(values, cols)) {
+            out.push(key);
+        }
+    }
+    out
+}
+
+fn order_items(
+    mut stmt: crate::sql::SelectStatement,
+    target: &ModelVTable,
+    order_by: &[&'static str],
+) -> crate::sql::SelectStatement {
+    for ob in order_by {
+        let (desc, name) = match ob.strip_prefix('-') {
+            Some(n) => (true, n),
+            None => (false, *ob),
+        };
+        if let Some(i) = target.column_index(name) {
+            let c = col(target, (target.columns)()[i].name).typed::<Dynamic>();
+            stmt = stmt.order_by(if desc { c.desc() } else { c.asc() });
+        }
+    }
+    for c in (target.columns)().iter().filter(|c| c.primary_key) {
+        stmt = stmt.order_by(col(target, c.name).typed::<Dynamic>().asc());
+    }
+    stmt
+}
+
+async fn many_to_one(
+    s: &mut Session,
+    join: &Join,
+    target: &'static ModelVTable,
+    todo: &[(Handle, Vec<Value>)],
+) -> Result<HashMap<Vec<Part>, Vec<Handle>>> {
+    let keys = distinct_keys(todo, &join.local);
+    let mut groups: HashMap<Vec<Part>, Vec<Handle>> = HashMap::new();
+    let remote_is_key = {
+        let pk: Vec<usize> = (target.columns)()
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.primary_key)
+            .map(|(i, _)| i)
+            .collect();
+        pk == join.remote
+    };
+    // Targets already in the identity map cost nothing.
+    let mut missing = Vec::new();
+    for key in keys {
+        let found = if remote_is_key {
+            s.find_in_store(target, &key)
+        } else {
+            None
+        };
+        match found {
+            Some(h) => {
+                groups.insert(key.iter().map(part).collect(), vec![h]);
+            }
+            None => missing.push(key),
+        }
+    }
+    for chunk in missing.chunks(CHUNK) {
+        let cols = join
+            .remote
+            .iter()
+            .map(|&r| col(target, (target.columns)()[r].name))
+            .collect();
+        let stmt = select(model_items(target))
+            .from((target.table)())
+            .filter(in_keys(cols, chunk));
+        let rows = s.tx().await?.fetch_all(&stmt).await?;
+        let handles = (target.decode_rows)(s, &rows, LoadMode::default())?;
+        for h in handles {
+            let values = (target.values)(&h);
+            groups.insert(key_of(&values, &join.remote), vec![h]);
+        }
+    }
+    Ok(groups)
+}
+
+async fn one_to_many(
+    s: &mut Session,
+    join: &Join,
+    target: &'static ModelVTable,
+    order_by: &[&'static str],
+    todo: &[(Handle, Vec<Value>)],
+) -> Result<HashMap<Vec<Part>, Vec<Handle>>> {
+    let keys = distinct_keys(todo, &join.local);
+    let mut groups: HashMap<Vec<Part>, Vec<Handle>> = HashMap::new();
+    for chunk in keys.chunks(CHUNK) {
+        let cols = join
+            .remote
+            .iter()
+            .map(|&r| col(target, (target.columns)()[r].name))
+            .collect();
+        let stmt = select(model_items(target))
+            .from((target.table)())
+            .filter(in_keys(cols, chunk));
+        let stmt = order_items(stmt, target, order_by);
+        let rows = s.tx().await?.fetch_all(&stmt).await?;
+        let handles = (target.decode_rows)(s, &rows, LoadMode::default())?;
+        for h in handles {
+            let values = (target.values)(&h);
+            groups
+                .entry(key_of(&values, &join.remote))
+                .or_default()
+                .push(h);
+        }
+    }
+    Ok(groups)
+}
+
+async fn many_to_many(
+    s: &mut Session,
+    join: &Join,
+    target: &'static ModelVTable,
+    order_by: &[&'static str],
+    todo: &[(Handle, Vec<Value>)],
+) -> Result<HashMap<Vec<Part>, Vec<Handle>>> {
+    let Some(sec) = &join.secondary else {
+        return Ok(HashMap::new());
+    };
+    let keys = distinct_keys(todo, &join.local);
+    let ncols = (target.columns)().len();
+    let mut groups: HashMap<Vec<Part>, Vec<Handle>> = HashMap::new();
+    for chunk in keys.chunks(CHUNK) {
+        let mut items = model_items(target);
+        items.extend(sec.local.iter().map(|c| SelectItem {
+            expr: table_col(&sec.table, c),
+            label: None,
+        }));
+        let on = and_all(join.remote.iter().zip(&sec.remote).map(|(&r, c)| {
+            ExprNode::Binary(
+                Box::new(table_col(&sec.table, c)),
+                BinaryOp::Eq,
+                Box::new(col(target, (target.columns)()[r].name)),
+            )
+            .typed::<bool>()
+        }));
+        let cols = sec.local.iter().map(|c| table_col(&sec.table, c)).collect();
+        let stmt = select(items)
+            .from((target.table)())
+            .join(Arc::clone(&sec.table), on)
+            .filter(in_keys(cols, chunk));
+        let stmt = order_items(stmt, target, order_by);
+        let rows = s.tx().await?.fetch_all(&stmt).await?;
+        let handles = (target.decode_rows)(s, &rows, LoadMode::default())?;
+        for (row, h) in rows.iter().zip(handles) {
+            let owner: Vec<Part> = (0..sec.local.len())
+                .map(|k| row.value(ncols + k).map(|v| part(&v)))
+                .collect::<Result<_>>()?;
+            groups.entry(owner).or_default().push(h);
+        }
+    }
+    Ok(groups)
+}
