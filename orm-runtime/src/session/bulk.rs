@@ -54,7 +54,7 @@ impl Session {
                 let obj = Obj::new_in(
                     &self.registry,
                     value,
-                    crate::session::vtable::persistent_meta(self.registry.id, M::key_values(&key)),
+                    crate::session::vtable::persistent_meta(&self.registry, M::key_values(&key)),
                 );
                 self.store::<M>().map.insert(key, obj.h.uncounted());
                 return Ok(obj);

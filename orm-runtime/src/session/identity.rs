@@ -14,6 +14,8 @@ pub(crate) trait AnyStore: Send + Sync {
     fn insert(&mut self, h: &Handle) -> bool;
     /// Takes `h` out (by identity).
     fn remove(&mut self, h: &Handle);
+    /// Takes `h` out from under `key` (its key before a change).
+    fn remove_key(&mut self, h: &Handle, key: &[crate::value::Value]);
     /// The object whose key has these values (key-column order), if mapped.
     fn find(&self, key: &[crate::value::Value]) -> Option<Handle>;
     /// Every object in the map.
@@ -70,6 +72,15 @@ impl<M: Model> AnyStore for Store<M> {
         } else {
             // The key changed in memory since it was mapped: find it by identity.
             self.map.retain(|_, e| !e.ptr_eq(h));
+        }
+    }
+
+    fn remove_key(&mut self, h: &Handle, key: &[crate::value::Value]) {
+        match M::key_from_values(key) {
+            Ok(k) if self.map.get(&k).is_some_and(|e| e.ptr_eq(h)) => {
+                self.map.remove(&k);
+            }
+            _ => self.map.retain(|_, e| !e.ptr_eq(h)),
         }
     }
 

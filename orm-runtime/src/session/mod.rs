@@ -270,6 +270,7 @@ impl Session {
             &self.registry,
             value,
             Meta {
+                sink: Arc::downgrade(&self.registry),
                 state: ObjectState::Pending,
                 session: self.registry.id,
                 delete_marked: false,
@@ -317,6 +318,13 @@ impl Session {
                     describe(h.vtable().name, meta.key.as_deref())
                 ),
             });
+        }
+        if meta.session != self.registry.id {
+            // Writes made while it was elsewhere (or detached) are flushed here.
+            meta.sink = Arc::downgrade(&self.registry);
+            if meta.touched {
+                self.registry.push_touched(h);
+            }
         }
         match meta.state {
             ObjectState::Pending | ObjectState::Persistent => return Ok(()),
@@ -449,6 +457,7 @@ impl Session {
             }
             meta.session = 0;
             meta.delete_marked = false;
+            meta.sink = std::sync::Weak::new();
             let to = match meta.state {
                 ObjectState::Pending | ObjectState::Transient => ObjectState::Transient,
                 _ => ObjectState::Detached,
@@ -848,7 +857,6 @@ impl Session {
         mode: LoadMode,
     ) -> Result<Obj<M>> {
         let key = M::key_from_row(row, offset)?;
-        let session = self.registry.id;
         if let Some(existing) = self.store::<M>().get(&key) {
             let existing = existing.clone();
             let refill = mode.populate_existing || existing.h.core().meta().is_expired();
@@ -875,7 +883,7 @@ impl Session {
         let obj = Obj::new_in(
             &self.registry,
             value,
-            vtable::persistent_meta(session, key_values),
+            vtable::persistent_meta(&self.registry, key_values),
         );
         self.store::<M>().map.insert(key, obj.h.uncounted());
         if !self.listeners.state.is_empty() {
@@ -897,6 +905,7 @@ impl Drop for Session {
         for h in self.stores.values().flat_map(|s| s.handles()) {
             let mut meta = h.core().meta();
             meta.session = 0;
+            meta.sink = std::sync::Weak::new();
             if meta.state == ObjectState::Persistent {
                 meta.state = ObjectState::Detached;
             }

@@ -59,6 +59,9 @@ pub(crate) struct Meta {
     pub(crate) touched: bool,
     /// The identity key, once the object is persistent.
     pub(crate) key: Option<Vec<Value>>,
+    /// The registry of the session that holds the object, whose touched list its writes
+    /// join (objects move between sessions; their graph registry does not).
+    pub(crate) sink: Weak<Registry>,
 }
 
 impl Meta {
@@ -173,6 +176,14 @@ impl Registry {
             members: Mutex::new(Vec::new()),
             touched: Mutex::new(Vec::new()),
         })
+    }
+
+    /// Adds `h` to the objects written since the last flush.
+    pub(crate) fn push_touched(&self, h: &Handle) {
+        match self.touched.lock() {
+            Ok(mut t) => t.push(h.uncounted()),
+            Err(p) => p.into_inner().push(h.uncounted()),
+        }
     }
 
     fn acquire(&self) {
@@ -447,10 +458,10 @@ impl<M: Model> Obj<M> {
         if meta.state == ObjectState::Persistent && meta.snapshot.is_none() {
             meta.snapshot = Some(value.values());
         }
+        let sink = meta.sink.upgrade();
         drop(meta);
-        match core.registry.touched.lock() {
-            Ok(mut t) => t.push(self.h.uncounted()),
-            Err(p) => p.into_inner().push(self.h.uncounted()),
+        if let Some(sink) = sink {
+            sink.push_touched(&self.h);
         }
     }
 

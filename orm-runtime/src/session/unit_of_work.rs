@@ -333,7 +333,8 @@ pub(crate) async fn flush(s: &mut Session) -> Result<()> {
     // A flush with nothing to do fires no flush events (SQLAlchemy returns early).
     let quiet = touched.is_empty() && s.new.is_empty() && s.deleted.is_empty();
     s.flushing = true;
-    let result = flush_inner(s, &touched).await;
+    let mut wrote = false;
+    let result = flush_inner(s, &touched, &mut wrote).await;
     match result {
         Ok(()) => {
             s.flushing = false;
@@ -348,11 +349,14 @@ pub(crate) async fn flush(s: &mut Session) -> Result<()> {
             if let Ok(mut t) = s.registry.touched.lock() {
                 t.extend(touched);
             }
-            if let Some(tx) = s.tx.take() {
-                let _ = tx.rollback().await;
-            }
             s.flushing = false;
-            if !matches!(e, Error::InvalidRequest { .. } | Error::Relationship { .. }) {
+            // Refused while planning: nothing was sent, the transaction goes on. Once a
+            // statement of this flush ran, the transaction is rolled back, and the
+            // session (whose earlier flushes it undid) must be rolled back too.
+            if wrote || !matches!(e, Error::InvalidRequest { .. } | Error::Relationship { .. }) {
+                if let Some(tx) = s.tx.take() {
+                    let _ = tx.rollback().await;
+                }
                 s.pending_rollback = Some(format!("a flush failed ({e})"));
             }
             Err(e)
@@ -360,7 +364,7 @@ pub(crate) async fn flush(s: &mut Session) -> Result<()> {
     }
 }
 
-async fn flush_inner(s: &mut Session, touched: &[Handle]) -> Result<()> {
+async fn flush_inner(s: &mut Session, touched: &[Handle], wrote: &mut bool) -> Result<()> {
     // A guard held across this `.await` by the flushing task itself would deadlock the
     // flush: say so instead.
     for h in s.new.iter().chain(touched).chain(&s.deleted) {
@@ -381,6 +385,7 @@ async fn flush_inner(s: &mut Session, touched: &[Handle]) -> Result<()> {
         return Ok(());
     }
     let dialect = s.engine.dialect();
+    *wrote = true;
     for unit in 0..plan.units {
         write_inserts(s, &mut plan, unit, dialect).await?;
         write_updates(s, &mut plan, unit).await?;
@@ -438,6 +443,45 @@ fn cascade_saves(s: &mut Session, touched: &[Handle]) -> Result<()> {
     Ok(())
 }
 
+/// Where `back_populates` says so, the parent `child` points at now, if that side is
+/// loaded: `Some(None)` for no parent.
+fn back_parent(info: &RelationshipInfo, child: &Handle) -> Option<Option<Handle>> {
+    let back = info.back_populates?;
+    let cvt = child.vtable();
+    let index = cvt.relationship_index(back)?;
+    let mut out = None;
+    (cvt.with_relationship)(child, index, &mut |r| {
+        if r.is_loaded() {
+            out = Some(r.items().first().map(Handle::uncounted));
+        }
+    });
+    out
+}
+
+/// True when `child`, removed from `owner`'s collection (relationship `rel`), belongs to
+/// another parent now: it is no orphan, and its foreign key is not nulled.
+fn has_other_parent(
+    owner: &Handle,
+    info: &RelationshipInfo,
+    child: &Handle,
+    owners: &[Handle],
+    rel: usize,
+) -> bool {
+    if let Some(parent) = back_parent(info, child) {
+        return parent.is_some_and(|p| !p.ptr_eq(owner));
+    }
+    owners.iter().filter(|o| !o.ptr_eq(owner)).any(|o| {
+        if !std::ptr::eq(o.vtable(), owner.vtable()) {
+            return false;
+        }
+        let mut found = false;
+        (o.vtable().with_relationship)(o, rel, &mut |r| {
+            found = r.added().iter().any(|a| a.ptr_eq(child));
+        });
+        found
+    })
+}
+
 /// `delete-orphan`, `delete` and the children of deleted parents.
 async fn cascade_deletes(s: &mut Session, touched: &[Handle]) -> Result<()> {
     // Orphans: objects removed from a collection whose cascade deletes orphans.
@@ -453,6 +497,9 @@ async fn cascade_deletes(s: &mut Session, touched: &[Handle]) -> Result<()> {
                 removed.extend(r.removed().iter().map(Handle::uncounted));
             });
             for r in removed {
+                if has_other_parent(h, info, &r, &owners, i) {
+                    continue;
+                }
                 let state = r.state();
                 match state {
                     ObjectState::Persistent => s.delete_handle(&r)?,
@@ -488,7 +535,15 @@ async fn cascade_deletes(s: &mut Session, touched: &[Handle]) -> Result<()> {
             let targets = match loaded {
                 Some(t) => t,
                 None if info.passive_deletes => continue,
-                None => s.load_relationship(&d, ri).await?,
+                None => {
+                    // Loaded into the relationship, so the plan sees the children (to
+                    // null their keys, or to delete them before their parent).
+                    let t = s.load_relationship(&d, ri).await?;
+                    (vt.with_relationship_mut)(&d, ri, &mut |r| {
+                        r.set_loaded(t.iter().map(Handle::uncounted).collect())
+                    });
+                    t
+                }
             };
             if info.cascade.delete {
                 for t in targets {
@@ -588,7 +643,10 @@ fn build_plan(s: &mut Session, touched: &[Handle]) -> Result<Plan> {
                 }
                 RelationshipKind::OneToMany | RelationshipKind::OneToOne => {
                     for r in &removed {
-                        if r.core().meta().delete_marked || added.iter().any(|a| a.ptr_eq(r)) {
+                        if r.core().meta().delete_marked
+                            || added.iter().any(|a| a.ptr_eq(r))
+                            || has_other_parent(h, info, r, &owners, i)
+                        {
                             continue;
                         }
                         if let Some(child) = item_for(&mut plan, r) {
@@ -602,6 +660,11 @@ fn build_plan(s: &mut Session, touched: &[Handle]) -> Result<Plan> {
                         }
                     }
                     for a in &added {
+                        // The child's own side, when loaded, says where it ended up
+                        // (it may have moved on to another parent since).
+                        if back_parent(info, a).is_some_and(|p| !p.is_some_and(|p| p.ptr_eq(h))) {
+                            continue;
+                        }
                         if let Some(child) = item_for(&mut plan, a) {
                             additions.push((
                                 child,
@@ -616,15 +679,31 @@ fn build_plan(s: &mut Session, touched: &[Handle]) -> Result<Plan> {
                     }
                 }
                 RelationshipKind::ManyToMany => {
-                    let table = join
-                        .secondary
-                        .as_ref()
-                        .map_or(String::new(), |s| s.table.full_name());
+                    let Some(sec) = join.secondary.as_ref() else {
+                        continue;
+                    };
+                    let table = sec.table.full_name();
+                    let loaded = {
+                        let mut l = false;
+                        (vt.with_relationship)(h, i, &mut |r| l = r.is_loaded());
+                        l
+                    };
                     for (list, insert) in [(&removed, false), (&added, true)] {
                         for t in list {
-                            // Both sides of a back_populates pair may carry the change.
-                            let (a, b) = (h.addr().min(t.addr()), h.addr().max(t.addr()));
-                            if !assoc_seen.insert((table.clone(), a, b, insert)) {
+                            // The net effect: linked then unlinked (from either side) is
+                            // nothing.
+                            let now = current.iter().any(|c| c.ptr_eq(t));
+                            if loaded && now != insert {
+                                continue;
+                            }
+                            // Both sides of a back_populates pair may carry the change:
+                            // one row per (local-side object, remote-side object).
+                            let mut ends = [
+                                (sec.local.clone(), h.addr()),
+                                (sec.remote.clone(), t.addr()),
+                            ];
+                            ends.sort();
+                            if !assoc_seen.insert((table.clone(), ends, insert)) {
                                 continue;
                             }
                             plan.assoc.push(AssocRow {
@@ -1004,7 +1083,7 @@ async fn insert_group(
     let needs_return = !left_out.is_empty();
     let has_returning = dialect != Dialect::MySql;
     let per_row = needs_return && !has_returning;
-    let max_rows = if per_row {
+    let max_rows = if per_row || cols.is_empty() {
         1
     } else {
         (dialect.max_bind_parameters() / cols.len().max(1)).clamp(1, 1000)
@@ -1045,7 +1124,11 @@ async fn insert_group(
         };
         // PostgreSQL promises the order of neither VALUES rows nor RETURNING rows; an
         // INSERT ... SELECT ... ORDER BY inserts (and so numbers) the rows in order.
-        let result = if dialect == Dialect::Postgres && generated_left_out && chunk.len() > 1 {
+        let result = if cols.is_empty() {
+            // Nothing but defaults: no VALUES list to write.
+            let sql = default_values_insert(vt, &returned, dialect, needs_return && has_returning);
+            s.tx().await?.execute(sql).await
+        } else if dialect == Dialect::Postgres && generated_left_out && chunk.len() > 1 {
             let ordered = pg_ordered_insert(vt, cols, &returned, chunk, plan);
             s.tx().await?.execute(ordered).await
         } else {
@@ -1131,6 +1214,37 @@ async fn insert_group(
     Ok(())
 }
 
+/// `INSERT INTO t DEFAULT VALUES` (`() VALUES ()` on MySQL), with `RETURNING` the
+/// columns the database filled when `returning`.
+fn default_values_insert(
+    vt: &ModelVTable,
+    returned: &[usize],
+    dialect: Dialect,
+    returning: bool,
+) -> Compiled {
+    let mut sql = String::from("INSERT INTO ");
+    if let Some(schema) = vt.schema {
+        dialect.quote_identifier_into(&mut sql, schema);
+        sql.push('.');
+    }
+    dialect.quote_identifier_into(&mut sql, vt.table_name);
+    sql.push_str(if dialect.is_mysql() {
+        " () VALUES ()"
+    } else {
+        " DEFAULT VALUES"
+    });
+    if returning {
+        sql.push_str(" RETURNING ");
+        for (k, &c) in returned.iter().enumerate() {
+            if k > 0 {
+                sql.push_str(", ");
+            }
+            dialect.quote_identifier_into(&mut sql, (vt.columns)()[c].name);
+        }
+    }
+    Compiled::new(sql, Vec::new())
+}
+
 /// `INSERT INTO t (cols) SELECT p0, .. FROM (VALUES (CAST($1 AS type), .., 0), ..) AS
 /// orm_v (p0, .., orm_sen) ORDER BY orm_sen RETURNING ..`: the rows are inserted in the
 /// order given, so the generated keys ascend in that order (SQLAlchemy's
@@ -1147,12 +1261,18 @@ fn pg_ordered_insert(
     let d = Dialect::Postgres;
     let table = (vt.table)();
     let columns = (vt.columns)();
+    // The casts name the base type only: an explicit CAST to VARCHAR(n) would cut a
+    // longer string silently, where the INSERT's own assignment refuses it.
     let types: Vec<String> = cols
         .iter()
         .map(|&c| {
-            table
+            let ddl = table
                 .get_column(columns[c].name)
-                .map_or_else(|| "TEXT".to_owned(), |col| col.sql_type.ddl(d))
+                .map_or_else(|| "TEXT".to_owned(), |col| col.sql_type.ddl(d));
+            match ddl.find('(') {
+                Some(i) => ddl[..i].trim_end().to_owned(),
+                None => ddl,
+            }
         })
         .collect();
     let mut sql = String::with_capacity(64 + rows.len() * cols.len() * 24);
@@ -1454,10 +1574,26 @@ fn finish(s: &mut Session, plan: Plan) -> Result<()> {
                 s.tx_inserted.push(item.h.uncounted());
             }
             Op::Update => {
+                // A changed primary key moves the object in the identity map.
+                let new_key = key_values_of(item);
+                let moved = item
+                    .key
+                    .as_ref()
+                    .is_some_and(|k| k.iter().zip(&new_key).any(|(a, b)| !same_value(a, b)));
+                if moved {
+                    s.store_for(&item.h)
+                        .remove_key(&item.h, item.key.as_deref().unwrap_or(&[]));
+                }
                 {
                     let mut m = item.h.core().meta();
                     m.snapshot = None;
                     m.touched = false;
+                    if moved {
+                        m.key = Some(new_key);
+                    }
+                }
+                if moved {
+                    s.store_for(&item.h).insert(&item.h);
                 }
                 if !s.nested.is_empty() {
                     s.tx_updated.push(item.h.uncounted());

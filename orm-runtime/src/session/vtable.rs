@@ -170,8 +170,13 @@ fn decode_rows<M: Model>(s: &mut Session, rows: &[Row], mode: LoadMode) -> Resul
 }
 
 /// Fresh bookkeeping for an object loaded from the database.
-pub(crate) fn persistent_meta(session: u64, key: Vec<Value>) -> Meta {
+pub(crate) fn persistent_meta(
+    registry: &std::sync::Arc<crate::session::object::Registry>,
+    key: Vec<Value>,
+) -> Meta {
+    let session = registry.id;
     Meta {
+        sink: std::sync::Arc::downgrade(registry),
         state: ObjectState::Persistent,
         session,
         delete_marked: false,
