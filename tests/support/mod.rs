@@ -15,7 +15,7 @@ pub mod compare;
 
 use std::path::PathBuf;
 
-use orm::{Dialect, Engine, EngineBuilder, text};
+use orm::{Dialect, Engine, EngineBuilder, PoolStatus, text};
 
 /// A backend the suite runs against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -341,5 +341,18 @@ impl Statements {
             .iter()
             .filter(|s| s.len() >= prefix.len() && s[..prefix.len()].eq_ignore_ascii_case(prefix))
             .count()
+    }
+}
+
+/// Polls the engine's pool until `want` holds (returning a connection can finish in the
+/// background: a rollback, a close), for at most 10 s; returns the last status seen.
+pub async fn wait_for_pool(engine: &Engine, want: impl Fn(PoolStatus) -> bool) -> PoolStatus {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let s = engine.pool_status();
+        if want(s) || std::time::Instant::now() > deadline {
+            return s;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
 }
