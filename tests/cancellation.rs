@@ -56,17 +56,6 @@ async fn settled(engine: &Engine) -> PoolStatus {
     wait_for_pool(engine, |s| s.idle as u32 == s.size).await
 }
 
-/// An engine of exactly one connection.
-async fn one_connection(db: &TestDb) -> Engine {
-    db.builder()
-        .pool_size(1)
-        .max_overflow(0)
-        .pool_timeout(Duration::from_secs(2))
-        .connect()
-        .await
-        .unwrap()
-}
-
 async fn server_pid(db: &TestDb, conn: &mut orm::Connection) -> Option<i64> {
     if db.backend == Backend::Sqlite {
         return None;
@@ -83,7 +72,7 @@ async fn server_pid(db: &TestDb, conn: &mut orm::Connection) -> Option<i64> {
 async fn a_connection_whose_statement_was_cancelled_answers_the_next_statement_correctly(
     db: &TestDb,
 ) {
-    let engine = one_connection(db).await;
+    let engine = db.one_connection_engine().await;
     // Cancelled while waiting for the answer (a timeout around `execute`), and while
     // the rows are arriving (a row stream dropped part-way).
     let slow = slow_sql(db, 0.5);
@@ -145,7 +134,7 @@ async fn cancel(conn: &mut orm::Connection, rows_first: bool, slow: &str, many: 
 async fn a_cancelled_statement_inside_a_transaction_loses_the_transaction_with_a_clear_error(
     db: &TestDb,
 ) {
-    let engine = one_connection(db).await;
+    let engine = db.one_connection_engine().await;
     engine
         .execute(text("CREATE TABLE cancel_tx (x INTEGER)"))
         .await
@@ -387,7 +376,7 @@ async fn fifty_tasks_on_a_pool_of_five_each_finish_or_time_out(db: &TestDb) {
 }
 
 async fn a_transaction_dropped_open_is_rolled_back_before_its_connection_is_reused(db: &TestDb) {
-    let engine = one_connection(db).await;
+    let engine = db.one_connection_engine().await;
     engine
         .execute(text("CREATE TABLE dropped_tx (x INTEGER)"))
         .await

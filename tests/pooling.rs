@@ -198,10 +198,9 @@ mod server {
     }
 }
 
-#[tokio::test]
-async fn static_pool_shares_one_in_memory_database() {
+/// `sqlite::memory:` with a table `t` of one row.
+async fn memory_db_with_one_row() -> Engine {
     let engine = orm::create_engine("sqlite::memory:").await.unwrap();
-    assert_eq!(engine.pool_kind(), PoolKind::Static);
     engine
         .execute(text("CREATE TABLE t (x INTEGER)"))
         .await
@@ -210,16 +209,26 @@ async fn static_pool_shares_one_in_memory_database() {
         .execute(text("INSERT INTO t VALUES (1)"))
         .await
         .unwrap();
+    engine
+}
+
+/// `SELECT COUNT(*) FROM t`.
+async fn rows_in_t(conn: &mut orm::Connection) -> i64 {
+    conn.fetch_one(text("SELECT COUNT(*) FROM t"))
+        .await
+        .unwrap()
+        .get(0)
+        .unwrap()
+}
+
+#[tokio::test]
+async fn static_pool_shares_one_in_memory_database() {
+    let engine = memory_db_with_one_row().await;
+    assert_eq!(engine.pool_kind(), PoolKind::Static);
     // Every checkout is the same connection, so the same in-memory database.
     for _ in 0..3 {
         let mut conn = engine.connect().await.unwrap();
-        let n: i64 = conn
-            .fetch_one(text("SELECT COUNT(*) FROM t"))
-            .await
-            .unwrap()
-            .get(0)
-            .unwrap();
-        assert_eq!(n, 1);
+        assert_eq!(rows_in_t(&mut conn).await, 1);
     }
     assert_eq!(engine.pool_status().size, 1);
     // A second concurrent checkout waits for the first, then fails after pool_timeout.
@@ -256,13 +265,7 @@ async fn returning_a_connection_sends_nothing_unless_it_is_inside_a_transaction(
         "integration::pooling::mysql",
         "returning_a_connection_sends_nothing",
         async |db: &TestDb| {
-            let engine = db
-                .builder()
-                .pool_size(1)
-                .max_overflow(0)
-                .connect()
-                .await
-                .unwrap();
+            let engine = db.one_connection_engine().await;
             async fn counters(engine: &Engine) -> (i64, i64) {
                 let mut conn = engine.connect().await.unwrap();
                 let mut get = async |name: &str| -> i64 {
@@ -290,15 +293,7 @@ async fn returning_a_connection_sends_nothing_unless_it_is_inside_a_transaction(
 
 #[tokio::test]
 async fn a_static_pool_keeps_its_in_memory_database_after_a_cancelled_statement() {
-    let engine = orm::create_engine("sqlite::memory:").await.unwrap();
-    engine
-        .execute(text("CREATE TABLE t (x INTEGER)"))
-        .await
-        .unwrap();
-    engine
-        .execute(text("INSERT INTO t VALUES (1)"))
-        .await
-        .unwrap();
+    let engine = memory_db_with_one_row().await;
     // SQLite runs each command to its end on the driver's own thread, so the one
     // connection stays consistent; closing it would destroy the database.
     let slow = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c \
@@ -307,21 +302,9 @@ async fn a_static_pool_keeps_its_in_memory_database_after_a_cancelled_statement(
     let cancelled =
         tokio::time::timeout(Duration::from_millis(20), conn.fetch_all(text(slow))).await;
     assert!(cancelled.is_err());
-    let n: i64 = conn
-        .fetch_one(text("SELECT COUNT(*) FROM t"))
-        .await
-        .unwrap()
-        .get(0)
-        .unwrap();
-    assert_eq!(n, 1);
+    assert_eq!(rows_in_t(&mut conn).await, 1);
     drop(conn);
     let _ = tokio::time::timeout(Duration::from_millis(20), engine.fetch_all(text(slow))).await;
-    let n: i64 = engine
-        .fetch_one(text("SELECT COUNT(*) FROM t"))
-        .await
-        .unwrap()
-        .get(0)
-        .unwrap();
-    assert_eq!(n, 1);
+    assert_eq!(rows_in_t(&mut engine.connect().await.unwrap()).await, 1);
     assert_eq!(engine.pool_status(), orm::PoolStatus { size: 1, idle: 1 });
 }

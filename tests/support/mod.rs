@@ -178,6 +178,18 @@ impl TestDb {
         self.builder().connect().await.unwrap()
     }
 
+    /// An engine of exactly one connection (`pool_size(1)`, no overflow, checkouts
+    /// wait at most 2 s).
+    pub async fn one_connection_engine(&self) -> Engine {
+        self.builder()
+            .pool_size(1)
+            .max_overflow(0)
+            .pool_timeout(std::time::Duration::from_secs(2))
+            .connect()
+            .await
+            .unwrap()
+    }
+
     /// A builder for an engine connected into the isolated namespace.
     pub fn builder(&self) -> EngineBuilder {
         Engine::builder(&self.url)
