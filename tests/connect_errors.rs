@@ -173,3 +173,99 @@ async fn passwords_never_show() {
     let err = b.connect().await.unwrap_err();
     assert!(!err.to_string().contains("top"), "{err}");
 }
+
+/// A server that goes away after the engine connected (stopped, restarted, its port
+/// closed): a TCP proxy in front of the real server, shut down mid-test.
+mod server_gone {
+    use std::sync::{Arc, Mutex};
+
+    use tokio::net::{TcpListener, TcpStream};
+    use tokio::task::JoinHandle;
+
+    use super::*;
+
+    crate::server_tests!(a_server_gone_after_connect_gives_the_connect_error_at_once);
+
+    /// Forwards a local port to `target` until [`Proxy::stop`].
+    struct Proxy {
+        port: u16,
+        tasks: Arc<Mutex<Vec<JoinHandle<()>>>>,
+        accept: JoinHandle<()>,
+    }
+
+    impl Proxy {
+        async fn start(target: String) -> Proxy {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let port = listener.local_addr().unwrap().port();
+            let tasks = Arc::new(Mutex::new(Vec::new()));
+            let spawned = Arc::clone(&tasks);
+            let accept = tokio::spawn(async move {
+                while let Ok((mut inbound, _)) = listener.accept().await {
+                    let target = target.clone();
+                    let pipe = tokio::spawn(async move {
+                        if let Ok(mut outbound) = TcpStream::connect(target).await {
+                            let _ =
+                                tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                        }
+                    });
+                    spawned.lock().unwrap().push(pipe);
+                }
+            });
+            Proxy {
+                port,
+                tasks,
+                accept,
+            }
+        }
+
+        /// Closes the port and every forwarded connection.
+        async fn stop(self) {
+            self.accept.abort();
+            let _ = self.accept.await;
+            for t in self.tasks.lock().unwrap().drain(..) {
+                t.abort();
+            }
+        }
+    }
+
+    async fn a_server_gone_after_connect_gives_the_connect_error_at_once(db: &TestDb) {
+        // `scheme://user@host:port/db?query`: point host:port at the proxy.
+        let authority = db.url.split("://").nth(1).unwrap();
+        let authority = &authority[authority.find('@').map_or(0, |i| i + 1)..];
+        let host_port = &authority[..authority.find('/').unwrap()];
+        let proxy = Proxy::start(host_port.to_owned()).await;
+        let url = db
+            .url
+            .replacen(host_port, &format!("127.0.0.1:{}", proxy.port), 1);
+        let engine = orm::Engine::builder(&url)
+            .pool_size(2)
+            .pool_timeout(Duration::from_secs(10))
+            .connect()
+            .await
+            .unwrap();
+        engine.execute(text("SELECT 1")).await.unwrap();
+        assert_eq!(engine.pool_status().size, 1);
+        proxy.stop().await;
+        // The idle connection is gone with the server: its statement fails with the
+        // driver's I/O error, and the connection is closed...
+        let started = Instant::now();
+        let err = engine.execute(text("SELECT 1")).await.unwrap_err();
+        assert!(matches!(err, Error::Driver(_)), "{err:?}");
+        // ...and every later statement, which must open a connection, says why it
+        // cannot, at once instead of after pool_timeout.
+        for _ in 0..3 {
+            let err = engine.execute(text("SELECT 1")).await.unwrap_err();
+            match &err {
+                Error::Connect { url: shown, .. } => assert!(shown.contains("127.0.0.1")),
+                other => panic!("expected a connect error, got {other:?}"),
+            }
+            assert!(err.to_string().to_lowercase().contains("refused"), "{err}");
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "took {:?}",
+            started.elapsed()
+        );
+        assert_eq!(engine.pool_status(), orm::PoolStatus { size: 0, idle: 0 });
+    }
+}

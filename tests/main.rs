@@ -5,6 +5,7 @@
 mod support;
 
 mod binds_property;
+mod cancellation;
 mod chinook;
 mod chinook_models;
 mod connect_errors;

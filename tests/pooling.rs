@@ -6,25 +6,13 @@ use std::time::{Duration, Instant};
 use orm::{Engine, Error, PoolKind, text};
 
 use crate::backend_tests;
-use crate::support::TestDb;
+use crate::support::{TestDb, wait_for_pool as wait_for};
 
 backend_tests!(
     pool_exhaustion_fails_after_pool_timeout,
     queue_pool_closes_overflow_connections_on_return,
     null_pool_closes_every_connection_on_return,
 );
-
-async fn wait_for(engine: &Engine, want: impl Fn(orm::PoolStatus) -> bool) -> orm::PoolStatus {
-    // Returning a connection to the pool finishes in a background task.
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let s = engine.pool_status();
-        if want(s) || Instant::now() > deadline {
-            return s;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
 
 async fn pool_exhaustion_fails_after_pool_timeout(db: &TestDb) {
     let timeout = Duration::from_millis(400);
@@ -187,9 +175,20 @@ mod server {
             db.kill_connection(pid).await;
         }
         drop((a, b));
-        wait_for(&engine, |s| s.size == 0).await;
-        // The pool keeps connections again: each statement, run after the previous
-        // connection is back (returning finishes in the background), reuses it.
+        // Returning costs no round trip (SQLAlchemy without pre-ping), so nobody knows
+        // yet: the first statement on a dead connection fails with the disconnect...
+        assert_eq!(engine.pool_status().size, 2);
+        let err = engine
+            .fetch_one(text(db.backend_pid_sql()))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::Driver(_) | Error::Database(_)),
+            "a killed connection cannot run a statement: {err:?}"
+        );
+        // ...which closes it and has the other idle connection pinged before reuse, so
+        // the next statement gets a fresh connection and the pool keeps connections
+        // again: each statement, run after the previous connection is back, reuses it.
         let first = pid(db, &engine).await;
         for _ in 0..4 {
             let s = wait_for(&engine, |s| s.idle == 1).await;
@@ -199,10 +198,9 @@ mod server {
     }
 }
 
-#[tokio::test]
-async fn static_pool_shares_one_in_memory_database() {
+/// `sqlite::memory:` with a table `t` of one row.
+async fn memory_db_with_one_row() -> Engine {
     let engine = orm::create_engine("sqlite::memory:").await.unwrap();
-    assert_eq!(engine.pool_kind(), PoolKind::Static);
     engine
         .execute(text("CREATE TABLE t (x INTEGER)"))
         .await
@@ -211,16 +209,26 @@ async fn static_pool_shares_one_in_memory_database() {
         .execute(text("INSERT INTO t VALUES (1)"))
         .await
         .unwrap();
+    engine
+}
+
+/// `SELECT COUNT(*) FROM t`.
+async fn rows_in_t(conn: &mut orm::Connection) -> i64 {
+    conn.fetch_one(text("SELECT COUNT(*) FROM t"))
+        .await
+        .unwrap()
+        .get(0)
+        .unwrap()
+}
+
+#[tokio::test]
+async fn static_pool_shares_one_in_memory_database() {
+    let engine = memory_db_with_one_row().await;
+    assert_eq!(engine.pool_kind(), PoolKind::Static);
     // Every checkout is the same connection, so the same in-memory database.
     for _ in 0..3 {
         let mut conn = engine.connect().await.unwrap();
-        let n: i64 = conn
-            .fetch_one(text("SELECT COUNT(*) FROM t"))
-            .await
-            .unwrap()
-            .get(0)
-            .unwrap();
-        assert_eq!(n, 1);
+        assert_eq!(rows_in_t(&mut conn).await, 1);
     }
     assert_eq!(engine.pool_status().size, 1);
     // A second concurrent checkout waits for the first, then fails after pool_timeout.
@@ -245,4 +253,58 @@ async fn a_queue_pool_on_in_memory_sqlite_can_be_asked_for() {
         .unwrap();
     assert_eq!(engine.pool_kind(), PoolKind::Queue);
     engine.execute(text("SELECT 1")).await.unwrap();
+}
+
+/// MariaDB counts each session's commands (`SHOW SESSION STATUS`): the proof that
+/// returning a connection costs no round trip (no ping: sqlx's pool sends one per
+/// release) and that reset-on-return sends ROLLBACK only after a transaction.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn returning_a_connection_sends_nothing_unless_it_is_inside_a_transaction() {
+    crate::support::run(
+        crate::support::Backend::MySql,
+        "integration::pooling::mysql",
+        "returning_a_connection_sends_nothing",
+        async |db: &TestDb| {
+            let engine = db.one_connection_engine().await;
+            async fn counters(engine: &Engine) -> (i64, i64) {
+                let mut conn = engine.connect().await.unwrap();
+                let mut get = async |name: &str| -> i64 {
+                    let row = conn
+                        .fetch_one(text(format!("SHOW SESSION STATUS LIKE '{name}'")))
+                        .await
+                        .unwrap();
+                    row.get::<String>(1).unwrap().parse().unwrap()
+                };
+                (get("Com_admin_commands").await, get("Com_rollback").await)
+            }
+            for _ in 0..10 {
+                engine.fetch_one(text("SELECT 1")).await.unwrap();
+            }
+            assert_eq!(counters(&engine).await, (0, 0), "(pings, rollbacks)");
+            let mut tx = engine.begin().await.unwrap();
+            tx.execute(text("SELECT 1")).await.unwrap();
+            drop(tx);
+            engine.fetch_one(text("SELECT 1")).await.unwrap();
+            assert_eq!(counters(&engine).await, (0, 1), "(pings, rollbacks)");
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_static_pool_keeps_its_in_memory_database_after_a_cancelled_statement() {
+    let engine = memory_db_with_one_row().await;
+    // SQLite runs each command to its end on the driver's own thread, so the one
+    // connection stays consistent; closing it would destroy the database.
+    let slow = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c \
+                WHERE x < 1000000) SELECT COUNT(*) FROM c";
+    let mut conn = engine.connect().await.unwrap();
+    let cancelled =
+        tokio::time::timeout(Duration::from_millis(20), conn.fetch_all(text(slow))).await;
+    assert!(cancelled.is_err());
+    assert_eq!(rows_in_t(&mut conn).await, 1);
+    drop(conn);
+    let _ = tokio::time::timeout(Duration::from_millis(20), engine.fetch_all(text(slow))).await;
+    assert_eq!(rows_in_t(&mut engine.connect().await.unwrap()).await, 1);
+    assert_eq!(engine.pool_status(), orm::PoolStatus { size: 1, idle: 1 });
 }

@@ -30,6 +30,20 @@ pub enum Error {
         source: sqlx::Error,
     },
 
+    /// A transaction's connection was closed under it, so the transaction is gone (the
+    /// server rolls it back): a statement of it was cancelled mid-flight (its future was
+    /// dropped by a timeout or `select!`) or failed with an I/O error. Roll back (a
+    /// no-op) and begin a new transaction. A plain [`Connection`](crate::Connection)
+    /// outside a transaction opens a new connection instead.
+    #[error(
+        "the transaction's connection was closed because {reason}; the transaction is lost \
+         (the server rolls it back): roll back and begin a new one"
+    )]
+    ConnectionInvalidated {
+        /// Why the connection was closed.
+        reason: &'static str,
+    },
+
     /// No connection could be checked out of the pool within `pool_timeout`.
     #[error(
         "timed out after {timeout:?} waiting for a connection from the pool \

@@ -15,7 +15,7 @@ pub mod compare;
 
 use std::path::PathBuf;
 
-use orm::{Dialect, Engine, EngineBuilder, text};
+use orm::{Dialect, Engine, EngineBuilder, PoolStatus, text};
 
 /// A backend the suite runs against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -176,6 +176,18 @@ impl TestDb {
     /// An engine connected into the isolated namespace, with default settings.
     pub async fn engine(&self) -> Engine {
         self.builder().connect().await.unwrap()
+    }
+
+    /// An engine of exactly one connection (`pool_size(1)`, no overflow, checkouts
+    /// wait at most 2 s).
+    pub async fn one_connection_engine(&self) -> Engine {
+        self.builder()
+            .pool_size(1)
+            .max_overflow(0)
+            .pool_timeout(std::time::Duration::from_secs(2))
+            .connect()
+            .await
+            .unwrap()
     }
 
     /// A builder for an engine connected into the isolated namespace.
@@ -341,5 +353,18 @@ impl Statements {
             .iter()
             .filter(|s| s.len() >= prefix.len() && s[..prefix.len()].eq_ignore_ascii_case(prefix))
             .count()
+    }
+}
+
+/// Polls the engine's pool until `want` holds (returning a connection can finish in the
+/// background: a rollback, a close), for at most 10 s; returns the last status seen.
+pub async fn wait_for_pool(engine: &Engine, want: impl Fn(PoolStatus) -> bool) -> PoolStatus {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let s = engine.pool_status();
+        if want(s) || std::time::Instant::now() > deadline {
+            return s;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
 }

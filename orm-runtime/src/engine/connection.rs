@@ -2,28 +2,94 @@
 
 use std::sync::Arc;
 
-use sqlx::pool::PoolConnection;
-
 use super::exec::RawConn;
-use super::transaction::{Transaction, TxInner};
+use super::pool::{Flight, Pooled};
+use super::transaction::Transaction;
 use super::{EngineShared, executor_methods};
 use crate::dialect::Dialect;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// A connection checked out of an [`Engine`](super::Engine)'s pool, returned to the
 /// pool when dropped (or closed, as the pool kind decides).
 ///
 /// Outside a transaction every statement commits on its own (the driver's autocommit);
 /// [`Connection::begin`] opens a transaction on this connection.
+///
+/// Dropping a future that runs a statement (a `tokio::time::timeout`, a `select!`) is
+/// safe: the connection, whose protocol state is then unknown, is closed instead of
+/// returned, and the pool opens a new one when it needs it. So is a connection whose
+/// statement failed with an I/O error.
 pub struct Connection {
     inner: ConnInner,
     shared: Arc<EngineShared>,
 }
 
+/// A pooled connection of any dialect.
 pub(crate) enum ConnInner {
-    Postgres(PoolConnection<sqlx::Postgres>),
-    MySql(PoolConnection<sqlx::MySql>),
-    Sqlite(PoolConnection<sqlx::Sqlite>),
+    Postgres(Pooled<sqlx::Postgres>),
+    MySql(Pooled<sqlx::MySql>),
+    Sqlite(Pooled<sqlx::Sqlite>),
+}
+
+/// Runs `$body` with `$p` bound to the [`Pooled`] connection, whatever its driver.
+macro_rules! with_pooled {
+    ($inner:expr, $p:ident => $body:expr) => {
+        match $inner {
+            ConnInner::Postgres($p) => $body,
+            ConnInner::MySql($p) => $body,
+            ConnInner::Sqlite($p) => $body,
+        }
+    };
+}
+
+impl ConnInner {
+    /// The driver connection and a [`Flight`] to run one call on it under. A
+    /// connection closed by an earlier cancelled or failed call is replaced by a new one
+    /// when `reopen` (a plain connection), else that is [`Error::ConnectionInvalidated`]
+    /// (inside a transaction, which died with it).
+    ///
+    /// [`Error::ConnectionInvalidated`]: crate::Error::ConnectionInvalidated
+    pub(crate) async fn raw(&mut self, reopen: bool) -> Result<(RawConn<'_>, Flight<'_>)> {
+        Ok(match self {
+            ConnInner::Postgres(p) => {
+                let (c, f) = p.ready(reopen).await?;
+                (RawConn::Postgres(c), f)
+            }
+            ConnInner::MySql(p) => {
+                let (c, f) = p.ready(reopen).await?;
+                (RawConn::MySql(c), f)
+            }
+            ConnInner::Sqlite(p) => {
+                let (c, f) = p.ready(reopen).await?;
+                (RawConn::Sqlite(c), f)
+            }
+        })
+    }
+
+    /// `BEGIN` (on a new connection if an earlier call left this one unusable), or
+    /// `SAVEPOINT` inside a transaction (where `reopen` is false).
+    pub(crate) async fn begin(&mut self, reopen: bool) -> Result<()> {
+        with_pooled!(self, p => p.begin(reopen).await)
+    }
+
+    /// `COMMIT`, or `RELEASE SAVEPOINT` inside a nested transaction.
+    pub(crate) async fn commit(&mut self) -> Result<()> {
+        with_pooled!(self, p => p.commit().await)
+    }
+
+    /// `ROLLBACK`, or `ROLLBACK TO SAVEPOINT` inside a nested transaction.
+    pub(crate) async fn rollback(&mut self) -> Result<()> {
+        with_pooled!(self, p => p.rollback().await)
+    }
+
+    /// Queues a rollback of the innermost level, sent with the next call.
+    pub(crate) fn start_rollback(&mut self) {
+        with_pooled!(self, p => p.start_rollback())
+    }
+
+    async fn ping(&mut self) -> Result<()> {
+        with_pooled!(self, p => p.ping().await)
+    }
 }
 
 impl Connection {
@@ -40,12 +106,8 @@ impl Connection {
         Arc::clone(&self.shared.events)
     }
 
-    fn raw(&mut self) -> RawConn<'_> {
-        match &mut self.inner {
-            ConnInner::Postgres(c) => RawConn::Postgres(c),
-            ConnInner::MySql(c) => RawConn::MySql(c),
-            ConnInner::Sqlite(c) => RawConn::Sqlite(c),
-        }
+    async fn raw(&mut self) -> Result<(RawConn<'_>, Flight<'_>)> {
+        self.inner.raw(true).await
     }
 
     executor_methods!();
@@ -54,27 +116,12 @@ impl Connection {
     /// over, and returns it to the pool when it ends; dropped without
     /// [`Transaction::commit`], it rolls back.
     pub async fn begin(self) -> Result<Transaction> {
-        // `sqlx::Transaction::begin` is the driver's own constructor for a transaction
-        // that owns a pooled connection (what `Pool::begin` uses).
-        let inner = match self.inner {
-            ConnInner::Postgres(c) => TxInner::Postgres(sqlx::Transaction::begin(c, None).await?),
-            ConnInner::MySql(c) => TxInner::MySql(sqlx::Transaction::begin(c, None).await?),
-            ConnInner::Sqlite(c) => TxInner::Sqlite(sqlx::Transaction::begin(c, None).await?),
-        };
-        if self.shared.echo {
-            tracing::info!(target: "orm::engine", "BEGIN");
-        }
-        Ok(Transaction::new(inner, self.shared))
+        Transaction::begin(self.inner, self.shared).await
     }
 
     /// Checks whether the connection is still alive (a round trip to the server).
     pub async fn ping(&mut self) -> Result<()> {
-        let r = match &mut self.inner {
-            ConnInner::Postgres(c) => sqlx::Connection::ping(&mut **c).await,
-            ConnInner::MySql(c) => sqlx::Connection::ping(&mut **c).await,
-            ConnInner::Sqlite(c) => sqlx::Connection::ping(&mut **c).await,
-        };
-        r.map_err(Error::from)
+        self.inner.ping().await
     }
 
     /// Returns the connection to the pool now (dropping it does the same).

@@ -200,27 +200,6 @@ where
     })
 }
 
-/// A row stream that checks a connection out of `pool` and returns it when the stream
-/// ends or is dropped.
-pub(crate) fn fetch_pooled<DB: Driver>(
-    pool: sqlx::Pool<DB>,
-    cfg: super::pool::PoolConfig,
-    c: Compiled,
-    echo: std::sync::Arc<Events>,
-) -> BoxStream<'static, Result<Row>>
-where
-    for<'e> &'e mut DB::Connection: sqlx::Executor<'e, Database = DB>,
-    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
-{
-    Box::pin(async_stream::try_stream! {
-        let mut conn = pool.acquire().await.map_err(|e| cfg.checkout_error(e))?;
-        let mut rows = fetch_on::<DB>(&mut conn, c, echo);
-        while let Some(row) = rows.try_next().await? {
-            yield row;
-        }
-    })
-}
-
 async fn execute_script_on<DB: Driver>(
     conn: &mut DB::Connection,
     sql: &str,

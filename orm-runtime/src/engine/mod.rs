@@ -30,8 +30,7 @@ pub use transaction::{Savepoint, Transaction};
 pub(crate) use executor::Exec;
 
 use connection::ConnInner;
-use pool::{PoolConfig, build_pool};
-use transaction::TxInner;
+use pool::{Pool, PoolConfig};
 use url::{ConnectTarget, DatabaseUrl};
 
 use crate::dialect::Dialect;
@@ -81,7 +80,9 @@ impl QueryResult {
 }
 
 /// Generates the statement-running methods shared by [`Connection`] and
-/// [`Transaction`] and [`Savepoint`]; each type provides `dialect()`, `echo()` and `raw()`.
+/// [`Transaction`] and [`Savepoint`]; each type provides `dialect()`, `echo()` and `raw()`
+/// (the driver connection and the [`Flight`](pool::Flight) that marks it busy for one
+/// call: a call cancelled mid-flight keeps it busy, and the pool closes it).
 macro_rules! executor_methods {
     () => {
         /// Runs a statement; returns its rows, if any, and the count of rows it changed.
@@ -100,13 +101,17 @@ macro_rules! executor_methods {
         ) -> $crate::error::Result<$crate::engine::QueryResult> {
             let echo = self.echo();
             match plan {
-                $crate::sql::ExecPlan::Single(c) => self.raw().execute(&c, &echo).await,
+                $crate::sql::ExecPlan::Single(c) => {
+                    let (raw, flight) = self.raw().await?;
+                    flight.land(raw.execute(&c, &echo).await)
+                }
                 $crate::sql::ExecPlan::InsertThenSelect {
                     insert,
                     select,
                     generated_key,
                 } => {
-                    let done = self.raw().execute(&insert, &echo).await?;
+                    let (raw, flight) = self.raw().await?;
+                    let done = flight.land(raw.execute(&insert, &echo).await)?;
                     let select = if generated_key {
                         let id = done.last_insert_id().ok_or_else(|| {
                             $crate::error::Error::Unsupported {
@@ -125,7 +130,8 @@ macro_rules! executor_methods {
                     } else {
                         select
                     };
-                    let rows = self.raw().fetch_all(&select, &echo).await?;
+                    let (raw, flight) = self.raw().await?;
+                    let rows = flight.land(raw.fetch_all(&select, &echo).await)?;
                     Ok(done.with_rows(rows))
                 }
             }
@@ -137,7 +143,8 @@ macro_rules! executor_methods {
         /// [`execute`](Self::execute) with binds for anything that comes from outside.
         pub async fn execute_script(&mut self, sql: &str) -> $crate::error::Result<u64> {
             let echo = self.echo();
-            self.raw().execute_script(sql, &echo).await
+            let (raw, flight) = self.raw().await?;
+            flight.land(raw.execute_script(sql, &echo).await)
         }
 
         /// Runs a query and collects every row.
@@ -147,7 +154,10 @@ macro_rules! executor_methods {
         ) -> $crate::error::Result<Vec<$crate::row::Row>> {
             let echo = self.echo();
             match stmt.plan_for(self.dialect())? {
-                $crate::sql::ExecPlan::Single(c) => self.raw().fetch_all(&c, &echo).await,
+                $crate::sql::ExecPlan::Single(c) => {
+                    let (raw, flight) = self.raw().await?;
+                    flight.land(raw.fetch_all(&c, &echo).await)
+                }
                 plan => Ok(self.run_plan(plan).await?.into_rows()),
             }
         }
@@ -171,14 +181,19 @@ macro_rules! executor_methods {
         ) -> $crate::error::Result<Option<$crate::row::Row>> {
             let echo = self.echo();
             match stmt.plan_for(self.dialect())? {
-                $crate::sql::ExecPlan::Single(c) => self.raw().fetch_optional(&c, &echo).await,
+                $crate::sql::ExecPlan::Single(c) => {
+                    let (raw, flight) = self.raw().await?;
+                    flight.land(raw.fetch_optional(&c, &echo).await)
+                }
                 plan => Ok(self.run_plan(plan).await?.into_rows().into_iter().next()),
             }
         }
 
         /// Runs a query and streams its rows as the server sends them. (An emulated
         /// construct, such as MySQL's `INSERT ... RETURNING`, is not streamed: use
-        /// [`fetch_all`](Self::fetch_all).)
+        /// [`fetch_all`](Self::fetch_all).) A stream dropped before its end leaves rows
+        /// on the wire: its connection is then closed rather than reused (inside a
+        /// transaction, the transaction is lost with it).
         pub fn fetch(
             &mut self,
             stmt: impl $crate::sql::Executable,
@@ -186,7 +201,13 @@ macro_rules! executor_methods {
             let echo = self.echo();
             let dialect = self.dialect();
             match stmt.plan_for(dialect) {
-                Ok($crate::sql::ExecPlan::Single(c)) => self.raw().fetch(c, echo),
+                Ok($crate::sql::ExecPlan::Single(c)) => Box::pin(async_stream::try_stream! {
+                    let (raw, flight) = self.raw().await?;
+                    let mut rows = flight.track(raw.fetch(c, echo));
+                    while let Some(row) = futures_util::TryStreamExt::try_next(&mut rows).await? {
+                        yield row;
+                    }
+                }),
                 Ok(_) => Box::pin(futures_util::stream::once(async move {
                     Err($crate::error::Error::Unsupported {
                         dialect: dialect.name(),
@@ -201,9 +222,20 @@ macro_rules! executor_methods {
 pub(crate) use executor_methods;
 
 enum DbPool {
-    Postgres(sqlx::PgPool),
-    MySql(sqlx::MySqlPool),
-    Sqlite(sqlx::SqlitePool),
+    Postgres(Pool<sqlx::Postgres>),
+    MySql(Pool<sqlx::MySql>),
+    Sqlite(Pool<sqlx::Sqlite>),
+}
+
+/// Runs `$body` with `$p` bound to the engine's pool, whatever its driver.
+macro_rules! with_pool {
+    ($pool:expr, $p:ident => $body:expr) => {
+        match $pool {
+            DbPool::Postgres($p) => $body,
+            DbPool::MySql($p) => $body,
+            DbPool::Sqlite($p) => $body,
+        }
+    };
 }
 
 /// What every connection and transaction of an engine shares.
@@ -213,17 +245,8 @@ pub(crate) struct EngineShared {
     pub(crate) echo: bool,
     pub(crate) events: Arc<events::Events>,
     url: String,
-    config: PoolConfig,
     kind: PoolKind,
     server_version: String,
-    /// Breaks the cycle between a queue pool and its hooks.
-    release: Box<dyn Fn() + Send + Sync>,
-}
-
-impl Drop for EngineShared {
-    fn drop(&mut self) {
-        (self.release)();
-    }
 }
 
 /// A source of connections to one database: a pool plus the dialect that speaks to it.
@@ -359,19 +382,12 @@ impl EngineBuilder {
                 });
             }
         };
-        let (pool, release) = match url.target {
+        let pool = match url.target {
             ConnectTarget::Postgres(opts) => {
-                let (p, r) = build_pool(&config, kind, opts);
-                (DbPool::Postgres(p), r)
+                DbPool::Postgres(Pool::new(&config, &url.redacted, opts))
             }
-            ConnectTarget::MySql(opts) => {
-                let (p, r) = build_pool(&config, kind, opts);
-                (DbPool::MySql(p), r)
-            }
-            ConnectTarget::Sqlite(opts) => {
-                let (p, r) = build_pool(&config, kind, opts);
-                (DbPool::Sqlite(p), r)
-            }
+            ConnectTarget::MySql(opts) => DbPool::MySql(Pool::new(&config, &url.redacted, opts)),
+            ConnectTarget::Sqlite(opts) => DbPool::Sqlite(Pool::new(&config, &url.redacted, opts)),
         };
         Ok(Engine {
             shared: Arc::new(EngineShared {
@@ -380,10 +396,8 @@ impl EngineBuilder {
                 echo: self.echo,
                 events: events::Events::new(self.echo),
                 url: url.redacted,
-                config,
                 kind,
                 server_version,
-                release,
             }),
         })
     }
@@ -397,17 +411,11 @@ async fn probe(url: &DatabaseUrl, timeout: Duration) -> Result<String> {
         url: url.redacted.clone(),
         source,
     };
-    let timed_out = || {
-        connect_error(sqlx::Error::Io(std::io::Error::new(
-            std::io::ErrorKind::TimedOut,
-            format!("no answer within {timeout:?}"),
-        )))
-    };
     macro_rules! probe_with {
         ($opts:expr, $sql:expr) => {{
             let mut conn = tokio::time::timeout(timeout, $opts.connect())
                 .await
-                .map_err(|_| timed_out())?
+                .map_err(|_| pool::timed_out(&url.redacted, timeout))?
                 .map_err(connect_error)?;
             let row = sqlx::query($sql)
                 .fetch_one(&mut conn)
@@ -504,29 +512,22 @@ impl Engine {
         self.shared.kind
     }
 
-    /// How many connections are open and idle.
+    /// How many connections are open (idle, checked out, being opened or reset) and how
+    /// many of them are idle. Exact at every moment: a connection is counted from the
+    /// moment it starts to open until it is closed.
     pub fn pool_status(&self) -> PoolStatus {
-        let (size, idle) = match &self.shared.pool {
-            DbPool::Postgres(p) => (p.size(), p.num_idle()),
-            DbPool::MySql(p) => (p.size(), p.num_idle()),
-            DbPool::Sqlite(p) => (p.size(), p.num_idle()),
-        };
+        let (size, idle) = with_pool!(&self.shared.pool, p => p.status());
         PoolStatus { size, idle }
     }
 
-    /// Checks a connection out of the pool, waiting up to `pool_timeout`.
+    /// Checks a connection out of the pool: waits up to `pool_timeout` for room
+    /// ([`Error::PoolTimeout`]), then takes an idle connection or opens a new one; a
+    /// new connection that cannot be opened is [`Error::Connect`] at once.
     pub async fn connect(&self) -> Result<Connection> {
-        let cfg = &self.shared.config;
         let inner = match &self.shared.pool {
-            DbPool::Postgres(p) => {
-                ConnInner::Postgres(p.acquire().await.map_err(|e| cfg.checkout_error(e))?)
-            }
-            DbPool::MySql(p) => {
-                ConnInner::MySql(p.acquire().await.map_err(|e| cfg.checkout_error(e))?)
-            }
-            DbPool::Sqlite(p) => {
-                ConnInner::Sqlite(p.acquire().await.map_err(|e| cfg.checkout_error(e))?)
-            }
+            DbPool::Postgres(p) => ConnInner::Postgres(p.checkout().await?),
+            DbPool::MySql(p) => ConnInner::MySql(p.checkout().await?),
+            DbPool::Sqlite(p) => ConnInner::Sqlite(p.checkout().await?),
         };
         Ok(Connection::new(inner, Arc::clone(&self.shared)))
     }
@@ -535,20 +536,7 @@ impl Engine {
     /// connection: dropped without [`Transaction::commit`], it rolls back and returns the
     /// connection to the pool.
     pub async fn begin(&self) -> Result<Transaction> {
-        let cfg = &self.shared.config;
-        let inner = match &self.shared.pool {
-            DbPool::Postgres(p) => {
-                TxInner::Postgres(p.begin().await.map_err(|e| cfg.checkout_error(e))?)
-            }
-            DbPool::MySql(p) => TxInner::MySql(p.begin().await.map_err(|e| cfg.checkout_error(e))?),
-            DbPool::Sqlite(p) => {
-                TxInner::Sqlite(p.begin().await.map_err(|e| cfg.checkout_error(e))?)
-            }
-        };
-        if self.shared.echo {
-            tracing::info!(target: "orm::engine", "BEGIN");
-        }
-        Ok(Transaction::new(inner, Arc::clone(&self.shared)))
+        self.connect().await?.begin().await
     }
 
     /// Runs `f` in a transaction: COMMIT when it returns `Ok`, ROLLBACK when it returns
@@ -645,21 +633,28 @@ impl Engine {
             }
             Err(e) => return Box::pin(futures_util::stream::once(async move { Err(e) })),
         };
-        let (cfg, echo) = (self.shared.config.clone(), Arc::clone(&self.shared.events));
-        match &self.shared.pool {
-            DbPool::Postgres(p) => exec::fetch_pooled(p.clone(), cfg, c, echo.clone()),
-            DbPool::MySql(p) => exec::fetch_pooled(p.clone(), cfg, c, echo.clone()),
-            DbPool::Sqlite(p) => exec::fetch_pooled(p.clone(), cfg, c, echo),
-        }
+        let engine = self.clone();
+        Box::pin(async_stream::try_stream! {
+            let mut conn = engine.connect().await?;
+            let mut rows = conn.fetch(c);
+            while let Some(row) = futures_util::TryStreamExt::try_next(&mut rows).await? {
+                yield row;
+            }
+        })
     }
 
-    /// Closes every connection and the pool; later checkouts fail.
+    /// Closes every idle connection and the pool: later checkouts fail, and connections
+    /// still checked out are closed when they are returned.
     pub async fn close(&self) {
-        match &self.shared.pool {
-            DbPool::Postgres(p) => p.close().await,
-            DbPool::MySql(p) => p.close().await,
-            DbPool::Sqlite(p) => p.close().await,
-        }
+        with_pool!(&self.shared.pool, p => p.close().await)
+    }
+
+    /// Closes every idle connection and starts afresh (SQLAlchemy's `Engine.dispose()`):
+    /// connections checked out now are closed when returned instead of kept, and later
+    /// checkouts open new connections. Use it after a fork, or after the server
+    /// restarted, to drop every connection at once.
+    pub async fn dispose(&self) {
+        with_pool!(&self.shared.pool, p => p.dispose().await)
     }
 }
 

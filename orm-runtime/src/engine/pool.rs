@@ -1,13 +1,33 @@
-//! Connection pools with SQLAlchemy's kinds and settings, built on sqlx's pool.
+//! The engine's own connection pool, with SQLAlchemy's kinds and settings.
+//!
+//! sqlx's `Pool` is not used: it pings every connection on release, retries a refused
+//! connect until the acquire timeout, and has no overflow or reset-on-return. This pool
+//! is a semaphore (the most connections checked out at once) beside a mutex-guarded
+//! queue of idle connections:
+//!
+//! - checkout takes a permit (waiting up to `pool_timeout`, then [`Error::PoolTimeout`]),
+//!   then the oldest idle connection, or opens a new one and fails at once with the real
+//!   [`Error::Connect`] when that is refused;
+//! - a [`Pooled`] guard owns the connection while it is checked out and returns it when
+//!   dropped. Every driver call runs under a [`Flight`], which marks the connection
+//!   busy before the call and clean after it: a guard dropped while busy (its future was
+//!   cancelled mid-statement) or after an I/O error is closed, never reused;
+//! - on return a connection inside a transaction (sqlx's own transaction depth, known
+//!   without a round trip) is rolled back in a background task that still holds the
+//!   permit; then it is kept if fewer than `pool_size` are idle, else closed (overflow).
+//!
+//! `size` counts every open connection (idle, checked out, being opened or reset), so
+//! [`PoolStatus`](super::PoolStatus) is exact at every moment.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::Duration;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
-use sqlx::Database;
-use sqlx::pool::PoolOptions;
+use sqlx::{ConnectOptions, Connection as _, TransactionManager as _};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::error::Error;
+use super::driver::Driver;
+use crate::error::{Error, Result};
 
 /// The kind of connection pool, as in SQLAlchemy's `poolclass`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,6 +48,10 @@ pub enum PoolKind {
 
 /// The most connections a [`PoolKind::Null`] engine has open at once.
 pub const NULL_POOL_MAX_CONNECTIONS: u32 = 1024;
+
+/// How long closing a connection politely, or rolling back a returned one, may take
+/// before the connection is dropped instead.
+const HOUSEKEEPING_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Pool settings, with SQLAlchemy's names and defaults.
 #[derive(Debug, Clone)]
@@ -69,148 +93,578 @@ impl PoolConfig {
         }
     }
 
-    /// Maps a checkout error: sqlx's `PoolTimedOut` becomes [`Error::PoolTimeout`].
-    pub(crate) fn checkout_error(&self, e: sqlx::Error) -> Error {
-        match e {
-            sqlx::Error::PoolTimedOut => self.timeout_error(),
-            other => Error::from(other),
-        }
-    }
-}
-
-/// A sqlx pool implementing `cfg` with `kind` resolved, and what breaks its hooks'
-/// reference to it when the engine goes.
-///
-/// sqlx's own `max_lifetime` and `test_before_acquire` are not used: sqlx checks the
-/// lifetime only when a connection is returned and in a periodic reaper, so an idle
-/// connection past `pool_recycle` could still be handed out. Instead the queue pool's
-/// `before_acquire` / `after_release` hooks do recycle, pre-ping and overflow:
-/// - `after_release` keeps a returned connection only if it is younger than
-///   `pool_recycle` and fewer than `pool_size` are idle (else it is closed: overflow);
-/// - `before_acquire` frees its idle slot, then rejects a connection that is too old or
-///   fails its ping, and sqlx opens a fresh one.
-///
-/// The idle count is kept here, not read from the pool, because connections returned
-/// at the same moment would all see the same count.
-pub(crate) fn build_pool<DB: Database>(
-    cfg: &PoolConfig,
-    kind: PoolKind,
-    connect: <DB::Connection as sqlx::Connection>::Options,
-) -> (sqlx::Pool<DB>, Box<dyn Fn() + Send + Sync>) {
-    let base = PoolOptions::<DB>::new()
-        .acquire_timeout(cfg.pool_timeout)
-        .min_connections(0)
-        // SQLAlchemy never closes a connection for being idle.
-        .idle_timeout(None)
-        .max_lifetime(None)
-        .test_before_acquire(false);
-    let pre_ping = cfg.pool_pre_ping;
-    match kind {
-        PoolKind::Queue => {
+    /// `(most checked out at once, most kept idle)` for the resolved kind.
+    fn limits(&self) -> (u32, usize) {
+        match self.kind {
+            Some(PoolKind::Null) => (NULL_POOL_MAX_CONNECTIONS, 0),
+            Some(PoolKind::Static) => (1, 1),
             // SQLAlchemy: `pool_size = 0` means no limit.
-            let (pool_size, max) = match cfg.pool_size {
-                0 => (NULL_POOL_MAX_CONNECTIONS, NULL_POOL_MAX_CONNECTIONS),
-                n => (n, n.saturating_add(cfg.max_overflow).max(1)),
+            _ if self.pool_size == 0 => (
+                NULL_POOL_MAX_CONNECTIONS,
+                NULL_POOL_MAX_CONNECTIONS as usize,
+            ),
+            _ => (
+                self.pool_size.saturating_add(self.max_overflow).max(1),
+                self.pool_size as usize,
+            ),
+        }
+    }
+}
+
+/// The error for a driver call or connect that did not finish within `timeout`.
+pub(crate) fn timed_out(url: &str, timeout: Duration) -> Error {
+    Error::Connect {
+        url: url.to_owned(),
+        source: sqlx::Error::Io(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            format!("no answer within {timeout:?}"),
+        )),
+    }
+}
+
+/// What the pool knows about a checked-out connection's last driver call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Health {
+    /// Every call so far finished and left the connection usable.
+    Clean,
+    /// A call started and has not finished: if the guard is dropped now, the call was
+    /// cancelled and the connection's protocol state is unknown.
+    Busy,
+    /// A call failed in a way that leaves the connection unusable (a protocol error).
+    Broken,
+    /// A call failed because the connection is gone (I/O error, server shutdown): the
+    /// pool's other idle connections may be gone too.
+    Disconnected,
+}
+
+impl Health {
+    /// The health a call that ended with `outcome` leaves behind.
+    fn after<T>(outcome: &Result<T>) -> Health {
+        let Err(e) = outcome else {
+            return Health::Clean;
+        };
+        match e {
+            Error::Driver(
+                sqlx::Error::Io(_)
+                | sqlx::Error::Tls(_)
+                | sqlx::Error::WorkerCrashed
+                | sqlx::Error::PoolClosed,
+            ) => Health::Disconnected,
+            Error::Driver(_) => Health::Broken,
+            Error::Database(db) if is_disconnect(db.code.as_deref()) => Health::Disconnected,
+            // The server answered (a constraint violation, a syntax error) or the error
+            // arose in our own code before or after the call: the connection is fine.
+            _ => Health::Clean,
+        }
+    }
+}
+
+/// SQLSTATEs that mean the server has closed the session: class 08 (connection
+/// exception), PostgreSQL's 57P01-57P03 (administrator shutdown, crash, cannot connect
+/// now) and MySQL's 70100 (connection or query killed).
+fn is_disconnect(sqlstate: Option<&str>) -> bool {
+    sqlstate.is_some_and(|s| s.starts_with("08") || s.starts_with("57P0") || s == "70100")
+}
+
+/// Marks a connection busy for one driver call; [`Flight::land`] records how the call
+/// ended. Dropped without landing (the call's future was cancelled), the connection
+/// stays busy and its guard closes it instead of returning it to the pool.
+pub(crate) struct Flight<'a>(&'a mut Health);
+
+impl<'a> Flight<'a> {
+    fn start(health: &'a mut Health) -> Self {
+        if *health == Health::Clean {
+            *health = Health::Busy;
+        }
+        Flight(health)
+    }
+
+    /// Records the outcome of the call and passes it on. A connection that was already
+    /// broken stays broken.
+    pub(crate) fn land<T>(self, outcome: Result<T>) -> Result<T> {
+        if *self.0 == Health::Busy {
+            *self.0 = Health::after(&outcome);
+        }
+        outcome
+    }
+
+    /// Lands when `rows` ends (or fails); a stream dropped before its end leaves the
+    /// connection busy (rows may still be on the wire), so it is not reused.
+    pub(crate) fn track<T: Send + 'a>(
+        self,
+        mut rows: futures_core::stream::BoxStream<'a, Result<T>>,
+    ) -> futures_core::stream::BoxStream<'a, Result<T>> {
+        use futures_util::StreamExt as _;
+        Box::pin(async_stream::stream! {
+            while let Some(item) = rows.next().await {
+                match item {
+                    Ok(row) => yield Ok(row),
+                    Err(e) => {
+                        let e = Flight(&mut *self.0).land::<()>(Err(e)).unwrap_err();
+                        yield Err(e);
+                        return;
+                    }
+                }
+            }
+            let _ = self.land(Ok(()));
+        })
+    }
+}
+
+/// A connection waiting in the pool.
+struct Idle<C> {
+    conn: C,
+    born: Instant,
+    /// The pool's disconnect epoch when the connection was last known good.
+    epoch: u64,
+}
+
+struct State<C> {
+    idle: VecDeque<Idle<C>>,
+    /// Open connections: idle, checked out, being opened, being reset.
+    size: u32,
+    /// Bumped by `dispose()`: connections of an older generation are closed on return.
+    generation: u64,
+    /// Bumped when a connection is found disconnected: idle connections of an older
+    /// epoch are pinged before reuse.
+    epoch: u64,
+    closed: bool,
+}
+
+/// A pool of `DB` connections. Cheap to clone; clones share the pool.
+pub(crate) struct Pool<DB: Driver> {
+    shared: Arc<Shared<DB>>,
+}
+
+impl<DB: Driver> Clone for Pool<DB> {
+    fn clone(&self) -> Self {
+        Pool {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+struct Shared<DB: Driver> {
+    options: <DB::Connection as sqlx::Connection>::Options,
+    /// The redacted URL, for connect errors.
+    url: String,
+    cfg: PoolConfig,
+    kind: PoolKind,
+    max_idle: usize,
+    /// One permit per connection that may be checked out at once.
+    permits: Arc<Semaphore>,
+    state: Mutex<State<DB::Connection>>,
+}
+
+impl<DB: Driver> Pool<DB> {
+    /// A pool that opens connections with `options`; nothing is opened until the first
+    /// checkout. `cfg.kind` must be resolved.
+    pub(crate) fn new(
+        cfg: &PoolConfig,
+        url: &str,
+        options: <DB::Connection as sqlx::Connection>::Options,
+    ) -> Self {
+        let (max_out, max_idle) = cfg.limits();
+        Pool {
+            shared: Arc::new(Shared {
+                options,
+                url: url.to_owned(),
+                cfg: cfg.clone(),
+                kind: cfg.kind.unwrap_or(PoolKind::Queue),
+                max_idle,
+                permits: Arc::new(Semaphore::new(max_out as usize)),
+                state: Mutex::new(State {
+                    idle: VecDeque::new(),
+                    size: 0,
+                    generation: 0,
+                    epoch: 0,
+                    closed: false,
+                }),
+            }),
+        }
+    }
+
+    /// `(open, idle)` connections.
+    pub(crate) fn status(&self) -> (u32, usize) {
+        let st = self.shared.lock();
+        (st.size, st.idle.len())
+    }
+
+    /// Checks a connection out: waits up to `pool_timeout` for room, then takes an idle
+    /// connection (recycling or pinging it as configured) or opens a new one.
+    pub(crate) async fn checkout(&self) -> Result<Pooled<DB>> {
+        let shared = &self.shared;
+        let cfg = &shared.cfg;
+        let mut permit = match tokio::time::timeout(
+            cfg.pool_timeout,
+            Arc::clone(&shared.permits).acquire_owned(),
+        )
+        .await
+        {
+            Ok(Ok(permit)) => permit,
+            Ok(Err(_)) => return Err(Error::Driver(sqlx::Error::PoolClosed)),
+            Err(_) => return Err(cfg.timeout_error()),
+        };
+        loop {
+            let (idle, generation, epoch) = {
+                let mut st = shared.lock();
+                if st.closed {
+                    return Err(Error::Driver(sqlx::Error::PoolClosed));
+                }
+                (st.idle.pop_front(), st.generation, st.epoch)
             };
-            let hooks = Arc::new(QueueHooks {
-                idle: AtomicU32::new(0),
-                pool_size,
-                recycle: cfg.pool_recycle,
-                pool: std::sync::Mutex::new(None),
+            let Some(idle) = idle else {
+                return self.open(permit).await;
+            };
+            let stale = epoch > idle.epoch;
+            let mut conn = Pooled {
+                conn: Some(idle.conn),
+                born: idle.born,
+                generation,
+                epoch: idle.epoch,
+                health: Health::Clean,
+                pool: Arc::clone(shared),
+                permit: Some(permit),
+            };
+            if shared.too_old(conn.born) {
+                conn.health = Health::Broken;
+            } else if !(cfg.pool_pre_ping || stale) || conn.ping().await.is_ok() {
+                conn.epoch = epoch;
+                return Ok(conn);
+            }
+            // Too old, or dead: close it and try the next one, keeping the permit.
+            permit = conn
+                .permit
+                .take()
+                .expect("a checked-out connection holds its permit");
+            drop(conn);
+        }
+    }
+
+    /// Opens a new connection for a checkout; its `size` slot is counted while it opens.
+    async fn open(&self, permit: OwnedSemaphorePermit) -> Result<Pooled<DB>> {
+        let (conn, generation, epoch) = self.shared.open().await?;
+        Ok(Pooled {
+            conn: Some(conn),
+            born: Instant::now(),
+            generation,
+            epoch,
+            health: Health::Clean,
+            pool: Arc::clone(&self.shared),
+            permit: Some(permit),
+        })
+    }
+
+    /// Closes every idle connection; checked-out ones are closed when returned
+    /// (SQLAlchemy's `Engine.dispose()`). The pool stays usable and opens new ones.
+    pub(crate) async fn dispose(&self) {
+        let idle = {
+            let mut st = self.shared.lock();
+            st.generation += 1;
+            let idle: Vec<_> = st.idle.drain(..).collect();
+            st.size -= idle.len() as u32;
+            idle
+        };
+        close_all(idle).await;
+    }
+
+    /// Closes every idle connection and the pool: later checkouts fail, and connections
+    /// still checked out are closed when returned.
+    pub(crate) async fn close(&self) {
+        self.shared.permits.close();
+        let idle = {
+            let mut st = self.shared.lock();
+            st.closed = true;
+            let idle: Vec<_> = st.idle.drain(..).collect();
+            st.size -= idle.len() as u32;
+            idle
+        };
+        close_all(idle).await;
+    }
+}
+
+async fn close_all<C: sqlx::Connection>(idle: Vec<Idle<C>>) {
+    for i in idle {
+        let _ = tokio::time::timeout(HOUSEKEEPING_TIMEOUT, i.conn.close()).await;
+    }
+}
+
+impl<DB: Driver> Shared<DB> {
+    fn lock(&self) -> MutexGuard<'_, State<DB::Connection>> {
+        // The state is consistent at every unlock, so a panic elsewhere leaves it usable.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn too_old(&self, born: Instant) -> bool {
+        // A static pool's one connection may be an in-memory database: never recycled.
+        self.kind != PoolKind::Static
+            && self
+                .cfg
+                .pool_recycle
+                .is_some_and(|max| born.elapsed() >= max)
+    }
+
+    /// Opens a new driver connection, counted in `size` from the start (and no more if
+    /// it fails or the future is dropped); returns it with the pool's current generation
+    /// and epoch. Fails at once with the driver's error: the caller already has room.
+    async fn open(&self) -> Result<(DB::Connection, u64, u64)> {
+        /// Gives the counted slot back unless the connection opened.
+        struct Slot<'a, DB: Driver>(Option<&'a Shared<DB>>);
+        impl<DB: Driver> Drop for Slot<'_, DB> {
+            fn drop(&mut self) {
+                if let Some(shared) = self.0 {
+                    shared.lock().size -= 1;
+                }
+            }
+        }
+        let (generation, epoch) = {
+            let mut st = self.lock();
+            if st.closed {
+                return Err(Error::Driver(sqlx::Error::PoolClosed));
+            }
+            st.size += 1;
+            (st.generation, st.epoch)
+        };
+        let mut slot = Slot(Some(self));
+        let timeout = self.cfg.pool_timeout;
+        let conn = tokio::time::timeout(timeout, self.options.connect())
+            .await
+            .map_err(|_| timed_out(&self.url, timeout))?
+            .map_err(|source| Error::Connect {
+                url: self.url.clone(),
+                source,
+            })?;
+        slot.0 = None;
+        Ok((conn, generation, epoch))
+    }
+
+    /// Takes back a connection whose guard was dropped.
+    fn check_in(self: &Arc<Self>, returned: Returned<DB>) {
+        let reusable = match returned.health {
+            Health::Clean => true,
+            Health::Busy => self.keeps_cancelled(),
+            Health::Broken => false,
+            Health::Disconnected => {
+                self.lock().epoch += 1;
+                false
+            }
+        };
+        if !reusable {
+            // Hard close: a socket mid-statement cannot be closed politely.
+            self.forget(returned.conn);
+            return;
+        }
+        if DB::TransactionManager::get_transaction_depth(&returned.conn) == 0 {
+            self.keep_or_close(returned);
+            return;
+        }
+        // Reset on return: roll back in the background, the permit still held so the
+        // connection counts as checked out until it is back.
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => {
+                /// Gives the slot back if the task is dropped unfinished (its runtime
+                /// shut down).
+                struct Resetting<DB: Driver>(Arc<Shared<DB>>, Option<Returned<DB>>);
+                impl<DB: Driver> Drop for Resetting<DB> {
+                    fn drop(&mut self) {
+                        if let Some(returned) = self.1.take() {
+                            self.0.forget(returned.conn);
+                        }
+                    }
+                }
+                let mut task = Resetting(Arc::clone(self), Some(returned));
+                rt.spawn(async move {
+                    let returned = task.1.as_mut().expect("taken only below");
+                    let reset = tokio::time::timeout(HOUSEKEEPING_TIMEOUT, async {
+                        while DB::TransactionManager::get_transaction_depth(&returned.conn) > 0 {
+                            DB::TransactionManager::rollback(&mut returned.conn).await?;
+                        }
+                        Ok::<(), sqlx::Error>(())
+                    })
+                    .await;
+                    if let (Ok(Ok(())), Some(returned)) = (reset, task.1.take()) {
+                        task.0.keep_or_close(returned);
+                    }
+                });
+            }
+            Err(_) => self.forget(returned.conn),
+        }
+    }
+
+    /// A SQLite connection runs each command to its end on its own worker thread, so a
+    /// cancelled statement leaves it consistent; a static pool's one connection may be an
+    /// in-memory database that closing would destroy, so there it is kept.
+    fn keeps_cancelled(&self) -> bool {
+        self.kind == PoolKind::Static && DB::NAME == "SQLite"
+    }
+
+    /// Keeps a clean, reset connection idle, or closes it (overflow, recycle, dispose).
+    fn keep_or_close(&self, returned: Returned<DB>) {
+        let mut st = self.lock();
+        let keep = !st.closed
+            && returned.generation == st.generation
+            && st.idle.len() < self.max_idle
+            && !self.too_old(returned.born);
+        if keep {
+            st.idle.push_back(Idle {
+                conn: returned.conn,
+                born: returned.born,
+                epoch: returned.epoch,
             });
-            let (on_release, on_acquire, on_connect) =
-                (Arc::clone(&hooks), Arc::clone(&hooks), Arc::clone(&hooks));
-            let pool = base
-                .max_connections(max)
-                .after_release(move |_conn, meta| {
-                    let keep = !on_release.too_old(meta.age) && on_release.reserve_idle_slot();
-                    Box::pin(async move { Ok(keep) })
-                })
-                .before_acquire(move |conn, meta| {
-                    on_acquire.release_idle_slot();
-                    let too_old = on_acquire.too_old(meta.age);
-                    Box::pin(async move { Ok(!too_old && (!pre_ping || alive(conn).await)) })
-                })
-                .after_connect(move |_conn, _meta| {
-                    on_connect.resync();
-                    Box::pin(async { Ok(()) })
-                })
-                .connect_lazy_with(connect);
-            *hooks.pool.lock().unwrap_or_else(|p| p.into_inner()) = Some(pool.clone());
-            // The hooks hold the pool and the pool holds the hooks: the engine breaks the
-            // cycle when it is dropped.
-            (pool, Box::new(move || hooks.clear()))
+            return;
         }
-        PoolKind::Null => (
-            base.max_connections(NULL_POOL_MAX_CONNECTIONS)
-                .after_release(|_conn, _meta| Box::pin(async { Ok(false) }))
-                .connect_lazy_with(connect),
-            Box::new(|| {}),
-        ),
-        PoolKind::Static => (
-            base.max_connections(1)
-                .before_acquire(move |conn, _meta| {
-                    Box::pin(async move { Ok(!pre_ping || alive(conn).await) })
-                })
-                .connect_lazy_with(connect),
-            Box::new(|| {}),
-        ),
-    }
-}
-
-async fn alive<C: sqlx::Connection>(conn: &mut C) -> bool {
-    conn.ping().await.is_ok()
-}
-
-struct QueueHooks<DB: Database> {
-    /// Connections the pool has agreed to keep idle.
-    idle: AtomicU32,
-    pool_size: u32,
-    recycle: Option<Duration>,
-    /// The pool itself, to correct `idle` (see [`QueueHooks::resync`]).
-    pool: std::sync::Mutex<Option<sqlx::Pool<DB>>>,
-}
-
-impl<DB: Database> QueueHooks<DB> {
-    /// A connection the pool agreed to keep can still be closed by sqlx after
-    /// `after_release` (its release-time ping failed: the server dropped it), and no hook
-    /// says so. A new connection is opened only when none is idle, so at that moment the
-    /// count is brought down to what the pool really holds; otherwise leaked slots would
-    /// pile up until the pool kept nothing.
-    fn resync(&self) {
-        let actual = self
-            .pool
-            .lock()
-            .ok()
-            .and_then(|p| p.as_ref().map(|p| p.num_idle()));
-        if let Some(actual) = actual {
-            self.idle
-                .fetch_min(u32::try_from(actual).unwrap_or(u32::MAX), Ordering::AcqRel);
+        st.size -= 1;
+        drop(st);
+        let conn = returned.conn;
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => {
+                rt.spawn(async move {
+                    let _ = tokio::time::timeout(HOUSEKEEPING_TIMEOUT, conn.close()).await;
+                });
+            }
+            Err(_) => drop(conn),
         }
     }
 
-    fn clear(&self) {
-        if let Ok(mut p) = self.pool.lock() {
-            *p = None;
+    /// Drops a connection without a goodbye and gives its slot back.
+    fn forget(&self, conn: DB::Connection) {
+        self.lock().size -= 1;
+        drop(conn);
+    }
+}
+
+/// What a dropped guard hands back to the pool.
+struct Returned<DB: Driver> {
+    conn: DB::Connection,
+    born: Instant,
+    generation: u64,
+    epoch: u64,
+    health: Health,
+    /// Held until the connection is idle or closed.
+    _permit: Option<OwnedSemaphorePermit>,
+}
+
+/// A checked-out connection. Dropped, it goes back to the pool: kept if it is clean,
+/// rolled back first if it is inside a transaction, closed if a statement was cancelled
+/// or failed with an I/O error.
+pub(crate) struct Pooled<DB: Driver> {
+    conn: Option<DB::Connection>,
+    born: Instant,
+    generation: u64,
+    epoch: u64,
+    health: Health,
+    pool: Arc<Shared<DB>>,
+    permit: Option<OwnedSemaphorePermit>,
+}
+
+impl<DB: Driver> Pooled<DB> {
+    /// True when the connection can take another call: every call so far finished
+    /// cleanly (or the pool keeps cancelled connections, see
+    /// [`Shared::keeps_cancelled`]).
+    fn usable(&self) -> bool {
+        self.conn.is_some()
+            && match self.health {
+                Health::Clean => true,
+                Health::Busy => self.pool.keeps_cancelled(),
+                Health::Broken | Health::Disconnected => false,
+            }
+    }
+
+    /// The driver connection and a [`Flight`] for one call on it. A connection that an
+    /// earlier call left unusable is closed and, when `reopen`, replaced by a new one
+    /// (same checkout, same permit); otherwise that is [`Error::ConnectionInvalidated`].
+    pub(crate) async fn ready(
+        &mut self,
+        reopen: bool,
+    ) -> Result<(&mut DB::Connection, Flight<'_>)> {
+        if !self.usable() {
+            let reason = match self.health {
+                Health::Busy => "a statement was cancelled mid-flight",
+                _ => "a statement failed with an I/O or protocol error",
+            };
+            if let Some(old) = self.conn.take() {
+                if self.health == Health::Disconnected {
+                    self.pool.lock().epoch += 1;
+                }
+                self.pool.forget(old);
+            }
+            if !reopen {
+                return Err(Error::ConnectionInvalidated { reason });
+            }
+            self.health = Health::Clean;
+            let (conn, generation, epoch) = self.pool.open().await?;
+            (self.conn, self.born) = (Some(conn), Instant::now());
+            (self.generation, self.epoch) = (generation, epoch);
+        }
+        let conn = self.conn.as_mut().expect("checked just above");
+        Ok((conn, Flight::start(&mut self.health)))
+    }
+
+    /// `BEGIN`, or `SAVEPOINT` inside a transaction (where `reopen` is false).
+    pub(crate) async fn begin(&mut self, reopen: bool) -> Result<()> {
+        let (conn, flight) = self.ready(reopen).await?;
+        flight.land(
+            DB::TransactionManager::begin(conn, None)
+                .await
+                .map_err(Error::from),
+        )
+    }
+
+    /// `COMMIT`, or `RELEASE SAVEPOINT` inside a nested transaction.
+    pub(crate) async fn commit(&mut self) -> Result<()> {
+        let (conn, flight) = self.ready(false).await?;
+        flight.land(
+            DB::TransactionManager::commit(conn)
+                .await
+                .map_err(Error::from),
+        )
+    }
+
+    /// `ROLLBACK`, or `ROLLBACK TO SAVEPOINT` inside a nested transaction. On a
+    /// connection an earlier call left unusable there is nothing to send: it is closed,
+    /// and the server rolls the whole transaction back.
+    pub(crate) async fn rollback(&mut self) -> Result<()> {
+        if !self.usable() {
+            return Ok(());
+        }
+        let (conn, flight) = self.ready(false).await?;
+        flight.land(
+            DB::TransactionManager::rollback(conn)
+                .await
+                .map_err(Error::from),
+        )
+    }
+
+    /// Queues a rollback of the innermost transaction level without waiting for it (a
+    /// savepoint guard's drop); the connection's next call sends it.
+    pub(crate) fn start_rollback(&mut self) {
+        if !self.usable() {
+            return;
+        }
+        if let Some(conn) = self.conn.as_mut() {
+            DB::TransactionManager::start_rollback(conn);
         }
     }
 
-    fn too_old(&self, age: Duration) -> bool {
-        self.recycle.is_some_and(|max| age >= max)
+    /// A round trip to the server (on a new connection if the last call left this one
+    /// unusable).
+    pub(crate) async fn ping(&mut self) -> Result<()> {
+        let (conn, flight) = self.ready(true).await?;
+        flight.land(conn.ping().await.map_err(Error::from))
     }
+}
 
-    fn reserve_idle_slot(&self) -> bool {
-        self.idle
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-                (n < self.pool_size).then_some(n + 1)
-            })
-            .is_ok()
-    }
-
-    fn release_idle_slot(&self) {
-        // Never below zero, even if sqlx handed out a connection it never released.
-        let _ = self
-            .idle
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
+impl<DB: Driver> Drop for Pooled<DB> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            self.pool.check_in(Returned {
+                conn,
+                born: self.born,
+                generation: self.generation,
+                epoch: self.epoch,
+                health: self.health,
+                _permit: self.permit.take(),
+            });
+        }
     }
 }

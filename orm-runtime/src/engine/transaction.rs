@@ -6,10 +6,12 @@
 
 use std::sync::Arc;
 
+use super::connection::ConnInner;
 use super::exec::RawConn;
+use super::pool::Flight;
 use super::{EngineShared, executor_methods};
 use crate::dialect::Dialect;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// An open transaction, a guard in the RAII sense: dropped without
 /// [`commit`](Transaction::commit), it rolls back.
@@ -17,6 +19,11 @@ use crate::error::{Error, Result};
 /// Made by [`Engine::begin`](super::Engine::begin) or
 /// [`Connection::begin`](super::Connection::begin); it owns its connection, which goes
 /// back to the pool when the transaction ends. [`Transaction::savepoint`] nests.
+///
+/// Dropped while open, it hands the connection back still inside the transaction and
+/// the pool rolls it back before anyone else can check it out (the pool knows from the
+/// driver's own transaction depth, without a round trip). A transaction whose statement
+/// was cancelled mid-flight closes its connection instead: the server rolls back.
 pub struct Transaction(Scope<'static>);
 
 /// A nested transaction (`SAVEPOINT`) inside a [`Transaction`] or another savepoint,
@@ -25,66 +32,76 @@ pub struct Transaction(Scope<'static>);
 /// parent goes on either way.
 pub struct Savepoint<'t>(Scope<'t>);
 
-/// What transactions and savepoints share: the driver transaction and the engine.
+/// What transactions and savepoints share: the connection (owned by a transaction,
+/// borrowed by a savepoint), whether this level is still open, and the engine.
 pub(crate) struct Scope<'c> {
-    inner: TxInner<'c>,
+    conn: ScopeConn<'c>,
+    open: bool,
     shared: Arc<EngineShared>,
 }
 
-pub(crate) enum TxInner<'c> {
-    Postgres(sqlx::Transaction<'c, sqlx::Postgres>),
-    MySql(sqlx::Transaction<'c, sqlx::MySql>),
-    Sqlite(sqlx::Transaction<'c, sqlx::Sqlite>),
+enum ScopeConn<'c> {
+    Owned(ConnInner),
+    Borrowed(&'c mut ConnInner),
+}
+
+impl Drop for Scope<'_> {
+    fn drop(&mut self) {
+        if !self.open {
+            return;
+        }
+        match &mut self.conn {
+            // The pool's reset-on-return rolls the whole transaction back.
+            ScopeConn::Owned(_) => {}
+            // Queued; the parent's next statement (or its own rollback) sends it first.
+            ScopeConn::Borrowed(c) => c.start_rollback(),
+        }
+    }
 }
 
 impl<'c> Scope<'c> {
-    pub(crate) fn new(inner: TxInner<'c>, shared: Arc<EngineShared>) -> Self {
-        Scope { inner, shared }
+    fn conn(&mut self) -> &mut ConnInner {
+        match &mut self.conn {
+            ScopeConn::Owned(c) => c,
+            ScopeConn::Borrowed(c) => c,
+        }
     }
 
-    fn raw(&mut self) -> RawConn<'_> {
-        match &mut self.inner {
-            TxInner::Postgres(t) => RawConn::Postgres(t),
-            TxInner::MySql(t) => RawConn::MySql(t),
-            TxInner::Sqlite(t) => RawConn::Sqlite(t),
-        }
+    async fn raw(&mut self) -> Result<(RawConn<'_>, Flight<'_>)> {
+        self.conn().raw(false).await
     }
 
     async fn savepoint(&mut self) -> Result<Savepoint<'_>> {
         let shared = Arc::clone(&self.shared);
-        let inner = match &mut self.inner {
-            TxInner::Postgres(t) => TxInner::Postgres(sqlx::Acquire::begin(t).await?),
-            TxInner::MySql(t) => TxInner::MySql(sqlx::Acquire::begin(t).await?),
-            TxInner::Sqlite(t) => TxInner::Sqlite(sqlx::Acquire::begin(t).await?),
-        };
+        let conn = self.conn();
+        conn.begin(false).await?;
         if shared.echo {
             tracing::info!(target: "orm::engine", "SAVEPOINT");
         }
-        Ok(Savepoint(Scope::new(inner, shared)))
+        Ok(Savepoint(Scope {
+            conn: ScopeConn::Borrowed(conn),
+            open: true,
+            shared,
+        }))
     }
 
-    async fn commit(self, what: &str) -> Result<()> {
+    async fn commit(mut self, what: &str) -> Result<()> {
         if self.shared.echo {
             tracing::info!(target: "orm::engine", "{what}");
         }
-        let r = match self.inner {
-            TxInner::Postgres(t) => t.commit().await,
-            TxInner::MySql(t) => t.commit().await,
-            TxInner::Sqlite(t) => t.commit().await,
-        };
-        r.map_err(Error::from)
+        // On failure the level stays open and the drop rolls it back.
+        self.conn().commit().await?;
+        self.open = false;
+        Ok(())
     }
 
-    async fn rollback(self, what: &str) -> Result<()> {
+    async fn rollback(mut self, what: &str) -> Result<()> {
         if self.shared.echo {
             tracing::info!(target: "orm::engine", "{what}");
         }
-        let r = match self.inner {
-            TxInner::Postgres(t) => t.rollback().await,
-            TxInner::MySql(t) => t.rollback().await,
-            TxInner::Sqlite(t) => t.rollback().await,
-        };
-        r.map_err(Error::from)
+        self.conn().rollback().await?;
+        self.open = false;
+        Ok(())
     }
 }
 
@@ -100,8 +117,8 @@ macro_rules! scope_methods {
             Arc::clone(&self.0.shared.events)
         }
 
-        fn raw(&mut self) -> RawConn<'_> {
-            self.0.raw()
+        async fn raw(&mut self) -> Result<(RawConn<'_>, Flight<'_>)> {
+            self.0.raw().await
         }
 
         executor_methods!();
@@ -116,8 +133,17 @@ macro_rules! scope_methods {
 }
 
 impl Transaction {
-    pub(crate) fn new(inner: TxInner<'static>, shared: Arc<EngineShared>) -> Self {
-        Transaction(Scope::new(inner, shared))
+    /// Sends `BEGIN` on `conn` and wraps it.
+    pub(crate) async fn begin(mut conn: ConnInner, shared: Arc<EngineShared>) -> Result<Self> {
+        conn.begin(true).await?;
+        if shared.echo {
+            tracing::info!(target: "orm::engine", "BEGIN");
+        }
+        Ok(Transaction(Scope {
+            conn: ScopeConn::Owned(conn),
+            open: true,
+            shared,
+        }))
     }
 
     scope_methods!();
