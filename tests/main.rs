@@ -19,6 +19,7 @@ mod pooling;
 mod reflection;
 mod schema_ddl;
 mod session;
+mod session_review;
 mod statements;
 mod transactions;
 mod values;

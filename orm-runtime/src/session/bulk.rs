@@ -63,6 +63,20 @@ impl Session {
         let Some(obj) = existing else {
             return Ok(self.add(value));
         };
+        if obj.h.core().meta().is_expired() {
+            if load {
+                self.refresh(&obj).await?;
+            } else {
+                // Taken as the database's state, as for an object not in the map.
+                let mut v = obj.lock_write();
+                for i in 0..M::columns().len() {
+                    v.set_column_value(i, value.column_value(i))?;
+                }
+                drop(v);
+                obj.h.core().meta().expired.clear();
+                return Ok(obj);
+            }
+        }
         {
             let mut target = obj.write()?;
             for i in 0..M::columns().len() {

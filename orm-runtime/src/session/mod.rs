@@ -334,7 +334,15 @@ impl Session {
                 drop(meta);
                 self.new.push(h.uncounted());
             }
-            ObjectState::Detached | ObjectState::Deleted => {
+            ObjectState::Deleted => {
+                return Err(Error::InvalidRequest {
+                    message: format!(
+                        "{} was deleted in this transaction; commit or roll back before adding it again",
+                        describe(h.vtable().name, meta.key.as_deref())
+                    ),
+                });
+            }
+            ObjectState::Detached => {
                 if meta.key.is_none() {
                     self.transition(h, &mut meta, ObjectState::Pending);
                     meta.session = self.registry.id;
@@ -631,7 +639,16 @@ impl Session {
         self.fire(SessionEvent::BeforeCommit);
         self.flush().await?;
         if let Some(tx) = self.tx.take() {
-            tx.commit().await?;
+            // A COMMIT that fails (a deferred constraint) or whose future is dropped may
+            // have kept nothing: the session must be rolled back, which undoes the
+            // transaction's inserts and deletes in the objects.
+            self.flushing = true;
+            let r = tx.commit().await;
+            self.flushing = false;
+            if let Err(e) = r {
+                self.pending_rollback = Some(format!("COMMIT failed ({e})"));
+                return Err(e);
+            }
         }
         self.nested.clear();
         self.tx_updated.clear();

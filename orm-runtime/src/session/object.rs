@@ -398,11 +398,17 @@ impl<M: Model> Obj<M> {
     }
 
     fn apply_queued(&self) {
-        let queued = self.cell().core.queued_take();
-        if queued.is_empty() {
+        if !self.cell().core.has_queued.load(Ordering::Acquire) {
             return;
         }
-        let mut v = self.lock_write();
+        // Only when the object is free: this thread may hold a guard of it already (the
+        // queue then waits for the next call).
+        let mut v = match self.cell().value.try_write() {
+            Ok(v) => v,
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return,
+        };
+        let queued = self.cell().core.queued_take();
         for b in queued {
             v.relationship_mut(b.relationship)
                 .apply_backref(b.other, b.add);
@@ -477,9 +483,20 @@ impl<M: Model> Obj<M> {
 
     /// What the session knows of the object: state, identity, changes.
     pub fn inspect(&self) -> Inspection {
-        let meta = self.cell().core.meta();
-        let changed = match &meta.snapshot {
-            Some(snap) if meta.touched => {
+        // The metadata is copied and let go before the value is locked: a writer holds
+        // the value, then takes the metadata.
+        let (state, identity, snapshot, touched, expired_mask) = {
+            let m = self.cell().core.meta();
+            (
+                m.state,
+                m.key.clone(),
+                m.snapshot.clone(),
+                m.touched,
+                m.expired.clone(),
+            )
+        };
+        let changed = match &snapshot {
+            Some(snap) if touched => {
                 let now = self.lock_read().values();
                 M::columns()
                     .iter()
@@ -498,12 +515,12 @@ impl<M: Model> Obj<M> {
                 .collect()
         };
         Inspection {
-            state: meta.state,
-            identity: meta.key.clone(),
+            state,
+            identity,
             changed,
             expired: M::columns()
                 .iter()
-                .zip(&meta.expired)
+                .zip(&expired_mask)
                 .filter(|(_, e)| **e)
                 .map(|(c, _)| c.field)
                 .collect(),

@@ -579,6 +579,38 @@ fn build_plan(s: &mut Session, touched: &[Handle]) -> Result<Plan> {
     let new: Vec<Handle> = s.new.iter().map(Handle::uncounted).collect();
     for h in &new {
         let values = (h.vtable().values)(h);
+        // One object per key: a new object whose own key another object of the session
+        // holds is refused (SQLAlchemy's FlushError), not inserted beside it.
+        let vt = h.vtable();
+        let explicit = (vt.columns)()
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.primary_key)
+            .all(|(i, c)| !(c.generated && (vt.column_is_unset)(h, i)));
+        if explicit {
+            let key: Vec<Value> = (vt.columns)()
+                .iter()
+                .zip(&values)
+                .filter(|(c, _)| c.primary_key)
+                .map(|(_, v)| v.clone())
+                .collect();
+            if let Some(other) = s.find_in_store(vt, &key)
+                && !other.ptr_eq(h)
+            {
+                return Err(Error::InvalidRequest {
+                    message: format!(
+                        "new {} has the key of {}, which this session already holds{}; change the key, or merge() the new values onto it",
+                        describe(vt.name, None),
+                        other.describe(),
+                        if other.core().meta().delete_marked {
+                            " (deleted but not flushed: flush the delete first)"
+                        } else {
+                            ""
+                        }
+                    ),
+                });
+            }
+        }
         add_item(&mut plan, h, Op::Insert, Vec::new(), values, None);
     }
     let deleted: Vec<Handle> = s.deleted.iter().map(Handle::uncounted).collect();
