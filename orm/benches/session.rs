@@ -230,6 +230,16 @@ macro_rules! hand_written {
             Ok(rows.iter().map(plain).collect())
         }
 
+        /// The same in a transaction, as a session runs its statements.
+        pub async fn load_in_tx(pool: &sqlx::Pool<$db>) -> sqlx::Result<Vec<PlainItem>> {
+            let mut tx = pool.begin().await?;
+            let rows = sqlx::query("SELECT id, name, email, karma, score FROM sb_items")
+                .fetch_all(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(rows.iter().map(plain).collect())
+        }
+
         /// One `fetch_one` by key per key, on one connection.
         pub async fn get_many(
             pool: &sqlx::Pool<$db>,
@@ -339,6 +349,14 @@ impl Pool {
         match self {
             Pool::Sqlite(p) => hand_sqlite::load(p).await,
             Pool::Postgres(p) => hand_postgres::load(p).await,
+        }
+        .unwrap()
+    }
+
+    async fn load_in_tx(&self) -> Vec<PlainItem> {
+        match self {
+            Pool::Sqlite(p) => hand_sqlite::load_in_tx(p).await,
+            Pool::Postgres(p) => hand_postgres::load_in_tx(p).await,
         }
         .unwrap()
     }
@@ -648,6 +666,11 @@ async fn check_reads(target: &Target, keys: &[i64]) {
         all,
         "sqlx load on {name}"
     );
+    assert_eq!(
+        Checksum::of_plain(&target.pool.load_in_tx().await),
+        all,
+        "sqlx load in a transaction on {name}"
+    );
     let some = Checksum::of_table(&target.engine, Some(keys)).await;
     assert_eq!(some.rows, GETS as i64);
     let got = get_miss_session(&target.engine, keys).await;
@@ -724,6 +747,9 @@ fn bench_target(c: &mut Criterion, rt: &Runtime, target: &Target) {
     });
     g.bench_function("sqlx", |b| {
         b.iter_custom(|n| timed(rt, n, nothing, || pool.load()))
+    });
+    g.bench_function("sqlx_tx", |b| {
+        b.iter_custom(|n| timed(rt, n, nothing, || pool.load_in_tx()))
     });
     g.finish();
 
