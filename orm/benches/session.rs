@@ -1,0 +1,832 @@
+//! The ORM Session against the Core and hand-written sqlx doing the same work (issue 10):
+//!
+//! - `flush`: 1,000 users and 3,000 posts linked only through relationships, committed,
+//!   against the best batched hand-written inserts in one transaction;
+//! - `load`: 10,000 rows through `session.query`, through the Core into structs, and
+//!   through sqlx into structs;
+//! - `get_hit`: 1,000 `session.get` of loaded objects (no SQL), with a `HashMap` of `Arc`s
+//!   as the floor; `get_miss`: 1,000 `get`s of different keys on a fresh session against
+//!   sqlx `fetch_one` by key on one connection.
+//!
+//! On SQLite (a file database in the temp directory, WAL) always, and on PostgreSQL when
+//! `ORM_BENCH_POSTGRES_URL` (or `ORM_TEST_POSTGRES_URL`) is set, in a schema of its own
+//! that is dropped at the end. Every contestant's answer is checked (row counts and
+//! checksums against the database) before anything is timed, so a wrong answer never
+//! shows as fast.
+//!
+//! `cargo bench -p orm --bench session -- --warm-up-time 2 --measurement-time 5`
+
+#![allow(missing_docs)] // a benchmark binary
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, SamplingMode, criterion_group, criterion_main};
+use orm::prelude::*;
+use sqlx::Row as _;
+use tokio::runtime::Runtime;
+
+const USERS: usize = 1_000;
+const POSTS_PER_USER: usize = 3;
+const ITEMS: usize = 10_000;
+const GETS: usize = 1_000;
+const SCHEMA: &str = "orm_bench_session";
+
+#[derive(Model, Debug, Clone)]
+#[orm(table = "sb_users")]
+pub struct SbUser {
+    #[orm(primary_key)]
+    pub id: i64,
+    #[orm(max_length = 50)]
+    pub name: String,
+    pub email: Option<String>,
+    #[relationship(back_populates = "author")]
+    pub posts: Related<Vec<SbPost>>,
+}
+
+#[derive(Model, Debug, Clone)]
+#[orm(table = "sb_posts")]
+pub struct SbPost {
+    #[orm(primary_key)]
+    pub id: i64,
+    #[orm(foreign_key = "sb_users.id", index)]
+    pub user_id: Option<i64>,
+    #[orm(max_length = 200)]
+    pub title: String,
+    #[relationship(back_populates = "posts")]
+    pub author: Related<Option<SbUser>>,
+}
+
+/// The rows the load and get benchmarks read.
+#[derive(Model, Debug, Clone)]
+#[orm(table = "sb_items")]
+pub struct SbItem {
+    #[orm(primary_key)]
+    pub id: i64,
+    #[orm(max_length = 50)]
+    pub name: String,
+    pub email: Option<String>,
+    pub karma: i32,
+    pub score: f64,
+}
+
+/// What hand-written sqlx code decodes into.
+#[derive(Debug, Clone)]
+pub struct PlainItem {
+    pub id: i64,
+    pub name: String,
+    pub email: Option<String>,
+    pub karma: i32,
+    pub score: f64,
+}
+
+fn user_name(i: usize) -> String {
+    format!("user{i}")
+}
+
+fn user_email(i: usize) -> Option<String> {
+    (i % 3 != 0).then(|| format!("u{i}@example.com"))
+}
+
+fn post_title(i: usize, j: usize) -> String {
+    format!("post {i}.{j}")
+}
+
+/// Item `i` (its key is `i + 1`), without the key.
+fn item(i: usize) -> (String, Option<String>, i32, f64) {
+    (
+        format!("item{i}"),
+        (i % 4 != 0).then(|| format!("i{i}@example.com")),
+        ((i * 37) % 1000) as i32,
+        (i % 100) as f64 * 0.25, // exact in binary: sums do not depend on the order
+    )
+}
+
+/// The keys `get` looks up: 1,000 different ones spread over the table.
+fn get_keys() -> Vec<i64> {
+    (0..GETS).map(|k| 1 + ((k * 7919) % ITEMS) as i64).collect()
+}
+
+/// What a contestant's rows add up to, compared with what the database says.
+#[derive(Debug, Default, PartialEq)]
+struct Checksum {
+    rows: i64,
+    ids: i64,
+    karma: i64,
+    name_bytes: i64,
+    emails: i64,
+    score: f64,
+}
+
+impl Checksum {
+    fn add(&mut self, id: i64, name: &str, email: Option<&str>, karma: i32, score: f64) {
+        self.rows += 1;
+        self.ids += id;
+        self.karma += i64::from(karma);
+        self.name_bytes += name.len() as i64;
+        self.emails += i64::from(email.is_some());
+        self.score += score;
+    }
+
+    fn of_plain(items: &[PlainItem]) -> Checksum {
+        let mut c = Checksum::default();
+        for i in items {
+            c.add(i.id, &i.name, i.email.as_deref(), i.karma, i.score);
+        }
+        c
+    }
+
+    fn of_models(items: &[SbItem]) -> Checksum {
+        let mut c = Checksum::default();
+        for i in items {
+            c.add(i.id, &i.name, i.email.as_deref(), i.karma, i.score);
+        }
+        c
+    }
+
+    fn of_objects(items: &[Obj<SbItem>]) -> Checksum {
+        let mut c = Checksum::default();
+        for o in items {
+            let i = o.read().unwrap();
+            c.add(i.id, &i.name, i.email.as_deref(), i.karma, i.score);
+        }
+        c
+    }
+
+    /// The database's own sums over the items whose key is in `keys` (all when `None`).
+    async fn of_table(engine: &Engine, keys: Option<&[i64]>) -> Checksum {
+        let filter = match keys {
+            None => String::new(),
+            Some(k) => format!(
+                " WHERE id IN ({})",
+                k.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
+            ),
+        };
+        let row = engine
+            .fetch_one(text(format!(
+                "SELECT COUNT(*), CAST(SUM(id) AS BIGINT), CAST(SUM(karma) AS BIGINT), \
+                 CAST(SUM(LENGTH(name)) AS BIGINT), COUNT(email), SUM(score) FROM sb_items{filter}"
+            )))
+            .await
+            .unwrap();
+        Checksum {
+            rows: row.get(0).unwrap(),
+            ids: row.get(1).unwrap(),
+            karma: row.get(2).unwrap(),
+            name_bytes: row.get(3).unwrap(),
+            emails: row.get(4).unwrap(),
+            score: row.get(5).unwrap(),
+        }
+    }
+}
+
+/// Hand-written sqlx for one database: the best batched inserts sqlx offers portably
+/// (multi-row `INSERT ... VALUES` through `QueryBuilder`, chunked under the parameter
+/// limit), a load into structs, and lookups by key on one connection.
+macro_rules! hand_written {
+    ($db:ty, $max_params:expr, $by_key:literal) => {
+        use super::*;
+        use sqlx::QueryBuilder;
+
+        /// One transaction: the users with `RETURNING id`, then the posts with the keys.
+        pub async fn flush(pool: &sqlx::Pool<$db>) -> sqlx::Result<Vec<i64>> {
+            let mut tx = pool.begin().await?;
+            let mut ids: Vec<i64> = Vec::with_capacity(USERS);
+            let users: Vec<usize> = (0..USERS).collect();
+            for chunk in users.chunks($max_params / 2) {
+                let mut qb = QueryBuilder::<$db>::new("INSERT INTO sb_users (name, email) ");
+                qb.push_values(chunk, |mut b, &i| {
+                    b.push_bind(user_name(i)).push_bind(user_email(i));
+                });
+                qb.push(" RETURNING id");
+                let mut got: Vec<i64> = qb.build_query_scalar().fetch_all(&mut *tx).await?;
+                // Keys are generated in insertion order; RETURNING's order is not promised.
+                got.sort_unstable();
+                ids.extend(got);
+            }
+            let posts: Vec<(usize, usize)> = (0..USERS)
+                .flat_map(|i| (0..POSTS_PER_USER).map(move |j| (i, j)))
+                .collect();
+            for chunk in posts.chunks($max_params / 2) {
+                let mut qb = QueryBuilder::<$db>::new("INSERT INTO sb_posts (user_id, title) ");
+                qb.push_values(chunk, |mut b, &(i, j)| {
+                    b.push_bind(ids[i]).push_bind(post_title(i, j));
+                });
+                qb.build().execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(ids)
+        }
+
+        /// Every item into structs.
+        pub async fn load(pool: &sqlx::Pool<$db>) -> sqlx::Result<Vec<PlainItem>> {
+            let rows = sqlx::query("SELECT id, name, email, karma, score FROM sb_items")
+                .fetch_all(pool)
+                .await?;
+            Ok(rows.iter().map(plain).collect())
+        }
+
+        /// The same in a transaction, as a session runs its statements.
+        pub async fn load_in_tx(pool: &sqlx::Pool<$db>) -> sqlx::Result<Vec<PlainItem>> {
+            let mut tx = pool.begin().await?;
+            let rows = sqlx::query("SELECT id, name, email, karma, score FROM sb_items")
+                .fetch_all(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(rows.iter().map(plain).collect())
+        }
+
+        /// One `fetch_one` by key per key, on one connection.
+        pub async fn get_many(
+            pool: &sqlx::Pool<$db>,
+            keys: &[i64],
+        ) -> sqlx::Result<Vec<PlainItem>> {
+            let mut conn = pool.acquire().await?;
+            let mut out = Vec::with_capacity(keys.len());
+            for &k in keys {
+                let row = sqlx::query($by_key).bind(k).fetch_one(&mut *conn).await?;
+                out.push(plain(&row));
+            }
+            Ok(out)
+        }
+
+        fn plain(row: &<$db as sqlx::Database>::Row) -> PlainItem {
+            PlainItem {
+                id: row.get(0),
+                name: row.get(1),
+                email: row.get(2),
+                karma: row.get(3),
+                score: row.get(4),
+            }
+        }
+    };
+}
+
+mod hand_sqlite {
+    hand_written!(
+        sqlx::Sqlite,
+        32_766,
+        "SELECT id, name, email, karma, score FROM sb_items WHERE id = ?"
+    );
+}
+
+mod hand_postgres {
+    hand_written!(
+        sqlx::Postgres,
+        65_535,
+        "SELECT id, name, email, karma, score FROM sb_items WHERE id = $1"
+    );
+
+    /// PostgreSQL's fastest form: one statement per table whatever the row count, the
+    /// columns bound as arrays and unnested (`WITH ORDINALITY` keeps the keys in order).
+    pub async fn flush_unnest(pool: &sqlx::PgPool) -> sqlx::Result<Vec<i64>> {
+        let names: Vec<String> = (0..USERS).map(user_name).collect();
+        let emails: Vec<Option<String>> = (0..USERS).map(user_email).collect();
+        let mut tx = pool.begin().await?;
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "INSERT INTO sb_users (name, email) \
+             SELECT name, email FROM UNNEST($1::varchar[], $2::text[]) WITH ORDINALITY AS u(name, email, n) \
+             ORDER BY n RETURNING id",
+        )
+        .bind(&names)
+        .bind(&emails)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut ids = ids;
+        ids.sort_unstable();
+        let mut user_ids = Vec::with_capacity(USERS * POSTS_PER_USER);
+        let mut titles = Vec::with_capacity(USERS * POSTS_PER_USER);
+        for (i, &id) in ids.iter().enumerate() {
+            for j in 0..POSTS_PER_USER {
+                user_ids.push(id);
+                titles.push(post_title(i, j));
+            }
+        }
+        sqlx::query(
+            "INSERT INTO sb_posts (user_id, title) SELECT * FROM UNNEST($1::int8[], $2::varchar[])",
+        )
+        .bind(&user_ids)
+        .bind(&titles)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(ids)
+    }
+}
+
+/// A database the benchmarks run on: the engine, and a sqlx pool on the same database.
+struct Target {
+    name: &'static str,
+    engine: Engine,
+    pool: Pool,
+    cleanup: Cleanup,
+}
+
+enum Pool {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
+}
+
+enum Cleanup {
+    File(PathBuf),
+    Schema { server_url: String },
+}
+
+impl Pool {
+    async fn flush(&self) -> Vec<i64> {
+        match self {
+            Pool::Sqlite(p) => hand_sqlite::flush(p).await,
+            Pool::Postgres(p) => hand_postgres::flush(p).await,
+        }
+        .unwrap()
+    }
+
+    async fn load(&self) -> Vec<PlainItem> {
+        match self {
+            Pool::Sqlite(p) => hand_sqlite::load(p).await,
+            Pool::Postgres(p) => hand_postgres::load(p).await,
+        }
+        .unwrap()
+    }
+
+    async fn load_in_tx(&self) -> Vec<PlainItem> {
+        match self {
+            Pool::Sqlite(p) => hand_sqlite::load_in_tx(p).await,
+            Pool::Postgres(p) => hand_postgres::load_in_tx(p).await,
+        }
+        .unwrap()
+    }
+
+    async fn get_many(&self, keys: &[i64]) -> Vec<PlainItem> {
+        match self {
+            Pool::Sqlite(p) => hand_sqlite::get_many(p, keys).await,
+            Pool::Postgres(p) => hand_postgres::get_many(p, keys).await,
+        }
+        .unwrap()
+    }
+}
+
+impl Target {
+    async fn sqlite() -> Target {
+        let file = std::env::temp_dir().join(format!("{SCHEMA}.db"));
+        remove_sqlite_files(&file);
+        let engine = create_engine(&format!("sqlite://{}", file.display()))
+            .await
+            .unwrap();
+        // WAL is a property of the file: every connection opened later uses it.
+        let mode = engine
+            .fetch_one(text("PRAGMA journal_mode = WAL"))
+            .await
+            .unwrap();
+        assert_eq!(mode.get::<String>(0).unwrap(), "wal");
+        let pool = sqlx::sqlite::SqlitePoolOptions::new()
+            .max_connections(2)
+            // As the engine's default: sqlx's pings at every checkout otherwise.
+            .test_before_acquire(false)
+            .connect_with(
+                sqlx::sqlite::SqliteConnectOptions::new()
+                    .filename(&file)
+                    .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal),
+            )
+            .await
+            .unwrap();
+        Target {
+            name: "sqlite",
+            engine,
+            pool: Pool::Sqlite(pool),
+            cleanup: Cleanup::File(file),
+        }
+    }
+
+    async fn postgres(server_url: String) -> Target {
+        let admin = create_engine(&server_url).await.unwrap();
+        admin
+            .execute(text(format!("DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")))
+            .await
+            .unwrap();
+        admin
+            .execute(text(format!("CREATE SCHEMA {SCHEMA}")))
+            .await
+            .unwrap();
+        admin.close().await;
+        let sep = if server_url.contains('?') { '&' } else { '?' };
+        let url = format!("{server_url}{sep}options[search_path]={SCHEMA}");
+        let engine = create_engine(&url).await.unwrap();
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(2)
+            .test_before_acquire(false)
+            .connect(&url)
+            .await
+            .unwrap();
+        Target {
+            name: "postgres",
+            engine,
+            pool: Pool::Postgres(pool),
+            cleanup: Cleanup::Schema { server_url },
+        }
+    }
+
+    async fn create_tables(&self) {
+        MetaData::new()
+            .with::<SbUser>()
+            .with::<SbPost>()
+            .with::<SbItem>()
+            .create_all(&self.engine)
+            .await
+            .unwrap();
+    }
+
+    /// Empty users and posts, keys starting from 1 again.
+    async fn reset_blog(&self) {
+        match self.pool {
+            Pool::Sqlite(_) => {
+                self.engine
+                    .execute(text("DELETE FROM sb_posts"))
+                    .await
+                    .unwrap();
+                self.engine
+                    .execute(text("DELETE FROM sb_users"))
+                    .await
+                    .unwrap();
+            }
+            Pool::Postgres(_) => {
+                self.engine
+                    .execute(text("TRUNCATE sb_posts, sb_users RESTART IDENTITY"))
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+
+    /// The 10,000 items, in one transaction, through hand-written sqlx (the contestants
+    /// are checked against the database's own sums, not against this code).
+    async fn seed_items(&self) {
+        let items: Vec<usize> = (0..ITEMS).collect();
+        let mut tx = self.engine.begin().await.unwrap();
+        for chunk in items.chunks(1000) {
+            let rows: Vec<String> = chunk
+                .iter()
+                .map(|&i| {
+                    let (name, email, karma, score) = item(i);
+                    let email = email.map_or("NULL".into(), |e| format!("'{e}'"));
+                    format!("({}, '{name}', {email}, {karma}, {score})", i + 1)
+                })
+                .collect();
+            tx.execute(text(format!(
+                "INSERT INTO sb_items (id, name, email, karma, score) VALUES {}",
+                rows.join(", ")
+            )))
+            .await
+            .unwrap();
+        }
+        tx.commit().await.unwrap();
+    }
+
+    async fn drop_all(self) {
+        self.engine.close().await;
+        match self.pool {
+            Pool::Sqlite(p) => p.close().await,
+            Pool::Postgres(p) => p.close().await,
+        }
+        match self.cleanup {
+            Cleanup::File(file) => remove_sqlite_files(&file),
+            Cleanup::Schema { server_url } => {
+                let admin = create_engine(&server_url).await.unwrap();
+                admin
+                    .execute(text(format!("DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")))
+                    .await
+                    .unwrap();
+                admin.close().await;
+            }
+        }
+    }
+}
+
+fn remove_sqlite_files(file: &std::path::Path) {
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
+    }
+}
+
+// ---- the contestants
+
+/// A session adds the users and posts, linked only through `posts.push`, and commits.
+async fn flush_session(engine: &Engine) -> Vec<Obj<SbUser>> {
+    let mut session = Session::new(engine);
+    let mut users = Vec::with_capacity(USERS);
+    for i in 0..USERS {
+        let mut u = SbUser::new(user_name(i));
+        u.email = user_email(i);
+        let u = session.add(u);
+        for j in 0..POSTS_PER_USER {
+            let p = session.add(SbPost::new(post_title(i, j)));
+            u.write().unwrap().posts.push(&p);
+        }
+        users.push(u);
+    }
+    session.commit().await.unwrap();
+    users
+}
+
+/// A fresh session loads every item (nothing is in its identity map yet).
+async fn load_session(engine: &Engine) -> Vec<Obj<SbItem>> {
+    let mut session = Session::new(engine);
+    let items = session.query::<SbItem>().all().await.unwrap();
+    session.commit().await.unwrap();
+    items
+}
+
+/// The Core: a SELECT of the model's columns, each row decoded into the model.
+async fn load_core(engine: &Engine) -> Vec<SbItem> {
+    let stmt = select((
+        SbItem::id,
+        SbItem::name,
+        SbItem::email,
+        SbItem::karma,
+        SbItem::score,
+    ));
+    let rows = engine.fetch_all(stmt).await.unwrap();
+    rows.iter().map(|r| r.decode::<SbItem>().unwrap()).collect()
+}
+
+/// A fresh session `get`s each key: one SELECT each.
+async fn get_miss_session(engine: &Engine, keys: &[i64]) -> Vec<Obj<SbItem>> {
+    let mut session = Session::new(engine);
+    let mut out = Vec::with_capacity(keys.len());
+    for &k in keys {
+        out.push(session.get::<SbItem>(k).await.unwrap().unwrap());
+    }
+    session.commit().await.unwrap();
+    out
+}
+
+// ---- checks before timing
+
+/// The database holds exactly the users and posts of the benchmark, each post pointing
+/// at its own user.
+async fn check_blog(target: &Target, who: &str) {
+    let count = |sql: &'static str| async move {
+        target
+            .engine
+            .fetch_one(text(sql))
+            .await
+            .unwrap()
+            .get::<i64>(0)
+            .unwrap()
+    };
+    let users = count("SELECT COUNT(*) FROM sb_users").await;
+    let emails = count("SELECT COUNT(email) FROM sb_users").await;
+    let posts = count("SELECT COUNT(*) FROM sb_posts").await;
+    let linked = count(
+        "SELECT COUNT(*) FROM sb_posts p JOIN sb_users u ON u.id = p.user_id \
+         WHERE p.title LIKE ('post ' || SUBSTR(u.name, 5) || '.%')",
+    )
+    .await;
+    let expected_emails = (0..USERS).filter(|&i| user_email(i).is_some()).count() as i64;
+    assert_eq!(
+        (users, emails, posts, linked),
+        (
+            USERS as i64,
+            expected_emails,
+            (USERS * POSTS_PER_USER) as i64,
+            (USERS * POSTS_PER_USER) as i64
+        ),
+        "{who} on {}: users, emails, posts, posts linked to their user",
+        target.name
+    );
+}
+
+/// The keys the hand-written flush got back are the users' keys, in insertion order.
+async fn check_ids(target: &Target, ids: &[i64], who: &str) {
+    let rows = target
+        .engine
+        .fetch_all(text("SELECT id, name FROM sb_users"))
+        .await
+        .unwrap();
+    let by_id: HashMap<i64, String> = rows
+        .iter()
+        .map(|r| (r.get(0).unwrap(), r.get(1).unwrap()))
+        .collect();
+    for (i, id) in ids.iter().enumerate() {
+        assert_eq!(by_id.get(id), Some(&user_name(i)), "{who}: key of user {i}");
+    }
+}
+
+async fn check_flushes(target: &Target) {
+    target.reset_blog().await;
+    let users = flush_session(&target.engine).await;
+    check_blog(target, "session flush").await;
+    for (i, u) in users.iter().enumerate() {
+        let user = u.read().unwrap();
+        assert!(user.id > 0 && user.name == user_name(i));
+        let posts = user.posts.get().unwrap();
+        assert_eq!(posts.len(), POSTS_PER_USER);
+        for (j, p) in posts.iter().enumerate() {
+            let post = p.read().unwrap();
+            assert_eq!(
+                (post.user_id, post.title.as_str()),
+                (Some(user.id), post_title(i, j).as_str())
+            );
+        }
+    }
+    drop(users);
+    target.reset_blog().await;
+    let ids = target.pool.flush().await;
+    check_blog(target, "sqlx flush").await;
+    check_ids(target, &ids, "sqlx flush").await;
+    if let Pool::Postgres(p) = &target.pool {
+        target.reset_blog().await;
+        let ids = hand_postgres::flush_unnest(p).await.unwrap();
+        check_blog(target, "sqlx UNNEST flush").await;
+        check_ids(target, &ids, "sqlx UNNEST flush").await;
+    }
+}
+
+async fn check_reads(target: &Target, keys: &[i64]) {
+    let all = Checksum::of_table(&target.engine, None).await;
+    assert_eq!(all.rows, ITEMS as i64);
+    assert_eq!(all.ids, (ITEMS * (ITEMS + 1) / 2) as i64, "keys 1..=ITEMS");
+    let name = target.name;
+    assert_eq!(
+        Checksum::of_objects(&load_session(&target.engine).await),
+        all,
+        "session load on {name}"
+    );
+    assert_eq!(
+        Checksum::of_models(&load_core(&target.engine).await),
+        all,
+        "core load on {name}"
+    );
+    assert_eq!(
+        Checksum::of_plain(&target.pool.load().await),
+        all,
+        "sqlx load on {name}"
+    );
+    assert_eq!(
+        Checksum::of_plain(&target.pool.load_in_tx().await),
+        all,
+        "sqlx load in a transaction on {name}"
+    );
+    let some = Checksum::of_table(&target.engine, Some(keys)).await;
+    assert_eq!(some.rows, GETS as i64);
+    let got = get_miss_session(&target.engine, keys).await;
+    assert!(
+        got.iter()
+            .zip(keys)
+            .all(|(o, &k)| o.read().unwrap().id == k)
+    );
+    assert_eq!(Checksum::of_objects(&got), some, "session get on {name}");
+    let got = target.pool.get_many(keys).await;
+    assert!(got.iter().zip(keys).all(|(o, &k)| o.id == k));
+    assert_eq!(Checksum::of_plain(&got), some, "sqlx get on {name}");
+}
+
+// ---- timing
+
+/// Runs `f` `iters` times and returns the time it took, each run after an untimed
+/// `setup`.
+fn timed<S, SF, F, FF, T>(rt: &Runtime, iters: u64, mut setup: S, mut f: F) -> Duration
+where
+    S: FnMut() -> SF,
+    SF: Future<Output = ()>,
+    F: FnMut() -> FF,
+    FF: Future<Output = T>,
+{
+    rt.block_on(async {
+        let mut total = Duration::ZERO;
+        for _ in 0..iters {
+            setup().await;
+            let start = Instant::now();
+            // The result is dropped inside the timed part: freeing it is part of the work.
+            black_box(f().await);
+            total += start.elapsed();
+        }
+        total
+    })
+}
+
+async fn nothing() {}
+
+fn bench_target(c: &mut Criterion, rt: &Runtime, target: &Target) {
+    let keys = get_keys();
+    rt.block_on(async {
+        target.create_tables().await;
+        target.seed_items().await;
+        check_flushes(target).await;
+        check_reads(target, &keys).await;
+    });
+    let (engine, pool) = (&target.engine, &target.pool);
+
+    let mut g = c.benchmark_group(format!("flush_1000_users_3000_posts/{}", target.name));
+    g.sampling_mode(SamplingMode::Flat).sample_size(20);
+    let reset = || target.reset_blog();
+    g.bench_function("session", |b| {
+        b.iter_custom(|n| timed(rt, n, reset, || flush_session(engine)))
+    });
+    g.bench_function("sqlx", |b| {
+        b.iter_custom(|n| timed(rt, n, reset, || pool.flush()))
+    });
+    if let Pool::Postgres(p) = pool {
+        g.bench_function("sqlx_unnest", |b| {
+            b.iter_custom(|n| timed(rt, n, reset, || hand_postgres::flush_unnest(p)))
+        });
+    }
+    g.finish();
+
+    let mut g = c.benchmark_group(format!("load_10000/{}", target.name));
+    g.sampling_mode(SamplingMode::Flat).sample_size(30);
+    g.bench_function("session", |b| {
+        b.iter_custom(|n| timed(rt, n, nothing, || load_session(engine)))
+    });
+    g.bench_function("core", |b| {
+        b.iter_custom(|n| timed(rt, n, nothing, || load_core(engine)))
+    });
+    g.bench_function("sqlx", |b| {
+        b.iter_custom(|n| timed(rt, n, nothing, || pool.load()))
+    });
+    g.bench_function("sqlx_tx", |b| {
+        b.iter_custom(|n| timed(rt, n, nothing, || pool.load_in_tx()))
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group(format!("get_hit_1000/{}", target.name));
+    // Every item loaded and committed: `get` finds each in the identity map.
+    let mut session = Session::new(engine);
+    let loaded = rt.block_on(async {
+        let all = session.query::<SbItem>().all().await.unwrap();
+        session.commit().await.unwrap();
+        all
+    });
+    rt.block_on(async {
+        for &k in &keys {
+            let o = session.get::<SbItem>(k).await.unwrap().unwrap();
+            assert!(!session.in_transaction(), "a hit sends no SQL");
+            assert_eq!(o.read().unwrap().id, k);
+        }
+    });
+    g.bench_function("session", |b| {
+        b.iter_custom(|n| {
+            rt.block_on(async {
+                let start = Instant::now();
+                for _ in 0..n {
+                    for &k in &keys {
+                        black_box(session.get::<SbItem>(black_box(k)).await.unwrap());
+                    }
+                }
+                start.elapsed()
+            })
+        })
+    });
+    // The floor: a map of shared pointers.
+    let map: HashMap<i64, Arc<SbItem>> = loaded
+        .iter()
+        .map(|o| {
+            let v = o.read().unwrap();
+            (v.id, Arc::new(v.clone()))
+        })
+        .collect();
+    g.bench_function("hashmap_arc", |b| {
+        b.iter(|| {
+            for &k in &keys {
+                black_box(map.get(&black_box(k)).cloned());
+            }
+        })
+    });
+    g.finish();
+    drop((loaded, session));
+
+    let mut g = c.benchmark_group(format!("get_miss_1000/{}", target.name));
+    g.sampling_mode(SamplingMode::Flat).sample_size(20);
+    g.bench_function("session", |b| {
+        b.iter_custom(|n| timed(rt, n, nothing, || get_miss_session(engine, &keys)))
+    });
+    g.bench_function("sqlx", |b| {
+        b.iter_custom(|n| timed(rt, n, nothing, || pool.get_many(&keys)))
+    });
+    g.finish();
+}
+
+fn bench(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let sqlite = rt.block_on(Target::sqlite());
+    bench_target(c, &rt, &sqlite);
+    rt.block_on(sqlite.drop_all());
+    let pg_url = ["ORM_BENCH_POSTGRES_URL", "ORM_TEST_POSTGRES_URL"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()));
+    if let Some(url) = pg_url {
+        let pg = rt.block_on(Target::postgres(url));
+        bench_target(c, &rt, &pg);
+        rt.block_on(pg.drop_all());
+    }
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
