@@ -18,12 +18,12 @@ use crate::error::{Error, Result};
 use crate::loading::LoadStep;
 use crate::model::relationship::{LoadStrategy, RelationshipKind};
 use crate::session::object::Handle;
-use crate::session::unit_of_work::{Join, model_items, resolve};
+use crate::session::unit_of_work::{
+    Join, model_col as col, model_items, order_related, resolve, table_col,
+};
 use crate::session::vtable::ModelVTable;
 use crate::session::{LoadMode, Session};
-use crate::sql::{
-    BinaryOp, ColumnRef, Dynamic, ExprNode, Name, Qualifier, SelectItem, and_all, or_all, select,
-};
+use crate::sql::{BinaryOp, ExprNode, SelectItem, and_all, or_all, select};
 use crate::value::Value;
 
 /// Keys per IN list.
@@ -54,26 +54,6 @@ fn part(v: &Value) -> Part {
 
 fn key_of(values: &[Value], cols: &[usize]) -> Vec<Part> {
     cols.iter().map(|&c| part(&values[c])).collect()
-}
-
-fn col(vt: &ModelVTable, name: &'static str) -> ExprNode {
-    ExprNode::Column(ColumnRef {
-        qualifier: Some(Qualifier::table(
-            vt.schema.map(Name::Borrowed),
-            Name::Borrowed(vt.table_name),
-        )),
-        name: Name::Borrowed(name),
-    })
-}
-
-fn table_col(t: &crate::schema::Table, name: &str) -> ExprNode {
-    ExprNode::Column(ColumnRef {
-        qualifier: Some(Qualifier::table(
-            t.schema.clone().map(Name::Owned),
-            Name::Owned(t.name.clone()),
-        )),
-        name: Name::Owned(name.to_owned()),
-    })
 }
 
 /// `cols IN (keys)` (one column) or `(c1 = ? AND c2 = ?) OR ...` (composite).
@@ -228,27 +208,6 @@ fn distinct_keys(todo: &[(Handle, Vec<Value>)], cols: &[usize]) -> Vec<Vec<Value
     out
 }
 
-fn order_items(
-    mut stmt: crate::sql::SelectStatement,
-    target: &ModelVTable,
-    order_by: &[&'static str],
-) -> crate::sql::SelectStatement {
-    for ob in order_by {
-        let (desc, name) = match ob.strip_prefix('-') {
-            Some(n) => (true, n),
-            None => (false, *ob),
-        };
-        if let Some(i) = target.column_index(name) {
-            let c = col(target, (target.columns)()[i].name).typed::<Dynamic>();
-            stmt = stmt.order_by(if desc { c.desc() } else { c.asc() });
-        }
-    }
-    for c in (target.columns)().iter().filter(|c| c.primary_key) {
-        stmt = stmt.order_by(col(target, c.name).typed::<Dynamic>().asc());
-    }
-    stmt
-}
-
 async fn many_to_one(
     s: &mut Session,
     join: &Join,
@@ -318,7 +277,7 @@ async fn one_to_many(
         let stmt = select(model_items(target))
             .from((target.table)())
             .filter(in_keys(cols, chunk));
-        let stmt = order_items(stmt, target, order_by);
+        let stmt = order_related(stmt, target, order_by);
         let rows = s.tx().await?.fetch_all(&stmt).await?;
         let handles = (target.decode_rows)(s, &rows, LoadMode::default())?;
         for h in handles {
@@ -364,7 +323,7 @@ async fn many_to_many(
             .from((target.table)())
             .join(Arc::clone(&sec.table), on)
             .filter(in_keys(cols, chunk));
-        let stmt = order_items(stmt, target, order_by);
+        let stmt = order_related(stmt, target, order_by);
         let rows = s.tx().await?.fetch_all(&stmt).await?;
         let handles = (target.decode_rows)(s, &rows, LoadMode::default())?;
         for (row, h) in rows.iter().zip(handles) {

@@ -159,7 +159,7 @@ fn resolve_uncached(vt: &'static ModelVTable, info: &'static RelationshipInfo) -
 }
 
 /// `table.column` of a mapped model, borrowing the model's static names.
-fn model_col(vt: &ModelVTable, name: &'static str) -> ExprNode {
+pub(crate) fn model_col(vt: &ModelVTable, name: &'static str) -> ExprNode {
     ExprNode::Column(ColumnRef {
         qualifier: Some(Qualifier::table(
             vt.schema.map(Name::Borrowed),
@@ -169,7 +169,7 @@ fn model_col(vt: &ModelVTable, name: &'static str) -> ExprNode {
     })
 }
 
-fn table_col(t: &Table, name: &str) -> ExprNode {
+pub(crate) fn table_col(t: &Table, name: &str) -> ExprNode {
     ExprNode::Column(ColumnRef {
         qualifier: Some(Qualifier::table(
             t.schema.clone().map(Name::Owned),
@@ -192,6 +192,33 @@ pub(crate) fn model_items(vt: &ModelVTable) -> Vec<SelectItem> {
             label: None,
         })
         .collect()
+}
+
+/// ORDER BY a relationship's `order_by` (`-name` descending), then the target's key, so
+/// the order is the same on every database.
+pub(crate) fn order_related(
+    mut stmt: SelectStatement,
+    target: &ModelVTable,
+    order_by: &[&'static str],
+) -> SelectStatement {
+    for ob in order_by {
+        let (desc, name) = match ob.strip_prefix('-') {
+            Some(n) => (true, n),
+            None => (false, *ob),
+        };
+        if let Some(i) = target.column_index(name) {
+            let c = model_col(target, (target.columns)()[i].name).typed::<crate::sql::Dynamic>();
+            stmt = stmt.order_by(if desc { c.desc() } else { c.asc() });
+        }
+    }
+    for c in (target.columns)().iter().filter(|c| c.primary_key) {
+        stmt = stmt.order_by(
+            model_col(target, c.name)
+                .typed::<crate::sql::Dynamic>()
+                .asc(),
+        );
+    }
+    stmt
 }
 
 /// The SELECT of the objects relationship `info` of an object with column values
@@ -234,24 +261,7 @@ pub(crate) fn select_related(
         }
     };
     stmt = stmt.filter(and_all(conds));
-    for ob in info.order_by {
-        let (desc, name) = match ob.strip_prefix('-') {
-            Some(n) => (true, n),
-            None => (false, *ob),
-        };
-        if let Some(i) = target.column_index(name) {
-            let col = model_col(target, (target.columns)()[i].name).typed::<crate::sql::Dynamic>();
-            stmt = stmt.order_by(if desc { col.desc() } else { col.asc() });
-        }
-    }
-    // Ties broken by the key, so the order is the same on every database.
-    for c in (target.columns)().iter().filter(|c| c.primary_key) {
-        stmt = stmt.order_by(
-            model_col(target, c.name)
-                .typed::<crate::sql::Dynamic>()
-                .asc(),
-        );
-    }
+    let stmt = order_related(stmt, target, info.order_by);
     Ok(Some(stmt))
 }
 
