@@ -521,6 +521,10 @@ pub fn model(m: &ModelDef) -> TokenStream {
                 }
             }
 
+            fn vtable() -> &'static #cs::ModelVTable {
+                const { &#cs::ModelVTable::of::<#ident>() }
+            }
+
             fn relationship(&self, i: usize) -> &#cs::RelatedCore {
                 match i {
                     #(#rel_arms,)*
@@ -643,7 +647,7 @@ fn relationship_info(m: &ModelDef, r: &RelationshipDef) -> TokenStream {
             cascade: #cascade,
             passive_deletes: #passive,
             remote_side: #remote_side,
-            target_vtable: #cs::vtable::<#target>,
+            target_vtable: <#target as #cs::Model>::vtable,
         }
     }
 }
@@ -815,6 +819,9 @@ pub fn fallback(ident: &Ident) -> TokenStream {
             }
             fn column_is_unset(&self, _: usize) -> bool {
                 false
+            }
+            fn vtable() -> &'static #cs::ModelVTable {
+                const { &#cs::ModelVTable::of::<#ident>() }
             }
             fn relationship(&self, i: usize) -> &#cs::RelatedCore {
                 #cs::no_relationship(#name, i)

@@ -55,6 +55,13 @@ pub trait Model: HasTable + Sized + Send + Sync + 'static {
     /// The relationships declared with `#[relationship]`.
     fn relationships() -> &'static [RelationshipInfo];
 
+    /// The model's operations with its type erased, for the session. Written by the
+    /// derive as a function of each model's own (not one generic function), so that
+    /// following relationships from model to model never nests instances of one generic
+    /// function (rustc stops at 128 of them).
+    #[doc(hidden)]
+    fn vtable() -> &'static crate::session::vtable::ModelVTable;
+
     /// This object's primary key.
     fn primary_key(&self) -> Self::PrimaryKey;
 

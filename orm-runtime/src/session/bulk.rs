@@ -6,7 +6,6 @@ use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::session::object::{Handle, Obj, ObjectState};
 use crate::session::unit_of_work::model_items;
-use crate::session::vtable::vtable;
 use crate::session::{LoadMode, Session};
 use crate::sql::{DeleteStatement, ExprNode, SelectItem, UpdateStatement, select};
 use crate::value::Value;
@@ -260,7 +259,7 @@ fn refuse_returning(items: &[SelectItem]) -> Result<()> {
 /// Every column of `M`: rows come back whole, so the model's own key decoding reads
 /// them (and an UPDATE's RETURNING refreshes loaded objects exactly).
 fn key_items<M: Model>() -> Vec<SelectItem> {
-    model_items(vtable::<M>())
+    model_items(M::vtable())
 }
 
 fn read_keys<M: Model>(rows: &[crate::row::Row]) -> Result<Vec<M::PrimaryKey>> {

@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuar
 
 use crate::error::{Error, Result};
 use crate::model::Model;
-use crate::session::vtable::{ModelVTable, vtable};
+use crate::session::vtable::ModelVTable;
 use crate::value::Value;
 
 /// Where an object stands, as SQLAlchemy names it.
@@ -110,7 +110,7 @@ impl<M: Model> AnyCell for ObjCell<M> {
     }
 
     fn vtable(&self) -> &'static ModelVTable {
-        vtable::<M>()
+        M::vtable()
     }
 
     fn cut_edges(&self) {

@@ -9,7 +9,6 @@ use crate::model::Model;
 use crate::model::relationship::LoadStrategy;
 use crate::session::object::Obj;
 use crate::session::unit_of_work::model_items;
-use crate::session::vtable::vtable;
 use crate::session::{LoadMode, Session};
 use crate::sql::{IntoExpr, IntoFromItem, OrderItem, SelectStatement, select};
 
@@ -27,7 +26,7 @@ pub struct Query<'s, M> {
 
 impl<'s, M: Model> Query<'s, M> {
     pub(crate) fn new(session: &'s mut Session) -> Self {
-        let stmt = select(model_items(vtable::<M>())).from(M::table());
+        let stmt = select(model_items(M::vtable())).from(M::table());
         Query {
             session,
             stmt,

@@ -26,7 +26,9 @@ type RunMapper = fn(
 ) -> Result<()>;
 type TryWithRelationshipMut = fn(&Handle, usize, &mut dyn FnMut(&mut RelatedCore)) -> bool;
 
-/// A model's operations with its type erased. Made once per model (`vtable::<M>()`).
+/// A model's operations with its type erased. Made once per model, by the derive
+/// (`Model::vtable`, a function of the model's own, so that a chain of 200 related models
+/// does not nest 200 instances of one generic function: see compile-200/README.md).
 #[doc(hidden)]
 pub struct ModelVTable {
     pub(crate) name: &'static str,
@@ -51,7 +53,8 @@ pub struct ModelVTable {
 }
 
 impl ModelVTable {
-    const fn of<M: Model>() -> ModelVTable {
+    #[doc(hidden)]
+    pub const fn of<M: Model>() -> ModelVTable {
         ModelVTable {
             name: M::MODEL_NAME,
             table_name: <M as crate::sql::HasTable>::TABLE_NAME,
@@ -87,12 +90,6 @@ impl ModelVTable {
     pub(crate) fn column_index(&self, name: &str) -> Option<usize> {
         (self.columns)().iter().position(|c| c.name == name)
     }
-}
-
-/// The erased operations of `M`.
-#[doc(hidden)]
-pub fn vtable<M: Model>() -> &'static ModelVTable {
-    const { &ModelVTable::of::<M>() }
 }
 
 fn typed<M: Model>(h: &Handle) -> &Obj<M> {
