@@ -13,6 +13,7 @@ use crate::session::{Blog, Entry, Node, Post, PostTag, Tag, User};
 use crate::support::{Backend, TestDb};
 
 backend_tests!(
+    dropping_a_session_detaches_loaded_objects_and_makes_pending_ones_transient,
     moving_a_child_to_another_parent_is_not_an_orphan,
     moving_a_child_between_two_collections_keeps_the_last_parent,
     linking_then_unlinking_from_the_other_side_leaves_no_association_row,
@@ -670,4 +671,36 @@ async fn inspect_while_another_thread_holds_a_write_guard_does_not_deadlock() {
     });
     std::mem::forget(session); // its drop would wait for the deadlocked object
     assert!(ok, "inspect() and write() + state() deadlocked");
+}
+
+/// Dropping a session does not visit its objects; they still read as detached (loaded
+/// ones) or transient (pending ones) afterwards, and either can join a new session.
+async fn dropping_a_session_detaches_loaded_objects_and_makes_pending_ones_transient(db: &TestDb) {
+    let engine = setup(db).await;
+    let mut s1 = Session::new(&engine);
+    s1.add_all([User::new("ed"), User::new("bob")]);
+    s1.commit().await.unwrap();
+    let mut s2 = Session::new(&engine);
+    let loaded = s2.query::<User>().all().await.unwrap();
+    assert_eq!(loaded.len(), 2);
+    let pending = s2.add(User::new("al"));
+    assert_eq!(pending.state(), ObjectState::Pending);
+    drop(s2);
+    assert!(loaded.iter().all(|u| u.state() == ObjectState::Detached));
+    assert_eq!(pending.state(), ObjectState::Transient);
+    assert_eq!(loaded[0].inspect().state, ObjectState::Detached);
+    let mut s3 = Session::new(&engine);
+    s3.add_obj(&pending).unwrap();
+    s3.add_obj(&loaded[0]).unwrap();
+    assert_eq!(pending.state(), ObjectState::Pending);
+    assert_eq!(loaded[0].state(), ObjectState::Persistent);
+    loaded[0].write().unwrap().name = "edward".into();
+    s3.commit().await.unwrap();
+    assert_eq!(count(&engine, "users").await, 3);
+    let names = scalar(
+        &engine,
+        "SELECT COUNT(*) FROM users WHERE name IN ('edward', 'al')",
+    )
+    .await;
+    assert_eq!(names, 2);
 }

@@ -23,15 +23,19 @@ pub(crate) trait AnyStore: Send + Sync {
     fn len(&self) -> usize;
 }
 
+/// The hasher of the identity map: keys come from the database (or from the user's
+/// own code), and a lookup is the whole cost of an identity-map hit.
+pub(crate) type FastHash = foldhash::fast::RandomState;
+
 /// The typed map of model `M`.
 pub(crate) struct Store<M: Model> {
-    pub(crate) map: HashMap<M::PrimaryKey, Handle>,
+    pub(crate) map: HashMap<M::PrimaryKey, Handle, FastHash>,
 }
 
 impl<M: Model> Default for Store<M> {
     fn default() -> Self {
         Store {
-            map: HashMap::new(),
+            map: HashMap::default(),
         }
     }
 }

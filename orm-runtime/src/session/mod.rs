@@ -78,7 +78,7 @@ pub struct Session {
     engine: Engine,
     registry: Arc<Registry>,
     tx: Option<Transaction>,
-    stores: HashMap<TypeId, Box<dyn AnyStore>>,
+    stores: HashMap<TypeId, Box<dyn AnyStore>, identity::FastHash>,
     /// Pending objects, in the order they were added.
     new: Vec<Handle>,
     /// Persistent objects marked for deletion, in order.
@@ -129,7 +129,7 @@ impl Session {
             engine: engine.clone(),
             registry: Registry::new(),
             tx: None,
-            stores: HashMap::new(),
+            stores: HashMap::default(),
             new: Vec::new(),
             deleted: Vec::new(),
             tx_inserted: Vec::new(),
@@ -867,6 +867,55 @@ impl Session {
     /// Turns a row into the identity-mapped object of `M` (reading its columns from
     /// `offset`): the object already there keeps its values (and unflushed changes)
     /// unless `populate_existing` or it is expired.
+    /// The objects of `rows` (columns of `M` from `offset`), through the identity map, as
+    /// [`load_row`](Session::load_row) for each row. Without load or state listeners it
+    /// takes the map once and registers the new objects in one go.
+    pub(crate) fn load_rows<M: Model>(
+        &mut self,
+        rows: &[Row],
+        offset: usize,
+        mode: LoadMode,
+    ) -> Result<Vec<Obj<M>>> {
+        if self.listeners.has_mapper(TypeId::of::<M>()) || !self.listeners.state.is_empty() {
+            return rows
+                .iter()
+                .map(|row| self.load_row::<M>(row, offset, mode))
+                .collect();
+        }
+        let registry = Arc::clone(&self.registry);
+        let store = self.store::<M>();
+        store.map.reserve(rows.len());
+        let mut made = Vec::new();
+        let mut out = Vec::with_capacity(rows.len());
+        let mut each = || -> Result<()> {
+            for row in rows {
+                let key = M::key_from_row(row, offset)?;
+                match store.map.entry(key) {
+                    std::collections::hash_map::Entry::Occupied(e) => {
+                        let existing = e.get().downcast::<M>().unwrap_or_else(|| {
+                            unreachable!("the store of a model holds that model's objects")
+                        });
+                        refill_if_stale(existing, row, offset, mode)?;
+                        out.push(existing.clone());
+                    }
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        let value = M::from_row(row, offset)?;
+                        let meta = vtable::persistent_meta(&registry, M::key_values(e.key()));
+                        let obj = Obj::new_unregistered(&registry, value, meta);
+                        made.push(obj.h.weak());
+                        e.insert(obj.h.uncounted());
+                        out.push(obj);
+                    }
+                }
+            }
+            Ok(())
+        };
+        let r = each();
+        // Registered whatever happened: the objects made so far are in the map.
+        registry.register_many(made);
+        r.map(|()| out)
+    }
+
     pub(crate) fn load_row<M: Model>(
         &mut self,
         row: &Row,
@@ -876,21 +925,7 @@ impl Session {
         let key = M::key_from_row(row, offset)?;
         if let Some(existing) = self.store::<M>().get(&key) {
             let existing = existing.clone();
-            let refill = mode.populate_existing || existing.h.core().meta().is_expired();
-            if refill {
-                let fresh = M::from_row(row, offset)?;
-                {
-                    let mut v = existing.lock_write();
-                    for i in 0..M::columns().len() {
-                        v.set_column_value(i, fresh.column_value(i))?;
-                    }
-                }
-                {
-                    let mut meta = existing.h.core().meta();
-                    meta.expired.clear();
-                    meta.snapshot = None;
-                    meta.touched = false;
-                }
+            if refill_if_stale(&existing, row, offset, mode)? {
                 self.run_mapper(&existing.h, MapperEvent::Refresh)?;
             }
             return Ok(existing);
@@ -916,22 +951,39 @@ impl Session {
     }
 }
 
+/// Overwrites `existing`'s columns with `row`'s when it is expired or the load says
+/// `populate_existing`; true when it did.
+fn refill_if_stale<M: Model>(
+    existing: &Obj<M>,
+    row: &Row,
+    offset: usize,
+    mode: LoadMode,
+) -> Result<bool> {
+    if !mode.populate_existing && !existing.h.core().meta().is_expired() {
+        return Ok(false);
+    }
+    let fresh = M::from_row(row, offset)?;
+    {
+        let mut v = existing.lock_write();
+        for i in 0..M::columns().len() {
+            v.set_column_value(i, fresh.column_value(i))?;
+        }
+    }
+    let mut meta = existing.h.core().meta();
+    meta.expired.clear();
+    meta.snapshot = None;
+    meta.touched = false;
+    Ok(true)
+}
+
 impl Drop for Session {
     fn drop(&mut self) {
-        // The transaction, if any, rolls back as it drops. Objects become detached.
-        for h in self.stores.values().flat_map(|s| s.handles()) {
-            let mut meta = h.core().meta();
-            meta.session = 0;
-            meta.sink = std::sync::Weak::new();
-            if meta.state == ObjectState::Persistent {
-                meta.state = ObjectState::Detached;
-            }
-        }
-        for h in self.new.iter() {
-            let mut meta = h.core().meta();
-            meta.session = 0;
-            meta.state = ObjectState::Transient;
-        }
+        // The transaction, if any, rolls back as it drops. Objects become detached (and
+        // pending ones transient) the next time their bookkeeping is looked at: the
+        // registry's `closed` flag says so, without visiting every object here.
+        self.registry
+            .closed
+            .store(true, std::sync::atomic::Ordering::Release);
         self.stores.clear();
         self.new.clear();
         self.deleted.clear();

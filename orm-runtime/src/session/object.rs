@@ -130,10 +130,35 @@ impl<M: Model> AnyCell for ObjCell<M> {
 }
 
 impl CellCore {
+    /// The object's bookkeeping, locked. An object whose session is gone is detached
+    /// here, the first time anyone looks (dropping a session does not visit the objects
+    /// it loaded).
     pub(crate) fn meta(&self) -> MutexGuard<'_, Meta> {
-        match self.meta.lock() {
+        let mut m = match self.meta.lock() {
             Ok(m) => m,
             Err(poisoned) => poisoned.into_inner(),
+        };
+        if m.session != 0 && self.session_closed(&m) {
+            m.session = 0;
+            m.sink = Weak::new();
+            m.state = match m.state {
+                ObjectState::Persistent => ObjectState::Detached,
+                ObjectState::Pending => ObjectState::Transient,
+                other => other,
+            };
+        }
+        m
+    }
+
+    /// True when the session holding the object (`meta.sink`) was dropped.
+    fn session_closed(&self, m: &Meta) -> bool {
+        if std::ptr::eq(m.sink.as_ptr(), Arc::as_ptr(&self.registry)) {
+            // The usual case, the session that made the object: no upgrade needed.
+            self.registry.closed.load(Ordering::Acquire)
+        } else {
+            m.sink
+                .upgrade()
+                .is_none_or(|r| r.closed.load(Ordering::Acquire))
         }
     }
 
@@ -165,6 +190,11 @@ pub(crate) struct Registry {
     members: Mutex<Vec<Weak<dyn AnyCell>>>,
     /// Objects written through `write()` since the last flush (uncounted handles).
     pub(crate) touched: Mutex<Vec<Handle>>,
+    /// Set when the session that owns the registry is dropped: its objects are detached
+    /// (lazily, see [`CellCore::meta`]).
+    pub(crate) closed: AtomicBool,
+    /// Member count past which dead members are swept out.
+    sweep_at: AtomicUsize,
 }
 
 impl Registry {
@@ -175,6 +205,8 @@ impl Registry {
             handles: AtomicUsize::new(1),
             members: Mutex::new(Vec::new()),
             touched: Mutex::new(Vec::new()),
+            closed: AtomicBool::new(false),
+            sweep_at: AtomicUsize::new(1024),
         })
     }
 
@@ -210,16 +242,23 @@ impl Registry {
     }
 
     fn register(&self, cell: Weak<dyn AnyCell>) {
+        self.register_many(vec![cell]);
+    }
+
+    /// Adds objects to the members whose edges the last handle cuts.
+    pub(crate) fn register_many(&self, cells: Vec<Weak<dyn AnyCell>>) {
         let mut m = match self.members.lock() {
             Ok(m) => m,
             Err(p) => p.into_inner(),
         };
-        // Forget dead members now and then, so a long session's list stays bounded by
-        // the objects alive.
-        if m.len() >= 1024 && m.len().is_power_of_two() {
+        // Forget dead members when the list has doubled since the last sweep, so a long
+        // session's list stays bounded by the objects alive (amortized O(1) per object).
+        if m.len() + cells.len() > self.sweep_at.load(Ordering::Relaxed) {
             m.retain(|w| w.strong_count() > 0);
+            self.sweep_at
+                .store((m.len() * 2).max(1024), Ordering::Relaxed);
         }
-        m.push(cell);
+        m.extend(cells);
     }
 }
 
@@ -253,6 +292,11 @@ impl Handle {
             cell: Arc::clone(&self.cell),
             counted: false,
         }
+    }
+
+    /// A weak reference to the cell, for the registry's members.
+    pub(crate) fn weak(&self) -> Weak<dyn AnyCell> {
+        Arc::downgrade(&self.cell)
     }
 
     pub(crate) fn ptr_eq(&self, other: &Handle) -> bool {
@@ -347,6 +391,14 @@ impl<M> Clone for Obj<M> {
 impl<M: Model> Obj<M> {
     /// A new cell for `value` in `registry`, as a counted handle.
     pub(crate) fn new_in(registry: &Arc<Registry>, value: M, meta: Meta) -> Obj<M> {
+        let obj = Obj::new_unregistered(registry, value, meta);
+        registry.register(obj.h.weak());
+        obj
+    }
+
+    /// As [`new_in`](Obj::new_in), leaving the caller to register the object in the
+    /// registry's members ([`Registry::register_many`]) before anything can drop it.
+    pub(crate) fn new_unregistered(registry: &Arc<Registry>, value: M, meta: Meta) -> Obj<M> {
         let cell: Arc<ObjCell<M>> = Arc::new(ObjCell {
             core: CellCore {
                 registry: Arc::clone(registry),
@@ -357,7 +409,6 @@ impl<M: Model> Obj<M> {
             value: RwLock::new(value),
         });
         let erased: Arc<dyn AnyCell> = cell;
-        registry.register(Arc::downgrade(&erased));
         registry.acquire();
         let obj = Obj::<M> {
             h: Handle {
@@ -367,7 +418,7 @@ impl<M: Model> Obj<M> {
             _p: PhantomData,
         };
         // Relationships know their owner, for `back_populates`.
-        {
+        if !M::relationships().is_empty() {
             let owner = Arc::downgrade(&obj.h.cell);
             let mut v = obj.lock_write();
             for i in 0..M::relationships().len() {

@@ -120,10 +120,7 @@ impl<'s, M: Model> Query<'s, M> {
         session.check_usable()?;
         session.autoflush().await?;
         let rows = session.tx().await?.fetch_all(&stmt).await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in &rows {
-            out.push(session.load_row::<M>(row, 0, mode)?);
-        }
+        let out = session.load_rows::<M>(&rows, 0, mode)?;
         // Relationship defaults (`#[relationship(lazy = "selectin")]`) apply unless a
         // path names the relationship.
         let mut paths = paths;

@@ -158,12 +158,10 @@ fn new_store<M: Model>() -> Box<dyn AnyStore> {
 }
 
 fn decode_rows<M: Model>(s: &mut Session, rows: &[Row], mode: LoadMode) -> Result<Vec<Handle>> {
-    let mut out = Vec::with_capacity(rows.len());
-    for row in rows {
-        let obj = s.load_row::<M>(row, 0, mode)?;
-        out.push(obj.h.uncounted());
-    }
-    Ok(out)
+    Ok(s.load_rows::<M>(rows, 0, mode)?
+        .into_iter()
+        .map(|o| o.h.uncounted())
+        .collect())
 }
 
 /// Fresh bookkeeping for an object loaded from the database.
