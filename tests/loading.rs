@@ -201,21 +201,8 @@ async fn raiseload_and_noload_leave_relationships_unloaded_and_say_so(db: &TestD
 }
 
 async fn self_referential_selectin_loads_children_and_parents(db: &TestDb) {
-    let (engine, log) = setup(db).await;
+    let (engine, log) = node_tree(db).await;
     let mut session = Session::new(&engine);
-    let root = session.add(Node::new("root"));
-    for i in 0..3 {
-        let c = session.add(Node::new(format!("c{i}")));
-        root.write().unwrap().children.push(&c);
-        for j in 0..2 {
-            let g = session.add(Node::new(format!("g{i}.{j}")));
-            c.write().unwrap().children.push(&g);
-        }
-    }
-    session.commit().await.unwrap();
-    drop((root, session));
-    let mut session = Session::new(&engine);
-    log.take();
     let roots = session
         .query::<Node>()
         .filter(Node::parent_id.is_null())
@@ -243,4 +230,23 @@ async fn self_referential_selectin_loads_children_and_parents(db: &TestDb) {
         let parent = g.read().unwrap().parent.get().unwrap().unwrap().clone();
         assert!(kids.iter().any(|k| Obj::ptr_eq(k, &parent)));
     }
+}
+
+/// A tree `root` → `c0..c2` → `g{i}.0`, `g{i}.1`, committed; the statements log is empty.
+pub(crate) async fn node_tree(db: &TestDb) -> (orm::Engine, crate::support::Statements) {
+    let (engine, log) = setup(db).await;
+    let mut session = Session::new(&engine);
+    let root = session.add(Node::new("root"));
+    for i in 0..3 {
+        let c = session.add(Node::new(format!("c{i}")));
+        root.write().unwrap().children.push(&c);
+        for j in 0..2 {
+            let g = session.add(Node::new(format!("g{i}.{j}")));
+            c.write().unwrap().children.push(&g);
+        }
+    }
+    session.commit().await.unwrap();
+    drop((root, session));
+    log.take();
+    (engine, log)
 }

@@ -13,6 +13,7 @@ mod core_chinook;
 mod core_dml;
 mod deep_graph;
 mod echo;
+mod joined;
 mod loading;
 mod models;
 mod pooling;

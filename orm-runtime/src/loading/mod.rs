@@ -18,6 +18,8 @@ pub struct LoadStep {
     pub relationship: &'static str,
     /// How to load it.
     pub strategy: LoadStrategy,
+    /// A joined step that uses an INNER JOIN (`.innerjoin()`).
+    pub innerjoin: bool,
 }
 
 /// A chain of relationships from `Root` to `Leaf`, each with its loader.
@@ -50,6 +52,7 @@ fn start<M: crate::model::Model, T: RelatedTarget>(
             model: M::MODEL_NAME,
             relationship: rel.name(),
             strategy,
+            innerjoin: false,
         }],
         _p: PhantomData,
     }
@@ -90,6 +93,17 @@ pub fn raiseload<M: crate::model::Model, T: RelatedTarget>(
     start(rel, LoadStrategy::Raise)
 }
 
+impl<Root, Leaf> LoadPath<Root, Leaf> {
+    /// Makes the last step, a `joinedload`, an INNER JOIN: only objects that have the
+    /// related row are found (SQLAlchemy's `innerjoin=True`). No effect on other steps.
+    pub fn innerjoin(mut self) -> Self {
+        if let Some(last) = self.steps.last_mut() {
+            last.innerjoin = last.strategy == LoadStrategy::Joined;
+        }
+        self
+    }
+}
+
 impl<Root, Leaf: crate::model::Model> LoadPath<Root, Leaf> {
     fn then<T: RelatedTarget>(
         mut self,
@@ -100,6 +114,7 @@ impl<Root, Leaf: crate::model::Model> LoadPath<Root, Leaf> {
             model: Leaf::MODEL_NAME,
             relationship: rel.name(),
             strategy,
+            innerjoin: false,
         });
         LoadPath {
             steps: self.steps,

@@ -16,6 +16,7 @@
 pub mod bulk;
 pub mod events;
 pub(crate) mod identity;
+mod joined;
 pub mod object;
 pub mod query;
 mod selectin;
@@ -876,18 +877,66 @@ impl Session {
         offset: usize,
         mode: LoadMode,
     ) -> Result<Vec<Obj<M>>> {
+        self.load_rows_of::<M>(rows.iter(), rows.len(), offset, mode)
+    }
+
+    /// As [`load_rows`](Session::load_rows) for rows of an outer join: a row whose key
+    /// columns (from `offset`) are all NULL has no object.
+    pub(crate) fn load_rows_opt<M: Model>(
+        &mut self,
+        rows: &[Row],
+        offset: usize,
+        mode: LoadMode,
+    ) -> Result<Vec<Option<Obj<M>>>> {
+        let key_cols: Vec<usize> = M::columns()
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.primary_key)
+            .map(|(i, _)| offset + i)
+            .collect();
+        let mut present = Vec::with_capacity(rows.len());
+        for row in rows {
+            let mut any = false;
+            for &c in &key_cols {
+                any |= !row.value(c)?.is_null();
+            }
+            present.push(any);
+        }
+        let n = present.iter().filter(|p| **p).count();
+        let found = self.load_rows_of::<M>(
+            rows.iter()
+                .zip(&present)
+                .filter(|(_, p)| **p)
+                .map(|(r, _)| r),
+            n,
+            offset,
+            mode,
+        )?;
+        let mut found = found.into_iter();
+        Ok(present
+            .into_iter()
+            .map(|p| if p { found.next() } else { None })
+            .collect())
+    }
+
+    fn load_rows_of<'r, M: Model>(
+        &mut self,
+        rows: impl Iterator<Item = &'r Row>,
+        count: usize,
+        offset: usize,
+        mode: LoadMode,
+    ) -> Result<Vec<Obj<M>>> {
         if self.listeners.has_mapper(TypeId::of::<M>()) || !self.listeners.state.is_empty() {
             return rows
-                .iter()
                 .map(|row| self.load_row::<M>(row, offset, mode))
                 .collect();
         }
         let registry = Arc::clone(&self.registry);
         let store = self.store::<M>();
-        store.map.reserve(rows.len());
+        store.map.reserve(count);
         let mut made = Vec::new();
-        let mut out = Vec::with_capacity(rows.len());
-        let mut each = || -> Result<()> {
+        let mut out = Vec::with_capacity(count);
+        let each = || -> Result<()> {
             for row in rows {
                 let key = M::key_from_row(row, offset)?;
                 match store.map.entry(key) {

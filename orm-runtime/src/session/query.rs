@@ -7,10 +7,11 @@ use crate::error::{Error, Result};
 use crate::loading::{LoadPath, LoadStep};
 use crate::model::Model;
 use crate::model::relationship::LoadStrategy;
+use crate::session::joined::Plan;
 use crate::session::object::Obj;
 use crate::session::unit_of_work::model_items;
 use crate::session::{LoadMode, Session};
-use crate::sql::{IntoExpr, IntoFromItem, OrderItem, SelectStatement, select};
+use crate::sql::{IntoExpr, IntoFromItem, OrderItem, SelectBody, SelectStatement, select};
 
 /// A query for objects of `M`, built like a Core `select` and run in the session's
 /// transaction after an autoflush. Every row goes through the identity map: a row
@@ -88,9 +89,12 @@ impl<'s, M: Model> Query<'s, M> {
     /// `.options(selectinload(User::posts).selectinload(Post::tags))` (one SELECT per
     /// relationship per level). Several calls add several paths.
     ///
-    /// `joinedload` and `subqueryload` paths load the same objects, for now with
-    /// selectin's second SELECT; `noload` leaves a relationship unloaded; `raiseload`
-    /// makes reading it (while unloaded) [`Error::RaiseLoad`](crate::error::Error::RaiseLoad).
+    /// `joinedload` steps at the start of a path join the query itself (LEFT OUTER JOIN
+    /// to an aliased table per step, INNER with `.innerjoin()`); with a limit and a
+    /// collection joined, the query is wrapped so the limit counts objects, not rows.
+    /// Steps after a selectin step, and `subqueryload`, use selectin's SELECT; `noload`
+    /// leaves a relationship unloaded; `raiseload` makes reading it (while unloaded)
+    /// [`Error::RaiseLoad`](crate::error::Error::RaiseLoad).
     pub fn options<Leaf>(mut self, path: LoadPath<M, Leaf>) -> Self {
         self.paths.push(path.steps().to_vec());
         self
@@ -118,29 +122,57 @@ impl<'s, M: Model> Query<'s, M> {
             ..
         } = self;
         session.check_usable()?;
-        session.autoflush().await?;
-        let rows = session.tx().await?.fetch_all(&stmt).await?;
-        let out = session.load_rows::<M>(&rows, 0, mode)?;
-        // Relationship defaults (`#[relationship(lazy = "selectin")]`) apply unless a
-        // path names the relationship.
+        // Relationship defaults (`#[relationship(lazy = "selectin")]`, `"joined"`) apply
+        // unless a path names the relationship.
         let mut paths = paths;
         for info in M::relationships() {
-            if info.lazy == LoadStrategy::Selectin
-                && !paths
-                    .iter()
-                    .any(|p| p.first().is_some_and(|s| s.relationship == info.name))
+            let strategy = match info.lazy {
+                LoadStrategy::Selectin | LoadStrategy::Subquery => LoadStrategy::Selectin,
+                LoadStrategy::Joined => LoadStrategy::Joined,
+                _ => continue,
+            };
+            if !paths
+                .iter()
+                .any(|p| p.first().is_some_and(|s| s.relationship == info.name))
             {
                 paths.push(vec![LoadStep {
                     model: M::MODEL_NAME,
                     relationship: info.name,
-                    strategy: LoadStrategy::Selectin,
+                    strategy,
+                    innerjoin: false,
                 }]);
             }
         }
-        if !paths.is_empty() && !out.is_empty() {
-            let roots: Vec<_> = out.iter().map(|o| o.h.uncounted()).collect();
-            crate::session::selectin::load_paths(session, &roots, &paths, mode).await?;
-        }
+        // Leading joined steps join the query itself; a locking query, or a DISTINCT
+        // one with a limit, cannot be wrapped, so its joined collections use selectin.
+        let limited = stmt.limit.is_some() || stmt.offset.is_some();
+        let distinct = matches!(&stmt.body, SelectBody::Core(c) if c.distinct);
+        let collections = stmt.lock.is_none() && !(limited && distinct);
+        let mut plan = Plan::new(M::vtable(), &paths, collections)?;
+        let stmt = if plan.is_empty() {
+            stmt
+        } else {
+            plan.statement(M::vtable(), stmt)
+        };
+        session.autoflush().await?;
+        let rows = session.tx().await?.fetch_all(&stmt).await?;
+        let all = session.load_rows::<M>(&rows, 0, mode)?;
+        let out = if plan.is_empty() {
+            if !paths.is_empty() && !all.is_empty() {
+                let roots: Vec<_> = all.iter().map(|o| o.h.uncounted()).collect();
+                crate::session::selectin::load_paths(session, &roots, &paths, mode).await?;
+            }
+            all
+        } else {
+            let roots: Vec<_> = all.iter().map(|o| o.h.uncounted()).collect();
+            plan.load(session, &rows, &roots, mode).await?;
+            // Rows repeat their object for every joined child: each object once, in
+            // the order of its first row.
+            let mut seen = std::collections::HashSet::new();
+            all.into_iter()
+                .filter(|o| seen.insert(o.h.addr()))
+                .collect()
+        };
         session.dispatch_state_events();
         Ok(out)
     }

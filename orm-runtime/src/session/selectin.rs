@@ -86,24 +86,35 @@ pub(crate) async fn load_paths(
     mode: LoadMode,
 ) -> Result<()> {
     for path in paths {
-        let mut level: Vec<Handle> = roots.iter().map(Handle::uncounted).collect();
-        for step in path {
-            if level.is_empty() {
+        load_path(s, roots.iter().map(Handle::uncounted).collect(), path, mode).await?;
+    }
+    Ok(())
+}
+
+/// Runs the steps of one path from the objects `level`.
+pub(crate) async fn load_path(
+    s: &mut Session,
+    mut level: Vec<Handle>,
+    path: &[LoadStep],
+    mode: LoadMode,
+) -> Result<()> {
+    for step in path {
+        if level.is_empty() {
+            break;
+        }
+        level = match step.strategy {
+            LoadStrategy::NoLoad | LoadStrategy::Explicit => break,
+            LoadStrategy::Raise => {
+                mark_raise(&level, step)?;
                 break;
             }
-            level = match step.strategy {
-                LoadStrategy::NoLoad | LoadStrategy::Explicit => break,
-                LoadStrategy::Raise => {
-                    mark_raise(&level, step)?;
-                    break;
-                }
-                // joinedload and subqueryload load the same objects; until their own
-                // SQL lands they use selectin's second SELECT.
-                LoadStrategy::Selectin | LoadStrategy::Joined | LoadStrategy::Subquery => {
-                    load_step(s, &level, step, mode).await?
-                }
-            };
-        }
+            // A joined step after a selectin one, and subqueryload, load the same
+            // objects with selectin's second SELECT (the query's own joins cover the
+            // leading joined steps: see `joined`).
+            LoadStrategy::Selectin | LoadStrategy::Joined | LoadStrategy::Subquery => {
+                load_step(s, &level, step, mode).await?
+            }
+        };
     }
     Ok(())
 }

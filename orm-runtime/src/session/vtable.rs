@@ -24,6 +24,7 @@ type RunMapper = fn(
     &Handle,
     crate::session::events::MapperEvent,
 ) -> Result<()>;
+type DecodeRowsAt = fn(&mut Session, &[Row], usize, LoadMode) -> Result<Vec<Option<Handle>>>;
 type TryWithRelationshipMut = fn(&Handle, usize, &mut dyn FnMut(&mut RelatedCore)) -> bool;
 
 /// A model's operations with its type erased. Made once per model, by the derive
@@ -50,6 +51,9 @@ pub struct ModelVTable {
     /// True when a guard holds the object and does not let go within a short wait.
     pub(crate) is_locked: fn(&Handle) -> bool,
     pub(crate) decode_rows: fn(&mut Session, &[Row], LoadMode) -> Result<Vec<Handle>>,
+    /// The objects of the columns from an offset of outer-joined rows (`None`: no row
+    /// joined).
+    pub(crate) decode_rows_at: DecodeRowsAt,
 }
 
 impl ModelVTable {
@@ -73,6 +77,7 @@ impl ModelVTable {
             is_locked: is_locked::<M>,
             run_mapper: crate::session::events::run_mapper::<M>,
             decode_rows: decode_rows::<M>,
+            decode_rows_at: decode_rows_at::<M>,
         }
     }
 
@@ -161,6 +166,18 @@ fn decode_rows<M: Model>(s: &mut Session, rows: &[Row], mode: LoadMode) -> Resul
     Ok(s.load_rows::<M>(rows, 0, mode)?
         .into_iter()
         .map(|o| o.h.uncounted())
+        .collect())
+}
+
+fn decode_rows_at<M: Model>(
+    s: &mut Session,
+    rows: &[Row],
+    offset: usize,
+    mode: LoadMode,
+) -> Result<Vec<Option<Handle>>> {
+    Ok(s.load_rows_opt::<M>(rows, offset, mode)?
+        .into_iter()
+        .map(|o| o.map(|o| o.h.uncounted()))
         .collect())
 }
 

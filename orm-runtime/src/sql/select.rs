@@ -407,7 +407,12 @@ impl SelectStatement {
         }
     }
 
-    fn add_join(mut self, kind: JoinKind, item: FromItem, on: Option<ExprNode>) -> SelectStatement {
+    pub(crate) fn add_join(
+        mut self,
+        kind: JoinKind,
+        item: FromItem,
+        on: Option<ExprNode>,
+    ) -> SelectStatement {
         if let FromItem::Cte(cte) = &item {
             self.register_cte(cte);
         }

@@ -1,0 +1,418 @@
+//! `joinedload`: relationships loaded by the query's own SELECT, through a LEFT OUTER
+//! JOIN (or an INNER JOIN with `innerjoin`) to an aliased table per step.
+//!
+//! The leading joined steps of every path form a tree of joins under the queried model
+//! (`joinedload(A::b).joinedload(B::c)` and `joinedload(A::b).joinedload(B::d)` share
+//! `A::b`); each node is an alias `orm_j<n>`, so a model joined twice is two aliases. Rows
+//! repeat their parent for every child: parents are taken once each, in row order,
+//! and each one's children are collected in row order without repeats.
+//!
+//! With LIMIT/OFFSET and a collection joined, the limit must count parents, not rows:
+//! the query (its filters, order and limit) becomes a subquery that also numbers its rows
+//! (`ROW_NUMBER() OVER (ORDER BY <the query's order>)`), and the joins hang off that
+//! subquery, ordered by the number. A locking query (`FOR UPDATE`) or a `DISTINCT` one
+//! with a limit loads its joined collections with selectin's second SELECT instead,
+//! since neither can be wrapped that way.
+//!
+//! The steps after the joined ones in a path (`joinedload(A::b).selectinload(B::c)`) run
+//! as their own strategy over the objects the join found.
+
+use std::collections::HashMap;
+
+use crate::error::{Error, Result};
+use crate::loading::LoadStep;
+use crate::model::relationship::{LoadStrategy, RelationshipInfo, RelationshipKind};
+use crate::session::object::Handle;
+use crate::session::unit_of_work::{Join as RelJoin, resolve};
+use crate::session::vtable::ModelVTable;
+use crate::session::{LoadMode, Session};
+use crate::sql::{
+    BinaryOp, ColumnRef, ExprNode, FromItem, JoinKind, Name, OrderItem, Origin, Qualifier,
+    SelectBody, SelectItem, SelectStatement, and_all,
+};
+
+/// One joined relationship.
+struct Node {
+    /// The node the relationship starts from (`None`: the queried model).
+    parent: Option<usize>,
+    owner: &'static ModelVTable,
+    index: usize,
+    info: &'static RelationshipInfo,
+    target: &'static ModelVTable,
+    join: std::sync::Arc<RelJoin>,
+    inner: bool,
+    /// Where the target's columns start in a row.
+    offset: usize,
+}
+
+impl Node {
+    fn alias(&self, n: usize) -> String {
+        format!("orm_j{n}")
+    }
+
+    fn collection(&self) -> bool {
+        matches!(
+            self.info.kind,
+            RelationshipKind::OneToMany | RelationshipKind::ManyToMany
+        )
+    }
+}
+
+/// The joins of a query, and what is left of each path after its joined steps.
+pub(crate) struct Plan {
+    nodes: Vec<Node>,
+    /// Per path: the node its joined steps end at (`None`: none were joined) and the
+    /// steps left.
+    rests: Vec<(Option<usize>, Vec<LoadStep>)>,
+}
+
+impl Plan {
+    /// Splits `paths` (of queries of `root`) into joins and the rest. With
+    /// `collections` false, joined collections are left to the rest (run as selectin).
+    pub(crate) fn new(
+        root: &'static ModelVTable,
+        paths: &[Vec<LoadStep>],
+        collections: bool,
+    ) -> Result<Plan> {
+        let mut nodes: Vec<Node> = Vec::new();
+        let mut rests = Vec::new();
+        for path in paths {
+            let mut at: Option<usize> = None;
+            let mut owner = root;
+            let mut taken = 0;
+            for step in path {
+                if step.strategy != LoadStrategy::Joined {
+                    break;
+                }
+                let index = owner.relationship_index(step.relationship).ok_or_else(|| {
+                    Error::InvalidRequest {
+                        message: format!(
+                            "`{}` has no relationship `{}`",
+                            owner.name, step.relationship
+                        ),
+                    }
+                })?;
+                let info = &(owner.relationships)()[index];
+                let existing = nodes
+                    .iter()
+                    .position(|n| n.parent == at && std::ptr::eq(n.info, info));
+                let node = match existing {
+                    Some(i) => i,
+                    None => {
+                        let kind_ok = collections
+                            || !matches!(
+                                info.kind,
+                                RelationshipKind::OneToMany | RelationshipKind::ManyToMany
+                            );
+                        if !kind_ok {
+                            break;
+                        }
+                        nodes.push(Node {
+                            parent: at,
+                            owner,
+                            index,
+                            info,
+                            target: (info.target_vtable)(),
+                            join: resolve(owner, info)?,
+                            inner: step.innerjoin,
+                            offset: 0,
+                        });
+                        nodes.len() - 1
+                    }
+                };
+                owner = nodes[node].target;
+                at = Some(node);
+                taken += 1;
+            }
+            // Steps not joined keep their strategy; a joined one that could not be (a
+            // collection under a lock) runs as selectin.
+            let rest = path[taken..]
+                .iter()
+                .map(|s| {
+                    let mut s = *s;
+                    if s.strategy == LoadStrategy::Joined {
+                        s.strategy = LoadStrategy::Selectin;
+                    }
+                    s
+                })
+                .collect();
+            rests.push((at, rest));
+        }
+        Ok(Plan { nodes, rests })
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    fn has_collection(&self) -> bool {
+        self.nodes.iter().any(Node::collection)
+    }
+
+    /// The query with the joins and their columns added.
+    pub(crate) fn statement(
+        &mut self,
+        root: &'static ModelVTable,
+        mut stmt: SelectStatement,
+    ) -> SelectStatement {
+        let root_cols = (root.columns)().len();
+        let wrap = self.has_collection() && (stmt.limit.is_some() || stmt.offset.is_some());
+        // The qualifier of the queried model's columns in the outer statement.
+        let root_qualifier = if wrap {
+            let order = std::mem::take(&mut stmt.order_by);
+            let numbered = SelectItem {
+                expr: crate::sql::func::row_number()
+                    .over(crate::sql::Window {
+                        partition_by: Vec::new(),
+                        order_by: order.clone(),
+                    })
+                    .into_node(),
+                label: Some(Name::Borrowed("orm_rn")),
+            };
+            stmt.order_by = order;
+            if let SelectBody::Core(core) = &mut stmt.body {
+                core.columns.push(numbered);
+            }
+            let outer_items: Vec<SelectItem> = (root.columns)()
+                .iter()
+                .map(|c| SelectItem {
+                    expr: derived_col("orm_anon", c.name),
+                    label: None,
+                })
+                .collect();
+            let inner = stmt;
+            stmt = crate::sql::select(outer_items).from(&inner.subquery("orm_anon"));
+            stmt.order_by.push(OrderItem {
+                expr: derived_col("orm_anon", "orm_rn"),
+                desc: false,
+                nulls_first: None,
+            });
+            Qualifier {
+                schema: None,
+                name: Name::Borrowed("orm_anon"),
+                origin: Origin::Derived,
+            }
+        } else {
+            Qualifier::table(
+                root.schema.map(Name::Borrowed),
+                Name::Borrowed(root.table_name),
+            )
+        };
+        let mut offset = root_cols;
+        let mut extra_order = Vec::new();
+        for n in 0..self.nodes.len() {
+            let node = &self.nodes[n];
+            let alias = node.alias(n);
+            let parent_q = match node.parent {
+                None => root_qualifier.clone(),
+                Some(p) => alias_qualifier(self.nodes[p].alias(p), self.nodes[p].target),
+            };
+            let target_q = alias_qualifier(alias.clone(), node.target);
+            let parent_cols = (node.owner.columns)();
+            let target_cols = (node.target.columns)();
+            let kind = if node.inner {
+                JoinKind::Inner
+            } else {
+                JoinKind::Left
+            };
+            match &node.join.secondary {
+                None => {
+                    let on = and_all(node.join.local.iter().zip(&node.join.remote).map(
+                        |(&l, &r)| {
+                            eq(
+                                col(&parent_q, parent_cols[l].name),
+                                col(&target_q, target_cols[r].name),
+                            )
+                        },
+                    ));
+                    stmt = add_join(stmt, kind, node.target, Some(alias.clone()), on);
+                }
+                Some(sec) => {
+                    let sec_alias = format!("{alias}_s");
+                    let sec_q = Qualifier {
+                        schema: None,
+                        name: Name::Owned(sec_alias.clone()),
+                        origin: Origin::AliasOf {
+                            schema: sec.table.schema.clone().map(Name::Owned),
+                            table: Name::Owned(sec.table.name.clone()),
+                        },
+                    };
+                    let on_sec = and_all(node.join.local.iter().zip(&sec.local).map(|(&l, c)| {
+                        eq(col(&parent_q, parent_cols[l].name), col_owned(&sec_q, c))
+                    }));
+                    stmt = stmt.add_join(
+                        kind,
+                        FromItem::Table {
+                            table: std::sync::Arc::clone(&sec.table),
+                            alias: Some(Name::Owned(sec_alias)),
+                        },
+                        Some(on_sec.into_node()),
+                    );
+                    let on = and_all(node.join.remote.iter().zip(&sec.remote).map(|(&r, c)| {
+                        eq(col_owned(&sec_q, c), col(&target_q, target_cols[r].name))
+                    }));
+                    stmt = add_join(stmt, kind, node.target, Some(alias.clone()), on);
+                }
+            }
+            if let SelectBody::Core(core) = &mut stmt.body {
+                core.columns.extend(target_cols.iter().map(|c| SelectItem {
+                    expr: col(&target_q, c.name),
+                    label: None,
+                }));
+            }
+            // A collection in its relationship's order, then by key, as selectin.
+            if node.collection() {
+                for ob in node.info.order_by {
+                    let (desc, name) = match ob.strip_prefix('-') {
+                        Some(name) => (true, name),
+                        None => (false, *ob),
+                    };
+                    if let Some(c) = target_cols.iter().find(|c| c.name == name) {
+                        extra_order.push(OrderItem {
+                            expr: col(&target_q, c.name),
+                            desc,
+                            nulls_first: None,
+                        });
+                    }
+                }
+                for c in target_cols.iter().filter(|c| c.primary_key) {
+                    extra_order.push(OrderItem {
+                        expr: col(&target_q, c.name),
+                        desc: false,
+                        nulls_first: None,
+                    });
+                }
+            }
+            self.nodes[n].offset = offset;
+            offset += target_cols.len();
+        }
+        stmt.order_by.extend(extra_order);
+        stmt
+    }
+
+    /// Fills the joined relationships from `rows` (whose first columns gave `roots`, one
+    /// handle per row), then runs the rest of every path.
+    pub(crate) async fn load(
+        &self,
+        s: &mut Session,
+        rows: &[crate::row::Row],
+        roots: &[Handle],
+        mode: LoadMode,
+    ) -> Result<()> {
+        // Per node, the object of each row (None: nothing joined in that row).
+        let mut per_row: Vec<Vec<Option<Handle>>> = Vec::with_capacity(self.nodes.len());
+        for node in &self.nodes {
+            per_row.push((node.target.decode_rows_at)(s, rows, node.offset, mode)?);
+        }
+        let mut reached: Vec<Vec<Handle>> = Vec::with_capacity(self.nodes.len());
+        for (n, node) in self.nodes.iter().enumerate() {
+            // Parents in row order, each with its children in row order, once each.
+            let mut order: Vec<Handle> = Vec::new();
+            let mut children: HashMap<usize, (Vec<Handle>, std::collections::HashSet<usize>)> =
+                HashMap::new();
+            let mut found = Vec::new();
+            let mut found_seen = std::collections::HashSet::new();
+            for (r, child) in per_row[n].iter().enumerate() {
+                let parent = match node.parent {
+                    None => Some(&roots[r]),
+                    Some(p) => per_row[p][r].as_ref(),
+                };
+                let Some(parent) = parent else { continue };
+                let entry = children.entry(parent.addr()).or_insert_with(|| {
+                    order.push(parent.uncounted());
+                    (Vec::new(), std::collections::HashSet::new())
+                });
+                if let Some(c) = child {
+                    if entry.1.insert(c.addr()) {
+                        entry.0.push(c.uncounted());
+                    }
+                    if found_seen.insert(c.addr()) {
+                        found.push(c.uncounted());
+                    }
+                }
+            }
+            for parent in &order {
+                let mut loaded = false;
+                (node.owner.with_relationship)(parent, node.index, &mut |r| {
+                    loaded = r.is_loaded();
+                });
+                if loaded && !mode.populate_existing {
+                    continue;
+                }
+                let items = &children[&parent.addr()].0;
+                (node.owner.with_relationship_mut)(parent, node.index, &mut |r| {
+                    r.set_loaded(items.iter().map(Handle::uncounted).collect());
+                });
+            }
+            reached.push(found);
+        }
+        for (at, rest) in &self.rests {
+            if rest.is_empty() {
+                continue;
+            }
+            let level: Vec<Handle> = match at {
+                None => roots.iter().map(Handle::uncounted).collect(),
+                Some(n) => reached[*n].iter().map(Handle::uncounted).collect(),
+            };
+            crate::session::selectin::load_path(s, level, rest, mode).await?;
+        }
+        Ok(())
+    }
+}
+
+fn alias_qualifier(alias: String, vt: &'static ModelVTable) -> Qualifier {
+    Qualifier {
+        schema: None,
+        name: Name::Owned(alias),
+        origin: Origin::AliasOf {
+            schema: vt.schema.map(Name::Borrowed),
+            table: Name::Borrowed(vt.table_name),
+        },
+    }
+}
+
+fn col(q: &Qualifier, name: &'static str) -> ExprNode {
+    ExprNode::Column(ColumnRef {
+        qualifier: Some(q.clone()),
+        name: Name::Borrowed(name),
+    })
+}
+
+fn col_owned(q: &Qualifier, name: &str) -> ExprNode {
+    ExprNode::Column(ColumnRef {
+        qualifier: Some(q.clone()),
+        name: Name::Owned(name.to_owned()),
+    })
+}
+
+fn derived_col(alias: &'static str, name: &'static str) -> ExprNode {
+    col(
+        &Qualifier {
+            schema: None,
+            name: Name::Borrowed(alias),
+            origin: Origin::Derived,
+        },
+        name,
+    )
+}
+
+fn eq(a: ExprNode, b: ExprNode) -> crate::sql::Expr<bool> {
+    ExprNode::Binary(Box::new(a), BinaryOp::Eq, Box::new(b)).typed::<bool>()
+}
+
+fn add_join(
+    stmt: SelectStatement,
+    kind: JoinKind,
+    target: &'static ModelVTable,
+    alias: Option<String>,
+    on: crate::sql::Expr<bool>,
+) -> SelectStatement {
+    stmt.add_join(
+        kind,
+        FromItem::Table {
+            table: (target.table)(),
+            alias: alias.map(Name::Owned),
+        },
+        Some(on.into_node()),
+    )
+}
