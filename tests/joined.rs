@@ -15,6 +15,8 @@ backend_tests!(
     joined_then_selectin_is_one_join_then_one_select,
     innerjoin_drops_parents_without_children,
     self_referential_joined_chain_uses_one_alias_per_level,
+    contains_eager_fills_a_collection_from_a_filtered_join,
+    contains_eager_reads_a_many_to_one_from_an_alias,
 );
 
 /// `u{i}` has `i % 4` posts `p{i}.{j}`; one post has no author. Post `p{i}.{j}` has tag
@@ -260,4 +262,71 @@ fn names(users: &[Obj<User>]) -> Vec<String> {
         .iter()
         .map(|u| u.read().unwrap().name.clone())
         .collect()
+}
+
+async fn contains_eager_fills_a_collection_from_a_filtered_join(db: &TestDb) {
+    let (engine, log) = blog(db, 8).await;
+    let mut session = Session::new(&engine);
+    // Users with a post whose title ends in ".1", and only those posts.
+    let users = session
+        .query::<User>()
+        .join(Post::table(), User::id.eq(Post::user_id))
+        .filter(Post::title.like("%.1"))
+        .order_by(User::name.asc())
+        .options(contains_eager(User::posts))
+        .all()
+        .await
+        .unwrap();
+    assert_eq!(log.take().len(), 1);
+    assert_eq!(names(&users), ["u02", "u03", "u06", "u07"]);
+    for u in &users {
+        let name = u.read().unwrap().name.clone();
+        assert_eq!(titles(u), [format!("p{}.1", &name[1..])], "{name}");
+    }
+    // A filtered collection is what the query said; populate_existing reloads it whole.
+    let again = session
+        .query::<User>()
+        .filter(User::name.eq("u03"))
+        .populate_existing()
+        .options(selectinload(User::posts))
+        .one()
+        .await
+        .unwrap();
+    assert_eq!(titles(&again), ["p03.0", "p03.1", "p03.2"]);
+}
+
+async fn contains_eager_reads_a_many_to_one_from_an_alias(db: &TestDb) {
+    let (engine, log) = blog(db, 8).await;
+    let mut session = Session::new(&engine);
+    let writer = alias::<User>("writer");
+    let posts = session
+        .query::<Post>()
+        .join(writer.from_item(), writer.col(User::id).eq(Post::user_id))
+        .filter(writer.col(User::name).eq("u06"))
+        .order_by(Post::title.asc())
+        .options(contains_eager(Post::author).from_alias(&writer))
+        .all()
+        .await
+        .unwrap();
+    let statements = log.take();
+    assert_eq!(statements.len(), 1, "{statements:?}");
+    assert_eq!(posts.len(), 2);
+    let a = posts[0]
+        .read()
+        .unwrap()
+        .author
+        .get()
+        .unwrap()
+        .unwrap()
+        .clone();
+    let b = posts[1]
+        .read()
+        .unwrap()
+        .author
+        .get()
+        .unwrap()
+        .unwrap()
+        .clone();
+    assert!(Obj::ptr_eq(&a, &b), "one author, one handle");
+    assert_eq!(a.read().unwrap().name, "u06");
 }

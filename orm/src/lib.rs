@@ -85,7 +85,7 @@ pub use orm_runtime::sql::{
 pub mod prelude {
     pub use orm_derive::Model;
     pub use orm_runtime::loading::{
-        LoadOptions, joinedload, noload, raiseload, selectinload, subqueryload,
+        LoadOptions, contains_eager, joinedload, noload, raiseload, selectinload, subqueryload,
     };
     pub use orm_runtime::schema::{MetaData, SqlType, Table};
     pub use orm_runtime::session::{Obj, ObjectState, Session};

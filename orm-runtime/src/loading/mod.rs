@@ -10,7 +10,7 @@ use std::marker::PhantomData;
 use crate::model::relationship::{LoadStrategy, RelatedTarget, Relationship};
 
 /// One step of a loader path: a relationship and how to load it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoadStep {
     /// The model the relationship is declared on.
     pub model: &'static str,
@@ -20,6 +20,9 @@ pub struct LoadStep {
     pub strategy: LoadStrategy,
     /// A joined step that uses an INNER JOIN (`.innerjoin()`).
     pub innerjoin: bool,
+    /// A `contains_eager` step whose rows come from an alias of the target's table
+    /// (`.from_alias(&a)`); `None`: the table under its own name.
+    pub alias: Option<crate::sql::Name>,
 }
 
 /// A chain of relationships from `Root` to `Leaf`, each with its loader.
@@ -53,6 +56,7 @@ fn start<M: crate::model::Model, T: RelatedTarget>(
             relationship: rel.name(),
             strategy,
             innerjoin: false,
+            alias: None,
         }],
         _p: PhantomData,
     }
@@ -86,11 +90,33 @@ pub fn noload<M: crate::model::Model, T: RelatedTarget>(
     start(rel, LoadStrategy::NoLoad)
 }
 
+/// Fills `rel` from a join the query itself makes (`.join(..)` / `.join_fk(..)`), so a
+/// filtered join loads only the matching related objects. The target's columns are read
+/// from its table under its own name, or from an alias with
+/// [`from_alias`](LoadPath::from_alias). The query's rows decide what is loaded: the
+/// relationship holds exactly the related rows the query returned.
+pub fn contains_eager<M: crate::model::Model, T: RelatedTarget>(
+    rel: Relationship<M, T>,
+) -> LoadPath<M, T::Target> {
+    start(rel, LoadStrategy::ContainsEager)
+}
+
 /// Makes loading `rel` an error.
 pub fn raiseload<M: crate::model::Model, T: RelatedTarget>(
     rel: Relationship<M, T>,
 ) -> LoadPath<M, T::Target> {
     start(rel, LoadStrategy::Raise)
+}
+
+impl<Root, Leaf: crate::sql::HasTable> LoadPath<Root, Leaf> {
+    /// For a `contains_eager` last step: the joined rows are those of `alias` (the
+    /// query joined `Leaf`'s table under that name).
+    pub fn from_alias(mut self, alias: &crate::sql::Alias<Leaf>) -> Self {
+        if let Some(last) = self.steps.last_mut() {
+            last.alias = Some(crate::sql::Name::Owned(alias.name().to_owned()));
+        }
+        self
+    }
 }
 
 impl<Root, Leaf> LoadPath<Root, Leaf> {
@@ -115,6 +141,7 @@ impl<Root, Leaf: crate::model::Model> LoadPath<Root, Leaf> {
             relationship: rel.name(),
             strategy,
             innerjoin: false,
+            alias: None,
         });
         LoadPath {
             steps: self.steps,
@@ -128,6 +155,14 @@ impl<Root, Leaf: crate::model::Model> LoadPath<Root, Leaf> {
         rel: Relationship<Leaf, T>,
     ) -> LoadPath<Root, T::Target> {
         self.then(rel, LoadStrategy::Selectin)
+    }
+
+    /// Then fills `rel` from a join the query makes, as [`contains_eager`].
+    pub fn contains_eager<T: RelatedTarget>(
+        self,
+        rel: Relationship<Leaf, T>,
+    ) -> LoadPath<Root, T::Target> {
+        self.then(rel, LoadStrategy::ContainsEager)
     }
 
     /// Continues the path with `rel`, loaded by a join.

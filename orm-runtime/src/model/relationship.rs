@@ -531,6 +531,9 @@ pub enum LoadStrategy {
     NoLoad,
     /// Reading it is an error even if someone tries to load it lazily.
     Raise,
+    /// Filled from a join the query makes itself (a query option only, never a
+    /// relationship's default).
+    ContainsEager,
 }
 
 impl LoadStrategy {

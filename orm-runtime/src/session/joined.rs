@@ -41,13 +41,32 @@ struct Node {
     target: &'static ModelVTable,
     join: std::sync::Arc<RelJoin>,
     inner: bool,
+    /// `contains_eager`: the query joins the target itself, under this name.
+    eager_from: Option<Name>,
     /// Where the target's columns start in a row.
     offset: usize,
 }
 
 impl Node {
     fn alias(&self, n: usize) -> String {
-        format!("orm_j{n}")
+        match &self.eager_from {
+            Some(name) => name.to_string(),
+            None => format!("orm_j{n}"),
+        }
+    }
+
+    fn qualifier(&self, n: usize) -> Qualifier {
+        match &self.eager_from {
+            // The target's table under its own name.
+            Some(name) if self.target.schema.is_none() && name == self.target.table_name => {
+                Qualifier::table(None, name.clone())
+            }
+            Some(name) if name == self.target.table_name => Qualifier::table(
+                self.target.schema.map(Name::Borrowed),
+                Name::Borrowed(self.target.table_name),
+            ),
+            _ => alias_qualifier(self.alias(n), self.target),
+        }
     }
 
     fn collection(&self) -> bool {
@@ -81,7 +100,8 @@ impl Plan {
             let mut owner = root;
             let mut taken = 0;
             for step in path {
-                if step.strategy != LoadStrategy::Joined {
+                let eager = step.strategy == LoadStrategy::ContainsEager;
+                if step.strategy != LoadStrategy::Joined && !eager {
                     break;
                 }
                 let index = owner.relationship_index(step.relationship).ok_or_else(|| {
@@ -99,7 +119,8 @@ impl Plan {
                 let node = match existing {
                     Some(i) => i,
                     None => {
-                        let kind_ok = collections
+                        let kind_ok = eager
+                            || collections
                             || !matches!(
                                 info.kind,
                                 RelationshipKind::OneToMany | RelationshipKind::ManyToMany
@@ -115,6 +136,11 @@ impl Plan {
                             target: (info.target_vtable)(),
                             join: resolve(owner, info)?,
                             inner: step.innerjoin,
+                            eager_from: eager.then(|| {
+                                step.alias
+                                    .clone()
+                                    .unwrap_or(Name::Borrowed((info.target_vtable)().table_name))
+                            }),
                             offset: 0,
                         });
                         nodes.len() - 1
@@ -126,16 +152,20 @@ impl Plan {
             }
             // Steps not joined keep their strategy; a joined one that could not be (a
             // collection under a lock) runs as selectin.
-            let rest = path[taken..]
-                .iter()
-                .map(|s| {
-                    let mut s = *s;
-                    if s.strategy == LoadStrategy::Joined {
-                        s.strategy = LoadStrategy::Selectin;
-                    }
-                    s
-                })
-                .collect();
+            let mut rest: Vec<LoadStep> = path[taken..].to_vec();
+            for s in &mut rest {
+                if s.strategy == LoadStrategy::Joined {
+                    s.strategy = LoadStrategy::Selectin;
+                }
+                if s.strategy == LoadStrategy::ContainsEager {
+                    return Err(Error::InvalidRequest {
+                        message: format!(
+                            "contains_eager({}.{}) must start its path or follow joinedload / contains_eager steps",
+                            s.model, s.relationship
+                        ),
+                    });
+                }
+            }
             rests.push((at, rest));
         }
         Ok(Plan { nodes, rests })
@@ -146,7 +176,9 @@ impl Plan {
     }
 
     fn has_collection(&self) -> bool {
-        self.nodes.iter().any(Node::collection)
+        self.nodes
+            .iter()
+            .any(|n| n.collection() && n.eager_from.is_none())
     }
 
     /// The query with the joins and their columns added.
@@ -205,9 +237,9 @@ impl Plan {
             let alias = node.alias(n);
             let parent_q = match node.parent {
                 None => root_qualifier.clone(),
-                Some(p) => alias_qualifier(self.nodes[p].alias(p), self.nodes[p].target),
+                Some(p) => self.nodes[p].qualifier(p),
             };
-            let target_q = alias_qualifier(alias.clone(), node.target);
+            let target_q = node.qualifier(n);
             let parent_cols = (node.owner.columns)();
             let target_cols = (node.target.columns)();
             let kind = if node.inner {
@@ -216,6 +248,8 @@ impl Plan {
                 JoinKind::Left
             };
             match &node.join.secondary {
+                // contains_eager: the query joined it already.
+                _ if node.eager_from.is_some() => {}
                 None => {
                     let on = and_all(node.join.local.iter().zip(&node.join.remote).map(
                         |(&l, &r)| {
@@ -260,8 +294,9 @@ impl Plan {
                     label: None,
                 }));
             }
-            // A collection in its relationship's order, then by key, as selectin.
-            if node.collection() {
+            // A collection in its relationship's order, then by key, as selectin
+            // (contains_eager keeps the query's order).
+            if node.collection() && node.eager_from.is_none() {
                 for ob in node.info.order_by {
                     let (desc, name) = match ob.strip_prefix('-') {
                         Some(name) => (true, name),

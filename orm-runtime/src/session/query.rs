@@ -140,6 +140,7 @@ impl<'s, M: Model> Query<'s, M> {
                     relationship: info.name,
                     strategy,
                     innerjoin: false,
+                    alias: None,
                 }]);
             }
         }
@@ -147,7 +148,10 @@ impl<'s, M: Model> Query<'s, M> {
         // one with a limit, cannot be wrapped, so its joined collections use selectin.
         let limited = stmt.limit.is_some() || stmt.offset.is_some();
         let distinct = matches!(&stmt.body, SelectBody::Core(c) if c.distinct);
-        let collections = stmt.lock.is_none() && !(limited && distinct);
+        let eager = paths
+            .iter()
+            .any(|p| p.iter().any(|s| s.strategy == LoadStrategy::ContainsEager));
+        let collections = stmt.lock.is_none() && !(limited && (distinct || eager));
         let mut plan = Plan::new(M::vtable(), &paths, collections)?;
         let stmt = if plan.is_empty() {
             stmt

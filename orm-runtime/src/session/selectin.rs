@@ -114,6 +114,14 @@ pub(crate) async fn load_path(
             LoadStrategy::Selectin | LoadStrategy::Joined | LoadStrategy::Subquery => {
                 load_step(s, &level, step, mode).await?
             }
+            LoadStrategy::ContainsEager => {
+                return Err(Error::InvalidRequest {
+                    message: format!(
+                        "contains_eager({}.{}) fills a relationship from the query's own join; it cannot follow a selectin step",
+                        step.model, step.relationship
+                    ),
+                });
+            }
         };
     }
     Ok(())
