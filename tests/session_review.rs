@@ -13,6 +13,7 @@ use crate::session::{Blog, Entry, Node, Post, PostTag, Tag, User};
 use crate::support::{Backend, TestDb};
 
 backend_tests!(
+    count_and_exists_autoflush_and_load_nothing,
     dropping_a_session_detaches_loaded_objects_and_makes_pending_ones_transient,
     moving_a_child_to_another_parent_is_not_an_orphan,
     moving_a_child_between_two_collections_keeps_the_last_parent,
@@ -703,4 +704,48 @@ async fn dropping_a_session_detaches_loaded_objects_and_makes_pending_ones_trans
     )
     .await;
     assert_eq!(names, 2);
+}
+
+/// `count()` and `exists()` autoflush (a pending match counts), send one SELECT each,
+/// and put nothing in the identity map.
+async fn count_and_exists_autoflush_and_load_nothing(db: &TestDb) {
+    let engine = setup(db).await;
+    let log = crate::support::Statements::record(&engine);
+    let mut session = Session::new(&engine);
+    session.add_all([User::new("ed"), User::new("eve"), User::new("bob")]);
+    session.commit().await.unwrap();
+    session.add(User::new("emma"));
+    log.take();
+    let q = || User::name.like("e%");
+    assert_eq!(
+        session.query::<User>().filter(q()).count().await.unwrap(),
+        3
+    );
+    let statements = log.take();
+    assert_eq!(
+        statements.len(),
+        2,
+        "the autoflush INSERT, then the count: {statements:?}"
+    );
+    assert!(statements[1].starts_with("SELECT count(*) FROM (SELECT"), "{}", statements[1]);
+    assert!(session.query::<User>().filter(q()).exists().await.unwrap());
+    assert!(
+        !session
+            .query::<User>()
+            .filter(User::name.eq("zed"))
+            .exists()
+            .await
+            .unwrap()
+    );
+    assert_eq!(log.take().len(), 2);
+    assert_eq!(
+        session.query::<User>().limit(2).count().await.unwrap(),
+        2,
+        "the limit applies to what is counted"
+    );
+    assert_eq!(
+        format!("{session:?}").contains("objects: 4"),
+        true,
+        "{session:?}"
+    );
 }

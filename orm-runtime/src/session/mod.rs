@@ -865,9 +865,6 @@ impl Session {
             .unwrap_or_else(|| unreachable!("just begun")))
     }
 
-    /// Turns a row into the identity-mapped object of `M` (reading its columns from
-    /// `offset`): the object already there keeps its values (and unflushed changes)
-    /// unless `populate_existing` or it is expired.
     /// The objects of `rows` (columns of `M` from `offset`), through the identity map, as
     /// [`load_row`](Session::load_row) for each row. Without load or state listeners it
     /// takes the map once and registers the new objects in one go.
@@ -965,6 +962,9 @@ impl Session {
         r.map(|()| out)
     }
 
+    /// Turns a row into the identity-mapped object of `M` (reading its columns from
+    /// `offset`): the object already there keeps its values (and unflushed changes)
+    /// unless `populate_existing` or it is expired.
     pub(crate) fn load_row<M: Model>(
         &mut self,
         row: &Row,

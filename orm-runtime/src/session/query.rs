@@ -181,6 +181,29 @@ impl<'s, M: Model> Query<'s, M> {
         Ok(out)
     }
 
+    /// How many objects the query finds (`SELECT COUNT(*) FROM (<query>) AS orm_count`,
+    /// after an autoflush, so pending objects that match are counted). Loader options
+    /// play no part.
+    pub async fn count(self) -> Result<i64> {
+        let Query { session, stmt, .. } = self;
+        session.check_usable()?;
+        session.autoflush().await?;
+        let counted = select(crate::sql::func::count_star()).from(&stmt.subquery("orm_count"));
+        session.tx().await?.fetch_one(&counted).await?.get(0)
+    }
+
+    /// True when the query finds at least one object (`SELECT 1 ... LIMIT 1`, after an
+    /// autoflush); nothing is loaded.
+    pub async fn exists(self) -> Result<bool> {
+        let Query { session, stmt, .. } = self;
+        session.check_usable()?;
+        session.autoflush().await?;
+        let probe =
+            select(crate::sql::func::count_star()).from(&stmt.limit(1).subquery("orm_exists"));
+        let n: i64 = session.tx().await?.fetch_one(&probe).await?.get(0)?;
+        Ok(n > 0)
+    }
+
     /// The first object, if any (adds LIMIT 1).
     pub async fn first(self) -> Result<Option<Obj<M>>> {
         Ok(self.limit(1).all().await?.into_iter().next())
