@@ -13,6 +13,7 @@ use crate::session::{Blog, Entry, Node, Post, PostTag, Tag, User};
 use crate::support::{Backend, TestDb};
 
 backend_tests!(
+    expire_refresh_and_expunge_cascade_along_all,
     count_and_exists_autoflush_and_load_nothing,
     dropping_a_session_detaches_loaded_objects_and_makes_pending_ones_transient,
     moving_a_child_to_another_parent_is_not_an_orphan,
@@ -748,4 +749,59 @@ async fn count_and_exists_autoflush_and_load_nothing(db: &TestDb) {
         "the limit applies to what is counted"
     );
     assert!(format!("{session:?}").contains("objects: 4"), "{session:?}");
+}
+
+/// `User.posts` has `cascade = "all, ..."`: expiring, refreshing and expunging a user
+/// does the same to its loaded posts; `Post.author` (default cascade) does not go back.
+async fn expire_refresh_and_expunge_cascade_along_all(db: &TestDb) {
+    let engine = setup(db).await;
+    let mut session = Session::new(&engine);
+    let ed = session.add(User::new("ed"));
+    for t in ["a", "b"] {
+        let p = session.add(Post::new(t));
+        ed.write().unwrap().posts.push(&p);
+    }
+    let other = session.add(Post::new("other"));
+    session.commit().await.unwrap();
+    let posts: Vec<_> = ed.read().unwrap().posts.get().unwrap().to_vec();
+
+    session.expire(&ed);
+    assert!(matches!(ed.read(), Err(orm::Error::Expired { .. })));
+    assert!(posts.iter().all(|p| p.read().is_err()), "posts expired too");
+    assert!(other.read().is_ok(), "an unrelated post is not");
+
+    // Another connection changes a post; refreshing the user reloads its posts.
+    engine
+        .execute(text("UPDATE posts SET title = 'a2' WHERE title = 'a'"))
+        .await
+        .unwrap();
+    let log = crate::support::Statements::record(&engine);
+    session.commit().await.unwrap();
+    session.refresh(&ed).await.unwrap();
+    let selects = log
+        .take()
+        .iter()
+        .filter(|s| s.starts_with("SELECT"))
+        .count();
+    assert_eq!(selects, 3, "the user, then each of its two posts");
+    assert_eq!(posts[0].read().unwrap().title, "a2");
+    assert_eq!(ed.read().unwrap().name, "ed");
+
+    session.expunge(&ed);
+    assert_eq!(ed.state(), ObjectState::Detached);
+    assert!(posts.iter().all(|p| p.state() == ObjectState::Detached));
+    assert_eq!(other.state(), ObjectState::Persistent);
+    // Expunging a post leaves its author (Post.author has the default cascade).
+    let mut s2 = Session::new(&engine);
+    let p = s2
+        .query::<Post>()
+        .filter(Post::title.eq("b"))
+        .one()
+        .await
+        .unwrap();
+    s2.load(&p, Post::author).await.unwrap();
+    let author = p.read().unwrap().author.get().unwrap().unwrap().clone();
+    s2.expunge(&p);
+    assert_eq!(p.state(), ObjectState::Detached);
+    assert_eq!(author.state(), ObjectState::Persistent);
 }

@@ -24,7 +24,7 @@ mod unit_of_work;
 pub mod vtable;
 
 use std::any::TypeId;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use crate::engine::{Engine, QueryResult, Transaction};
@@ -34,6 +34,7 @@ use crate::model::relationship::{RelatedTarget, Relationship};
 use crate::row::Row;
 use crate::sql::Executable;
 
+use crate::model::relationship::Cascade;
 pub use bulk::Synchronize;
 use events::{Listeners, MapperEvent, MapperEvents, SessionEvent, StateChange};
 use identity::{AnyStore, Store};
@@ -453,8 +454,13 @@ impl Session {
 
     /// Takes an object out of the session (it becomes detached; a pending one
     /// transient). Unflushed changes to it are forgotten by the session.
+    ///
+    /// Relationships with the `expunge` cascade (part of `all`) take their loaded objects
+    /// out too.
     pub fn expunge<M: Model>(&mut self, obj: &Obj<M>) {
-        self.expunge_handle(&obj.h);
+        for h in cascade_graph(&obj.h, |c| c.expunge) {
+            self.expunge_handle(&h);
+        }
         self.dispatch_state_events();
     }
 
@@ -493,8 +499,13 @@ impl Session {
     /// Marks every column of `obj` stale: reading it is an error until
     /// [`refresh`](Session::refresh) or a query that returns its row fills it again.
     /// Unflushed changes to it are discarded.
+    ///
+    /// Relationships with the `refresh-expire` cascade (part of `all`) expire their
+    /// loaded objects too.
     pub fn expire<M: Model>(&mut self, obj: &Obj<M>) {
-        expire_handle(&obj.h);
+        for h in cascade_graph(&obj.h, |c| c.refresh_expire) {
+            expire_handle(&h);
+        }
     }
 
     /// Expires every persistent object of the session.
@@ -533,6 +544,41 @@ impl Session {
         self.load_row::<M>(
             &row,
             0,
+            LoadMode {
+                populate_existing: true,
+            },
+        )?;
+        // The `refresh-expire` cascade: the loaded objects of those relationships are
+        // refreshed as well, one SELECT each.
+        for h in cascade_graph(&obj.h, |c| c.refresh_expire).iter().skip(1) {
+            self.refresh_handle(h).await?;
+        }
+        Ok(())
+    }
+
+    /// Reloads `h`'s columns by its key (a persistent object of this session; others are
+    /// left alone).
+    async fn refresh_handle(&mut self, h: &Handle) -> Result<()> {
+        let vt = h.vtable();
+        let key = {
+            let meta = h.core().meta();
+            match (&meta.state, &meta.key) {
+                (ObjectState::Persistent, Some(k)) if meta.session == self.registry.id => k.clone(),
+                _ => return Ok(()),
+            }
+        };
+        let stmt = crate::sql::select(unit_of_work::model_items(vt))
+            .from((vt.table)())
+            .filter(unit_of_work::key_cond(vt, &key));
+        let rows = self.tx().await?.fetch_all(&stmt).await?;
+        if rows.is_empty() {
+            return Err(Error::ObjectDeleted {
+                object: describe(vt.name, Some(&key)),
+            });
+        }
+        (vt.decode_rows)(
+            self,
+            &rows,
             LoadMode {
                 populate_existing: true,
             },
@@ -1077,6 +1123,32 @@ fn expire_handle(h: &Handle) {
     meta.expired = vec![true; ncols];
     meta.snapshot = None;
     meta.touched = false;
+}
+
+/// `root`, then every object reachable from it through loaded relationships whose
+/// cascade `follow` says yes, once each.
+fn cascade_graph(root: &Handle, follow: fn(&Cascade) -> bool) -> Vec<Handle> {
+    let mut out = vec![root.uncounted()];
+    let mut seen: HashSet<usize> = HashSet::from([root.addr()]);
+    let mut i = 0;
+    while i < out.len() {
+        let h = out[i].uncounted();
+        i += 1;
+        let vt = h.vtable();
+        for (index, info) in (vt.relationships)().iter().enumerate() {
+            if !follow(&info.cascade) {
+                continue;
+            }
+            (vt.with_relationship)(&h, index, &mut |r| {
+                for item in r.items() {
+                    if seen.insert(item.addr()) {
+                        out.push(item.uncounted());
+                    }
+                }
+            });
+        }
+    }
+    out
 }
 
 /// Tells `item`'s side of a `back_populates` pair that `owner` now points at it.

@@ -1000,7 +1000,7 @@ fn key_values_of(item: &Item) -> Vec<Value> {
         .collect()
 }
 
-fn key_cond(vt: &ModelVTable, key: &[Value]) -> crate::sql::Expr<bool> {
+pub(crate) fn key_cond(vt: &ModelVTable, key: &[Value]) -> crate::sql::Expr<bool> {
     and_all(
         (vt.columns)()
             .iter()
