@@ -11,7 +11,10 @@ use crate::backend_tests;
 use crate::session::{Blog, Entry, Node, Post, PostTag, Tag, User};
 use crate::support::{Statements, TestDb};
 
-backend_tests!(clearing_the_parent_of_a_delete_orphan_child_deletes_it,);
+backend_tests!(
+    clearing_the_parent_of_a_delete_orphan_child_deletes_it,
+    new_children_of_a_parent_deleted_in_the_same_flush_are_not_inserted,
+);
 
 async fn setup(db: &TestDb) -> (Engine, Statements) {
     let engine = db.engine().await;
@@ -115,4 +118,69 @@ async fn clearing_the_parent_of_a_delete_orphan_child_deletes_it(db: &TestDb) {
     assert_eq!(q.state(), ObjectState::Transient);
     assert_eq!(starting(&log.take(), "INSERT", "posts"), 0);
     assert_eq!(count(&engine, "posts").await, 1);
+}
+
+/// `ed.posts.push(new)` then `delete(ed)` with the `delete` cascade: the new post goes
+/// with its parent, so it is expunged, not inserted (and no foreign key error), whether
+/// the collection was loaded or not.
+async fn new_children_of_a_parent_deleted_in_the_same_flush_are_not_inserted(db: &TestDb) {
+    let (engine, log) = setup(db).await;
+    let mut session = Session::new(&engine);
+    let ed = session.add(User::new("ed"));
+    let old = session.add(Post::new("old"));
+    ed.write().unwrap().posts.push(&old);
+    session.commit().await.unwrap();
+    let uid = ed.read().unwrap().id;
+    let fresh = session.add(Post::new("fresh"));
+    ed.write().unwrap().posts.push(&fresh);
+    session.delete(&ed).unwrap();
+    log.take();
+    session.commit().await.unwrap();
+    let statements = log.take();
+    assert_eq!(
+        starting(&statements, "INSERT", "posts"),
+        0,
+        "{statements:?}"
+    );
+    assert_eq!(fresh.state(), ObjectState::Transient);
+    assert_eq!(old.state(), ObjectState::Detached);
+    assert_eq!(count(&engine, "posts").await, 0);
+    assert_eq!(count(&engine, "users").await, 0);
+    let _ = uid;
+    // The collection not loaded, the child not added to the session by hand.
+    let jack = session.add(User::new("jack"));
+    session.commit().await.unwrap();
+    let jid = jack.read().unwrap().id;
+    let mut s2 = Session::new(&engine);
+    let jack = s2.get::<User>(jid).await.unwrap().unwrap();
+    let tmp = s2.add(Post::new("tmp"));
+    s2.expunge(&tmp);
+    jack.write().unwrap().posts.push(&tmp);
+    s2.delete(&jack).unwrap();
+    s2.commit().await.unwrap();
+    assert_eq!(tmp.state(), ObjectState::Transient);
+    assert_eq!(count(&engine, "posts").await, 0);
+    assert_eq!(count(&engine, "users").await, 0);
+    // Without the delete cascade the new child is inserted, its key NULL like its
+    // loaded siblings', not the key of the parent deleted after it.
+    let blog = s2.add(Blog::new("b"));
+    s2.commit().await.unwrap();
+    let bid = blog.read().unwrap().id;
+    let mut s3 = Session::new(&engine);
+    let blog = s3.get::<Blog>(bid).await.unwrap().unwrap();
+    let entry = s3.add(Entry::new("e"));
+    blog.write().unwrap().entries.push(&entry);
+    s3.delete(&blog).unwrap();
+    s3.commit().await.unwrap();
+    assert_eq!(entry.state(), ObjectState::Persistent);
+    assert_eq!(entry.read().unwrap().blog_id, None);
+    assert_eq!(
+        scalar(
+            &engine,
+            "SELECT COUNT(*) FROM entries WHERE blog_id IS NULL"
+        )
+        .await,
+        1
+    );
+    assert_eq!(count(&engine, "blogs").await, 0);
 }

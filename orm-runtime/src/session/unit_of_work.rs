@@ -468,6 +468,12 @@ fn back_parent(info: &RelationshipInfo, child: &Handle) -> Option<Option<Handle>
     out
 }
 
+/// True when `child`, added to `owner`'s collection, points at another parent now (its
+/// own side, loaded, says so: it moved on since).
+fn moved_to_another(info: &RelationshipInfo, child: &Handle, owner: &Handle) -> bool {
+    back_parent(info, child).is_some_and(|p| p.is_some_and(|p| !p.ptr_eq(owner)))
+}
+
 /// True when `child`, removed from `owner`'s collection (relationship `rel`), belongs to
 /// another parent now: it is no orphan, and its foreign key is not nulled.
 fn has_other_parent(
@@ -570,11 +576,22 @@ async fn cascade_deletes(s: &mut Session, touched: &[Handle]) -> Result<()> {
                 continue;
             }
             let mut loaded = None;
+            let mut added = Vec::new();
             (vt.with_relationship)(&d, ri, &mut |r| {
                 if r.is_loaded() {
                     loaded = Some(r.items().iter().map(Handle::uncounted).collect::<Vec<_>>());
                 }
+                added.extend(r.added().iter().map(Handle::uncounted));
             });
+            if info.cascade.delete {
+                // New children go with their parent: never inserted (SQLAlchemy: a
+                // pending object in a deleted parent's collection is left out).
+                for a in added {
+                    if !moved_to_another(info, &a, &d) && a.state() == ObjectState::Pending {
+                        s.expunge_handle(&a);
+                    }
+                }
+            }
             let targets = match loaded {
                 Some(t) => t,
                 None if info.passive_deletes => continue,
@@ -815,12 +832,13 @@ fn build_plan(s: &mut Session, touched: &[Handle]) -> Result<Plan> {
             ) {
                 continue;
             }
+            // New children too (an unloaded collection holds them only as added).
             let mut children = Vec::new();
             (vt.with_relationship)(h, i, &mut |r| {
-                children.extend(r.items().iter().map(Handle::uncounted));
+                children.extend(r.items().iter().chain(r.added()).map(Handle::uncounted));
             });
             for c in children {
-                if c.core().meta().delete_marked {
+                if c.core().meta().delete_marked || moved_to_another(info, &c, h) {
                     continue;
                 }
                 if let Some(child) = item_for(&mut plan, &c) {
