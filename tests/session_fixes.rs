@@ -13,6 +13,7 @@ use crate::support::{Statements, TestDb};
 
 backend_tests!(
     clearing_the_parent_of_a_delete_orphan_child_deletes_it,
+    cascades_do_not_start_from_objects_that_left_the_session,
     new_children_of_a_parent_deleted_in_the_same_flush_are_not_inserted,
 );
 
@@ -118,6 +119,35 @@ async fn clearing_the_parent_of_a_delete_orphan_child_deletes_it(db: &TestDb) {
     assert_eq!(q.state(), ObjectState::Transient);
     assert_eq!(starting(&log.take(), "INSERT", "posts"), 0);
     assert_eq!(count(&engine, "posts").await, 1);
+}
+
+/// An object written to, then expunged (or deleted and flushed), is no longer in the
+/// session: the flush must not follow its relationships and pull new objects in.
+async fn cascades_do_not_start_from_objects_that_left_the_session(db: &TestDb) {
+    let (engine, _log) = setup(db).await;
+    let mut session = Session::new(&engine);
+    let blog = session.add(Blog::new("b"));
+    let gone = session.add(Blog::new("gone"));
+    session.commit().await.unwrap();
+    // A transient entry: made in the session, then taken out again.
+    let e1 = session.add(Entry::new("e1"));
+    session.expunge(&e1);
+    assert_eq!(e1.state(), ObjectState::Transient);
+    blog.write().unwrap().entries.push(&e1);
+    session.expunge(&blog);
+    session.commit().await.unwrap();
+    assert_eq!(e1.state(), ObjectState::Transient);
+    assert_eq!(count(&engine, "entries").await, 0);
+    // Deleted and flushed: its later links are not followed either.
+    session.delete(&gone).unwrap();
+    session.flush().await.unwrap();
+    let e2 = session.add(Entry::new("e2"));
+    session.expunge(&e2);
+    gone.write().unwrap().entries.push(&e2);
+    session.commit().await.unwrap();
+    assert_eq!(e2.state(), ObjectState::Transient);
+    assert_eq!(count(&engine, "entries").await, 0);
+    assert_eq!(count(&engine, "blogs").await, 1);
 }
 
 /// `ed.posts.push(new)` then `delete(ed)` with the `delete` cascade: the new post goes

@@ -375,6 +375,19 @@ pub(crate) async fn flush(s: &mut Session) -> Result<()> {
 }
 
 async fn flush_inner(s: &mut Session, touched: &[Handle], wrote: &mut bool) -> Result<()> {
+    // Objects written since the last flush that left the session since (expunged, or
+    // deleted by a flush) take no part: their links pull nothing in, their removals
+    // delete no orphan. Added back, they join the next flush (`attach`).
+    let sid = session_id(s);
+    let touched: Vec<Handle> = touched
+        .iter()
+        .filter(|h| {
+            let m = h.core().meta();
+            m.session == sid && matches!(m.state, ObjectState::Pending | ObjectState::Persistent)
+        })
+        .map(Handle::uncounted)
+        .collect();
+    let touched = &touched[..];
     // A guard held across this `.await` by the flushing task itself would deadlock the
     // flush: say so instead.
     for h in s.new.iter().chain(touched).chain(&s.deleted) {
@@ -443,7 +456,10 @@ fn cascade_saves(s: &mut Session, touched: &[Handle]) -> Result<()> {
                         ),
                     });
                 }
-                if session == 0 && state != ObjectState::Deleted {
+                if state == ObjectState::Deleted {
+                    continue; // its row is gone: nothing is saved through it
+                }
+                if session == 0 {
                     s.attach(&t)?;
                 }
                 queue.push(t);
