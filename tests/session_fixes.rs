@@ -9,13 +9,24 @@ use orm::{Engine, ObjectState, text};
 
 use crate::backend_tests;
 use crate::session::{Blog, Entry, Node, Post, PostTag, Tag, User};
-use crate::support::{Statements, TestDb};
+use crate::support::{Backend, Statements, TestDb};
 
 backend_tests!(
     clearing_the_parent_of_a_delete_orphan_child_deletes_it,
+    a_returned_row_that_matches_no_object_fails_the_flush,
     cascades_do_not_start_from_objects_that_left_the_session,
     new_children_of_a_parent_deleted_in_the_same_flush_are_not_inserted,
 );
+
+/// A row whose own key the database rewrites on INSERT (the table is made by hand).
+#[derive(Model, Debug, Clone)]
+#[orm(table = "f_codes")]
+pub struct Code {
+    #[orm(primary_key, max_length = 10)]
+    pub code: String,
+    #[orm(server_default = "'none'", max_length = 20)]
+    pub note: String,
+}
 
 async fn setup(db: &TestDb) -> (Engine, Statements) {
     let engine = db.engine().await;
@@ -119,6 +130,54 @@ async fn clearing_the_parent_of_a_delete_orphan_child_deletes_it(db: &TestDb) {
     assert_eq!(q.state(), ObjectState::Transient);
     assert_eq!(starting(&log.take(), "INSERT", "posts"), 0);
     assert_eq!(count(&engine, "posts").await, 1);
+}
+
+/// Objects with their own keys are matched to RETURNING rows by key; a row that matches
+/// none (the database rewrote the key) fails the flush instead of giving an object the
+/// server defaults of another row.
+async fn a_returned_row_that_matches_no_object_fails_the_flush(db: &TestDb) {
+    let (engine, _log) = setup(db).await;
+    // The key as the database stores it differs from the key sent: an INT column on
+    // SQLite and MariaDB ('007' is stored as 7), a trigger trimming zeros on PostgreSQL.
+    let ddl = match db.backend {
+        Backend::Sqlite => {
+            "CREATE TABLE f_codes (code INT PRIMARY KEY, note VARCHAR(20) DEFAULT 'none')"
+        }
+        Backend::MySql => {
+            "CREATE TABLE f_codes (code INT PRIMARY KEY, note VARCHAR(20) DEFAULT 'none')"
+        }
+        Backend::Postgres => {
+            "CREATE TABLE f_codes (code VARCHAR(10) PRIMARY KEY, note VARCHAR(20) DEFAULT 'none'); \
+             CREATE FUNCTION f_codes_trim() RETURNS trigger AS $$ BEGIN \
+             NEW.code := ltrim(NEW.code, '0'); NEW.note := 'n' || NEW.code; RETURN NEW; END $$ \
+             LANGUAGE plpgsql; \
+             CREATE TRIGGER f_codes_trim BEFORE INSERT ON f_codes FOR EACH ROW EXECUTE FUNCTION f_codes_trim()"
+        }
+    };
+    engine.execute_script(ddl).await.unwrap();
+    if db.backend == Backend::MySql && !engine.is_mariadb() {
+        return; // MySQL has no RETURNING: the defaults are read back otherwise
+    }
+    let mut session = Session::new(&engine);
+    let a = session.add(Code::new("007"));
+    let b = session.add(Code::new("008"));
+    let err = session.flush().await.unwrap_err();
+    assert!(
+        err.to_string().contains("RETURNING matches the key sent"),
+        "{err} (a = {:?}, b = {:?})",
+        a.read().unwrap().note,
+        b.read().unwrap().note
+    );
+    assert_eq!(a.read().unwrap().note, "");
+    assert_eq!(b.read().unwrap().note, "");
+    session.rollback().await.unwrap();
+    assert_eq!(count(&engine, "f_codes").await, 0);
+    // One object alone is matched the same way.
+    let c = session.add(Code::new("009"));
+    assert!(session.flush().await.is_err());
+    assert_eq!(c.read().unwrap().note, "");
+    session.rollback().await.unwrap();
+    assert_eq!(count(&engine, "f_codes").await, 0);
 }
 
 /// An object written to, then expunged (or deleted and flushed), is no longer in the

@@ -1298,6 +1298,9 @@ async fn insert_group(
             idx.sort_by_key(|&k| as_i128(&got[k][0]).unwrap_or(i128::MAX));
             idx
         } else {
+            // A row no object's key matches (the database stored another key: a trigger,
+            // a column type that converted it) fails the flush: its values belong to no
+            // object we can name.
             let npk = returned.iter().filter(|&&i| columns[i].primary_key).count();
             chunk
                 .iter()
@@ -1305,9 +1308,17 @@ async fn insert_group(
                     let key = key_values_of(&plan.items[r]);
                     got.iter()
                         .position(|g| g[..npk].iter().zip(&key).all(|(a, b)| same_value(a, b)))
-                        .unwrap_or(0)
+                        .ok_or_else(|| {
+                            flush_error(
+                                Op::Insert,
+                                describe(vt.name, Some(&key)),
+                                Error::InvalidRequest {
+                                    message: "no row of the INSERT's RETURNING matches the key sent: the database stored another key (a trigger or the column's type changed it)".into(),
+                                },
+                            )
+                        })
                 })
-                .collect()
+                .collect::<Result<_>>()?
         };
         for (&r, &k) in chunk.iter().zip(&order) {
             let item = &mut plan.items[r];
