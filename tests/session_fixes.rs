@@ -13,6 +13,7 @@ use crate::support::{Backend, Statements, TestDb};
 
 backend_tests!(
     clearing_the_parent_of_a_delete_orphan_child_deletes_it,
+    savepoint_methods_refuse_a_session_that_must_be_rolled_back,
     a_returned_row_that_matches_no_object_fails_the_flush,
     cascades_do_not_start_from_objects_that_left_the_session,
     new_children_of_a_parent_deleted_in_the_same_flush_are_not_inserted,
@@ -56,6 +57,14 @@ async fn scalar(engine: &Engine, sql: &str) -> i64 {
 
 async fn count(engine: &Engine, table: &str) -> i64 {
     scalar(engine, &format!("SELECT COUNT(*) FROM {table}")).await
+}
+
+/// Polls a future once (its first `.await` that waits ends it) and drops it; true when
+/// it finished.
+fn poll_once<F: std::future::Future>(fut: F) -> bool {
+    let mut fut = std::pin::pin!(fut);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    fut.as_mut().poll(&mut cx).is_ready()
 }
 
 fn starting(statements: &[String], prefix: &str, table: &str) -> usize {
@@ -130,6 +139,56 @@ async fn clearing_the_parent_of_a_delete_orphan_child_deletes_it(db: &TestDb) {
     assert_eq!(q.state(), ObjectState::Transient);
     assert_eq!(starting(&log.take(), "INSERT", "posts"), 0);
     assert_eq!(count(&engine, "posts").await, 1);
+}
+
+/// `begin_nested`, `commit_nested` and `rollback_nested` on a session that must be rolled
+/// back answer `PendingRollback` (not another error, nor SQL on a lost transaction).
+async fn savepoint_methods_refuse_a_session_that_must_be_rolled_back(db: &TestDb) {
+    let (engine, log) = setup(db).await;
+    let mut session = Session::new(&engine);
+    let ed = session.add(User::new("ed"));
+    session.commit().await.unwrap();
+    // A failed flush outside any savepoint.
+    let sp = session.begin_nested().await.unwrap();
+    session.commit_nested(sp).await.unwrap();
+    session.add(User::new("ed"));
+    assert!(session.flush().await.is_err());
+    log.take();
+    let pending = |r: orm::Result<()>| matches!(r, Err(orm::Error::PendingRollback { .. }));
+    assert!(pending(session.begin_nested().await.map(|_| ())));
+    assert!(pending(session.commit_nested(sp).await));
+    assert!(pending(session.rollback_nested(sp).await));
+    assert!(
+        log.take().is_empty(),
+        "SQL sent by a session pending rollback"
+    );
+    session.rollback().await.unwrap();
+    // A flush interrupted inside a savepoint: its statement may still be on the wire, so
+    // the connection (and the savepoint) are gone.
+    session.refresh(&ed).await.unwrap();
+    let sp = session.begin_nested().await.unwrap();
+    ed.write().unwrap().email = Some("inner@x".into());
+    if !poll_once(session.flush()) {
+        log.take();
+        assert!(pending(session.rollback_nested(sp).await));
+        assert!(pending(session.commit_nested(sp).await));
+        assert!(
+            log.take().is_empty(),
+            "SQL sent on the connection of an interrupted flush"
+        );
+        session.rollback().await.unwrap();
+    }
+    session.refresh(&ed).await.unwrap();
+    ed.write().unwrap().email = Some("after@x".into());
+    session.commit().await.unwrap();
+    assert_eq!(
+        scalar(
+            &engine,
+            "SELECT COUNT(*) FROM users WHERE email = 'after@x'"
+        )
+        .await,
+        1
+    );
 }
 
 /// Objects with their own keys are matched to RETURNING rows by key; a row that matches

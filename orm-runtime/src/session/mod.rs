@@ -672,6 +672,7 @@ impl Session {
     /// Flushes, then opens a savepoint (SQLAlchemy's `begin_nested`): rolling it back
     /// undoes only the work done after this call, in the database and in the objects.
     pub async fn begin_nested(&mut self) -> Result<Nested> {
+        self.check_usable()?;
         self.flush().await?;
         let depth = self.nested.len() + 1;
         self.tx()
@@ -704,6 +705,7 @@ impl Session {
 
     /// Flushes and releases the savepoint: its work joins the enclosing transaction.
     pub async fn commit_nested(&mut self, sp: Nested) -> Result<()> {
+        self.check_usable()?;
         self.check_innermost(sp)?;
         self.flush().await?;
         self.tx()
@@ -721,6 +723,9 @@ impl Session {
     /// deleted since persistent again, objects changed since are expired, and pending
     /// objects added since are expunged. The enclosing transaction goes on.
     pub async fn rollback_nested(&mut self, sp: Nested) -> Result<()> {
+        // A session that must be rolled back (a failed flush or COMMIT, an interrupted
+        // flush whose connection is gone) has no savepoint left to go back to.
+        self.check_usable()?;
         self.check_innermost(sp)?;
         let tx = self.tx().await?;
         tx.execute_script(&format!("ROLLBACK TO SAVEPOINT orm_sp_{}", sp.depth))
@@ -730,8 +735,6 @@ impl Session {
         let Some(mark) = self.nested.pop() else {
             return Ok(());
         };
-        self.pending_rollback = None;
-        self.flushing = false;
         let inserted = self.tx_inserted.split_off(mark.inserted);
         let deleted = self.tx_deleted.split_off(mark.deleted);
         let updated = self.tx_updated.split_off(mark.updated);
