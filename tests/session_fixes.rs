@@ -13,6 +13,7 @@ use crate::support::{Backend, Statements, TestDb};
 
 backend_tests!(
     clearing_the_parent_of_a_delete_orphan_child_deletes_it,
+    a_failed_flush_in_a_savepoint_rolls_back_only_the_savepoint,
     savepoint_methods_refuse_a_session_that_must_be_rolled_back,
     a_returned_row_that_matches_no_object_fails_the_flush,
     cascades_do_not_start_from_objects_that_left_the_session,
@@ -141,6 +142,68 @@ async fn clearing_the_parent_of_a_delete_orphan_child_deletes_it(db: &TestDb) {
     assert_eq!(count(&engine, "posts").await, 1);
 }
 
+/// A unique violation inside `begin_nested`: only the savepoint is rolled back (its
+/// earlier flushes included), the outer transaction goes on after `rollback_nested`
+/// and commits its own work.
+async fn a_failed_flush_in_a_savepoint_rolls_back_only_the_savepoint(db: &TestDb) {
+    let (engine, log) = setup(db).await;
+    let mut session = Session::new(&engine);
+    let ed = session.add(User::new("ed"));
+    session.commit().await.unwrap();
+    let outer = session.add(User::new("outer"));
+    ed.write().unwrap().email = Some("outer@x".into());
+    let sp = session.begin_nested().await.unwrap();
+    let inner = session.add(User::new("inner"));
+    session.flush().await.unwrap();
+    let a = session.add(User::new("same"));
+    let b = session.add(User::new("same"));
+    log.take();
+    let err = session.flush().await.unwrap_err();
+    assert!(matches!(err, orm::Error::Flush { .. }), "{err}");
+    let statements = log.take();
+    assert!(
+        statements
+            .iter()
+            .any(|s| s.starts_with("ROLLBACK TO SAVEPOINT")),
+        "{statements:?}"
+    );
+    assert!(
+        !statements.iter().any(|s| s == "ROLLBACK"),
+        "{statements:?}"
+    );
+    // Until the savepoint is ended the session refuses work, and says why.
+    let refused = session.query::<User>().all().await.unwrap_err();
+    assert!(
+        matches!(refused, orm::Error::PendingRollback { .. }),
+        "{refused}"
+    );
+    assert!(refused.to_string().contains("rollback_nested"), "{refused}");
+    session.rollback_nested(sp).await.unwrap();
+    assert_eq!(inner.state(), ObjectState::Transient);
+    assert_eq!(a.state(), ObjectState::Transient);
+    assert_eq!(b.state(), ObjectState::Transient);
+    assert_eq!(outer.state(), ObjectState::Persistent);
+    assert_eq!(ed.read().unwrap().email.as_deref(), Some("outer@x"));
+    session.commit().await.unwrap();
+    let mut names: Vec<String> = engine
+        .fetch_all(text("SELECT name FROM users ORDER BY name"))
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get::<String>(0).unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["ed", "outer"]);
+    assert_eq!(
+        scalar(
+            &engine,
+            "SELECT COUNT(*) FROM users WHERE email = 'outer@x'"
+        )
+        .await,
+        1
+    );
+}
+
 /// `begin_nested`, `commit_nested` and `rollback_nested` on a session that must be rolled
 /// back answer `PendingRollback` (not another error, nor SQL on a lost transaction).
 async fn savepoint_methods_refuse_a_session_that_must_be_rolled_back(db: &TestDb) {
@@ -179,6 +242,13 @@ async fn savepoint_methods_refuse_a_session_that_must_be_rolled_back(db: &TestDb
         session.rollback().await.unwrap();
     }
     session.refresh(&ed).await.unwrap();
+    // A failed flush inside a savepoint: only rollback_nested (or rollback) ends it.
+    let sp = session.begin_nested().await.unwrap();
+    session.add(User::new("ed"));
+    assert!(session.flush().await.is_err());
+    assert!(pending(session.commit_nested(sp).await));
+    assert!(pending(session.begin_nested().await.map(|_| ())));
+    session.rollback_nested(sp).await.unwrap();
     ed.write().unwrap().email = Some("after@x".into());
     session.commit().await.unwrap();
     assert_eq!(

@@ -95,6 +95,9 @@ pub struct Session {
     expire_on_commit: bool,
     /// Why the session must be rolled back before further work.
     pending_rollback: Option<String>,
+    /// The savepoint (its depth) a failed flush rolled the database back to: its
+    /// `rollback_nested` is what the session still accepts.
+    failed_nested: Option<usize>,
     /// Set while a flush runs: still set at the next call means the flush's future was
     /// dropped half-way.
     flushing: bool,
@@ -140,6 +143,7 @@ impl Session {
             autoflush: true,
             expire_on_commit: false,
             pending_rollback: None,
+            failed_nested: None,
             flushing: false,
             listeners: Listeners::default(),
             state_events: Vec::new(),
@@ -627,7 +631,10 @@ impl Session {
 
     /// Writes pending changes to the database (in the session's transaction, which stays
     /// open). On error the transaction is rolled back, no object changes, and the
-    /// session must be [rolled back](Session::rollback) before further work.
+    /// session must be [rolled back](Session::rollback) before further work. Inside a
+    /// savepoint ([`begin_nested`](Session::begin_nested)) only the savepoint is rolled
+    /// back: [`rollback_nested`](Session::rollback_nested) ends it, and the enclosing
+    /// transaction goes on.
     pub async fn flush(&mut self) -> Result<()> {
         self.check_usable()?;
         let r = unit_of_work::flush(self).await;
@@ -724,8 +731,12 @@ impl Session {
     /// objects added since are expunged. The enclosing transaction goes on.
     pub async fn rollback_nested(&mut self, sp: Nested) -> Result<()> {
         // A session that must be rolled back (a failed flush or COMMIT, an interrupted
-        // flush whose connection is gone) has no savepoint left to go back to.
-        self.check_usable()?;
+        // flush whose connection is gone) has no savepoint left to go back to, unless a
+        // flush failed inside this one and rolled the database back to it already.
+        let failed_here = self.failed_nested == Some(sp.depth) && sp.registry == self.registry.id;
+        if !failed_here || self.flushing {
+            self.check_usable()?;
+        }
         self.check_innermost(sp)?;
         let tx = self.tx().await?;
         tx.execute_script(&format!("ROLLBACK TO SAVEPOINT orm_sp_{}", sp.depth))
@@ -735,6 +746,10 @@ impl Session {
         let Some(mark) = self.nested.pop() else {
             return Ok(());
         };
+        if failed_here {
+            self.failed_nested = None;
+            self.pending_rollback = None;
+        }
         let inserted = self.tx_inserted.split_off(mark.inserted);
         let deleted = self.tx_deleted.split_off(mark.deleted);
         let updated = self.tx_updated.split_off(mark.updated);
@@ -766,6 +781,7 @@ impl Session {
     fn reset_after_rollback(&mut self) {
         self.flushing = false;
         self.pending_rollback = None;
+        self.failed_nested = None;
         self.nested.clear();
         self.tx_updated.clear();
         let inserted = std::mem::take(&mut self.tx_inserted);
@@ -844,6 +860,7 @@ impl Session {
     pub(crate) fn check_usable(&mut self) -> Result<()> {
         if self.flushing {
             self.flushing = false;
+            self.failed_nested = None;
             self.pending_rollback
                 .get_or_insert_with(|| "a flush was interrupted (its future was dropped)".into());
             // The interrupted statement may still be on the wire: the connection goes.

@@ -359,19 +359,50 @@ pub(crate) async fn flush(s: &mut Session) -> Result<()> {
             if let Ok(mut t) = s.registry.touched.lock() {
                 t.extend(touched);
             }
-            s.flushing = false;
             // Refused while planning: nothing was sent, the transaction goes on. Once a
-            // statement of this flush ran, the transaction is rolled back, and the
-            // session (whose earlier flushes it undid) must be rolled back too.
-            if wrote || !matches!(e, Error::InvalidRequest { .. } | Error::Relationship { .. }) {
+            // statement of this flush ran, the innermost savepoint is rolled back to
+            // (SQLAlchemy 2.0: the nested transaction is rolled back, the outer one goes
+            // on once `rollback_nested` ends it); without one, or when that fails, the
+            // transaction is rolled back, and the session (whose earlier flushes it
+            // undid) must be rolled back too. `flushing` stays set meanwhile: a future
+            // dropped here still leaves the session refusing work.
+            if (wrote || !matches!(e, Error::InvalidRequest { .. } | Error::Relationship { .. }))
+                && !rollback_to_savepoint(s, &e).await
+            {
+                s.failed_nested = None;
+                s.pending_rollback = Some(format!("a flush failed ({e})"));
                 if let Some(tx) = s.tx.take() {
                     let _ = tx.rollback().await;
                 }
-                s.pending_rollback = Some(format!("a flush failed ({e})"));
             }
+            s.flushing = false;
             Err(e)
         }
     }
+}
+
+/// Rolls the database back to the innermost savepoint after a failed flush; false when
+/// there is none or the rollback failed (the whole transaction is then lost: MySQL ends
+/// it on a deadlock, for one).
+async fn rollback_to_savepoint(s: &mut Session, e: &Error) -> bool {
+    let depth = s.nested.len();
+    if depth == 0 {
+        return false;
+    }
+    let Some(tx) = s.tx.as_mut() else {
+        return false;
+    };
+    let rolled_back = tx
+        .execute_script(&format!("ROLLBACK TO SAVEPOINT orm_sp_{depth}"))
+        .await
+        .is_ok();
+    if rolled_back {
+        s.failed_nested = Some(depth);
+        s.pending_rollback = Some(format!(
+            "a flush failed inside savepoint {depth} ({e}) and only the savepoint's work was undone: session.rollback_nested() ends it and keeps the outer transaction"
+        ));
+    }
+    rolled_back
 }
 
 async fn flush_inner(s: &mut Session, touched: &[Handle], wrote: &mut bool) -> Result<()> {
