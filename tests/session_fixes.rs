@@ -15,6 +15,7 @@ backend_tests!(
     clearing_the_parent_of_a_delete_orphan_child_deletes_it,
     a_failed_flush_in_a_savepoint_rolls_back_only_the_savepoint,
     savepoint_methods_refuse_a_session_that_must_be_rolled_back,
+    session_calls_with_a_guard_held_are_errors_not_deadlocks,
     a_returned_row_that_matches_no_object_fails_the_flush,
     cascades_do_not_start_from_objects_that_left_the_session,
     new_children_of_a_parent_deleted_in_the_same_flush_are_not_inserted,
@@ -259,6 +260,74 @@ async fn savepoint_methods_refuse_a_session_that_must_be_rolled_back(db: &TestDb
         .await,
         1
     );
+}
+
+/// A read or write guard held by the caller (in code the compiler cannot check) makes
+/// `refresh`, `load`, `merge`, `bulk_update` and a `populate_existing` query return an
+/// error at once, as a flush does, instead of waiting for the guard forever.
+async fn session_calls_with_a_guard_held_are_errors_not_deadlocks(db: &TestDb) {
+    let (engine, log) = setup(db).await;
+    let mut session = Session::new(&engine);
+    let ed = session.add(User::new("ed"));
+    session.commit().await.unwrap();
+    let uid = ed.read().unwrap().id;
+    let locked = |r: orm::Result<()>| match r {
+        Err(e @ orm::Error::InvalidRequest { .. }) => {
+            e.to_string().contains("locked by a read()/write() guard")
+        }
+        _ => false,
+    };
+    log.take();
+    {
+        let guard = ed.read().unwrap();
+        assert!(locked(session.refresh(&ed).await));
+        assert!(locked(session.load(&ed, User::posts).await));
+        let mut value = User::new("merged");
+        value.id = uid;
+        assert!(locked(session.merge(value).await.map(|_| ())));
+        assert!(locked(
+            session
+                .bulk_update::<User>(
+                    update(User::table())
+                        .set((User::email.set("bulk@x"),))
+                        .filter(User::id.eq(uid)),
+                    orm::Synchronize::Fetch,
+                )
+                .await
+                .map(|_| ())
+        ));
+        assert!(locked(
+            session
+                .query::<User>()
+                .populate_existing()
+                .all()
+                .await
+                .map(|_| ())
+        ));
+        drop(guard);
+    }
+    {
+        let _guard = ed.write().unwrap();
+        assert!(locked(session.refresh(&ed).await));
+    }
+    // Nothing was written, and with the guards gone every call works.
+    assert!(
+        !log.take().iter().any(|s| s.starts_with("UPDATE")),
+        "the bulk UPDATE ran before the guard was found"
+    );
+    session.refresh(&ed).await.unwrap();
+    session.load(&ed, User::posts).await.unwrap();
+    session
+        .bulk_update::<User>(
+            update(User::table())
+                .set((User::email.set("bulk@x"),))
+                .filter(User::id.eq(uid)),
+            orm::Synchronize::Fetch,
+        )
+        .await
+        .unwrap();
+    assert_eq!(ed.read().unwrap().email.as_deref(), Some("bulk@x"));
+    session.commit().await.unwrap();
 }
 
 /// Objects with their own keys are matched to RETURNING rows by key; a row that matches

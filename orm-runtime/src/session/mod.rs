@@ -526,6 +526,7 @@ impl Session {
                 }
             }
         };
+        check_unlocked(&obj.h, "refreshing it")?;
         let sql = M::sql(self.engine.dialect());
         let stmt = crate::sql::Compiled::new(sql.select_by_key.sql(), key.clone());
         let row = self.tx().await?.fetch_optional(stmt).await?;
@@ -581,6 +582,7 @@ impl Session {
         rel: Relationship<M, T>,
     ) -> Result<()> {
         self.check_usable()?;
+        check_unlocked(&obj.h, "loading its relationships")?;
         self.autoflush().await?;
         let index = M::relationships()
             .iter()
@@ -1031,6 +1033,7 @@ fn refill_if_stale<M: Model>(
     if !mode.populate_existing && !existing.h.core().meta().is_expired() {
         return Ok(false);
     }
+    check_unlocked(&existing.h, "loading its row again")?;
     let fresh = M::from_row(row, offset)?;
     {
         let mut v = existing.lock_write();
@@ -1086,6 +1089,21 @@ impl Drop for NoAutoflush<'_> {
     fn drop(&mut self) {
         self.session.autoflush = self.was;
     }
+}
+
+/// Errors when a `read()`/`write()` guard holds `h` and does not let go within a short
+/// wait: held by the caller across this call (an `.await`), it would never let go, and
+/// waiting for it would hang the task. `doing` ends the message ("before flushing").
+pub(crate) fn check_unlocked(h: &Handle, doing: &str) -> Result<()> {
+    if (h.vtable().is_locked)(h) {
+        return Err(Error::InvalidRequest {
+            message: format!(
+                "{} is locked by a read()/write() guard that is still alive (held across an .await?); drop the guard before {doing}",
+                h.describe()
+            ),
+        });
+    }
+    Ok(())
 }
 
 fn expire_handle(h: &Handle) {

@@ -24,10 +24,10 @@ use crate::dialect::Dialect;
 use crate::error::{Error, Result};
 use crate::model::relationship::{RelationshipInfo, RelationshipKind};
 use crate::schema::Table;
-use crate::session::Session;
 use crate::session::events::{MapperEvent, SessionEvent};
 use crate::session::object::{Handle, ObjectState, describe, same_value};
 use crate::session::vtable::ModelVTable;
+use crate::session::{Session, check_unlocked};
 use crate::sql::{
     Assignment, BinaryOp, ColumnRef, Compiled, ExprNode, Name, Qualifier, SelectItem,
     SelectStatement, and_all, delete, insert, select, update,
@@ -422,14 +422,7 @@ async fn flush_inner(s: &mut Session, touched: &[Handle], wrote: &mut bool) -> R
     // A guard held across this `.await` by the flushing task itself would deadlock the
     // flush: say so instead.
     for h in s.new.iter().chain(touched).chain(&s.deleted) {
-        if (h.vtable().is_locked)(h) {
-            return Err(Error::InvalidRequest {
-                message: format!(
-                    "{} is locked by a read()/write() guard that is still alive (held across an .await?); drop the guard before flushing",
-                    h.describe()
-                ),
-            });
-        }
+        check_unlocked(h, "flushing")?;
     }
     cascade_saves(s, touched)?;
     cascade_deletes(s, touched).await?;
