@@ -13,6 +13,8 @@ use crate::support::{Backend, Statements, TestDb};
 
 backend_tests!(
     clearing_the_parent_of_a_delete_orphan_child_deletes_it,
+    deleting_and_adding_one_key_in_one_flush_updates_the_row,
+    a_row_switch_rolled_back_restores_the_deleted_object,
     a_failed_flush_in_a_savepoint_rolls_back_only_the_savepoint,
     savepoint_methods_refuse_a_session_that_must_be_rolled_back,
     session_calls_with_a_guard_held_are_errors_not_deadlocks,
@@ -141,6 +143,109 @@ async fn clearing_the_parent_of_a_delete_orphan_child_deletes_it(db: &TestDb) {
     assert_eq!(q.state(), ObjectState::Transient);
     assert_eq!(starting(&log.take(), "INSERT", "posts"), 0);
     assert_eq!(count(&engine, "posts").await, 1);
+}
+
+/// `delete(old)` and `add(new)` with old's key in one flush: SQLAlchemy's "row switch",
+/// one UPDATE of the row with the new object's values; the new object is persistent
+/// under the key, the old one deleted.
+async fn deleting_and_adding_one_key_in_one_flush_updates_the_row(db: &TestDb) {
+    let (engine, log) = setup(db).await;
+    let mut session = Session::new(&engine);
+    let ed = session.add(User::new("ed"));
+    ed.write().unwrap().email = Some("ed@x".into());
+    let p = session.add(Post::new("old title"));
+    session.commit().await.unwrap();
+    let (uid, pid) = (ed.read().unwrap().id, p.read().unwrap().id);
+    log.take();
+
+    session.delete(&ed).unwrap();
+    let mut value = User::new("edward");
+    value.id = uid;
+    let edward = session.add(value);
+    session.flush().await.unwrap();
+    let statements = log.take();
+    assert_eq!(
+        starting(&statements, "UPDATE", "users"),
+        1,
+        "{statements:?}"
+    );
+    assert_eq!(
+        starting(&statements, "INSERT", "users"),
+        0,
+        "{statements:?}"
+    );
+    assert_eq!(
+        starting(&statements, "DELETE", "users"),
+        0,
+        "{statements:?}"
+    );
+    assert_eq!(edward.state(), ObjectState::Persistent);
+    assert_eq!(ed.state(), ObjectState::Deleted);
+    assert_eq!(edward.inspect().identity, Some(vec![Value::I64(uid)]));
+    let got = session.get::<User>(uid).await.unwrap().unwrap();
+    assert!(Obj::ptr_eq(&got, &edward));
+    assert!(log.take().is_empty(), "get after the row switch sent SQL");
+    session.commit().await.unwrap();
+    assert_eq!(ed.state(), ObjectState::Detached);
+    let row = engine
+        .fetch_one(text("SELECT name, email FROM users WHERE id = :id").bind("id", uid))
+        .await
+        .unwrap();
+    assert_eq!(row.get::<String>(0).unwrap(), "edward");
+    assert_eq!(row.get::<Option<String>>(1).unwrap(), None);
+    assert_eq!(count(&engine, "users").await, 1);
+
+    // A versioned row: the UPDATE checks the old version and the new object gets the
+    // next one.
+    session.delete(&p).unwrap();
+    let mut value = Post::new("new title");
+    value.id = pid;
+    let np = session.add(value);
+    session.commit().await.unwrap();
+    assert_eq!(np.state(), ObjectState::Persistent);
+    assert_eq!(np.read().unwrap().version, 2);
+    let row = engine
+        .fetch_one(text("SELECT title, version FROM posts WHERE id = :id").bind("id", pid))
+        .await
+        .unwrap();
+    assert_eq!(row.get::<String>(0).unwrap(), "new title");
+    assert_eq!(row.get::<i64>(1).unwrap(), 2);
+    // Later changes to the new object are ordinary UPDATEs.
+    np.write().unwrap().title = "newer".into();
+    session.commit().await.unwrap();
+    assert_eq!(
+        scalar(
+            &engine,
+            "SELECT COUNT(*) FROM posts WHERE title = 'newer' AND version = 3"
+        )
+        .await,
+        1
+    );
+}
+
+/// A row switch undone by `rollback`: the old object is persistent again (and the row
+/// unchanged), the new one transient.
+async fn a_row_switch_rolled_back_restores_the_deleted_object(db: &TestDb) {
+    let (engine, _log) = setup(db).await;
+    let mut session = Session::new(&engine);
+    let ed = session.add(User::new("ed"));
+    session.commit().await.unwrap();
+    let uid = ed.read().unwrap().id;
+    session.delete(&ed).unwrap();
+    let mut value = User::new("edward");
+    value.id = uid;
+    let edward = session.add(value);
+    session.flush().await.unwrap();
+    session.rollback().await.unwrap();
+    assert_eq!(edward.state(), ObjectState::Transient);
+    assert_eq!(ed.state(), ObjectState::Persistent);
+    let got = session.get::<User>(uid).await.unwrap().unwrap();
+    assert!(Obj::ptr_eq(&got, &ed));
+    assert_eq!(ed.read().unwrap().name, "ed");
+    assert_eq!(
+        scalar(&engine, "SELECT COUNT(*) FROM users WHERE name = 'ed'").await,
+        1
+    );
 }
 
 /// A unique violation inside `begin_nested`: only the savepoint is rolled back (its

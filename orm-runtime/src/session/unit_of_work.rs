@@ -303,6 +303,9 @@ struct Item {
     unit: usize,
     /// Links that assign this row's foreign keys, in order.
     links: Vec<usize>,
+    /// A row switch: the UPDATE of a new object that takes over the row of this object,
+    /// deleted in the same flush (no DELETE, no INSERT).
+    switch: Option<Handle>,
 }
 
 /// "These columns of `child` take the values of those columns of `parent`" (or NULL).
@@ -664,8 +667,16 @@ fn build_plan(s: &mut Session, touched: &[Handle]) -> Result<Plan> {
     for h in s.new.iter().map(Handle::uncounted).collect::<Vec<_>>() {
         s.run_mapper(&h, MapperEvent::BeforeInsert)?;
     }
-    for h in s.deleted.iter().map(Handle::uncounted).collect::<Vec<_>>() {
-        s.run_mapper(&h, MapperEvent::BeforeDelete)?;
+    let new: Vec<Handle> = s.new.iter().map(Handle::uncounted).collect();
+    let switches = row_switches(s, &new);
+    let deleted: Vec<Handle> = s
+        .deleted
+        .iter()
+        .filter(|d| !switches.iter().flatten().any(|o| o.ptr_eq(d)))
+        .map(Handle::uncounted)
+        .collect();
+    for h in &deleted {
+        s.run_mapper(h, MapperEvent::BeforeDelete)?;
     }
     for h in touched {
         let dirty = {
@@ -676,44 +687,29 @@ fn build_plan(s: &mut Session, touched: &[Handle]) -> Result<Plan> {
             s.run_mapper(h, MapperEvent::BeforeUpdate)?;
         }
     }
-    let new: Vec<Handle> = s.new.iter().map(Handle::uncounted).collect();
-    for h in &new {
+    for (h, old) in new.iter().zip(switches) {
         let values = (h.vtable().values)(h);
+        if let Some(old) = old {
+            add_switch_item(&mut plan, h, old, values);
+            continue;
+        }
         // One object per key: a new object whose own key another object of the session
         // holds is refused (SQLAlchemy's FlushError), not inserted beside it.
         let vt = h.vtable();
-        let explicit = (vt.columns)()
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| c.primary_key)
-            .all(|(i, c)| !(c.generated && (vt.column_is_unset)(h, i)));
-        if explicit {
-            let key: Vec<Value> = (vt.columns)()
-                .iter()
-                .zip(&values)
-                .filter(|(c, _)| c.primary_key)
-                .map(|(_, v)| v.clone())
-                .collect();
-            if let Some(other) = s.find_in_store(vt, &key)
-                && !other.ptr_eq(h)
-            {
-                return Err(Error::InvalidRequest {
-                    message: format!(
-                        "new {} has the key of {}, which this session already holds{}; change the key, or merge() the new values onto it",
-                        describe(vt.name, None),
-                        other.describe(),
-                        if other.core().meta().delete_marked {
-                            " (deleted but not flushed: flush the delete first)"
-                        } else {
-                            ""
-                        }
-                    ),
-                });
-            }
+        if let Some(key) = own_key(h, &values)
+            && let Some(other) = s.find_in_store(vt, &key)
+            && !other.ptr_eq(h)
+        {
+            return Err(Error::InvalidRequest {
+                message: format!(
+                    "new {} has the key of {}, which this session already holds; change the key, or merge() the new values onto it",
+                    describe(vt.name, None),
+                    other.describe(),
+                ),
+            });
         }
         add_item(&mut plan, h, Op::Insert, Vec::new(), values, None);
     }
-    let deleted: Vec<Handle> = s.deleted.iter().map(Handle::uncounted).collect();
     for h in &deleted {
         let key = h.core().meta().key.clone();
         let values = (h.vtable().values)(h);
@@ -899,6 +895,72 @@ fn build_plan(s: &mut Session, touched: &[Handle]) -> Result<Plan> {
     Ok(plan)
 }
 
+/// The key a new object brings (`None` while its generated key is unset).
+fn own_key(h: &Handle, values: &[Value]) -> Option<Vec<Value>> {
+    let vt = h.vtable();
+    let columns = (vt.columns)();
+    let explicit = columns
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.primary_key)
+        .all(|(i, c)| !(c.generated && (vt.column_is_unset)(h, i)));
+    explicit.then(|| {
+        columns
+            .iter()
+            .zip(values)
+            .filter(|(c, _)| c.primary_key)
+            .map(|(_, v)| v.clone())
+            .collect()
+    })
+}
+
+/// For each new object, the object marked deleted whose key it brings, if any: a "row
+/// switch" (SQLAlchemy's name), where the new object takes over the row with one
+/// UPDATE instead of a DELETE and an INSERT of the same key.
+fn row_switches(s: &Session, new: &[Handle]) -> Vec<Option<Handle>> {
+    let mut out: Vec<Option<Handle>> = Vec::with_capacity(new.len());
+    if s.deleted.is_empty() {
+        out.resize_with(new.len(), || None);
+        return out;
+    }
+    for h in new {
+        let key = own_key(h, &(h.vtable().values)(h));
+        let old = key.and_then(|key| {
+            s.deleted.iter().find(|d| {
+                (d.vtable().type_id)() == (h.vtable().type_id)()
+                    && !out.iter().flatten().any(|o| o.ptr_eq(d))
+                    && d.core().meta().key.as_ref().is_some_and(|k| {
+                        k.len() == key.len() && k.iter().zip(&key).all(|(a, b)| same_value(a, b))
+                    })
+            })
+        });
+        out.push(old.map(Handle::uncounted));
+    }
+    out
+}
+
+/// The UPDATE of a row switch: the deleted object's row (its values as the database
+/// holds them) takes the new object's values; columns the new object leaves to the
+/// database (server defaults, version) keep the row's, and are written into it.
+fn add_switch_item(plan: &mut Plan, h: &Handle, old: Handle, mut values: Vec<Value>) {
+    let (snapshot, key) = {
+        let m = old.core().meta();
+        (m.snapshot.clone(), m.key.clone())
+    };
+    let orig = snapshot.unwrap_or_else(|| (old.vtable().values)(&old));
+    let vt = h.vtable();
+    let unset: Vec<usize> = (0..values.len())
+        .filter(|&i| !(vt.columns)()[i].primary_key && (vt.column_is_unset)(h, i))
+        .collect();
+    for &i in &unset {
+        values[i] = orig[i].clone();
+    }
+    let idx = add_item(plan, h, Op::Update, orig, values, key);
+    let item = &mut plan.items[idx];
+    item.assigned = unset;
+    item.switch = Some(old);
+}
+
 fn add_item(
     plan: &mut Plan,
     h: &Handle,
@@ -919,6 +981,7 @@ fn add_item(
         key,
         unit: 0,
         links: Vec::new(),
+        switch: None,
     });
     plan.index.insert(h.addr(), idx);
     idx
@@ -1697,6 +1760,28 @@ fn finish(s: &mut Session, plan: Plan) -> Result<()> {
         }
     }
     for item in &plan.items {
+        if let Some(old) = &item.switch {
+            // A row switch: the deleted object leaves the identity map, the new one takes
+            // its key (a rollback undoes both, as an insert and a delete).
+            {
+                let mut m = old.core().meta();
+                s.transition(old, &mut m, ObjectState::Deleted);
+                m.delete_marked = false;
+            }
+            s.store_for(old).remove(old);
+            s.tx_deleted.push(old.uncounted());
+            {
+                let mut m = item.h.core().meta();
+                m.session = sid;
+                m.key = Some(key_values_of(item));
+                s.transition(&item.h, &mut m, ObjectState::Persistent);
+                m.snapshot = None;
+                m.touched = false;
+            }
+            s.store_for(&item.h).insert(&item.h);
+            s.tx_inserted.push(item.h.uncounted());
+            continue;
+        }
         match item.op {
             Op::Insert => {
                 {
@@ -1769,6 +1854,7 @@ fn finish(s: &mut Session, plan: Plan) -> Result<()> {
     s.deleted.clear();
     for item in &plan.items {
         let event = match item.op {
+            _ if item.switch.is_some() => MapperEvent::AfterInsert,
             Op::Insert => MapperEvent::AfterInsert,
             Op::Update => MapperEvent::AfterUpdate,
             Op::Delete => MapperEvent::AfterDelete,
