@@ -19,9 +19,22 @@ backend_tests!(
     savepoint_methods_refuse_a_session_that_must_be_rolled_back,
     session_calls_with_a_guard_held_are_errors_not_deadlocks,
     a_returned_row_that_matches_no_object_fails_the_flush,
+    server_defaults_are_present_after_the_insert,
     cascades_do_not_start_from_objects_that_left_the_session,
     new_children_of_a_parent_deleted_in_the_same_flush_are_not_inserted,
 );
+
+/// A row with a server default that is not its key.
+#[derive(Model, Debug, Clone)]
+#[orm(table = "f_drafts")]
+pub struct Draft {
+    #[orm(primary_key)]
+    pub id: i64,
+    #[orm(max_length = 20)]
+    pub title: String,
+    #[orm(server_default = "'draft'", max_length = 20)]
+    pub status: String,
+}
 
 /// A row whose own key the database rewrites on INSERT (the table is made by hand).
 #[derive(Model, Debug, Clone)]
@@ -43,6 +56,7 @@ async fn setup(db: &TestDb) -> (Engine, Statements) {
         .with::<Blog>()
         .with::<Entry>()
         .with::<Node>()
+        .with::<Draft>()
         .create_all(&engine)
         .await
         .unwrap();
@@ -481,6 +495,91 @@ async fn a_returned_row_that_matches_no_object_fails_the_flush(db: &TestDb) {
     assert_eq!(c.read().unwrap().note, "");
     session.rollback().await.unwrap();
     assert_eq!(count(&engine, "f_codes").await, 0);
+}
+
+/// A server default of a column that is not the key is in the object after the flush on
+/// every database (RETURNING, also on MariaDB), not expired.
+async fn server_defaults_are_present_after_the_insert(db: &TestDb) {
+    let (engine, log) = setup(db).await;
+    let mut session = Session::new(&engine);
+    let drafts: Vec<_> = (0..3)
+        .map(|i| session.add(Draft::new(format!("d{i}"))))
+        .collect();
+    let mut value = Draft::new("explicit");
+    value.id = 100;
+    let explicit = session.add(value);
+    let mut value = Draft::new("published");
+    value.status = "published".into();
+    let published = session.add(value);
+    session.flush().await.unwrap();
+    let statements = log.take();
+    for d in drafts.iter().chain([&explicit]) {
+        assert!(d.inspect().expired.is_empty(), "{:?}", d.inspect());
+        assert_eq!(d.read().unwrap().status, "draft");
+    }
+    assert_eq!(published.read().unwrap().status, "published");
+    assert_eq!(explicit.read().unwrap().id, 100);
+    let ids: Vec<i64> = drafts.iter().map(|d| d.read().unwrap().id).collect();
+    assert!(ids.iter().all(|&i| i > 0), "{ids:?}");
+    if db.backend != Backend::MySql || engine.is_mariadb() {
+        // Read back in the INSERTs themselves: no SELECT.
+        assert!(
+            !statements.iter().any(|s| s.starts_with("SELECT")),
+            "{statements:?}"
+        );
+    }
+    session.commit().await.unwrap();
+    assert_eq!(
+        scalar(
+            &engine,
+            "SELECT COUNT(*) FROM f_drafts WHERE status = 'draft'"
+        )
+        .await,
+        4
+    );
+    if db.backend != Backend::MySql {
+        return;
+    }
+    // MySQL's own dialect (no RETURNING, as on a MySQL server): the defaults are read
+    // back by key in the same flush, one SELECT for the batch.
+    let mysql = db
+        .builder()
+        .dialect(orm::Dialect::MySql)
+        .connect()
+        .await
+        .unwrap();
+    let log = Statements::record(&mysql);
+    let mut session = Session::new(&mysql);
+    let drafts: Vec<_> = (0..3)
+        .map(|i| session.add(Draft::new(format!("m{i}"))))
+        .collect();
+    let mut value = Draft::new("explicit");
+    value.id = 200;
+    let explicit = session.add(value);
+    session.flush().await.unwrap();
+    let statements = log.take();
+    for d in drafts.iter().chain([&explicit]) {
+        assert!(d.inspect().expired.is_empty(), "{:?}", d.inspect());
+        assert_eq!(d.read().unwrap().status, "draft");
+    }
+    assert!(drafts.iter().all(|d| d.read().unwrap().id > 100));
+    assert_eq!(
+        statements
+            .iter()
+            .filter(|s| s.starts_with("SELECT"))
+            .count(),
+        2,
+        "one read-back per INSERT group: {statements:?}"
+    );
+    session.commit().await.unwrap();
+    assert_eq!(
+        scalar(
+            &mysql,
+            "SELECT COUNT(*) FROM f_drafts WHERE status = 'draft'"
+        )
+        .await,
+        8
+    );
 }
 
 /// An object written to, then expunged (or deleted and flushed), is no longer in the

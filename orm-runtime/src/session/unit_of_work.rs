@@ -30,7 +30,7 @@ use crate::session::vtable::ModelVTable;
 use crate::session::{Session, check_unlocked};
 use crate::sql::{
     Assignment, BinaryOp, ColumnRef, Compiled, ExprNode, Name, Qualifier, SelectItem,
-    SelectStatement, and_all, delete, insert, select, update,
+    SelectStatement, and_all, delete, insert, or_all, select, update,
 };
 use crate::value::Value;
 
@@ -295,8 +295,6 @@ struct Item {
     /// Columns the flush assigned (keys, foreign keys, versions, server defaults),
     /// written into the object once every statement succeeded.
     assigned: Vec<usize>,
-    /// Columns to expire once the flush succeeded (server defaults not returned).
-    expire: Vec<usize>,
     /// The identity key (persistent objects).
     key: Option<Vec<Value>>,
     /// Position of its table in foreign-key order.
@@ -977,7 +975,6 @@ fn add_item(
         orig,
         values,
         assigned: Vec::new(),
-        expire: Vec::new(),
         key,
         unit: 0,
         links: Vec::new(),
@@ -1278,7 +1275,11 @@ async fn insert_group(
     );
     let needs_return = !left_out.is_empty();
     let has_returning = dialect != Dialect::MySql;
-    let per_row = needs_return && !has_returning;
+    // MySQL (no RETURNING): a generated key is LAST_INSERT_ID(), one row per INSERT;
+    // server defaults are read back by key once the rows are in.
+    let per_row = generated_left_out && !has_returning;
+    let read_back =
+        needs_return && !has_returning && returned.len() > left_out_keys(&returned, columns);
     let max_rows = if per_row || cols.is_empty() {
         1
     } else {
@@ -1337,26 +1338,25 @@ async fn insert_group(
         if !needs_return {
             continue;
         }
-        if per_row {
-            // MySQL: the generated key is LAST_INSERT_ID(); other server defaults expire.
+        if !has_returning {
+            // MySQL: the generated key is LAST_INSERT_ID().
             let r = chunk[0];
-            for &i in &left_out {
-                if columns[i].primary_key {
-                    let id = done.last_insert_id().ok_or_else(|| {
-                        flush_error(
-                            Op::Insert,
-                            describe_batch(),
-                            Error::InvalidRequest {
-                                message: "the database reported no generated key".into(),
-                            },
-                        )
-                    })?;
-                    let item = &mut plan.items[r];
-                    item.values[i] = Value::I64(id);
-                    item.assigned.push(i);
-                } else {
-                    plan.items[r].expire.push(i);
-                }
+            for &i in left_out
+                .iter()
+                .filter(|&&i| per_row && columns[i].primary_key)
+            {
+                let id = done.last_insert_id().ok_or_else(|| {
+                    flush_error(
+                        Op::Insert,
+                        describe_batch(),
+                        Error::InvalidRequest {
+                            message: "the database reported no generated key".into(),
+                        },
+                    )
+                })?;
+                let item = &mut plan.items[r];
+                item.values[i] = Value::I64(id);
+                item.assigned.push(i);
             }
             continue;
         }
@@ -1414,6 +1414,76 @@ async fn insert_group(
                     continue;
                 }
                 item.values[i] = got[k][pos].clone();
+                item.assigned.push(i);
+            }
+        }
+    }
+    if read_back {
+        read_back_defaults(s, plan, members, &returned, cols).await?;
+    }
+    Ok(())
+}
+
+/// How many of `returned` (keys first) are key columns.
+fn left_out_keys(returned: &[usize], columns: &[crate::model::ColumnInfo]) -> usize {
+    returned.iter().filter(|&&i| columns[i].primary_key).count()
+}
+
+/// MySQL has no RETURNING: the server defaults the rows of `members` were given are
+/// read back by key (`SELECT key, defaults FROM t WHERE key = ? OR ...`, batched) in
+/// the same flush, so the objects hold them as on the other databases.
+async fn read_back_defaults(
+    s: &mut Session,
+    plan: &mut Plan,
+    members: &[usize],
+    returned: &[usize],
+    cols: &[usize],
+) -> Result<()> {
+    let vt = plan.items[members[0]].vt;
+    let columns = (vt.columns)();
+    let npk = left_out_keys(returned, columns);
+    let items: Vec<SelectItem> = returned
+        .iter()
+        .map(|&i| SelectItem {
+            expr: model_col(vt, columns[i].name),
+            label: None,
+        })
+        .collect();
+    let max_rows = (s.engine.dialect().max_bind_parameters() / npk.max(1)).clamp(1, 1000);
+    for chunk in members.chunks(max_rows) {
+        let keys: Vec<Vec<Value>> = chunk
+            .iter()
+            .map(|&r| key_values_of(&plan.items[r]))
+            .collect();
+        let stmt = select(items.clone())
+            .from((vt.table)())
+            .filter(or_all(keys.iter().map(|k| key_cond(vt, k))));
+        let rows = s
+            .tx()
+            .await?
+            .fetch_all(stmt)
+            .await
+            .map_err(|e| flush_error(Op::Insert, describe(vt.name, None), e))?;
+        let got: Vec<Vec<Value>> = rows.iter().map(|r| r.values()).collect::<Result<_>>()?;
+        for (&r, key) in chunk.iter().zip(&keys) {
+            let row = got
+                .iter()
+                .find(|g| g[..npk].iter().zip(key).all(|(a, b)| same_value(a, b)))
+                .ok_or_else(|| {
+                    flush_error(
+                        Op::Insert,
+                        describe(vt.name, Some(key)),
+                        Error::InvalidRequest {
+                            message: "the row just inserted is not found by the key sent: the database stored another key (a trigger or the column's type changed it)".into(),
+                        },
+                    )
+                })?;
+            let item = &mut plan.items[r];
+            for (pos, &i) in returned.iter().enumerate().skip(npk) {
+                if cols.contains(&i) {
+                    continue;
+                }
+                item.values[i] = row[pos].clone();
                 item.assigned.push(i);
             }
         }
@@ -1791,13 +1861,6 @@ fn finish(s: &mut Session, plan: Plan) -> Result<()> {
                     s.transition(&item.h, &mut m, ObjectState::Persistent);
                     m.snapshot = None;
                     m.touched = false;
-                    if !item.expire.is_empty() {
-                        let mut expired = vec![false; item.values.len()];
-                        for &c in &item.expire {
-                            expired[c] = true;
-                        }
-                        m.expired = expired;
-                    }
                 }
                 s.store_for(&item.h).insert(&item.h);
                 s.tx_inserted.push(item.h.uncounted());
