@@ -20,6 +20,7 @@ mod pooling;
 mod reflection;
 mod schema_ddl;
 mod session;
+mod session_fixes;
 mod session_review;
 mod statements;
 mod transactions;

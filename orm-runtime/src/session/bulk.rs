@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::session::object::{Handle, Obj, ObjectState};
 use crate::session::unit_of_work::model_items;
-use crate::session::{LoadMode, Session};
+use crate::session::{LoadMode, Session, check_unlocked};
 use crate::sql::{DeleteStatement, ExprNode, SelectItem, UpdateStatement, select};
 use crate::value::Value;
 
@@ -62,6 +62,7 @@ impl Session {
         let Some(obj) = existing else {
             return Ok(self.add(value));
         };
+        check_unlocked(&obj.h, "merging onto it")?;
         if obj.h.core().meta().is_expired() {
             if load {
                 self.refresh(&obj).await?;
@@ -101,6 +102,11 @@ impl Session {
         self.autoflush().await?;
         if sync == Synchronize::None {
             return Ok(self.tx().await?.execute(&stmt).await?.rows_affected());
+        }
+        // The loaded objects are written after the statement: one locked by a guard
+        // is found before anything runs.
+        for h in self.store::<M>().map.values() {
+            check_unlocked(h, "a bulk UPDATE of its table")?;
         }
         let dialect = self.engine.dialect();
         if matches!(dialect, Dialect::Postgres | Dialect::Sqlite) {

@@ -96,6 +96,9 @@ pub struct Session {
     expire_on_commit: bool,
     /// Why the session must be rolled back before further work.
     pending_rollback: Option<String>,
+    /// The savepoint (its depth) a failed flush rolled the database back to: its
+    /// `rollback_nested` is what the session still accepts.
+    failed_nested: Option<usize>,
     /// Set while a flush runs: still set at the next call means the flush's future was
     /// dropped half-way.
     flushing: bool,
@@ -141,6 +144,7 @@ impl Session {
             autoflush: true,
             expire_on_commit: false,
             pending_rollback: None,
+            failed_nested: None,
             flushing: false,
             listeners: Listeners::default(),
             state_events: Vec::new(),
@@ -533,6 +537,7 @@ impl Session {
                 }
             }
         };
+        check_unlocked(&obj.h, "refreshing it")?;
         let sql = M::sql(self.engine.dialect());
         let stmt = crate::sql::Compiled::new(sql.select_by_key.sql(), key.clone());
         let row = self.tx().await?.fetch_optional(stmt).await?;
@@ -623,6 +628,7 @@ impl Session {
         rel: Relationship<M, T>,
     ) -> Result<()> {
         self.check_usable()?;
+        check_unlocked(&obj.h, "loading its relationships")?;
         self.autoflush().await?;
         let index = M::relationships()
             .iter()
@@ -673,7 +679,10 @@ impl Session {
 
     /// Writes pending changes to the database (in the session's transaction, which stays
     /// open). On error the transaction is rolled back, no object changes, and the
-    /// session must be [rolled back](Session::rollback) before further work.
+    /// session must be [rolled back](Session::rollback) before further work. Inside a
+    /// savepoint ([`begin_nested`](Session::begin_nested)) only the savepoint is rolled
+    /// back: [`rollback_nested`](Session::rollback_nested) ends it, and the enclosing
+    /// transaction goes on.
     pub async fn flush(&mut self) -> Result<()> {
         self.check_usable()?;
         let r = unit_of_work::flush(self).await;
@@ -718,6 +727,7 @@ impl Session {
     /// Flushes, then opens a savepoint (SQLAlchemy's `begin_nested`): rolling it back
     /// undoes only the work done after this call, in the database and in the objects.
     pub async fn begin_nested(&mut self) -> Result<Nested> {
+        self.check_usable()?;
         self.flush().await?;
         let depth = self.nested.len() + 1;
         self.tx()
@@ -750,6 +760,7 @@ impl Session {
 
     /// Flushes and releases the savepoint: its work joins the enclosing transaction.
     pub async fn commit_nested(&mut self, sp: Nested) -> Result<()> {
+        self.check_usable()?;
         self.check_innermost(sp)?;
         self.flush().await?;
         self.tx()
@@ -767,6 +778,13 @@ impl Session {
     /// deleted since persistent again, objects changed since are expired, and pending
     /// objects added since are expunged. The enclosing transaction goes on.
     pub async fn rollback_nested(&mut self, sp: Nested) -> Result<()> {
+        // A session that must be rolled back (a failed flush or COMMIT, an interrupted
+        // flush whose connection is gone) has no savepoint left to go back to, unless a
+        // flush failed inside this one and rolled the database back to it already.
+        let failed_here = self.failed_nested == Some(sp.depth) && sp.registry == self.registry.id;
+        if !failed_here || self.flushing {
+            self.check_usable()?;
+        }
         self.check_innermost(sp)?;
         let tx = self.tx().await?;
         tx.execute_script(&format!("ROLLBACK TO SAVEPOINT orm_sp_{}", sp.depth))
@@ -776,8 +794,10 @@ impl Session {
         let Some(mark) = self.nested.pop() else {
             return Ok(());
         };
-        self.pending_rollback = None;
-        self.flushing = false;
+        if failed_here {
+            self.failed_nested = None;
+            self.pending_rollback = None;
+        }
         let inserted = self.tx_inserted.split_off(mark.inserted);
         let deleted = self.tx_deleted.split_off(mark.deleted);
         let updated = self.tx_updated.split_off(mark.updated);
@@ -809,6 +829,7 @@ impl Session {
     fn reset_after_rollback(&mut self) {
         self.flushing = false;
         self.pending_rollback = None;
+        self.failed_nested = None;
         self.nested.clear();
         self.tx_updated.clear();
         let inserted = std::mem::take(&mut self.tx_inserted);
@@ -887,6 +908,7 @@ impl Session {
     pub(crate) fn check_usable(&mut self) -> Result<()> {
         if self.flushing {
             self.flushing = false;
+            self.failed_nested = None;
             self.pending_rollback
                 .get_or_insert_with(|| "a flush was interrupted (its future was dropped)".into());
             // The interrupted statement may still be on the wire: the connection goes.
@@ -1057,6 +1079,7 @@ fn refill_if_stale<M: Model>(
     if !mode.populate_existing && !existing.h.core().meta().is_expired() {
         return Ok(false);
     }
+    check_unlocked(&existing.h, "loading its row again")?;
     let fresh = M::from_row(row, offset)?;
     {
         let mut v = existing.lock_write();
@@ -1112,6 +1135,21 @@ impl Drop for NoAutoflush<'_> {
     fn drop(&mut self) {
         self.session.autoflush = self.was;
     }
+}
+
+/// Errors when a `read()`/`write()` guard holds `h` and does not let go within a short
+/// wait: held by the caller across this call (an `.await`), it would never let go, and
+/// waiting for it would hang the task. `doing` ends the message ("before flushing").
+pub(crate) fn check_unlocked(h: &Handle, doing: &str) -> Result<()> {
+    if (h.vtable().is_locked)(h) {
+        return Err(Error::InvalidRequest {
+            message: format!(
+                "{} is locked by a read()/write() guard that is still alive (held across an .await?); drop the guard before {doing}",
+                h.describe()
+            ),
+        });
+    }
+    Ok(())
 }
 
 fn expire_handle(h: &Handle) {

@@ -24,13 +24,13 @@ use crate::dialect::Dialect;
 use crate::error::{Error, Result};
 use crate::model::relationship::{RelationshipInfo, RelationshipKind};
 use crate::schema::Table;
-use crate::session::Session;
 use crate::session::events::{MapperEvent, SessionEvent};
 use crate::session::object::{Handle, ObjectState, describe, same_value};
 use crate::session::vtable::ModelVTable;
+use crate::session::{Session, check_unlocked};
 use crate::sql::{
     Assignment, BinaryOp, ColumnRef, Compiled, ExprNode, Name, Qualifier, SelectItem,
-    SelectStatement, and_all, delete, insert, select, update,
+    SelectStatement, and_all, delete, insert, or_all, select, update,
 };
 use crate::value::Value;
 
@@ -295,14 +295,15 @@ struct Item {
     /// Columns the flush assigned (keys, foreign keys, versions, server defaults),
     /// written into the object once every statement succeeded.
     assigned: Vec<usize>,
-    /// Columns to expire once the flush succeeded (server defaults not returned).
-    expire: Vec<usize>,
     /// The identity key (persistent objects).
     key: Option<Vec<Value>>,
     /// Position of its table in foreign-key order.
     unit: usize,
     /// Links that assign this row's foreign keys, in order.
     links: Vec<usize>,
+    /// A row switch: the UPDATE of a new object that takes over the row of this object,
+    /// deleted in the same flush (no DELETE, no INSERT).
+    switch: Option<Handle>,
 }
 
 /// "These columns of `child` take the values of those columns of `parent`" (or NULL).
@@ -359,33 +360,70 @@ pub(crate) async fn flush(s: &mut Session) -> Result<()> {
             if let Ok(mut t) = s.registry.touched.lock() {
                 t.extend(touched);
             }
-            s.flushing = false;
             // Refused while planning: nothing was sent, the transaction goes on. Once a
-            // statement of this flush ran, the transaction is rolled back, and the
-            // session (whose earlier flushes it undid) must be rolled back too.
-            if wrote || !matches!(e, Error::InvalidRequest { .. } | Error::Relationship { .. }) {
+            // statement of this flush ran, the innermost savepoint is rolled back to
+            // (SQLAlchemy 2.0: the nested transaction is rolled back, the outer one goes
+            // on once `rollback_nested` ends it); without one, or when that fails, the
+            // transaction is rolled back, and the session (whose earlier flushes it
+            // undid) must be rolled back too. `flushing` stays set meanwhile: a future
+            // dropped here still leaves the session refusing work.
+            if (wrote || !matches!(e, Error::InvalidRequest { .. } | Error::Relationship { .. }))
+                && !rollback_to_savepoint(s, &e).await
+            {
+                s.failed_nested = None;
+                s.pending_rollback = Some(format!("a flush failed ({e})"));
                 if let Some(tx) = s.tx.take() {
                     let _ = tx.rollback().await;
                 }
-                s.pending_rollback = Some(format!("a flush failed ({e})"));
             }
+            s.flushing = false;
             Err(e)
         }
     }
 }
 
+/// Rolls the database back to the innermost savepoint after a failed flush; false when
+/// there is none or the rollback failed (the whole transaction is then lost: MySQL ends
+/// it on a deadlock, for one).
+async fn rollback_to_savepoint(s: &mut Session, e: &Error) -> bool {
+    let depth = s.nested.len();
+    if depth == 0 {
+        return false;
+    }
+    let Some(tx) = s.tx.as_mut() else {
+        return false;
+    };
+    let rolled_back = tx
+        .execute_script(&format!("ROLLBACK TO SAVEPOINT orm_sp_{depth}"))
+        .await
+        .is_ok();
+    if rolled_back {
+        s.failed_nested = Some(depth);
+        s.pending_rollback = Some(format!(
+            "a flush failed inside savepoint {depth} ({e}) and only the savepoint's work was undone: session.rollback_nested() ends it and keeps the outer transaction"
+        ));
+    }
+    rolled_back
+}
+
 async fn flush_inner(s: &mut Session, touched: &[Handle], wrote: &mut bool) -> Result<()> {
+    // Objects written since the last flush that left the session since (expunged, or
+    // deleted by a flush) take no part: their links pull nothing in, their removals
+    // delete no orphan. Added back, they join the next flush (`attach`).
+    let sid = session_id(s);
+    let touched: Vec<Handle> = touched
+        .iter()
+        .filter(|h| {
+            let m = h.core().meta();
+            m.session == sid && matches!(m.state, ObjectState::Pending | ObjectState::Persistent)
+        })
+        .map(Handle::uncounted)
+        .collect();
+    let touched = &touched[..];
     // A guard held across this `.await` by the flushing task itself would deadlock the
     // flush: say so instead.
     for h in s.new.iter().chain(touched).chain(&s.deleted) {
-        if (h.vtable().is_locked)(h) {
-            return Err(Error::InvalidRequest {
-                message: format!(
-                    "{} is locked by a read()/write() guard that is still alive (held across an .await?); drop the guard before flushing",
-                    h.describe()
-                ),
-            });
-        }
+        check_unlocked(h, "flushing")?;
     }
     cascade_saves(s, touched)?;
     cascade_deletes(s, touched).await?;
@@ -443,7 +481,10 @@ fn cascade_saves(s: &mut Session, touched: &[Handle]) -> Result<()> {
                         ),
                     });
                 }
-                if session == 0 && state != ObjectState::Deleted {
+                if state == ObjectState::Deleted {
+                    continue; // its row is gone: nothing is saved through it
+                }
+                if session == 0 {
                     s.attach(&t)?;
                 }
                 queue.push(t);
@@ -466,6 +507,12 @@ fn back_parent(info: &RelationshipInfo, child: &Handle) -> Option<Option<Handle>
         }
     });
     out
+}
+
+/// True when `child`, added to `owner`'s collection, points at another parent now (its
+/// own side, loaded, says so: it moved on since).
+fn moved_to_another(info: &RelationshipInfo, child: &Handle, owner: &Handle) -> bool {
+    back_parent(info, child).is_some_and(|p| p.is_some_and(|p| !p.ptr_eq(owner)))
 }
 
 /// True when `child`, removed from `owner`'s collection (relationship `rel`), belongs to
@@ -492,6 +539,31 @@ fn has_other_parent(
     })
 }
 
+/// True when `child`'s many-to-one relationship `index` was cleared since the last flush
+/// and the parent's side (its `back_populates`) deletes orphans: the child lost its
+/// parent from its own side (`post.author.clear()`), which SQLAlchemy treats as being
+/// removed from the parent's collection.
+fn is_orphaned_through(child: &Handle, index: usize, info: &RelationshipInfo) -> bool {
+    if info.kind != RelationshipKind::ManyToOne {
+        return false;
+    }
+    let Some(back) = info.back_populates else {
+        return false;
+    };
+    let target = (info.target_vtable)();
+    let deletes_orphans = target
+        .relationship_index(back)
+        .is_some_and(|b| (target.relationships)()[b].cascade.delete_orphan);
+    if !deletes_orphans {
+        return false;
+    }
+    let mut cleared = false;
+    (child.vtable().with_relationship)(child, index, &mut |r| {
+        cleared = r.has_changes() && r.is_loaded() && r.items().is_empty();
+    });
+    cleared
+}
+
 /// `delete-orphan`, `delete` and the children of deleted parents.
 async fn cascade_deletes(s: &mut Session, touched: &[Handle]) -> Result<()> {
     // Orphans: objects removed from a collection whose cascade deletes orphans.
@@ -499,6 +571,14 @@ async fn cascade_deletes(s: &mut Session, touched: &[Handle]) -> Result<()> {
     for h in &owners {
         let vt = h.vtable();
         for (i, info) in (vt.relationships)().iter().enumerate() {
+            if is_orphaned_through(h, i, info) {
+                match h.state() {
+                    ObjectState::Persistent => s.delete_handle(h)?,
+                    ObjectState::Pending => s.expunge_handle(h),
+                    _ => {}
+                }
+                continue;
+            }
             if !info.cascade.delete_orphan {
                 continue;
             }
@@ -537,11 +617,22 @@ async fn cascade_deletes(s: &mut Session, touched: &[Handle]) -> Result<()> {
                 continue;
             }
             let mut loaded = None;
+            let mut added = Vec::new();
             (vt.with_relationship)(&d, ri, &mut |r| {
                 if r.is_loaded() {
                     loaded = Some(r.items().iter().map(Handle::uncounted).collect::<Vec<_>>());
                 }
+                added.extend(r.added().iter().map(Handle::uncounted));
             });
+            if info.cascade.delete {
+                // New children go with their parent: never inserted (SQLAlchemy: a
+                // pending object in a deleted parent's collection is left out).
+                for a in added {
+                    if !moved_to_another(info, &a, &d) && a.state() == ObjectState::Pending {
+                        s.expunge_handle(&a);
+                    }
+                }
+            }
             let targets = match loaded {
                 Some(t) => t,
                 None if info.passive_deletes => continue,
@@ -574,8 +665,16 @@ fn build_plan(s: &mut Session, touched: &[Handle]) -> Result<Plan> {
     for h in s.new.iter().map(Handle::uncounted).collect::<Vec<_>>() {
         s.run_mapper(&h, MapperEvent::BeforeInsert)?;
     }
-    for h in s.deleted.iter().map(Handle::uncounted).collect::<Vec<_>>() {
-        s.run_mapper(&h, MapperEvent::BeforeDelete)?;
+    let new: Vec<Handle> = s.new.iter().map(Handle::uncounted).collect();
+    let switches = row_switches(s, &new);
+    let deleted: Vec<Handle> = s
+        .deleted
+        .iter()
+        .filter(|d| !switches.iter().flatten().any(|o| o.ptr_eq(d)))
+        .map(Handle::uncounted)
+        .collect();
+    for h in &deleted {
+        s.run_mapper(h, MapperEvent::BeforeDelete)?;
     }
     for h in touched {
         let dirty = {
@@ -586,44 +685,29 @@ fn build_plan(s: &mut Session, touched: &[Handle]) -> Result<Plan> {
             s.run_mapper(h, MapperEvent::BeforeUpdate)?;
         }
     }
-    let new: Vec<Handle> = s.new.iter().map(Handle::uncounted).collect();
-    for h in &new {
+    for (h, old) in new.iter().zip(switches) {
         let values = (h.vtable().values)(h);
+        if let Some(old) = old {
+            add_switch_item(&mut plan, h, old, values);
+            continue;
+        }
         // One object per key: a new object whose own key another object of the session
         // holds is refused (SQLAlchemy's FlushError), not inserted beside it.
         let vt = h.vtable();
-        let explicit = (vt.columns)()
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| c.primary_key)
-            .all(|(i, c)| !(c.generated && (vt.column_is_unset)(h, i)));
-        if explicit {
-            let key: Vec<Value> = (vt.columns)()
-                .iter()
-                .zip(&values)
-                .filter(|(c, _)| c.primary_key)
-                .map(|(_, v)| v.clone())
-                .collect();
-            if let Some(other) = s.find_in_store(vt, &key)
-                && !other.ptr_eq(h)
-            {
-                return Err(Error::InvalidRequest {
-                    message: format!(
-                        "new {} has the key of {}, which this session already holds{}; change the key, or merge() the new values onto it",
-                        describe(vt.name, None),
-                        other.describe(),
-                        if other.core().meta().delete_marked {
-                            " (deleted but not flushed: flush the delete first)"
-                        } else {
-                            ""
-                        }
-                    ),
-                });
-            }
+        if let Some(key) = own_key(h, &values)
+            && let Some(other) = s.find_in_store(vt, &key)
+            && !other.ptr_eq(h)
+        {
+            return Err(Error::InvalidRequest {
+                message: format!(
+                    "new {} has the key of {}, which this session already holds; change the key, or merge() the new values onto it",
+                    describe(vt.name, None),
+                    other.describe(),
+                ),
+            });
         }
         add_item(&mut plan, h, Op::Insert, Vec::new(), values, None);
     }
-    let deleted: Vec<Handle> = s.deleted.iter().map(Handle::uncounted).collect();
     for h in &deleted {
         let key = h.core().meta().key.clone();
         let values = (h.vtable().values)(h);
@@ -782,12 +866,13 @@ fn build_plan(s: &mut Session, touched: &[Handle]) -> Result<Plan> {
             ) {
                 continue;
             }
+            // New children too (an unloaded collection holds them only as added).
             let mut children = Vec::new();
             (vt.with_relationship)(h, i, &mut |r| {
-                children.extend(r.items().iter().map(Handle::uncounted));
+                children.extend(r.items().iter().chain(r.added()).map(Handle::uncounted));
             });
             for c in children {
-                if c.core().meta().delete_marked {
+                if c.core().meta().delete_marked || moved_to_another(info, &c, h) {
                     continue;
                 }
                 if let Some(child) = item_for(&mut plan, &c) {
@@ -808,6 +893,72 @@ fn build_plan(s: &mut Session, touched: &[Handle]) -> Result<Plan> {
     Ok(plan)
 }
 
+/// The key a new object brings (`None` while its generated key is unset).
+fn own_key(h: &Handle, values: &[Value]) -> Option<Vec<Value>> {
+    let vt = h.vtable();
+    let columns = (vt.columns)();
+    let explicit = columns
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.primary_key)
+        .all(|(i, c)| !(c.generated && (vt.column_is_unset)(h, i)));
+    explicit.then(|| {
+        columns
+            .iter()
+            .zip(values)
+            .filter(|(c, _)| c.primary_key)
+            .map(|(_, v)| v.clone())
+            .collect()
+    })
+}
+
+/// For each new object, the object marked deleted whose key it brings, if any: a "row
+/// switch" (SQLAlchemy's name), where the new object takes over the row with one
+/// UPDATE instead of a DELETE and an INSERT of the same key.
+fn row_switches(s: &Session, new: &[Handle]) -> Vec<Option<Handle>> {
+    let mut out: Vec<Option<Handle>> = Vec::with_capacity(new.len());
+    if s.deleted.is_empty() {
+        out.resize_with(new.len(), || None);
+        return out;
+    }
+    for h in new {
+        let key = own_key(h, &(h.vtable().values)(h));
+        let old = key.and_then(|key| {
+            s.deleted.iter().find(|d| {
+                (d.vtable().type_id)() == (h.vtable().type_id)()
+                    && !out.iter().flatten().any(|o| o.ptr_eq(d))
+                    && d.core().meta().key.as_ref().is_some_and(|k| {
+                        k.len() == key.len() && k.iter().zip(&key).all(|(a, b)| same_value(a, b))
+                    })
+            })
+        });
+        out.push(old.map(Handle::uncounted));
+    }
+    out
+}
+
+/// The UPDATE of a row switch: the deleted object's row (its values as the database
+/// holds them) takes the new object's values; columns the new object leaves to the
+/// database (server defaults, version) keep the row's, and are written into it.
+fn add_switch_item(plan: &mut Plan, h: &Handle, old: Handle, mut values: Vec<Value>) {
+    let (snapshot, key) = {
+        let m = old.core().meta();
+        (m.snapshot.clone(), m.key.clone())
+    };
+    let orig = snapshot.unwrap_or_else(|| (old.vtable().values)(&old));
+    let vt = h.vtable();
+    let unset: Vec<usize> = (0..values.len())
+        .filter(|&i| !(vt.columns)()[i].primary_key && (vt.column_is_unset)(h, i))
+        .collect();
+    for &i in &unset {
+        values[i] = orig[i].clone();
+    }
+    let idx = add_item(plan, h, Op::Update, orig, values, key);
+    let item = &mut plan.items[idx];
+    item.assigned = unset;
+    item.switch = Some(old);
+}
+
 fn add_item(
     plan: &mut Plan,
     h: &Handle,
@@ -824,10 +975,10 @@ fn add_item(
         orig,
         values,
         assigned: Vec::new(),
-        expire: Vec::new(),
         key,
         unit: 0,
         links: Vec::new(),
+        switch: None,
     });
     plan.index.insert(h.addr(), idx);
     idx
@@ -1124,7 +1275,11 @@ async fn insert_group(
     );
     let needs_return = !left_out.is_empty();
     let has_returning = dialect != Dialect::MySql;
-    let per_row = needs_return && !has_returning;
+    // MySQL (no RETURNING): a generated key is LAST_INSERT_ID(), one row per INSERT;
+    // server defaults are read back by key once the rows are in.
+    let per_row = generated_left_out && !has_returning;
+    let read_back =
+        needs_return && !has_returning && returned.len() > left_out_keys(&returned, columns);
     let max_rows = if per_row || cols.is_empty() {
         1
     } else {
@@ -1183,26 +1338,25 @@ async fn insert_group(
         if !needs_return {
             continue;
         }
-        if per_row {
-            // MySQL: the generated key is LAST_INSERT_ID(); other server defaults expire.
+        if !has_returning {
+            // MySQL: the generated key is LAST_INSERT_ID().
             let r = chunk[0];
-            for &i in &left_out {
-                if columns[i].primary_key {
-                    let id = done.last_insert_id().ok_or_else(|| {
-                        flush_error(
-                            Op::Insert,
-                            describe_batch(),
-                            Error::InvalidRequest {
-                                message: "the database reported no generated key".into(),
-                            },
-                        )
-                    })?;
-                    let item = &mut plan.items[r];
-                    item.values[i] = Value::I64(id);
-                    item.assigned.push(i);
-                } else {
-                    plan.items[r].expire.push(i);
-                }
+            for &i in left_out
+                .iter()
+                .filter(|&&i| per_row && columns[i].primary_key)
+            {
+                let id = done.last_insert_id().ok_or_else(|| {
+                    flush_error(
+                        Op::Insert,
+                        describe_batch(),
+                        Error::InvalidRequest {
+                            message: "the database reported no generated key".into(),
+                        },
+                    )
+                })?;
+                let item = &mut plan.items[r];
+                item.values[i] = Value::I64(id);
+                item.assigned.push(i);
             }
             continue;
         }
@@ -1231,6 +1385,9 @@ async fn insert_group(
             idx.sort_by_key(|&k| as_i128(&got[k][0]).unwrap_or(i128::MAX));
             idx
         } else {
+            // A row no object's key matches (the database stored another key: a trigger,
+            // a column type that converted it) fails the flush: its values belong to no
+            // object we can name.
             let npk = returned.iter().filter(|&&i| columns[i].primary_key).count();
             chunk
                 .iter()
@@ -1238,9 +1395,17 @@ async fn insert_group(
                     let key = key_values_of(&plan.items[r]);
                     got.iter()
                         .position(|g| g[..npk].iter().zip(&key).all(|(a, b)| same_value(a, b)))
-                        .unwrap_or(0)
+                        .ok_or_else(|| {
+                            flush_error(
+                                Op::Insert,
+                                describe(vt.name, Some(&key)),
+                                Error::InvalidRequest {
+                                    message: "no row of the INSERT's RETURNING matches the key sent: the database stored another key (a trigger or the column's type changed it)".into(),
+                                },
+                            )
+                        })
                 })
-                .collect()
+                .collect::<Result<_>>()?
         };
         for (&r, &k) in chunk.iter().zip(&order) {
             let item = &mut plan.items[r];
@@ -1249,6 +1414,76 @@ async fn insert_group(
                     continue;
                 }
                 item.values[i] = got[k][pos].clone();
+                item.assigned.push(i);
+            }
+        }
+    }
+    if read_back {
+        read_back_defaults(s, plan, members, &returned, cols).await?;
+    }
+    Ok(())
+}
+
+/// How many of `returned` (keys first) are key columns.
+fn left_out_keys(returned: &[usize], columns: &[crate::model::ColumnInfo]) -> usize {
+    returned.iter().filter(|&&i| columns[i].primary_key).count()
+}
+
+/// MySQL has no RETURNING: the server defaults the rows of `members` were given are
+/// read back by key (`SELECT key, defaults FROM t WHERE key = ? OR ...`, batched) in
+/// the same flush, so the objects hold them as on the other databases.
+async fn read_back_defaults(
+    s: &mut Session,
+    plan: &mut Plan,
+    members: &[usize],
+    returned: &[usize],
+    cols: &[usize],
+) -> Result<()> {
+    let vt = plan.items[members[0]].vt;
+    let columns = (vt.columns)();
+    let npk = left_out_keys(returned, columns);
+    let items: Vec<SelectItem> = returned
+        .iter()
+        .map(|&i| SelectItem {
+            expr: model_col(vt, columns[i].name),
+            label: None,
+        })
+        .collect();
+    let max_rows = (s.engine.dialect().max_bind_parameters() / npk.max(1)).clamp(1, 1000);
+    for chunk in members.chunks(max_rows) {
+        let keys: Vec<Vec<Value>> = chunk
+            .iter()
+            .map(|&r| key_values_of(&plan.items[r]))
+            .collect();
+        let stmt = select(items.clone())
+            .from((vt.table)())
+            .filter(or_all(keys.iter().map(|k| key_cond(vt, k))));
+        let rows = s
+            .tx()
+            .await?
+            .fetch_all(stmt)
+            .await
+            .map_err(|e| flush_error(Op::Insert, describe(vt.name, None), e))?;
+        let got: Vec<Vec<Value>> = rows.iter().map(|r| r.values()).collect::<Result<_>>()?;
+        for (&r, key) in chunk.iter().zip(&keys) {
+            let row = got
+                .iter()
+                .find(|g| g[..npk].iter().zip(key).all(|(a, b)| same_value(a, b)))
+                .ok_or_else(|| {
+                    flush_error(
+                        Op::Insert,
+                        describe(vt.name, Some(key)),
+                        Error::InvalidRequest {
+                            message: "the row just inserted is not found by the key sent: the database stored another key (a trigger or the column's type changed it)".into(),
+                        },
+                    )
+                })?;
+            let item = &mut plan.items[r];
+            for (pos, &i) in returned.iter().enumerate().skip(npk) {
+                if cols.contains(&i) {
+                    continue;
+                }
+                item.values[i] = row[pos].clone();
                 item.assigned.push(i);
             }
         }
@@ -1595,6 +1830,28 @@ fn finish(s: &mut Session, plan: Plan) -> Result<()> {
         }
     }
     for item in &plan.items {
+        if let Some(old) = &item.switch {
+            // A row switch: the deleted object leaves the identity map, the new one takes
+            // its key (a rollback undoes both, as an insert and a delete).
+            {
+                let mut m = old.core().meta();
+                s.transition(old, &mut m, ObjectState::Deleted);
+                m.delete_marked = false;
+            }
+            s.store_for(old).remove(old);
+            s.tx_deleted.push(old.uncounted());
+            {
+                let mut m = item.h.core().meta();
+                m.session = sid;
+                m.key = Some(key_values_of(item));
+                s.transition(&item.h, &mut m, ObjectState::Persistent);
+                m.snapshot = None;
+                m.touched = false;
+            }
+            s.store_for(&item.h).insert(&item.h);
+            s.tx_inserted.push(item.h.uncounted());
+            continue;
+        }
         match item.op {
             Op::Insert => {
                 {
@@ -1604,13 +1861,6 @@ fn finish(s: &mut Session, plan: Plan) -> Result<()> {
                     s.transition(&item.h, &mut m, ObjectState::Persistent);
                     m.snapshot = None;
                     m.touched = false;
-                    if !item.expire.is_empty() {
-                        let mut expired = vec![false; item.values.len()];
-                        for &c in &item.expire {
-                            expired[c] = true;
-                        }
-                        m.expired = expired;
-                    }
                 }
                 s.store_for(&item.h).insert(&item.h);
                 s.tx_inserted.push(item.h.uncounted());
@@ -1667,6 +1917,7 @@ fn finish(s: &mut Session, plan: Plan) -> Result<()> {
     s.deleted.clear();
     for item in &plan.items {
         let event = match item.op {
+            _ if item.switch.is_some() => MapperEvent::AfterInsert,
             Op::Insert => MapperEvent::AfterInsert,
             Op::Update => MapperEvent::AfterUpdate,
             Op::Delete => MapperEvent::AfterDelete,
