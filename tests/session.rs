@@ -638,7 +638,7 @@ async fn expired_objects_refuse_reads_until_refreshed(db: &TestDb) {
         .await
         .unwrap();
     assert_eq!(ed.read().unwrap().name, "ed");
-    session.expire(&ed);
+    session.expire(&ed).unwrap();
     let err = ed.read().map(|_| ()).unwrap_err();
     assert!(err.to_string().contains("is expired"), "{err}");
     assert_eq!(ed.inspect().expired.len(), 3);
@@ -708,7 +708,7 @@ async fn dropping_the_session_and_every_handle_frees_back_populates_cycles() {
             &p
         ));
         // An expunged object and a handle that outlives the session.
-        session.expunge(&kids[0]);
+        session.expunge(&kids[0]).unwrap();
         let survivor = kids[1].clone();
         drop(kids);
         drop(p);

@@ -592,10 +592,10 @@ async fn cascades_do_not_start_from_objects_that_left_the_session(db: &TestDb) {
     session.commit().await.unwrap();
     // A transient entry: made in the session, then taken out again.
     let e1 = session.add(Entry::new("e1"));
-    session.expunge(&e1);
+    session.expunge(&e1).unwrap();
     assert_eq!(e1.state(), ObjectState::Transient);
     blog.write().unwrap().entries.push(&e1);
-    session.expunge(&blog);
+    session.expunge(&blog).unwrap();
     session.commit().await.unwrap();
     assert_eq!(e1.state(), ObjectState::Transient);
     assert_eq!(count(&engine, "entries").await, 0);
@@ -603,7 +603,7 @@ async fn cascades_do_not_start_from_objects_that_left_the_session(db: &TestDb) {
     session.delete(&gone).unwrap();
     session.flush().await.unwrap();
     let e2 = session.add(Entry::new("e2"));
-    session.expunge(&e2);
+    session.expunge(&e2).unwrap();
     gone.write().unwrap().entries.push(&e2);
     session.commit().await.unwrap();
     assert_eq!(e2.state(), ObjectState::Transient);
@@ -645,7 +645,7 @@ async fn new_children_of_a_parent_deleted_in_the_same_flush_are_not_inserted(db:
     let mut s2 = Session::new(&engine);
     let jack = s2.get::<User>(jid).await.unwrap().unwrap();
     let tmp = s2.add(Post::new("tmp"));
-    s2.expunge(&tmp);
+    s2.expunge(&tmp).unwrap();
     jack.write().unwrap().posts.push(&tmp);
     s2.delete(&jack).unwrap();
     s2.commit().await.unwrap();

@@ -13,6 +13,7 @@ use crate::session::{Blog, Entry, Node, Post, PostTag, Tag, User};
 use crate::support::{Backend, TestDb};
 
 backend_tests!(
+    expunge_and_add_while_holding_a_write_guard_do_not_block,
     expire_refresh_and_expunge_cascade_along_all,
     count_and_exists_autoflush_and_load_nothing,
     dropping_a_session_detaches_loaded_objects_and_makes_pending_ones_transient,
@@ -299,7 +300,7 @@ async fn an_expunged_object_added_back_flushes_its_later_changes(db: &TestDb) {
     let ed = session.add(User::new("ed"));
     session.commit().await.unwrap();
     ed.write().unwrap().email = Some("before@x".into());
-    session.expunge(&ed);
+    session.expunge(&ed).unwrap();
     session.flush().await.unwrap();
     session.add_obj(&ed).unwrap();
     assert_eq!(ed.state(), ObjectState::Persistent);
@@ -515,7 +516,7 @@ async fn merge_onto_an_expired_object_overwrites_it(db: &TestDb) {
     let ed = session.add(User::new("ed"));
     session.commit().await.unwrap();
     let id = ed.read().unwrap().id;
-    session.expire(&ed);
+    session.expire(&ed).unwrap();
     let mut value = User::new("edward");
     value.id = id;
     let merged = session.merge(value).await.unwrap();
@@ -765,7 +766,7 @@ async fn expire_refresh_and_expunge_cascade_along_all(db: &TestDb) {
     session.commit().await.unwrap();
     let posts: Vec<_> = ed.read().unwrap().posts.get().unwrap().to_vec();
 
-    session.expire(&ed);
+    session.expire(&ed).unwrap();
     assert!(matches!(ed.read(), Err(orm::Error::Expired { .. })));
     assert!(posts.iter().all(|p| p.read().is_err()), "posts expired too");
     assert!(other.read().is_ok(), "an unrelated post is not");
@@ -787,7 +788,7 @@ async fn expire_refresh_and_expunge_cascade_along_all(db: &TestDb) {
     assert_eq!(posts[0].read().unwrap().title, "a2");
     assert_eq!(ed.read().unwrap().name, "ed");
 
-    session.expunge(&ed);
+    session.expunge(&ed).unwrap();
     assert_eq!(ed.state(), ObjectState::Detached);
     assert!(posts.iter().all(|p| p.state() == ObjectState::Detached));
     assert_eq!(other.state(), ObjectState::Persistent);
@@ -801,7 +802,51 @@ async fn expire_refresh_and_expunge_cascade_along_all(db: &TestDb) {
         .unwrap();
     s2.load(&p, Post::author).await.unwrap();
     let author = p.read().unwrap().author.get().unwrap().unwrap().clone();
-    s2.expunge(&p);
+    s2.expunge(&p).unwrap();
     assert_eq!(p.state(), ObjectState::Detached);
     assert_eq!(author.state(), ObjectState::Persistent);
+}
+
+/// The identity map finds an object by its identity, not by reading it: expunging or
+/// re-adding an object whose `write()` guard the caller holds returns at once; where a
+/// cascade must read the object's relationships, the guard is a clear error.
+async fn expunge_and_add_while_holding_a_write_guard_do_not_block(db: &TestDb) {
+    let engine = setup(db).await;
+    let mut session = Session::new(&engine);
+    let ed = session.add(User::new("ed"));
+    let post = session.add(Post::new("p"));
+    session.commit().await.unwrap();
+    let (done, wait) = mpsc::channel();
+    let (ed2, post2) = (ed.clone(), post.clone());
+    let worker = std::thread::spawn(move || {
+        // Post's relationships do not cascade expunge: nothing needs to read it.
+        let mut guard = post2.write().unwrap();
+        guard.title = "q".into();
+        session.expunge(&post2).unwrap();
+        let detached = post2.state();
+        let mut other = Session::new(&engine);
+        other.add_obj(&post2).unwrap();
+        let moved = post2.state();
+        drop(guard);
+        // User.posts cascades expunge: reading it under the caller's own guard would
+        // hang, so it is refused.
+        let guard = ed2.write().unwrap();
+        let refused = session.expunge(&ed2).unwrap_err().to_string();
+        drop(guard);
+        done.send((detached, moved, refused, ed2.state())).unwrap();
+    });
+    let (detached, moved, refused, ed_state) = wait
+        .recv_timeout(Duration::from_secs(20))
+        .expect("blocked on its own guard");
+    worker.join().unwrap();
+    assert_eq!(
+        (detached, moved),
+        (ObjectState::Detached, ObjectState::Persistent)
+    );
+    assert!(
+        refused.contains("User(") && refused.contains("guard"),
+        "{refused}"
+    );
+    assert_eq!(ed_state, ObjectState::Persistent, "nothing expunged");
+    assert_eq!(post.read().unwrap().title, "q");
 }

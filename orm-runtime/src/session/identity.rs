@@ -46,6 +46,16 @@ impl<M: Model> Store<M> {
     }
 }
 
+/// The key `obj` is mapped under: its identity (known without touching the object, so
+/// a `write()` guard the caller holds cannot block this), else its primary key fields.
+fn current_key<M: Model>(obj: &Obj<M>) -> M::PrimaryKey {
+    let identity = obj.h.core().meta().key.clone();
+    if let Some(key) = identity.and_then(|k| M::key_from_values(&k).ok()) {
+        return key;
+    }
+    obj.lock_read().primary_key()
+}
+
 impl<M: Model> AnyStore for Store<M> {
     fn as_any_mut(&mut self) -> &mut dyn Any {
         self
@@ -55,7 +65,7 @@ impl<M: Model> AnyStore for Store<M> {
         let Some(obj) = h.downcast::<M>() else {
             return false;
         };
-        let key = obj.lock_read().primary_key();
+        let key = current_key(obj);
         match self.map.get(&key) {
             Some(existing) if !existing.ptr_eq(h) => false,
             Some(_) => true,
@@ -70,7 +80,7 @@ impl<M: Model> AnyStore for Store<M> {
         let Some(obj) = h.downcast::<M>() else {
             return;
         };
-        let key = obj.lock_read().primary_key();
+        let key = current_key(obj);
         if self.map.get(&key).is_some_and(|e| e.ptr_eq(h)) {
             self.map.remove(&key);
         } else {

@@ -461,11 +461,16 @@ impl Session {
     ///
     /// Relationships with the `expunge` cascade (part of `all`) take their loaded objects
     /// out too.
-    pub fn expunge<M: Model>(&mut self, obj: &Obj<M>) {
-        for h in cascade_graph(&obj.h, |c| c.expunge) {
+    ///
+    /// Following a cascade reads the related objects' relationships: an object of the
+    /// cascade locked by a `read()`/`write()` guard that does not let go is
+    /// [`Error::InvalidRequest`], and nothing is expunged.
+    pub fn expunge<M: Model>(&mut self, obj: &Obj<M>) -> Result<()> {
+        for h in cascade_graph(&obj.h, |c| c.expunge, "expunging it")? {
             self.expunge_handle(&h);
         }
         self.dispatch_state_events();
+        Ok(())
     }
 
     fn expunge_handle(&mut self, h: &Handle) {
@@ -506,10 +511,13 @@ impl Session {
     ///
     /// Relationships with the `refresh-expire` cascade (part of `all`) expire their
     /// loaded objects too.
-    pub fn expire<M: Model>(&mut self, obj: &Obj<M>) {
-        for h in cascade_graph(&obj.h, |c| c.refresh_expire) {
+    /// A guard holding an object of the cascade is an error, as for
+    /// [`expunge`](Session::expunge).
+    pub fn expire<M: Model>(&mut self, obj: &Obj<M>) -> Result<()> {
+        for h in cascade_graph(&obj.h, |c| c.refresh_expire, "expiring it")? {
             expire_handle(&h);
         }
+        Ok(())
     }
 
     /// Expires every persistent object of the session.
@@ -555,7 +563,10 @@ impl Session {
         )?;
         // The `refresh-expire` cascade: the loaded objects of those relationships are
         // refreshed as well, one SELECT each.
-        for h in cascade_graph(&obj.h, |c| c.refresh_expire).iter().skip(1) {
+        for h in cascade_graph(&obj.h, |c| c.refresh_expire, "refreshing it")?
+            .iter()
+            .skip(1)
+        {
             self.refresh_handle(h).await?;
         }
         Ok(())
@@ -1165,7 +1176,9 @@ fn expire_handle(h: &Handle) {
 
 /// `root`, then every object reachable from it through loaded relationships whose
 /// cascade `follow` says yes, once each.
-fn cascade_graph(root: &Handle, follow: fn(&Cascade) -> bool) -> Vec<Handle> {
+/// Reading a relationship locks its object: one held by a guard is an error (`doing`
+/// ends its message).
+fn cascade_graph(root: &Handle, follow: fn(&Cascade) -> bool, doing: &str) -> Result<Vec<Handle>> {
     let mut out = vec![root.uncounted()];
     let mut seen: HashSet<usize> = HashSet::from([root.addr()]);
     let mut i = 0;
@@ -1173,6 +1186,10 @@ fn cascade_graph(root: &Handle, follow: fn(&Cascade) -> bool) -> Vec<Handle> {
         let h = out[i].uncounted();
         i += 1;
         let vt = h.vtable();
+        if !(vt.relationships)().iter().any(|r| follow(&r.cascade)) {
+            continue;
+        }
+        check_unlocked(&h, doing)?;
         for (index, info) in (vt.relationships)().iter().enumerate() {
             if !follow(&info.cascade) {
                 continue;
@@ -1186,7 +1203,7 @@ fn cascade_graph(root: &Handle, follow: fn(&Cascade) -> bool) -> Vec<Handle> {
             });
         }
     }
-    out
+    Ok(out)
 }
 
 /// Tells `item`'s side of a `back_populates` pair that `owner` now points at it.
