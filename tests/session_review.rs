@@ -13,6 +13,7 @@ use crate::session::{Blog, Entry, Node, Post, PostTag, Tag, User};
 use crate::support::{Backend, TestDb};
 
 backend_tests!(
+    loaders_refuse_a_parent_held_by_the_callers_guard,
     expunge_and_add_while_holding_a_write_guard_do_not_block,
     expire_refresh_and_expunge_cascade_along_all,
     count_and_exists_autoflush_and_load_nothing,
@@ -849,4 +850,36 @@ async fn expunge_and_add_while_holding_a_write_guard_do_not_block(db: &TestDb) {
     );
     assert_eq!(ed_state, ObjectState::Persistent, "nothing expunged");
     assert_eq!(post.read().unwrap().title, "q");
+}
+
+/// A loader fills relationships of objects already loaded: one held by the caller's own
+/// guard across the query would hang it, so the query says so instead.
+async fn loaders_refuse_a_parent_held_by_the_callers_guard(db: &TestDb) {
+    let engine = setup(db).await;
+    let mut session = Session::new(&engine);
+    let ed = session.add(User::new("ed"));
+    session.commit().await.unwrap();
+    let guard = ed.write().unwrap();
+    for joined in [false, true] {
+        let q = session.query::<User>();
+        let q = if joined {
+            q.options(joinedload(User::posts))
+        } else {
+            q.options(selectinload(User::posts))
+        };
+        let err = tokio::time::timeout(Duration::from_secs(20), q.all())
+            .await
+            .expect("the query hung on the caller's guard")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("User(") && err.contains("guard"), "{err}");
+    }
+    drop(guard);
+    let users = session
+        .query::<User>()
+        .options(joinedload(User::posts))
+        .all()
+        .await
+        .unwrap();
+    assert_eq!(users[0].read().unwrap().posts.len().unwrap(), 0);
 }

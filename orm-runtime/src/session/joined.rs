@@ -25,7 +25,7 @@ use crate::model::relationship::{LoadStrategy, RelationshipInfo, RelationshipKin
 use crate::session::object::Handle;
 use crate::session::unit_of_work::{Join as RelJoin, resolve};
 use crate::session::vtable::ModelVTable;
-use crate::session::{LoadMode, Session};
+use crate::session::{LoadMode, Session, check_unlocked};
 use crate::sql::{
     BinaryOp, ColumnRef, ExprNode, FromItem, JoinKind, Name, OrderItem, Origin, Qualifier,
     SelectBody, SelectItem, SelectStatement, and_all,
@@ -367,6 +367,7 @@ impl Plan {
                 }
             }
             for parent in &order {
+                check_unlocked(parent, "loading its relationships")?;
                 let mut loaded = false;
                 (node.owner.with_relationship)(parent, node.index, &mut |r| {
                     loaded = r.is_loaded();

@@ -22,7 +22,7 @@ use crate::session::unit_of_work::{
     Join, model_col as col, model_items, order_related, resolve, table_col,
 };
 use crate::session::vtable::ModelVTable;
-use crate::session::{LoadMode, Session};
+use crate::session::{LoadMode, Session, check_unlocked};
 use crate::sql::{BinaryOp, ExprNode, SelectItem, and_all, or_all, select};
 use crate::value::Value;
 
@@ -166,6 +166,7 @@ async fn load_step(
         if !seen.insert(h.addr()) {
             continue;
         }
+        check_unlocked(h, "loading its relationships")?;
         let mut loaded = false;
         (vt.with_relationship)(h, index, &mut |r| loaded = r.is_loaded());
         if loaded && !mode.populate_existing {
