@@ -666,7 +666,7 @@ async fn all<M: Model>(engine: &Engine, sql: &orm::model::ModelSql) -> Vec<M> {
 }
 
 /// Renames the PostgreSQL script's snake_case tables and columns to the models' names.
-async fn rename_to_pascal_case(db: &TestDb, engine: &Engine) {
+pub(crate) async fn rename_to_pascal_case(db: &TestDb, engine: &Engine) {
     let names = ChinookNames(db.backend);
     let mut script = String::new();
     for t in model_tables() {

@@ -7,6 +7,7 @@ mod support;
 mod binds_property;
 mod cancellation;
 mod chinook;
+mod chinook_loading;
 mod chinook_models;
 mod connect_errors;
 mod core_chinook;
