@@ -16,6 +16,7 @@ mod deep_graph;
 mod echo;
 mod joined;
 mod loading;
+mod model_events;
 mod models;
 mod pooling;
 mod reflection;

@@ -180,9 +180,19 @@ pub struct ContainerAttrs {
     pub uniques: Vec<IndexAttr>,
     pub checks: Vec<CheckAttr>,
     pub foreign_keys: Vec<ForeignKeyAttr>,
+    /// `#[orm(events)]`: the model implements `ModelEvents` itself.
+    pub events: Once<bool>,
 }
 
-const CONTAINER_KEYS: &[&str] = &["table", "schema", "index", "unique", "check", "foreign_key"];
+const CONTAINER_KEYS: &[&str] = &[
+    "table",
+    "schema",
+    "index",
+    "unique",
+    "check",
+    "foreign_key",
+    "events",
+];
 
 pub fn container(attrs: &[Attribute], errors: &mut Errors) -> ContainerAttrs {
     let mut out = ContainerAttrs {
@@ -192,6 +202,7 @@ pub fn container(attrs: &[Attribute], errors: &mut Errors) -> ContainerAttrs {
         uniques: Vec::new(),
         checks: Vec::new(),
         foreign_keys: Vec::new(),
+        events: Once::new("events"),
     };
     for attr in attrs.iter().filter(|a| a.path().is_ident("orm")) {
         let r = attr.parse_nested_meta(|meta| {
@@ -204,6 +215,8 @@ pub fn container(attrs: &[Attribute], errors: &mut Errors) -> ContainerAttrs {
                 out.table.set(span, v, errors);
             } else if meta.path.is_ident("schema") {
                 out.schema.set(span, lit_str(&meta, "schema")?, errors);
+            } else if meta.path.is_ident("events") {
+                out.events.set(span, flag(&meta)?, errors);
             } else if meta.path.is_ident("index") || meta.path.is_ident("unique") {
                 let is_unique_constraint = meta.path.is_ident("unique");
                 let mut ix = IndexAttr { name: None, columns: Vec::new(), unique: is_unique_constraint };

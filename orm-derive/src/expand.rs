@@ -155,6 +155,16 @@ fn field_foreign_key(c: &ColumnDef) -> Option<(TokenStream, String)> {
 pub fn model(m: &ModelDef) -> TokenStream {
     let cs = cs();
     let ident = &m.ident;
+    // Without `#[orm(events)]` the model has no hooks (and the session skips them).
+    let events_impl = if m.events {
+        TokenStream::new()
+    } else {
+        quote! {
+            impl #cs::ModelEvents for #ident {
+                const HOOKS: bool = false;
+            }
+        }
+    };
     let model_name = ident.to_string();
     let table = &m.table;
     let schema = match &m.schema {
@@ -452,6 +462,8 @@ pub fn model(m: &ModelDef) -> TokenStream {
             type Target = #ident;
             const COLLECTION: bool = false;
         }
+
+        #events_impl
 
         impl #cs::Model for #ident {
             type PrimaryKey = #pk_ty;
@@ -764,8 +776,13 @@ fn relationship_checks(m: &ModelDef, r: &RelationshipDef, own_fks: &TokenStream)
 
 /// Impls that stand in for a model whose derive failed (the build fails anyway, with
 /// the real errors); their bodies never run.
-pub fn fallback(ident: &Ident) -> TokenStream {
+pub fn fallback(ident: &Ident, user_events: bool) -> TokenStream {
     let cs = cs();
+    let events_impl = if user_events {
+        TokenStream::new()
+    } else {
+        quote!(impl #cs::ModelEvents for #ident {})
+    };
     let name = ident.to_string();
     quote! {
         impl #cs::HasTable for #ident {
@@ -783,6 +800,7 @@ pub fn fallback(ident: &Ident) -> TokenStream {
             type Target = #ident;
             const COLLECTION: bool = false;
         }
+        #events_impl
         impl #cs::Model for #ident {
             type PrimaryKey = ();
             const MODEL_NAME: &'static str = #name;

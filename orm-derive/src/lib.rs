@@ -25,13 +25,24 @@ fn derive_model_inner(input: proc_macro2::TokenStream) -> proc_macro2::TokenStre
     };
     let ident = ast.ident.clone();
     let generic = !ast.generics.params.is_empty();
+    // Whether the user implements `ModelEvents` (so a failed derive does not add a
+    // second impl): any `events` inside `#[orm(...)]` on the struct.
+    let user_events = ast.attrs.iter().any(|a| {
+        a.path().is_ident("orm")
+            && a.meta.require_list().is_ok_and(|l| {
+                l.tokens
+                    .to_string()
+                    .split(|c: char| !c.is_alphanumeric() && c != '_')
+                    .any(|w| w == "events")
+            })
+    });
     match model::from_ast(ast) {
         Ok(m) => expand::model(&m),
         // With the errors, stub impls: the user sees what is wrong with this struct, not
         // a wall of "trait not implemented" wherever the model is used.
         Err(e) if !generic => {
             let mut out = e.into_compile_error();
-            out.extend(expand::fallback(&ident));
+            out.extend(expand::fallback(&ident, user_events));
             out
         }
         Err(e) => e.into_compile_error(),

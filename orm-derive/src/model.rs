@@ -20,6 +20,8 @@ pub struct ModelDef {
     pub uniques: Vec<IndexAttr>,
     pub checks: Vec<attr::CheckAttr>,
     pub foreign_keys: Vec<ForeignKeyAttr>,
+    /// `#[orm(events)]`: the user implements `ModelEvents`.
+    pub events: bool,
 }
 
 pub struct ColumnDef {
@@ -170,6 +172,7 @@ pub fn from_ast(input: DeriveInput) -> syn::Result<ModelDef> {
         uniques,
         checks,
         foreign_keys,
+        events,
     } = attr::container(&input.attrs, &mut errors);
     let table_name = table
         .get()
@@ -491,6 +494,7 @@ pub fn from_ast(input: DeriveInput) -> syn::Result<ModelDef> {
         uniques,
         checks,
         foreign_keys,
+        events: events.get().copied().unwrap_or(false),
     })
 }
 

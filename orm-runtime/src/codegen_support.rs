@@ -16,6 +16,7 @@ pub use crate::schema::{
     Autoincrement, CheckConstraint, Column as SchemaColumn, ForeignKey, Index, ReferentialAction,
     SqlType, Table, UniqueConstraint,
 };
+pub use crate::session::events::ModelEvents;
 pub use crate::session::vtable::ModelVTable;
 pub use crate::sql::{Column, ExprType, HasTable};
 pub use crate::value::Value;

@@ -72,7 +72,9 @@ pub use orm_runtime::schema::MetaData;
 pub use orm_runtime::schema::NamingConvention;
 pub use orm_runtime::schema::SqlType;
 pub use orm_runtime::schema::Table;
-pub use orm_runtime::session::{Inspection, Nested, Obj, ObjectState, Query, Session, Synchronize};
+pub use orm_runtime::session::{
+    Inspection, ModelEvents, Nested, Obj, ObjectState, Query, Session, Synchronize,
+};
 pub use orm_runtime::text;
 
 pub use orm_runtime::sql::func;

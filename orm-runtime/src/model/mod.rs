@@ -41,7 +41,9 @@ pub struct ColumnInfo {
     label = "expected a struct with `#[derive(Model)]`",
     note = "add `#[derive(orm::Model)]` and `#[orm(table = \"...\")]` to the struct"
 )]
-pub trait Model: HasTable + Sized + Send + Sync + 'static {
+pub trait Model:
+    HasTable + crate::session::events::ModelEvents + Sized + Send + Sync + 'static
+{
     /// The primary key: one column's type, or a tuple for a composite key.
     type PrimaryKey: Clone + PartialEq + Eq + Hash + std::fmt::Debug + Send + Sync + 'static;
 

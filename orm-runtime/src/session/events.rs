@@ -114,23 +114,80 @@ pub(crate) fn run_mapper<M: Model>(
     h: &Handle,
     event: MapperEvent,
 ) -> Result<()> {
-    let Some(hooks) = listeners
+    let hooks = listeners
         .mapper
         .get_mut(&TypeId::of::<M>())
-        .and_then(|b| b.downcast_mut::<MapperHooks<M>>())
-    else {
+        .and_then(|b| b.downcast_mut::<MapperHooks<M>>());
+    if hooks.is_none() && !M::HOOKS {
         return Ok(());
-    };
+    }
     let Some(obj) = h.downcast::<M>() else {
         return Ok(());
     };
     let mut value = obj.lock_write();
-    for (e, f) in hooks.hooks.iter_mut() {
-        if *e == event {
-            f(&mut value)?;
+    // The model's own hook first, then the session's closures, in registration order.
+    if M::HOOKS {
+        let v: &mut M = &mut value;
+        match event {
+            MapperEvent::BeforeInsert => v.before_insert()?,
+            MapperEvent::AfterInsert => v.after_insert(),
+            MapperEvent::BeforeUpdate => v.before_update()?,
+            MapperEvent::AfterUpdate => v.after_update(),
+            MapperEvent::BeforeDelete => v.before_delete()?,
+            MapperEvent::AfterDelete => v.after_delete(),
+            MapperEvent::Load => v.on_load(),
+            MapperEvent::Refresh => v.on_refresh(),
+        }
+    }
+    if let Some(hooks) = hooks {
+        for (e, f) in hooks.hooks.iter_mut() {
+            if *e == event {
+                f(&mut value)?;
+            }
         }
     }
     Ok(())
+}
+
+/// Hooks a model runs on itself at the session's mapper events, SQLAlchemy's
+/// `before_insert` & co. written as methods of the model. Declare the model with
+/// `#[orm(events)]` and implement the ones you need (the others do nothing); without
+/// the attribute the derive implements none and the session skips the calls.
+///
+/// A `before_*` hook may change the object (what it sets is written by the same flush)
+/// or fail the flush with an error: the flush rolls back and leaves the session as it
+/// was. Each hook runs before the closures registered with
+/// [`Session::on_model`](crate::session::Session::on_model).
+///
+/// The session guide (`orm::guide::session`, *Events*) has a runnable example.
+pub trait ModelEvents {
+    /// False when the model implements no hook (written by the derive without
+    /// `#[orm(events)]`).
+    #[doc(hidden)]
+    const HOOKS: bool = true;
+
+    /// Before the object's INSERT; may change it, or fail the flush.
+    fn before_insert(&mut self) -> Result<()> {
+        Ok(())
+    }
+    /// After the INSERT (generated keys and defaults are in the object).
+    fn after_insert(&self) {}
+    /// Before the object's UPDATE; may change it, or fail the flush.
+    fn before_update(&mut self) -> Result<()> {
+        Ok(())
+    }
+    /// After the UPDATE.
+    fn after_update(&self) {}
+    /// Before the object's DELETE; may fail the flush.
+    fn before_delete(&mut self) -> Result<()> {
+        Ok(())
+    }
+    /// After the DELETE.
+    fn after_delete(&self) {}
+    /// When a row becomes this object (a query, `get`, a loader).
+    fn on_load(&self) {}
+    /// When a query or `refresh` fills the object again from its row.
+    fn on_refresh(&self) {}
 }
 
 /// Registers per-object listeners of one model: `session.on_model::<User>().before_insert(..)`.

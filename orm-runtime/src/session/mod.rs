@@ -36,6 +36,7 @@ use crate::sql::Executable;
 
 use crate::model::relationship::Cascade;
 pub use bulk::Synchronize;
+pub use events::ModelEvents;
 use events::{Listeners, MapperEvent, MapperEvents, SessionEvent, StateChange};
 use identity::{AnyStore, Store};
 use object::{Handle, Meta, Registry, describe};
@@ -214,7 +215,7 @@ impl Session {
 
     pub(crate) fn run_mapper(&mut self, h: &Handle, event: MapperEvent) -> Result<()> {
         let vt = h.vtable();
-        if !self.listeners.has_mapper((vt.type_id)()) {
+        if !vt.hooks && !self.listeners.has_mapper((vt.type_id)()) {
             return Ok(());
         }
         (vt.run_mapper)(&mut self.listeners, h, event)
@@ -1002,7 +1003,10 @@ impl Session {
         offset: usize,
         mode: LoadMode,
     ) -> Result<Vec<Obj<M>>> {
-        if self.listeners.has_mapper(TypeId::of::<M>()) || !self.listeners.state.is_empty() {
+        if M::HOOKS
+            || self.listeners.has_mapper(TypeId::of::<M>())
+            || !self.listeners.state.is_empty()
+        {
             return rows
                 .map(|row| self.load_row::<M>(row, offset, mode))
                 .collect();

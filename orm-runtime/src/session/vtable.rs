@@ -48,6 +48,8 @@ pub struct ModelVTable {
     pub(crate) try_with_relationship_mut: TryWithRelationshipMut,
     pub(crate) new_store: fn() -> Box<dyn AnyStore>,
     pub(crate) run_mapper: RunMapper,
+    /// The model implements `ModelEvents` hooks (`#[orm(events)]`).
+    pub(crate) hooks: bool,
     /// True when a guard holds the object and does not let go within a short wait.
     pub(crate) is_locked: fn(&Handle) -> bool,
     pub(crate) decode_rows: fn(&mut Session, &[Row], LoadMode) -> Result<Vec<Handle>>,
@@ -76,6 +78,7 @@ impl ModelVTable {
             new_store: new_store::<M>,
             is_locked: is_locked::<M>,
             run_mapper: crate::session::events::run_mapper::<M>,
+            hooks: <M as crate::session::events::ModelEvents>::HOOKS,
             decode_rows: decode_rows::<M>,
             decode_rows_at: decode_rows_at::<M>,
         }
