@@ -15,6 +15,7 @@ backend_tests!(
     engine_reports_its_server,
     scripts_run_several_statements,
     the_same_sql_takes_values_of_different_types,
+    a_nul_byte_in_sql_text_is_an_error_not_a_hang,
 );
 
 async fn scripts_run_several_statements(db: &TestDb) {
@@ -306,4 +307,52 @@ async fn the_same_sql_takes_values_of_different_types(db: &TestDb) {
             .unwrap();
         assert_eq!(n, 1);
     }
+}
+
+/// Issue 8: SQLite never returned from SQL text with a NUL byte (its worker thread spun
+/// and the pool slot was lost). Every database reads SQL as a C string, so the engine
+/// refuses such text on all of them, and the connection stays usable.
+async fn a_nul_byte_in_sql_text_is_an_error_not_a_hang(db: &TestDb) {
+    let engine = db.one_connection_engine().await;
+    let within = std::time::Duration::from_secs(5);
+    let err = tokio::time::timeout(within, engine.execute(text("SELECT 1 -- x\0")))
+        .await
+        .expect("a NUL byte must not hang")
+        .unwrap_err();
+    assert!(matches!(err, Error::NulInSql { offset: 13 }), "{err:?}");
+    assert!(err.to_string().contains("NUL byte"), "{err}");
+    let err = tokio::time::timeout(within, engine.execute_script("SELECT 1; -- \0"))
+        .await
+        .expect("a NUL byte must not hang")
+        .unwrap_err();
+    assert!(matches!(err, Error::NulInSql { .. }), "{err:?}");
+    let mut conn = engine.connect().await.unwrap();
+    let err = tokio::time::timeout(within, conn.fetch_all(text("SELECT '\0'")))
+        .await
+        .expect("a NUL byte must not hang")
+        .unwrap_err();
+    assert!(matches!(err, Error::NulInSql { .. }), "{err:?}");
+    // The same connection answers the next statement; data with a NUL goes as a bind
+    // (where the database can store it in text at all: PostgreSQL cannot).
+    let one: i64 = conn
+        .fetch_one(text("SELECT 1"))
+        .await
+        .unwrap()
+        .get(0)
+        .unwrap();
+    assert_eq!(one, 1);
+    if db.backend != Backend::Postgres {
+        let s: String = conn
+            .fetch_one(text("SELECT :s").bind("s", "a\0b"))
+            .await
+            .unwrap()
+            .get(0)
+            .unwrap();
+        assert_eq!(s, "a\0b");
+    }
+    drop(conn);
+    assert_eq!(
+        crate::support::wait_for_pool(&engine, |s| s.idle == 1).await,
+        orm::PoolStatus { size: 1, idle: 1 }
+    );
 }

@@ -118,6 +118,17 @@ pub enum Error {
         sql: String,
     },
 
+    /// SQL text holds a NUL byte, which no database reads as part of a statement (each
+    /// takes it for the end of the text); refused before anything is sent. Data with NUL
+    /// bytes goes in a bind parameter.
+    #[error(
+        "the SQL text contains a NUL byte (at byte {offset}); pass such data as a bind parameter"
+    )]
+    NulInSql {
+        /// Byte offset of the first NUL.
+        offset: usize,
+    },
+
     /// A [`MetaData`](crate::schema::MetaData) was asked for a table it does not hold.
     #[error("no table `{table}` in the metadata; it has: {available}")]
     UnknownTable {

@@ -67,8 +67,19 @@ fn query<'q, DB: Driver>(
 where
     DB::Arguments<'q>: IntoArguments<'q, DB>,
 {
+    check_sql_text(sql)?;
     let args = DB::arguments(binds)?;
     Ok(sqlx::query_with(sql, args))
+}
+
+/// Refuses SQL text with a NUL byte before it reaches a driver: the databases read SQL
+/// as a C string, so the text would end early (SQLite's prepare loop would never
+/// finish, spinning its worker thread and holding the connection forever).
+fn check_sql_text(sql: &str) -> Result<()> {
+    match sql.bytes().position(|b| b == 0) {
+        Some(offset) => Err(Error::NulInSql { offset }),
+        None => Ok(()),
+    }
 }
 
 async fn execute_on<DB: Driver>(
@@ -208,6 +219,7 @@ async fn execute_script_on<DB: Driver>(
 where
     for<'e> &'e mut DB::Connection: sqlx::Executor<'e, Database = DB>,
 {
+    check_sql_text(sql)?;
     let started = echo.start();
     let result = sqlx::raw_sql(sql)
         .execute(&mut *conn)
