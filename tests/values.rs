@@ -6,7 +6,7 @@ use orm::{Error, Value, text};
 use rust_decimal::Decimal;
 
 use crate::backend_tests;
-use crate::support::{TestDb, ddl};
+use crate::support::{Backend, TestDb, ddl};
 
 backend_tests!(
     every_value_type_round_trips,
@@ -14,6 +14,7 @@ backend_tests!(
     integers_read_as_wider_types_and_bools_from_integers,
     decode_errors_name_column_and_types,
     timestamps_compare_with_current_timestamp,
+    an_out_of_range_timestamp_is_an_error_never_null_or_zero,
 );
 
 async fn create_all_types(db: &TestDb, engine: &orm::Engine) {
@@ -382,4 +383,111 @@ async fn timestamps_compare_with_current_timestamp(db: &TestDb) {
         .get(0)
         .unwrap();
     assert!(at > since && at < until, "{at}");
+}
+
+/// Issue 8: MariaDB stored a `DateTime<Utc>` outside the column's range as NULL (or
+/// `0000-00-00`, or the current time in a NOT NULL column) and said `Ok`. Now a value
+/// either round-trips exactly or is an error, and nothing is written. The instant
+/// column is declared as the DDL declares `TimestampTz` (`DATETIME(6)` on MySQL).
+async fn an_out_of_range_timestamp_is_an_error_never_null_or_zero(db: &TestDb) {
+    let engine = db.engine().await;
+    let instant = orm::schema::SqlType::TimestampTz.ddl(engine.dialect());
+    let naive = orm::schema::SqlType::DateTime.ddl(engine.dialect());
+    engine
+        .execute(text(format!(
+            "CREATE TABLE far (id INTEGER, ts {instant}, dt {naive}, d DATE)"
+        )))
+        .await
+        .unwrap();
+    let y10k = NaiveDate::from_ymd_opt(10000, 1, 2).unwrap();
+    let cases: [(&str, Value); 3] = [
+        ("ts", y10k.and_hms_opt(3, 4, 5).unwrap().and_utc().into()),
+        ("dt", y10k.and_hms_opt(3, 4, 5).unwrap().into()),
+        ("d", y10k.into()),
+    ];
+    for (id, (column, value)) in cases.into_iter().enumerate() {
+        let done = engine
+            .execute(
+                text(format!("INSERT INTO far (id, {column}) VALUES (:id, :v)"))
+                    .bind("id", id as i64)
+                    .bind("v", value.clone()),
+            )
+            .await;
+        match (db.backend, done) {
+            // PostgreSQL's timestamps reach year 294276; SQLite stores text.
+            (Backend::Postgres | Backend::Sqlite, Ok(_)) => {
+                let back = engine
+                    .fetch_one(
+                        text(format!("SELECT {column} FROM far WHERE id = :id"))
+                            .bind("id", id as i64),
+                    )
+                    .await
+                    .unwrap();
+                let back = match &value {
+                    Value::DateTimeUtc(_) => Value::DateTimeUtc(back.get(0).unwrap()),
+                    Value::DateTime(_) => Value::DateTime(back.get(0).unwrap()),
+                    _ => Value::Date(back.get(0).unwrap()),
+                };
+                assert_eq!(back, value, "{column}");
+            }
+            (Backend::MySql, Err(err)) => {
+                assert!(matches!(err, Error::Bind { index: 2, .. }), "{err:?}");
+                assert!(err.to_string().contains("1000 to 9999"), "{err}");
+            }
+            (backend, other) => panic!("{backend:?} {column}: {other:?}"),
+        }
+    }
+    if db.backend == Backend::MySql {
+        let n: i64 = engine
+            .fetch_one(text("SELECT COUNT(*) FROM far"))
+            .await
+            .unwrap()
+            .get(0)
+            .unwrap();
+        assert_eq!(n, 0, "nothing was written");
+        // A TIMESTAMP column the user declared holds 1970 to 2038: the server refuses
+        // 2050 naming the column (strict mode, the default), rather than storing NULL
+        // or, in a NOT NULL column, the current time.
+        engine
+            .execute(text(
+                "CREATE TABLE stamps (id INTEGER, ts TIMESTAMP NULL, \
+                 tsn TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6))",
+            ))
+            .await
+            .unwrap();
+        let y2050 = Utc.with_ymd_and_hms(2050, 1, 1, 0, 0, 0).unwrap();
+        for column in ["ts", "tsn"] {
+            let err = engine
+                .execute(
+                    text(format!("INSERT INTO stamps (id, {column}) VALUES (1, :v)"))
+                        .bind("v", y2050),
+                )
+                .await
+                .unwrap_err();
+            assert!(
+                err.to_string().contains(&format!("`{column}`")),
+                "names the column: {err}"
+            );
+        }
+        let n: i64 = engine
+            .fetch_one(text("SELECT COUNT(*) FROM stamps"))
+            .await
+            .unwrap()
+            .get(0)
+            .unwrap();
+        assert_eq!(n, 0, "nothing was written");
+        // In range, an instant still round-trips through a TIMESTAMP column.
+        let y2030 = Utc.with_ymd_and_hms(2030, 6, 7, 8, 9, 10).unwrap();
+        engine
+            .execute(text("INSERT INTO stamps (id, ts) VALUES (2, :v)").bind("v", y2030))
+            .await
+            .unwrap();
+        let back: DateTime<Utc> = engine
+            .fetch_one(text("SELECT ts FROM stamps WHERE id = 2"))
+            .await
+            .unwrap()
+            .get(0)
+            .unwrap();
+        assert_eq!(back, y2030);
+    }
 }

@@ -3,8 +3,10 @@
 use sqlx::mysql::{MySqlArguments, MySqlRow, MySqlValueRef};
 use sqlx::{MySql, Row as _, TypeInfo as _, ValueRef as _};
 
+use chrono::Datelike as _;
+
 use super::{Driver, add_arg, column_decode_error};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::row::{DriverRow, Row, RowInner};
 use crate::value::Value;
 
@@ -23,12 +25,25 @@ impl Driver for MySql {
                 Value::F64(x) => add_arg::<MySql, _>(a, i, v, *x),
                 Value::Text(x) => add_arg::<MySql, _>(a, i, v, x.as_str()),
                 Value::Bytes(x) => add_arg::<MySql, _>(a, i, v, x.as_slice()),
-                Value::Date(x) => add_arg::<MySql, _>(a, i, v, *x),
+                Value::Date(x) => {
+                    check_year(i, v, x.year())?;
+                    add_arg::<MySql, _>(a, i, v, *x)
+                }
                 Value::Time(x) => add_arg::<MySql, _>(a, i, v, *x),
-                Value::DateTime(x) => add_arg::<MySql, _>(a, i, v, *x),
+                Value::DateTime(x) => {
+                    check_year(i, v, x.year())?;
+                    add_arg::<MySql, _>(a, i, v, *x)
+                }
                 // The connection's session time zone is UTC (`+00:00`, set by sqlx), so an
-                // instant is stored as its UTC wall time.
-                Value::DateTimeUtc(x) => add_arg::<MySql, _>(a, i, v, *x),
+                // instant is stored as its UTC wall time. It is sent as a DATETIME, not as
+                // sqlx's TIMESTAMP: the server checks a DATETIME against the column's
+                // range (an error naming the column in strict mode, e.g. 2050 in a
+                // TIMESTAMP column) but stores an out-of-range TIMESTAMP parameter as NULL,
+                // or the current time in a NOT NULL column, without a word.
+                Value::DateTimeUtc(x) => {
+                    check_year(i, v, x.year())?;
+                    add_arg::<MySql, _>(a, i, v, x.naive_utc())
+                }
                 #[cfg(feature = "uuid")]
                 Value::Uuid(x) => add_arg::<MySql, _>(a, i, v, *x),
                 #[cfg(feature = "json")]
@@ -51,6 +66,23 @@ impl Driver for MySql {
             (id != 0).then(|| i64::try_from(id).unwrap_or(i64::MAX)),
         )
     }
+}
+
+/// Refuses a date past year 9999 before it is sent: the server turns such a parameter
+/// into `0000-00-00` (a warning, even in strict mode) instead of failing. (sqlx refuses
+/// negative years itself.)
+fn check_year(index: usize, value: &Value, year: i32) -> Result<()> {
+    if year <= 9999 {
+        return Ok(());
+    }
+    Err(Error::Bind {
+        index: index + 1,
+        value_type: value.type_name(),
+        message: format!(
+            "year {year} is out of range for MySQL and MariaDB: DATE and DATETIME hold \
+             years 1000 to 9999, TIMESTAMP 1970 to 2038"
+        ),
+    })
 }
 
 fn dec<'r, T: sqlx::Decode<'r, MySql>>(raw: MySqlValueRef<'r>) -> Result<T, String> {
