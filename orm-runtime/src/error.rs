@@ -44,6 +44,21 @@ pub enum Error {
         reason: &'static str,
     },
 
+    /// `commit()` of a PostgreSQL transaction in which a statement had failed: PostgreSQL
+    /// aborts a transaction at its first error (and answers a later `COMMIT` with a
+    /// silent `ROLLBACK`), so nothing of it was committed. The transaction has been
+    /// rolled back. To go on after an expected failure, run the statement inside a
+    /// [`savepoint`](crate::Transaction::savepoint) and roll that back.
+    #[error(
+        "the transaction was rolled back, not committed: a statement in it failed ({cause}) \
+         and PostgreSQL aborts a transaction at its first error; use a savepoint around a \
+         statement that may fail"
+    )]
+    TransactionAborted {
+        /// The database's message for the statement that failed first.
+        cause: String,
+    },
+
     /// No connection could be checked out of the pool within `pool_timeout`.
     #[error(
         "timed out after {timeout:?} waiting for a connection from the pool \
