@@ -16,6 +16,7 @@ backend_tests!(
     scripts_run_several_statements,
     the_same_sql_takes_values_of_different_types,
     a_nul_byte_in_sql_text_is_an_error_not_a_hang,
+    placeholders_the_database_reads_itself_are_refused_in_text,
 );
 
 async fn scripts_run_several_statements(db: &TestDb) {
@@ -355,4 +356,38 @@ async fn a_nul_byte_in_sql_text_is_an_error_not_a_hang(db: &TestDb) {
         crate::support::wait_for_pool(&engine, |s| s.idle == 1).await,
         orm::PoolStatus { size: 1, idle: 1 }
     );
+}
+
+/// Issue 8: on SQLite, `$1` in `text()` silently took another bind's value (`?` was
+/// refused, `$1` was not). Every placeholder form the database reads itself is refused
+/// before anything runs; the row is not written.
+async fn placeholders_the_database_reads_itself_are_refused_in_text(db: &TestDb) {
+    let engine = db.engine().await;
+    engine
+        .execute(text("CREATE TABLE pairs (a INTEGER, b INTEGER)"))
+        .await
+        .unwrap();
+    let own: &[&str] = match db.backend {
+        Backend::Sqlite => &["$1", "?", "?1", "$b", "@b"],
+        Backend::Postgres => &["$1"],
+        Backend::MySql => &["?"],
+    };
+    for p in own {
+        let err = engine
+            .execute(text(format!("INSERT INTO pairs (a, b) VALUES (:a, {p})")).bind("a", 5))
+            .await
+            .unwrap_err();
+        match &err {
+            Error::BindParameter { name, .. } => assert_eq!(name, p),
+            other => panic!("{p}: expected a bind parameter error, got {other:?}"),
+        }
+        assert!(err.to_string().contains("write `:name`"), "{err}");
+    }
+    let n: i64 = engine
+        .fetch_one(text("SELECT COUNT(*) FROM pairs"))
+        .await
+        .unwrap()
+        .get(0)
+        .unwrap();
+    assert_eq!(n, 0);
 }

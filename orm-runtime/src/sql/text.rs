@@ -12,7 +12,9 @@ use crate::value::Value;
 ///
 /// `:name` marks a parameter. Colons inside quoted strings, quoted identifiers and
 /// comments, PostgreSQL's `::` casts, and a colon escaped as `\:` are left alone.
-/// A name used twice binds the same value twice.
+/// A name used twice binds the same value twice. A placeholder the database reads itself
+/// (`?` on MySQL and SQLite, `$1` on PostgreSQL and SQLite, `$name` and `@name` on SQLite)
+/// is an error when compiled for that database: it would take another parameter's value.
 #[derive(Debug, Clone)]
 #[must_use = "a statement does nothing until it is executed"]
 pub struct TextClause {
@@ -33,10 +35,36 @@ struct Parsed {
 struct Parse {
     pieces: Vec<Piece>,
     names: Vec<String>,
-    /// A positional placeholder written in the text (`?`, `$1`): mixing it with named
-    /// parameters would shift every value, so compiling for a dialect that reads it is
-    /// an error.
-    positional: Option<String>,
+    /// Placeholders of the databases' own written in the text: mixing one with named
+    /// parameters would shift every value or take another's, so compiling for a
+    /// dialect that reads it is an error. Each is the first of its kind.
+    placeholders: Placeholders,
+}
+
+/// The first placeholder of each kind the databases read themselves.
+#[derive(Debug, Default)]
+struct Placeholders {
+    /// `?` or `?NNN` (MySQL, SQLite).
+    question: Option<String>,
+    /// `$1` (PostgreSQL, SQLite).
+    dollar_number: Option<String>,
+    /// `$name` and `@name` (SQLite; a MySQL `@variable`, a PostgreSQL operator).
+    sqlite_named: Option<String>,
+}
+
+impl Placeholders {
+    /// The first placeholder in the text that `dialect` reads as a parameter.
+    fn read_by(&self, dialect: Dialect) -> Option<&String> {
+        match dialect {
+            Dialect::Postgres => self.dollar_number.as_ref(),
+            Dialect::MySql | Dialect::MariaDb => self.question.as_ref(),
+            Dialect::Sqlite => self
+                .question
+                .as_ref()
+                .or(self.dollar_number.as_ref())
+                .or(self.sqlite_named.as_ref()),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -103,18 +131,12 @@ impl TextClause {
         } else {
             &self.parsed.standard
         };
-        if let Some(p) = &parse.positional {
-            let read_by_dialect = match dialect {
-                Dialect::Postgres => p.starts_with('$'),
-                _ => p == "?",
-            };
-            if read_by_dialect {
-                return Err(Error::BindParameter {
-                    name: p.clone(),
-                    problem: "is a positional placeholder (write `:name` and bind it)",
-                    sql: self.parsed.source.clone(),
-                });
-            }
+        if let Some(p) = parse.placeholders.read_by(dialect) {
+            return Err(Error::BindParameter {
+                name: p.clone(),
+                problem: "is a placeholder the database would read itself (write `:name` and bind it)",
+                sql: self.parsed.source.clone(),
+            });
         }
         if let Some((name, _)) = self.binds.iter().find(|(n, _)| !parse.names.contains(n)) {
             return Err(Error::BindParameter {
@@ -184,7 +206,7 @@ fn is_name_char(c: char) -> bool {
 fn parse(src: &str, mysql: bool) -> Parse {
     let mut pieces = Vec::new();
     let mut names: Vec<String> = Vec::new();
-    let mut positional = None;
+    let mut placeholders = Placeholders::default();
     let mut lit = String::with_capacity(src.len());
     let chars: Vec<char> = src.chars().collect();
     let word = |c: Option<&char>| c.is_some_and(|c| c.is_alphanumeric() || *c == '_');
@@ -241,14 +263,36 @@ fn parse(src: &str, mysql: bool) -> Parse {
                 while end < chars.len() && chars[end].is_ascii_digit() {
                     end += 1;
                 }
-                positional.get_or_insert_with(|| chars[i..end].iter().collect());
+                let found: String = chars[i..end].iter().collect();
+                placeholders.dollar_number.get_or_insert(found);
+                lit.extend(&chars[i..end]);
+                i = end;
+            }
+            // SQLite's `$name` and `@name` (a PostgreSQL `@` operator, a MySQL
+            // `@variable` or `@@system_variable` elsewhere).
+            '$' | '@'
+                if !word(prev)
+                    && prev != Some(&'@')
+                    && chars.get(i + 1).copied().is_some_and(is_name_start) =>
+            {
+                let mut end = i + 1;
+                while end < chars.len() && is_name_char(chars[end]) {
+                    end += 1;
+                }
+                let found: String = chars[i..end].iter().collect();
+                placeholders.sqlite_named.get_or_insert(found);
                 lit.extend(&chars[i..end]);
                 i = end;
             }
             '?' => {
-                positional.get_or_insert_with(|| "?".to_owned());
-                lit.push('?');
-                i += 1;
+                let mut end = i + 1;
+                while end < chars.len() && chars[end].is_ascii_digit() {
+                    end += 1;
+                }
+                let found: String = chars[i..end].iter().collect();
+                placeholders.question.get_or_insert(found);
+                lit.extend(&chars[i..end]);
+                i = end;
             }
             '#' if mysql => {
                 while i < chars.len() && chars[i] != '\n' {
@@ -316,7 +360,7 @@ fn parse(src: &str, mysql: bool) -> Parse {
     Parse {
         pieces,
         names,
-        positional,
+        placeholders,
     }
 }
 
@@ -428,10 +472,30 @@ mod parse_tests {
     #[test]
     fn positional_placeholders_in_text_are_errors_where_the_dialect_reads_them() {
         let t = text("SELECT :x, ?").bind("x", 1);
-        assert!(sql(&t, Dialect::Sqlite).contains("is a positional placeholder"));
+        assert!(sql(&t, Dialect::Sqlite).contains("is a placeholder the database would read"));
         // PostgreSQL reads `?` as an operator (jsonb), not a placeholder.
         assert_eq!(sql(&t, Dialect::Postgres), "SELECT $1, ?");
         let t = text("SELECT :x, $1").bind("x", 1);
-        assert!(sql(&t, Dialect::Postgres).contains("is a positional placeholder"));
+        assert!(sql(&t, Dialect::Postgres).contains("is a placeholder the database would read"));
+    }
+
+    #[test]
+    fn every_placeholder_sqlite_reads_is_refused_there() {
+        for p in ["$1", "?", "?2", "$name", "@name"] {
+            let t = text(format!("SELECT :x, {p}")).bind("x", 1);
+            let err = t.compile(Dialect::Sqlite).unwrap_err();
+            assert!(
+                matches!(&err, Error::BindParameter { name, .. } if name == p),
+                "{p}: {err}"
+            );
+        }
+        // MySQL variables and PostgreSQL's `@` operator are theirs to read.
+        let t = text("SELECT @total, @@version, :x").bind("x", 1);
+        assert_eq!(sql(&t, Dialect::MySql), "SELECT @total, @@version, ?");
+        let t = text("SELECT @ -5, a@b, :x").bind("x", 1);
+        assert_eq!(sql(&t, Dialect::Postgres), "SELECT @ -5, a@b, $1");
+        // Inside strings and comments they are text.
+        let t = text("SELECT '$1 ? @a' -- $2\n, :x").bind("x", 1);
+        assert_eq!(sql(&t, Dialect::Sqlite), "SELECT '$1 ? @a' -- $2\n, ?");
     }
 }
