@@ -17,6 +17,7 @@ backend_tests!(
     the_same_sql_takes_values_of_different_types,
     a_nul_byte_in_sql_text_is_an_error_not_a_hang,
     placeholders_the_database_reads_itself_are_refused_in_text,
+    func_call_refuses_a_name_that_is_not_a_function_name,
 );
 
 async fn scripts_run_several_statements(db: &TestDb) {
@@ -390,4 +391,52 @@ async fn placeholders_the_database_reads_itself_are_refused_in_text(db: &TestDb)
         .get(0)
         .unwrap();
     assert_eq!(n, 0);
+}
+
+/// Issue 8: `func::call(name, ..)` spliced `name` into the SQL unchecked, an injection
+/// path. A name must be a (schema-qualified) function name; anything else is refused
+/// when the statement compiles, and nothing reaches the database.
+async fn func_call_refuses_a_name_that_is_not_a_function_name(db: &TestDb) {
+    use orm::sql::func::{self, NodeAny};
+    use orm::{lit, select};
+    let engine = db.engine().await;
+    engine
+        .execute(text("CREATE TABLE victims (id INTEGER)"))
+        .await
+        .unwrap();
+    engine
+        .execute(text("INSERT INTO victims VALUES (1)"))
+        .await
+        .unwrap();
+    let abs: i64 = engine
+        .fetch_one(select(func::call::<i64>("abs", [lit(-3i64).node_any()])))
+        .await
+        .unwrap()
+        .get(0)
+        .unwrap();
+    assert_eq!(abs, 3);
+    for name in [
+        "abs(1); DROP TABLE victims; --",
+        "abs(1) FROM victims; DELETE FROM victims --",
+        "",
+    ] {
+        let err = engine
+            .fetch_all(select(func::call::<i64>(
+                name.to_owned(),
+                [lit(1i64).node_any()],
+            )))
+            .await
+            .unwrap_err();
+        match &err {
+            Error::InvalidFunctionName { name: shown } => assert_eq!(shown, name),
+            other => panic!("{name}: expected InvalidFunctionName, got {other:?}"),
+        }
+    }
+    let n: i64 = engine
+        .fetch_one(text("SELECT COUNT(*) FROM victims"))
+        .await
+        .unwrap()
+        .get(0)
+        .unwrap();
+    assert_eq!(n, 1);
 }

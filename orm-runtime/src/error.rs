@@ -186,6 +186,18 @@ pub enum Error {
         message: String,
     },
 
+    /// [`func::call`](crate::sql::func::call) was given a name that is not a function
+    /// name (it is written into the SQL unquoted, so only a plain or schema-qualified
+    /// name is accepted).
+    #[error(
+        "`{name}` is not a function name: use letters, digits, `_` and `$` (not first), \
+         with `.` between schema and name"
+    )]
+    InvalidFunctionName {
+        /// The name given.
+        name: String,
+    },
+
     /// A relationship was read before it was loaded.
     #[error(
         "relationship `{relationship}` is not loaded; load it with a loader option or session.load()"
