@@ -80,6 +80,63 @@ async fn an_unknown_server_database_is_a_connect_error_naming_it() {
     }
 }
 
+/// Issue 8: an unknown URL option was ignored (`?sslmod=require` connected without
+/// TLS). Every scheme refuses options its driver would not read, naming them; the
+/// drivers' real options still connect.
+#[tokio::test]
+async fn unknown_url_options_are_refused_naming_them() {
+    for (url, unknown) in [
+        ("postgres://u@127.0.0.1:1/db?sslmod=require", "`sslmod`"),
+        (
+            "postgresql://u@127.0.0.1:1/db?connect_timeout=5",
+            "`connect_timeout`",
+        ),
+        (
+            "mysql://root@127.0.0.1:1/db?ssl_mode=REQUIRED",
+            "`ssl_mode`",
+        ),
+        (
+            "mariadb://root@127.0.0.1:1/db?sslmode=DISABLED&tls=1",
+            "`tls`",
+        ),
+        ("sqlite://app.db?journal=wal", "`journal`"),
+    ] {
+        let err = create_engine(url).await.unwrap_err();
+        assert!(matches!(err, Error::InvalidUrl { .. }), "{url}: {err:?}");
+        assert!(err.to_string().contains(unknown), "{url}: {err}");
+    }
+    // The drivers' own options are accepted and used.
+    for (backend, option) in [
+        (
+            Backend::Postgres,
+            "sslmode=disable&application_name=orm_test_app",
+        ),
+        (Backend::MySql, "ssl-mode=DISABLED&charset=utf8mb4"),
+    ] {
+        let Some(url) = backend.server_url() else {
+            continue;
+        };
+        let sep = if url.contains('?') { '&' } else { '?' };
+        let engine = create_engine(&format!("{url}{sep}{option}")).await.unwrap();
+        let one: i64 = engine
+            .fetch_one(text("SELECT 1"))
+            .await
+            .unwrap()
+            .get(0)
+            .unwrap();
+        assert_eq!(one, 1);
+        if backend == Backend::Postgres {
+            let app: String = engine
+                .fetch_one(text("SELECT current_setting('application_name')"))
+                .await
+                .unwrap()
+                .get(0)
+                .unwrap();
+            assert_eq!(app, "orm_test_app");
+        }
+    }
+}
+
 backend_tests!(
     constraint_violations_carry_code_kind_and_constraint,
     syntax_errors_carry_the_statement

@@ -64,6 +64,82 @@ pub(crate) fn redact(url: &str) -> String {
     format!("{}***{}", &url[..colon + 1], &url[at..])
 }
 
+/// The query options sqlx's PostgreSQL driver reads (`options[name]` sets one server
+/// setting); it ignores any other with only a log line.
+const POSTGRES_OPTIONS: &[&str] = &[
+    "sslmode",
+    "ssl-mode",
+    "sslrootcert",
+    "ssl-root-cert",
+    "ssl-ca",
+    "sslcert",
+    "ssl-cert",
+    "sslkey",
+    "ssl-key",
+    "statement-cache-capacity",
+    "host",
+    "hostaddr",
+    "port",
+    "dbname",
+    "user",
+    "password",
+    "application_name",
+    "options",
+    "options[<setting>]",
+];
+
+/// The query options sqlx's MySQL driver reads; it ignores any other in silence.
+const MYSQL_OPTIONS: &[&str] = &[
+    "sslmode",
+    "ssl-mode",
+    "sslca",
+    "ssl-ca",
+    "sslcert",
+    "ssl-cert",
+    "sslkey",
+    "ssl-key",
+    "charset",
+    "collation",
+    "statement-cache-capacity",
+    "socket",
+    "timezone",
+    "time-zone",
+];
+
+/// Refuses a query option the driver would ignore: a misspelt `sslmode` must not
+/// connect without TLS. (The SQLite driver refuses unknown options itself.)
+fn check_options(url: &str, accepted: &[&str]) -> std::result::Result<(), String> {
+    // A URL the `url` crate cannot read is the driver's to refuse, with its own reason.
+    let Ok(parsed) = url::Url::parse(url) else {
+        return Ok(());
+    };
+    let unknown: Vec<String> = parsed
+        .query_pairs()
+        .map(|(k, _)| k.into_owned())
+        .filter(|k| {
+            let indexed = k.starts_with("options[") && k.ends_with(']');
+            !(accepted.contains(&k.as_str()) || indexed && accepted.contains(&"options[<setting>]"))
+        })
+        .collect();
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    let list = |names: &[&str]| {
+        names
+            .iter()
+            .map(|n| format!("`{n}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let unknown: Vec<&str> = unknown.iter().map(String::as_str).collect();
+    Err(format!(
+        "unknown option{} {}; the driver reads {}",
+        if unknown.len() == 1 { "" } else { "s" },
+        list(&unknown),
+        list(accepted)
+    ))
+}
+
 /// Parses `url`, choosing the dialect from its scheme.
 pub(crate) fn parse(url: &str) -> Result<DatabaseUrl> {
     let redacted = redact(url);
@@ -80,6 +156,7 @@ pub(crate) fn parse(url: &str) -> Result<DatabaseUrl> {
     let driver_error = |e: sqlx::Error| invalid(e.to_string());
     let (target, in_memory) = match scheme.as_str() {
         "postgres" | "postgresql" => {
+            check_options(url, POSTGRES_OPTIONS).map_err(invalid)?;
             let opts = PgConnectOptions::from_str(url).map_err(driver_error)?;
             (
                 ConnectTarget::Postgres(opts.log_statements(LevelFilter::Off)),
@@ -88,6 +165,7 @@ pub(crate) fn parse(url: &str) -> Result<DatabaseUrl> {
         }
         "mysql" | "mariadb" => {
             let normalized = format!("mysql{}", &url[scheme.len()..]);
+            check_options(&normalized, MYSQL_OPTIONS).map_err(invalid)?;
             let opts = MySqlConnectOptions::from_str(&normalized).map_err(driver_error)?;
             (
                 ConnectTarget::MySql(opts.log_statements(LevelFilter::Off)),
@@ -173,5 +251,31 @@ mod tests {
             redact("postgres://u:p@ss@h/db?x=1"),
             "postgres://u:***@h/db?x=1"
         );
+    }
+
+    #[test]
+    fn unknown_options_are_refused_naming_them() {
+        let err = parse("postgres://u@h/db?sslmod=require").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("unknown option `sslmod`; the driver reads `sslmode`"),
+            "{err}"
+        );
+        let err = parse("mariadb://u@h/db?ssl-mode=REQUIRED&timeout=5&x=1").unwrap_err();
+        assert!(
+            err.to_string().contains("unknown options `timeout`, `x`;"),
+            "{err}"
+        );
+        let err = parse("sqlite://a.db?mod=ro").unwrap_err();
+        assert!(err.to_string().contains("`mod`"), "{err}");
+        for ok in [
+            "postgres://u@h/db?sslmode=disable&application_name=app&options[search_path]=s",
+            "postgres://u@h/db?options=-c%20statement_timeout%3D5s&statement-cache-capacity=10",
+            "mysql://u@h/db?ssl-mode=DISABLED&charset=utf8mb4&collation=utf8mb4_bin",
+            "mysql://u@h/db?timezone=%2B00:00&statement-cache-capacity=0",
+            "sqlite://a.db?mode=rwc&cache=shared",
+        ] {
+            parse(ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
+        }
     }
 }
