@@ -231,6 +231,34 @@ async fn passwords_never_show() {
     assert!(!err.to_string().contains("top"), "{err}");
 }
 
+/// Issue 8: `?password=` showed in `Engine::url()` and in `Error::Connect`.
+#[tokio::test]
+async fn a_password_in_the_url_query_never_shows() {
+    let b = orm::Engine::builder("postgres://u@127.0.0.1:1/db?password=hunter2");
+    assert!(!format!("{b:?}").contains("hunter2"), "{b:?}");
+    let err = b.connect().await.unwrap_err();
+    assert!(matches!(err, Error::Connect { .. }), "{err:?}");
+    assert!(!err.to_string().contains("hunter2"), "{err}");
+    assert!(err.to_string().contains("password=***"), "{err}");
+    // MySQL's driver has no `password` option: refused, and hidden all the same.
+    let err = create_engine("mysql://root@127.0.0.1:1/db?password=hunter2")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidUrl { .. }), "{err:?}");
+    assert!(!err.to_string().contains("hunter2"), "{err}");
+    // A connected engine shows its URL without it (PostgreSQL's test server trusts
+    // local connections, so the password is not asked for).
+    if let Some(url) = Backend::Postgres.server_url() {
+        let sep = if url.contains('?') { '&' } else { '?' };
+        let engine = create_engine(&format!("{url}{sep}password=hunter2"))
+            .await
+            .unwrap();
+        assert!(!engine.url().contains("hunter2"), "{}", engine.url());
+        assert!(engine.url().ends_with("password=***"), "{}", engine.url());
+        assert!(!format!("{engine:?}").contains("hunter2"));
+    }
+}
+
 /// A server that goes away after the engine connected (stopped, restarted, its port
 /// closed): a TCP proxy in front of the real server, shut down mid-test.
 mod server_gone {

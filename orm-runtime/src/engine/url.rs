@@ -40,11 +40,12 @@ impl DatabaseUrl {
     }
 }
 
-/// Replaces the password of a `scheme://user:password@host/...` URL with `***`.
-/// Works on text, so that even a URL too broken to parse never leaks its password.
+/// Replaces the passwords of a URL with `***`: the one in `scheme://user:password@host`
+/// and the value of a `password` (or `sslpassword`) query option. Works on text, so that
+/// even a URL too broken to parse never leaks its password.
 pub(crate) fn redact(url: &str) -> String {
     let Some(scheme_end) = url.find("://") else {
-        return url.to_owned();
+        return redact_query(url, 0);
     };
     let authority_start = scheme_end + 3;
     // The credentials end at the last `@` (a password may hold `/`, `?`, `#` or `@`
@@ -53,15 +54,43 @@ pub(crate) fn redact(url: &str) -> String {
         .rfind('@')
         .map(|i| authority_start + i)
     else {
-        return url.to_owned();
+        return redact_query(url, authority_start);
     };
     let Some(colon) = url[authority_start..at]
         .find(':')
         .map(|i| authority_start + i)
     else {
+        return redact_query(url, at);
+    };
+    let head = format!("{}***", &url[..colon + 1]);
+    let tail = redact_query(&url[at..], 0);
+    head + &tail
+}
+
+/// Hides the value of every password option in the query of `url`, which starts at the
+/// first `?` at or after `from`.
+fn redact_query(url: &str, from: usize) -> String {
+    let Some(q) = url[from..].find('?').map(|i| from + i + 1) else {
         return url.to_owned();
     };
-    format!("{}***{}", &url[..colon + 1], &url[at..])
+    let mut out = url[..q].to_owned();
+    for (i, pair) in url[q..].split('&').enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        let key = pair.split_once('=').map_or(pair, |(k, _)| k);
+        let decoded = url::form_urlencoded::parse(key.as_bytes())
+            .next()
+            .map(|(k, _)| k.to_ascii_lowercase())
+            .unwrap_or_default();
+        if matches!(decoded.as_str(), "password" | "sslpassword") {
+            out.push_str(key);
+            out.push_str("=***");
+        } else {
+            out.push_str(pair);
+        }
+    }
+    out
 }
 
 /// The query options sqlx's PostgreSQL driver reads (`options[name]` sets one server
@@ -250,6 +279,18 @@ mod tests {
         assert_eq!(
             redact("postgres://u:p@ss@h/db?x=1"),
             "postgres://u:***@h/db?x=1"
+        );
+        assert_eq!(
+            redact("postgres://u@h/db?sslmode=disable&password=hunter2&x=1"),
+            "postgres://u@h/db?sslmode=disable&password=***&x=1"
+        );
+        assert_eq!(
+            redact("postgres://u:a@h/db?PASSWORD=b&pass%77ord=c"),
+            "postgres://u:***@h/db?PASSWORD=***&pass%77ord=***"
+        );
+        assert_eq!(
+            redact("postgres:///db?host=/tmp&password=s"),
+            "postgres:///db?host=/tmp&password=***"
         );
     }
 
