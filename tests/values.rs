@@ -15,6 +15,7 @@ backend_tests!(
     decode_errors_name_column_and_types,
     timestamps_compare_with_current_timestamp,
     an_out_of_range_timestamp_is_an_error_never_null_or_zero,
+    non_finite_floats_are_kept_where_the_database_can_and_refused_where_not,
 );
 
 async fn create_all_types(db: &TestDb, engine: &orm::Engine) {
@@ -490,4 +491,77 @@ async fn an_out_of_range_timestamp_is_an_error_never_null_or_zero(db: &TestDb) {
             .unwrap();
         assert_eq!(back, y2030);
     }
+}
+
+/// Issue 8: SQLite stored NaN as NULL and said `Ok`. PostgreSQL keeps NaN and both
+/// infinities; SQLite keeps the infinities and refuses NaN; MySQL has neither and
+/// refuses all three, saying which database cannot store what.
+async fn non_finite_floats_are_kept_where_the_database_can_and_refused_where_not(db: &TestDb) {
+    let engine = db.engine().await;
+    let double = ddl(db, "REAL", "DOUBLE PRECISION", "DOUBLE");
+    let single = ddl(db, "REAL", "REAL", "FLOAT");
+    engine
+        .execute(text(format!(
+            "CREATE TABLE floats (id INTEGER, d {double}, s {single})"
+        )))
+        .await
+        .unwrap();
+    let mut id = 0i64;
+    for x in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+        #[allow(clippy::cast_possible_truncation)] // NaN and infinities convert exactly
+        let values = [("d", Value::F64(x)), ("s", Value::F32(x as f32))];
+        for (column, v) in values {
+            id += 1;
+            let done = engine
+                .execute(
+                    text(format!(
+                        "INSERT INTO floats (id, {column}) VALUES (:id, :v)"
+                    ))
+                    .bind("id", id)
+                    .bind("v", v.clone()),
+                )
+                .await;
+            let kept = match db.backend {
+                Backend::Postgres => true,
+                Backend::Sqlite => !x.is_nan(),
+                Backend::MySql => false,
+            };
+            if !kept {
+                let err = done.unwrap_err();
+                assert!(matches!(err, Error::Bind { index: 2, .. }), "{err:?}");
+                let why = if db.backend == Backend::Sqlite {
+                    "SQLite cannot store NaN"
+                } else {
+                    "MySQL and MariaDB cannot store"
+                };
+                assert!(err.to_string().contains(why), "{err}");
+                continue;
+            }
+            done.unwrap();
+            let back: f64 = engine
+                .fetch_one(
+                    text(format!("SELECT {column} FROM floats WHERE id = :id")).bind("id", id),
+                )
+                .await
+                .unwrap()
+                .get(0)
+                .unwrap();
+            assert!(
+                back == x || (back.is_nan() && x.is_nan()),
+                "{column}: stored {x}, read {back}"
+            );
+        }
+    }
+    let stored: i64 = engine
+        .fetch_one(text("SELECT COUNT(*) FROM floats"))
+        .await
+        .unwrap()
+        .get(0)
+        .unwrap();
+    let expected = match db.backend {
+        Backend::Postgres => 6,
+        Backend::Sqlite => 4,
+        Backend::MySql => 0,
+    };
+    assert_eq!(stored, expected, "refused values wrote nothing");
 }

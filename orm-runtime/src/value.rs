@@ -21,9 +21,12 @@ pub enum Value {
     I32(i32),
     /// `BIGINT`.
     I64(i64),
-    /// `REAL` / `FLOAT`.
+    /// `REAL` / `FLOAT`. NaN and infinities are stored by PostgreSQL; SQLite stores
+    /// infinities but not NaN, MySQL neither: binding one there is [`Error::Bind`].
+    ///
+    /// [`Error::Bind`]: crate::Error::Bind
     F32(f32),
-    /// `DOUBLE PRECISION`.
+    /// `DOUBLE PRECISION`; non-finite values as for [`Value::F32`].
     F64(f64),
     /// Character data.
     Text(String),

@@ -21,6 +21,10 @@ impl Driver for MySql {
                 Value::I16(x) => add_arg::<MySql, _>(a, i, v, *x),
                 Value::I32(x) => add_arg::<MySql, _>(a, i, v, *x),
                 Value::I64(x) => add_arg::<MySql, _>(a, i, v, *x),
+                // MySQL and MariaDB have no NaN or infinity: refused here with that
+                // reason, rather than the server's "out of range value".
+                Value::F32(x) if !x.is_finite() => Err(non_finite(i, v, x.to_string())),
+                Value::F64(x) if !x.is_finite() => Err(non_finite(i, v, x.to_string())),
                 Value::F32(x) => add_arg::<MySql, _>(a, i, v, *x),
                 Value::F64(x) => add_arg::<MySql, _>(a, i, v, *x),
                 Value::Text(x) => add_arg::<MySql, _>(a, i, v, x.as_str()),
@@ -65,6 +69,14 @@ impl Driver for MySql {
             result.rows_affected(),
             (id != 0).then(|| i64::try_from(id).unwrap_or(i64::MAX)),
         )
+    }
+}
+
+fn non_finite(index: usize, value: &Value, shown: String) -> Error {
+    Error::Bind {
+        index: index + 1,
+        value_type: value.type_name(),
+        message: format!("MySQL and MariaDB cannot store {shown}: they have no NaN or infinity"),
     }
 }
 

@@ -4,7 +4,7 @@ use sqlx::sqlite::{SqliteArguments, SqliteRow, SqliteValueRef};
 use sqlx::{Column as _, Row as _, Sqlite, TypeInfo as _, ValueRef as _};
 
 use super::{Driver, add_arg, column_decode_error};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::row::{DriverRow, Row, RowInner};
 use crate::value::Value;
 
@@ -19,6 +19,10 @@ impl Driver for Sqlite {
                 Value::I16(x) => add_arg::<Sqlite, _>(a, i, v, *x),
                 Value::I32(x) => add_arg::<Sqlite, _>(a, i, v, *x),
                 Value::I64(x) => add_arg::<Sqlite, _>(a, i, v, *x),
+                // SQLite stores a NaN as NULL, without a word: refused. Infinities are
+                // stored as such.
+                Value::F32(x) if x.is_nan() => Err(nan(i, v)),
+                Value::F64(x) if x.is_nan() => Err(nan(i, v)),
                 Value::F32(x) => add_arg::<Sqlite, _>(a, i, v, *x),
                 Value::F64(x) => add_arg::<Sqlite, _>(a, i, v, *x),
                 Value::Text(x) => add_arg::<Sqlite, _>(a, i, v, x.as_str()),
@@ -53,6 +57,14 @@ impl Driver for Sqlite {
 
     fn done(result: &sqlx::sqlite::SqliteQueryResult) -> (u64, Option<i64>) {
         (result.rows_affected(), Some(result.last_insert_rowid()))
+    }
+}
+
+fn nan(index: usize, value: &Value) -> Error {
+    Error::Bind {
+        index: index + 1,
+        value_type: value.type_name(),
+        message: "SQLite cannot store NaN (it would store NULL); infinities it can".into(),
     }
 }
 
