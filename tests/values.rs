@@ -16,6 +16,7 @@ backend_tests!(
     timestamps_compare_with_current_timestamp,
     an_out_of_range_timestamp_is_an_error_never_null_or_zero,
     non_finite_floats_are_kept_where_the_database_can_and_refused_where_not,
+    unsigned_64_bit_values_past_i64_are_read_and_bound_where_the_database_has_them,
 );
 
 async fn create_all_types(db: &TestDb, engine: &orm::Engine) {
@@ -564,4 +565,78 @@ async fn non_finite_floats_are_kept_where_the_database_can_and_refused_where_not
         Backend::MySql => 0,
     };
     assert_eq!(stored, expected, "refused values wrote nothing");
+}
+
+/// Issue 8: MariaDB `BIGINT UNSIGNED` values of 2^63 and more could not be read as
+/// `u64`, and such a generated id saturated to `i64::MAX`. They are `Value::U64` now;
+/// PostgreSQL and SQLite, whose integers are signed, refuse to bind one.
+async fn unsigned_64_bit_values_past_i64_are_read_and_bound_where_the_database_has_them(
+    db: &TestDb,
+) {
+    let engine = db.engine().await;
+    // Small unsigned values are ordinary integers everywhere.
+    let five: u64 = engine
+        .fetch_one(text("SELECT :v + 0").bind("v", 5u64))
+        .await
+        .unwrap()
+        .get(0)
+        .unwrap();
+    assert_eq!(five, 5);
+    let big = (1u64 << 63) + 5;
+    if db.backend != Backend::MySql {
+        let err = engine
+            .execute(text("SELECT :v").bind("v", u64::MAX))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Bind {
+                    index: 1,
+                    value_type: "u64",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string()
+                .contains("does not fit in a signed 64-bit integer"),
+            "{err}"
+        );
+        return;
+    }
+    engine
+        .execute(text(format!(
+            "CREATE TABLE unsigned_ids (id BIGINT UNSIGNED AUTO_INCREMENT PRIMARY KEY, \
+             v BIGINT UNSIGNED) AUTO_INCREMENT = {big}"
+        )))
+        .await
+        .unwrap();
+    let done = engine
+        .execute(text("INSERT INTO unsigned_ids (v) VALUES (:v)").bind("v", u64::MAX))
+        .await
+        .unwrap();
+    assert_eq!(done.last_insert_value(), Some(&Value::U64(big)));
+    assert_eq!(done.last_insert_id(), None, "not saturated to i64::MAX");
+    let row = engine
+        .fetch_one(text("SELECT id, v FROM unsigned_ids WHERE v = :v").bind("v", u64::MAX))
+        .await
+        .unwrap();
+    assert_eq!(row.get::<u64>("id").unwrap(), big);
+    assert_eq!(row.get::<u64>("v").unwrap(), u64::MAX);
+    assert_eq!(row.value("v").unwrap(), Value::U64(u64::MAX));
+    let err = row.get::<i64>("v").unwrap_err();
+    assert!(err.to_string().contains("out of range for `i64`"), "{err}");
+    // Below 2^63 an unsigned column reads as an ordinary integer value.
+    engine
+        .execute(text("INSERT INTO unsigned_ids (id, v) VALUES (1, 7)"))
+        .await
+        .unwrap();
+    let row = engine
+        .fetch_one(text("SELECT v FROM unsigned_ids WHERE id = 1"))
+        .await
+        .unwrap();
+    assert_eq!(row.value(0).unwrap(), Value::I64(7));
+    assert_eq!(row.get::<i64>(0).unwrap(), 7);
 }

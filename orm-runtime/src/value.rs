@@ -21,6 +21,11 @@ pub enum Value {
     I32(i32),
     /// `BIGINT`.
     I64(i64),
+    /// An unsigned 64-bit integer above `i64::MAX` (MySQL's `BIGINT UNSIGNED`). Smaller
+    /// unsigned values are [`Value::I64`], both when read and when converted from
+    /// `u64`, so that equal numbers are equal values. Only MySQL stores it; binding one
+    /// elsewhere is [`Error::Bind`](crate::Error::Bind).
+    U64(u64),
     /// `REAL` / `FLOAT`. NaN and infinities are stored by PostgreSQL; SQLite stores
     /// infinities but not NaN, MySQL neither: binding one there is [`Error::Bind`].
     ///
@@ -61,6 +66,7 @@ impl Value {
             Value::I16(_) => "i16",
             Value::I32(_) => "i32",
             Value::I64(_) => "i64",
+            Value::U64(_) => "u64",
             Value::F32(_) => "f32",
             Value::F64(_) => "f64",
             Value::Text(_) => "text",
@@ -121,6 +127,7 @@ macro_rules! int_from_value {
                     Value::I16(v) => v.into(),
                     Value::I32(v) => v.into(),
                     Value::I64(v) => v.into(),
+                    Value::U64(v) => v.into(),
                     Value::Bool(b) => b.into(),
                     #[cfg(feature = "decimal")]
                     Value::Decimal(d) if d.fract().is_zero() => {
@@ -159,6 +166,8 @@ impl FromValue for f64 {
             // i64 -> f64 may round above 2^53, as every database's own cast does.
             #[allow(clippy::cast_precision_loss)] // documented above: same as SQL CAST
             Value::I64(v) => Ok(v as f64),
+            #[allow(clippy::cast_precision_loss)] // as for i64 above
+            Value::U64(v) => Ok(v as f64),
             #[cfg(feature = "decimal")]
             Value::Decimal(d) => {
                 rust_decimal::prelude::ToPrimitive::to_f64(&d).ok_or_else(|| d.to_string())
@@ -330,6 +339,7 @@ impl FromValue for rust_decimal::Decimal {
             Value::I16(v) => Ok(v.into()),
             Value::I32(v) => Ok(v.into()),
             Value::I64(v) => Ok(v.into()),
+            Value::U64(v) => Ok(v.into()),
             Value::F64(v) => Decimal::try_from(v).map_err(|e| e.to_string()),
             Value::F32(v) => Decimal::try_from(v).map_err(|e| e.to_string()),
             Value::Text(s) => s.parse().map_err(|e| format!("`{s}`: {e}")),
@@ -370,6 +380,13 @@ value_from!(
     &[u8] => Bytes, NaiveDate => Date, NaiveTime => Time, NaiveDateTime => DateTime,
     DateTime<Utc> => DateTimeUtc,
 );
+
+/// `I64` when it fits, else `U64` (see [`Value::U64`]).
+impl From<u64> for Value {
+    fn from(v: u64) -> Self {
+        i64::try_from(v).map_or(Value::U64(v), Value::I64)
+    }
+}
 
 impl From<&String> for Value {
     fn from(v: &String) -> Self {
@@ -424,6 +441,15 @@ mod tests {
                 .contains("out of range")
         );
         assert!(u64::from_value(Value::I64(-1)).is_err());
+        assert_eq!(u64::from_value(Value::U64(u64::MAX)), Ok(u64::MAX));
+        assert!(i64::from_value(Value::U64(u64::MAX)).is_err());
+    }
+
+    #[test]
+    fn u64_converts_to_i64_when_it_fits() {
+        assert_eq!(Value::from(5u64), Value::I64(5));
+        assert_eq!(Value::from(i64::MAX as u64), Value::I64(i64::MAX));
+        assert_eq!(Value::from(i64::MAX as u64 + 1), Value::U64(1 << 63));
     }
 
     #[test]

@@ -45,7 +45,7 @@ use crate::sql::Executable;
 pub struct QueryResult {
     rows: Vec<Row>,
     rows_affected: u64,
-    last_insert_id: Option<i64>,
+    last_insert_id: Option<crate::value::Value>,
 }
 
 impl QueryResult {
@@ -73,9 +73,20 @@ impl QueryResult {
     }
 
     /// The id the database generated for an insert, where the dialect reports one
-    /// (MySQL, SQLite); `None` on PostgreSQL, which uses `RETURNING` instead.
+    /// (MySQL, SQLite); `None` on PostgreSQL, which uses `RETURNING` instead. Also
+    /// `None` for a MySQL `BIGINT UNSIGNED` id above `i64::MAX`: read that one with
+    /// [`last_insert_value`](Self::last_insert_value).
     pub fn last_insert_id(&self) -> Option<i64> {
-        self.last_insert_id
+        match self.last_insert_id {
+            Some(crate::value::Value::I64(id)) => Some(id),
+            _ => None,
+        }
+    }
+
+    /// The generated id as a [`Value`](crate::value::Value): `I64`, or `U64` for a
+    /// MySQL `BIGINT UNSIGNED` id above `i64::MAX`.
+    pub fn last_insert_value(&self) -> Option<&crate::value::Value> {
+        self.last_insert_id.as_ref()
     }
 }
 
@@ -113,7 +124,7 @@ macro_rules! executor_methods {
                     let (raw, flight) = self.raw().await?;
                     let done = flight.land(raw.execute(&insert, &echo).await)?;
                     let select = if generated_key {
-                        let id = done.last_insert_id().ok_or_else(|| {
+                        let id = done.last_insert_value().cloned().ok_or_else(|| {
                             $crate::error::Error::Unsupported {
                                 dialect: "mysql",
                                 feature: "INSERT ... RETURNING when the INSERT generated no id"
@@ -124,7 +135,7 @@ macro_rules! executor_methods {
                         // the returned expressions, whose own binds stay).
                         let (sql, mut binds) = select.into_parts();
                         if let Some(last) = binds.last_mut() {
-                            *last = $crate::value::Value::I64(id);
+                            *last = id;
                         }
                         $crate::sql::Compiled::new(sql, binds)
                     } else {

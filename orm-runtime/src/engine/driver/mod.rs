@@ -36,7 +36,7 @@ pub(crate) trait Driver: sqlx::Database + sqlx::database::HasStatementCache {
     /// Wraps a driver row into the dialect-neutral [`Row`].
     fn wrap_row(row: <Self as sqlx::Database>::Row) -> Row;
     /// `(rows_affected, last_insert_id)` of a finished statement.
-    fn done(result: &<Self as sqlx::Database>::QueryResult) -> (u64, Option<i64>);
+    fn done(result: &<Self as sqlx::Database>::QueryResult) -> (u64, Option<Value>);
     /// The text sent to the driver for `sql` with `binds`. The driver caches prepared
     /// statements by text; a dialect whose prepared statements fix their parameter types
     /// (PostgreSQL) makes the text differ per parameter-type signature.
@@ -62,6 +62,18 @@ where
         value_type: value.type_name(),
         message: e.to_string(),
     })
+}
+
+/// The error for a [`Value::U64`] bound where integers are signed 64-bit.
+pub(crate) fn unsigned_too_large(index: usize, value: &Value, x: u64, database: &str) -> Error {
+    Error::Bind {
+        index: index + 1,
+        value_type: value.type_name(),
+        message: format!(
+            "{x} does not fit in a signed 64-bit integer, the largest {database} has; store it \
+             as NUMERIC(20) or text"
+        ),
+    }
 }
 
 /// A decode error for column `i` of a driver row, naming the column and its SQL type.

@@ -21,6 +21,7 @@ impl Driver for MySql {
                 Value::I16(x) => add_arg::<MySql, _>(a, i, v, *x),
                 Value::I32(x) => add_arg::<MySql, _>(a, i, v, *x),
                 Value::I64(x) => add_arg::<MySql, _>(a, i, v, *x),
+                Value::U64(x) => add_arg::<MySql, _>(a, i, v, *x),
                 // MySQL and MariaDB have no NaN or infinity: refused here with that
                 // reason, rather than the server's "out of range value".
                 Value::F32(x) if !x.is_finite() => Err(non_finite(i, v, x.to_string())),
@@ -63,12 +64,9 @@ impl Driver for MySql {
         Row(RowInner::MySql(row))
     }
 
-    fn done(result: &sqlx::mysql::MySqlQueryResult) -> (u64, Option<i64>) {
+    fn done(result: &sqlx::mysql::MySqlQueryResult) -> (u64, Option<Value>) {
         let id = result.last_insert_id();
-        (
-            result.rows_affected(),
-            (id != 0).then(|| i64::try_from(id).unwrap_or(i64::MAX)),
-        )
+        (result.rows_affected(), (id != 0).then(|| Value::from(id)))
     }
 }
 
@@ -123,11 +121,7 @@ fn value_at(row: &MySqlRow, i: usize) -> Result<Value> {
         "INT" | "MEDIUMINT" => dec(raw).map(Value::I32),
         "INT UNSIGNED" | "MEDIUMINT UNSIGNED" => dec::<u32>(raw).map(|x| Value::I64(x.into())),
         "BIGINT" => dec(raw).map(Value::I64),
-        "BIGINT UNSIGNED" => dec::<u64>(raw).and_then(|x| {
-            i64::try_from(x)
-                .map(Value::I64)
-                .map_err(|_| format!("{x} does not fit in i64"))
-        }),
+        "BIGINT UNSIGNED" => dec::<u64>(raw).map(Value::from),
         "FLOAT" => dec(raw).map(Value::F32),
         "DOUBLE" => dec(raw).map(Value::F64),
         #[cfg(feature = "decimal")]

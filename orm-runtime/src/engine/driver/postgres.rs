@@ -3,7 +3,7 @@
 use sqlx::postgres::{PgArgumentBuffer, PgArguments, PgRow, PgTypeInfo, PgValueRef};
 use sqlx::{Postgres, Row as _, TypeInfo as _, ValueRef as _};
 
-use super::{Driver, add_arg, column_decode_error};
+use super::{Driver, add_arg, column_decode_error, unsigned_too_large};
 use crate::error::Result;
 use crate::row::{DriverRow, Row, RowInner};
 use crate::value::Value;
@@ -38,6 +38,7 @@ impl Driver for Postgres {
                 Value::I16(x) => add_arg::<Postgres, _>(a, i, v, *x),
                 Value::I32(x) => add_arg::<Postgres, _>(a, i, v, *x),
                 Value::I64(x) => add_arg::<Postgres, _>(a, i, v, *x),
+                Value::U64(x) => Err(unsigned_too_large(i, v, *x, "PostgreSQL")),
                 Value::F32(x) => add_arg::<Postgres, _>(a, i, v, *x),
                 Value::F64(x) => add_arg::<Postgres, _>(a, i, v, *x),
                 Value::Text(x) => add_arg::<Postgres, _>(a, i, v, x.as_str()),
@@ -61,7 +62,7 @@ impl Driver for Postgres {
         Row(RowInner::Postgres(row))
     }
 
-    fn done(result: &sqlx::postgres::PgQueryResult) -> (u64, Option<i64>) {
+    fn done(result: &sqlx::postgres::PgQueryResult) -> (u64, Option<Value>) {
         (result.rows_affected(), None)
     }
 
@@ -85,6 +86,7 @@ impl Driver for Postgres {
                 Value::I16(_) => 'h',
                 Value::I32(_) => 'i',
                 Value::I64(_) => 'l',
+                Value::U64(_) => 'U',
                 Value::F32(_) => 'f',
                 Value::F64(_) => 'd',
                 Value::Text(_) => 't',

@@ -3,7 +3,7 @@
 use sqlx::sqlite::{SqliteArguments, SqliteRow, SqliteValueRef};
 use sqlx::{Column as _, Row as _, Sqlite, TypeInfo as _, ValueRef as _};
 
-use super::{Driver, add_arg, column_decode_error};
+use super::{Driver, add_arg, column_decode_error, unsigned_too_large};
 use crate::error::{Error, Result};
 use crate::row::{DriverRow, Row, RowInner};
 use crate::value::Value;
@@ -19,6 +19,7 @@ impl Driver for Sqlite {
                 Value::I16(x) => add_arg::<Sqlite, _>(a, i, v, *x),
                 Value::I32(x) => add_arg::<Sqlite, _>(a, i, v, *x),
                 Value::I64(x) => add_arg::<Sqlite, _>(a, i, v, *x),
+                Value::U64(x) => Err(unsigned_too_large(i, v, *x, "SQLite")),
                 // SQLite stores a NaN as NULL, without a word: refused. Infinities are
                 // stored as such.
                 Value::F32(x) if x.is_nan() => Err(nan(i, v)),
@@ -55,8 +56,11 @@ impl Driver for Sqlite {
         Row(RowInner::Sqlite(row))
     }
 
-    fn done(result: &sqlx::sqlite::SqliteQueryResult) -> (u64, Option<i64>) {
-        (result.rows_affected(), Some(result.last_insert_rowid()))
+    fn done(result: &sqlx::sqlite::SqliteQueryResult) -> (u64, Option<Value>) {
+        (
+            result.rows_affected(),
+            Some(Value::I64(result.last_insert_rowid())),
+        )
     }
 }
 
