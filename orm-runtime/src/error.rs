@@ -261,8 +261,9 @@ pub enum Error {
         problem: String,
     },
 
-    /// A name in DDL is longer than the dialect allows (63 bytes on PostgreSQL, 64
-    /// characters on MySQL).
+    /// A name is longer than the dialect allows (63 bytes on PostgreSQL, 64 characters
+    /// on MySQL): refused when DDL or any statement naming it is compiled, since
+    /// PostgreSQL would silently truncate it in a query.
     #[error("identifier `{identifier}` is {len} long; {dialect} allows at most {max}")]
     IdentifierTooLong {
         /// The identifier.
@@ -273,6 +274,16 @@ pub enum Error {
         max: usize,
         /// The dialect name.
         dialect: &'static str,
+    },
+
+    /// A name that cannot be an identifier on any database (it holds a NUL byte), found
+    /// when a statement naming it is compiled.
+    #[error("identifier `{identifier}` is refused: {reason}")]
+    InvalidIdentifier {
+        /// The identifier, a NUL shown as `\0`.
+        identifier: String,
+        /// Why.
+        reason: &'static str,
     },
 
     /// A naming-convention template could not be applied.
