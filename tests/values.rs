@@ -17,6 +17,7 @@ backend_tests!(
     an_out_of_range_timestamp_is_an_error_never_null_or_zero,
     non_finite_floats_are_kept_where_the_database_can_and_refused_where_not,
     unsigned_64_bit_values_past_i64_are_read_and_bound_where_the_database_has_them,
+    a_leap_second_is_refused_or_kept_never_turned_into_midnight,
 );
 
 async fn create_all_types(db: &TestDb, engine: &orm::Engine) {
@@ -639,4 +640,78 @@ async fn unsigned_64_bit_values_past_i64_are_read_and_bound_where_the_database_h
         .unwrap();
     assert_eq!(row.value(0).unwrap(), Value::I64(7));
     assert_eq!(row.get::<i64>(0).unwrap(), 7);
+}
+
+/// Issue 8: MariaDB stored `23:59:60.5` (chrono's leap second) as `00:00:00`, and
+/// PostgreSQL a leap-second timestamp as the next day's `00:00:00.5`. Both refuse it
+/// now, as PostgreSQL's server refuses a leap-second TIME; SQLite, which keeps the
+/// text, returns it as it was.
+async fn a_leap_second_is_refused_or_kept_never_turned_into_midnight(db: &TestDb) {
+    let engine = db.engine().await;
+    let time = orm::schema::SqlType::Time.ddl(engine.dialect());
+    let naive = orm::schema::SqlType::DateTime.ddl(engine.dialect());
+    let instant = orm::schema::SqlType::TimestampTz.ddl(engine.dialect());
+    engine
+        .execute(text(format!(
+            "CREATE TABLE leaps (id INTEGER, t {time}, dt {naive}, ts {instant})"
+        )))
+        .await
+        .unwrap();
+    let leap = NaiveTime::from_hms_nano_opt(23, 59, 59, 1_500_000_000).unwrap();
+    let day = NaiveDate::from_ymd_opt(2016, 12, 31).unwrap();
+    let cases: [(&str, Value); 3] = [
+        ("t", leap.into()),
+        ("dt", day.and_time(leap).into()),
+        ("ts", day.and_time(leap).and_utc().into()),
+    ];
+    for (id, (column, value)) in cases.into_iter().enumerate() {
+        let done = engine
+            .execute(
+                text(format!("INSERT INTO leaps (id, {column}) VALUES (:id, :v)"))
+                    .bind("id", id as i64)
+                    .bind("v", value.clone()),
+            )
+            .await;
+        match (db.backend, done) {
+            (Backend::MySql, Err(err)) => {
+                assert!(matches!(err, Error::Bind { index: 2, .. }), "{err:?}");
+                assert!(err.to_string().contains("leap second"), "{err}");
+            }
+            // The server refuses a TIME; a timestamp, which sqlx would send as the next
+            // day's 00:00:00.5, is refused before it is sent.
+            (Backend::Postgres, Err(err)) if column == "t" => {
+                let db_err = err.as_database_error().expect("the server refuses it");
+                assert_eq!(db_err.code.as_deref(), Some("22008"), "{err}");
+            }
+            (Backend::Postgres, Err(err)) => {
+                assert!(matches!(err, Error::Bind { index: 2, .. }), "{err:?}");
+                assert!(err.to_string().contains("leap second"), "{err}");
+            }
+            (Backend::Sqlite, Ok(_)) => {
+                let row = engine
+                    .fetch_one(
+                        text(format!("SELECT {column} FROM leaps WHERE id = :id"))
+                            .bind("id", id as i64),
+                    )
+                    .await
+                    .unwrap();
+                let back = match &value {
+                    Value::Time(_) => Value::Time(row.get(0).unwrap()),
+                    Value::DateTime(_) => Value::DateTime(row.get(0).unwrap()),
+                    _ => Value::DateTimeUtc(row.get(0).unwrap()),
+                };
+                assert_eq!(back, value, "{column}");
+            }
+            (backend, other) => panic!("{backend:?} {column}: {other:?}"),
+        }
+    }
+    if db.backend != Backend::Sqlite {
+        let n: i64 = engine
+            .fetch_one(text("SELECT COUNT(*) FROM leaps"))
+            .await
+            .unwrap()
+            .get(0)
+            .unwrap();
+        assert_eq!(n, 0, "nothing was written");
+    }
 }

@@ -64,6 +64,29 @@ where
     })
 }
 
+/// Refuses a leap second (chrono's `23:59:60.5`: a nanosecond count past one second)
+/// where `database` cannot store one: sqlx would send MySQL the fraction as a million
+/// microseconds or more (stored as `00:00:00`), and PostgreSQL a timestamp one second
+/// on (the next day's `00:00:00.5`). PostgreSQL's server refuses a leap-second TIME
+/// itself.
+pub(crate) fn check_leap_second(
+    index: usize,
+    value: &Value,
+    nanosecond: u32,
+    database: &str,
+) -> Result<()> {
+    if nanosecond < 1_000_000_000 {
+        return Ok(());
+    }
+    Err(Error::Bind {
+        index: index + 1,
+        value_type: value.type_name(),
+        message: format!(
+            "a leap second (23:59:60) is out of range: {database} times stop at 59.999999 seconds"
+        ),
+    })
+}
+
 /// The error for a [`Value::U64`] bound where integers are signed 64-bit.
 pub(crate) fn unsigned_too_large(index: usize, value: &Value, x: u64, database: &str) -> Error {
     Error::Bind {

@@ -3,9 +3,9 @@
 use sqlx::mysql::{MySqlArguments, MySqlRow, MySqlValueRef};
 use sqlx::{MySql, Row as _, TypeInfo as _, ValueRef as _};
 
-use chrono::Datelike as _;
+use chrono::{Datelike as _, Timelike as _};
 
-use super::{Driver, add_arg, column_decode_error};
+use super::{Driver, add_arg, check_leap_second, column_decode_error};
 use crate::error::{Error, Result};
 use crate::row::{DriverRow, Row, RowInner};
 use crate::value::Value;
@@ -34,9 +34,13 @@ impl Driver for MySql {
                     check_year(i, v, x.year())?;
                     add_arg::<MySql, _>(a, i, v, *x)
                 }
-                Value::Time(x) => add_arg::<MySql, _>(a, i, v, *x),
+                Value::Time(x) => {
+                    check_leap_second(i, v, x.nanosecond(), "MySQL and MariaDB")?;
+                    add_arg::<MySql, _>(a, i, v, *x)
+                }
                 Value::DateTime(x) => {
                     check_year(i, v, x.year())?;
+                    check_leap_second(i, v, x.nanosecond(), "MySQL and MariaDB")?;
                     add_arg::<MySql, _>(a, i, v, *x)
                 }
                 // The connection's session time zone is UTC (`+00:00`, set by sqlx), so an
@@ -47,6 +51,7 @@ impl Driver for MySql {
                 // or the current time in a NOT NULL column, without a word.
                 Value::DateTimeUtc(x) => {
                     check_year(i, v, x.year())?;
+                    check_leap_second(i, v, x.nanosecond(), "MySQL and MariaDB")?;
                     add_arg::<MySql, _>(a, i, v, x.naive_utc())
                 }
                 #[cfg(feature = "uuid")]

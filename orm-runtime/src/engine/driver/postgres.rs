@@ -3,7 +3,9 @@
 use sqlx::postgres::{PgArgumentBuffer, PgArguments, PgRow, PgTypeInfo, PgValueRef};
 use sqlx::{Postgres, Row as _, TypeInfo as _, ValueRef as _};
 
-use super::{Driver, add_arg, column_decode_error, unsigned_too_large};
+use chrono::Timelike as _;
+
+use super::{Driver, add_arg, check_leap_second, column_decode_error, unsigned_too_large};
 use crate::error::Result;
 use crate::row::{DriverRow, Row, RowInner};
 use crate::value::Value;
@@ -45,8 +47,14 @@ impl Driver for Postgres {
                 Value::Bytes(x) => add_arg::<Postgres, _>(a, i, v, x.as_slice()),
                 Value::Date(x) => add_arg::<Postgres, _>(a, i, v, *x),
                 Value::Time(x) => add_arg::<Postgres, _>(a, i, v, *x),
-                Value::DateTime(x) => add_arg::<Postgres, _>(a, i, v, *x),
-                Value::DateTimeUtc(x) => add_arg::<Postgres, _>(a, i, v, *x),
+                Value::DateTime(x) => {
+                    check_leap_second(i, v, x.nanosecond(), "PostgreSQL")?;
+                    add_arg::<Postgres, _>(a, i, v, *x)
+                }
+                Value::DateTimeUtc(x) => {
+                    check_leap_second(i, v, x.nanosecond(), "PostgreSQL")?;
+                    add_arg::<Postgres, _>(a, i, v, *x)
+                }
                 #[cfg(feature = "uuid")]
                 Value::Uuid(x) => add_arg::<Postgres, _>(a, i, v, *x),
                 #[cfg(feature = "json")]
