@@ -42,6 +42,7 @@ backend_tests!(
     multi_row_insert_and_insert_from_select,
     upserts_per_dialect,
     returning_where_the_dialect_has_it,
+    an_upsert_that_updated_reports_no_older_insert_id,
 );
 
 async fn setup(db: &TestDb) -> Engine {
@@ -201,6 +202,68 @@ async fn upserts_per_dialect(db: &TestDb) {
         balances(&engine).await,
         [("ann".to_owned(), 15), ("cid".to_owned(), 7)]
     );
+}
+
+/// Issue 8: on SQLite an upsert that took its UPDATE path reported, as its
+/// `last_insert_id()`, an older insert's id from the same pooled connection. It reports
+/// none now (MySQL may report the updated row's own id); one that inserted reports the
+/// new row's id.
+async fn an_upsert_that_updated_reports_no_older_insert_id(db: &TestDb) {
+    let engine = setup(db).await;
+    engine
+        .execute(text("CREATE TABLE other (id INTEGER PRIMARY KEY)"))
+        .await
+        .unwrap();
+    let mut conn = engine.connect().await.unwrap();
+    let upsert = |name: &str, amount: i64| {
+        insert(Account::table())
+            .values((Account::name.set(name), Account::balance.set(amount)))
+            .on_conflict_do_update(
+                ["name"],
+                Account::balance.set(Account::balance + excluded(Account::balance)),
+            )
+    };
+    let id_of = async |conn: &mut orm::Connection, name: &str| -> i64 {
+        conn.fetch_one(select(Account::id).filter(Account::name.eq(name)))
+            .await
+            .unwrap()
+            .get(0)
+            .unwrap()
+    };
+    let first = conn.execute(upsert("ann", 1)).await.unwrap();
+    let ann = id_of(&mut conn, "ann").await;
+    if db.backend != Backend::Postgres {
+        assert_eq!(first.last_insert_id(), Some(ann));
+    }
+    // An insert elsewhere on the same connection, then an upsert that updates.
+    conn.execute(text("INSERT INTO other (id) VALUES (77)"))
+        .await
+        .unwrap();
+    let updated = conn.execute(upsert("ann", 2)).await.unwrap();
+    assert!(updated.rows_affected() >= 1);
+    match db.backend {
+        // MySQL reports the updated row's own key.
+        Backend::MySql => assert!(
+            updated.last_insert_id().is_none_or(|id| id == ann),
+            "{:?}",
+            updated.last_insert_id()
+        ),
+        _ => assert_eq!(updated.last_insert_id(), None),
+    }
+    // An upsert that inserts reports its row's id, also after a delete.
+    let cid = conn.execute(upsert("cid", 3)).await.unwrap();
+    let cid_id = id_of(&mut conn, "cid").await;
+    conn.execute(delete(Account::table()).filter(Account::name.eq("cid")))
+        .await
+        .unwrap();
+    let dee = conn.execute(upsert("dee", 4)).await.unwrap();
+    let dee_id = id_of(&mut conn, "dee").await;
+    if db.backend != Backend::Postgres {
+        assert_eq!(cid.last_insert_id(), Some(cid_id));
+        assert_eq!(dee.last_insert_id(), Some(dee_id));
+    } else {
+        assert_eq!((cid.last_insert_id(), dee.last_insert_id()), (None, None));
+    }
 }
 
 async fn returning_where_the_dialect_has_it(db: &TestDb) {

@@ -95,6 +95,7 @@ where
     let result = async {
         let text = DB::statement_text(c.sql(), c.binds());
         let q = query::<DB>(&text, c.binds())?;
+        let zero_means_no_insert = is_insert(c.sql()) && DB::reset_insert_id(conn, c.sql()).await?;
         let mut stream = sqlx::Executor::fetch_many(&mut *conn, q);
         let mut out = QueryResult::default();
         while let Some(item) = stream
@@ -115,7 +116,9 @@ where
         }
         // Only an INSERT that inserted reports an id (SQLite's last_insert_rowid()
         // otherwise repeats the connection's last insert).
-        if out.rows_affected == 0 || !is_insert(c.sql()) {
+        let reset_and_unchanged =
+            zero_means_no_insert && out.last_insert_id == Some(crate::value::Value::I64(0));
+        if out.rows_affected == 0 || !is_insert(c.sql()) || reset_and_unchanged {
             out.last_insert_id = None;
         }
         // MySQL reports no count for a statement that returns rows (MariaDB's

@@ -37,6 +37,18 @@ pub(crate) trait Driver: sqlx::Database + sqlx::database::HasStatementCache {
     fn wrap_row(row: <Self as sqlx::Database>::Row) -> Row;
     /// `(rows_affected, last_insert_id)` of a finished statement.
     fn done(result: &<Self as sqlx::Database>::QueryResult) -> (u64, Option<Value>);
+    /// Called before the INSERT `sql` runs on `conn`; returns true when, afterwards, an
+    /// id of 0 means that no row was inserted. SQLite's `last_insert_rowid()` repeats
+    /// the connection's last insert when a statement inserts nothing, which an upsert
+    /// that took its UPDATE path does while reporting one row changed: before an upsert
+    /// it is set to 0.
+    fn reset_insert_id<'c>(
+        _conn: &'c mut <Self as sqlx::Database>::Connection,
+        _sql: &str,
+    ) -> futures_core::future::BoxFuture<'c, Result<bool>> {
+        Box::pin(std::future::ready(Ok(false)))
+    }
+
     /// The text sent to the driver for `sql` with `binds`. The driver caches prepared
     /// statements by text; a dialect whose prepared statements fix their parameter types
     /// (PostgreSQL) makes the text differ per parameter-type signature.

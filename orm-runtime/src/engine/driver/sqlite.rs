@@ -1,6 +1,6 @@
 //! SQLite: binds through `sqlx::sqlite`, reads values by their storage class.
 
-use sqlx::sqlite::{SqliteArguments, SqliteRow, SqliteValueRef};
+use sqlx::sqlite::{SqliteArguments, SqliteConnection, SqliteRow, SqliteValueRef};
 use sqlx::{Column as _, Row as _, Sqlite, TypeInfo as _, ValueRef as _};
 
 use super::{Driver, add_arg, column_decode_error, unsigned_too_large};
@@ -52,6 +52,24 @@ impl Driver for Sqlite {
         Ok(args)
     }
 
+    fn reset_insert_id<'c>(
+        conn: &'c mut SqliteConnection,
+        sql: &str,
+    ) -> futures_core::future::BoxFuture<'c, Result<bool>> {
+        if !is_upsert(sql) {
+            return Box::pin(std::future::ready(Ok(false)));
+        }
+        Box::pin(async move {
+            let mut handle = conn.lock_handle().await?;
+            let db = handle.as_raw_handle();
+            // SAFETY: `db` is the connection's open `sqlite3` handle, valid while
+            // `handle` holds the connection's lock (so no statement runs on it meanwhile);
+            // the call only sets an integer on it.
+            unsafe { libsqlite3_sys::sqlite3_set_last_insert_rowid(db.as_ptr(), 0) };
+            Ok(true)
+        })
+    }
+
     fn wrap_row(row: SqliteRow) -> Row {
         Row(RowInner::Sqlite(row))
     }
@@ -62,6 +80,14 @@ impl Driver for Sqlite {
             Some(Value::I64(result.last_insert_rowid())),
         )
     }
+}
+
+/// True for SQL that may hold an `ON CONFLICT` clause (an upsert); a false positive
+/// (the word in a string or a name) only costs a step on the connection's worker.
+fn is_upsert(sql: &str) -> bool {
+    sql.as_bytes()
+        .windows(b"CONFLICT".len())
+        .any(|w| w.eq_ignore_ascii_case(b"CONFLICT"))
 }
 
 fn nan(index: usize, value: &Value) -> Error {
