@@ -392,6 +392,97 @@ async fn mysql_insert_returning_is_emulated() {
     .await;
 }
 
+/// Issue 8: MySQL's emulated `INSERT ... RETURNING` took a key given as NULL or 0 as
+/// final, so its SELECT found nothing and said `Ok`; the INSERT and its SELECT were not
+/// one unit. Now NULL and 0 mean "generate" (as MySQL reads them), the two statements
+/// commit or roll back together, and a SELECT that finds no row is an error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mysql_emulated_returning_is_atomic_and_takes_a_null_or_zero_key_as_generated() {
+    use orm::Value;
+    use orm::sql::Assignment;
+    crate::support::run(
+        Backend::MySql,
+        module_path!(),
+        "mysql_emulated_returning_is_atomic",
+        async |db: &TestDb| {
+            setup(db).await;
+            let engine = db
+                .builder()
+                .dialect(Dialect::MySql)
+                .connect()
+                .await
+                .unwrap();
+            for (name, key) in [("null key", Value::Null), ("zero key", Value::I64(0))] {
+                let done = engine
+                    .execute(
+                        insert(Account::table())
+                            .values(vec![
+                                Assignment::new("id", key),
+                                Assignment::new("name", name),
+                                Assignment::new("balance", 1),
+                            ])
+                            .returning((Account::id, Account::name)),
+                    )
+                    .await
+                    .unwrap();
+                assert_eq!(done.rows().len(), 1, "{name}");
+                let id: i64 = done.rows()[0].get("id").unwrap();
+                assert!(id > 0, "{name}: {id}");
+                assert_eq!(Some(id), done.last_insert_id());
+                assert_eq!(done.rows()[0].get::<String>("name").unwrap(), name);
+            }
+            // The INSERT succeeds and the SELECT fails (the table as declared has a
+            // column the database does not): the row is rolled back with it.
+            let declared = Arc::new(
+                (*Account::table())
+                    .clone()
+                    .column(Col::new("ghost", SqlType::Integer)),
+            );
+            let failing = || {
+                insert(&declared)
+                    .values(vec![
+                        Assignment::new("name", "ghost row"),
+                        Assignment::new("balance", 1),
+                    ])
+                    .returning(declared.c("ghost"))
+            };
+            let err = engine.execute(failing()).await.unwrap_err();
+            assert!(err.as_database_error().is_some(), "{err:?}");
+            // Inside a transaction it is a savepoint: the transaction's own work stays.
+            let mut tx = engine.begin().await.unwrap();
+            tx.execute(
+                insert(Account::table())
+                    .values((Account::name.set("kept"), Account::balance.set(2))),
+            )
+            .await
+            .unwrap();
+            tx.execute(failing()).await.unwrap_err();
+            tx.commit().await.unwrap();
+            let names: Vec<String> = balances(&engine)
+                .await
+                .into_iter()
+                .map(|(n, _)| n)
+                .collect();
+            assert_eq!(names, ["kept", "null key", "zero key"]);
+            // A key given as an expression would be evaluated twice: refused.
+            let err = engine
+                .execute(
+                    insert(Account::table())
+                        .values((
+                            Account::id.set(Account::balance + 1),
+                            Account::name.set("expr"),
+                            Account::balance.set(1),
+                        ))
+                        .returning(Account::id),
+                )
+                .await
+                .unwrap_err();
+            assert!(matches!(err, Error::Unsupported { .. }), "{err:?}");
+        },
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn a_dialect_from_another_family_is_refused() {
     let err = orm::Engine::builder("sqlite::memory:")

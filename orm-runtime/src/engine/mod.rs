@@ -91,9 +91,11 @@ impl QueryResult {
 }
 
 /// Generates the statement-running methods shared by [`Connection`] and
-/// [`Transaction`] and [`Savepoint`]; each type provides `dialect()`, `echo()` and `raw()`
+/// [`Transaction`] and [`Savepoint`]; each type provides `dialect()`, `echo()`, `raw()`
 /// (the driver connection and the [`Flight`](pool::Flight) that marks it busy for one
-/// call: a call cancelled mid-flight keeps it busy, and the pool closes it).
+/// call: a call cancelled mid-flight keeps it busy, and the pool closes it),
+/// `conn_inner()` (the pooled connection) and `reopens()` (whether a connection lost
+/// by an earlier call is replaced: outside a transaction only).
 macro_rules! executor_methods {
     () => {
         /// Runs a statement; returns its rows, if any, and the count of rows it changed.
@@ -121,29 +123,60 @@ macro_rules! executor_methods {
                     select,
                     generated_key,
                 } => {
-                    let (raw, flight) = self.raw().await?;
-                    let done = flight.land(raw.execute(&insert, &echo).await)?;
-                    let select = if generated_key {
-                        let id = done.last_insert_value().cloned().ok_or_else(|| {
-                            $crate::error::Error::Unsupported {
-                                dialect: "mysql",
-                                feature: "INSERT ... RETURNING when the INSERT generated no id"
-                                    .into(),
+                    // One unit: BEGIN (a SAVEPOINT inside a transaction), the INSERT, the
+                    // SELECT, then COMMIT, or ROLLBACK if either failed. A call cancelled
+                    // mid-flight closes the connection, and the server rolls back.
+                    let reopen = self.reopens();
+                    self.conn_inner().begin(reopen).await?;
+                    let outcome = async {
+                        let (raw, flight) = self.raw().await?;
+                        let done = flight.land(raw.execute(&insert, &echo).await)?;
+                        let select = if generated_key {
+                            let id = done.last_insert_value().cloned().ok_or_else(|| {
+                                $crate::error::Error::Unsupported {
+                                    dialect: "mysql",
+                                    feature: "INSERT ... RETURNING when the INSERT generated \
+                                              no id"
+                                        .into(),
+                                }
+                            })?;
+                            // The key is the SELECT's last placeholder (its WHERE comes
+                            // after the returned expressions, whose own binds stay).
+                            let (sql, mut binds) = select.into_parts();
+                            if let Some(last) = binds.last_mut() {
+                                *last = id;
                             }
-                        })?;
-                        // The key is the SELECT's last placeholder (its WHERE comes after
-                        // the returned expressions, whose own binds stay).
-                        let (sql, mut binds) = select.into_parts();
-                        if let Some(last) = binds.last_mut() {
-                            *last = id;
+                            $crate::sql::Compiled::new(sql, binds)
+                        } else {
+                            select
+                        };
+                        let (raw, flight) = self.raw().await?;
+                        let rows = flight.land(raw.fetch_all(&select, &echo).await)?;
+                        if rows.len() != 1 {
+                            return Err($crate::error::Error::Unsupported {
+                                dialect: "mysql",
+                                feature: format!(
+                                    "INSERT ... RETURNING whose row is not found again by its \
+                                     primary key (the SELECT found {} rows)",
+                                    rows.len()
+                                ),
+                            });
                         }
-                        $crate::sql::Compiled::new(sql, binds)
-                    } else {
-                        select
-                    };
-                    let (raw, flight) = self.raw().await?;
-                    let rows = flight.land(raw.fetch_all(&select, &echo).await)?;
-                    Ok(done.with_rows(rows))
+                        Ok(done.with_rows(rows))
+                    }
+                    .await;
+                    match outcome {
+                        Ok(done) => {
+                            self.conn_inner().commit().await?;
+                            Ok(done)
+                        }
+                        Err(e) => {
+                            if let Err(rb) = self.conn_inner().rollback().await {
+                                tracing::warn!(target: "orm::engine", error = %rb, "ROLLBACK failed");
+                            }
+                            Err(e)
+                        }
+                    }
                 }
             }
         }
