@@ -43,6 +43,7 @@ backend_tests!(
     upserts_per_dialect,
     returning_where_the_dialect_has_it,
     an_upsert_that_updated_reports_no_older_insert_id,
+    rows_affected_counts_rows_matched_even_when_unchanged,
 );
 
 async fn setup(db: &TestDb) -> Engine {
@@ -202,6 +203,53 @@ async fn upserts_per_dialect(db: &TestDb) {
         balances(&engine).await,
         [("ann".to_owned(), 15), ("cid".to_owned(), 7)]
     );
+}
+
+/// Issue 8: the documentation said MySQL counts rows *changed*; the engine's MySQL
+/// connections count rows *matched* (sqlx sets CLIENT_FOUND_ROWS), as PostgreSQL and
+/// SQLite do, which is what version checks rely on. Pinned here.
+async fn rows_affected_counts_rows_matched_even_when_unchanged(db: &TestDb) {
+    let engine = setup(db).await;
+    engine
+        .execute(insert(Account::table()).values_many([
+            (Account::name.set("ann"), Account::balance.set(5)),
+            (Account::name.set("bob"), Account::balance.set(5)),
+            (Account::name.set("cid"), Account::balance.set(9)),
+        ]))
+        .await
+        .unwrap();
+    let set_five = |filter| {
+        update(Account::table())
+            .set(Account::balance.set(5))
+            .filter(filter)
+    };
+    // Two rows already hold 5, one changes: all three matched.
+    let done = engine
+        .execute(set_five(Account::balance.ge(0)))
+        .await
+        .unwrap();
+    assert_eq!(done.rows_affected(), 3);
+    // Nothing changes at all: still every matched row.
+    let done = engine
+        .execute(set_five(Account::name.eq("ann")))
+        .await
+        .unwrap();
+    assert_eq!(done.rows_affected(), 1);
+    let done = engine
+        .execute(set_five(Account::name.eq("nobody")))
+        .await
+        .unwrap();
+    assert_eq!(done.rows_affected(), 0);
+    if db.backend == Backend::MySql {
+        // ON DUPLICATE KEY UPDATE: 2 for a row it changed, 1 for a row left as it was.
+        let upsert = |amount: i64| {
+            insert(Account::table())
+                .values((Account::name.set("ann"), Account::balance.set(amount)))
+                .on_duplicate_key_update(Account::balance.set(amount))
+        };
+        assert_eq!(engine.execute(upsert(6)).await.unwrap().rows_affected(), 2);
+        assert_eq!(engine.execute(upsert(6)).await.unwrap().rows_affected(), 1);
+    }
 }
 
 /// Issue 8: on SQLite an upsert that took its UPDATE path reported, as its

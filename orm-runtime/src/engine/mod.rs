@@ -64,10 +64,13 @@ impl QueryResult {
         self
     }
 
-    /// Rows inserted, updated or deleted (SQLAlchemy's `rowcount`). On MySQL, rows
-    /// *changed*: an UPDATE that sets a column to its current value does not count.
-    /// For a statement that returns rows where the driver gives no count (MariaDB's
-    /// `INSERT ... RETURNING`), the number of rows returned.
+    /// Rows inserted, deleted, or *matched* by an UPDATE (SQLAlchemy's `rowcount`): an
+    /// UPDATE that sets a row to the values it already has counts it, on every database
+    /// (MySQL connections ask for found rows, `CLIENT_FOUND_ROWS`, as sqlx does), which
+    /// is what a version check needs. MySQL's `INSERT ... ON DUPLICATE KEY UPDATE`
+    /// counts 1 per row inserted and 2 per row updated (1 if the update left it as it
+    /// was). For a statement that returns rows where the driver gives no count
+    /// (MariaDB's `INSERT ... RETURNING`), the number of rows returned.
     pub fn rows_affected(&self) -> u64 {
         self.rows_affected
     }
