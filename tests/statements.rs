@@ -18,6 +18,7 @@ backend_tests!(
     a_nul_byte_in_sql_text_is_an_error_not_a_hang,
     placeholders_the_database_reads_itself_are_refused_in_text,
     func_call_refuses_a_name_that_is_not_a_function_name,
+    text_finds_parameters_where_the_database_reads_sql_not_in_its_comments,
 );
 
 async fn scripts_run_several_statements(db: &TestDb) {
@@ -439,4 +440,30 @@ async fn func_call_refuses_a_name_that_is_not_a_function_name(db: &TestDb) {
         .get(0)
         .unwrap();
     assert_eq!(n, 1);
+}
+
+/// Issue 8: the MySQL reading of `text()` took `5--:x` for a comment (MySQL needs a
+/// space after `--`) and skipped `/*! :x */` (an executable comment, which MySQL runs).
+/// Each database's reading is the one its server has.
+async fn text_finds_parameters_where_the_database_reads_sql_not_in_its_comments(db: &TestDb) {
+    let engine = db.engine().await;
+    let value =
+        async |t: orm::TextClause| -> orm::Result<i64> { engine.fetch_one(t).await?.get(0) };
+    if db.backend == Backend::MySql {
+        let v = value(text("SELECT 5--:x AS v").bind("x", 2)).await.unwrap();
+        assert_eq!(v, 7);
+        let v = value(text("SELECT 1 /*! + :x */ AS v").bind("x", 2))
+            .await
+            .unwrap();
+        assert_eq!(v, 3);
+        let v = value(text("SELECT 1 -- :x\n AS v")).await.unwrap();
+        assert_eq!(v, 1);
+    } else {
+        let v = value(text("SELECT 5--:x\n AS v")).await.unwrap();
+        assert_eq!(v, 5);
+        let err = value(text("SELECT 5--:x\n AS v").bind("x", 2))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("does not appear"), "{err}");
+    }
 }

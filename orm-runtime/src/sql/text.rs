@@ -300,11 +300,30 @@ fn parse(src: &str, mysql: bool) -> Parse {
                     i += 1;
                 }
             }
-            '-' if chars.get(i + 1) == Some(&'-') => {
+            // MySQL reads `--` as a comment only before a space or control character:
+            // `5--:x` is 5 minus minus :x there.
+            '-' if chars.get(i + 1) == Some(&'-')
+                && (!mysql
+                    || chars
+                        .get(i + 2)
+                        .is_none_or(|c| c.is_whitespace() || c.is_control())) =>
+            {
                 while i < chars.len() && chars[i] != '\n' {
                     lit.push(chars[i]);
                     i += 1;
                 }
+            }
+            // MySQL runs what is inside `/*! ... */` and MariaDB also `/*M! ... */`
+            // (executable comments, optionally with a version): parameters there are
+            // read; the closing `*/` is copied as it comes.
+            '/' if mysql
+                && chars.get(i + 1) == Some(&'*')
+                && (chars.get(i + 2) == Some(&'!')
+                    || (chars.get(i + 2) == Some(&'M') && chars.get(i + 3) == Some(&'!'))) =>
+            {
+                let opener = if chars[i + 2] == '!' { 3 } else { 4 };
+                lit.extend(&chars[i..i + opener]);
+                i += opener;
             }
             '/' if chars.get(i + 1) == Some(&'*') => {
                 lit.push_str("/*");
@@ -458,6 +477,27 @@ mod parse_tests {
             sql(&t, Dialect::MySql),
             "SELECT 'it\\'s :no', \"say \\\"hi:there\\\"\", ? # it's :y\n"
         );
+    }
+
+    #[test]
+    fn mysql_double_dash_needs_a_space_and_executable_comments_are_read() {
+        let t = text("SELECT 5--:x, 1 -- :c\n, 2 --\t:c\n").bind("x", 2);
+        assert_eq!(
+            sql(&t, Dialect::MySql),
+            "SELECT 5--?, 1 -- :c\n, 2 --\t:c\n"
+        );
+        // Elsewhere `--` always starts a comment.
+        let t = text("SELECT 5--:x\n").bind("x", 2);
+        assert!(sql(&t, Dialect::Postgres).contains("`:x` does not appear"));
+        let t = text("SELECT 1 /*! + :x */ /*M!100000 + :y */ /*50110 :z */ /* :w */")
+            .bind("x", 1)
+            .bind("y", 2);
+        assert_eq!(
+            sql(&t, Dialect::MariaDb),
+            "SELECT 1 /*! + ? */ /*M!100000 + ? */ /*50110 :z */ /* :w */"
+        );
+        let t = text("SELECT 1 /*! + :x */").bind("x", 1);
+        assert!(sql(&t, Dialect::Sqlite).contains("`:x` does not appear"));
     }
 
     #[test]
