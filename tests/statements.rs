@@ -19,6 +19,7 @@ backend_tests!(
     placeholders_the_database_reads_itself_are_refused_in_text,
     func_call_refuses_a_name_that_is_not_a_function_name,
     text_finds_parameters_where_the_database_reads_sql_not_in_its_comments,
+    text_with_thirty_thousand_binds_compiles_in_linear_time,
 );
 
 async fn scripts_run_several_statements(db: &TestDb) {
@@ -466,4 +467,36 @@ async fn text_finds_parameters_where_the_database_reads_sql_not_in_its_comments(
             .unwrap_err();
         assert!(err.to_string().contains("does not appear"), "{err}");
     }
+}
+
+/// Issue 8: binding values to `text()` took quadratic time (16,000 binds 4.8 s, 70,000
+/// minutes). 30,000 (under SQLite's limit of 32,766) now compile in a blink and run.
+async fn text_with_thirty_thousand_binds_compiles_in_linear_time(db: &TestDb) {
+    let engine = db.engine().await;
+    engine
+        .execute_script(
+            "CREATE TABLE wide (id INTEGER); INSERT INTO wide VALUES (1); \
+             INSERT INTO wide VALUES (29999); INSERT INTO wide VALUES (30000)",
+        )
+        .await
+        .unwrap();
+    let n = 30_000;
+    let started = std::time::Instant::now();
+    let list: Vec<String> = (0..n).map(|i| format!(":p{i}")).collect();
+    let mut stmt = text(format!(
+        "SELECT COUNT(*) FROM wide WHERE id IN ({})",
+        list.join(", ")
+    ));
+    for i in 0..n {
+        stmt = stmt.bind(&format!("p{i}"), i as i64);
+    }
+    let compiled = stmt.compile(engine.dialect()).unwrap();
+    let compile_time = started.elapsed();
+    assert!(
+        compile_time < std::time::Duration::from_secs(2),
+        "{compile_time:?}"
+    );
+    assert_eq!(compiled.binds().len(), n);
+    let found: i64 = engine.fetch_one(stmt).await.unwrap().get(0).unwrap();
+    assert_eq!(found, 2);
 }

@@ -1,6 +1,7 @@
 //! `text()`: literal SQL with named bind parameters (`:name`), rewritten to each
 //! dialect's placeholders.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::{Compiled, Executable};
@@ -20,7 +21,13 @@ use crate::value::Value;
 pub struct TextClause {
     parsed: Arc<Parsed>,
     binds: Vec<(String, Value)>,
+    /// Where each name is in `binds`, once there are more than [`LINEAR_BINDS`] (so
+    /// that binding n values costs O(n), not O(n²)).
+    bind_index: Option<HashMap<String, usize>>,
 }
+
+/// Up to this many binds, a name is looked up by scanning.
+const LINEAR_BINDS: usize = 8;
 
 #[derive(Debug)]
 struct Parsed {
@@ -35,6 +42,8 @@ struct Parsed {
 struct Parse {
     pieces: Vec<Piece>,
     names: Vec<String>,
+    /// Each name's index in `names`.
+    name_index: HashMap<String, usize>,
     /// Placeholders of the databases' own written in the text: mixing one with named
     /// parameters would shift every value or take another's, so compiling for a
     /// dialect that reads it is an error. Each is the first of its kind.
@@ -97,6 +106,7 @@ pub fn text(sql: impl Into<String>) -> TextClause {
             mysql: std::sync::OnceLock::new(),
         }),
         binds: Vec::new(),
+        bind_index: None,
     }
 }
 
@@ -105,9 +115,22 @@ impl TextClause {
     /// error when the statement is compiled.
     pub fn bind(mut self, name: &str, value: impl Into<Value>) -> Self {
         let value = value.into();
-        match self.binds.iter_mut().find(|(n, _)| n == name) {
-            Some(slot) => slot.1 = value,
-            None => self.binds.push((name.to_owned(), value)),
+        let found = match &self.bind_index {
+            Some(index) => index.get(name).copied(),
+            None => self.binds.iter().position(|(n, _)| n == name),
+        };
+        match found {
+            Some(i) => self.binds[i].1 = value,
+            None => {
+                if let Some(index) = &mut self.bind_index {
+                    index.insert(name.to_owned(), self.binds.len());
+                }
+                self.binds.push((name.to_owned(), value));
+                if self.bind_index.is_none() && self.binds.len() > LINEAR_BINDS {
+                    let index = self.binds.iter().enumerate();
+                    self.bind_index = Some(index.map(|(i, (n, _))| (n.clone(), i)).collect());
+                }
+            }
         }
         self
     }
@@ -138,24 +161,26 @@ impl TextClause {
                 sql: self.parsed.source.clone(),
             });
         }
-        if let Some((name, _)) = self.binds.iter().find(|(n, _)| !parse.names.contains(n)) {
-            return Err(Error::BindParameter {
-                name: name.clone(),
-                problem: "does not appear",
-                sql: self.parsed.source.clone(),
-            });
+        // Each name's value, by name index.
+        let mut values: Vec<Option<&Value>> = vec![None; parse.names.len()];
+        for (name, value) in &self.binds {
+            match parse.name_index.get(name) {
+                Some(&idx) => values[idx] = Some(value),
+                None => {
+                    return Err(Error::BindParameter {
+                        name: name.clone(),
+                        problem: "does not appear",
+                        sql: self.parsed.source.clone(),
+                    });
+                }
+            }
         }
         let value_of = |idx: usize| -> Result<&Value> {
-            let name = &parse.names[idx];
-            self.binds
-                .iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, v)| v)
-                .ok_or_else(|| Error::BindParameter {
-                    name: name.clone(),
-                    problem: "has no value",
-                    sql: self.parsed.source.clone(),
-                })
+            values[idx].ok_or_else(|| Error::BindParameter {
+                name: parse.names[idx].clone(),
+                problem: "has no value",
+                sql: self.parsed.source.clone(),
+            })
         };
         let mut sql = String::with_capacity(self.parsed.source.len() + 8);
         let mut binds = Vec::new();
@@ -206,6 +231,7 @@ fn is_name_char(c: char) -> bool {
 fn parse(src: &str, mysql: bool) -> Parse {
     let mut pieces = Vec::new();
     let mut names: Vec<String> = Vec::new();
+    let mut name_index: HashMap<String, usize> = HashMap::new();
     let mut placeholders = Placeholders::default();
     let mut lit = String::with_capacity(src.len());
     let chars: Vec<char> = src.chars().collect();
@@ -357,13 +383,10 @@ fn parse(src: &str, mysql: bool) -> Parse {
                 if !lit.is_empty() {
                     pieces.push(Piece::Sql(std::mem::take(&mut lit)));
                 }
-                let idx = match names.iter().position(|n| *n == name) {
-                    Some(idx) => idx,
-                    None => {
-                        names.push(name);
-                        names.len() - 1
-                    }
-                };
+                let idx = *name_index.entry(name).or_insert_with_key(|name| {
+                    names.push(name.clone());
+                    names.len() - 1
+                });
                 pieces.push(Piece::Param(idx));
                 i = end;
             }
@@ -379,6 +402,7 @@ fn parse(src: &str, mysql: bool) -> Parse {
     Parse {
         pieces,
         names,
+        name_index,
         placeholders,
     }
 }
@@ -438,6 +462,27 @@ mod tests {
             err.to_string(),
             "bind parameter `:b` does not appear in SQL: SELECT :a"
         );
+    }
+
+    #[test]
+    fn binding_many_values_takes_linear_time() {
+        // 70,000 parameters took minutes when each bind and each lookup scanned.
+        let n = 70_000;
+        let sql: Vec<String> = (0..n).map(|i| format!(":p{i}")).collect();
+        let started = std::time::Instant::now();
+        let mut t = text(format!("SELECT {}", sql.join(" + ")));
+        for i in 0..n {
+            t = t.bind(&format!("p{i}"), i as i64);
+        }
+        // Rebinding past the scanning threshold still replaces.
+        t = t.bind("p0", -1i64).bind("p69999", -2i64);
+        let c = t.compile(Dialect::Sqlite).unwrap();
+        assert_eq!(c.binds().len(), n);
+        assert_eq!(c.binds()[0], Value::I64(-1));
+        assert_eq!(c.binds()[n - 1], Value::I64(-2));
+        assert_eq!(c.binds()[5], Value::I64(5));
+        let elapsed = started.elapsed();
+        assert!(elapsed < std::time::Duration::from_secs(3), "{elapsed:?}");
     }
 
     #[test]
