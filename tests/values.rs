@@ -18,6 +18,7 @@ backend_tests!(
     non_finite_floats_are_kept_where_the_database_can_and_refused_where_not,
     unsigned_64_bit_values_past_i64_are_read_and_bound_where_the_database_has_them,
     a_leap_second_is_refused_or_kept_never_turned_into_midnight,
+    only_0_and_1_read_as_bool_on_every_database,
 );
 
 async fn create_all_types(db: &TestDb, engine: &orm::Engine) {
@@ -714,4 +715,48 @@ async fn a_leap_second_is_refused_or_kept_never_turned_into_midnight(db: &TestDb
             .unwrap();
         assert_eq!(n, 0, "nothing was written");
     }
+}
+
+/// Issue 8: `2` read as `bool` was `true` on MySQL and SQLite but an error on
+/// PostgreSQL. One rule now: a boolean, or the integer 0 or 1; any other integer is an
+/// error naming it, also in a BOOLEAN column of MySQL (TINYINT(1)) or SQLite, which
+/// can hold one.
+async fn only_0_and_1_read_as_bool_on_every_database(db: &TestDb) {
+    let engine = db.engine().await;
+    let row = engine
+        .fetch_one(text("SELECT 0 AS f, 1 AS t, 2 AS two, NULL AS n"))
+        .await
+        .unwrap();
+    assert!(!row.get::<bool>("f").unwrap());
+    assert!(row.get::<bool>("t").unwrap());
+    assert_eq!(row.get::<Option<bool>>("n").unwrap(), None);
+    for err in [
+        row.get::<bool>("two").unwrap_err(),
+        row.get::<Option<bool>>("two").map(|_| ()).unwrap_err(),
+    ] {
+        assert!(matches!(err, Error::Decode { .. }), "{err:?}");
+        assert!(err.to_string().contains("2 is not a boolean"), "{err}");
+    }
+    if db.backend == Backend::Postgres {
+        return; // A PostgreSQL BOOLEAN holds true and false only.
+    }
+    engine
+        .execute(text("CREATE TABLE flags (id INTEGER, b BOOLEAN)"))
+        .await
+        .unwrap();
+    engine
+        .execute(text("INSERT INTO flags VALUES (1, 1), (2, 0), (3, 2)"))
+        .await
+        .unwrap();
+    let rows = engine
+        .fetch_all(text("SELECT b FROM flags ORDER BY id"))
+        .await
+        .unwrap();
+    assert!(rows[0].get::<bool>(0).unwrap());
+    assert!(!rows[1].get::<bool>(0).unwrap());
+    assert_eq!(rows[0].value(0).unwrap(), Value::Bool(true));
+    let err = rows[2].get::<bool>(0).unwrap_err();
+    assert!(err.to_string().contains("2 is not a boolean"), "{err}");
+    // Read as a value it is the integer it is.
+    assert_eq!(rows[2].get::<i64>(0).unwrap(), 2);
 }

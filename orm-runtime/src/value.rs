@@ -143,6 +143,8 @@ macro_rules! int_from_value {
 }
 int_from_value!(i8, i16, i32, i64, u8, u16, u32, u64);
 
+/// A boolean, or the integer 0 or 1 (how MySQL and SQLite store booleans). Any other
+/// integer is an error, on every database: `2` is not read as `true`.
 impl FromValue for bool {
     const RUST_TYPE: &'static str = "bool";
     fn from_value(value: Value) -> Result<Self, String> {
@@ -150,9 +152,17 @@ impl FromValue for bool {
             Value::Bool(b) => Ok(b),
             Value::I16(0) | Value::I32(0) | Value::I64(0) => Ok(false),
             Value::I16(1) | Value::I32(1) | Value::I64(1) => Ok(true),
+            Value::I16(n) => Err(not_a_bool(n.into())),
+            Value::I32(n) => Err(not_a_bool(n.into())),
+            Value::I64(n) => Err(not_a_bool(n.into())),
+            Value::U64(n) => Err(not_a_bool(n.into())),
             other => mismatch("bool", &other),
         }
     }
+}
+
+fn not_a_bool(n: i128) -> String {
+    format!("{n} is not a boolean: only the integers 0 and 1 read as `bool`")
 }
 
 impl FromValue for f64 {
@@ -466,6 +476,17 @@ mod tests {
         let utc =
             DateTime::<Utc>::from_value(Value::Text("2024-02-29 13:14:15+02:00".into())).unwrap();
         assert_eq!(utc.to_rfc3339(), "2024-02-29T11:14:15+00:00");
+    }
+
+    #[test]
+    fn only_0_and_1_are_booleans() {
+        assert_eq!(bool::from_value(Value::I64(1)), Ok(true));
+        assert_eq!(bool::from_value(Value::I16(0)), Ok(false));
+        let err = bool::from_value(Value::I32(2)).unwrap_err();
+        assert_eq!(
+            err,
+            "2 is not a boolean: only the integers 0 and 1 read as `bool`"
+        );
     }
 
     #[test]

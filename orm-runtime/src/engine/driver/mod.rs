@@ -167,7 +167,6 @@ macro_rules! decode_fast {
 }
 
 decode_fast!(
-    bool,
     i16,
     i32,
     i64,
@@ -183,6 +182,25 @@ decode_fast!(
 decode_fast!(uuid::Uuid);
 #[cfg(feature = "json")]
 decode_fast!(serde_json::Value);
+
+/// `bool`: MySQL and SQLite store a boolean as an integer, which sqlx reads as `true`
+/// whenever it is not 0; there it goes through the [`Value`] path, which reads only 0
+/// and 1 (PostgreSQL's BOOLEAN holds nothing else).
+macro_rules! decode_bool {
+    ($($t:ty),*) => {$(
+        impl Decode for $t {
+            #[inline]
+            fn decode(row: &Row, index: usize) -> Result<Self> {
+                match &row.0 {
+                    RowInner::Postgres(r) => decode_driver::<sqlx::Postgres, _>(row, r, index),
+                    RowInner::MySql(r) => decode_value_path(row, index, r.value_at(index)?),
+                    RowInner::Sqlite(r) => decode_value_path(row, index, r.value_at(index)?),
+                }
+            }
+        }
+    )*};
+}
+decode_bool!(bool, Option<bool>);
 
 /// `NaiveTime`: MySQL's TIME is a signed duration, which sqlx would read as a time of day
 /// without its sign; there it goes through the checked [`Value`] path.

@@ -118,7 +118,11 @@ fn value_at(row: &MySqlRow, i: usize) -> Result<Value> {
     }
     let ty = raw.type_info().into_owned();
     let v = match ty.name() {
-        "BOOLEAN" => dec(raw).map(Value::Bool),
+        // `BOOL` is `TINYINT(1)`, which holds -128 to 127: only 0 and 1 are booleans.
+        "BOOLEAN" => dec::<i8>(raw).map(|x| match x {
+            0 | 1 => Value::Bool(x == 1),
+            other => Value::I16(other.into()),
+        }),
         "TINYINT" => dec::<i8>(raw).map(|x| Value::I16(x.into())),
         "TINYINT UNSIGNED" => dec::<u8>(raw).map(|x| Value::I16(x.into())),
         "SMALLINT" | "YEAR" => dec(raw).map(Value::I16),

@@ -119,8 +119,8 @@ impl DriverRow for SqliteRow {
     }
 }
 
-/// Reads column `i` as a [`Value`] from its storage class; an INTEGER in a column
-/// declared BOOLEAN is a [`Value::Bool`].
+/// Reads column `i` as a [`Value`] from its storage class; a 0 or 1 in a column
+/// declared BOOLEAN is a [`Value::Bool`] (any other integer stays an integer).
 fn value_at(row: &SqliteRow, i: usize) -> Result<Value> {
     let raw = row.try_get_raw(i)?;
     if raw.is_null() {
@@ -130,12 +130,9 @@ fn value_at(row: &SqliteRow, i: usize) -> Result<Value> {
     let v = match storage.as_str() {
         "INTEGER" | "BOOLEAN" => {
             let declared_bool = row.columns()[i].type_info().name() == "BOOLEAN";
-            dec::<i64>(raw).map(|x| {
-                if declared_bool {
-                    Value::Bool(x != 0)
-                } else {
-                    Value::I64(x)
-                }
+            dec::<i64>(raw).map(|x| match x {
+                0 | 1 if declared_bool => Value::Bool(x == 1),
+                _ => Value::I64(x),
             })
         }
         "REAL" => dec(raw).map(Value::F64),
