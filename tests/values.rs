@@ -1,7 +1,7 @@
 //! Every `Value` type survives a round trip through every database, NULL and edge
 //! values included, read back both as its Rust type and as a `Value`.
 
-use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Timelike, Utc};
 use orm::{Error, Value, text};
 use rust_decimal::Decimal;
 
@@ -19,6 +19,7 @@ backend_tests!(
     unsigned_64_bit_values_past_i64_are_read_and_bound_where_the_database_has_them,
     a_leap_second_is_refused_or_kept_never_turned_into_midnight,
     only_0_and_1_read_as_bool_on_every_database,
+    times_keep_microseconds_and_drop_finer_digits_on_every_database,
 );
 
 async fn create_all_types(db: &TestDb, engine: &orm::Engine) {
@@ -759,4 +760,54 @@ async fn only_0_and_1_read_as_bool_on_every_database(db: &TestDb) {
     assert!(err.to_string().contains("2 is not a boolean"), "{err}");
     // Read as a value it is the integer it is.
     assert_eq!(rows[2].get::<i64>(0).unwrap(), 2);
+}
+
+/// Issue 8: nanoseconds were dropped silently by PostgreSQL and MySQL but kept by
+/// SQLite. The rule, the same everywhere: times and timestamps keep microseconds, and
+/// finer digits are dropped (truncated, never rounded) when bound, so a value reads
+/// back, and finds its row, alike on every database.
+async fn times_keep_microseconds_and_drop_finer_digits_on_every_database(db: &TestDb) {
+    let engine = db.engine().await;
+    let time = orm::schema::SqlType::Time.ddl(engine.dialect());
+    let naive = orm::schema::SqlType::DateTime.ddl(engine.dialect());
+    let instant = orm::schema::SqlType::TimestampTz.ddl(engine.dialect());
+    engine
+        .execute(text(format!(
+            "CREATE TABLE fine (id INTEGER, t {time}, dt {naive}, ts {instant})"
+        )))
+        .await
+        .unwrap();
+    let cases = [
+        (2024, 5, 6, 7, 8, 9, 123_456_789),
+        // Before PostgreSQL's epoch (2000-01-01) too.
+        (1999, 12, 31, 23, 59, 59, 999_999_999),
+    ];
+    for (id, (y, mo, d, h, mi, s, nanos)) in cases.into_iter().enumerate() {
+        let t = NaiveTime::from_hms_nano_opt(h, mi, s, nanos).unwrap();
+        let dt = NaiveDate::from_ymd_opt(y, mo, d).unwrap().and_time(t);
+        let ts = dt.and_utc();
+        engine
+            .execute(
+                text("INSERT INTO fine VALUES (:id, :t, :dt, :ts)")
+                    .bind("id", id as i64)
+                    .bind("t", t)
+                    .bind("dt", dt)
+                    .bind("ts", ts),
+            )
+            .await
+            .unwrap();
+        let micros = |n: u32| n / 1_000 * 1_000;
+        let row = engine
+            .fetch_one(
+                text("SELECT t, dt, ts FROM fine WHERE dt = :dt AND ts = :ts")
+                    .bind("dt", dt)
+                    .bind("ts", ts),
+            )
+            .await
+            .unwrap();
+        let (t2, dt2, ts2): (NaiveTime, NaiveDateTime, DateTime<Utc>) = row.decode().unwrap();
+        assert_eq!(t2, t.with_nanosecond(micros(nanos)).unwrap());
+        assert_eq!(dt2, dt.with_nanosecond(micros(nanos)).unwrap());
+        assert_eq!(ts2, ts.with_nanosecond(micros(nanos)).unwrap());
+    }
 }

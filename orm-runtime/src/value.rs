@@ -39,12 +39,13 @@ pub enum Value {
     Bytes(Vec<u8>),
     /// `DATE`.
     Date(NaiveDate),
-    /// `TIME` without time zone.
+    /// `TIME` without time zone. Times and timestamps are kept to the microsecond on
+    /// every database: finer digits are dropped (truncated) when the value is bound.
     Time(NaiveTime),
-    /// `TIMESTAMP` / `DATETIME` without time zone.
+    /// `TIMESTAMP` / `DATETIME` without time zone (to the microsecond).
     DateTime(NaiveDateTime),
     /// `TIMESTAMP WITH TIME ZONE`: an instant, normalised to UTC. MySQL and SQLite have no
-    /// zone-aware type; there it is stored as UTC.
+    /// zone-aware type; there it is stored as UTC. To the microsecond.
     DateTimeUtc(DateTime<Utc>),
     /// `UUID` (feature `uuid`).
     #[cfg(feature = "uuid")]

@@ -76,6 +76,14 @@ where
     })
 }
 
+/// `t` with its sub-microsecond digits dropped (truncated, as sqlx's MySQL encoder
+/// does): PostgreSQL and MySQL keep microseconds at most and SQLite kept every digit in
+/// its text, so a value now reads back and compares alike on all three.
+pub(crate) fn to_micros<T: chrono::Timelike + Copy>(t: T) -> T {
+    let nanos = t.nanosecond();
+    t.with_nanosecond(nanos - nanos % 1_000).unwrap_or(t)
+}
+
 /// Refuses a leap second (chrono's `23:59:60.5`: a nanosecond count past one second)
 /// where `database` cannot store one: sqlx would send MySQL the fraction as a million
 /// microseconds or more (stored as `00:00:00`), and PostgreSQL a timestamp one second

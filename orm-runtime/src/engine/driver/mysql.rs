@@ -5,7 +5,7 @@ use sqlx::{MySql, Row as _, TypeInfo as _, ValueRef as _};
 
 use chrono::{Datelike as _, Timelike as _};
 
-use super::{Driver, add_arg, check_leap_second, column_decode_error};
+use super::{Driver, add_arg, check_leap_second, column_decode_error, to_micros};
 use crate::error::{Error, Result};
 use crate::row::{DriverRow, Row, RowInner};
 use crate::value::Value;
@@ -36,12 +36,12 @@ impl Driver for MySql {
                 }
                 Value::Time(x) => {
                     check_leap_second(i, v, x.nanosecond(), "MySQL and MariaDB")?;
-                    add_arg::<MySql, _>(a, i, v, *x)
+                    add_arg::<MySql, _>(a, i, v, to_micros(*x))
                 }
                 Value::DateTime(x) => {
                     check_year(i, v, x.year())?;
                     check_leap_second(i, v, x.nanosecond(), "MySQL and MariaDB")?;
-                    add_arg::<MySql, _>(a, i, v, *x)
+                    add_arg::<MySql, _>(a, i, v, to_micros(*x))
                 }
                 // The connection's session time zone is UTC (`+00:00`, set by sqlx), so an
                 // instant is stored as its UTC wall time. It is sent as a DATETIME, not as
@@ -52,7 +52,7 @@ impl Driver for MySql {
                 Value::DateTimeUtc(x) => {
                     check_year(i, v, x.year())?;
                     check_leap_second(i, v, x.nanosecond(), "MySQL and MariaDB")?;
-                    add_arg::<MySql, _>(a, i, v, x.naive_utc())
+                    add_arg::<MySql, _>(a, i, v, to_micros(x.naive_utc()))
                 }
                 #[cfg(feature = "uuid")]
                 Value::Uuid(x) => add_arg::<MySql, _>(a, i, v, *x),

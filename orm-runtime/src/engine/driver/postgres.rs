@@ -5,7 +5,9 @@ use sqlx::{Postgres, Row as _, TypeInfo as _, ValueRef as _};
 
 use chrono::Timelike as _;
 
-use super::{Driver, add_arg, check_leap_second, column_decode_error, unsigned_too_large};
+use super::{
+    Driver, add_arg, check_leap_second, column_decode_error, to_micros, unsigned_too_large,
+};
 use crate::error::Result;
 use crate::row::{DriverRow, Row, RowInner};
 use crate::value::Value;
@@ -46,14 +48,14 @@ impl Driver for Postgres {
                 Value::Text(x) => add_arg::<Postgres, _>(a, i, v, x.as_str()),
                 Value::Bytes(x) => add_arg::<Postgres, _>(a, i, v, x.as_slice()),
                 Value::Date(x) => add_arg::<Postgres, _>(a, i, v, *x),
-                Value::Time(x) => add_arg::<Postgres, _>(a, i, v, *x),
+                Value::Time(x) => add_arg::<Postgres, _>(a, i, v, to_micros(*x)),
                 Value::DateTime(x) => {
                     check_leap_second(i, v, x.nanosecond(), "PostgreSQL")?;
-                    add_arg::<Postgres, _>(a, i, v, *x)
+                    add_arg::<Postgres, _>(a, i, v, to_micros(*x))
                 }
                 Value::DateTimeUtc(x) => {
                     check_leap_second(i, v, x.nanosecond(), "PostgreSQL")?;
-                    add_arg::<Postgres, _>(a, i, v, *x)
+                    add_arg::<Postgres, _>(a, i, v, to_micros(*x))
                 }
                 #[cfg(feature = "uuid")]
                 Value::Uuid(x) => add_arg::<Postgres, _>(a, i, v, *x),

@@ -3,7 +3,7 @@
 use sqlx::sqlite::{SqliteArguments, SqliteConnection, SqliteRow, SqliteValueRef};
 use sqlx::{Column as _, Row as _, Sqlite, TypeInfo as _, ValueRef as _};
 
-use super::{Driver, add_arg, column_decode_error, unsigned_too_large};
+use super::{Driver, add_arg, column_decode_error, to_micros, unsigned_too_large};
 use crate::error::{Error, Result};
 use crate::row::{DriverRow, Row, RowInner};
 use crate::value::Value;
@@ -31,12 +31,12 @@ impl Driver for Sqlite {
                 // Dates and times are stored as ISO-8601 text, which sorts and compares
                 // correctly and is what SQLite's date functions read.
                 Value::Date(x) => add_arg::<Sqlite, _>(a, i, v, *x),
-                Value::Time(x) => add_arg::<Sqlite, _>(a, i, v, *x),
-                Value::DateTime(x) => add_arg::<Sqlite, _>(a, i, v, *x),
+                Value::Time(x) => add_arg::<Sqlite, _>(a, i, v, to_micros(*x)),
+                Value::DateTime(x) => add_arg::<Sqlite, _>(a, i, v, to_micros(*x)),
                 // An instant is stored as its UTC wall time in the format of
                 // `CURRENT_TIMESTAMP` (`YYYY-MM-DD HH:MM:SS[.f]`), so that stored,
                 // defaulted and bound timestamps compare as text correctly.
-                Value::DateTimeUtc(x) => add_arg::<Sqlite, _>(a, i, v, x.naive_utc()),
+                Value::DateTimeUtc(x) => add_arg::<Sqlite, _>(a, i, v, to_micros(x.naive_utc())),
                 #[cfg(feature = "uuid")]
                 Value::Uuid(x) => add_arg::<Sqlite, _>(a, i, v, *x),
                 #[cfg(feature = "json")]
