@@ -392,7 +392,21 @@ pub enum Error {
         feature: String,
     },
 
-    /// Any other driver error (I/O after connecting, protocol, TLS, ...).
+    /// The connection broke under a statement: the server closed it (a restart, a
+    /// `KILL`, an idle timeout) or the network cut it. A plain
+    /// [`Connection`](crate::Connection) opens a new one for its next statement; a
+    /// transaction on it is gone (the server rolls it back).
+    #[error(
+        "the connection to the database was lost (closed by the server, killed, or cut by \
+         the network): {source}"
+    )]
+    ConnectionLost {
+        /// The driver's error (an I/O error such as an unexpected end of stream).
+        #[source]
+        source: sqlx::Error,
+    },
+
+    /// Any other driver error (protocol, TLS, a closed pool, ...).
     #[error("driver error: {0}")]
     Driver(#[source] sqlx::Error),
 }
@@ -495,6 +509,9 @@ impl Error {
         match err {
             sqlx::Error::Database(db) => Error::Database(Box::new(database_error(&*db, sql))),
             sqlx::Error::RowNotFound => Error::RowNotFound,
+            source @ (sqlx::Error::Io(_) | sqlx::Error::WorkerCrashed) => {
+                Error::ConnectionLost { source }
+            }
             other => Error::Driver(other),
         }
     }

@@ -144,7 +144,8 @@ impl Health {
             return Health::Clean;
         };
         match e {
-            Error::Driver(
+            Error::ConnectionLost { .. }
+            | Error::Driver(
                 sqlx::Error::Io(_)
                 | sqlx::Error::Tls(_)
                 | sqlx::Error::WorkerCrashed
