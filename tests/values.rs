@@ -20,6 +20,7 @@ backend_tests!(
     a_leap_second_is_refused_or_kept_never_turned_into_midnight,
     only_0_and_1_read_as_bool_on_every_database,
     times_keep_microseconds_and_drop_finer_digits_on_every_database,
+    a_name_two_columns_share_is_ambiguous_not_the_last_one,
 );
 
 async fn create_all_types(db: &TestDb, engine: &orm::Engine) {
@@ -810,4 +811,28 @@ async fn times_keep_microseconds_and_drop_finer_digits_on_every_database(db: &Te
         assert_eq!(dt2, dt.with_nanosecond(micros(nanos)).unwrap());
         assert_eq!(ts2, ts.with_nanosecond(micros(nanos)).unwrap());
     }
+}
+
+/// Issue 8: `get("a")` on a row with two columns named `a` returned the last one. It is
+/// an error naming the positions now (SQLAlchemy's rule); by position both read.
+async fn a_name_two_columns_share_is_ambiguous_not_the_last_one(db: &TestDb) {
+    let engine = db.engine().await;
+    let row = engine
+        .fetch_one(text("SELECT 1 AS a, 2 AS b, 3 AS a"))
+        .await
+        .unwrap();
+    let err = row.get::<i64>("a").unwrap_err();
+    match &err {
+        Error::AmbiguousColumn { column, positions } => {
+            assert_eq!((column.as_str(), positions.as_slice()), ("a", &[0, 2][..]));
+        }
+        other => panic!("expected AmbiguousColumn, got {other:?}"),
+    }
+    assert!(err.to_string().contains("positions 0, 2"), "{err}");
+    assert!(row.value("a").is_err());
+    assert_eq!(row.get::<i64>("b").unwrap(), 2);
+    assert_eq!(
+        (row.get::<i64>(0).unwrap(), row.get::<i64>(2).unwrap()),
+        (1, 3)
+    );
 }

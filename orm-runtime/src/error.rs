@@ -101,6 +101,20 @@ pub enum Error {
         available: String,
     },
 
+    /// A row was asked for a column by a name that several of its columns have (`SELECT
+    /// a.id, b.id`): read it by position, or label the columns apart.
+    #[error(
+        "column name `{column}` is ambiguous: the row has it at positions {}; read it by \
+         position or give the columns distinct labels",
+        positions.iter().map(usize::to_string).collect::<Vec<_>>().join(", ")
+    )]
+    AmbiguousColumn {
+        /// The name asked for.
+        column: String,
+        /// The zero-based positions of the columns with that name.
+        positions: Vec<usize>,
+    },
+
     /// A row was asked for a column index past its end.
     #[error("column index {index} is out of range for a row of {len} columns")]
     ColumnIndexOutOfBounds {
