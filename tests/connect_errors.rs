@@ -139,8 +139,33 @@ async fn unknown_url_options_are_refused_naming_them() {
 
 backend_tests!(
     constraint_violations_carry_code_kind_and_constraint,
-    syntax_errors_carry_the_statement
+    syntax_errors_carry_the_statement,
+    errors_show_a_long_statement_cut_short_and_keep_it_whole,
 );
+
+/// Issue 8: an error's message embedded the whole statement (70,000 placeholders). It
+/// shows the first 1,000 characters and how many more there are; the error's `sql`
+/// field keeps the statement whole.
+async fn errors_show_a_long_statement_cut_short_and_keep_it_whole(db: &TestDb) {
+    let engine = db.engine().await;
+    let long = format!("SELEC {}", "1 + ".repeat(20_000));
+    let err = engine.execute(text(long.clone())).await.unwrap_err();
+    let shown = err.to_string();
+    assert!(shown.len() < 2_000, "{} characters", shown.len());
+    assert!(shown.contains("... (79006 more characters)"), "{shown}");
+    assert_eq!(
+        err.as_database_error().unwrap().sql.as_deref(),
+        Some(&*long)
+    );
+    // A bind parameter error too.
+    let params: Vec<String> = (0..20_000).map(|i| format!(":p{i}")).collect();
+    let err = engine
+        .execute(text(format!("SELECT {}", params.join(", "))))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::BindParameter { .. }), "{err:?}");
+    assert!(err.to_string().len() < 2_000);
+}
 
 async fn constraint_violations_carry_code_kind_and_constraint(db: &TestDb) {
     let engine = db.engine().await;

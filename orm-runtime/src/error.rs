@@ -137,7 +137,7 @@ pub enum Error {
 
     /// A `text()` statement names a bind parameter that was given no value, or was
     /// given a value for a name it does not contain.
-    #[error("bind parameter `:{name}` {problem} in SQL: {sql}")]
+    #[error("bind parameter `:{name}` {problem} in SQL: {}", Shown(sql))]
     BindParameter {
         /// The parameter name.
         name: String,
@@ -478,9 +478,29 @@ impl std::fmt::Display for DatabaseError {
             write!(f, ")")?;
         }
         if let Some(sql) = &self.sql {
-            write!(f, "; statement: {sql}")?;
+            write!(f, "; statement: {}", Shown(sql))?;
         }
         Ok(())
+    }
+}
+
+/// How much of a statement an error message shows; the error's `sql` field keeps it
+/// whole.
+const SHOWN_SQL_CHARS: usize = 1000;
+
+/// A statement as an error message shows it: its first [`SHOWN_SQL_CHARS`] characters
+/// and how many more there are (a generated statement may have 70,000 placeholders).
+struct Shown<'a>(&'a str);
+
+impl std::fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0.char_indices().nth(SHOWN_SQL_CHARS) {
+            None => f.write_str(self.0),
+            Some((end, _)) => {
+                let more = self.0[end..].chars().count();
+                write!(f, "{}... ({more} more characters)", &self.0[..end])
+            }
+        }
     }
 }
 
@@ -590,7 +610,19 @@ fn constraint_from_message(message: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::constraint_from_message;
+    use super::{Shown, constraint_from_message};
+
+    #[test]
+    fn long_statements_are_cut_short_in_messages() {
+        assert_eq!(Shown("SELECT 1").to_string(), "SELECT 1");
+        let long = format!("SELECT {}", "é, ".repeat(1000));
+        let shown = Shown(&long).to_string();
+        assert!(shown.ends_with("... (2007 more characters)"), "{shown}");
+        assert_eq!(
+            shown.chars().count(),
+            1000 + "... (2007 more characters)".len()
+        );
+    }
 
     #[test]
     fn constraint_names_are_read_from_mysql_and_sqlite_messages() {
