@@ -15,6 +15,9 @@ async fn a_bad_url_is_an_invalid_url_error() {
         "no scheme at all",
         "postgres://u:pw@host:port/db",
         "mysql://root@h:99999999/x",
+        // Issue 8: no host was taken for localhost.
+        "mysql://",
+        "mariadb://root:tiger@/db",
     ] {
         let err = create_engine(url).await.unwrap_err();
         assert!(matches!(err, Error::InvalidUrl { .. }), "{url}: {err:?}");

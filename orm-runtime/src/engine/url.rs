@@ -169,6 +169,22 @@ fn check_options(url: &str, accepted: &[&str]) -> std::result::Result<(), String
     ))
 }
 
+/// Refuses a MySQL URL without a host (`mysql://`, `mysql:///db`), which sqlx would
+/// quietly point at `localhost`; a Unix socket (`?socket=/path`) needs none.
+fn check_mysql_host(url: &str) -> std::result::Result<(), String> {
+    let Ok(parsed) = url::Url::parse(url) else {
+        return Ok(());
+    };
+    let has_host = parsed.host_str().is_some_and(|h| !h.is_empty());
+    if has_host || parsed.query_pairs().any(|(k, _)| k == "socket") {
+        return Ok(());
+    }
+    Err(
+        "no host; write mysql://user@host/database, or give a Unix socket with ?socket=/path"
+            .to_owned(),
+    )
+}
+
 /// Parses `url`, choosing the dialect from its scheme.
 pub(crate) fn parse(url: &str) -> Result<DatabaseUrl> {
     let redacted = redact(url);
@@ -195,6 +211,7 @@ pub(crate) fn parse(url: &str) -> Result<DatabaseUrl> {
         "mysql" | "mariadb" => {
             let normalized = format!("mysql{}", &url[scheme.len()..]);
             check_options(&normalized, MYSQL_OPTIONS).map_err(invalid)?;
+            check_mysql_host(&normalized).map_err(invalid)?;
             let opts = MySqlConnectOptions::from_str(&normalized).map_err(driver_error)?;
             (
                 ConnectTarget::MySql(opts.log_statements(LevelFilter::Off)),
@@ -292,6 +309,22 @@ mod tests {
             redact("postgres:///db?host=/tmp&password=s"),
             "postgres:///db?host=/tmp&password=***"
         );
+    }
+
+    #[test]
+    fn a_mysql_url_needs_a_host_or_a_socket() {
+        for url in [
+            "mysql://",
+            "mysql:///db",
+            "mariadb://root@/db",
+            "mysql://root:pw@/db",
+        ] {
+            let err = parse(url).unwrap_err();
+            assert!(err.to_string().contains("host"), "{url}: {err}");
+            assert!(!err.to_string().contains(":pw@"), "{err}");
+        }
+        parse("mysql://root@localhost/db").unwrap();
+        parse("mysql://root@localhost/db?socket=/run/mysqld/mysqld.sock").unwrap();
     }
 
     #[test]
