@@ -21,6 +21,7 @@ backend_tests!(
     only_0_and_1_read_as_bool_on_every_database,
     times_keep_microseconds_and_drop_finer_digits_on_every_database,
     a_name_two_columns_share_is_ambiguous_not_the_last_one,
+    a_null_read_as_f32_suggests_option_f32,
 );
 
 async fn create_all_types(db: &TestDb, engine: &orm::Engine) {
@@ -835,4 +836,22 @@ async fn a_name_two_columns_share_is_ambiguous_not_the_last_one(db: &TestDb) {
         (row.get::<i64>(0).unwrap(), row.get::<i64>(2).unwrap()),
         (1, 3)
     );
+}
+
+/// Issue 8: reading NULL as `f32` suggested `Option<f64>`.
+async fn a_null_read_as_f32_suggests_option_f32(db: &TestDb) {
+    let engine = db.engine().await;
+    let real = ddl(db, "REAL", "REAL", "FLOAT");
+    engine
+        .execute(text(format!("CREATE TABLE reals (x {real})")))
+        .await
+        .unwrap();
+    engine
+        .execute(text("INSERT INTO reals VALUES (NULL)"))
+        .await
+        .unwrap();
+    let row = engine.fetch_one(text("SELECT x FROM reals")).await.unwrap();
+    let err = row.get::<f32>(0).unwrap_err();
+    assert!(err.to_string().contains("`Option<f32>`"), "{err}");
+    assert_eq!(row.get::<Option<f32>>(0).unwrap(), None);
 }

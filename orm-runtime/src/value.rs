@@ -169,23 +169,28 @@ fn not_a_bool(n: i128) -> String {
 impl FromValue for f64 {
     const RUST_TYPE: &'static str = "f64";
     fn from_value(value: Value) -> Result<Self, String> {
-        match value {
-            Value::F64(v) => Ok(v),
-            Value::F32(v) => Ok(v.into()),
-            Value::I16(v) => Ok(v.into()),
-            Value::I32(v) => Ok(v.into()),
-            // i64 -> f64 may round above 2^53, as every database's own cast does.
-            #[allow(clippy::cast_precision_loss)] // documented above: same as SQL CAST
-            Value::I64(v) => Ok(v as f64),
-            #[allow(clippy::cast_precision_loss)] // as for i64 above
-            Value::U64(v) => Ok(v as f64),
-            #[cfg(feature = "decimal")]
-            Value::Decimal(d) => {
-                rust_decimal::prelude::ToPrimitive::to_f64(&d).ok_or_else(|| d.to_string())
-            }
-            Value::Text(s) => s.parse().map_err(|_| format!("`{s}` is not a number")),
-            other => mismatch("f64", &other),
+        float_from(value, Self::RUST_TYPE)
+    }
+}
+
+/// A number as a double, for `f64` and `f32` (`rust` names the one asked for in errors).
+fn float_from(value: Value, rust: &str) -> Result<f64, String> {
+    match value {
+        Value::F64(v) => Ok(v),
+        Value::F32(v) => Ok(v.into()),
+        Value::I16(v) => Ok(v.into()),
+        Value::I32(v) => Ok(v.into()),
+        // i64 -> f64 may round above 2^53, as every database's own cast does.
+        #[allow(clippy::cast_precision_loss)] // documented above: same as SQL CAST
+        Value::I64(v) => Ok(v as f64),
+        #[allow(clippy::cast_precision_loss)] // as for i64 above
+        Value::U64(v) => Ok(v as f64),
+        #[cfg(feature = "decimal")]
+        Value::Decimal(d) => {
+            rust_decimal::prelude::ToPrimitive::to_f64(&d).ok_or_else(|| d.to_string())
         }
+        Value::Text(s) => s.parse().map_err(|_| format!("`{s}` is not a number")),
+        other => mismatch(rust, &other),
     }
 }
 
@@ -197,7 +202,7 @@ impl FromValue for f32 {
             // Narrowing a double: REAL columns come back as doubles from SQLite and MySQL.
             #[allow(clippy::cast_possible_truncation)]
             // f32 asked for: precision is the user's choice
-            other => f64::from_value(other).map(|v| v as f32),
+            other => float_from(other, Self::RUST_TYPE).map(|v| v as f32),
         }
     }
 }
@@ -488,6 +493,16 @@ mod tests {
             err,
             "2 is not a boolean: only the integers 0 and 1 read as `bool`"
         );
+    }
+
+    #[test]
+    fn float_errors_name_the_type_asked_for() {
+        let err = f32::from_value(Value::Null).unwrap_err();
+        assert!(err.contains("`Option<f32>`"), "{err}");
+        let err = f32::from_value(Value::Bool(true)).unwrap_err();
+        assert_eq!(err, "a bool value cannot be read as `f32`");
+        let err = f64::from_value(Value::Null).unwrap_err();
+        assert!(err.contains("`Option<f64>`"), "{err}");
     }
 
     #[test]
