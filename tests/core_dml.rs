@@ -42,6 +42,8 @@ backend_tests!(
     multi_row_insert_and_insert_from_select,
     upserts_per_dialect,
     returning_where_the_dialect_has_it,
+    an_upsert_that_updated_reports_no_older_insert_id,
+    rows_affected_counts_rows_matched_even_when_unchanged,
 );
 
 async fn setup(db: &TestDb) -> Engine {
@@ -203,6 +205,115 @@ async fn upserts_per_dialect(db: &TestDb) {
     );
 }
 
+/// Issue 8: the documentation said MySQL counts rows *changed*; the engine's MySQL
+/// connections count rows *matched* (sqlx sets CLIENT_FOUND_ROWS), as PostgreSQL and
+/// SQLite do, which is what version checks rely on. Pinned here.
+async fn rows_affected_counts_rows_matched_even_when_unchanged(db: &TestDb) {
+    let engine = setup(db).await;
+    engine
+        .execute(insert(Account::table()).values_many([
+            (Account::name.set("ann"), Account::balance.set(5)),
+            (Account::name.set("bob"), Account::balance.set(5)),
+            (Account::name.set("cid"), Account::balance.set(9)),
+        ]))
+        .await
+        .unwrap();
+    let set_five = |filter| {
+        update(Account::table())
+            .set(Account::balance.set(5))
+            .filter(filter)
+    };
+    // Two rows already hold 5, one changes: all three matched.
+    let done = engine
+        .execute(set_five(Account::balance.ge(0)))
+        .await
+        .unwrap();
+    assert_eq!(done.rows_affected(), 3);
+    // Nothing changes at all: still every matched row.
+    let done = engine
+        .execute(set_five(Account::name.eq("ann")))
+        .await
+        .unwrap();
+    assert_eq!(done.rows_affected(), 1);
+    let done = engine
+        .execute(set_five(Account::name.eq("nobody")))
+        .await
+        .unwrap();
+    assert_eq!(done.rows_affected(), 0);
+    if db.backend == Backend::MySql {
+        // ON DUPLICATE KEY UPDATE: 2 for a row it changed, 1 for a row left as it was.
+        let upsert = |amount: i64| {
+            insert(Account::table())
+                .values((Account::name.set("ann"), Account::balance.set(amount)))
+                .on_duplicate_key_update(Account::balance.set(amount))
+        };
+        assert_eq!(engine.execute(upsert(6)).await.unwrap().rows_affected(), 2);
+        assert_eq!(engine.execute(upsert(6)).await.unwrap().rows_affected(), 1);
+    }
+}
+
+/// Issue 8: on SQLite an upsert that took its UPDATE path reported, as its
+/// `last_insert_id()`, an older insert's id from the same pooled connection. It reports
+/// none now (MySQL may report the updated row's own id); one that inserted reports the
+/// new row's id.
+async fn an_upsert_that_updated_reports_no_older_insert_id(db: &TestDb) {
+    let engine = setup(db).await;
+    engine
+        .execute(text("CREATE TABLE other (id INTEGER PRIMARY KEY)"))
+        .await
+        .unwrap();
+    let mut conn = engine.connect().await.unwrap();
+    let upsert = |name: &str, amount: i64| {
+        insert(Account::table())
+            .values((Account::name.set(name), Account::balance.set(amount)))
+            .on_conflict_do_update(
+                ["name"],
+                Account::balance.set(Account::balance + excluded(Account::balance)),
+            )
+    };
+    let id_of = async |conn: &mut orm::Connection, name: &str| -> i64 {
+        conn.fetch_one(select(Account::id).filter(Account::name.eq(name)))
+            .await
+            .unwrap()
+            .get(0)
+            .unwrap()
+    };
+    let first = conn.execute(upsert("ann", 1)).await.unwrap();
+    let ann = id_of(&mut conn, "ann").await;
+    if db.backend != Backend::Postgres {
+        assert_eq!(first.last_insert_id(), Some(ann));
+    }
+    // An insert elsewhere on the same connection, then an upsert that updates.
+    conn.execute(text("INSERT INTO other (id) VALUES (77)"))
+        .await
+        .unwrap();
+    let updated = conn.execute(upsert("ann", 2)).await.unwrap();
+    assert!(updated.rows_affected() >= 1);
+    match db.backend {
+        // MySQL reports the updated row's own key.
+        Backend::MySql => assert!(
+            updated.last_insert_id().is_none_or(|id| id == ann),
+            "{:?}",
+            updated.last_insert_id()
+        ),
+        _ => assert_eq!(updated.last_insert_id(), None),
+    }
+    // An upsert that inserts reports its row's id, also after a delete.
+    let cid = conn.execute(upsert("cid", 3)).await.unwrap();
+    let cid_id = id_of(&mut conn, "cid").await;
+    conn.execute(delete(Account::table()).filter(Account::name.eq("cid")))
+        .await
+        .unwrap();
+    let dee = conn.execute(upsert("dee", 4)).await.unwrap();
+    let dee_id = id_of(&mut conn, "dee").await;
+    if db.backend != Backend::Postgres {
+        assert_eq!(cid.last_insert_id(), Some(cid_id));
+        assert_eq!(dee.last_insert_id(), Some(dee_id));
+    } else {
+        assert_eq!((cid.last_insert_id(), dee.last_insert_id()), (None, None));
+    }
+}
+
 async fn returning_where_the_dialect_has_it(db: &TestDb) {
     let engine = setup(db).await;
     let stmt = insert(Account::table())
@@ -324,6 +435,97 @@ async fn mysql_insert_returning_is_emulated() {
                 "{err}"
             );
             assert_eq!(balances(&engine).await.len(), 3);
+        },
+    )
+    .await;
+}
+
+/// Issue 8: MySQL's emulated `INSERT ... RETURNING` took a key given as NULL or 0 as
+/// final, so its SELECT found nothing and said `Ok`; the INSERT and its SELECT were not
+/// one unit. Now NULL and 0 mean "generate" (as MySQL reads them), the two statements
+/// commit or roll back together, and a SELECT that finds no row is an error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mysql_emulated_returning_is_atomic_and_takes_a_null_or_zero_key_as_generated() {
+    use orm::Value;
+    use orm::sql::Assignment;
+    crate::support::run(
+        Backend::MySql,
+        module_path!(),
+        "mysql_emulated_returning_is_atomic",
+        async |db: &TestDb| {
+            setup(db).await;
+            let engine = db
+                .builder()
+                .dialect(Dialect::MySql)
+                .connect()
+                .await
+                .unwrap();
+            for (name, key) in [("null key", Value::Null), ("zero key", Value::I64(0))] {
+                let done = engine
+                    .execute(
+                        insert(Account::table())
+                            .values(vec![
+                                Assignment::new("id", key),
+                                Assignment::new("name", name),
+                                Assignment::new("balance", 1),
+                            ])
+                            .returning((Account::id, Account::name)),
+                    )
+                    .await
+                    .unwrap();
+                assert_eq!(done.rows().len(), 1, "{name}");
+                let id: i64 = done.rows()[0].get("id").unwrap();
+                assert!(id > 0, "{name}: {id}");
+                assert_eq!(Some(id), done.last_insert_id());
+                assert_eq!(done.rows()[0].get::<String>("name").unwrap(), name);
+            }
+            // The INSERT succeeds and the SELECT fails (the table as declared has a
+            // column the database does not): the row is rolled back with it.
+            let declared = Arc::new(
+                (*Account::table())
+                    .clone()
+                    .column(Col::new("ghost", SqlType::Integer)),
+            );
+            let failing = || {
+                insert(&declared)
+                    .values(vec![
+                        Assignment::new("name", "ghost row"),
+                        Assignment::new("balance", 1),
+                    ])
+                    .returning(declared.c("ghost"))
+            };
+            let err = engine.execute(failing()).await.unwrap_err();
+            assert!(err.as_database_error().is_some(), "{err:?}");
+            // Inside a transaction it is a savepoint: the transaction's own work stays.
+            let mut tx = engine.begin().await.unwrap();
+            tx.execute(
+                insert(Account::table())
+                    .values((Account::name.set("kept"), Account::balance.set(2))),
+            )
+            .await
+            .unwrap();
+            tx.execute(failing()).await.unwrap_err();
+            tx.commit().await.unwrap();
+            let names: Vec<String> = balances(&engine)
+                .await
+                .into_iter()
+                .map(|(n, _)| n)
+                .collect();
+            assert_eq!(names, ["kept", "null key", "zero key"]);
+            // A key given as an expression would be evaluated twice: refused.
+            let err = engine
+                .execute(
+                    insert(Account::table())
+                        .values((
+                            Account::id.set(Account::balance + 1),
+                            Account::name.set("expr"),
+                            Account::balance.set(1),
+                        ))
+                        .returning(Account::id),
+                )
+                .await
+                .unwrap_err();
+            assert!(matches!(err, Error::Unsupported { .. }), "{err:?}");
         },
     )
     .await;

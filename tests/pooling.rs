@@ -183,7 +183,7 @@ mod server {
             .await
             .unwrap_err();
         assert!(
-            matches!(err, Error::Driver(_) | Error::Database(_)),
+            matches!(err, Error::ConnectionLost { .. } | Error::Database(_)),
             "a killed connection cannot run a statement: {err:?}"
         );
         // ...which closes it and has the other idle connection pinged before reuse, so

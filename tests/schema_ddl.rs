@@ -24,6 +24,7 @@ backend_tests!(
     schema_qualified_tables_round_trip,
     a_cycle_no_use_alter_breaks_is_named_by_strict_sorting,
     bad_definitions_fail_before_touching_the_database,
+    long_or_nul_identifiers_are_refused_in_ddl_and_in_every_statement,
 );
 
 fn per_dialect(db: &TestDb, sqlite: &str, postgres: &str, mysql: &str) -> String {
@@ -674,4 +675,87 @@ async fn bad_definitions_fail_before_touching_the_database(db: &TestDb) {
         matches!(&err, Error::NamingConvention { kind: "fk", table, .. } if table == "t"),
         "{err}"
     );
+}
+
+/// Issue 8: PostgreSQL refused identifiers over 63 bytes in DDL but truncated them in
+/// DML, so an insert into a table named with 64 bytes went into the table named by its
+/// first 63. Every statement that names one is refused now, as DDL is, on each dialect
+/// by its own limit (63 bytes; 64 characters on MySQL; none on SQLite); a NUL byte in a
+/// name is refused everywhere. Nothing reaches the database.
+async fn long_or_nul_identifiers_are_refused_in_ddl_and_in_every_statement(db: &TestDb) {
+    use std::sync::Arc;
+
+    use orm::sql::Assignment;
+    use orm::{delete, insert, select, update};
+
+    let engine = db.engine().await;
+    let kept = "t".repeat(63);
+    let table = |name: &str| {
+        Arc::new(Table::new(name).column(Column::new("id", SqlType::Integer).primary_key()))
+    };
+    // The table PostgreSQL truncates a 64-byte name to.
+    let t63 = table(&kept);
+    MetaData::new()
+        .with_table((*t63).clone())
+        .create_all(&engine)
+        .await
+        .unwrap();
+    let count = async |t: &Arc<Table>| -> i64 {
+        engine
+            .fetch_one(select(orm::func::count_star()).from(t))
+            .await
+            .unwrap()
+            .get(0)
+            .unwrap()
+    };
+    for (name, refused_by) in [
+        (format!("{kept}x"), [Backend::Postgres].as_slice()),
+        (format!("{kept}xy"), &[Backend::Postgres, Backend::MySql]),
+        (
+            "nul\0name".to_owned(),
+            &[Backend::Postgres, Backend::MySql, Backend::Sqlite],
+        ),
+    ] {
+        let t = table(&name);
+        let refused = refused_by.contains(&db.backend);
+        let results = [
+            MetaData::new()
+                .with_table((*t).clone())
+                .create_all(&engine)
+                .await
+                .map(drop),
+            engine
+                .execute(insert(&t).values(Assignment::new("id", 1)))
+                .await
+                .map(drop),
+            engine
+                .execute(
+                    update(&t)
+                        .set(Assignment::new("id", 2))
+                        .filter(t.c("id").eq(1i64)),
+                )
+                .await
+                .map(drop),
+            engine.fetch_all(select(t.c("id")).from(&t)).await.map(drop),
+            engine.execute(delete(&t)).await.map(drop),
+        ];
+        for (i, r) in results.into_iter().enumerate() {
+            match (refused, r) {
+                (true, Err(Error::IdentifierTooLong { len, max, .. })) => {
+                    assert!(len > max && !name.contains('\0'), "{name}");
+                }
+                (true, Err(Error::InvalidIdentifier { reason, .. })) => {
+                    assert!(name.contains('\0') && reason.contains("NUL"));
+                }
+                (false, Ok(())) => {}
+                (_, other) => panic!("{:?} statement {i} on `{name}`: {other:?}", db.backend),
+            }
+        }
+        // A column name is checked as a table name is.
+        let err = engine
+            .fetch_all(select(t63.c("id").label(name.clone())).from(&t63))
+            .await;
+        assert_eq!(err.is_err(), refused, "{name}: {err:?}");
+    }
+    assert_eq!(count(&t63).await, 0, "nothing went into the 63-byte table");
 }

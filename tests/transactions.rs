@@ -3,7 +3,7 @@
 use orm::{Engine, Error, text};
 
 use crate::backend_tests;
-use crate::support::TestDb;
+use crate::support::{Backend, TestDb};
 
 backend_tests!(
     commit_makes_rows_visible_to_other_connections,
@@ -14,6 +14,7 @@ backend_tests!(
     savepoint_rollback_keeps_the_outer_transaction,
     savepoint_release_and_drop,
     connection_level_transactions,
+    a_commit_after_a_failed_statement_never_reports_rolled_back_work_as_committed,
 );
 
 async fn setup(db: &TestDb) -> Engine {
@@ -209,4 +210,82 @@ async fn connection_level_transactions(db: &TestDb) {
     tx.execute(insert(3, "committed")).await.unwrap();
     tx.commit().await.unwrap();
     assert_eq!(names(&engine).await, ["autocommitted", "committed"]);
+}
+
+/// Issue 8: PostgreSQL aborts a transaction at its first failed statement and answers a
+/// later COMMIT with a silent ROLLBACK; `commit()` said `Ok`. Now it is an error saying
+/// the transaction was rolled back, also through `engine.transaction` when the closure
+/// swallowed the statement's error. MySQL and SQLite undo only the failed statement:
+/// there the rest commits, as the database does.
+async fn a_commit_after_a_failed_statement_never_reports_rolled_back_work_as_committed(
+    db: &TestDb,
+) {
+    let engine = setup(db).await;
+    let aborts = db.backend == Backend::Postgres;
+
+    let mut tx = engine.begin().await.unwrap();
+    tx.execute(insert(1, "before the failure")).await.unwrap();
+    let failed = tx.execute(insert(1, "duplicate key")).await.unwrap_err();
+    assert!(failed.is_unique_violation(), "{failed:?}");
+    let committed = tx.commit().await;
+    if aborts {
+        let err = committed.unwrap_err();
+        assert!(matches!(err, Error::TransactionAborted { .. }), "{err:?}");
+        assert!(
+            err.to_string().contains("rolled back, not committed"),
+            "{err}"
+        );
+        assert!(names(&engine).await.is_empty());
+    } else {
+        committed.unwrap();
+        assert_eq!(names(&engine).await, ["before the failure"]);
+        engine.execute(text("DELETE FROM items")).await.unwrap();
+    }
+
+    // The closure swallowed the error: `transaction` still does not report a commit.
+    let outcome = engine
+        .transaction(async |tx| {
+            tx.execute(insert(2, "in closure")).await?;
+            let _ignored = tx.execute(text("SELEC oops")).await;
+            Ok::<_, Error>("done")
+        })
+        .await;
+    if aborts {
+        let err = outcome.unwrap_err();
+        assert!(matches!(err, Error::TransactionAborted { .. }), "{err:?}");
+        assert!(names(&engine).await.is_empty());
+    } else {
+        assert_eq!(outcome.unwrap(), "done");
+        assert_eq!(names(&engine).await, ["in closure"]);
+        engine.execute(text("DELETE FROM items")).await.unwrap();
+    }
+
+    // A savepoint around the statement that may fail keeps the transaction alive on
+    // every database, whether it is rolled back explicitly or dropped.
+    let mut tx = engine.begin().await.unwrap();
+    tx.execute(insert(3, "kept")).await.unwrap();
+    {
+        let mut sp = tx.savepoint().await.unwrap();
+        sp.execute(insert(3, "duplicate key")).await.unwrap_err();
+        sp.rollback().await.unwrap();
+    }
+    {
+        let mut sp = tx.savepoint().await.unwrap();
+        sp.execute(text("SELEC oops")).await.unwrap_err();
+    }
+    tx.execute(insert(4, "after")).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(names(&engine).await, ["kept", "after"]);
+
+    // The connection of an aborted transaction is whole again.
+    let mut tx = engine.begin().await.unwrap();
+    tx.execute(text("SELEC oops")).await.unwrap_err();
+    let _ = tx.commit().await;
+    let n: i64 = engine
+        .fetch_one(text("SELECT COUNT(*) FROM items"))
+        .await
+        .unwrap()
+        .get(0)
+        .unwrap();
+    assert_eq!(n, 2);
 }

@@ -1,12 +1,12 @@
 //! Every `Value` type survives a round trip through every database, NULL and edge
 //! values included, read back both as its Rust type and as a `Value`.
 
-use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Timelike, Utc};
 use orm::{Error, Value, text};
 use rust_decimal::Decimal;
 
 use crate::backend_tests;
-use crate::support::{TestDb, ddl};
+use crate::support::{Backend, TestDb, ddl};
 
 backend_tests!(
     every_value_type_round_trips,
@@ -14,6 +14,14 @@ backend_tests!(
     integers_read_as_wider_types_and_bools_from_integers,
     decode_errors_name_column_and_types,
     timestamps_compare_with_current_timestamp,
+    an_out_of_range_timestamp_is_an_error_never_null_or_zero,
+    non_finite_floats_are_kept_where_the_database_can_and_refused_where_not,
+    unsigned_64_bit_values_past_i64_are_read_and_bound_where_the_database_has_them,
+    a_leap_second_is_refused_or_kept_never_turned_into_midnight,
+    only_0_and_1_read_as_bool_on_every_database,
+    times_keep_microseconds_and_drop_finer_digits_on_every_database,
+    a_name_two_columns_share_is_ambiguous_not_the_last_one,
+    a_null_read_as_f32_suggests_option_f32,
 );
 
 async fn create_all_types(db: &TestDb, engine: &orm::Engine) {
@@ -382,4 +390,468 @@ async fn timestamps_compare_with_current_timestamp(db: &TestDb) {
         .get(0)
         .unwrap();
     assert!(at > since && at < until, "{at}");
+}
+
+/// Issue 8: MariaDB stored a `DateTime<Utc>` outside the column's range as NULL (or
+/// `0000-00-00`, or the current time in a NOT NULL column) and said `Ok`. Now a value
+/// either round-trips exactly or is an error, and nothing is written. The instant
+/// column is declared as the DDL declares `TimestampTz` (`DATETIME(6)` on MySQL).
+async fn an_out_of_range_timestamp_is_an_error_never_null_or_zero(db: &TestDb) {
+    let engine = db.engine().await;
+    let instant = orm::schema::SqlType::TimestampTz.ddl(engine.dialect());
+    let naive = orm::schema::SqlType::DateTime.ddl(engine.dialect());
+    engine
+        .execute(text(format!(
+            "CREATE TABLE far (id INTEGER, ts {instant}, dt {naive}, d DATE)"
+        )))
+        .await
+        .unwrap();
+    let y10k = NaiveDate::from_ymd_opt(10000, 1, 2).unwrap();
+    let cases: [(&str, Value); 3] = [
+        ("ts", y10k.and_hms_opt(3, 4, 5).unwrap().and_utc().into()),
+        ("dt", y10k.and_hms_opt(3, 4, 5).unwrap().into()),
+        ("d", y10k.into()),
+    ];
+    for (id, (column, value)) in cases.into_iter().enumerate() {
+        let done = engine
+            .execute(
+                text(format!("INSERT INTO far (id, {column}) VALUES (:id, :v)"))
+                    .bind("id", id as i64)
+                    .bind("v", value.clone()),
+            )
+            .await;
+        match (db.backend, done) {
+            // PostgreSQL's timestamps reach year 294276; SQLite stores text.
+            (Backend::Postgres | Backend::Sqlite, Ok(_)) => {
+                let back = engine
+                    .fetch_one(
+                        text(format!("SELECT {column} FROM far WHERE id = :id"))
+                            .bind("id", id as i64),
+                    )
+                    .await
+                    .unwrap();
+                let back = match &value {
+                    Value::DateTimeUtc(_) => Value::DateTimeUtc(back.get(0).unwrap()),
+                    Value::DateTime(_) => Value::DateTime(back.get(0).unwrap()),
+                    _ => Value::Date(back.get(0).unwrap()),
+                };
+                assert_eq!(back, value, "{column}");
+            }
+            (Backend::MySql, Err(err)) => {
+                assert!(matches!(err, Error::Bind { index: 2, .. }), "{err:?}");
+                assert!(err.to_string().contains("1000 to 9999"), "{err}");
+            }
+            (backend, other) => panic!("{backend:?} {column}: {other:?}"),
+        }
+    }
+    if db.backend == Backend::MySql {
+        let n: i64 = engine
+            .fetch_one(text("SELECT COUNT(*) FROM far"))
+            .await
+            .unwrap()
+            .get(0)
+            .unwrap();
+        assert_eq!(n, 0, "nothing was written");
+        // A TIMESTAMP column the user declared holds 1970 to 2038: the server refuses
+        // 2050 naming the column (strict mode, the default), rather than storing NULL
+        // or, in a NOT NULL column, the current time.
+        engine
+            .execute(text(
+                "CREATE TABLE stamps (id INTEGER, ts TIMESTAMP NULL, \
+                 tsn TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6))",
+            ))
+            .await
+            .unwrap();
+        let y2050 = Utc.with_ymd_and_hms(2050, 1, 1, 0, 0, 0).unwrap();
+        for column in ["ts", "tsn"] {
+            let err = engine
+                .execute(
+                    text(format!("INSERT INTO stamps (id, {column}) VALUES (1, :v)"))
+                        .bind("v", y2050),
+                )
+                .await
+                .unwrap_err();
+            assert!(
+                err.to_string().contains(&format!("`{column}`")),
+                "names the column: {err}"
+            );
+        }
+        let n: i64 = engine
+            .fetch_one(text("SELECT COUNT(*) FROM stamps"))
+            .await
+            .unwrap()
+            .get(0)
+            .unwrap();
+        assert_eq!(n, 0, "nothing was written");
+        // In range, an instant still round-trips through a TIMESTAMP column.
+        let y2030 = Utc.with_ymd_and_hms(2030, 6, 7, 8, 9, 10).unwrap();
+        engine
+            .execute(text("INSERT INTO stamps (id, ts) VALUES (2, :v)").bind("v", y2030))
+            .await
+            .unwrap();
+        let back: DateTime<Utc> = engine
+            .fetch_one(text("SELECT ts FROM stamps WHERE id = 2"))
+            .await
+            .unwrap()
+            .get(0)
+            .unwrap();
+        assert_eq!(back, y2030);
+    }
+}
+
+/// Issue 8: SQLite stored NaN as NULL and said `Ok`. PostgreSQL keeps NaN and both
+/// infinities; SQLite keeps the infinities and refuses NaN; MySQL has neither and
+/// refuses all three, saying which database cannot store what.
+async fn non_finite_floats_are_kept_where_the_database_can_and_refused_where_not(db: &TestDb) {
+    let engine = db.engine().await;
+    let double = ddl(db, "REAL", "DOUBLE PRECISION", "DOUBLE");
+    let single = ddl(db, "REAL", "REAL", "FLOAT");
+    engine
+        .execute(text(format!(
+            "CREATE TABLE floats (id INTEGER, d {double}, s {single})"
+        )))
+        .await
+        .unwrap();
+    let mut id = 0i64;
+    for x in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+        #[allow(clippy::cast_possible_truncation)] // NaN and infinities convert exactly
+        let values = [("d", Value::F64(x)), ("s", Value::F32(x as f32))];
+        for (column, v) in values {
+            id += 1;
+            let done = engine
+                .execute(
+                    text(format!(
+                        "INSERT INTO floats (id, {column}) VALUES (:id, :v)"
+                    ))
+                    .bind("id", id)
+                    .bind("v", v.clone()),
+                )
+                .await;
+            let kept = match db.backend {
+                Backend::Postgres => true,
+                Backend::Sqlite => !x.is_nan(),
+                Backend::MySql => false,
+            };
+            if !kept {
+                let err = done.unwrap_err();
+                assert!(matches!(err, Error::Bind { index: 2, .. }), "{err:?}");
+                let why = if db.backend == Backend::Sqlite {
+                    "SQLite cannot store NaN"
+                } else {
+                    "MySQL and MariaDB cannot store"
+                };
+                assert!(err.to_string().contains(why), "{err}");
+                continue;
+            }
+            done.unwrap();
+            let back: f64 = engine
+                .fetch_one(
+                    text(format!("SELECT {column} FROM floats WHERE id = :id")).bind("id", id),
+                )
+                .await
+                .unwrap()
+                .get(0)
+                .unwrap();
+            assert!(
+                back == x || (back.is_nan() && x.is_nan()),
+                "{column}: stored {x}, read {back}"
+            );
+        }
+    }
+    let stored: i64 = engine
+        .fetch_one(text("SELECT COUNT(*) FROM floats"))
+        .await
+        .unwrap()
+        .get(0)
+        .unwrap();
+    let expected = match db.backend {
+        Backend::Postgres => 6,
+        Backend::Sqlite => 4,
+        Backend::MySql => 0,
+    };
+    assert_eq!(stored, expected, "refused values wrote nothing");
+}
+
+/// Issue 8: MariaDB `BIGINT UNSIGNED` values of 2^63 and more could not be read as
+/// `u64`, and such a generated id saturated to `i64::MAX`. They are `Value::U64` now;
+/// PostgreSQL and SQLite, whose integers are signed, refuse to bind one.
+async fn unsigned_64_bit_values_past_i64_are_read_and_bound_where_the_database_has_them(
+    db: &TestDb,
+) {
+    let engine = db.engine().await;
+    // Small unsigned values are ordinary integers everywhere.
+    let five: u64 = engine
+        .fetch_one(text("SELECT :v + 0").bind("v", 5u64))
+        .await
+        .unwrap()
+        .get(0)
+        .unwrap();
+    assert_eq!(five, 5);
+    let big = (1u64 << 63) + 5;
+    if db.backend != Backend::MySql {
+        let err = engine
+            .execute(text("SELECT :v").bind("v", u64::MAX))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Bind {
+                    index: 1,
+                    value_type: "u64",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string()
+                .contains("does not fit in a signed 64-bit integer"),
+            "{err}"
+        );
+        return;
+    }
+    engine
+        .execute(text(format!(
+            "CREATE TABLE unsigned_ids (id BIGINT UNSIGNED AUTO_INCREMENT PRIMARY KEY, \
+             v BIGINT UNSIGNED) AUTO_INCREMENT = {big}"
+        )))
+        .await
+        .unwrap();
+    let done = engine
+        .execute(text("INSERT INTO unsigned_ids (v) VALUES (:v)").bind("v", u64::MAX))
+        .await
+        .unwrap();
+    assert_eq!(done.last_insert_value(), Some(&Value::U64(big)));
+    assert_eq!(done.last_insert_id(), None, "not saturated to i64::MAX");
+    let row = engine
+        .fetch_one(text("SELECT id, v FROM unsigned_ids WHERE v = :v").bind("v", u64::MAX))
+        .await
+        .unwrap();
+    assert_eq!(row.get::<u64>("id").unwrap(), big);
+    assert_eq!(row.get::<u64>("v").unwrap(), u64::MAX);
+    assert_eq!(row.value("v").unwrap(), Value::U64(u64::MAX));
+    let err = row.get::<i64>("v").unwrap_err();
+    assert!(err.to_string().contains("out of range for `i64`"), "{err}");
+    // Below 2^63 an unsigned column reads as an ordinary integer value.
+    engine
+        .execute(text("INSERT INTO unsigned_ids (id, v) VALUES (1, 7)"))
+        .await
+        .unwrap();
+    let row = engine
+        .fetch_one(text("SELECT v FROM unsigned_ids WHERE id = 1"))
+        .await
+        .unwrap();
+    assert_eq!(row.value(0).unwrap(), Value::I64(7));
+    assert_eq!(row.get::<i64>(0).unwrap(), 7);
+}
+
+/// Issue 8: MariaDB stored `23:59:60.5` (chrono's leap second) as `00:00:00`, and
+/// PostgreSQL a leap-second timestamp as the next day's `00:00:00.5`. Both refuse it
+/// now, as PostgreSQL's server refuses a leap-second TIME; SQLite, which keeps the
+/// text, returns it as it was.
+async fn a_leap_second_is_refused_or_kept_never_turned_into_midnight(db: &TestDb) {
+    let engine = db.engine().await;
+    let time = orm::schema::SqlType::Time.ddl(engine.dialect());
+    let naive = orm::schema::SqlType::DateTime.ddl(engine.dialect());
+    let instant = orm::schema::SqlType::TimestampTz.ddl(engine.dialect());
+    engine
+        .execute(text(format!(
+            "CREATE TABLE leaps (id INTEGER, t {time}, dt {naive}, ts {instant})"
+        )))
+        .await
+        .unwrap();
+    let leap = NaiveTime::from_hms_nano_opt(23, 59, 59, 1_500_000_000).unwrap();
+    let day = NaiveDate::from_ymd_opt(2016, 12, 31).unwrap();
+    let cases: [(&str, Value); 3] = [
+        ("t", leap.into()),
+        ("dt", day.and_time(leap).into()),
+        ("ts", day.and_time(leap).and_utc().into()),
+    ];
+    for (id, (column, value)) in cases.into_iter().enumerate() {
+        let done = engine
+            .execute(
+                text(format!("INSERT INTO leaps (id, {column}) VALUES (:id, :v)"))
+                    .bind("id", id as i64)
+                    .bind("v", value.clone()),
+            )
+            .await;
+        match (db.backend, done) {
+            (Backend::MySql, Err(err)) => {
+                assert!(matches!(err, Error::Bind { index: 2, .. }), "{err:?}");
+                assert!(err.to_string().contains("leap second"), "{err}");
+            }
+            // The server refuses a TIME; a timestamp, which sqlx would send as the next
+            // day's 00:00:00.5, is refused before it is sent.
+            (Backend::Postgres, Err(err)) if column == "t" => {
+                let db_err = err.as_database_error().expect("the server refuses it");
+                assert_eq!(db_err.code.as_deref(), Some("22008"), "{err}");
+            }
+            (Backend::Postgres, Err(err)) => {
+                assert!(matches!(err, Error::Bind { index: 2, .. }), "{err:?}");
+                assert!(err.to_string().contains("leap second"), "{err}");
+            }
+            (Backend::Sqlite, Ok(_)) => {
+                let row = engine
+                    .fetch_one(
+                        text(format!("SELECT {column} FROM leaps WHERE id = :id"))
+                            .bind("id", id as i64),
+                    )
+                    .await
+                    .unwrap();
+                let back = match &value {
+                    Value::Time(_) => Value::Time(row.get(0).unwrap()),
+                    Value::DateTime(_) => Value::DateTime(row.get(0).unwrap()),
+                    _ => Value::DateTimeUtc(row.get(0).unwrap()),
+                };
+                assert_eq!(back, value, "{column}");
+            }
+            (backend, other) => panic!("{backend:?} {column}: {other:?}"),
+        }
+    }
+    if db.backend != Backend::Sqlite {
+        let n: i64 = engine
+            .fetch_one(text("SELECT COUNT(*) FROM leaps"))
+            .await
+            .unwrap()
+            .get(0)
+            .unwrap();
+        assert_eq!(n, 0, "nothing was written");
+    }
+}
+
+/// Issue 8: `2` read as `bool` was `true` on MySQL and SQLite but an error on
+/// PostgreSQL. One rule now: a boolean, or the integer 0 or 1; any other integer is an
+/// error naming it, also in a BOOLEAN column of MySQL (TINYINT(1)) or SQLite, which
+/// can hold one.
+async fn only_0_and_1_read_as_bool_on_every_database(db: &TestDb) {
+    let engine = db.engine().await;
+    let row = engine
+        .fetch_one(text("SELECT 0 AS f, 1 AS t, 2 AS two, NULL AS n"))
+        .await
+        .unwrap();
+    assert!(!row.get::<bool>("f").unwrap());
+    assert!(row.get::<bool>("t").unwrap());
+    assert_eq!(row.get::<Option<bool>>("n").unwrap(), None);
+    for err in [
+        row.get::<bool>("two").unwrap_err(),
+        row.get::<Option<bool>>("two").map(|_| ()).unwrap_err(),
+    ] {
+        assert!(matches!(err, Error::Decode { .. }), "{err:?}");
+        assert!(err.to_string().contains("2 is not a boolean"), "{err}");
+    }
+    if db.backend == Backend::Postgres {
+        return; // A PostgreSQL BOOLEAN holds true and false only.
+    }
+    engine
+        .execute(text("CREATE TABLE flags (id INTEGER, b BOOLEAN)"))
+        .await
+        .unwrap();
+    engine
+        .execute(text("INSERT INTO flags VALUES (1, 1), (2, 0), (3, 2)"))
+        .await
+        .unwrap();
+    let rows = engine
+        .fetch_all(text("SELECT b FROM flags ORDER BY id"))
+        .await
+        .unwrap();
+    assert!(rows[0].get::<bool>(0).unwrap());
+    assert!(!rows[1].get::<bool>(0).unwrap());
+    assert_eq!(rows[0].value(0).unwrap(), Value::Bool(true));
+    let err = rows[2].get::<bool>(0).unwrap_err();
+    assert!(err.to_string().contains("2 is not a boolean"), "{err}");
+    // Read as a value it is the integer it is.
+    assert_eq!(rows[2].get::<i64>(0).unwrap(), 2);
+}
+
+/// Issue 8: nanoseconds were dropped silently by PostgreSQL and MySQL but kept by
+/// SQLite. The rule, the same everywhere: times and timestamps keep microseconds, and
+/// finer digits are dropped (truncated, never rounded) when bound, so a value reads
+/// back, and finds its row, alike on every database.
+async fn times_keep_microseconds_and_drop_finer_digits_on_every_database(db: &TestDb) {
+    let engine = db.engine().await;
+    let time = orm::schema::SqlType::Time.ddl(engine.dialect());
+    let naive = orm::schema::SqlType::DateTime.ddl(engine.dialect());
+    let instant = orm::schema::SqlType::TimestampTz.ddl(engine.dialect());
+    engine
+        .execute(text(format!(
+            "CREATE TABLE fine (id INTEGER, t {time}, dt {naive}, ts {instant})"
+        )))
+        .await
+        .unwrap();
+    let cases = [
+        (2024, 5, 6, 7, 8, 9, 123_456_789),
+        // Before PostgreSQL's epoch (2000-01-01) too.
+        (1999, 12, 31, 23, 59, 59, 999_999_999),
+    ];
+    for (id, (y, mo, d, h, mi, s, nanos)) in cases.into_iter().enumerate() {
+        let t = NaiveTime::from_hms_nano_opt(h, mi, s, nanos).unwrap();
+        let dt = NaiveDate::from_ymd_opt(y, mo, d).unwrap().and_time(t);
+        let ts = dt.and_utc();
+        engine
+            .execute(
+                text("INSERT INTO fine VALUES (:id, :t, :dt, :ts)")
+                    .bind("id", id as i64)
+                    .bind("t", t)
+                    .bind("dt", dt)
+                    .bind("ts", ts),
+            )
+            .await
+            .unwrap();
+        let micros = |n: u32| n / 1_000 * 1_000;
+        let row = engine
+            .fetch_one(
+                text("SELECT t, dt, ts FROM fine WHERE dt = :dt AND ts = :ts")
+                    .bind("dt", dt)
+                    .bind("ts", ts),
+            )
+            .await
+            .unwrap();
+        let (t2, dt2, ts2): (NaiveTime, NaiveDateTime, DateTime<Utc>) = row.decode().unwrap();
+        assert_eq!(t2, t.with_nanosecond(micros(nanos)).unwrap());
+        assert_eq!(dt2, dt.with_nanosecond(micros(nanos)).unwrap());
+        assert_eq!(ts2, ts.with_nanosecond(micros(nanos)).unwrap());
+    }
+}
+
+/// Issue 8: `get("a")` on a row with two columns named `a` returned the last one. It is
+/// an error naming the positions now (SQLAlchemy's rule); by position both read.
+async fn a_name_two_columns_share_is_ambiguous_not_the_last_one(db: &TestDb) {
+    let engine = db.engine().await;
+    let row = engine
+        .fetch_one(text("SELECT 1 AS a, 2 AS b, 3 AS a"))
+        .await
+        .unwrap();
+    let err = row.get::<i64>("a").unwrap_err();
+    match &err {
+        Error::AmbiguousColumn { column, positions } => {
+            assert_eq!((column.as_str(), positions.as_slice()), ("a", &[0, 2][..]));
+        }
+        other => panic!("expected AmbiguousColumn, got {other:?}"),
+    }
+    assert!(err.to_string().contains("positions 0, 2"), "{err}");
+    assert!(row.value("a").is_err());
+    assert_eq!(row.get::<i64>("b").unwrap(), 2);
+    assert_eq!(
+        (row.get::<i64>(0).unwrap(), row.get::<i64>(2).unwrap()),
+        (1, 3)
+    );
+}
+
+/// Issue 8: reading NULL as `f32` suggested `Option<f64>`.
+async fn a_null_read_as_f32_suggests_option_f32(db: &TestDb) {
+    let engine = db.engine().await;
+    let real = ddl(db, "REAL", "REAL", "FLOAT");
+    engine
+        .execute(text(format!("CREATE TABLE reals (x {real})")))
+        .await
+        .unwrap();
+    engine
+        .execute(text("INSERT INTO reals VALUES (NULL)"))
+        .await
+        .unwrap();
+    let row = engine.fetch_one(text("SELECT x FROM reals")).await.unwrap();
+    let err = row.get::<f32>(0).unwrap_err();
+    assert!(err.to_string().contains("`Option<f32>`"), "{err}");
+    assert_eq!(row.get::<Option<f32>>(0).unwrap(), None);
 }

@@ -44,6 +44,21 @@ pub enum Error {
         reason: &'static str,
     },
 
+    /// `commit()` of a PostgreSQL transaction in which a statement had failed: PostgreSQL
+    /// aborts a transaction at its first error (and answers a later `COMMIT` with a
+    /// silent `ROLLBACK`), so nothing of it was committed. The transaction has been
+    /// rolled back. To go on after an expected failure, run the statement inside a
+    /// [`savepoint`](crate::Transaction::savepoint) and roll that back.
+    #[error(
+        "the transaction was rolled back, not committed: a statement in it failed ({cause}) \
+         and PostgreSQL aborts a transaction at its first error; use a savepoint around a \
+         statement that may fail"
+    )]
+    TransactionAborted {
+        /// The database's message for the statement that failed first.
+        cause: String,
+    },
+
     /// No connection could be checked out of the pool within `pool_timeout`.
     #[error(
         "timed out after {timeout:?} waiting for a connection from the pool \
@@ -86,6 +101,20 @@ pub enum Error {
         available: String,
     },
 
+    /// A row was asked for a column by a name that several of its columns have (`SELECT
+    /// a.id, b.id`): read it by position, or label the columns apart.
+    #[error(
+        "column name `{column}` is ambiguous: the row has it at positions {}; read it by \
+         position or give the columns distinct labels",
+        positions.iter().map(usize::to_string).collect::<Vec<_>>().join(", ")
+    )]
+    AmbiguousColumn {
+        /// The name asked for.
+        column: String,
+        /// The zero-based positions of the columns with that name.
+        positions: Vec<usize>,
+    },
+
     /// A row was asked for a column index past its end.
     #[error("column index {index} is out of range for a row of {len} columns")]
     ColumnIndexOutOfBounds {
@@ -108,7 +137,7 @@ pub enum Error {
 
     /// A `text()` statement names a bind parameter that was given no value, or was
     /// given a value for a name it does not contain.
-    #[error("bind parameter `:{name}` {problem} in SQL: {sql}")]
+    #[error("bind parameter `:{name}` {problem} in SQL: {}", Shown(sql))]
     BindParameter {
         /// The parameter name.
         name: String,
@@ -116,6 +145,17 @@ pub enum Error {
         problem: &'static str,
         /// The statement text.
         sql: String,
+    },
+
+    /// SQL text holds a NUL byte, which no database reads as part of a statement (each
+    /// takes it for the end of the text); refused before anything is sent. Data with NUL
+    /// bytes goes in a bind parameter.
+    #[error(
+        "the SQL text contains a NUL byte (at byte {offset}); pass such data as a bind parameter"
+    )]
+    NulInSql {
+        /// Byte offset of the first NUL.
+        offset: usize,
     },
 
     /// A [`MetaData`](crate::schema::MetaData) was asked for a table it does not hold.
@@ -158,6 +198,18 @@ pub enum Error {
         table: String,
         /// What is wrong.
         message: String,
+    },
+
+    /// [`func::call`](crate::sql::func::call) was given a name that is not a function
+    /// name (it is written into the SQL unquoted, so only a plain or schema-qualified
+    /// name is accepted).
+    #[error(
+        "`{name}` is not a function name: use letters, digits, `_` and `$` (not first), \
+         with `.` between schema and name"
+    )]
+    InvalidFunctionName {
+        /// The name given.
+        name: String,
     },
 
     /// A relationship was read before it was loaded.
@@ -223,8 +275,9 @@ pub enum Error {
         problem: String,
     },
 
-    /// A name in DDL is longer than the dialect allows (63 bytes on PostgreSQL, 64
-    /// characters on MySQL).
+    /// A name is longer than the dialect allows (63 bytes on PostgreSQL, 64 characters
+    /// on MySQL): refused when DDL or any statement naming it is compiled, since
+    /// PostgreSQL would silently truncate it in a query.
     #[error("identifier `{identifier}` is {len} long; {dialect} allows at most {max}")]
     IdentifierTooLong {
         /// The identifier.
@@ -235,6 +288,16 @@ pub enum Error {
         max: usize,
         /// The dialect name.
         dialect: &'static str,
+    },
+
+    /// A name that cannot be an identifier on any database (it holds a NUL byte), found
+    /// when a statement naming it is compiled.
+    #[error("identifier `{identifier}` is refused: {reason}")]
+    InvalidIdentifier {
+        /// The identifier, a NUL shown as `\0`.
+        identifier: String,
+        /// Why.
+        reason: &'static str,
     },
 
     /// A naming-convention template could not be applied.
@@ -343,7 +406,21 @@ pub enum Error {
         feature: String,
     },
 
-    /// Any other driver error (I/O after connecting, protocol, TLS, ...).
+    /// The connection broke under a statement: the server closed it (a restart, a
+    /// `KILL`, an idle timeout) or the network cut it. A plain
+    /// [`Connection`](crate::Connection) opens a new one for its next statement; a
+    /// transaction on it is gone (the server rolls it back).
+    #[error(
+        "the connection to the database was lost (closed by the server, killed, or cut by \
+         the network): {source}"
+    )]
+    ConnectionLost {
+        /// The driver's error (an I/O error such as an unexpected end of stream).
+        #[source]
+        source: sqlx::Error,
+    },
+
+    /// Any other driver error (protocol, TLS, a closed pool, ...).
     #[error("driver error: {0}")]
     Driver(#[source] sqlx::Error),
 }
@@ -401,9 +478,29 @@ impl std::fmt::Display for DatabaseError {
             write!(f, ")")?;
         }
         if let Some(sql) = &self.sql {
-            write!(f, "; statement: {sql}")?;
+            write!(f, "; statement: {}", Shown(sql))?;
         }
         Ok(())
+    }
+}
+
+/// How much of a statement an error message shows; the error's `sql` field keeps it
+/// whole.
+const SHOWN_SQL_CHARS: usize = 1000;
+
+/// A statement as an error message shows it: its first [`SHOWN_SQL_CHARS`] characters
+/// and how many more there are (a generated statement may have 70,000 placeholders).
+struct Shown<'a>(&'a str);
+
+impl std::fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0.char_indices().nth(SHOWN_SQL_CHARS) {
+            None => f.write_str(self.0),
+            Some((end, _)) => {
+                let more = self.0[end..].chars().count();
+                write!(f, "{}... ({more} more characters)", &self.0[..end])
+            }
+        }
     }
 }
 
@@ -446,6 +543,9 @@ impl Error {
         match err {
             sqlx::Error::Database(db) => Error::Database(Box::new(database_error(&*db, sql))),
             sqlx::Error::RowNotFound => Error::RowNotFound,
+            source @ (sqlx::Error::Io(_) | sqlx::Error::WorkerCrashed) => {
+                Error::ConnectionLost { source }
+            }
             other => Error::Driver(other),
         }
     }
@@ -510,7 +610,19 @@ fn constraint_from_message(message: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::constraint_from_message;
+    use super::{Shown, constraint_from_message};
+
+    #[test]
+    fn long_statements_are_cut_short_in_messages() {
+        assert_eq!(Shown("SELECT 1").to_string(), "SELECT 1");
+        let long = format!("SELECT {}", "é, ".repeat(1000));
+        let shown = Shown(&long).to_string();
+        assert!(shown.ends_with("... (2007 more characters)"), "{shown}");
+        assert_eq!(
+            shown.chars().count(),
+            1000 + "... (2007 more characters)".len()
+        );
+    }
 
     #[test]
     fn constraint_names_are_read_from_mysql_and_sqlite_messages() {

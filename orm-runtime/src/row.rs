@@ -158,6 +158,8 @@ impl ColumnIndex for usize {
     }
 }
 
+/// A name two columns of the row share is [`Error::AmbiguousColumn`] (SQLAlchemy's
+/// rule), not one of them picked silently.
 impl ColumnIndex for &str {
     fn index_in(&self, row: &Row) -> Result<usize> {
         // sqlx's name map first; a scan of the columns where the driver left the map
@@ -165,10 +167,26 @@ impl ColumnIndex for &str {
         let found = with_row!(row, r => sqlx::ColumnIndex::index(self, r)
             .ok()
             .or_else(|| r.columns().iter().position(|c| c.name() == *self)));
-        found.ok_or_else(|| Error::ColumnNotFound {
-            column: (*self).to_owned(),
-            available: row.column_names().join(", "),
-        })
+        let Some(i) = found else {
+            return Err(Error::ColumnNotFound {
+                column: (*self).to_owned(),
+                available: row.column_names().join(", "),
+            });
+        };
+        let shared = with_row!(row, r => r
+            .columns()
+            .iter()
+            .enumerate()
+            .any(|(j, c)| j != i && c.name() == *self));
+        if shared {
+            let names = row.column_names();
+            let positions = (0..names.len()).filter(|&j| names[j] == *self).collect();
+            return Err(Error::AmbiguousColumn {
+                column: (*self).to_owned(),
+                positions,
+            });
+        }
+        Ok(i)
     }
 }
 

@@ -21,9 +21,17 @@ pub enum Value {
     I32(i32),
     /// `BIGINT`.
     I64(i64),
-    /// `REAL` / `FLOAT`.
+    /// An unsigned 64-bit integer above `i64::MAX` (MySQL's `BIGINT UNSIGNED`). Smaller
+    /// unsigned values are [`Value::I64`], both when read and when converted from
+    /// `u64`, so that equal numbers are equal values. Only MySQL stores it; binding one
+    /// elsewhere is [`Error::Bind`](crate::Error::Bind).
+    U64(u64),
+    /// `REAL` / `FLOAT`. NaN and infinities are stored by PostgreSQL; SQLite stores
+    /// infinities but not NaN, MySQL neither: binding one there is [`Error::Bind`].
+    ///
+    /// [`Error::Bind`]: crate::Error::Bind
     F32(f32),
-    /// `DOUBLE PRECISION`.
+    /// `DOUBLE PRECISION`; non-finite values as for [`Value::F32`].
     F64(f64),
     /// Character data.
     Text(String),
@@ -31,12 +39,13 @@ pub enum Value {
     Bytes(Vec<u8>),
     /// `DATE`.
     Date(NaiveDate),
-    /// `TIME` without time zone.
+    /// `TIME` without time zone. Times and timestamps are kept to the microsecond on
+    /// every database: finer digits are dropped (truncated) when the value is bound.
     Time(NaiveTime),
-    /// `TIMESTAMP` / `DATETIME` without time zone.
+    /// `TIMESTAMP` / `DATETIME` without time zone (to the microsecond).
     DateTime(NaiveDateTime),
     /// `TIMESTAMP WITH TIME ZONE`: an instant, normalised to UTC. MySQL and SQLite have no
-    /// zone-aware type; there it is stored as UTC.
+    /// zone-aware type; there it is stored as UTC. To the microsecond.
     DateTimeUtc(DateTime<Utc>),
     /// `UUID` (feature `uuid`).
     #[cfg(feature = "uuid")]
@@ -58,6 +67,7 @@ impl Value {
             Value::I16(_) => "i16",
             Value::I32(_) => "i32",
             Value::I64(_) => "i64",
+            Value::U64(_) => "u64",
             Value::F32(_) => "f32",
             Value::F64(_) => "f64",
             Value::Text(_) => "text",
@@ -118,6 +128,7 @@ macro_rules! int_from_value {
                     Value::I16(v) => v.into(),
                     Value::I32(v) => v.into(),
                     Value::I64(v) => v.into(),
+                    Value::U64(v) => v.into(),
                     Value::Bool(b) => b.into(),
                     #[cfg(feature = "decimal")]
                     Value::Decimal(d) if d.fract().is_zero() => {
@@ -133,6 +144,8 @@ macro_rules! int_from_value {
 }
 int_from_value!(i8, i16, i32, i64, u8, u16, u32, u64);
 
+/// A boolean, or the integer 0 or 1 (how MySQL and SQLite store booleans). Any other
+/// integer is an error, on every database: `2` is not read as `true`.
 impl FromValue for bool {
     const RUST_TYPE: &'static str = "bool";
     fn from_value(value: Value) -> Result<Self, String> {
@@ -140,29 +153,44 @@ impl FromValue for bool {
             Value::Bool(b) => Ok(b),
             Value::I16(0) | Value::I32(0) | Value::I64(0) => Ok(false),
             Value::I16(1) | Value::I32(1) | Value::I64(1) => Ok(true),
+            Value::I16(n) => Err(not_a_bool(n.into())),
+            Value::I32(n) => Err(not_a_bool(n.into())),
+            Value::I64(n) => Err(not_a_bool(n.into())),
+            Value::U64(n) => Err(not_a_bool(n.into())),
             other => mismatch("bool", &other),
         }
     }
 }
 
+fn not_a_bool(n: i128) -> String {
+    format!("{n} is not a boolean: only the integers 0 and 1 read as `bool`")
+}
+
 impl FromValue for f64 {
     const RUST_TYPE: &'static str = "f64";
     fn from_value(value: Value) -> Result<Self, String> {
-        match value {
-            Value::F64(v) => Ok(v),
-            Value::F32(v) => Ok(v.into()),
-            Value::I16(v) => Ok(v.into()),
-            Value::I32(v) => Ok(v.into()),
-            // i64 -> f64 may round above 2^53, as every database's own cast does.
-            #[allow(clippy::cast_precision_loss)] // documented above: same as SQL CAST
-            Value::I64(v) => Ok(v as f64),
-            #[cfg(feature = "decimal")]
-            Value::Decimal(d) => {
-                rust_decimal::prelude::ToPrimitive::to_f64(&d).ok_or_else(|| d.to_string())
-            }
-            Value::Text(s) => s.parse().map_err(|_| format!("`{s}` is not a number")),
-            other => mismatch("f64", &other),
+        float_from(value, Self::RUST_TYPE)
+    }
+}
+
+/// A number as a double, for `f64` and `f32` (`rust` names the one asked for in errors).
+fn float_from(value: Value, rust: &str) -> Result<f64, String> {
+    match value {
+        Value::F64(v) => Ok(v),
+        Value::F32(v) => Ok(v.into()),
+        Value::I16(v) => Ok(v.into()),
+        Value::I32(v) => Ok(v.into()),
+        // i64 -> f64 may round above 2^53, as every database's own cast does.
+        #[allow(clippy::cast_precision_loss)] // documented above: same as SQL CAST
+        Value::I64(v) => Ok(v as f64),
+        #[allow(clippy::cast_precision_loss)] // as for i64 above
+        Value::U64(v) => Ok(v as f64),
+        #[cfg(feature = "decimal")]
+        Value::Decimal(d) => {
+            rust_decimal::prelude::ToPrimitive::to_f64(&d).ok_or_else(|| d.to_string())
         }
+        Value::Text(s) => s.parse().map_err(|_| format!("`{s}` is not a number")),
+        other => mismatch(rust, &other),
     }
 }
 
@@ -174,7 +202,7 @@ impl FromValue for f32 {
             // Narrowing a double: REAL columns come back as doubles from SQLite and MySQL.
             #[allow(clippy::cast_possible_truncation)]
             // f32 asked for: precision is the user's choice
-            other => f64::from_value(other).map(|v| v as f32),
+            other => float_from(other, Self::RUST_TYPE).map(|v| v as f32),
         }
     }
 }
@@ -327,6 +355,7 @@ impl FromValue for rust_decimal::Decimal {
             Value::I16(v) => Ok(v.into()),
             Value::I32(v) => Ok(v.into()),
             Value::I64(v) => Ok(v.into()),
+            Value::U64(v) => Ok(v.into()),
             Value::F64(v) => Decimal::try_from(v).map_err(|e| e.to_string()),
             Value::F32(v) => Decimal::try_from(v).map_err(|e| e.to_string()),
             Value::Text(s) => s.parse().map_err(|e| format!("`{s}`: {e}")),
@@ -367,6 +396,13 @@ value_from!(
     &[u8] => Bytes, NaiveDate => Date, NaiveTime => Time, NaiveDateTime => DateTime,
     DateTime<Utc> => DateTimeUtc,
 );
+
+/// `I64` when it fits, else `U64` (see [`Value::U64`]).
+impl From<u64> for Value {
+    fn from(v: u64) -> Self {
+        i64::try_from(v).map_or(Value::U64(v), Value::I64)
+    }
+}
 
 impl From<&String> for Value {
     fn from(v: &String) -> Self {
@@ -421,6 +457,15 @@ mod tests {
                 .contains("out of range")
         );
         assert!(u64::from_value(Value::I64(-1)).is_err());
+        assert_eq!(u64::from_value(Value::U64(u64::MAX)), Ok(u64::MAX));
+        assert!(i64::from_value(Value::U64(u64::MAX)).is_err());
+    }
+
+    #[test]
+    fn u64_converts_to_i64_when_it_fits() {
+        assert_eq!(Value::from(5u64), Value::I64(5));
+        assert_eq!(Value::from(i64::MAX as u64), Value::I64(i64::MAX));
+        assert_eq!(Value::from(i64::MAX as u64 + 1), Value::U64(1 << 63));
     }
 
     #[test]
@@ -437,6 +482,27 @@ mod tests {
         let utc =
             DateTime::<Utc>::from_value(Value::Text("2024-02-29 13:14:15+02:00".into())).unwrap();
         assert_eq!(utc.to_rfc3339(), "2024-02-29T11:14:15+00:00");
+    }
+
+    #[test]
+    fn only_0_and_1_are_booleans() {
+        assert_eq!(bool::from_value(Value::I64(1)), Ok(true));
+        assert_eq!(bool::from_value(Value::I16(0)), Ok(false));
+        let err = bool::from_value(Value::I32(2)).unwrap_err();
+        assert_eq!(
+            err,
+            "2 is not a boolean: only the integers 0 and 1 read as `bool`"
+        );
+    }
+
+    #[test]
+    fn float_errors_name_the_type_asked_for() {
+        let err = f32::from_value(Value::Null).unwrap_err();
+        assert!(err.contains("`Option<f32>`"), "{err}");
+        let err = f32::from_value(Value::Bool(true)).unwrap_err();
+        assert_eq!(err, "a bool value cannot be read as `f32`");
+        let err = f64::from_value(Value::Null).unwrap_err();
+        assert!(err.contains("`Option<f64>`"), "{err}");
     }
 
     #[test]

@@ -110,6 +110,14 @@ impl Connection {
         self.inner.raw(true).await
     }
 
+    fn conn_inner(&mut self) -> &mut ConnInner {
+        &mut self.inner
+    }
+
+    fn reopens(&self) -> bool {
+        true
+    }
+
     executor_methods!();
 
     /// Begins a transaction on this connection. The transaction takes the connection

@@ -67,8 +67,19 @@ fn query<'q, DB: Driver>(
 where
     DB::Arguments<'q>: IntoArguments<'q, DB>,
 {
+    check_sql_text(sql)?;
     let args = DB::arguments(binds)?;
     Ok(sqlx::query_with(sql, args))
+}
+
+/// Refuses SQL text with a NUL byte before it reaches a driver: the databases read SQL
+/// as a C string, so the text would end early (SQLite's prepare loop would never
+/// finish, spinning its worker thread and holding the connection forever).
+fn check_sql_text(sql: &str) -> Result<()> {
+    match sql.bytes().position(|b| b == 0) {
+        Some(offset) => Err(Error::NulInSql { offset }),
+        None => Ok(()),
+    }
 }
 
 async fn execute_on<DB: Driver>(
@@ -84,6 +95,7 @@ where
     let result = async {
         let text = DB::statement_text(c.sql(), c.binds());
         let q = query::<DB>(&text, c.binds())?;
+        let zero_means_no_insert = is_insert(c.sql()) && DB::reset_insert_id(conn, c.sql()).await?;
         let mut stream = sqlx::Executor::fetch_many(&mut *conn, q);
         let mut out = QueryResult::default();
         while let Some(item) = stream
@@ -104,7 +116,9 @@ where
         }
         // Only an INSERT that inserted reports an id (SQLite's last_insert_rowid()
         // otherwise repeats the connection's last insert).
-        if out.rows_affected == 0 || !is_insert(c.sql()) {
+        let reset_and_unchanged =
+            zero_means_no_insert && out.last_insert_id == Some(crate::value::Value::I64(0));
+        if out.rows_affected == 0 || !is_insert(c.sql()) || reset_and_unchanged {
             out.last_insert_id = None;
         }
         // MySQL reports no count for a statement that returns rows (MariaDB's
@@ -208,6 +222,7 @@ async fn execute_script_on<DB: Driver>(
 where
     for<'e> &'e mut DB::Connection: sqlx::Executor<'e, Database = DB>,
 {
+    check_sql_text(sql)?;
     let started = echo.start();
     let result = sqlx::raw_sql(sql)
         .execute(&mut *conn)

@@ -45,7 +45,7 @@ use crate::sql::Executable;
 pub struct QueryResult {
     rows: Vec<Row>,
     rows_affected: u64,
-    last_insert_id: Option<i64>,
+    last_insert_id: Option<crate::value::Value>,
 }
 
 impl QueryResult {
@@ -64,25 +64,41 @@ impl QueryResult {
         self
     }
 
-    /// Rows inserted, updated or deleted (SQLAlchemy's `rowcount`). On MySQL, rows
-    /// *changed*: an UPDATE that sets a column to its current value does not count.
-    /// For a statement that returns rows where the driver gives no count (MariaDB's
-    /// `INSERT ... RETURNING`), the number of rows returned.
+    /// Rows inserted, deleted, or *matched* by an UPDATE (SQLAlchemy's `rowcount`): an
+    /// UPDATE that sets a row to the values it already has counts it, on every database
+    /// (MySQL connections ask for found rows, `CLIENT_FOUND_ROWS`, as sqlx does), which
+    /// is what a version check needs. MySQL's `INSERT ... ON DUPLICATE KEY UPDATE`
+    /// counts 1 per row inserted and 2 per row updated (1 if the update left it as it
+    /// was). For a statement that returns rows where the driver gives no count
+    /// (MariaDB's `INSERT ... RETURNING`), the number of rows returned.
     pub fn rows_affected(&self) -> u64 {
         self.rows_affected
     }
 
     /// The id the database generated for an insert, where the dialect reports one
-    /// (MySQL, SQLite); `None` on PostgreSQL, which uses `RETURNING` instead.
+    /// (MySQL, SQLite); `None` on PostgreSQL, which uses `RETURNING` instead. Also
+    /// `None` for a MySQL `BIGINT UNSIGNED` id above `i64::MAX`: read that one with
+    /// [`last_insert_value`](Self::last_insert_value).
     pub fn last_insert_id(&self) -> Option<i64> {
-        self.last_insert_id
+        match self.last_insert_id {
+            Some(crate::value::Value::I64(id)) => Some(id),
+            _ => None,
+        }
+    }
+
+    /// The generated id as a [`Value`](crate::value::Value): `I64`, or `U64` for a
+    /// MySQL `BIGINT UNSIGNED` id above `i64::MAX`.
+    pub fn last_insert_value(&self) -> Option<&crate::value::Value> {
+        self.last_insert_id.as_ref()
     }
 }
 
 /// Generates the statement-running methods shared by [`Connection`] and
-/// [`Transaction`] and [`Savepoint`]; each type provides `dialect()`, `echo()` and `raw()`
+/// [`Transaction`] and [`Savepoint`]; each type provides `dialect()`, `echo()`, `raw()`
 /// (the driver connection and the [`Flight`](pool::Flight) that marks it busy for one
-/// call: a call cancelled mid-flight keeps it busy, and the pool closes it).
+/// call: a call cancelled mid-flight keeps it busy, and the pool closes it),
+/// `conn_inner()` (the pooled connection) and `reopens()` (whether a connection lost
+/// by an earlier call is replaced: outside a transaction only).
 macro_rules! executor_methods {
     () => {
         /// Runs a statement; returns its rows, if any, and the count of rows it changed.
@@ -110,29 +126,60 @@ macro_rules! executor_methods {
                     select,
                     generated_key,
                 } => {
-                    let (raw, flight) = self.raw().await?;
-                    let done = flight.land(raw.execute(&insert, &echo).await)?;
-                    let select = if generated_key {
-                        let id = done.last_insert_id().ok_or_else(|| {
-                            $crate::error::Error::Unsupported {
-                                dialect: "mysql",
-                                feature: "INSERT ... RETURNING when the INSERT generated no id"
-                                    .into(),
+                    // One unit: BEGIN (a SAVEPOINT inside a transaction), the INSERT, the
+                    // SELECT, then COMMIT, or ROLLBACK if either failed. A call cancelled
+                    // mid-flight closes the connection, and the server rolls back.
+                    let reopen = self.reopens();
+                    self.conn_inner().begin(reopen).await?;
+                    let outcome = async {
+                        let (raw, flight) = self.raw().await?;
+                        let done = flight.land(raw.execute(&insert, &echo).await)?;
+                        let select = if generated_key {
+                            let id = done.last_insert_value().cloned().ok_or_else(|| {
+                                $crate::error::Error::Unsupported {
+                                    dialect: "mysql",
+                                    feature: "INSERT ... RETURNING when the INSERT generated \
+                                              no id"
+                                        .into(),
+                                }
+                            })?;
+                            // The key is the SELECT's last placeholder (its WHERE comes
+                            // after the returned expressions, whose own binds stay).
+                            let (sql, mut binds) = select.into_parts();
+                            if let Some(last) = binds.last_mut() {
+                                *last = id;
                             }
-                        })?;
-                        // The key is the SELECT's last placeholder (its WHERE comes after
-                        // the returned expressions, whose own binds stay).
-                        let (sql, mut binds) = select.into_parts();
-                        if let Some(last) = binds.last_mut() {
-                            *last = $crate::value::Value::I64(id);
+                            $crate::sql::Compiled::new(sql, binds)
+                        } else {
+                            select
+                        };
+                        let (raw, flight) = self.raw().await?;
+                        let rows = flight.land(raw.fetch_all(&select, &echo).await)?;
+                        if rows.len() != 1 {
+                            return Err($crate::error::Error::Unsupported {
+                                dialect: "mysql",
+                                feature: format!(
+                                    "INSERT ... RETURNING whose row is not found again by its \
+                                     primary key (the SELECT found {} rows)",
+                                    rows.len()
+                                ),
+                            });
                         }
-                        $crate::sql::Compiled::new(sql, binds)
-                    } else {
-                        select
-                    };
-                    let (raw, flight) = self.raw().await?;
-                    let rows = flight.land(raw.fetch_all(&select, &echo).await)?;
-                    Ok(done.with_rows(rows))
+                        Ok(done.with_rows(rows))
+                    }
+                    .await;
+                    match outcome {
+                        Ok(done) => {
+                            self.conn_inner().commit().await?;
+                            Ok(done)
+                        }
+                        Err(e) => {
+                            if let Err(rb) = self.conn_inner().rollback().await {
+                                tracing::warn!(target: "orm::engine", error = %rb, "ROLLBACK failed");
+                            }
+                            Err(e)
+                        }
+                    }
                 }
             }
         }

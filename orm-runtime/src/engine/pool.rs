@@ -144,7 +144,8 @@ impl Health {
             return Health::Clean;
         };
         match e {
-            Error::Driver(
+            Error::ConnectionLost { .. }
+            | Error::Driver(
                 sqlx::Error::Io(_)
                 | sqlx::Error::Tls(_)
                 | sqlx::Error::WorkerCrashed
@@ -169,21 +170,38 @@ fn is_disconnect(sqlstate: Option<&str>) -> bool {
 /// Marks a connection busy for one driver call; [`Flight::land`] records how the call
 /// ended. Dropped without landing (the call's future was cancelled), the connection
 /// stays busy and its guard closes it instead of returning it to the pool.
-pub(crate) struct Flight<'a>(&'a mut Health);
+pub(crate) struct Flight<'a> {
+    health: &'a mut Health,
+    /// Inside a PostgreSQL transaction: the first error of the statement that aborted
+    /// it, set when a statement fails and cleared when one succeeds (PostgreSQL refuses
+    /// every statement of an aborted transaction but ROLLBACK).
+    aborted: Option<&'a mut Option<String>>,
+}
 
 impl<'a> Flight<'a> {
-    fn start(health: &'a mut Health) -> Self {
+    fn start(health: &'a mut Health, aborted: Option<&'a mut Option<String>>) -> Self {
         if *health == Health::Clean {
             *health = Health::Busy;
         }
-        Flight(health)
+        Flight { health, aborted }
     }
 
     /// Records the outcome of the call and passes it on. A connection that was already
     /// broken stays broken.
     pub(crate) fn land<T>(self, outcome: Result<T>) -> Result<T> {
-        if *self.0 == Health::Busy {
-            *self.0 = Health::after(&outcome);
+        if *self.health == Health::Busy {
+            *self.health = Health::after(&outcome);
+        }
+        if let Some(aborted) = self.aborted {
+            match &outcome {
+                Ok(_) => *aborted = None,
+                Err(Error::Database(db)) => {
+                    aborted.get_or_insert_with(|| db.message.clone());
+                }
+                // Our own errors (a bind, a decode) and lost connections say nothing
+                // about the transaction's state on the server.
+                Err(_) => {}
+            }
         }
         outcome
     }
@@ -191,7 +209,7 @@ impl<'a> Flight<'a> {
     /// Lands when `rows` ends (or fails); a stream dropped before its end leaves the
     /// connection busy (rows may still be on the wire), so it is not reused.
     pub(crate) fn track<T: Send + 'a>(
-        self,
+        mut self,
         mut rows: futures_core::stream::BoxStream<'a, Result<T>>,
     ) -> futures_core::stream::BoxStream<'a, Result<T>> {
         use futures_util::StreamExt as _;
@@ -200,7 +218,11 @@ impl<'a> Flight<'a> {
                 match item {
                     Ok(row) => yield Ok(row),
                     Err(e) => {
-                        let e = Flight(&mut *self.0).land::<()>(Err(e)).unwrap_err();
+                        let flight = Flight {
+                            health: &mut *self.health,
+                            aborted: self.aborted.as_deref_mut(),
+                        };
+                        let e = flight.land::<()>(Err(e)).unwrap_err();
                         yield Err(e);
                         return;
                     }
@@ -323,6 +345,7 @@ impl<DB: Driver> Pool<DB> {
                 generation,
                 epoch: idle.epoch,
                 health: Health::Clean,
+                aborted: None,
                 pool: Arc::clone(shared),
                 permit: Some(permit),
             };
@@ -350,6 +373,7 @@ impl<DB: Driver> Pool<DB> {
             generation,
             epoch,
             health: Health::Clean,
+            aborted: None,
             pool: Arc::clone(&self.shared),
             permit: Some(permit),
         })
@@ -553,6 +577,9 @@ pub(crate) struct Pooled<DB: Driver> {
     generation: u64,
     epoch: u64,
     health: Health,
+    /// PostgreSQL: the transaction is aborted by the failed statement whose error this
+    /// is (see [`Flight`]); COMMIT then rolls back instead.
+    aborted: Option<String>,
     pool: Arc<Shared<DB>>,
     permit: Option<OwnedSemaphorePermit>,
 }
@@ -592,12 +619,17 @@ impl<DB: Driver> Pooled<DB> {
                 return Err(Error::ConnectionInvalidated { reason });
             }
             self.health = Health::Clean;
+            self.aborted = None;
             let (conn, generation, epoch) = self.pool.open().await?;
             (self.conn, self.born) = (Some(conn), Instant::now());
             (self.generation, self.epoch) = (generation, epoch);
         }
         let conn = self.conn.as_mut().expect("checked just above");
-        Ok((conn, Flight::start(&mut self.health)))
+        // PostgreSQL aborts a transaction at its first failed statement.
+        let in_pg_transaction =
+            DB::NAME == "PostgreSQL" && DB::TransactionManager::get_transaction_depth(conn) > 0;
+        let aborted = in_pg_transaction.then_some(&mut self.aborted);
+        Ok((conn, Flight::start(&mut self.health, aborted)))
     }
 
     /// `BEGIN`, or `SAVEPOINT` inside a transaction (where `reopen` is false).
@@ -611,8 +643,23 @@ impl<DB: Driver> Pooled<DB> {
     }
 
     /// `COMMIT`, or `RELEASE SAVEPOINT` inside a nested transaction.
+    ///
+    /// A PostgreSQL transaction that a failed statement aborted cannot commit: the
+    /// server would answer `COMMIT` with `ROLLBACK` and no error. It is rolled back and
+    /// that is [`Error::TransactionAborted`]. (A savepoint's `RELEASE` is refused by the
+    /// server itself.)
     pub(crate) async fn commit(&mut self) -> Result<()> {
         let (conn, flight) = self.ready(false).await?;
+        if DB::TransactionManager::get_transaction_depth(conn) == 1 {
+            if let Some(Some(cause)) = flight.aborted.as_deref().cloned() {
+                flight.land(
+                    DB::TransactionManager::rollback(conn)
+                        .await
+                        .map_err(Error::from),
+                )?;
+                return Err(Error::TransactionAborted { cause });
+            }
+        }
         flight.land(
             DB::TransactionManager::commit(conn)
                 .await
@@ -628,11 +675,10 @@ impl<DB: Driver> Pooled<DB> {
             return Ok(());
         }
         let (conn, flight) = self.ready(false).await?;
-        flight.land(
-            DB::TransactionManager::rollback(conn)
-                .await
-                .map_err(Error::from),
-        )
+        let outcome = DB::TransactionManager::rollback(conn)
+            .await
+            .map_err(Error::from);
+        flight.land(outcome)
     }
 
     /// Queues a rollback of the innermost transaction level without waiting for it (a
@@ -643,6 +689,8 @@ impl<DB: Driver> Pooled<DB> {
         }
         if let Some(conn) = self.conn.as_mut() {
             DB::TransactionManager::start_rollback(conn);
+            // Rolling back to a savepoint, made before the failure, ends the abort.
+            self.aborted = None;
         }
     }
 

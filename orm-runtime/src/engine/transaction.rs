@@ -121,6 +121,14 @@ macro_rules! scope_methods {
             self.0.raw().await
         }
 
+        fn conn_inner(&mut self) -> &mut ConnInner {
+            self.0.conn()
+        }
+
+        fn reopens(&self) -> bool {
+            false
+        }
+
         executor_methods!();
 
         /// Opens a nested transaction: `SAVEPOINT` now, `RELEASE SAVEPOINT` on

@@ -40,11 +40,12 @@ impl DatabaseUrl {
     }
 }
 
-/// Replaces the password of a `scheme://user:password@host/...` URL with `***`.
-/// Works on text, so that even a URL too broken to parse never leaks its password.
+/// Replaces the passwords of a URL with `***`: the one in `scheme://user:password@host`
+/// and the value of a `password` (or `sslpassword`) query option. Works on text, so that
+/// even a URL too broken to parse never leaks its password.
 pub(crate) fn redact(url: &str) -> String {
     let Some(scheme_end) = url.find("://") else {
-        return url.to_owned();
+        return redact_query(url, 0);
     };
     let authority_start = scheme_end + 3;
     // The credentials end at the last `@` (a password may hold `/`, `?`, `#` or `@`
@@ -53,15 +54,135 @@ pub(crate) fn redact(url: &str) -> String {
         .rfind('@')
         .map(|i| authority_start + i)
     else {
-        return url.to_owned();
+        return redact_query(url, authority_start);
     };
     let Some(colon) = url[authority_start..at]
         .find(':')
         .map(|i| authority_start + i)
     else {
+        return redact_query(url, at);
+    };
+    let head = format!("{}***", &url[..colon + 1]);
+    let tail = redact_query(&url[at..], 0);
+    head + &tail
+}
+
+/// Hides the value of every password option in the query of `url`, which starts at the
+/// first `?` at or after `from`.
+fn redact_query(url: &str, from: usize) -> String {
+    let Some(q) = url[from..].find('?').map(|i| from + i + 1) else {
         return url.to_owned();
     };
-    format!("{}***{}", &url[..colon + 1], &url[at..])
+    let mut out = url[..q].to_owned();
+    for (i, pair) in url[q..].split('&').enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        let key = pair.split_once('=').map_or(pair, |(k, _)| k);
+        let decoded = url::form_urlencoded::parse(key.as_bytes())
+            .next()
+            .map(|(k, _)| k.to_ascii_lowercase())
+            .unwrap_or_default();
+        if matches!(decoded.as_str(), "password" | "sslpassword") {
+            out.push_str(key);
+            out.push_str("=***");
+        } else {
+            out.push_str(pair);
+        }
+    }
+    out
+}
+
+/// The query options sqlx's PostgreSQL driver reads (`options[name]` sets one server
+/// setting); it ignores any other with only a log line.
+const POSTGRES_OPTIONS: &[&str] = &[
+    "sslmode",
+    "ssl-mode",
+    "sslrootcert",
+    "ssl-root-cert",
+    "ssl-ca",
+    "sslcert",
+    "ssl-cert",
+    "sslkey",
+    "ssl-key",
+    "statement-cache-capacity",
+    "host",
+    "hostaddr",
+    "port",
+    "dbname",
+    "user",
+    "password",
+    "application_name",
+    "options",
+    "options[<setting>]",
+];
+
+/// The query options sqlx's MySQL driver reads; it ignores any other in silence.
+const MYSQL_OPTIONS: &[&str] = &[
+    "sslmode",
+    "ssl-mode",
+    "sslca",
+    "ssl-ca",
+    "sslcert",
+    "ssl-cert",
+    "sslkey",
+    "ssl-key",
+    "charset",
+    "collation",
+    "statement-cache-capacity",
+    "socket",
+    "timezone",
+    "time-zone",
+];
+
+/// Refuses a query option the driver would ignore: a misspelt `sslmode` must not
+/// connect without TLS. (The SQLite driver refuses unknown options itself.)
+fn check_options(url: &str, accepted: &[&str]) -> std::result::Result<(), String> {
+    // A URL the `url` crate cannot read is the driver's to refuse, with its own reason.
+    let Ok(parsed) = url::Url::parse(url) else {
+        return Ok(());
+    };
+    let unknown: Vec<String> = parsed
+        .query_pairs()
+        .map(|(k, _)| k.into_owned())
+        .filter(|k| {
+            let indexed = k.starts_with("options[") && k.ends_with(']');
+            !(accepted.contains(&k.as_str()) || indexed && accepted.contains(&"options[<setting>]"))
+        })
+        .collect();
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    let list = |names: &[&str]| {
+        names
+            .iter()
+            .map(|n| format!("`{n}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let unknown: Vec<&str> = unknown.iter().map(String::as_str).collect();
+    Err(format!(
+        "unknown option{} {}; the driver reads {}",
+        if unknown.len() == 1 { "" } else { "s" },
+        list(&unknown),
+        list(accepted)
+    ))
+}
+
+/// Refuses a MySQL URL without a host (`mysql://`, `mysql:///db`), which sqlx would
+/// quietly point at `localhost`; a Unix socket (`?socket=/path`) needs none.
+fn check_mysql_host(url: &str) -> std::result::Result<(), String> {
+    let Ok(parsed) = url::Url::parse(url) else {
+        return Ok(());
+    };
+    let has_host = parsed.host_str().is_some_and(|h| !h.is_empty());
+    if has_host || parsed.query_pairs().any(|(k, _)| k == "socket") {
+        return Ok(());
+    }
+    Err(
+        "no host; write mysql://user@host/database, or give a Unix socket with ?socket=/path"
+            .to_owned(),
+    )
 }
 
 /// Parses `url`, choosing the dialect from its scheme.
@@ -80,6 +201,7 @@ pub(crate) fn parse(url: &str) -> Result<DatabaseUrl> {
     let driver_error = |e: sqlx::Error| invalid(e.to_string());
     let (target, in_memory) = match scheme.as_str() {
         "postgres" | "postgresql" => {
+            check_options(url, POSTGRES_OPTIONS).map_err(invalid)?;
             let opts = PgConnectOptions::from_str(url).map_err(driver_error)?;
             (
                 ConnectTarget::Postgres(opts.log_statements(LevelFilter::Off)),
@@ -88,6 +210,8 @@ pub(crate) fn parse(url: &str) -> Result<DatabaseUrl> {
         }
         "mysql" | "mariadb" => {
             let normalized = format!("mysql{}", &url[scheme.len()..]);
+            check_options(&normalized, MYSQL_OPTIONS).map_err(invalid)?;
+            check_mysql_host(&normalized).map_err(invalid)?;
             let opts = MySqlConnectOptions::from_str(&normalized).map_err(driver_error)?;
             (
                 ConnectTarget::MySql(opts.log_statements(LevelFilter::Off)),
@@ -173,5 +297,59 @@ mod tests {
             redact("postgres://u:p@ss@h/db?x=1"),
             "postgres://u:***@h/db?x=1"
         );
+        assert_eq!(
+            redact("postgres://u@h/db?sslmode=disable&password=hunter2&x=1"),
+            "postgres://u@h/db?sslmode=disable&password=***&x=1"
+        );
+        assert_eq!(
+            redact("postgres://u:a@h/db?PASSWORD=b&pass%77ord=c"),
+            "postgres://u:***@h/db?PASSWORD=***&pass%77ord=***"
+        );
+        assert_eq!(
+            redact("postgres:///db?host=/tmp&password=s"),
+            "postgres:///db?host=/tmp&password=***"
+        );
+    }
+
+    #[test]
+    fn a_mysql_url_needs_a_host_or_a_socket() {
+        for url in [
+            "mysql://",
+            "mysql:///db",
+            "mariadb://root@/db",
+            "mysql://root:pw@/db",
+        ] {
+            let err = parse(url).unwrap_err();
+            assert!(err.to_string().contains("host"), "{url}: {err}");
+            assert!(!err.to_string().contains(":pw@"), "{err}");
+        }
+        parse("mysql://root@localhost/db").unwrap();
+        parse("mysql://root@localhost/db?socket=/run/mysqld/mysqld.sock").unwrap();
+    }
+
+    #[test]
+    fn unknown_options_are_refused_naming_them() {
+        let err = parse("postgres://u@h/db?sslmod=require").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("unknown option `sslmod`; the driver reads `sslmode`"),
+            "{err}"
+        );
+        let err = parse("mariadb://u@h/db?ssl-mode=REQUIRED&timeout=5&x=1").unwrap_err();
+        assert!(
+            err.to_string().contains("unknown options `timeout`, `x`;"),
+            "{err}"
+        );
+        let err = parse("sqlite://a.db?mod=ro").unwrap_err();
+        assert!(err.to_string().contains("`mod`"), "{err}");
+        for ok in [
+            "postgres://u@h/db?sslmode=disable&application_name=app&options[search_path]=s",
+            "postgres://u@h/db?options=-c%20statement_timeout%3D5s&statement-cache-capacity=10",
+            "mysql://u@h/db?ssl-mode=DISABLED&charset=utf8mb4&collation=utf8mb4_bin",
+            "mysql://u@h/db?timezone=%2B00:00&statement-cache-capacity=0",
+            "sqlite://a.db?mode=rwc&cache=shared",
+        ] {
+            parse(ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
+        }
     }
 }

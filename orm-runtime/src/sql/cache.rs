@@ -68,7 +68,8 @@ impl Stmt<'_> {
 pub(crate) fn compile_uncached(stmt: Stmt<'_>, dialect: Dialect) -> Result<Compiled> {
     let mut c = Compiler::new(dialect);
     stmt.compile_into(&mut c)?;
-    Ok(Compiled::new(c.sql, c.binds))
+    let (sql, binds, _) = c.finish()?;
+    Ok(Compiled::new(sql, binds))
 }
 
 /// Compiles through the cache.
@@ -93,8 +94,9 @@ pub(crate) fn compile(stmt: Stmt<'_>, dialect: Dialect) -> Result<Compiled> {
     }
     let mut c = Compiler::new(dialect);
     stmt.compile_into(&mut c)?;
-    let sql: Arc<str> = Arc::from(c.sql);
-    if let Some(plan) = bind_plan(&c.sources, &values) {
+    let (sql, binds, sources) = c.finish()?;
+    let sql: Arc<str> = Arc::from(sql);
+    if let Some(plan) = bind_plan(&sources, &values) {
         if let Ok(mut map) = CACHE.write() {
             if map.len() >= CAPACITY {
                 map.clear();
@@ -108,7 +110,7 @@ pub(crate) fn compile(stmt: Stmt<'_>, dialect: Dialect) -> Result<Compiled> {
             );
         }
     }
-    Ok(Compiled::new(sql, c.binds))
+    Ok(Compiled::new(sql, binds))
 }
 
 /// For each placeholder, where its value is among the tree's values; `None` if a

@@ -401,6 +401,27 @@ impl InsertStatement {
                     .map(|i| self.rows[0][i].clone())
             })
             .collect();
+        // MySQL generates the key for an autoincrement column given NULL or 0 (unless
+        // its sql_mode has NO_AUTO_VALUE_ON_ZERO, when 0 is kept and no id is reported:
+        // then the statement fails and is rolled back).
+        let auto = self
+            .table
+            .autoincrement_column()
+            .filter(|auto| pk.len() == 1 && pk[0] == auto.name);
+        let generated_given = |values: &[ExprNode]| {
+            auto.is_some()
+                && matches!(
+                    &values[0],
+                    ExprNode::Bind(Value::Null | Value::I16(0) | Value::I32(0) | Value::I64(0))
+                )
+        };
+        let given = given.filter(|values| !generated_given(values));
+        if let Some(values) = &given {
+            // The SELECT would evaluate the key's expression a second time.
+            if !values.iter().all(|v| matches!(v, ExprNode::Bind(_))) {
+                return Err(unsupported("when a primary key is given as an expression"));
+            }
+        }
         let (cond, generated_key) = match given {
             Some(values) => {
                 let conds = pk
@@ -410,8 +431,8 @@ impl InsertStatement {
                 let cond = conds.reduce(|a, b| ExprNode::binary(a, BinaryOp::And, b));
                 (cond.unwrap_or(ExprNode::Bool(false)), false)
             }
-            None => match self.table.autoincrement_column() {
-                Some(auto) if pk.len() == 1 && pk[0] == auto.name => (
+            None => match auto {
+                Some(auto) => (
                     ExprNode::binary(
                         key_col(&auto.name),
                         BinaryOp::Eq,

@@ -128,6 +128,24 @@ pub fn dense_rank() -> Expr<i64> {
 
 /// Any function by name, with the result type `T` chosen by the caller:
 /// `call::<f64>("round", [x.node_any(), lit(2).node_any()])`.
+///
+/// The name is written into the SQL as given, unquoted (so the database folds its case
+/// as for any function), and so it must be a function name: words of letters, digits,
+/// `_` and `$` (not first), with `.` between a schema and the name (`pg_catalog.now`).
+/// Anything else is [`Error::InvalidFunctionName`](crate::Error::InvalidFunctionName)
+/// when the statement is compiled; the arguments are expressions, bound as usual.
+/// For SQL the rule does not allow, [`literal_column`](crate::sql::literal_column)
+/// copies text as written: never put outside input in it.
+///
+/// ```
+/// use orm_runtime::sql::func::{self, NodeAny};
+/// use orm_runtime::sql::{lit, select};
+/// use orm_runtime::{Dialect, Error};
+/// let ok = select(func::call::<f64>("round", [lit(2.5).node_any()]));
+/// assert_eq!(ok.compile(Dialect::Postgres).unwrap().sql(), "SELECT round($1)");
+/// let bad = select(func::call::<i64>("now(); DROP TABLE users; --", []));
+/// assert!(matches!(bad.compile(Dialect::Postgres), Err(Error::InvalidFunctionName { .. })));
+/// ```
 pub fn call<T>(name: impl Into<Name>, args: impl IntoIterator<Item = ExprNode>) -> Expr<T> {
     ExprNode::Function {
         name: name.into(),
@@ -135,6 +153,19 @@ pub fn call<T>(name: impl Into<Name>, args: impl IntoIterator<Item = ExprNode>) 
         distinct: false,
     }
     .typed()
+}
+
+/// A function name as [`call`] accepts it: words of
+/// letters, digits, `_` and `$` (not first), joined by `.` for a schema-qualified name.
+/// Nothing else can reach the SQL text, which the name is spliced into unquoted (so that
+/// the database folds its case as usual).
+pub(crate) fn is_function_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.split('.').all(|part| {
+            let mut chars = part.chars();
+            chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
+                && chars.all(|c| c.is_alphanumeric() || c == '_' || c == '$')
+        })
 }
 
 /// Ties an argument to its expression type, so that `sum(User::name)` is rejected for
@@ -158,6 +189,8 @@ impl<A: AnyExpr> NodeAny for A {
 
 #[cfg(test)]
 mod tests {
+    use crate::dialect::Dialect;
+    use crate::error::Error;
     use crate::sql::fixtures::{Post, User, check_same};
     use crate::sql::*;
 
@@ -204,6 +237,30 @@ mod tests {
             )),
             r#"SELECT coalesce("users"."email", $1), lower("users"."name"), upper("users"."name") FROM "users""#,
         );
+    }
+
+    #[test]
+    fn function_names_are_words_or_schema_qualified_words() {
+        use crate::sql::func::is_function_name;
+        for ok in ["round", "pg_catalog.now", "my_schema.f$2", "_x", "größe"] {
+            assert!(is_function_name(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "1abc",
+            "$1",
+            "a.",
+            ".a",
+            "a b",
+            "now()",
+            "x); DROP TABLE users; --",
+            "\"quoted\"",
+            "a\0",
+        ] {
+            assert!(!is_function_name(bad), "{bad}");
+        }
+        let err = select(func::call::<i64>("x) --", [])).compile(Dialect::Sqlite);
+        assert!(matches!(err, Err(Error::InvalidFunctionName { name }) if name == "x) --"));
     }
 
     #[test]

@@ -110,7 +110,9 @@ pub enum ExecPlan {
     /// One statement.
     Single(Compiled),
     /// `INSERT ... RETURNING` where the dialect has no RETURNING (MySQL): the INSERT, then
-    /// a SELECT of the returned columns by primary key, on the same connection.
+    /// a SELECT of the returned columns by primary key, on the same connection and in
+    /// one transaction (a savepoint inside one), so that both happen or neither. A
+    /// SELECT that finds no row is an error, and the INSERT is rolled back.
     InsertThenSelect {
         /// The INSERT without RETURNING.
         insert: Compiled,

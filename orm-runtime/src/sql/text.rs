@@ -1,6 +1,7 @@
 //! `text()`: literal SQL with named bind parameters (`:name`), rewritten to each
 //! dialect's placeholders.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::{Compiled, Executable};
@@ -12,13 +13,21 @@ use crate::value::Value;
 ///
 /// `:name` marks a parameter. Colons inside quoted strings, quoted identifiers and
 /// comments, PostgreSQL's `::` casts, and a colon escaped as `\:` are left alone.
-/// A name used twice binds the same value twice.
+/// A name used twice binds the same value twice. A placeholder the database reads itself
+/// (`?` on MySQL and SQLite, `$1` on PostgreSQL and SQLite, `$name` and `@name` on SQLite)
+/// is an error when compiled for that database: it would take another parameter's value.
 #[derive(Debug, Clone)]
 #[must_use = "a statement does nothing until it is executed"]
 pub struct TextClause {
     parsed: Arc<Parsed>,
     binds: Vec<(String, Value)>,
+    /// Where each name is in `binds`, once there are more than [`LINEAR_BINDS`] (so
+    /// that binding n values costs O(n), not O(n²)).
+    bind_index: Option<HashMap<String, usize>>,
 }
+
+/// Up to this many binds, a name is looked up by scanning.
+const LINEAR_BINDS: usize = 8;
 
 #[derive(Debug)]
 struct Parsed {
@@ -33,10 +42,38 @@ struct Parsed {
 struct Parse {
     pieces: Vec<Piece>,
     names: Vec<String>,
-    /// A positional placeholder written in the text (`?`, `$1`): mixing it with named
-    /// parameters would shift every value, so compiling for a dialect that reads it is
-    /// an error.
-    positional: Option<String>,
+    /// Each name's index in `names`.
+    name_index: HashMap<String, usize>,
+    /// Placeholders of the databases' own written in the text: mixing one with named
+    /// parameters would shift every value or take another's, so compiling for a
+    /// dialect that reads it is an error. Each is the first of its kind.
+    placeholders: Placeholders,
+}
+
+/// The first placeholder of each kind the databases read themselves.
+#[derive(Debug, Default)]
+struct Placeholders {
+    /// `?` or `?NNN` (MySQL, SQLite).
+    question: Option<String>,
+    /// `$1` (PostgreSQL, SQLite).
+    dollar_number: Option<String>,
+    /// `$name` and `@name` (SQLite; a MySQL `@variable`, a PostgreSQL operator).
+    sqlite_named: Option<String>,
+}
+
+impl Placeholders {
+    /// The first placeholder in the text that `dialect` reads as a parameter.
+    fn read_by(&self, dialect: Dialect) -> Option<&String> {
+        match dialect {
+            Dialect::Postgres => self.dollar_number.as_ref(),
+            Dialect::MySql | Dialect::MariaDb => self.question.as_ref(),
+            Dialect::Sqlite => self
+                .question
+                .as_ref()
+                .or(self.dollar_number.as_ref())
+                .or(self.sqlite_named.as_ref()),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -69,6 +106,7 @@ pub fn text(sql: impl Into<String>) -> TextClause {
             mysql: std::sync::OnceLock::new(),
         }),
         binds: Vec::new(),
+        bind_index: None,
     }
 }
 
@@ -77,9 +115,22 @@ impl TextClause {
     /// error when the statement is compiled.
     pub fn bind(mut self, name: &str, value: impl Into<Value>) -> Self {
         let value = value.into();
-        match self.binds.iter_mut().find(|(n, _)| n == name) {
-            Some(slot) => slot.1 = value,
-            None => self.binds.push((name.to_owned(), value)),
+        let found = match &self.bind_index {
+            Some(index) => index.get(name).copied(),
+            None => self.binds.iter().position(|(n, _)| n == name),
+        };
+        match found {
+            Some(i) => self.binds[i].1 = value,
+            None => {
+                if let Some(index) = &mut self.bind_index {
+                    index.insert(name.to_owned(), self.binds.len());
+                }
+                self.binds.push((name.to_owned(), value));
+                if self.bind_index.is_none() && self.binds.len() > LINEAR_BINDS {
+                    let index = self.binds.iter().enumerate();
+                    self.bind_index = Some(index.map(|(i, (n, _))| (n.clone(), i)).collect());
+                }
+            }
         }
         self
     }
@@ -103,37 +154,33 @@ impl TextClause {
         } else {
             &self.parsed.standard
         };
-        if let Some(p) = &parse.positional {
-            let read_by_dialect = match dialect {
-                Dialect::Postgres => p.starts_with('$'),
-                _ => p == "?",
-            };
-            if read_by_dialect {
-                return Err(Error::BindParameter {
-                    name: p.clone(),
-                    problem: "is a positional placeholder (write `:name` and bind it)",
-                    sql: self.parsed.source.clone(),
-                });
-            }
-        }
-        if let Some((name, _)) = self.binds.iter().find(|(n, _)| !parse.names.contains(n)) {
+        if let Some(p) = parse.placeholders.read_by(dialect) {
             return Err(Error::BindParameter {
-                name: name.clone(),
-                problem: "does not appear",
+                name: p.clone(),
+                problem: "is a placeholder the database would read itself (write `:name` and bind it)",
                 sql: self.parsed.source.clone(),
             });
         }
+        // Each name's value, by name index.
+        let mut values: Vec<Option<&Value>> = vec![None; parse.names.len()];
+        for (name, value) in &self.binds {
+            match parse.name_index.get(name) {
+                Some(&idx) => values[idx] = Some(value),
+                None => {
+                    return Err(Error::BindParameter {
+                        name: name.clone(),
+                        problem: "does not appear",
+                        sql: self.parsed.source.clone(),
+                    });
+                }
+            }
+        }
         let value_of = |idx: usize| -> Result<&Value> {
-            let name = &parse.names[idx];
-            self.binds
-                .iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, v)| v)
-                .ok_or_else(|| Error::BindParameter {
-                    name: name.clone(),
-                    problem: "has no value",
-                    sql: self.parsed.source.clone(),
-                })
+            values[idx].ok_or_else(|| Error::BindParameter {
+                name: parse.names[idx].clone(),
+                problem: "has no value",
+                sql: self.parsed.source.clone(),
+            })
         };
         let mut sql = String::with_capacity(self.parsed.source.len() + 8);
         let mut binds = Vec::new();
@@ -184,7 +231,8 @@ fn is_name_char(c: char) -> bool {
 fn parse(src: &str, mysql: bool) -> Parse {
     let mut pieces = Vec::new();
     let mut names: Vec<String> = Vec::new();
-    let mut positional = None;
+    let mut name_index: HashMap<String, usize> = HashMap::new();
+    let mut placeholders = Placeholders::default();
     let mut lit = String::with_capacity(src.len());
     let chars: Vec<char> = src.chars().collect();
     let word = |c: Option<&char>| c.is_some_and(|c| c.is_alphanumeric() || *c == '_');
@@ -241,14 +289,36 @@ fn parse(src: &str, mysql: bool) -> Parse {
                 while end < chars.len() && chars[end].is_ascii_digit() {
                     end += 1;
                 }
-                positional.get_or_insert_with(|| chars[i..end].iter().collect());
+                let found: String = chars[i..end].iter().collect();
+                placeholders.dollar_number.get_or_insert(found);
+                lit.extend(&chars[i..end]);
+                i = end;
+            }
+            // SQLite's `$name` and `@name` (a PostgreSQL `@` operator, a MySQL
+            // `@variable` or `@@system_variable` elsewhere).
+            '$' | '@'
+                if !word(prev)
+                    && prev != Some(&'@')
+                    && chars.get(i + 1).copied().is_some_and(is_name_start) =>
+            {
+                let mut end = i + 1;
+                while end < chars.len() && is_name_char(chars[end]) {
+                    end += 1;
+                }
+                let found: String = chars[i..end].iter().collect();
+                placeholders.sqlite_named.get_or_insert(found);
                 lit.extend(&chars[i..end]);
                 i = end;
             }
             '?' => {
-                positional.get_or_insert_with(|| "?".to_owned());
-                lit.push('?');
-                i += 1;
+                let mut end = i + 1;
+                while end < chars.len() && chars[end].is_ascii_digit() {
+                    end += 1;
+                }
+                let found: String = chars[i..end].iter().collect();
+                placeholders.question.get_or_insert(found);
+                lit.extend(&chars[i..end]);
+                i = end;
             }
             '#' if mysql => {
                 while i < chars.len() && chars[i] != '\n' {
@@ -256,11 +326,30 @@ fn parse(src: &str, mysql: bool) -> Parse {
                     i += 1;
                 }
             }
-            '-' if chars.get(i + 1) == Some(&'-') => {
+            // MySQL reads `--` as a comment only before a space or control character:
+            // `5--:x` is 5 minus minus :x there.
+            '-' if chars.get(i + 1) == Some(&'-')
+                && (!mysql
+                    || chars
+                        .get(i + 2)
+                        .is_none_or(|c| c.is_whitespace() || c.is_control())) =>
+            {
                 while i < chars.len() && chars[i] != '\n' {
                     lit.push(chars[i]);
                     i += 1;
                 }
+            }
+            // MySQL runs what is inside `/*! ... */` and MariaDB also `/*M! ... */`
+            // (executable comments, optionally with a version): parameters there are
+            // read; the closing `*/` is copied as it comes.
+            '/' if mysql
+                && chars.get(i + 1) == Some(&'*')
+                && (chars.get(i + 2) == Some(&'!')
+                    || (chars.get(i + 2) == Some(&'M') && chars.get(i + 3) == Some(&'!'))) =>
+            {
+                let opener = if chars[i + 2] == '!' { 3 } else { 4 };
+                lit.extend(&chars[i..i + opener]);
+                i += opener;
             }
             '/' if chars.get(i + 1) == Some(&'*') => {
                 lit.push_str("/*");
@@ -294,13 +383,10 @@ fn parse(src: &str, mysql: bool) -> Parse {
                 if !lit.is_empty() {
                     pieces.push(Piece::Sql(std::mem::take(&mut lit)));
                 }
-                let idx = match names.iter().position(|n| *n == name) {
-                    Some(idx) => idx,
-                    None => {
-                        names.push(name);
-                        names.len() - 1
-                    }
-                };
+                let idx = *name_index.entry(name).or_insert_with_key(|name| {
+                    names.push(name.clone());
+                    names.len() - 1
+                });
                 pieces.push(Piece::Param(idx));
                 i = end;
             }
@@ -316,7 +402,8 @@ fn parse(src: &str, mysql: bool) -> Parse {
     Parse {
         pieces,
         names,
-        positional,
+        name_index,
+        placeholders,
     }
 }
 
@@ -378,6 +465,27 @@ mod tests {
     }
 
     #[test]
+    fn binding_many_values_takes_linear_time() {
+        // 70,000 parameters took minutes when each bind and each lookup scanned.
+        let n = 70_000;
+        let sql: Vec<String> = (0..n).map(|i| format!(":p{i}")).collect();
+        let started = std::time::Instant::now();
+        let mut t = text(format!("SELECT {}", sql.join(" + ")));
+        for i in 0..n {
+            t = t.bind(&format!("p{i}"), i as i64);
+        }
+        // Rebinding past the scanning threshold still replaces.
+        t = t.bind("p0", -1i64).bind("p69999", -2i64);
+        let c = t.compile(Dialect::Sqlite).unwrap();
+        assert_eq!(c.binds().len(), n);
+        assert_eq!(c.binds()[0], Value::I64(-1));
+        assert_eq!(c.binds()[n - 1], Value::I64(-2));
+        assert_eq!(c.binds()[5], Value::I64(5));
+        let elapsed = started.elapsed();
+        assert!(elapsed < std::time::Duration::from_secs(3), "{elapsed:?}");
+    }
+
+    #[test]
     fn rebinding_a_name_replaces_its_value() {
         let c = text("SELECT :a")
             .bind("a", 1)
@@ -417,6 +525,27 @@ mod parse_tests {
     }
 
     #[test]
+    fn mysql_double_dash_needs_a_space_and_executable_comments_are_read() {
+        let t = text("SELECT 5--:x, 1 -- :c\n, 2 --\t:c\n").bind("x", 2);
+        assert_eq!(
+            sql(&t, Dialect::MySql),
+            "SELECT 5--?, 1 -- :c\n, 2 --\t:c\n"
+        );
+        // Elsewhere `--` always starts a comment.
+        let t = text("SELECT 5--:x\n").bind("x", 2);
+        assert!(sql(&t, Dialect::Postgres).contains("`:x` does not appear"));
+        let t = text("SELECT 1 /*! + :x */ /*M!100000 + :y */ /*50110 :z */ /* :w */")
+            .bind("x", 1)
+            .bind("y", 2);
+        assert_eq!(
+            sql(&t, Dialect::MariaDb),
+            "SELECT 1 /*! + ? */ /*M!100000 + ? */ /*50110 :z */ /* :w */"
+        );
+        let t = text("SELECT 1 /*! + :x */").bind("x", 1);
+        assert!(sql(&t, Dialect::Sqlite).contains("`:x` does not appear"));
+    }
+
+    #[test]
     fn a_colon_after_a_word_is_not_a_parameter() {
         let t = text("SELECT (ARRAY[1,2,3])[lo:hi], '12:30'::time, :p").bind("p", 1);
         assert_eq!(
@@ -428,10 +557,30 @@ mod parse_tests {
     #[test]
     fn positional_placeholders_in_text_are_errors_where_the_dialect_reads_them() {
         let t = text("SELECT :x, ?").bind("x", 1);
-        assert!(sql(&t, Dialect::Sqlite).contains("is a positional placeholder"));
+        assert!(sql(&t, Dialect::Sqlite).contains("is a placeholder the database would read"));
         // PostgreSQL reads `?` as an operator (jsonb), not a placeholder.
         assert_eq!(sql(&t, Dialect::Postgres), "SELECT $1, ?");
         let t = text("SELECT :x, $1").bind("x", 1);
-        assert!(sql(&t, Dialect::Postgres).contains("is a positional placeholder"));
+        assert!(sql(&t, Dialect::Postgres).contains("is a placeholder the database would read"));
+    }
+
+    #[test]
+    fn every_placeholder_sqlite_reads_is_refused_there() {
+        for p in ["$1", "?", "?2", "$name", "@name"] {
+            let t = text(format!("SELECT :x, {p}")).bind("x", 1);
+            let err = t.compile(Dialect::Sqlite).unwrap_err();
+            assert!(
+                matches!(&err, Error::BindParameter { name, .. } if name == p),
+                "{p}: {err}"
+            );
+        }
+        // MySQL variables and PostgreSQL's `@` operator are theirs to read.
+        let t = text("SELECT @total, @@version, :x").bind("x", 1);
+        assert_eq!(sql(&t, Dialect::MySql), "SELECT @total, @@version, ?");
+        let t = text("SELECT @ -5, a@b, :x").bind("x", 1);
+        assert_eq!(sql(&t, Dialect::Postgres), "SELECT @ -5, a@b, $1");
+        // Inside strings and comments they are text.
+        let t = text("SELECT '$1 ? @a' -- $2\n, :x").bind("x", 1);
+        assert_eq!(sql(&t, Dialect::Sqlite), "SELECT '$1 ? @a' -- $2\n, ?");
     }
 }

@@ -36,7 +36,19 @@ pub(crate) trait Driver: sqlx::Database + sqlx::database::HasStatementCache {
     /// Wraps a driver row into the dialect-neutral [`Row`].
     fn wrap_row(row: <Self as sqlx::Database>::Row) -> Row;
     /// `(rows_affected, last_insert_id)` of a finished statement.
-    fn done(result: &<Self as sqlx::Database>::QueryResult) -> (u64, Option<i64>);
+    fn done(result: &<Self as sqlx::Database>::QueryResult) -> (u64, Option<Value>);
+    /// Called before the INSERT `sql` runs on `conn`; returns true when, afterwards, an
+    /// id of 0 means that no row was inserted. SQLite's `last_insert_rowid()` repeats
+    /// the connection's last insert when a statement inserts nothing, which an upsert
+    /// that took its UPDATE path does while reporting one row changed: before an upsert
+    /// it is set to 0.
+    fn reset_insert_id<'c>(
+        _conn: &'c mut <Self as sqlx::Database>::Connection,
+        _sql: &str,
+    ) -> futures_core::future::BoxFuture<'c, Result<bool>> {
+        Box::pin(std::future::ready(Ok(false)))
+    }
+
     /// The text sent to the driver for `sql` with `binds`. The driver caches prepared
     /// statements by text; a dialect whose prepared statements fix their parameter types
     /// (PostgreSQL) makes the text differ per parameter-type signature.
@@ -62,6 +74,49 @@ where
         value_type: value.type_name(),
         message: e.to_string(),
     })
+}
+
+/// `t` with its sub-microsecond digits dropped (truncated, as sqlx's MySQL encoder
+/// does): PostgreSQL and MySQL keep microseconds at most and SQLite kept every digit in
+/// its text, so a value now reads back and compares alike on all three.
+pub(crate) fn to_micros<T: chrono::Timelike + Copy>(t: T) -> T {
+    let nanos = t.nanosecond();
+    t.with_nanosecond(nanos - nanos % 1_000).unwrap_or(t)
+}
+
+/// Refuses a leap second (chrono's `23:59:60.5`: a nanosecond count past one second)
+/// where `database` cannot store one: sqlx would send MySQL the fraction as a million
+/// microseconds or more (stored as `00:00:00`), and PostgreSQL a timestamp one second
+/// on (the next day's `00:00:00.5`). PostgreSQL's server refuses a leap-second TIME
+/// itself.
+pub(crate) fn check_leap_second(
+    index: usize,
+    value: &Value,
+    nanosecond: u32,
+    database: &str,
+) -> Result<()> {
+    if nanosecond < 1_000_000_000 {
+        return Ok(());
+    }
+    Err(Error::Bind {
+        index: index + 1,
+        value_type: value.type_name(),
+        message: format!(
+            "a leap second (23:59:60) is out of range: {database} times stop at 59.999999 seconds"
+        ),
+    })
+}
+
+/// The error for a [`Value::U64`] bound where integers are signed 64-bit.
+pub(crate) fn unsigned_too_large(index: usize, value: &Value, x: u64, database: &str) -> Error {
+    Error::Bind {
+        index: index + 1,
+        value_type: value.type_name(),
+        message: format!(
+            "{x} does not fit in a signed 64-bit integer, the largest {database} has; store it \
+             as NUMERIC(20) or text"
+        ),
+    }
 }
 
 /// A decode error for column `i` of a driver row, naming the column and its SQL type.
@@ -120,7 +175,6 @@ macro_rules! decode_fast {
 }
 
 decode_fast!(
-    bool,
     i16,
     i32,
     i64,
@@ -136,6 +190,25 @@ decode_fast!(
 decode_fast!(uuid::Uuid);
 #[cfg(feature = "json")]
 decode_fast!(serde_json::Value);
+
+/// `bool`: MySQL and SQLite store a boolean as an integer, which sqlx reads as `true`
+/// whenever it is not 0; there it goes through the [`Value`] path, which reads only 0
+/// and 1 (PostgreSQL's BOOLEAN holds nothing else).
+macro_rules! decode_bool {
+    ($($t:ty),*) => {$(
+        impl Decode for $t {
+            #[inline]
+            fn decode(row: &Row, index: usize) -> Result<Self> {
+                match &row.0 {
+                    RowInner::Postgres(r) => decode_driver::<sqlx::Postgres, _>(row, r, index),
+                    RowInner::MySql(r) => decode_value_path(row, index, r.value_at(index)?),
+                    RowInner::Sqlite(r) => decode_value_path(row, index, r.value_at(index)?),
+                }
+            }
+        }
+    )*};
+}
+decode_bool!(bool, Option<bool>);
 
 /// `NaiveTime`: MySQL's TIME is a signed duration, which sqlx would read as a time of day
 /// without its sign; there it goes through the checked [`Value`] path.

@@ -3,8 +3,10 @@
 use sqlx::mysql::{MySqlArguments, MySqlRow, MySqlValueRef};
 use sqlx::{MySql, Row as _, TypeInfo as _, ValueRef as _};
 
-use super::{Driver, add_arg, column_decode_error};
-use crate::error::Result;
+use chrono::{Datelike as _, Timelike as _};
+
+use super::{Driver, add_arg, check_leap_second, column_decode_error, to_micros};
+use crate::error::{Error, Result};
 use crate::row::{DriverRow, Row, RowInner};
 use crate::value::Value;
 
@@ -19,16 +21,39 @@ impl Driver for MySql {
                 Value::I16(x) => add_arg::<MySql, _>(a, i, v, *x),
                 Value::I32(x) => add_arg::<MySql, _>(a, i, v, *x),
                 Value::I64(x) => add_arg::<MySql, _>(a, i, v, *x),
+                Value::U64(x) => add_arg::<MySql, _>(a, i, v, *x),
+                // MySQL and MariaDB have no NaN or infinity: refused here with that
+                // reason, rather than the server's "out of range value".
+                Value::F32(x) if !x.is_finite() => Err(non_finite(i, v, x.to_string())),
+                Value::F64(x) if !x.is_finite() => Err(non_finite(i, v, x.to_string())),
                 Value::F32(x) => add_arg::<MySql, _>(a, i, v, *x),
                 Value::F64(x) => add_arg::<MySql, _>(a, i, v, *x),
                 Value::Text(x) => add_arg::<MySql, _>(a, i, v, x.as_str()),
                 Value::Bytes(x) => add_arg::<MySql, _>(a, i, v, x.as_slice()),
-                Value::Date(x) => add_arg::<MySql, _>(a, i, v, *x),
-                Value::Time(x) => add_arg::<MySql, _>(a, i, v, *x),
-                Value::DateTime(x) => add_arg::<MySql, _>(a, i, v, *x),
+                Value::Date(x) => {
+                    check_year(i, v, x.year())?;
+                    add_arg::<MySql, _>(a, i, v, *x)
+                }
+                Value::Time(x) => {
+                    check_leap_second(i, v, x.nanosecond(), "MySQL and MariaDB")?;
+                    add_arg::<MySql, _>(a, i, v, to_micros(*x))
+                }
+                Value::DateTime(x) => {
+                    check_year(i, v, x.year())?;
+                    check_leap_second(i, v, x.nanosecond(), "MySQL and MariaDB")?;
+                    add_arg::<MySql, _>(a, i, v, to_micros(*x))
+                }
                 // The connection's session time zone is UTC (`+00:00`, set by sqlx), so an
-                // instant is stored as its UTC wall time.
-                Value::DateTimeUtc(x) => add_arg::<MySql, _>(a, i, v, *x),
+                // instant is stored as its UTC wall time. It is sent as a DATETIME, not as
+                // sqlx's TIMESTAMP: the server checks a DATETIME against the column's
+                // range (an error naming the column in strict mode, e.g. 2050 in a
+                // TIMESTAMP column) but stores an out-of-range TIMESTAMP parameter as NULL,
+                // or the current time in a NOT NULL column, without a word.
+                Value::DateTimeUtc(x) => {
+                    check_year(i, v, x.year())?;
+                    check_leap_second(i, v, x.nanosecond(), "MySQL and MariaDB")?;
+                    add_arg::<MySql, _>(a, i, v, to_micros(x.naive_utc()))
+                }
                 #[cfg(feature = "uuid")]
                 Value::Uuid(x) => add_arg::<MySql, _>(a, i, v, *x),
                 #[cfg(feature = "json")]
@@ -44,13 +69,35 @@ impl Driver for MySql {
         Row(RowInner::MySql(row))
     }
 
-    fn done(result: &sqlx::mysql::MySqlQueryResult) -> (u64, Option<i64>) {
+    fn done(result: &sqlx::mysql::MySqlQueryResult) -> (u64, Option<Value>) {
         let id = result.last_insert_id();
-        (
-            result.rows_affected(),
-            (id != 0).then(|| i64::try_from(id).unwrap_or(i64::MAX)),
-        )
+        (result.rows_affected(), (id != 0).then(|| Value::from(id)))
     }
+}
+
+fn non_finite(index: usize, value: &Value, shown: String) -> Error {
+    Error::Bind {
+        index: index + 1,
+        value_type: value.type_name(),
+        message: format!("MySQL and MariaDB cannot store {shown}: they have no NaN or infinity"),
+    }
+}
+
+/// Refuses a date past year 9999 before it is sent: the server turns such a parameter
+/// into `0000-00-00` (a warning, even in strict mode) instead of failing. (sqlx refuses
+/// negative years itself.)
+fn check_year(index: usize, value: &Value, year: i32) -> Result<()> {
+    if year <= 9999 {
+        return Ok(());
+    }
+    Err(Error::Bind {
+        index: index + 1,
+        value_type: value.type_name(),
+        message: format!(
+            "year {year} is out of range for MySQL and MariaDB: DATE and DATETIME hold \
+             years 1000 to 9999, TIMESTAMP 1970 to 2038"
+        ),
+    })
 }
 
 fn dec<'r, T: sqlx::Decode<'r, MySql>>(raw: MySqlValueRef<'r>) -> Result<T, String> {
@@ -71,7 +118,11 @@ fn value_at(row: &MySqlRow, i: usize) -> Result<Value> {
     }
     let ty = raw.type_info().into_owned();
     let v = match ty.name() {
-        "BOOLEAN" => dec(raw).map(Value::Bool),
+        // `BOOL` is `TINYINT(1)`, which holds -128 to 127: only 0 and 1 are booleans.
+        "BOOLEAN" => dec::<i8>(raw).map(|x| match x {
+            0 | 1 => Value::Bool(x == 1),
+            other => Value::I16(other.into()),
+        }),
         "TINYINT" => dec::<i8>(raw).map(|x| Value::I16(x.into())),
         "TINYINT UNSIGNED" => dec::<u8>(raw).map(|x| Value::I16(x.into())),
         "SMALLINT" | "YEAR" => dec(raw).map(Value::I16),
@@ -79,11 +130,7 @@ fn value_at(row: &MySqlRow, i: usize) -> Result<Value> {
         "INT" | "MEDIUMINT" => dec(raw).map(Value::I32),
         "INT UNSIGNED" | "MEDIUMINT UNSIGNED" => dec::<u32>(raw).map(|x| Value::I64(x.into())),
         "BIGINT" => dec(raw).map(Value::I64),
-        "BIGINT UNSIGNED" => dec::<u64>(raw).and_then(|x| {
-            i64::try_from(x)
-                .map(Value::I64)
-                .map_err(|_| format!("{x} does not fit in i64"))
-        }),
+        "BIGINT UNSIGNED" => dec::<u64>(raw).map(Value::from),
         "FLOAT" => dec(raw).map(Value::F32),
         "DOUBLE" => dec(raw).map(Value::F64),
         #[cfg(feature = "decimal")]

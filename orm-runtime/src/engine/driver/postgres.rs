@@ -3,7 +3,11 @@
 use sqlx::postgres::{PgArgumentBuffer, PgArguments, PgRow, PgTypeInfo, PgValueRef};
 use sqlx::{Postgres, Row as _, TypeInfo as _, ValueRef as _};
 
-use super::{Driver, add_arg, column_decode_error};
+use chrono::Timelike as _;
+
+use super::{
+    Driver, add_arg, check_leap_second, column_decode_error, to_micros, unsigned_too_large,
+};
 use crate::error::Result;
 use crate::row::{DriverRow, Row, RowInner};
 use crate::value::Value;
@@ -38,14 +42,21 @@ impl Driver for Postgres {
                 Value::I16(x) => add_arg::<Postgres, _>(a, i, v, *x),
                 Value::I32(x) => add_arg::<Postgres, _>(a, i, v, *x),
                 Value::I64(x) => add_arg::<Postgres, _>(a, i, v, *x),
+                Value::U64(x) => Err(unsigned_too_large(i, v, *x, "PostgreSQL")),
                 Value::F32(x) => add_arg::<Postgres, _>(a, i, v, *x),
                 Value::F64(x) => add_arg::<Postgres, _>(a, i, v, *x),
                 Value::Text(x) => add_arg::<Postgres, _>(a, i, v, x.as_str()),
                 Value::Bytes(x) => add_arg::<Postgres, _>(a, i, v, x.as_slice()),
                 Value::Date(x) => add_arg::<Postgres, _>(a, i, v, *x),
-                Value::Time(x) => add_arg::<Postgres, _>(a, i, v, *x),
-                Value::DateTime(x) => add_arg::<Postgres, _>(a, i, v, *x),
-                Value::DateTimeUtc(x) => add_arg::<Postgres, _>(a, i, v, *x),
+                Value::Time(x) => add_arg::<Postgres, _>(a, i, v, to_micros(*x)),
+                Value::DateTime(x) => {
+                    check_leap_second(i, v, x.nanosecond(), "PostgreSQL")?;
+                    add_arg::<Postgres, _>(a, i, v, to_micros(*x))
+                }
+                Value::DateTimeUtc(x) => {
+                    check_leap_second(i, v, x.nanosecond(), "PostgreSQL")?;
+                    add_arg::<Postgres, _>(a, i, v, to_micros(*x))
+                }
                 #[cfg(feature = "uuid")]
                 Value::Uuid(x) => add_arg::<Postgres, _>(a, i, v, *x),
                 #[cfg(feature = "json")]
@@ -61,7 +72,7 @@ impl Driver for Postgres {
         Row(RowInner::Postgres(row))
     }
 
-    fn done(result: &sqlx::postgres::PgQueryResult) -> (u64, Option<i64>) {
+    fn done(result: &sqlx::postgres::PgQueryResult) -> (u64, Option<Value>) {
         (result.rows_affected(), None)
     }
 
@@ -85,6 +96,7 @@ impl Driver for Postgres {
                 Value::I16(_) => 'h',
                 Value::I32(_) => 'i',
                 Value::I64(_) => 'l',
+                Value::U64(_) => 'U',
                 Value::F32(_) => 'f',
                 Value::F64(_) => 'd',
                 Value::Text(_) => 't',

@@ -1,10 +1,10 @@
 //! SQLite: binds through `sqlx::sqlite`, reads values by their storage class.
 
-use sqlx::sqlite::{SqliteArguments, SqliteRow, SqliteValueRef};
+use sqlx::sqlite::{SqliteArguments, SqliteConnection, SqliteRow, SqliteValueRef};
 use sqlx::{Column as _, Row as _, Sqlite, TypeInfo as _, ValueRef as _};
 
-use super::{Driver, add_arg, column_decode_error};
-use crate::error::Result;
+use super::{Driver, add_arg, column_decode_error, to_micros, unsigned_too_large};
+use crate::error::{Error, Result};
 use crate::row::{DriverRow, Row, RowInner};
 use crate::value::Value;
 
@@ -19,6 +19,11 @@ impl Driver for Sqlite {
                 Value::I16(x) => add_arg::<Sqlite, _>(a, i, v, *x),
                 Value::I32(x) => add_arg::<Sqlite, _>(a, i, v, *x),
                 Value::I64(x) => add_arg::<Sqlite, _>(a, i, v, *x),
+                Value::U64(x) => Err(unsigned_too_large(i, v, *x, "SQLite")),
+                // SQLite stores a NaN as NULL, without a word: refused. Infinities are
+                // stored as such.
+                Value::F32(x) if x.is_nan() => Err(nan(i, v)),
+                Value::F64(x) if x.is_nan() => Err(nan(i, v)),
                 Value::F32(x) => add_arg::<Sqlite, _>(a, i, v, *x),
                 Value::F64(x) => add_arg::<Sqlite, _>(a, i, v, *x),
                 Value::Text(x) => add_arg::<Sqlite, _>(a, i, v, x.as_str()),
@@ -26,12 +31,12 @@ impl Driver for Sqlite {
                 // Dates and times are stored as ISO-8601 text, which sorts and compares
                 // correctly and is what SQLite's date functions read.
                 Value::Date(x) => add_arg::<Sqlite, _>(a, i, v, *x),
-                Value::Time(x) => add_arg::<Sqlite, _>(a, i, v, *x),
-                Value::DateTime(x) => add_arg::<Sqlite, _>(a, i, v, *x),
+                Value::Time(x) => add_arg::<Sqlite, _>(a, i, v, to_micros(*x)),
+                Value::DateTime(x) => add_arg::<Sqlite, _>(a, i, v, to_micros(*x)),
                 // An instant is stored as its UTC wall time in the format of
                 // `CURRENT_TIMESTAMP` (`YYYY-MM-DD HH:MM:SS[.f]`), so that stored,
                 // defaulted and bound timestamps compare as text correctly.
-                Value::DateTimeUtc(x) => add_arg::<Sqlite, _>(a, i, v, x.naive_utc()),
+                Value::DateTimeUtc(x) => add_arg::<Sqlite, _>(a, i, v, to_micros(x.naive_utc())),
                 #[cfg(feature = "uuid")]
                 Value::Uuid(x) => add_arg::<Sqlite, _>(a, i, v, *x),
                 #[cfg(feature = "json")]
@@ -47,12 +52,49 @@ impl Driver for Sqlite {
         Ok(args)
     }
 
+    fn reset_insert_id<'c>(
+        conn: &'c mut SqliteConnection,
+        sql: &str,
+    ) -> futures_core::future::BoxFuture<'c, Result<bool>> {
+        if !is_upsert(sql) {
+            return Box::pin(std::future::ready(Ok(false)));
+        }
+        Box::pin(async move {
+            let mut handle = conn.lock_handle().await?;
+            let db = handle.as_raw_handle();
+            // SAFETY: `db` is the connection's open `sqlite3` handle, valid while
+            // `handle` holds the connection's lock (so no statement runs on it meanwhile);
+            // the call only sets an integer on it.
+            unsafe { libsqlite3_sys::sqlite3_set_last_insert_rowid(db.as_ptr(), 0) };
+            Ok(true)
+        })
+    }
+
     fn wrap_row(row: SqliteRow) -> Row {
         Row(RowInner::Sqlite(row))
     }
 
-    fn done(result: &sqlx::sqlite::SqliteQueryResult) -> (u64, Option<i64>) {
-        (result.rows_affected(), Some(result.last_insert_rowid()))
+    fn done(result: &sqlx::sqlite::SqliteQueryResult) -> (u64, Option<Value>) {
+        (
+            result.rows_affected(),
+            Some(Value::I64(result.last_insert_rowid())),
+        )
+    }
+}
+
+/// True for SQL that may hold an `ON CONFLICT` clause (an upsert); a false positive
+/// (the word in a string or a name) only costs a step on the connection's worker.
+fn is_upsert(sql: &str) -> bool {
+    sql.as_bytes()
+        .windows(b"CONFLICT".len())
+        .any(|w| w.eq_ignore_ascii_case(b"CONFLICT"))
+}
+
+fn nan(index: usize, value: &Value) -> Error {
+    Error::Bind {
+        index: index + 1,
+        value_type: value.type_name(),
+        message: "SQLite cannot store NaN (it would store NULL); infinities it can".into(),
     }
 }
 
@@ -77,8 +119,8 @@ impl DriverRow for SqliteRow {
     }
 }
 
-/// Reads column `i` as a [`Value`] from its storage class; an INTEGER in a column
-/// declared BOOLEAN is a [`Value::Bool`].
+/// Reads column `i` as a [`Value`] from its storage class; a 0 or 1 in a column
+/// declared BOOLEAN is a [`Value::Bool`] (any other integer stays an integer).
 fn value_at(row: &SqliteRow, i: usize) -> Result<Value> {
     let raw = row.try_get_raw(i)?;
     if raw.is_null() {
@@ -88,12 +130,9 @@ fn value_at(row: &SqliteRow, i: usize) -> Result<Value> {
     let v = match storage.as_str() {
         "INTEGER" | "BOOLEAN" => {
             let declared_bool = row.columns()[i].type_info().name() == "BOOLEAN";
-            dec::<i64>(raw).map(|x| {
-                if declared_bool {
-                    Value::Bool(x != 0)
-                } else {
-                    Value::I64(x)
-                }
+            dec::<i64>(raw).map(|x| match x {
+                0 | 1 if declared_bool => Value::Bool(x == 1),
+                _ => Value::I64(x),
             })
         }
         "REAL" => dec(raw).map(Value::F64),

@@ -79,6 +79,38 @@ fn identifier_limit(dialect: Dialect) -> Option<(usize, bool)> {
     }
 }
 
+/// Refuses an identifier `dialect` would not keep as written: longer than its limit
+/// (PostgreSQL truncates a long name in DML without an error, so an insert could reach
+/// another table), or holding a NUL byte (which ends the SQL text). DDL and every
+/// compiled statement check each name they quote.
+pub(crate) fn check_identifier(dialect: Dialect, name: &str) -> Result<()> {
+    if name.contains('\0') {
+        return Err(Error::InvalidIdentifier {
+            identifier: name.replace('\0', "\\0"),
+            reason: "it contains a NUL byte",
+        });
+    }
+    if let Some((max, bytes)) = identifier_limit(dialect) {
+        // Only a name longer in bytes than the limit can be too long in characters.
+        if name.len() > max {
+            let len = if bytes {
+                name.len()
+            } else {
+                name.chars().count()
+            };
+            if len > max {
+                return Err(Error::IdentifierTooLong {
+                    identifier: name.to_owned(),
+                    len,
+                    max,
+                    dialect: dialect.name(),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
 /// A DDL string under construction: quoting, with identifier lengths checked.
 struct Sql {
     dialect: Dialect,
@@ -99,21 +131,7 @@ impl Sql {
     }
 
     fn ident(&mut self, name: &str) -> Result<&mut Self> {
-        if let Some((max, bytes)) = identifier_limit(self.dialect) {
-            let len = if bytes {
-                name.len()
-            } else {
-                name.chars().count()
-            };
-            if len > max {
-                return Err(Error::IdentifierTooLong {
-                    identifier: name.to_owned(),
-                    len,
-                    max,
-                    dialect: self.dialect.name(),
-                });
-            }
-        }
+        check_identifier(self.dialect, name)?;
         self.dialect.quote_identifier_into(&mut self.out, name);
         Ok(self)
     }

@@ -358,6 +358,11 @@ impl Compiler {
     }
 
     fn function(&mut self, name: &str, args: &[ExprNode], distinct: bool) -> Result<()> {
+        if !crate::sql::func::is_function_name(name) {
+            return Err(Error::InvalidFunctionName {
+                name: name.to_owned(),
+            });
+        }
         match (name, self.dialect) {
             ("now", Dialect::Sqlite) if args.is_empty() => {
                 self.push("CURRENT_TIMESTAMP");

@@ -17,6 +17,7 @@ pub(crate) use expr::collect_qualifiers;
 use crate::dialect::Dialect;
 use crate::error::Error;
 use crate::schema::Table;
+use crate::schema::ddl::check_identifier;
 use crate::sql::expr::{Name, Qualifier};
 use crate::value::Value;
 
@@ -36,6 +37,9 @@ pub(crate) struct Compiler {
     unqualify: Option<String>,
     /// While compiling a compound's ORDER BY: every column renders by bare name.
     bare_columns: bool,
+    /// The first identifier refused by [`check_identifier`]; the statement fails with it
+    /// when its compilation ends ([`Compiler::finish`]).
+    bad_identifier: Option<Error>,
 }
 
 fn unsupported(dialect: Dialect, feature: impl Into<String>) -> Error {
@@ -56,6 +60,16 @@ impl Compiler {
             cte_scope: Vec::new(),
             unqualify: None,
             bare_columns: false,
+            bad_identifier: None,
+        }
+    }
+
+    /// The SQL and binds of a compiled statement, or the first identifier refused while
+    /// compiling it.
+    pub(crate) fn finish(self) -> Result<(String, Vec<Value>, Vec<*const Value>), Error> {
+        match self.bad_identifier {
+            Some(e) => Err(e),
+            None => Ok((self.sql, self.binds, self.sources)),
         }
     }
 
@@ -64,6 +78,9 @@ impl Compiler {
     }
 
     fn ident(&mut self, name: &str) {
+        if self.bad_identifier.is_none() {
+            self.bad_identifier = check_identifier(self.dialect, name).err();
+        }
         self.dialect.quote_identifier_into(&mut self.sql, name);
     }
 
