@@ -9,6 +9,7 @@ use crate::backend_tests;
 use crate::support::{Backend, TestDb, ddl};
 
 backend_tests!(
+    arrays_bind_as_one_parameter_on_postgres_and_are_refused_elsewhere,
     every_value_type_round_trips,
     null_round_trips_in_every_column,
     integers_read_as_wider_types_and_bools_from_integers,
@@ -854,4 +855,49 @@ async fn a_null_read_as_f32_suggests_option_f32(db: &TestDb) {
     let err = row.get::<f32>(0).unwrap_err();
     assert!(err.to_string().contains("`Option<f32>`"), "{err}");
     assert_eq!(row.get::<Option<f32>>(0).unwrap(), None);
+}
+
+/// `Value::Array`: one parameter on PostgreSQL (`= ANY($1)`, NULL elements and an empty
+/// array included); elements of mixed types are a bind error; MySQL and SQLite, which
+/// have no arrays, refuse it before anything is sent.
+async fn arrays_bind_as_one_parameter_on_postgres_and_are_refused_elsewhere(db: &TestDb) {
+    let engine = db.engine().await;
+    let ints = Value::Array(vec![Value::I64(1), Value::Null, Value::I64(3)]);
+    if db.backend != Backend::Postgres {
+        let err = engine
+            .execute(text("SELECT :a").bind("a", ints))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Bind {
+                    index: 1,
+                    value_type: "array",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("no array parameters"), "{err}");
+        return;
+    }
+    let count = |sql: &'static str, v: Value| {
+        let engine = engine.clone();
+        async move {
+            engine
+                .fetch_one(text(sql).bind("a", v))
+                .await
+                .map(|r| r.get::<i64>(0).unwrap())
+        }
+    };
+    let sql = "SELECT COUNT(*) FROM generate_series(1, 5) AS g(x) WHERE x = ANY(:a)";
+    assert_eq!(count(sql, ints).await.unwrap(), 2);
+    assert_eq!(count(sql, Value::Array(vec![])).await.unwrap(), 0);
+    let words = Value::Array(vec![Value::Text("b".into()), Value::Text("z".into())]);
+    let sql_text = "SELECT COUNT(*) FROM (VALUES ('a'), ('b'), ('c')) AS t(w) WHERE w = ANY(:a)";
+    assert_eq!(count(sql_text, words).await.unwrap(), 1);
+    let mixed = Value::Array(vec![Value::I64(1), Value::Text("x".into())]);
+    let err = count(sql, mixed).await.unwrap_err();
+    assert!(err.to_string().contains("one type"), "{err}");
 }

@@ -56,6 +56,12 @@ pub enum Value {
     /// `NUMERIC(p, s)` / `DECIMAL` (feature `decimal`).
     #[cfg(feature = "decimal")]
     Decimal(rust_decimal::Decimal),
+    /// A PostgreSQL array of one element type (NULL elements allowed), bound as one
+    /// parameter: `col = ANY($1)` tests a whole list with one SQL text. Elements may be
+    /// `I16`, `I32`, `I64`, `Bool`, `F64`, `Text`, `Date`, `DateTime`, `DateTimeUtc` or
+    /// `Uuid`. MySQL and SQLite have no arrays: binding one there is
+    /// [`Error::Bind`](crate::Error::Bind).
+    Array(Vec<Value>),
 }
 
 impl Value {
@@ -68,6 +74,7 @@ impl Value {
             Value::I32(_) => "i32",
             Value::I64(_) => "i64",
             Value::U64(_) => "u64",
+            Value::Array(_) => "array",
             Value::F32(_) => "f32",
             Value::F64(_) => "f64",
             Value::Text(_) => "text",

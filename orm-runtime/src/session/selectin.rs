@@ -56,8 +56,33 @@ fn key_of(values: &[Value], cols: &[usize]) -> Vec<Part> {
     cols.iter().map(|&c| part(&values[c])).collect()
 }
 
-/// `cols IN (keys)` (one column) or `(c1 = ? AND c2 = ?) OR ...` (composite).
-fn in_keys(cols: Vec<ExprNode>, keys: &[Vec<Value>]) -> crate::sql::Expr<bool> {
+/// How many keys one SELECT takes: all of them as one array on PostgreSQL (one
+/// column), else [`CHUNK`].
+fn chunk_size(s: &Session, columns: usize) -> usize {
+    if columns == 1 && s.engine.dialect() == crate::dialect::Dialect::Postgres {
+        usize::MAX
+    } else {
+        CHUNK
+    }
+}
+
+/// `col = ANY($1)` with one array bind (PostgreSQL, one column: one SQL text for any
+/// number of keys), `col IN (keys)` (one column) or `(c1 = ? AND c2 = ?) OR ...`
+/// (composite).
+fn in_keys(s: &Session, cols: Vec<ExprNode>, keys: &[Vec<Value>]) -> crate::sql::Expr<bool> {
+    if cols.len() == 1 && s.engine.dialect() == crate::dialect::Dialect::Postgres {
+        let array = Value::Array(keys.iter().map(|k| k[0].clone()).collect());
+        return ExprNode::Binary(
+            Box::new(cols[0].clone()),
+            BinaryOp::Eq,
+            Box::new(ExprNode::Function {
+                name: crate::sql::Name::Borrowed("ANY"),
+                args: vec![ExprNode::Bind(array)],
+                distinct: false,
+            }),
+        )
+        .typed();
+    }
     if cols.len() == 1 {
         return ExprNode::InList {
             expr: Box::new(cols[0].clone()),
@@ -260,7 +285,7 @@ async fn many_to_one(
             None => missing.push(key),
         }
     }
-    for chunk in missing.chunks(CHUNK) {
+    for chunk in missing.chunks(chunk_size(s, join.remote.len())) {
         let cols = join
             .remote
             .iter()
@@ -268,7 +293,7 @@ async fn many_to_one(
             .collect();
         let stmt = select(model_items(target))
             .from((target.table)())
-            .filter(in_keys(cols, chunk));
+            .filter(in_keys(s, cols, chunk));
         let rows = s.tx().await?.fetch_all(&stmt).await?;
         let handles = (target.decode_rows)(s, &rows, LoadMode::default())?;
         for h in handles {
@@ -288,7 +313,7 @@ async fn one_to_many(
 ) -> Result<HashMap<Vec<Part>, Vec<Handle>>> {
     let keys = distinct_keys(todo, &join.local);
     let mut groups: HashMap<Vec<Part>, Vec<Handle>> = HashMap::new();
-    for chunk in keys.chunks(CHUNK) {
+    for chunk in keys.chunks(chunk_size(s, join.remote.len())) {
         let cols = join
             .remote
             .iter()
@@ -296,7 +321,7 @@ async fn one_to_many(
             .collect();
         let stmt = select(model_items(target))
             .from((target.table)())
-            .filter(in_keys(cols, chunk));
+            .filter(in_keys(s, cols, chunk));
         let stmt = order_related(stmt, target, order_by);
         let rows = s.tx().await?.fetch_all(&stmt).await?;
         let handles = (target.decode_rows)(s, &rows, LoadMode::default())?;
@@ -324,7 +349,7 @@ async fn many_to_many(
     let keys = distinct_keys(todo, &join.local);
     let ncols = (target.columns)().len();
     let mut groups: HashMap<Vec<Part>, Vec<Handle>> = HashMap::new();
-    for chunk in keys.chunks(CHUNK) {
+    for chunk in keys.chunks(chunk_size(s, sec.local.len())) {
         let mut items = model_items(target);
         items.extend(sec.local.iter().map(|c| SelectItem {
             expr: table_col(&sec.table, c),
@@ -342,7 +367,7 @@ async fn many_to_many(
         let stmt = select(items)
             .from((target.table)())
             .join(Arc::clone(&sec.table), on)
-            .filter(in_keys(cols, chunk));
+            .filter(in_keys(s, cols, chunk));
         let stmt = order_related(stmt, target, order_by);
         let rows = s.tx().await?.fetch_all(&stmt).await?;
         let handles = (target.decode_rows)(s, &rows, LoadMode::default())?;

@@ -108,6 +108,15 @@ pub(crate) fn check_leap_second(
 }
 
 /// The error for a [`Value::U64`] bound where integers are signed 64-bit.
+/// Binding a [`Value::Array`] where the database has no arrays.
+pub(crate) fn no_arrays(index: usize, value: &Value, database: &str) -> Error {
+    Error::Bind {
+        index: index + 1,
+        value_type: value.type_name(),
+        message: format!("{database} has no array parameters; bind the elements one by one"),
+    }
+}
+
 pub(crate) fn unsigned_too_large(index: usize, value: &Value, x: u64, database: &str) -> Error {
     Error::Bind {
         index: index + 1,

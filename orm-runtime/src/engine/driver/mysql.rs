@@ -60,6 +60,7 @@ impl Driver for MySql {
                 Value::Json(x) => add_arg::<MySql, _>(a, i, v, sqlx::types::Json(x)),
                 #[cfg(feature = "decimal")]
                 Value::Decimal(x) => add_arg::<MySql, _>(a, i, v, *x),
+                Value::Array(_) => Err(super::no_arrays(i, v, "MySQL and MariaDB")),
             }?;
         }
         Ok(args)

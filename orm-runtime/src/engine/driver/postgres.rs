@@ -63,6 +63,7 @@ impl Driver for Postgres {
                 Value::Json(x) => add_arg::<Postgres, _>(a, i, v, sqlx::types::Json(x)),
                 #[cfg(feature = "decimal")]
                 Value::Decimal(x) => add_arg::<Postgres, _>(a, i, v, *x),
+                Value::Array(items) => bind_array(a, i, v, items),
             }?;
         }
         Ok(args)
@@ -111,10 +112,172 @@ impl Driver for Postgres {
                 Value::Json(_) => 'j',
                 #[cfg(feature = "decimal")]
                 Value::Decimal(_) => 'N',
+                Value::Array(items) => match array_kind(items) {
+                    Some(k) => k.to_ascii_uppercase(),
+                    None => 'A',
+                },
             });
         }
         text.push_str("*/");
         std::borrow::Cow::Owned(text)
+    }
+}
+
+/// The element kind of an array (its first non-NULL element's `statement_text` letter),
+/// or `None` for an empty or all-NULL array.
+fn array_kind(items: &[Value]) -> Option<char> {
+    items
+        .iter()
+        .find(|v| !matches!(v, Value::Null))
+        .map(|v| match v {
+            Value::Bool(_) => 'b',
+            Value::I16(_) => 'h',
+            Value::I32(_) => 'i',
+            Value::I64(_) => 'l',
+            Value::F64(_) => 'd',
+            Value::Text(_) => 't',
+            Value::Date(_) => 'D',
+            Value::DateTime(_) => 's',
+            Value::DateTimeUtc(_) => 'z',
+            #[cfg(feature = "uuid")]
+            Value::Uuid(_) => 'u',
+            _ => '?',
+        })
+}
+
+/// The elements of `items` as `T` (NULL as `None`); an element of another type is an
+/// error naming it.
+fn elements<T>(
+    i: usize,
+    v: &Value,
+    items: &[Value],
+    pick: impl Fn(&Value) -> Option<T>,
+) -> Result<Vec<Option<T>>> {
+    items
+        .iter()
+        .map(|e| match e {
+            Value::Null => Ok(None),
+            other => pick(other)
+                .map(Some)
+                .ok_or_else(|| crate::error::Error::Bind {
+                    index: i + 1,
+                    value_type: v.type_name(),
+                    message: format!(
+                        "an array's elements must be of one type; found {} among {}",
+                        other.type_name(),
+                        items
+                            .iter()
+                            .find(|x| !matches!(x, Value::Null))
+                            .map_or("NULL", Value::type_name)
+                    ),
+                }),
+        })
+        .collect()
+}
+
+fn bind_array(a: &mut PgArguments, i: usize, v: &Value, items: &[Value]) -> Result<()> {
+    match array_kind(items) {
+        // An empty (or all-NULL) array: its type is the server's to infer.
+        None | Some('l') => {
+            let xs = elements(i, v, items, |e| match e {
+                Value::I64(x) => Some(*x),
+                _ => None,
+            })?;
+            add_arg::<Postgres, _>(a, i, v, xs)
+        }
+        Some('h') => add_arg::<Postgres, _>(
+            a,
+            i,
+            v,
+            elements(i, v, items, |e| match e {
+                Value::I16(x) => Some(*x),
+                _ => None,
+            })?,
+        ),
+        Some('i') => add_arg::<Postgres, _>(
+            a,
+            i,
+            v,
+            elements(i, v, items, |e| match e {
+                Value::I32(x) => Some(*x),
+                _ => None,
+            })?,
+        ),
+        Some('b') => add_arg::<Postgres, _>(
+            a,
+            i,
+            v,
+            elements(i, v, items, |e| match e {
+                Value::Bool(x) => Some(*x),
+                _ => None,
+            })?,
+        ),
+        Some('d') => add_arg::<Postgres, _>(
+            a,
+            i,
+            v,
+            elements(i, v, items, |e| match e {
+                Value::F64(x) => Some(*x),
+                _ => None,
+            })?,
+        ),
+        Some('t') => add_arg::<Postgres, _>(
+            a,
+            i,
+            v,
+            elements(i, v, items, |e| match e {
+                Value::Text(x) => Some(x.clone()),
+                _ => None,
+            })?,
+        ),
+        Some('D') => add_arg::<Postgres, _>(
+            a,
+            i,
+            v,
+            elements(i, v, items, |e| match e {
+                Value::Date(x) => Some(*x),
+                _ => None,
+            })?,
+        ),
+        Some('s') => add_arg::<Postgres, _>(
+            a,
+            i,
+            v,
+            elements(i, v, items, |e| match e {
+                Value::DateTime(x) => Some(to_micros(*x)),
+                _ => None,
+            })?,
+        ),
+        Some('z') => add_arg::<Postgres, _>(
+            a,
+            i,
+            v,
+            elements(i, v, items, |e| match e {
+                Value::DateTimeUtc(x) => Some(to_micros(*x)),
+                _ => None,
+            })?,
+        ),
+        #[cfg(feature = "uuid")]
+        Some('u') => add_arg::<Postgres, _>(
+            a,
+            i,
+            v,
+            elements(i, v, items, |e| match e {
+                Value::Uuid(x) => Some(*x),
+                _ => None,
+            })?,
+        ),
+        Some(_) => Err(crate::error::Error::Bind {
+            index: i + 1,
+            value_type: v.type_name(),
+            message: format!(
+                "arrays of {} are not supported as parameters",
+                items
+                    .iter()
+                    .find(|x| !matches!(x, Value::Null))
+                    .map_or("NULL", Value::type_name)
+            ),
+        }),
     }
 }
 

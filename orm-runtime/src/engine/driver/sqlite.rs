@@ -47,6 +47,7 @@ impl Driver for Sqlite {
                 // every digit.
                 #[cfg(feature = "decimal")]
                 Value::Decimal(x) => add_arg::<Sqlite, _>(a, i, v, x.to_string()),
+                Value::Array(_) => Err(super::no_arrays(i, v, "SQLite")),
             }?;
         }
         Ok(args)
