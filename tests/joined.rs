@@ -17,6 +17,7 @@ backend_tests!(
     self_referential_joined_chain_uses_one_alias_per_level,
     contains_eager_fills_a_collection_from_a_filtered_join,
     contains_eager_reads_a_many_to_one_from_an_alias,
+    subqueryload_reruns_the_query_as_a_subquery_and_gives_the_selectin_graph,
 );
 
 /// `u{i}` has `i % 4` posts `p{i}.{j}`; one post has no author. Post `p{i}.{j}` has tag
@@ -329,4 +330,63 @@ async fn contains_eager_reads_a_many_to_one_from_an_alias(db: &TestDb) {
         .clone();
     assert!(Obj::ptr_eq(&a, &b), "one author, one handle");
     assert_eq!(a.read().unwrap().name, "u06");
+}
+
+async fn subqueryload_reruns_the_query_as_a_subquery_and_gives_the_selectin_graph(db: &TestDb) {
+    let (engine, log) = blog(db, 12).await;
+    let mut session = Session::new(&engine);
+    // A filtered, ordered, limited query: the subquery repeats all of it, so only the
+    // posts of the users found are loaded.
+    let users = session
+        .query::<User>()
+        .filter(User::name.ne("u05"))
+        .order_by(User::name.desc())
+        .limit(5)
+        .options(subqueryload(User::posts).subqueryload(Post::tags))
+        .all()
+        .await
+        .unwrap();
+    let statements = log.take();
+    assert_eq!(statements.len(), 3, "{statements:?}");
+    assert!(statements[1].contains("orm_sq"), "{}", statements[1]);
+    assert_eq!(names(&users), ["u11", "u10", "u09", "u08", "u07"]);
+    let by_subquery = graph(&users);
+    drop(session);
+    let mut session = Session::new(&engine);
+    let users = session
+        .query::<User>()
+        .filter(User::name.ne("u05"))
+        .order_by(User::name.desc())
+        .limit(5)
+        .options(selectinload(User::posts).selectinload(Post::tags))
+        .all()
+        .await
+        .unwrap();
+    assert_eq!(by_subquery, graph(&users));
+    drop(session);
+    // Many-to-one: one author for several posts is one handle.
+    let mut session = Session::new(&engine);
+    log.take();
+    let posts = session
+        .query::<Post>()
+        .filter(Post::title.like("p03.%"))
+        .options(subqueryload(Post::author))
+        .all()
+        .await
+        .unwrap();
+    assert_eq!(log.take().len(), 2);
+    assert_eq!(posts.len(), 3);
+    let first = posts[0]
+        .read()
+        .unwrap()
+        .author
+        .get()
+        .unwrap()
+        .unwrap()
+        .clone();
+    for p in &posts {
+        let a = p.read().unwrap().author.get().unwrap().unwrap().clone();
+        assert!(Obj::ptr_eq(&a, &first));
+    }
+    assert_eq!(first.read().unwrap().name, "u03");
 }

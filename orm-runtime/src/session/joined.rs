@@ -333,6 +333,7 @@ impl Plan {
         rows: &[crate::row::Row],
         roots: &[Handle],
         mode: LoadMode,
+        base: Option<&crate::sql::SelectStatement>,
     ) -> Result<()> {
         // Per node, the object of each row (None: nothing joined in that row).
         let mut per_row: Vec<Vec<Option<Handle>>> = Vec::with_capacity(self.nodes.len());
@@ -386,11 +387,11 @@ impl Plan {
             if rest.is_empty() {
                 continue;
             }
-            let level: Vec<Handle> = match at {
-                None => roots.iter().map(Handle::uncounted).collect(),
-                Some(n) => reached[*n].iter().map(Handle::uncounted).collect(),
+            let (level, base): (Vec<Handle>, _) = match at {
+                None => (roots.iter().map(Handle::uncounted).collect(), base),
+                Some(n) => (reached[*n].iter().map(Handle::uncounted).collect(), None),
             };
-            crate::session::selectin::load_path(s, level, rest, mode).await?;
+            crate::session::selectin::load_path(s, level, rest, mode, base).await?;
         }
         Ok(())
     }

@@ -92,7 +92,9 @@ impl<'s, M: Model> Query<'s, M> {
     /// `joinedload` steps at the start of a path join the query itself (LEFT OUTER JOIN
     /// to an aliased table per step, INNER with `.innerjoin()`); with a limit and a
     /// collection joined, the query is wrapped so the limit counts objects, not rows.
-    /// Steps after a selectin step, and `subqueryload`, use selectin's SELECT; `noload`
+    /// A first `subqueryload` step re-runs the query as a subquery joined to the related
+    /// table (one SELECT, SQLAlchemy's form); deeper ones, and joined steps after a
+    /// selectin step, use selectin's SELECT; `noload`
     /// leaves a relationship unloaded; `raiseload` makes reading it (while unloaded)
     /// [`Error::RaiseLoad`](crate::error::Error::RaiseLoad).
     pub fn options<Leaf>(mut self, path: LoadPath<M, Leaf>) -> Self {
@@ -153,6 +155,11 @@ impl<'s, M: Model> Query<'s, M> {
             .any(|p| p.iter().any(|s| s.strategy == LoadStrategy::ContainsEager));
         let collections = stmt.lock.is_none() && !(limited && (distinct || eager));
         let mut plan = Plan::new(M::vtable(), &paths, collections)?;
+        // The query as the user wrote it, for a first subqueryload step to re-run.
+        let base = paths
+            .iter()
+            .any(|p| p.iter().any(|s| s.strategy == LoadStrategy::Subquery))
+            .then(|| stmt.clone());
         let stmt = if plan.is_empty() {
             stmt
         } else {
@@ -164,12 +171,14 @@ impl<'s, M: Model> Query<'s, M> {
         let out = if plan.is_empty() {
             if !paths.is_empty() && !all.is_empty() {
                 let roots: Vec<_> = all.iter().map(|o| o.h.uncounted()).collect();
-                crate::session::selectin::load_paths(session, &roots, &paths, mode).await?;
+                crate::session::selectin::load_paths(session, &roots, &paths, mode, base.as_ref())
+                    .await?;
             }
             all
         } else {
             let roots: Vec<_> = all.iter().map(|o| o.h.uncounted()).collect();
-            plan.load(session, &rows, &roots, mode).await?;
+            plan.load(session, &rows, &roots, mode, base.as_ref())
+                .await?;
             // Rows repeat their object for every joined child: each object once, in
             // the order of its first row.
             let mut seen = std::collections::HashSet::new();

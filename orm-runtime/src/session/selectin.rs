@@ -23,7 +23,7 @@ use crate::session::unit_of_work::{
 };
 use crate::session::vtable::ModelVTable;
 use crate::session::{LoadMode, Session, check_unlocked};
-use crate::sql::{BinaryOp, ExprNode, SelectItem, and_all, or_all, select};
+use crate::sql::{BinaryOp, ExprNode, SelectItem, SelectStatement, and_all, or_all, select};
 use crate::value::Value;
 
 /// Keys per IN list.
@@ -104,26 +104,31 @@ fn in_keys(s: &Session, cols: Vec<ExprNode>, keys: &[Vec<Value>]) -> crate::sql:
 }
 
 /// Runs each path's steps over the objects a query returned.
+/// `base` is the query that found `roots`, for a first `subqueryload` step.
 pub(crate) async fn load_paths(
     s: &mut Session,
     roots: &[Handle],
     paths: &[Vec<LoadStep>],
     mode: LoadMode,
+    base: Option<&SelectStatement>,
 ) -> Result<()> {
     for path in paths {
-        load_path(s, roots.iter().map(Handle::uncounted).collect(), path, mode).await?;
+        let level = roots.iter().map(Handle::uncounted).collect();
+        load_path(s, level, path, mode, base).await?;
     }
     Ok(())
 }
 
-/// Runs the steps of one path from the objects `level`.
+/// Runs the steps of one path from the objects `level`; `base` is the query that found
+/// them (a first `subqueryload` step joins it as a subquery, SQLAlchemy's form).
 pub(crate) async fn load_path(
     s: &mut Session,
     mut level: Vec<Handle>,
     path: &[LoadStep],
     mode: LoadMode,
+    base: Option<&SelectStatement>,
 ) -> Result<()> {
-    for step in path {
+    for (depth, step) in path.iter().enumerate() {
         if level.is_empty() {
             break;
         }
@@ -133,11 +138,14 @@ pub(crate) async fn load_path(
                 mark_raise(&level, step)?;
                 break;
             }
-            // A joined step after a selectin one, and subqueryload, load the same
-            // objects with selectin's second SELECT (the query's own joins cover the
-            // leading joined steps: see `joined`).
+            // subqueryload at the first level re-runs the query as a subquery; deeper
+            // (where the query that found the objects is selectin's own), a joined step
+            // after a selectin one, and selectin load with selectin's SELECT.
+            LoadStrategy::Subquery if depth == 0 && base.is_some() => {
+                load_step(s, &level, step, mode, base).await?
+            }
             LoadStrategy::Selectin | LoadStrategy::Joined | LoadStrategy::Subquery => {
-                load_step(s, &level, step, mode).await?
+                load_step(s, &level, step, mode, None).await?
             }
             LoadStrategy::ContainsEager => {
                 return Err(Error::InvalidRequest {
@@ -174,6 +182,7 @@ async fn load_step(
     objs: &[Handle],
     step: &LoadStep,
     mode: LoadMode,
+    subquery_of: Option<&SelectStatement>,
 ) -> Result<Vec<Handle>> {
     let vt = objs[0].vtable();
     let Some(index) = vt.relationship_index(step.relationship) else {
@@ -199,12 +208,14 @@ async fn load_step(
         }
         todo.push((h.uncounted(), (vt.values)(h)));
     }
-    let groups: HashMap<Vec<Part>, Vec<Handle>> = match info.kind {
-        RelationshipKind::ManyToOne => many_to_one(s, &join, target, &todo).await?,
-        RelationshipKind::OneToMany | RelationshipKind::OneToOne => {
+    let groups: HashMap<Vec<Part>, Vec<Handle>> = match (info.kind, subquery_of) {
+        _ if todo.is_empty() => HashMap::new(),
+        (kind, Some(base)) => subquery(s, vt, &join, target, kind, info.order_by, base).await?,
+        (RelationshipKind::ManyToOne, None) => many_to_one(s, &join, target, &todo).await?,
+        (RelationshipKind::OneToMany | RelationshipKind::OneToOne, None) => {
             one_to_many(s, &join, target, info.order_by, &todo).await?
         }
-        RelationshipKind::ManyToMany => {
+        (RelationshipKind::ManyToMany, None) => {
             many_to_many(s, &join, target, info.order_by, &todo).await?
         }
     };
@@ -376,6 +387,93 @@ async fn many_to_many(
                 .map(|k| row.value(ncols + k).map(|v| part(&v)))
                 .collect::<Result<_>>()?;
             groups.entry(owner).or_default().push(h);
+        }
+    }
+    Ok(groups)
+}
+
+/// `subqueryload`: the related rows of every object the query `base` finds, in one
+/// SELECT that joins `base` as a subquery (`... JOIN (<base>) AS orm_sq ON ...`), grouped
+/// by the owner's key columns read back from the subquery.
+async fn subquery(
+    s: &mut Session,
+    owner: &'static ModelVTable,
+    join: &Join,
+    target: &'static ModelVTable,
+    kind: RelationshipKind,
+    order_by: &[&'static str],
+    base: &SelectStatement,
+) -> Result<HashMap<Vec<Part>, Vec<Handle>>> {
+    let sq = crate::sql::Qualifier {
+        schema: None,
+        name: crate::sql::Name::Borrowed("orm_sq"),
+        origin: crate::sql::Origin::Derived,
+    };
+    let sq_col = |name: &'static str| {
+        ExprNode::Column(crate::sql::ColumnRef {
+            qualifier: Some(sq.clone()),
+            name: crate::sql::Name::Borrowed(name),
+        })
+    };
+    let owner_cols = (owner.columns)();
+    let target_cols = (target.columns)();
+    let ncols = target_cols.len();
+    let mut items = model_items(target);
+    items.extend(join.local.iter().map(|&l| SelectItem {
+        expr: sq_col(owner_cols[l].name),
+        label: Some(crate::sql::Name::Owned(format!("orm_sq_{l}"))),
+    }));
+    let mut base = base.clone();
+    base.lock = None;
+    let subquery = base.subquery("orm_sq");
+    let mut stmt = select(items).from((target.table)());
+    match (&join.secondary, kind) {
+        (Some(sec), _) => {
+            let on_target = and_all(join.remote.iter().zip(&sec.remote).map(|(&r, c)| {
+                ExprNode::Binary(
+                    Box::new(table_col(&sec.table, c)),
+                    BinaryOp::Eq,
+                    Box::new(col(target, target_cols[r].name)),
+                )
+                .typed::<bool>()
+            }));
+            let on_owner = and_all(join.local.iter().zip(&sec.local).map(|(&l, c)| {
+                ExprNode::Binary(
+                    Box::new(table_col(&sec.table, c)),
+                    BinaryOp::Eq,
+                    Box::new(sq_col(owner_cols[l].name)),
+                )
+                .typed::<bool>()
+            }));
+            stmt = stmt
+                .join(Arc::clone(&sec.table), on_target)
+                .join(&subquery, on_owner);
+        }
+        (None, _) => {
+            let on = and_all(join.local.iter().zip(&join.remote).map(|(&l, &r)| {
+                ExprNode::Binary(
+                    Box::new(col(target, target_cols[r].name)),
+                    BinaryOp::Eq,
+                    Box::new(sq_col(owner_cols[l].name)),
+                )
+                .typed::<bool>()
+            }));
+            stmt = stmt.join(&subquery, on);
+        }
+    }
+    let stmt = order_related(stmt, target, order_by);
+    let rows = s.tx().await?.fetch_all(&stmt).await?;
+    let handles = (target.decode_rows)(s, &rows, LoadMode::default())?;
+    let mut groups: HashMap<Vec<Part>, Vec<Handle>> = HashMap::new();
+    let mut seen: HashSet<(Vec<Part>, usize)> = HashSet::new();
+    for (row, h) in rows.iter().zip(handles) {
+        let owner_key: Vec<Part> = (0..join.local.len())
+            .map(|k| row.value(ncols + k).map(|v| part(&v)))
+            .collect::<Result<_>>()?;
+        // A target reached by several owners (many-to-one) or rows is kept once per
+        // owner.
+        if seen.insert((owner_key.clone(), h.addr())) {
+            groups.entry(owner_key).or_default().push(h);
         }
     }
     Ok(groups)
