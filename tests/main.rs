@@ -12,6 +12,7 @@ mod chinook_models;
 mod connect_errors;
 mod core_chinook;
 mod core_dml;
+mod core_models;
 mod deep_graph;
 mod echo;
 mod joined;

@@ -465,6 +465,15 @@ pub fn model(m: &ModelDef) -> TokenStream {
 
         #events_impl
 
+        impl #cs::FromRowAt for #ident {
+            fn width() -> usize {
+                <#ident as #cs::Model>::columns().len()
+            }
+            fn from_row_at(row: &#cs::Row, offset: usize) -> #cs::Result<Self> {
+                <#ident as #cs::Model>::from_row(row, offset)
+            }
+        }
+
         impl #cs::Model for #ident {
             type PrimaryKey = #pk_ty;
             const MODEL_NAME: &'static str = #model_name;

@@ -11,7 +11,7 @@ pub use crate::model::relationship::{
     RelationshipKind,
 };
 pub use crate::model::{ColumnInfo, Model, ModelSql, ModelSqlCache};
-pub use crate::row::{Decode, Row};
+pub use crate::row::{Decode, FromRowAt, Row};
 pub use crate::schema::{
     Autoincrement, CheckConstraint, Column as SchemaColumn, ForeignKey, Index, ReferentialAction,
     SqlType, Table, UniqueConstraint,

@@ -241,8 +241,8 @@ decode_via_value!(i8, u8, u16, u32, u64, DateTime<FixedOffset>, Value);
 #[cfg(feature = "decimal")]
 decode_via_value!(rust_decimal::Decimal);
 
-/// A Rust value built from a whole row: tuples of [`Decode`] types (columns by position)
-/// and models (`#[derive(Model)]`, their columns in declaration order; implemented in
+/// A Rust value built from a whole row: tuples of [`FromRowAt`] parts (single values
+/// and whole models, by position) and models (`#[derive(Model)]`, their columns in declaration order; implemented in
 /// [`model`](crate::model)).
 ///
 /// ```
@@ -265,11 +265,37 @@ impl Row {
     }
 }
 
+/// One part of a row read from a column offset: a single value ([`Decode`] types, one
+/// column) or a whole model (`#[derive(Model)]`, its columns in declaration order). A
+/// tuple of parts reads a row part after part: `row.decode::<(User, Post)>()` for
+/// `select(columns_of::<User>()).add_columns(columns_of::<Post>())`.
+pub trait FromRowAt: Sized {
+    /// How many columns the part takes.
+    fn width() -> usize;
+    /// Reads the part from the columns starting at `offset`.
+    fn from_row_at(row: &Row, offset: usize) -> Result<Self>;
+}
+
+impl<T: Decode> FromRowAt for T {
+    fn width() -> usize {
+        1
+    }
+    fn from_row_at(row: &Row, offset: usize) -> Result<Self> {
+        row.get::<T>(offset)
+    }
+}
+
 macro_rules! tuple_from_row {
     ($($name:ident : $i:tt),+) => {
-        impl<$($name: Decode),+> FromRow for ($($name,)+) {
+        impl<$($name: FromRowAt),+> FromRow for ($($name,)+) {
+            #[allow(unused_assignments)] // the last part's offset
             fn from_row(row: &Row) -> Result<Self> {
-                Ok(($(row.get::<$name>($i)?,)+))
+                let mut offset = 0;
+                Ok(($({
+                    let part = $name::from_row_at(row, offset)?;
+                    offset += $name::width();
+                    part
+                },)+))
             }
         }
     };

@@ -52,7 +52,6 @@ pub use orm_runtime::Engine;
 pub use orm_runtime::EngineBuilder;
 pub use orm_runtime::Error;
 pub use orm_runtime::Executable;
-pub use orm_runtime::FromRow;
 pub use orm_runtime::FromValue;
 pub use orm_runtime::Inspector;
 pub use orm_runtime::Model;
@@ -76,6 +75,7 @@ pub use orm_runtime::session::{
     Inspection, ModelEvents, Nested, Obj, ObjectState, Query, Session, Synchronize,
 };
 pub use orm_runtime::text;
+pub use orm_runtime::{FromRow, FromRowAt, columns_of};
 
 pub use orm_runtime::sql::func;
 pub use orm_runtime::sql::{
@@ -99,7 +99,7 @@ pub mod prelude {
         Connection, Dialect, Engine, Error, Executable, Row, Savepoint, Transaction, Value,
         create_engine, text,
     };
-    pub use orm_runtime::{Model, Related, Relationship};
+    pub use orm_runtime::{Model, Related, Relationship, columns_of};
 }
 
 #[doc(hidden)]

@@ -118,6 +118,29 @@ impl<M: Model> FromRow for M {
     }
 }
 
+/// Every column of `M`, qualified by its table, in declaration order: the select list
+/// that [`Row::decode`](crate::Row::decode) reads back as `M` (or as one part of a
+/// tuple, after the columns before it).
+///
+/// ```text
+/// select(columns_of::<User>()).add_columns(columns_of::<Post>()).from(User::table()).join_fk(Post::table())
+/// // each row: row.decode::<(User, Post)>()?
+/// ```
+pub fn columns_of<M: Model>() -> Vec<crate::sql::SelectItem> {
+    use crate::sql::{ColumnRef, ExprNode, Name, Qualifier, SelectItem};
+    let qualifier = Qualifier::table(M::SCHEMA.map(Name::Borrowed), Name::Borrowed(M::TABLE_NAME));
+    M::columns()
+        .iter()
+        .map(|c| SelectItem {
+            expr: ExprNode::Column(ColumnRef {
+                qualifier: Some(qualifier.clone()),
+                name: Name::Borrowed(c.name),
+            }),
+            label: None,
+        })
+        .collect()
+}
+
 /// Statements by primary key, compiled once per dialect for a model.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModelSql {

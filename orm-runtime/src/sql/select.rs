@@ -527,6 +527,13 @@ impl SelectStatement {
         }
     }
 
+    /// Adds `items` to the select list, after the ones already there.
+    pub fn add_columns(mut self, items: impl IntoSelectList) -> SelectStatement {
+        let items = items.into_select_list();
+        self.core_mut().columns.extend(items);
+        self
+    }
+
     /// `JOIN item ON on`.
     pub fn join(self, item: impl IntoFromItem, on: impl IntoExpr<bool>) -> SelectStatement {
         self.add_join(JoinKind::Inner, item.into_from_item(), Some(on.into_node()))
