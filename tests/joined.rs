@@ -18,6 +18,7 @@ backend_tests!(
     contains_eager_fills_a_collection_from_a_filtered_join,
     contains_eager_reads_a_many_to_one_from_an_alias,
     subqueryload_reruns_the_query_as_a_subquery_and_gives_the_selectin_graph,
+    a_locking_query_loads_joined_relationships_with_a_second_select,
 );
 
 /// `u{i}` has `i % 4` posts `p{i}.{j}`; one post has no author. Post `p{i}.{j}` has tag
@@ -389,4 +390,33 @@ async fn subqueryload_reruns_the_query_as_a_subquery_and_gives_the_selectin_grap
         assert!(Obj::ptr_eq(&a, &first));
     }
     assert_eq!(first.read().unwrap().name, "u03");
+}
+
+/// `FOR UPDATE` cannot lock the nullable side of an outer join (PostgreSQL refuses the
+/// statement): a locking query loads its joined relationships with selectin's SELECT.
+async fn a_locking_query_loads_joined_relationships_with_a_second_select(db: &TestDb) {
+    let (engine, log) = blog(db, 4).await;
+    let mut session = Session::new(&engine);
+    let posts = session
+        .query::<Post>()
+        .filter(Post::title.like("p0%"))
+        .for_update()
+        .options(joinedload(Post::author))
+        .all()
+        .await
+        .unwrap();
+    let statements = log.take();
+    assert_eq!(
+        statements.len(),
+        3,
+        "BEGIN, the posts, their authors: {statements:?}"
+    );
+    assert!(!statements.iter().any(|s| s.contains("LEFT OUTER JOIN")));
+    assert_eq!(posts.len(), 6);
+    assert!(
+        posts
+            .iter()
+            .all(|p| p.read().unwrap().author.get().unwrap().is_some())
+    );
+    session.commit().await.unwrap();
 }

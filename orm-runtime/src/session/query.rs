@@ -154,6 +154,15 @@ impl<'s, M: Model> Query<'s, M> {
             .iter()
             .any(|p| p.iter().any(|s| s.strategy == LoadStrategy::ContainsEager));
         let collections = stmt.lock.is_none() && !(limited && (distinct || eager));
+        if stmt.lock.is_some() {
+            // A locking read cannot lock the nullable side of an outer join
+            // (PostgreSQL refuses it): joined steps load with selectin's SELECT.
+            for step in paths.iter_mut().flatten() {
+                if step.strategy == LoadStrategy::Joined {
+                    step.strategy = LoadStrategy::Selectin;
+                }
+            }
+        }
         let mut plan = Plan::new(M::vtable(), &paths, collections)?;
         // The query as the user wrote it, for a first subqueryload step to re-run.
         let base = paths
