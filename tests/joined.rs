@@ -408,8 +408,8 @@ async fn a_locking_query_loads_joined_relationships_with_a_second_select(db: &Te
     let statements = log.take();
     assert_eq!(
         statements.len(),
-        3,
-        "BEGIN, the posts, their authors: {statements:?}"
+        2,
+        "the posts, then their authors: {statements:?}"
     );
     assert!(!statements.iter().any(|s| s.contains("LEFT OUTER JOIN")));
     assert_eq!(posts.len(), 6);
