@@ -1012,6 +1012,8 @@ impl Session {
                 .collect();
         }
         let registry = Arc::clone(&self.registry);
+        // Objects without relationships can be in no cycle: the registry need not know them.
+        let related = !M::relationships().is_empty();
         let store = self.store::<M>();
         store.map.reserve(count);
         let mut made = Vec::new();
@@ -1031,7 +1033,9 @@ impl Session {
                         let value = M::from_row(row, offset)?;
                         let meta = vtable::persistent_meta(&registry, M::key_values(e.key()));
                         let obj = Obj::new_unregistered(&registry, value, meta);
-                        made.push(obj.h.weak());
+                        if related {
+                            made.push(obj.h.weak());
+                        }
                         e.insert(obj.h.uncounted());
                         out.push(obj);
                     }

@@ -392,12 +392,16 @@ impl<M: Model> Obj<M> {
     /// A new cell for `value` in `registry`, as a counted handle.
     pub(crate) fn new_in(registry: &Arc<Registry>, value: M, meta: Meta) -> Obj<M> {
         let obj = Obj::new_unregistered(registry, value, meta);
-        registry.register(obj.h.weak());
+        if !M::relationships().is_empty() {
+            registry.register(obj.h.weak());
+        }
         obj
     }
 
     /// As [`new_in`](Obj::new_in), leaving the caller to register the object in the
     /// registry's members ([`Registry::register_many`]) before anything can drop it.
+    /// An object of a model without relationships holds no handles (it can be in no
+    /// cycle) and needs no registering.
     pub(crate) fn new_unregistered(registry: &Arc<Registry>, value: M, meta: Meta) -> Obj<M> {
         let cell: Arc<ObjCell<M>> = Arc::new(ObjCell {
             core: CellCore {
