@@ -15,6 +15,7 @@ mod core_dml;
 mod core_models;
 mod deep_graph;
 mod echo;
+mod engine_options;
 mod joined;
 mod loading;
 mod model_events;

@@ -30,6 +30,18 @@ pub enum Error {
         source: sqlx::Error,
     },
 
+    /// The engine's [`after_connect`](crate::engine::EngineBuilder::after_connect) hook
+    /// failed on a new connection: the connection is closed, and the checkout that
+    /// opened it fails with this error.
+    #[error("the after-connect hook failed on a new connection to `{url}`: {source}")]
+    AfterConnect {
+        /// The URL, with any password replaced by `***`.
+        url: String,
+        /// The hook's error.
+        #[source]
+        source: Box<Error>,
+    },
+
     /// A transaction's connection was closed under it, so the transaction is gone (the
     /// server rolls it back): a statement of it was cancelled mid-flight (its future was
     /// dropped by a timeout or `select!`) or failed with an I/O error. Roll back (a

@@ -42,8 +42,8 @@ pub use model::relationship;
 
 pub use dialect::Dialect;
 pub use engine::{
-    Connection, Engine, EngineBuilder, PoolKind, PoolStatus, QueryResult, Savepoint, Transaction,
-    create_engine,
+    Connection, Engine, EngineBuilder, JournalMode, NewConnection, PoolKind, PoolStatus,
+    QueryResult, Savepoint, Synchronous, Transaction, create_engine,
 };
 pub use error::{DatabaseError, DatabaseErrorKind, Error, Result};
 pub use model::relationship::{

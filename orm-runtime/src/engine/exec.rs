@@ -31,6 +31,15 @@ macro_rules! dispatch {
 }
 
 impl<'a> RawConn<'a> {
+    /// The same connection, borrowed again for one call.
+    pub(crate) fn reborrow(&mut self) -> RawConn<'_> {
+        match self {
+            RawConn::Postgres(c) => RawConn::Postgres(c),
+            RawConn::MySql(c) => RawConn::MySql(c),
+            RawConn::Sqlite(c) => RawConn::Sqlite(c),
+        }
+    }
+
     pub(crate) async fn execute(self, c: &Compiled, echo: &Events) -> Result<QueryResult> {
         dispatch!(self, execute_on(c, echo))
     }

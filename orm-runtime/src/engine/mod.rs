@@ -13,6 +13,7 @@ pub mod events;
 mod exec;
 mod executor;
 mod pool;
+mod setup;
 mod transaction;
 mod url;
 
@@ -25,12 +26,14 @@ use sqlx::{ConnectOptions, Row as _};
 
 pub use connection::Connection;
 pub use pool::{NULL_POOL_MAX_CONNECTIONS, PoolKind};
+pub use setup::{JournalMode, NewConnection, Synchronous};
 pub use transaction::{Savepoint, Transaction};
 
 pub(crate) use executor::Exec;
 
 use connection::ConnInner;
 use pool::{Pool, PoolConfig};
+use setup::{AfterConnectFn, ConnectSettings, Setup};
 use url::{ConnectTarget, DatabaseUrl};
 
 use crate::dialect::Dialect;
@@ -329,6 +332,8 @@ pub struct EngineBuilder {
     config: PoolConfig,
     echo: bool,
     dialect: Option<Dialect>,
+    settings: ConnectSettings,
+    after_connect: Option<Arc<AfterConnectFn>>,
 }
 
 /// Shows the URL with its password hidden.
@@ -339,6 +344,8 @@ impl std::fmt::Debug for EngineBuilder {
             .field("config", &self.config)
             .field("echo", &self.echo)
             .field("dialect", &self.dialect)
+            .field("settings", &self.settings)
+            .field("after_connect", &self.after_connect.is_some())
             .finish()
     }
 }
@@ -400,13 +407,108 @@ impl EngineBuilder {
         self
     }
 
+    /// Runs `hook` on every new connection the pool opens, before its first checkout
+    /// (SQLAlchemy's `connect` event): the statements every connection needs that no
+    /// typed option covers. An error from the hook closes the connection and fails the
+    /// checkout that opened it with [`Error::AfterConnect`], wrapping the hook's error.
+    /// The connection [`connect`](Self::connect) opens to read the server version is
+    /// not pooled and does not run it. The hook and the connect together are bounded
+    /// by `pool_timeout`.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use orm_runtime::{Engine, text};
+    /// let engine = Engine::builder("sqlite::memory:")
+    ///     .after_connect(|conn| {
+    ///         Box::pin(async move {
+    ///             conn.execute(text("PRAGMA cache_size = -4000")).await?;
+    ///             Ok(())
+    ///         })
+    ///     })
+    ///     .connect()
+    ///     .await?;
+    /// let size: i64 = engine.fetch_one(text("PRAGMA cache_size")).await?.get(0)?;
+    /// assert_eq!(size, -4000);
+    /// # Ok::<(), orm_runtime::Error>(()) }).unwrap();
+    /// ```
+    pub fn after_connect<F>(mut self, hook: F) -> Self
+    where
+        F: for<'c, 'r> Fn(
+                &'c mut NewConnection<'r>,
+            ) -> futures_core::future::BoxFuture<'c, Result<()>>
+            + Send
+            + Sync
+            + 'static,
+    {
+        self.after_connect = Some(Arc::new(hook));
+        self
+    }
+
+    /// SQLite: the `journal_mode` PRAGMA, set on every connection as it opens (default:
+    /// the database's own, `DELETE` for a new file). Refused at connect for another
+    /// database, as are the other SQLite options.
+    pub fn journal_mode(mut self, mode: JournalMode) -> Self {
+        self.settings.journal_mode = Some(mode);
+        self
+    }
+
+    /// SQLite: the `synchronous` PRAGMA, set on every connection as it opens (default
+    /// `FULL`); `NORMAL` is the usual choice with [`JournalMode::Wal`].
+    pub fn synchronous(mut self, mode: Synchronous) -> Self {
+        self.settings.synchronous = Some(mode);
+        self
+    }
+
+    /// SQLite: the `foreign_keys` PRAGMA, whether FOREIGN KEY constraints are enforced
+    /// (default on, as sqlx sets it; SQLite's own default is off).
+    pub fn foreign_keys(mut self, on: bool) -> Self {
+        self.settings.foreign_keys = Some(on);
+        self
+    }
+
+    /// SQLite: how long a statement waits for another connection's lock before failing
+    /// with `database is locked` (the `busy_timeout` PRAGMA; default 5 s).
+    pub fn busy_timeout(mut self, timeout: Duration) -> Self {
+        self.settings.busy_timeout = Some(timeout);
+        self
+    }
+
+    /// PostgreSQL: the `application_name` every connection reports (seen in
+    /// `pg_stat_activity` and the server log); sent at startup, no extra round trip.
+    /// Overrides a `?application_name=` in the URL. Refused at connect for another
+    /// database.
+    pub fn application_name(mut self, name: &str) -> Self {
+        self.settings.application_name = Some(name.to_owned());
+        self
+    }
+
+    /// PostgreSQL: the server cancels any statement that runs longer than this
+    /// (`statement_timeout`, in whole milliseconds; zero turns it off), sent at startup.
+    /// A cancelled statement fails with SQLSTATE 57014. Refused at connect for another
+    /// database.
+    pub fn statement_timeout(mut self, timeout: Duration) -> Self {
+        self.settings.statement_timeout = Some(timeout);
+        self
+    }
+
     /// Parses the URL, opens one connection to check that the database is reachable
     /// and to read its version, and builds the pool.
     ///
     /// Errors: [`Error::InvalidUrl`] for a URL that cannot be parsed,
     /// [`Error::Connect`] when the server refuses or rejects the connection.
     pub async fn connect(self) -> Result<Engine> {
-        let url = url::parse(&self.url)?;
+        let mut url = url::parse(&self.url)?;
+        url.target = match url.target {
+            ConnectTarget::Postgres(o) => {
+                self.settings.apply_postgres(o).map(ConnectTarget::Postgres)
+            }
+            ConnectTarget::MySql(o) => self.settings.apply_mysql(o).map(ConnectTarget::MySql),
+            ConnectTarget::Sqlite(o) => self.settings.apply_sqlite(o).map(ConnectTarget::Sqlite),
+        }
+        .map_err(|reason| Error::InvalidUrl {
+            url: url.redacted.clone(),
+            reason,
+        })?;
         let kind = self.config.kind.unwrap_or(if url.in_memory {
             PoolKind::Static
         } else {
@@ -429,19 +531,29 @@ impl EngineBuilder {
                 });
             }
         };
+        let events = events::Events::new(self.echo);
+        let setup = Setup {
+            hook: self.after_connect,
+            dialect,
+            events: Arc::clone(&events),
+        };
         let pool = match url.target {
             ConnectTarget::Postgres(opts) => {
-                DbPool::Postgres(Pool::new(&config, &url.redacted, opts))
+                DbPool::Postgres(Pool::new(&config, &url.redacted, opts, setup))
             }
-            ConnectTarget::MySql(opts) => DbPool::MySql(Pool::new(&config, &url.redacted, opts)),
-            ConnectTarget::Sqlite(opts) => DbPool::Sqlite(Pool::new(&config, &url.redacted, opts)),
+            ConnectTarget::MySql(opts) => {
+                DbPool::MySql(Pool::new(&config, &url.redacted, opts, setup))
+            }
+            ConnectTarget::Sqlite(opts) => {
+                DbPool::Sqlite(Pool::new(&config, &url.redacted, opts, setup))
+            }
         };
         Ok(Engine {
             shared: Arc::new(EngineShared {
                 pool,
                 dialect,
                 echo: self.echo,
-                events: events::Events::new(self.echo),
+                events,
                 url: url.redacted,
                 kind,
                 server_version,
@@ -500,6 +612,8 @@ impl Engine {
             config: PoolConfig::default(),
             echo: false,
             dialect: None,
+            settings: ConnectSettings::default(),
+            after_connect: None,
         }
     }
 

@@ -27,6 +27,7 @@ use sqlx::{ConnectOptions, Connection as _, TransactionManager as _};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::driver::Driver;
+use super::setup::Setup;
 use crate::error::{Error, Result};
 
 /// The kind of connection pool, as in SQLAlchemy's `poolclass`.
@@ -268,6 +269,8 @@ impl<DB: Driver> Clone for Pool<DB> {
 
 struct Shared<DB: Driver> {
     options: <DB::Connection as sqlx::Connection>::Options,
+    /// Run on every new connection before it is handed out.
+    setup: Setup,
     /// The redacted URL, for connect errors.
     url: String,
     cfg: PoolConfig,
@@ -280,16 +283,18 @@ struct Shared<DB: Driver> {
 
 impl<DB: Driver> Pool<DB> {
     /// A pool that opens connections with `options`; nothing is opened until the first
-    /// checkout. `cfg.kind` must be resolved.
+    /// checkout, and `setup` prepares each new one. `cfg.kind` must be resolved.
     pub(crate) fn new(
         cfg: &PoolConfig,
         url: &str,
         options: <DB::Connection as sqlx::Connection>::Options,
+        setup: Setup,
     ) -> Self {
         let (max_out, max_idle) = cfg.limits();
         Pool {
             shared: Arc::new(Shared {
                 options,
+                setup,
                 url: url.to_owned(),
                 cfg: cfg.clone(),
                 kind: cfg.kind.unwrap_or(PoolKind::Queue),
@@ -428,9 +433,11 @@ impl<DB: Driver> Shared<DB> {
                 .is_some_and(|max| born.elapsed() >= max)
     }
 
-    /// Opens a new driver connection, counted in `size` from the start (and no more if
-    /// it fails or the future is dropped); returns it with the pool's current generation
-    /// and epoch. Fails at once with the driver's error: the caller already has room.
+    /// Opens a new driver connection and runs the after-connect hook on it, counted in
+    /// `size` from the start (and no more if either fails or the future is dropped);
+    /// returns it with the pool's current generation and epoch. Fails at once with the
+    /// driver's error, or the hook's ([`Error::AfterConnect`], the connection closed):
+    /// the caller already has room. Both together are bounded by `pool_timeout`.
     async fn open(&self) -> Result<(DB::Connection, u64, u64)> {
         /// Gives the counted slot back unless the connection opened.
         struct Slot<'a, DB: Driver>(Option<&'a Shared<DB>>);
@@ -451,13 +458,24 @@ impl<DB: Driver> Shared<DB> {
         };
         let mut slot = Slot(Some(self));
         let timeout = self.cfg.pool_timeout;
-        let conn = tokio::time::timeout(timeout, self.options.connect())
+        let opened = async {
+            let mut conn = self
+                .options
+                .connect()
+                .await
+                .map_err(|source| Error::Connect {
+                    url: self.url.clone(),
+                    source,
+                })?;
+            if let Err(e) = self.setup.run(DB::raw(&mut conn), &self.url).await {
+                let _ = tokio::time::timeout(HOUSEKEEPING_TIMEOUT, conn.close()).await;
+                return Err(e);
+            }
+            Ok(conn)
+        };
+        let conn = tokio::time::timeout(timeout, opened)
             .await
-            .map_err(|_| timed_out(&self.url, timeout))?
-            .map_err(|source| Error::Connect {
-                url: self.url.clone(),
-                source,
-            })?;
+            .map_err(|_| timed_out(&self.url, timeout))??;
         slot.0 = None;
         Ok((conn, generation, epoch))
     }

@@ -33,6 +33,9 @@ use crate::value::{FromValue, Value};
 pub(crate) trait Driver: sqlx::Database + sqlx::database::HasStatementCache {
     /// Binds `binds` in order.
     fn arguments(binds: &[Value]) -> Result<<Self as sqlx::Database>::Arguments<'_>>;
+    /// The connection as a [`RawConn`](crate::engine::exec::RawConn), to run statements
+    /// on it.
+    fn raw(conn: &mut <Self as sqlx::Database>::Connection) -> super::exec::RawConn<'_>;
     /// Wraps a driver row into the dialect-neutral [`Row`].
     fn wrap_row(row: <Self as sqlx::Database>::Row) -> Row;
     /// `(rows_affected, last_insert_id)` of a finished statement.

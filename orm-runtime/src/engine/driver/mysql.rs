@@ -11,6 +11,10 @@ use crate::row::{DriverRow, Row, RowInner};
 use crate::value::Value;
 
 impl Driver for MySql {
+    fn raw(conn: &mut sqlx::MySqlConnection) -> crate::engine::exec::RawConn<'_> {
+        crate::engine::exec::RawConn::MySql(conn)
+    }
+
     fn arguments(binds: &[Value]) -> Result<MySqlArguments> {
         let mut args = MySqlArguments::default();
         for (i, v) in binds.iter().enumerate() {

@@ -32,6 +32,10 @@ impl sqlx::Encode<'_, Postgres> for UntypedNull {
 }
 
 impl Driver for Postgres {
+    fn raw(conn: &mut sqlx::PgConnection) -> crate::engine::exec::RawConn<'_> {
+        crate::engine::exec::RawConn::Postgres(conn)
+    }
+
     fn arguments(binds: &[Value]) -> Result<PgArguments> {
         let mut args = PgArguments::default();
         for (i, v) in binds.iter().enumerate() {

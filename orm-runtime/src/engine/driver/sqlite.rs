@@ -9,6 +9,10 @@ use crate::row::{DriverRow, Row, RowInner};
 use crate::value::Value;
 
 impl Driver for Sqlite {
+    fn raw(conn: &mut sqlx::SqliteConnection) -> crate::engine::exec::RawConn<'_> {
+        crate::engine::exec::RawConn::Sqlite(conn)
+    }
+
     fn arguments(binds: &[Value]) -> Result<SqliteArguments<'_>> {
         let mut args = SqliteArguments::default();
         for (i, v) in binds.iter().enumerate() {
