@@ -53,7 +53,10 @@ pub enum Value {
     /// `JSON` / `JSONB` (feature `json`).
     #[cfg(feature = "json")]
     Json(serde_json::Value),
-    /// `NUMERIC(p, s)` / `DECIMAL` (feature `decimal`).
+    /// `NUMERIC(p, s)` / `DECIMAL` (feature `decimal`). Without the feature, and for
+    /// what `rust_decimal` cannot hold (PostgreSQL's `NaN` and infinities, more than 28
+    /// digits), a NUMERIC/DECIMAL result is [`Value::Text`] of its exact digits, which
+    /// reads as a float, or as an integer when it has no fraction.
     #[cfg(feature = "decimal")]
     Decimal(rust_decimal::Decimal),
     /// A PostgreSQL array of one element type (NULL elements allowed), bound as one
@@ -106,7 +109,10 @@ impl Value {
 /// A type that can be read back from a [`Value`].
 ///
 /// Conversions are lenient where no information is lost: any integer fits any wider
-/// integer, a 0/1 integer is a `bool`, and SQLite's text-stored dates and times parse.
+/// integer, a 0/1 integer is a `bool`, SQLite's text-stored dates and times parse, and
+/// a decimal number in text (how PostgreSQL `NUMERIC` and MySQL `DECIMAL` arrive
+/// without the `decimal` feature: `SUM(bigint)`, `AVG(x)`) reads as an integer when it
+/// has no fractional part (`15`, `15.00`) and as a float, the nearest one, always.
 pub trait FromValue: Sized {
     /// The Rust type's name, for error messages.
     const RUST_TYPE: &'static str;
@@ -141,6 +147,7 @@ macro_rules! int_from_value {
                     Value::Decimal(d) if d.fract().is_zero() => {
                         i128::try_from(d).map_err(|e| e.to_string())?
                     }
+                    Value::Text(ref s) => integral_text(s, Self::RUST_TYPE)?,
                     ref other => return mismatch(Self::RUST_TYPE, other),
                 };
                 <$t>::try_from(wide)
@@ -150,6 +157,26 @@ macro_rules! int_from_value {
     )*};
 }
 int_from_value!(i8, i16, i32, i64, u8, u16, u32, u64);
+
+/// The integer a decimal number in text stands for (`-15`, `15.000`), or why there is
+/// none: not a decimal number at all, or one with a fractional part.
+fn integral_text(s: &str, rust: &str) -> Result<i128, String> {
+    let (int, fraction) = s.split_once('.').unwrap_or((s, ""));
+    let digits = int.strip_prefix(['-', '+']).unwrap_or(int);
+    let decimal = !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && fraction.bytes().all(|b| b.is_ascii_digit());
+    if !decimal {
+        return Err(format!("a text value (`{s}`) cannot be read as `{rust}`"));
+    }
+    if fraction.bytes().any(|b| b != b'0') {
+        return Err(format!(
+            "{s} has a fractional part: read it as `f64` or `String`, not `{rust}`"
+        ));
+    }
+    int.parse::<i128>()
+        .map_err(|_| format!("{s} is out of range for `{rust}`"))
+}
 
 /// A boolean, or the integer 0 or 1 (how MySQL and SQLite store booleans). Any other
 /// integer is an error, on every database: `2` is not read as `true`.
@@ -510,6 +537,33 @@ mod tests {
         assert_eq!(err, "a bool value cannot be read as `f32`");
         let err = f64::from_value(Value::Null).unwrap_err();
         assert!(err.contains("`Option<f64>`"), "{err}");
+    }
+
+    #[test]
+    fn decimal_text_reads_as_an_integer_only_without_a_fraction() {
+        assert_eq!(i64::from_value(Value::Text("15".into())), Ok(15));
+        assert_eq!(i64::from_value(Value::Text("-15.000".into())), Ok(-15));
+        assert_eq!(u8::from_value(Value::Text("+7".into())), Ok(7));
+        let err = i64::from_value(Value::Text("15.5".into())).unwrap_err();
+        assert_eq!(
+            err,
+            "15.5 has a fractional part: read it as `f64` or `String`, not `i64`"
+        );
+        let err = i16::from_value(Value::Text("40000".into())).unwrap_err();
+        assert_eq!(err, "40000 is out of range for `i16`");
+        let err = i64::from_value(Value::Text(
+            "99999999999999999999999999999999999999999".into(),
+        ))
+        .unwrap_err();
+        assert!(err.contains("out of range for `i64`"), "{err}");
+        for not_a_number in ["", "-", "1e3", "ten", "1.2.3", " 1", "NaN", ".5"] {
+            let err = i64::from_value(Value::Text(not_a_number.into())).unwrap_err();
+            assert_eq!(
+                err,
+                format!("a text value (`{not_a_number}`) cannot be read as `i64`")
+            );
+        }
+        assert_eq!(f64::from_value(Value::Text("2.5000".into())), Ok(2.5));
     }
 
     #[test]

@@ -285,6 +285,73 @@ fn bind_array(a: &mut PgArguments, i: usize, v: &Value, items: &[Value]) -> Resu
     }
 }
 
+/// The exact text of a NUMERIC value, as PostgreSQL's own `numeric_out` writes it:
+/// every digit of its scale (`2.50` stays `2.50`), `NaN`, `Infinity`, `-Infinity`.
+/// Values in the text format (a simple query) arrive already written.
+pub(crate) fn numeric_text(raw: &PgValueRef<'_>) -> Result<String, String> {
+    if raw.format() == sqlx::postgres::PgValueFormat::Text {
+        return raw.as_str().map(str::to_owned).map_err(|e| e.to_string());
+    }
+    numeric_from_binary(raw.as_bytes().map_err(|e| e.to_string())?)
+}
+
+/// Writes a NUMERIC from its binary form: digit count, weight (of the first base-10000
+/// digit), sign, display scale, then the base-10000 digits.
+pub(crate) fn numeric_from_binary(buf: &[u8]) -> Result<String, String> {
+    let bad = || format!("a NUMERIC of {} bytes is malformed", buf.len());
+    let word = |i: usize| -> Result<u16, String> {
+        buf.get(2 * i..2 * i + 2)
+            .map(|b| u16::from_be_bytes([b[0], b[1]]))
+            .ok_or_else(bad)
+    };
+    let ndigits = usize::from(word(0)?);
+    let weight = i64::from(word(1)? as i16);
+    let sign = word(2)?;
+    let dscale = usize::from(word(3)?);
+    match sign {
+        0xC000 => return Ok("NaN".to_owned()),
+        0xD000 => return Ok("Infinity".to_owned()),
+        0xF000 => return Ok("-Infinity".to_owned()),
+        0x0000 | 0x4000 => {}
+        other => return Err(format!("a NUMERIC with the unknown sign {other:#06X}")),
+    }
+    let digits = (0..ndigits)
+        .map(|d| word(4 + d).and_then(|x| if x < 10_000 { Ok(x) } else { Err(bad()) }))
+        .collect::<Result<Vec<u16>, String>>()?;
+    // The base-10000 digit at position `p` (0 = the first stored), 0 outside them.
+    let at = |p: i64| {
+        usize::try_from(p)
+            .ok()
+            .and_then(|p| digits.get(p))
+            .copied()
+            .unwrap_or(0)
+    };
+    let mut out = String::new();
+    if sign == 0x4000 {
+        out.push('-');
+    }
+    if weight < 0 {
+        out.push('0');
+    } else {
+        out.push_str(&at(0).to_string());
+        for p in 1..=weight {
+            out.push_str(&format!("{:04}", at(p)));
+        }
+    }
+    if dscale > 0 {
+        out.push('.');
+        let mut fraction = String::with_capacity(dscale + 4);
+        let mut p = weight + 1;
+        while fraction.len() < dscale {
+            fraction.push_str(&format!("{:04}", at(p)));
+            p += 1;
+        }
+        fraction.truncate(dscale);
+        out.push_str(&fraction);
+    }
+    Ok(out)
+}
+
 fn dec<'r, T: sqlx::Decode<'r, Postgres>>(raw: PgValueRef<'r>) -> Result<T, String> {
     T::decode(raw).map_err(|e| e.to_string())
 }
@@ -320,14 +387,21 @@ fn value_at(row: &PgRow, i: usize) -> Result<Value> {
         "UUID" => dec(raw).map(Value::Uuid),
         #[cfg(feature = "json")]
         "JSON" | "JSONB" => dec(raw).map(Value::Json),
+        // What `rust_decimal` cannot hold (NaN, infinities, more than 28 digits) is read
+        // as text, below.
         #[cfg(feature = "decimal")]
-        "NUMERIC" => dec(raw).map(Value::Decimal),
+        "NUMERIC" => dec(raw.clone())
+            .map(Value::Decimal)
+            .or_else(|_| numeric_text(&raw).map(Value::Text)),
         #[cfg(not(feature = "uuid"))]
         "UUID" => Err("enable the `uuid` feature to read UUID columns".to_owned()),
         #[cfg(not(feature = "json"))]
         "JSON" | "JSONB" => Err("enable the `json` feature to read JSON columns".to_owned()),
+        // Without `rust_decimal`: the exact decimal text, as PostgreSQL prints it (and as
+        // MySQL sends DECIMAL), readable as `String`, as a float (the nearest double, as
+        // `CAST(x AS DOUBLE PRECISION)`), or as an integer when it has no fraction.
         #[cfg(not(feature = "decimal"))]
-        "NUMERIC" => Err("enable the `decimal` feature to read NUMERIC columns".to_owned()),
+        "NUMERIC" => numeric_text(&raw).map(Value::Text),
         // Text types and enums, whose binary form is their text. Anything else arrives in
         // a binary format of its own (inet, arrays, intervals, ...): read it as text by
         // casting in the query, rather than get bytes as text.
@@ -342,4 +416,51 @@ fn value_at(row: &PgRow, i: usize) -> Result<Value> {
         )),
     };
     v.map_err(|m| column_decode_error(row, i, m))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::numeric_from_binary;
+
+    /// The binary form of a NUMERIC: `(weight, sign, dscale, base-10000 digits)`.
+    fn numeric(weight: i16, sign: u16, dscale: u16, digits: &[u16]) -> Vec<u8> {
+        let mut buf = Vec::new();
+        for word in [digits.len() as u16, weight as u16, sign, dscale]
+            .into_iter()
+            .chain(digits.iter().copied())
+        {
+            buf.extend_from_slice(&word.to_be_bytes());
+        }
+        buf
+    }
+
+    #[test]
+    fn numeric_text_is_exact_and_keeps_its_scale() {
+        let cases: &[(Vec<u8>, &str)] = &[
+            (numeric(0, 0, 0, &[]), "0"),
+            (numeric(0, 0, 2, &[]), "0.00"),
+            (numeric(0, 0, 0, &[5]), "5"),
+            (numeric(0, 0, 4, &[2, 5000]), "2.5000"),
+            (numeric(0, 0x4000, 2, &[12, 3400]), "-12.34"),
+            (numeric(1, 0, 0, &[1, 0]), "10000"),
+            (numeric(1, 0, 0, &[1]), "10000"),
+            (numeric(2, 0, 1, &[92, 2337, 2036]), "9223372036.0"),
+            (numeric(4, 0, 1, &[92, 2337, 2036]), "922337203600000000.0"),
+            (numeric(-2, 0, 8, &[123]), "0.00000123"),
+            (numeric(-1, 0x4000, 3, &[500]), "-0.050"),
+            (
+                numeric(0, 0, 16, &[1, 6666, 6666, 6666, 6667]),
+                "1.6666666666666667",
+            ),
+            (numeric(0, 0xC000, 0, &[]), "NaN"),
+            (numeric(0, 0xD000, 0, &[]), "Infinity"),
+            (numeric(0, 0xF000, 0, &[]), "-Infinity"),
+        ];
+        for (buf, want) in cases {
+            assert_eq!(numeric_from_binary(buf).as_deref(), Ok(*want));
+        }
+        assert!(numeric_from_binary(&[0, 1]).is_err());
+        assert!(numeric_from_binary(&numeric(0, 0, 0, &[10_000])).is_err());
+        assert!(numeric_from_binary(&numeric(0, 0x1234, 0, &[1])).is_err());
+    }
 }
