@@ -20,6 +20,7 @@ mod joined;
 mod loading;
 mod model_events;
 mod models;
+mod null_and_in;
 mod pooling;
 mod reflection;
 mod schema_ddl;

@@ -650,6 +650,23 @@ mod tests {
     }
 
     #[test]
+    fn a_dynamic_column_compared_with_value_null_is_is_null() {
+        let t = Arc::new(Table::new("t").column(Col::new("c", SqlType::Integer)));
+        let b = check_same(
+            &select(t.c("c"))
+                .from(&t)
+                .filter(t.c("c").eq(Value::Null).or(t.c("c").ne(Value::Null))),
+            r#"SELECT "t"."c" FROM "t" WHERE "t"."c" IS NULL OR "t"."c" IS NOT NULL"#,
+        );
+        assert!(b.is_empty());
+        let b = check_same(
+            &select(t.c("c")).from(&t).filter(t.c("c").eq(Value::I32(1))),
+            r#"SELECT "t"."c" FROM "t" WHERE "t"."c" = $1"#,
+        );
+        assert_eq!(b, [Value::I32(1)]);
+    }
+
+    #[test]
     fn null_safe_equality_per_dialect() {
         check(
             &select(User::id).filter(User::email.is_not_distinct_from("a")),

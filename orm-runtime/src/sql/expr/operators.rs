@@ -149,14 +149,15 @@ macro_rules! expr_methods {
 
         fn compare(self, op: BinaryOp, rhs: impl IntoExpr<T::Base>) -> Expr<bool> {
             // As SQLAlchemy does: `== None` is `IS NULL`, `!= None` is `IS NOT NULL`
-            // (`= NULL` would match nothing).
+            // (`= NULL` would match nothing), whether the NULL is `None`, `null()` or a
+            // dynamic column's `Value::Null`.
             match (op, rhs.into_node()) {
-                (BinaryOp::Eq, ExprNode::Null) => ExprNode::IsNull {
+                (BinaryOp::Eq, ExprNode::Null | ExprNode::Bind(Value::Null)) => ExprNode::IsNull {
                     expr: Box::new(self.into_node()),
                     negated: false,
                 }
                 .typed(),
-                (BinaryOp::Ne, ExprNode::Null) => ExprNode::IsNull {
+                (BinaryOp::Ne, ExprNode::Null | ExprNode::Bind(Value::Null)) => ExprNode::IsNull {
                     expr: Box::new(self.into_node()),
                     negated: true,
                 }
