@@ -68,6 +68,27 @@ pub enum Value {
 }
 
 impl Value {
+    /// The element type of a PostgreSQL array this value can be an element of, as one
+    /// letter; `None` for NULL and for the types arrays are not bound for. The one list
+    /// both the compiler (which turns an IN list into `= ANY($1)`) and the PostgreSQL
+    /// driver (which binds the array) read.
+    pub(crate) fn array_element_kind(&self) -> Option<char> {
+        Some(match self {
+            Value::Bool(_) => 'b',
+            Value::I16(_) => 'h',
+            Value::I32(_) => 'i',
+            Value::I64(_) => 'l',
+            Value::F64(_) => 'd',
+            Value::Text(_) => 't',
+            Value::Date(_) => 'D',
+            Value::DateTime(_) => 's',
+            Value::DateTimeUtc(_) => 'z',
+            #[cfg(feature = "uuid")]
+            Value::Uuid(_) => 'u',
+            _ => return None,
+        })
+    }
+
     /// A short name of the variant, for error messages and logs.
     pub fn type_name(&self) -> &'static str {
         match self {

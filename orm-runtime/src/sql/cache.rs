@@ -17,7 +17,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, LazyLock, RwLock};
 
 use super::Compiled;
-use super::compiler::Compiler;
+use super::compiler::{Compiler, Source};
 use super::dml::{DeleteStatement, InsertStatement, UpdateStatement};
 use super::select::SelectStatement;
 use crate::dialect::Dialect;
@@ -30,7 +30,14 @@ const CAPACITY: usize = 4096;
 
 struct Entry {
     sql: Arc<str>,
-    plan: Vec<Use>,
+    plan: Vec<Slot>,
+}
+
+/// What fills one placeholder: one value, or an array of several (PostgreSQL's
+/// `= ANY($1)` for an IN list).
+enum Slot {
+    One(Use),
+    Array(Vec<Use>),
 }
 
 /// What fills one placeholder: the value at `index` among the tree's values, moved out
@@ -78,16 +85,20 @@ pub(crate) fn compile(stmt: Stmt<'_>, dialect: Dialect) -> Result<Compiled> {
         return compile_uncached(stmt, dialect);
     };
     if let Some(entry) = CACHE.read().ok().and_then(|m| m.get(&key).cloned()) {
+        let mut take = |u: &Use| {
+            let v = &mut values[u.index as usize].value;
+            if u.last {
+                std::mem::replace(v, Value::Null)
+            } else {
+                v.clone()
+            }
+        };
         let binds = entry
             .plan
             .iter()
-            .map(|u| {
-                let v = &mut values[u.index as usize].value;
-                if u.last {
-                    std::mem::replace(v, Value::Null)
-                } else {
-                    v.clone()
-                }
+            .map(|slot| match slot {
+                Slot::One(u) => take(u),
+                Slot::Array(us) => Value::Array(us.iter().map(&mut take).collect()),
             })
             .collect();
         return Ok(Compiled::new(Arc::clone(&entry.sql), binds));
@@ -115,20 +126,31 @@ pub(crate) fn compile(stmt: Stmt<'_>, dialect: Dialect) -> Result<Compiled> {
 
 /// For each placeholder, where its value is among the tree's values; `None` if a
 /// placeholder's value is not in the tree (then the shape is not cached).
-fn bind_plan(sources: &[*const Value], values: &[Met]) -> Option<Vec<Use>> {
+fn bind_plan(sources: &[Source], values: &[Met]) -> Option<Vec<Slot>> {
     // The first occurrence in tree order: where a value is reachable twice (one CTE
     // object used in two places), the compiler renders the first.
     let mut index: HashMap<*const Value, u32> = HashMap::with_capacity(values.len());
     for (i, v) in values.iter().enumerate() {
         index.entry(v.at).or_insert(i as u32);
     }
+    let find = |s: &*const Value| index.get(s).map(|&index| Use { index, last: false });
     let mut plan = sources
         .iter()
-        .map(|s| index.get(s).map(|&index| Use { index, last: false }))
-        .collect::<Option<Vec<Use>>>()?;
+        .map(|s| match s {
+            Source::One(s) => find(s).map(Slot::One),
+            Source::Array(ss) => ss.iter().map(find).collect::<Option<_>>().map(Slot::Array),
+        })
+        .collect::<Option<Vec<Slot>>>()?;
+    // Each value is moved out at its last use, in placeholder order.
     let mut seen = vec![false; values.len()];
-    for u in plan.iter_mut().rev() {
-        u.last = !std::mem::replace(&mut seen[u.index as usize], true);
+    for slot in plan.iter_mut().rev() {
+        let uses = match slot {
+            Slot::One(u) => std::slice::from_mut(u),
+            Slot::Array(us) => us.as_mut_slice(),
+        };
+        for u in uses.iter_mut().rev() {
+            u.last = !std::mem::replace(&mut seen[u.index as usize], true);
+        }
     }
     Some(plan)
 }
@@ -259,6 +281,33 @@ mod tests {
             assert_eq!(cb.binds(), &[Value::I64(2), Value::I64(7)]);
             // The cached compile gives exactly what a fresh compile gives.
             assert_eq!(cb, b.compile_uncached(d).unwrap());
+        }
+    }
+
+    #[test]
+    fn cached_postgres_in_lists_rebuild_their_array() {
+        let q = |ids: &[i64]| {
+            select(User::name).filter(
+                User::id
+                    .in_(ids.to_vec())
+                    .and(User::name.not_in(["a", "b"]))
+                    .and(User::id.ne(ids[0])),
+            )
+        };
+        let first = q(&[1, 2]).compile(Dialect::Postgres).unwrap();
+        for ids in [[3i64, 4], [5, 6]] {
+            let stmt = q(&ids);
+            let cached = stmt.compile(Dialect::Postgres).unwrap();
+            assert_eq!(cached.sql(), first.sql());
+            assert_eq!(
+                cached.binds(),
+                &[
+                    Value::Array(ids.iter().copied().map(Value::I64).collect()),
+                    Value::Array(vec![Value::Text("a".into()), Value::Text("b".into())]),
+                    Value::I64(ids[0]),
+                ]
+            );
+            assert_eq!(cached, stmt.compile_uncached(Dialect::Postgres).unwrap());
         }
     }
 

@@ -9,8 +9,9 @@
 //! let stmt = select(func::count_star()).from(&t).filter(t.c("select").in_([1, 2, 3]));
 //! assert_eq!(stmt.compile(Dialect::MySql).unwrap().sql(),
 //!     "SELECT count(*) FROM `order` WHERE `order`.`select` IN (?, ?, ?)");
+//! // PostgreSQL binds the list as one array: one SQL text for any length.
 //! assert_eq!(stmt.to_string(),
-//!     r#"SELECT count(*) FROM "order" WHERE "order"."select" IN ($1, $2, $3)"#);
+//!     r#"SELECT count(*) FROM "order" WHERE "order"."select" = ANY($1)"#);
 //! ```
 
 mod cache;

@@ -133,20 +133,7 @@ fn array_kind(items: &[Value]) -> Option<char> {
     items
         .iter()
         .find(|v| !matches!(v, Value::Null))
-        .map(|v| match v {
-            Value::Bool(_) => 'b',
-            Value::I16(_) => 'h',
-            Value::I32(_) => 'i',
-            Value::I64(_) => 'l',
-            Value::F64(_) => 'd',
-            Value::Text(_) => 't',
-            Value::Date(_) => 'D',
-            Value::DateTime(_) => 's',
-            Value::DateTimeUtc(_) => 'z',
-            #[cfg(feature = "uuid")]
-            Value::Uuid(_) => 'u',
-            _ => '?',
-        })
+        .map(|v| v.array_element_kind().unwrap_or('?'))
 }
 
 /// The elements of `items` as `T` (NULL as `None`); an element of another type is an

@@ -5,8 +5,30 @@ use crate::dialect::Dialect;
 use crate::error::{Error, Result};
 use crate::schema::SqlType;
 use crate::sql::expr::{BinaryOp, ColumnRef, ExprNode, Qualifier, Window};
+use crate::value::Value;
 
 use super::Compiler;
+
+impl Compiler {
+    /// On PostgreSQL, the values of an IN list made only of binds of one type that
+    /// binds as an array ([`Value::array_element_kind`]), NULL-free; `None` elsewhere
+    /// (the list stays `IN (...)`).
+    fn array_list<'a>(&self, list: &'a [ExprNode]) -> Option<Vec<&'a Value>> {
+        if self.dialect != Dialect::Postgres {
+            return None;
+        }
+        let mut kind = None;
+        list.iter()
+            .map(|e| match e {
+                ExprNode::Bind(v) => {
+                    let k = v.array_element_kind()?;
+                    (*kind.get_or_insert(k) == k).then_some(v)
+                }
+                _ => None,
+            })
+            .collect()
+    }
+}
 
 impl Compiler {
     pub(crate) fn expr(&mut self, e: &ExprNode) -> Result<()> {
@@ -48,6 +70,14 @@ impl Compiler {
                 if list.is_empty() {
                     // Never `IN ()`, which is invalid: a constant with the same meaning.
                     self.push(if *negated { "(1 = 1)" } else { "(1 <> 1)" });
+                } else if let Some(items) = self.array_list(list) {
+                    // PostgreSQL: one array bind, so one SQL text (and one prepared
+                    // statement) for any length. Same meaning, NULLs included:
+                    // `x NOT IN (1, 2)` is `x <> ALL('{1,2}')`.
+                    self.nested(expr)?;
+                    self.push(if *negated { " <> ALL(" } else { " = ANY(" });
+                    self.bind_array(&items);
+                    self.push(")");
                 } else {
                     self.nested(expr)?;
                     self.push(if *negated { " NOT IN (" } else { " IN (" });
@@ -558,11 +588,71 @@ mod tests {
 
     #[test]
     fn in_list() {
-        let b = check_same(
-            &select(User::id).filter(User::name.in_(["ed", "jack"])),
-            r#"SELECT "users"."id" FROM "users" WHERE "users"."name" IN ($1, $2)"#,
+        // PostgreSQL: one array bind; elsewhere one placeholder per value.
+        let stmt = select(User::id).filter(User::name.in_(["ed", "jack"]));
+        let b = check(
+            &stmt,
+            r#"SELECT "users"."id" FROM "users" WHERE "users"."name" = ANY($1)"#,
+            "SELECT `users`.`id` FROM `users` WHERE `users`.`name` IN (?, ?)",
+            r#"SELECT "users"."id" FROM "users" WHERE "users"."name" IN (?, ?)"#,
         );
+        assert_eq!(
+            b,
+            [Value::Array(vec![
+                Value::Text("ed".into()),
+                Value::Text("jack".into())
+            ])]
+        );
+        let b = stmt.compile_for(Dialect::Sqlite).unwrap().binds().to_vec();
         assert_eq!(b, [Value::Text("ed".into()), Value::Text("jack".into())]);
+    }
+
+    #[test]
+    fn postgres_in_list_is_one_sql_text_for_any_length() {
+        let sql = |n: i64| {
+            let c = select(User::id)
+                .filter(User::id.in_(1..=n))
+                .compile_for(Dialect::Postgres)
+                .unwrap();
+            assert_eq!(c.binds(), [Value::Array((1..=n).map(Value::I64).collect())]);
+            c.sql().to_owned()
+        };
+        let one = sql(1);
+        assert_eq!(
+            one,
+            r#"SELECT "users"."id" FROM "users" WHERE "users"."id" = ANY($1)"#
+        );
+        assert_eq!(sql(2), one);
+        assert_eq!(sql(1000), one);
+        // Other binds around it keep their numbers.
+        check(
+            &select(User::id).filter(User::karma.gt(1) & User::id.in_([7, 8]) & User::name.eq("x")),
+            r#"SELECT "users"."id" FROM "users" WHERE "users"."karma" > $1 AND "users"."id" = ANY($2) AND "users"."name" = $3"#,
+            "SELECT `users`.`id` FROM `users` WHERE `users`.`karma` > ? AND `users`.`id` IN (?, ?) AND `users`.`name` = ?",
+            r#"SELECT "users"."id" FROM "users" WHERE "users"."karma" > ? AND "users"."id" IN (?, ?) AND "users"."name" = ?"#,
+        );
+    }
+
+    #[test]
+    fn postgres_keeps_in_for_lists_that_are_not_binds_of_one_arrayable_type() {
+        let t = Arc::new(Table::new("t").column(Col::new("c", SqlType::Integer)));
+        let keeps_in = |list: Vec<Expr<Dynamic>>, want: &str| {
+            let c = select(t.c("c"))
+                .from(&t)
+                .filter(t.c("c").in_(list))
+                .compile_for(Dialect::Postgres)
+                .unwrap();
+            assert_eq!(
+                c.sql(),
+                format!(r#"SELECT "t"."c" FROM "t" WHERE "t"."c" IN ({want})"#)
+            );
+        };
+        let v = |v: Value| -> Expr<Dynamic> { crate::sql::expr::ExprNode::Bind(v).typed() };
+        // Mixed types, a NULL, a type arrays are not bound for, a column.
+        keeps_in(vec![v(Value::I64(1)), v(Value::I32(2))], "$1, $2");
+        keeps_in(vec![v(Value::I64(1)), v(Value::Null)], "$1, $2");
+        keeps_in(vec![v(Value::F32(1.0)), v(Value::F32(2.0))], "$1, $2");
+        keeps_in(vec![v(Value::I64(1)), t.c("c")], r#"$1, "t"."c""#);
     }
 
     #[test]
@@ -580,9 +670,11 @@ mod tests {
 
     #[test]
     fn not_in_list() {
-        check_same(
+        check(
             &select(User::id).filter(User::karma.not_in([1, 2])),
-            r#"SELECT "users"."id" FROM "users" WHERE "users"."karma" NOT IN ($1, $2)"#,
+            r#"SELECT "users"."id" FROM "users" WHERE "users"."karma" <> ALL($1)"#,
+            "SELECT `users`.`id` FROM `users` WHERE `users`.`karma` NOT IN (?, ?)",
+            r#"SELECT "users"."id" FROM "users" WHERE "users"."karma" NOT IN (?, ?)"#,
         );
     }
 

@@ -26,9 +26,9 @@ pub(crate) struct Compiler {
     pub(crate) dialect: Dialect,
     pub(crate) sql: String,
     pub(crate) binds: Vec<Value>,
-    /// For each bind: the address of the tree value it came from (the statement cache's
-    /// bind plan).
-    pub(crate) sources: Vec<*const Value>,
+    /// For each bind: the address of the tree value it came from, or of the values a
+    /// PostgreSQL array bind was built from (the statement cache's bind plan).
+    pub(crate) sources: Vec<Source>,
     /// Names exposed by the FROM clauses of enclosing selects (auto-correlation).
     scopes: Vec<Vec<Qualifier>>,
     /// CTEs already defined by an enclosing WITH.
@@ -40,6 +40,16 @@ pub(crate) struct Compiler {
     /// The first identifier refused by [`check_identifier`]; the statement fails with it
     /// when its compilation ends ([`Compiler::finish`]).
     bad_identifier: Option<Error>,
+}
+
+/// Where one placeholder's value comes from in the statement tree (compared by address,
+/// never dereferenced).
+pub(crate) enum Source {
+    /// One value of the tree.
+    One(*const Value),
+    /// A [`Value::Array`] made of these values of the tree, in order (PostgreSQL's
+    /// `= ANY($1)` for an IN list).
+    Array(Vec<*const Value>),
 }
 
 fn unsupported(dialect: Dialect, feature: impl Into<String>) -> Error {
@@ -66,7 +76,7 @@ impl Compiler {
 
     /// The SQL and binds of a compiled statement, or the first identifier refused while
     /// compiling it.
-    pub(crate) fn finish(self) -> Result<(String, Vec<Value>, Vec<*const Value>), Error> {
+    pub(crate) fn finish(self) -> Result<(String, Vec<Value>, Vec<Source>), Error> {
         match self.bad_identifier {
             Some(e) => Err(e),
             None => Ok((self.sql, self.binds, self.sources)),
@@ -86,7 +96,18 @@ impl Compiler {
 
     fn bind(&mut self, v: &Value) {
         self.binds.push(v.clone());
-        self.sources.push(v as *const Value);
+        self.sources.push(Source::One(v as *const Value));
+        let n = self.binds.len();
+        self.dialect.write_placeholder(&mut self.sql, n);
+    }
+
+    /// One placeholder for a [`Value::Array`] of `items`.
+    fn bind_array(&mut self, items: &[&Value]) {
+        self.binds
+            .push(Value::Array(items.iter().map(|&v| v.clone()).collect()));
+        self.sources.push(Source::Array(
+            items.iter().map(|&v| v as *const Value).collect(),
+        ));
         let n = self.binds.len();
         self.dialect.write_placeholder(&mut self.sql, n);
     }

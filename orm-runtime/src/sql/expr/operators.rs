@@ -166,7 +166,10 @@ macro_rules! expr_methods {
             }
         }
 
-        /// `self IN (values...)`; an empty list is a constant false.
+        /// `self IN (values...)`; an empty list is a constant false. On PostgreSQL a
+        /// list of binds of one type (no NULLs; integers, floats, text, booleans, dates,
+        /// timestamps, UUIDs) is `self = ANY($1)` with one array bind: one SQL text and
+        /// one prepared statement for any length.
         pub fn in_<I>(self, values: I) -> Expr<bool>
         where
             I: IntoIterator,
@@ -180,7 +183,8 @@ macro_rules! expr_methods {
             .typed()
         }
 
-        /// `self NOT IN (values...)`; an empty list is a constant true.
+        /// `self NOT IN (values...)`; an empty list is a constant true. On PostgreSQL a
+        /// list that [`in_`](Self::in_) binds as an array is `self <> ALL($1)`.
         pub fn not_in<I>(self, values: I) -> Expr<bool>
         where
             I: IntoIterator,
