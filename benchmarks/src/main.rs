@@ -876,6 +876,7 @@ struct Args {
     samples: usize,
     work: Vec<Work>,
     out: Option<PathBuf>,
+    update_readme: bool,
 }
 
 fn parse_args() -> Res<Args> {
@@ -886,6 +887,7 @@ fn parse_args() -> Res<Args> {
         env!("CARGO_MANIFEST_DIR"),
         "/RESULTS.md"
     )));
+    let mut update_readme = false;
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -919,10 +921,11 @@ fn parse_args() -> Res<Args> {
             }
             "--out" => out = Some(PathBuf::from(it.next().ok_or("--out needs a value")?)),
             "--no-out" => out = None,
+            "--update-readme" => update_readme = true,
             "-h" | "--help" => {
                 println!(
                     "usage: orm-benchmarks [--backend all|sqlite,postgres,mariadb] [--samples N] \
-                     [--work get_by_pk,load_all,...] [--quick] [--out FILE | --no-out]\n\
+                     [--work get_by_pk,load_all,...] [--quick] [--out FILE | --no-out] [--update-readme]\n\
                      URLs: BENCH_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/test), \
                      BENCH_MYSQL_URL (default mysql://root@127.0.0.1:3306/test)"
                 );
@@ -939,6 +942,7 @@ fn parse_args() -> Res<Args> {
         samples,
         work,
         out,
+        update_readme,
     })
 }
 
@@ -1016,6 +1020,25 @@ fn main() -> Res<()> {
         std::fs::write(out, &md)?;
         eprintln!("wrote {}", out.display());
     }
+    if args.update_readme {
+        update_readme(&md)?;
+    }
+    Ok(())
+}
+
+/// Replaces the text between the root README's benchmark markers with `md`.
+fn update_readme(md: &str) -> Res<()> {
+    const START: &str = "<!-- benchmarks:start -->";
+    const END: &str = "<!-- benchmarks:end -->";
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md");
+    let readme = std::fs::read_to_string(path)?;
+    let (Some(a), Some(b)) = (readme.find(START), readme.find(END)) else {
+        return Err(format!("{path} has no {START} ... {END} markers").into());
+    };
+    let body = md.trim_end();
+    let new = format!("{}{START}\n{body}\n{}", &readme[..a], &readme[b..]);
+    std::fs::write(path, new)?;
+    eprintln!("updated {path}");
     Ok(())
 }
 
