@@ -717,12 +717,13 @@ fn stats(mut v: Vec<Duration>) -> Stats {
 
 /// Checks, warms up, then times `w`: `samples` rounds, each running every contestant
 /// once, the first contestant of a round rotating.
-async fn measure(env: &mut Env, w: Work, samples: usize) -> Res<(Digest, HashMap<Who, Stats>)> {
-    let whos: Vec<Who> = EVERYONE
-        .iter()
-        .copied()
-        .filter(|&who| w.runs(who))
-        .collect();
+async fn measure(
+    env: &mut Env,
+    w: Work,
+    samples: usize,
+    who: &[Who],
+) -> Res<(Digest, HashMap<Who, Stats>)> {
+    let whos: Vec<Who> = who.iter().copied().filter(|&who| w.runs(who)).collect();
     // The reference answer is the hand-written one.
     let mut order = whos.clone();
     order.sort_by_key(|&who| who != Who::SqlxPool);
@@ -877,6 +878,7 @@ struct Args {
     work: Vec<Work>,
     out: Option<PathBuf>,
     update_readme: bool,
+    who: Vec<Who>,
 }
 
 fn parse_args() -> Res<Args> {
@@ -888,6 +890,7 @@ fn parse_args() -> Res<Args> {
         "/RESULTS.md"
     )));
     let mut update_readme = false;
+    let mut who = EVERYONE.to_vec();
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -922,10 +925,24 @@ fn parse_args() -> Res<Args> {
             "--out" => out = Some(PathBuf::from(it.next().ok_or("--out needs a value")?)),
             "--no-out" => out = None,
             "--update-readme" => update_readme = true,
+            "--who" => {
+                // For profiling one contestant: the answers are still checked against
+                // hand-written sqlx, which always runs.
+                let v = it.next().ok_or("--who needs a value")?;
+                who = EVERYONE
+                    .iter()
+                    .copied()
+                    .filter(|w| {
+                        *w == Who::SqlxPool
+                            || v.split(',')
+                                .any(|k| w.title().to_lowercase().contains(&k.to_lowercase()))
+                    })
+                    .collect();
+            }
             "-h" | "--help" => {
                 println!(
                     "usage: orm-benchmarks [--backend all|sqlite,postgres,mariadb] [--samples N] \
-                     [--work get_by_pk,load_all,...] [--quick] [--out FILE | --no-out] [--update-readme]\n\
+                     [--work get_by_pk,load_all,...] [--quick] [--out FILE | --no-out] [--update-readme] [--who core,session,...]\n\
                      URLs: BENCH_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/test), \
                      BENCH_MYSQL_URL (default mysql://root@127.0.0.1:3306/test)"
                 );
@@ -943,6 +960,7 @@ fn parse_args() -> Res<Args> {
         work,
         out,
         update_readme,
+        who,
     })
 }
 
@@ -959,7 +977,7 @@ fn main() -> Res<()> {
         let mut env = rt.block_on(Env::connect(backend))?;
         let mut rows = Vec::new();
         for &w in &args.work {
-            let (d, st) = rt.block_on(measure(&mut env, w, args.samples))?;
+            let (d, st) = rt.block_on(measure(&mut env, w, args.samples, &args.who))?;
             let line: Vec<String> = EVERYONE
                 .iter()
                 .filter_map(|who| {
