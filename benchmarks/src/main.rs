@@ -232,7 +232,9 @@ impl Env {
                 remove_sqlite_files(&file);
                 let url = format!("sqlite://{}?mode=rwc", file.display());
                 let opts: sqlx::sqlite::SqliteConnectOptions = url.parse()?;
-                let opts = opts.journal_mode(sqlx::sqlite::SqliteJournalMode::Wal);
+                let opts = opts
+                    .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+                    .log_statements(log::LevelFilter::Off);
                 let mut conn = opts.connect().await?;
                 let pool = sqlx::pool::PoolOptions::new()
                     .max_connections(5)
@@ -280,11 +282,13 @@ impl Env {
                 admin.close().await?;
                 let sep = if pg_base.contains('?') { '&' } else { '?' };
                 let url = format!("{pg_base}{sep}options[search_path]={SCHEMA}");
-                let conn = sqlx::PgConnection::connect(&url).await?;
+                let opts: sqlx::postgres::PgConnectOptions = url.parse()?;
+                let opts = opts.log_statements(log::LevelFilter::Off);
+                let conn = opts.connect().await?;
                 let pool = sqlx::pool::PoolOptions::new()
                     .max_connections(5)
                     .test_before_acquire(false)
-                    .connect(&url)
+                    .connect_with(opts)
                     .await?;
                 let d = diesel::PgConnection::establish(&format!(
                     "{pg_base}{sep}options=-csearch_path%3D{SCHEMA}"
@@ -316,11 +320,13 @@ impl Env {
                     .rsplit_once('/')
                     .ok_or("a MySQL URL names a database")?;
                 let url = format!("{server}/{SCHEMA}");
-                let conn = sqlx::MySqlConnection::connect(&url).await?;
+                let opts: sqlx::mysql::MySqlConnectOptions = url.parse()?;
+                let opts = opts.log_statements(log::LevelFilter::Off);
+                let conn = opts.connect().await?;
                 let pool = sqlx::pool::PoolOptions::new()
                     .max_connections(5)
                     .test_before_acquire(false)
-                    .connect(&url)
+                    .connect_with(opts)
                     .await?;
                 let d = diesel::MysqlConnection::establish(&url)?;
                 let engine = create_engine(&url).await?;
@@ -705,6 +711,26 @@ struct Stats {
     p75: Duration,
 }
 
+/// A contestant's wall-clock and client-CPU statistics for one workload.
+#[derive(Debug, Clone, Copy)]
+struct Timing {
+    wall: Stats,
+    cpu: Stats,
+}
+
+/// CPU time this process has used so far, all threads (the benchmark's, tokio's,
+/// sqlx's SQLite workers), not the database server's.
+fn cpu_now() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; the clock id is a constant libc knows.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+    assert_eq!(rc, 0, "clock_gettime(CLOCK_PROCESS_CPUTIME_ID)");
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
 fn stats(mut v: Vec<Duration>) -> Stats {
     v.sort_unstable();
     let at = |q: f64| v[((v.len() - 1) as f64 * q).round() as usize];
@@ -722,7 +748,7 @@ async fn measure(
     w: Work,
     samples: usize,
     who: &[Who],
-) -> Res<(Digest, HashMap<Who, Stats>)> {
+) -> Res<(Digest, HashMap<Who, Timing>)> {
     let whos: Vec<Who> = who.iter().copied().filter(|&who| w.runs(who)).collect();
     // The reference answer is the hand-written one.
     let mut order = whos.clone();
@@ -734,20 +760,23 @@ async fn measure(
     } else {
         1
     };
-    let mut times: HashMap<Who, Vec<Duration>> = HashMap::new();
+    let mut times: HashMap<Who, (Vec<Duration>, Vec<Duration>)> = HashMap::new();
     for round in 0..samples + 1 {
         for i in 0..whos.len() {
             let who = whos[(i + round) % whos.len()];
-            let mut total = Duration::ZERO;
+            let (mut wall, mut cpu) = (Duration::ZERO, Duration::ZERO);
             for _ in 0..reps {
                 prepare(env, w).await?;
-                let start = Instant::now();
+                let (start, start_cpu) = (Instant::now(), cpu_now());
                 run(env, w, who, false).await?;
-                total += start.elapsed();
+                wall += start.elapsed();
+                cpu += cpu_now().saturating_sub(start_cpu);
             }
             // Round 0 warms up.
             if round > 0 {
-                times.entry(who).or_default().push(total / reps);
+                let t = times.entry(who).or_default();
+                t.0.push(wall / reps);
+                t.1.push(cpu / reps);
             }
         }
     }
@@ -756,7 +785,16 @@ async fn measure(
     }
     Ok((
         digest,
-        times.into_iter().map(|(k, v)| (k, stats(v))).collect(),
+        times
+            .into_iter()
+            .map(|(k, (wall, cpu))| {
+                let t = Timing {
+                    wall: stats(wall),
+                    cpu: stats(cpu),
+                };
+                (k, t)
+            })
+            .collect(),
     ))
 }
 
@@ -778,12 +816,17 @@ fn fmt_duration(d: Duration) -> String {
 struct BackendResult {
     backend: Backend,
     server_version: String,
-    rows: Vec<(Work, Digest, HashMap<Who, Stats>)>,
+    rows: Vec<(Work, Digest, HashMap<Who, Timing>)>,
 }
 
-fn table(r: &BackendResult) -> String {
+/// The Markdown table of one backend's wall-clock (or, with `cpu`, client CPU) medians.
+fn table(r: &BackendResult, cpu: bool) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "### {} ({})\n", r.backend.name(), r.server_version);
+    if cpu {
+        let _ = writeln!(s, "#### {}: client CPU time\n", r.backend.name());
+    } else {
+        let _ = writeln!(s, "### {} ({})\n", r.backend.name(), r.server_version);
+    }
     let _ = write!(s, "| workload |");
     for who in EVERYONE {
         let _ = write!(s, " {} |", who.title());
@@ -794,7 +837,11 @@ fn table(r: &BackendResult) -> String {
         let _ = write!(s, "---:|");
     }
     let _ = writeln!(s, "---:|");
-    for (w, _, stats) in &r.rows {
+    for (w, _, timings) in &r.rows {
+        let stats: HashMap<Who, Stats> = timings
+            .iter()
+            .map(|(k, t)| (*k, if cpu { t.cpu } else { t.wall }))
+            .collect();
         let _ = write!(s, "| {} |", w.title());
         let base = stats.get(&Who::SqlxPool).map(|b| b.median.as_secs_f64());
         let mut noise: f64 = 0.0;
@@ -981,8 +1028,14 @@ fn main() -> Res<()> {
             let line: Vec<String> = EVERYONE
                 .iter()
                 .filter_map(|who| {
-                    st.get(who)
-                        .map(|s| format!("{} {}", who.title(), fmt_duration(s.median)))
+                    st.get(who).map(|t| {
+                        format!(
+                            "{} {} (cpu {})",
+                            who.title(),
+                            fmt_duration(t.wall.median),
+                            fmt_duration(t.cpu.median)
+                        )
+                    })
                 })
                 .collect();
             eprintln!(
@@ -1015,7 +1068,7 @@ fn main() -> Res<()> {
     );
     let _ = writeln!(
         md,
-        "- date: {} (took {:.0} s)\n- machine: {} cores ({}), load average before {} / after {}\n- {}; {}\n- command: `cd benchmarks && cargo run --release -- {}`\n",
+        "- date: {} (took {:.0} s)\n- machine: {} cores ({}), load average before {} / after {}\n- orm at {}; {}; {}\n- command: `cd benchmarks && cargo run --release -- {}`\n",
         command_output("date", &["-u", "+%Y-%m-%d %H:%M UTC"]),
         started.elapsed().as_secs_f64(),
         std::thread::available_parallelism()
@@ -1024,12 +1077,32 @@ fn main() -> Res<()> {
         cpu_model(),
         load_before,
         load_after,
+        command_output("git", &["rev-parse", "--short", "HEAD"]),
         command_output("rustc", &["--version"]),
         crate_versions(),
         std::env::args().skip(1).collect::<Vec<_>>().join(" "),
     );
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    let busy = [&load_before, &load_after].iter().any(|l| {
+        l.split_whitespace()
+            .next()
+            .and_then(|x| x.parse::<f64>().ok())
+            .is_some_and(|x| x > cores)
+    });
+    if busy {
+        let _ = writeln!(
+            md,
+            "**The machine was busy while this ran (load above its {cores} cores): other work \
+             competed for the CPU, so treat these numbers as rough and rerun on a quiet machine.**\n"
+        );
+    }
     for r in &results {
-        md.push_str(&table(r));
+        md.push_str(&table(r, false));
+        md.push('\n');
+    }
+    md.push_str(CPU_NOTE);
+    for r in &results {
+        md.push_str(&table(r, true));
         md.push('\n');
     }
     md.push_str(NOTES);
@@ -1059,6 +1132,18 @@ fn update_readme(md: &str) -> Res<()> {
     eprintln!("updated {path}");
     Ok(())
 }
+
+/// What the client-CPU tables show.
+const CPU_NOTE: &str = "\
+### Client CPU time
+
+The same runs, measured in CPU time used by the benchmark process (every thread: the \
+library, the driver, tokio, sqlx's SQLite worker threads; not the database server). Where \
+the database does the same work for everyone, this is what each library costs, and it \
+is less disturbed by a busy machine than wall-clock time. For SQLite, which runs inside \
+the process, it includes SQLite's own work.
+
+";
 
 /// The footnotes under the tables.
 const NOTES: &str = "\
