@@ -1113,6 +1113,7 @@ fn main() -> Res<()> {
         md.push_str(&table(r, true));
         md.push('\n');
     }
+    md.push_str(&goals(&results));
     md.push_str(NOTES);
     println!("{md}");
     if let Some(out) = &args.out {
@@ -1139,6 +1140,74 @@ fn update_readme(md: &str) -> Res<()> {
     std::fs::write(path, new)?;
     eprintln!("updated {path}");
     Ok(())
+}
+
+/// The issue's goals, checked against the wall-clock medians: every cell that misses one.
+fn goals(results: &[BackendResult]) -> String {
+    let median =
+        |t: &HashMap<Who, Timing>, who: Who| t.get(&who).map(|t| t.wall.median.as_secs_f64());
+    // (goal, misses as "backend workload ratio").
+    let mut misses: Vec<(String, Vec<String>)> = vec![
+        ("Core within 1.05x of hand-written sqlx (pool)".into(), Vec::new()),
+        ("Session within 1.15x of the Core".into(), Vec::new()),
+        ("Core faster than SeaORM".into(), Vec::new()),
+        ("Session faster than SeaORM".into(), Vec::new()),
+        (
+            "PostgreSQL: faster than Diesel where strategy matters (batched inserts, eager loading)"
+                .into(),
+            Vec::new(),
+        ),
+        ("PostgreSQL: within 1.2x of Diesel elsewhere".into(), Vec::new()),
+    ];
+    for r in results {
+        for (w, _, t) in &r.rows {
+            let mut check = |goal: usize, who: &str, a: Option<f64>, b: Option<f64>, limit: f64| {
+                if let (Some(a), Some(b)) = (a, b) {
+                    let ratio = a / b;
+                    let missed = if limit == 1.0 {
+                        ratio >= 1.0
+                    } else {
+                        ratio > limit
+                    };
+                    if missed {
+                        misses[goal].1.push(format!(
+                            "{} `{}`{who} {ratio:.2}x",
+                            r.backend.name(),
+                            w.key()
+                        ));
+                    }
+                }
+            };
+            let (core, session) = (median(t, Who::Core), median(t, Who::Session));
+            check(0, "", core, median(t, Who::SqlxPool), 1.05);
+            check(1, "", session, core, 1.15);
+            check(2, "", core, median(t, Who::SeaOrm), 1.0);
+            check(3, "", session, median(t, Who::SeaOrm), 1.0);
+            if r.backend == Backend::Postgres {
+                let strategy = matches!(
+                    w,
+                    Work::InsertBatched | Work::Flush | Work::EagerTwo | Work::EagerJoin
+                );
+                let (goal, limit) = if strategy { (4, 1.0) } else { (5, 1.2) };
+                let diesel = median(t, Who::Diesel);
+                check(goal, " (Core)", core, diesel, limit);
+                check(goal, " (Session)", session, diesel, limit);
+            }
+        }
+    }
+    let mut s = String::from(
+        "### The issue's goals\n\nChecked on the wall-clock medians above (so as noisy as they \
+         are); each miss with its ratio.\n\n",
+    );
+    for (goal, m) in misses {
+        if m.is_empty() {
+            let _ = writeln!(s, "- {goal}: met.");
+        } else {
+            let _ = writeln!(s, "- {goal}: missed on {}.", m.join(", "));
+        }
+    }
+    s.push('\n');
+    s
 }
 
 /// What the client-CPU tables show.
