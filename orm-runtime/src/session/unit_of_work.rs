@@ -17,7 +17,7 @@
 //!    states written into the objects. A failure rolls the transaction back and leaves
 //!    every object as it was.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, LazyLock, RwLock};
 
 use crate::dialect::Dialect;
@@ -25,6 +25,7 @@ use crate::error::{Error, Result};
 use crate::model::relationship::{RelationshipInfo, RelationshipKind};
 use crate::schema::Table;
 use crate::session::events::{MapperEvent, SessionEvent};
+use crate::session::identity::FastHash;
 use crate::session::object::{Handle, ObjectState, describe, same_value};
 use crate::session::vtable::ModelVTable;
 use crate::session::{Session, check_unlocked};
@@ -53,7 +54,7 @@ pub(crate) struct Secondary {
 }
 
 /// Resolved joins by owner model and relationship name.
-type JoinCache = HashMap<(std::any::TypeId, &'static str), Arc<Join>>;
+type JoinCache = HashMap<(std::any::TypeId, &'static str), Arc<Join>, FastHash>;
 
 static JOINS: LazyLock<RwLock<JoinCache>> = LazyLock::new(Default::default);
 
@@ -299,19 +300,55 @@ struct Item {
     key: Option<Vec<Value>>,
     /// Position of its table in foreign-key order.
     unit: usize,
-    /// Links that assign this row's foreign keys, in order.
-    links: Vec<usize>,
+    /// The first and last of the links that assign this row's foreign keys, applied in
+    /// order (a list through [`Link::next`]).
+    links: Option<(usize, usize)>,
     /// A row switch: the UPDATE of a new object that takes over the row of this object,
     /// deleted in the same flush (no DELETE, no INSERT).
     switch: Option<Handle>,
 }
 
-/// "These columns of `child` take the values of those columns of `parent`" (or NULL).
+/// "These columns of `child` take the values of those columns of `parent`" (or NULL):
+/// the columns are one side of `join` each.
 struct Link {
     child: usize,
-    child_cols: Vec<usize>,
+    join: Arc<Join>,
+    /// The child's columns are the join's `local` ones (a many-to-one of the child's
+    /// own), else its `remote` ones (the child is in the parent's collection).
+    child_local: bool,
     parent: Option<Handle>,
-    parent_cols: Vec<usize>,
+    /// The next link of the same child.
+    next: Option<usize>,
+}
+
+impl Link {
+    /// A link of `child` to `parent` through `join`, from the child's side (`child_local`)
+    /// or from the parent's.
+    fn new(child: usize, join: &Arc<Join>, child_local: bool, parent: Option<Handle>) -> Link {
+        Link {
+            child,
+            join: Arc::clone(join),
+            child_local,
+            parent,
+            next: None,
+        }
+    }
+
+    fn child_cols(&self) -> &[usize] {
+        if self.child_local {
+            &self.join.local
+        } else {
+            &self.join.remote
+        }
+    }
+
+    fn parent_cols(&self) -> &[usize] {
+        if self.child_local {
+            &self.join.remote
+        } else {
+            &self.join.local
+        }
+    }
 }
 
 /// An association row to insert or delete.
@@ -325,12 +362,14 @@ struct AssocRow {
 #[derive(Default)]
 struct Plan {
     items: Vec<Item>,
-    index: HashMap<usize, usize>,
+    /// Item by object address.
+    index: HashMap<usize, usize, FastHash>,
     links: Vec<Link>,
     assoc: Vec<AssocRow>,
     /// Association rows of deleted owners: `DELETE FROM secondary WHERE local = key`.
     assoc_owner_deletes: Vec<(Arc<Join>, Handle)>,
-    /// Objects whose relationship histories the flush consumed.
+    /// Objects without an item whose relationship histories the flush consumed (those
+    /// of items are consumed too).
     processed: Vec<Handle>,
     units: usize,
 }
@@ -410,12 +449,15 @@ async fn flush_inner(s: &mut Session, touched: &[Handle], wrote: &mut bool) -> R
     // Objects written since the last flush that left the session since (expunged, or
     // deleted by a flush) take no part: their links pull nothing in, their removals
     // delete no orphan. Added back, they join the next flush (`attach`).
+    // Pending objects written since are in `s.new` already: only persistent ones are
+    // kept (once each), so no object is planned twice.
     let sid = session_id(s);
+    let mut seen: HashSet<usize, FastHash> = HashSet::default();
     let touched: Vec<Handle> = touched
         .iter()
         .filter(|h| {
             let m = h.core().meta();
-            m.session == sid && matches!(m.state, ObjectState::Pending | ObjectState::Persistent)
+            m.session == sid && m.state == ObjectState::Persistent && seen.insert(h.addr())
         })
         .map(Handle::uncounted)
         .collect();
@@ -452,7 +494,7 @@ fn session_id(s: &Session) -> u64 {
 /// `save-update`: objects linked from new or written objects join the session.
 fn cascade_saves(s: &mut Session, touched: &[Handle]) -> Result<()> {
     let mut queue: Vec<Handle> = s.new.iter().chain(touched).map(Handle::uncounted).collect();
-    let mut seen: std::collections::HashSet<usize> = queue.iter().map(Handle::addr).collect();
+    let mut seen: HashSet<usize, FastHash> = queue.iter().map(Handle::addr).collect();
     while let Some(h) = queue.pop() {
         let vt = h.vtable();
         for (i, info) in (vt.relationships)().iter().enumerate() {
@@ -662,10 +704,10 @@ fn build_plan(s: &mut Session, touched: &[Handle]) -> Result<Plan> {
     let mut plan = Plan::default();
     let sid = session_id(s);
     // Listeners may still change the objects: they run before the values are taken.
-    for h in s.new.iter().map(Handle::uncounted).collect::<Vec<_>>() {
-        s.run_mapper(&h, MapperEvent::BeforeInsert)?;
-    }
     let new: Vec<Handle> = s.new.iter().map(Handle::uncounted).collect();
+    for h in &new {
+        s.run_mapper(h, MapperEvent::BeforeInsert)?;
+    }
     let switches = row_switches(s, &new);
     let deleted: Vec<Handle> = s
         .deleted
@@ -685,6 +727,10 @@ fn build_plan(s: &mut Session, touched: &[Handle]) -> Result<Plan> {
             s.run_mapper(h, MapperEvent::BeforeUpdate)?;
         }
     }
+    plan.items
+        .reserve(new.len() + deleted.len() + touched.len());
+    plan.index
+        .reserve(new.len() + deleted.len() + touched.len());
     for (h, old) in new.iter().zip(switches) {
         let values = (h.vtable().values)(h);
         if let Some(old) = old {
@@ -728,23 +774,38 @@ fn build_plan(s: &mut Session, touched: &[Handle]) -> Result<Plan> {
     // Relationship changes become links (removals first, then additions, then the
     // many-to-one side, which the user set most directly).
     let owners: Vec<Handle> = new.iter().chain(touched).map(Handle::uncounted).collect();
-    let mut additions: Vec<(usize, Link)> = Vec::new();
-    let mut singles: Vec<(usize, Link)> = Vec::new();
-    let mut assoc_seen = std::collections::HashSet::new();
+    let mut additions: Vec<Link> = Vec::new();
+    let mut singles: Vec<Link> = Vec::new();
+    let mut assoc_seen = HashSet::new();
     for h in &owners {
-        if h.core().meta().delete_marked || h.core().meta().session != sid {
-            continue;
+        {
+            let m = h.core().meta();
+            if m.delete_marked || m.session != sid {
+                continue;
+            }
         }
-        plan.processed.push(h.uncounted());
+        if !plan.index.contains_key(&h.addr()) {
+            plan.processed.push(h.uncounted());
+        }
         let vt = h.vtable();
         for (i, info) in (vt.relationships)().iter().enumerate() {
+            // What changed; the current objects only where the links need them.
+            let wants_current = matches!(
+                info.kind,
+                RelationshipKind::ManyToOne | RelationshipKind::ManyToMany
+            );
             let mut history: Option<(Vec<Handle>, Vec<Handle>, Vec<Handle>)> = None;
             (vt.with_relationship)(h, i, &mut |r| {
                 if r.has_changes() {
+                    let current = if wants_current {
+                        r.items().iter().map(Handle::uncounted).collect()
+                    } else {
+                        Vec::new()
+                    };
                     history = Some((
                         r.added().iter().map(Handle::uncounted).collect(),
                         r.removed().iter().map(Handle::uncounted).collect(),
-                        r.items().iter().map(Handle::uncounted).collect(),
+                        current,
                     ));
                 }
             });
@@ -754,17 +815,9 @@ fn build_plan(s: &mut Session, touched: &[Handle]) -> Result<Plan> {
             let join = resolve(vt, info)?;
             match info.kind {
                 RelationshipKind::ManyToOne => {
-                    let child = item_for(&mut plan, h);
-                    if let Some(child) = child {
-                        singles.push((
-                            child,
-                            Link {
-                                child,
-                                child_cols: join.local.clone(),
-                                parent: current.first().map(Handle::uncounted),
-                                parent_cols: join.remote.clone(),
-                            },
-                        ));
+                    if let Some(child) = item_for(&mut plan, h) {
+                        let parent = current.first().map(Handle::uncounted);
+                        singles.push(Link::new(child, &join, true, parent));
                     }
                 }
                 RelationshipKind::OneToMany | RelationshipKind::OneToOne => {
@@ -776,13 +829,7 @@ fn build_plan(s: &mut Session, touched: &[Handle]) -> Result<Plan> {
                             continue;
                         }
                         if let Some(child) = item_for(&mut plan, r) {
-                            let link = Link {
-                                child,
-                                child_cols: join.remote.clone(),
-                                parent: None,
-                                parent_cols: Vec::new(),
-                            };
-                            push_link(&mut plan, link);
+                            push_link(&mut plan, Link::new(child, &join, false, None));
                         }
                     }
                     for a in &added {
@@ -792,15 +839,7 @@ fn build_plan(s: &mut Session, touched: &[Handle]) -> Result<Plan> {
                             continue;
                         }
                         if let Some(child) = item_for(&mut plan, a) {
-                            additions.push((
-                                child,
-                                Link {
-                                    child,
-                                    child_cols: join.remote.clone(),
-                                    parent: Some(h.uncounted()),
-                                    parent_cols: join.local.clone(),
-                                },
-                            ));
+                            additions.push(Link::new(child, &join, false, Some(h.uncounted())));
                         }
                     }
                 }
@@ -844,7 +883,7 @@ fn build_plan(s: &mut Session, touched: &[Handle]) -> Result<Plan> {
             }
         }
     }
-    for (_, link) in additions.into_iter().chain(singles) {
+    for link in additions.into_iter().chain(singles) {
         push_link(&mut plan, link);
     }
     // Deleted parents: their children's foreign keys become NULL (unless deleted too or
@@ -876,15 +915,7 @@ fn build_plan(s: &mut Session, touched: &[Handle]) -> Result<Plan> {
                     continue;
                 }
                 if let Some(child) = item_for(&mut plan, &c) {
-                    push_link(
-                        &mut plan,
-                        Link {
-                            child,
-                            child_cols: join.remote.clone(),
-                            parent: None,
-                            parent_cols: Vec::new(),
-                        },
-                    );
+                    push_link(&mut plan, Link::new(child, &join, false, None));
                 }
             }
         }
@@ -977,7 +1008,7 @@ fn add_item(
         assigned: Vec::new(),
         key,
         unit: 0,
-        links: Vec::new(),
+        links: None,
         switch: None,
     });
     plan.index.insert(h.addr(), idx);
@@ -1011,7 +1042,24 @@ fn push_link(plan: &mut Plan, link: Link) {
     let idx = plan.links.len();
     let child = link.child;
     plan.links.push(link);
-    plan.items[child].links.push(idx);
+    let item = &mut plan.items[child];
+    item.links = match item.links {
+        None => Some((idx, idx)),
+        Some((first, last)) => {
+            plan.links[last].next = Some(idx);
+            Some((first, idx))
+        }
+    };
+}
+
+/// The links of item `idx`, in order.
+fn links_of(plan: &Plan, idx: usize) -> impl Iterator<Item = usize> + '_ {
+    let mut next = plan.items[idx].links.map(|(first, _)| first);
+    std::iter::from_fn(move || {
+        let li = next?;
+        next = plan.links[li].next;
+        Some(li)
+    })
 }
 
 /// Assigns each item the position of its table in foreign-key order (tables in one
@@ -1019,12 +1067,18 @@ fn push_link(plan: &mut Plan, link: Link) {
 fn order_units(plan: &mut Plan) {
     let mut tables: Vec<Arc<Table>> = Vec::new();
     let mut table_of: Vec<usize> = Vec::with_capacity(plan.items.len());
-    let mut by_name: HashMap<&'static str, usize> = HashMap::new();
+    let mut by_name: HashMap<&'static str, usize, FastHash> = HashMap::default();
+    // Items come in runs of one model: the last one's table is looked up only once.
+    let mut last: Option<(&'static ModelVTable, usize)> = None;
     for item in &plan.items {
-        let t = *by_name.entry(item.vt.table_name).or_insert_with(|| {
-            tables.push((item.vt.table)());
-            tables.len() - 1
-        });
+        let t = match last {
+            Some((vt, t)) if std::ptr::eq(vt, item.vt) => t,
+            _ => *by_name.entry(item.vt.table_name).or_insert_with(|| {
+                tables.push((item.vt.table)());
+                tables.len() - 1
+            }),
+        };
+        last = Some((item.vt, t));
         table_of.push(t);
     }
     let sorted = crate::schema::sort::plan(&tables);
@@ -1054,12 +1108,15 @@ fn current_value(plan: &Plan, h: &Handle, col: usize) -> Value {
 
 /// Applies the links of item `idx`: its foreign keys take their parents' keys.
 fn apply_links(plan: &mut Plan, idx: usize) -> Result<()> {
-    for li in plan.items[idx].links.clone() {
+    let mut next = plan.items[idx].links.map(|(first, _)| first);
+    let mut assigned = Vec::new();
+    while let Some(li) = next {
         let link = &plan.links[li];
-        let mut assigned = Vec::with_capacity(link.child_cols.len());
+        next = link.next;
+        assigned.clear();
         match &link.parent {
             None => {
-                for &c in &link.child_cols {
+                for &c in link.child_cols() {
                     assigned.push((c, Value::Null));
                 }
             }
@@ -1077,13 +1134,13 @@ fn apply_links(plan: &mut Plan, idx: usize) -> Result<()> {
                         ),
                     });
                 }
-                for (&c, &pc) in link.child_cols.iter().zip(&link.parent_cols) {
+                for (&c, &pc) in link.child_cols().iter().zip(link.parent_cols()) {
                     assigned.push((c, current_value(plan, p, pc)));
                 }
             }
         }
         let item = &mut plan.items[idx];
-        for (c, v) in assigned {
+        for (c, v) in assigned.drain(..) {
             item.values[c] = v;
             if !item.assigned.contains(&c) {
                 item.assigned.push(c);
@@ -1096,11 +1153,30 @@ fn apply_links(plan: &mut Plan, idx: usize) -> Result<()> {
 /// Rows of `rows` in levels: a row comes after the rows (of the same list) its links
 /// point at. A cycle is an error naming the rows.
 fn levels(plan: &Plan, rows: &[usize]) -> Result<Vec<Vec<usize>>> {
-    let pos: HashMap<usize, usize> = rows.iter().enumerate().map(|(p, &r)| (r, p)).collect();
+    // The usual case first: no row points at another row of the list (`rows` are the
+    // INSERTs of one unit), so all go in one level.
+    let among_rows = |r: usize, pi: usize| {
+        let (row, parent) = (&plan.items[r], &plan.items[pi]);
+        pi != r && parent.unit == row.unit && parent.op == row.op
+    };
+    let linked = rows.iter().any(|&r| {
+        links_of(plan, r).any(|li| {
+            plan.links[li]
+                .parent
+                .as_ref()
+                .and_then(|p| plan.index.get(&p.addr()))
+                .is_some_and(|&pi| among_rows(r, pi))
+        })
+    });
+    if !linked {
+        return Ok(vec![rows.to_vec()]);
+    }
+    let pos: HashMap<usize, usize, FastHash> =
+        rows.iter().enumerate().map(|(p, &r)| (r, p)).collect();
     let mut deps: Vec<Vec<usize>> = vec![Vec::new(); rows.len()];
     let mut any = false;
     for (p, &r) in rows.iter().enumerate() {
-        for &li in &plan.items[r].links {
+        for li in links_of(plan, r) {
             if let Some(parent) = &plan.links[li].parent
                 && let Some(&pi) = plan.index.get(&parent.addr())
                 && let Some(&pp) = pos.get(&pi)
@@ -1768,7 +1844,7 @@ async fn write_deletes(s: &mut Session, plan: &mut Plan, unit: usize) -> Result<
 /// Deleted rows of one unit, children first: a row that points at another deleted row
 /// (through a loaded many-to-one, or by being in its loaded collection) goes before it.
 fn delete_order(plan: &Plan, rows: &[usize]) -> Result<Vec<usize>> {
-    let pos: HashMap<usize, usize> = rows
+    let pos: HashMap<usize, usize, FastHash> = rows
         .iter()
         .enumerate()
         .map(|(p, &r)| (plan.items[r].h.addr(), p))
@@ -1819,13 +1895,11 @@ fn delete_order(plan: &Plan, rows: &[usize]) -> Result<Vec<usize>> {
 /// and move them to their new states.
 fn finish(s: &mut Session, plan: Plan) -> Result<()> {
     let sid = session_id(s);
+    let mut cols: Vec<(usize, Value)> = Vec::new();
     for item in &plan.items {
         if item.op != Op::Delete && !item.assigned.is_empty() {
-            let cols: Vec<(usize, Value)> = item
-                .assigned
-                .iter()
-                .map(|&c| (c, item.values[c].clone()))
-                .collect();
+            cols.clear();
+            cols.extend(item.assigned.iter().map(|&c| (c, item.values[c].clone())));
             (item.vt.set_columns)(&item.h, &cols)?;
         }
     }
@@ -1902,17 +1976,23 @@ fn finish(s: &mut Session, plan: Plan) -> Result<()> {
             }
         }
     }
-    for h in plan.processed.iter().chain(plan.items.iter().map(|i| &i.h)) {
-        let vt = h.vtable();
-        for i in 0..(vt.relationships)().len() {
-            (vt.with_relationship_mut)(h, i, &mut |r| r.clear_history());
+    // Relationship histories are consumed; inserted and updated objects were marked
+    // untouched above.
+    for item in &plan.items {
+        (item.vt.clear_histories)(&item.h);
+        if item.op == Op::Delete {
+            item.h.core().meta().touched = false;
         }
+    }
+    for h in &plan.processed {
+        (h.vtable().clear_histories)(h);
         h.core().meta().touched = false;
     }
     s.new.retain(|h| {
-        h.state() == ObjectState::Pending
-            && h.core().meta().session == sid
-            && !plan.index.contains_key(&h.addr())
+        !plan.index.contains_key(&h.addr()) && {
+            let m = h.core().meta();
+            m.state == ObjectState::Pending && m.session == sid
+        }
     });
     s.deleted.clear();
     for item in &plan.items {

@@ -44,6 +44,8 @@ pub struct ModelVTable {
     pub(crate) set_columns: SetColumns,
     pub(crate) with_relationship: WithRelationship,
     pub(crate) with_relationship_mut: WithRelationshipMut,
+    /// Forgets the changes of every relationship (the flush wrote them), under one lock.
+    pub(crate) clear_histories: fn(&Handle),
     /// As `with_relationship_mut` when the object's lock is free at once; false otherwise.
     pub(crate) try_with_relationship_mut: TryWithRelationshipMut,
     pub(crate) new_store: fn() -> Box<dyn AnyStore>,
@@ -74,6 +76,7 @@ impl ModelVTable {
             set_columns: set_columns::<M>,
             with_relationship: with_relationship::<M>,
             with_relationship_mut: with_relationship_mut::<M>,
+            clear_histories: clear_histories::<M>,
             try_with_relationship_mut: try_with_relationship_mut::<M>,
             new_store: new_store::<M>,
             is_locked: is_locked::<M>,
@@ -128,6 +131,16 @@ fn with_relationship<M: Model>(h: &Handle, i: usize, f: &mut dyn FnMut(&RelatedC
 
 fn with_relationship_mut<M: Model>(h: &Handle, i: usize, f: &mut dyn FnMut(&mut RelatedCore)) {
     f(typed::<M>(h).lock_write().relationship_mut(i))
+}
+
+fn clear_histories<M: Model>(h: &Handle) {
+    if M::relationships().is_empty() {
+        return;
+    }
+    let mut v = typed::<M>(h).lock_write();
+    for i in 0..M::relationships().len() {
+        v.relationship_mut(i).clear_history();
+    }
 }
 
 fn try_with_relationship_mut<M: Model>(
