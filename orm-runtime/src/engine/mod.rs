@@ -113,6 +113,16 @@ macro_rules! executor_methods {
             self.run_plan(plan).await
         }
 
+        /// Runs a statement compiled already, taking its binds (no copy of them, as
+        /// `execute(compiled)` makes).
+        #[allow(dead_code)] // used by the session on transactions only
+        pub(crate) async fn run_compiled(
+            &mut self,
+            compiled: $crate::sql::Compiled,
+        ) -> $crate::error::Result<$crate::engine::QueryResult> {
+            self.run_plan($crate::sql::ExecPlan::Single(compiled)).await
+        }
+
         /// Runs the statements of a plan on this connection.
         async fn run_plan(
             &mut self,

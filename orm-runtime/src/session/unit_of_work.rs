@@ -1291,11 +1291,12 @@ async fn write_inserts(
         // Columns each row sends: not the generated key or server defaults it leaves to
         // the database; a version counter starts at 1.
         let mut groups: Vec<(&'static str, Vec<usize>, Vec<usize>)> = Vec::new();
+        let mut cols = Vec::new();
         for &r in &level {
             apply_links(plan, r)?;
             let item = &mut plan.items[r];
             let vt = item.vt;
-            let mut cols = Vec::new();
+            cols.clear();
             for (i, c) in (vt.columns)().iter().enumerate() {
                 if c.version
                     && (vt.column_is_unset)(&item.h, i)
@@ -1317,7 +1318,7 @@ async fn write_inserts(
                 .find(|(t, c, _)| *t == vt.table_name && *c == cols)
             {
                 Some(g) => g.2.push(r),
-                None => groups.push((vt.table_name, cols, vec![r])),
+                None => groups.push((vt.table_name, cols.clone(), vec![r])),
             }
         }
         for (_, cols, members) in groups {
@@ -1325,6 +1326,103 @@ async fn write_inserts(
         }
     }
     Ok(())
+}
+
+/// What the SQL of a multi-row INSERT of the flush depends on (not the values: they
+/// are bound, row by row in `cols` order).
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct InsertShape {
+    model: std::any::TypeId,
+    dialect: Dialect,
+    cols: Vec<usize>,
+    /// The columns of the RETURNING clause (none: no RETURNING).
+    returning: Vec<usize>,
+    rows: usize,
+    /// PostgreSQL's `INSERT ... SELECT ... ORDER BY` form ([`pg_ordered_insert`]).
+    ordered: bool,
+}
+
+/// The SQL of the flush's INSERTs by shape: a flush of a thousand rows builds its text
+/// once per process, not once per flush.
+struct InsertSqlCache {
+    map: HashMap<InsertShape, Arc<str>, FastHash>,
+    bytes: usize,
+}
+
+/// Bytes of SQL text the cache keeps before it is emptied and starts again.
+const INSERT_SQL_BYTES: usize = 8 << 20;
+
+static INSERT_SQL: LazyLock<RwLock<InsertSqlCache>> = LazyLock::new(|| {
+    RwLock::new(InsertSqlCache {
+        map: HashMap::default(),
+        bytes: 0,
+    })
+});
+
+/// The SQL of an INSERT of `shape`'s rows of model `vt`, from the cache or made now;
+/// `None` when the statement is one the flush does not bind row by row (then it is
+/// compiled with its values, as any statement).
+fn insert_sql(vt: &ModelVTable, shape: &InsertShape) -> Result<Option<Arc<str>>> {
+    if let Some(sql) = INSERT_SQL
+        .read()
+        .ok()
+        .and_then(|c| c.map.get(shape).cloned())
+    {
+        return Ok(Some(sql));
+    }
+    let sql = if shape.ordered {
+        pg_ordered_insert(vt, &shape.cols, &shape.returning, shape.rows)
+    } else {
+        // The Core's own text, from a statement whose values are the placeholders'
+        // numbers: kept only if the compiler binds them in that order.
+        let columns = (vt.columns)();
+        let mut n = 0i64;
+        let rows: Vec<Vec<Assignment>> = (0..shape.rows)
+            .map(|_| {
+                shape
+                    .cols
+                    .iter()
+                    .map(|&c| {
+                        n += 1;
+                        Assignment::new(Name::Borrowed(columns[c].name), Value::I64(n - 1))
+                    })
+                    .collect()
+            })
+            .collect();
+        let mut stmt = insert((vt.table)()).values_many(rows);
+        if !shape.returning.is_empty() {
+            stmt = stmt.returning(returning_items(vt, &shape.returning));
+        }
+        let compiled = stmt.compile_uncached(shape.dialect)?;
+        let in_order = compiled.binds().len() == n as usize
+            && (compiled.binds().iter())
+                .zip(0..)
+                .all(|(v, k)| *v == Value::I64(k));
+        if !in_order {
+            return Ok(None);
+        }
+        compiled.into_parts().0
+    };
+    if let Ok(mut c) = INSERT_SQL.write() {
+        if c.bytes + sql.len() > INSERT_SQL_BYTES {
+            c.map.clear();
+            c.bytes = 0;
+        }
+        c.bytes += sql.len();
+        c.map.insert(shape.clone(), Arc::clone(&sql));
+    }
+    Ok(Some(sql))
+}
+
+fn returning_items(vt: &ModelVTable, returned: &[usize]) -> Vec<SelectItem> {
+    let columns = (vt.columns)();
+    returned
+        .iter()
+        .map(|&i| SelectItem {
+            expr: model_col(vt, columns[i].name),
+            label: None,
+        })
+        .collect()
 }
 
 async fn insert_group(
@@ -1362,31 +1460,6 @@ async fn insert_group(
         (dialect.max_bind_parameters() / cols.len().max(1)).clamp(1, 1000)
     };
     for chunk in members.chunks(max_rows) {
-        let rows: Vec<Vec<Assignment>> = chunk
-            .iter()
-            .map(|&r| {
-                cols.iter()
-                    .map(|&c| {
-                        Assignment::new(
-                            Name::Borrowed(columns[c].name),
-                            plan.items[r].values[c].clone(),
-                        )
-                    })
-                    .collect()
-            })
-            .collect();
-        let mut stmt = insert((vt.table)()).values_many(rows);
-        if needs_return && has_returning {
-            stmt = stmt.returning(
-                returned
-                    .iter()
-                    .map(|&i| SelectItem {
-                        expr: model_col(vt, columns[i].name),
-                        label: None,
-                    })
-                    .collect::<Vec<_>>(),
-            );
-        }
         let describe_batch = || {
             if chunk.len() == 1 {
                 // The row's own values are not in the message: only its model.
@@ -1395,19 +1468,54 @@ async fn insert_group(
                 format!("{} ({} rows)", vt.name, chunk.len())
             }
         };
-        // PostgreSQL promises the order of neither VALUES rows nor RETURNING rows; an
-        // INSERT ... SELECT ... ORDER BY inserts (and so numbers) the rows in order.
-        let result = if cols.is_empty() {
+        let compiled = if cols.is_empty() {
             // Nothing but defaults: no VALUES list to write.
-            let sql = default_values_insert(vt, &returned, dialect, needs_return && has_returning);
-            s.tx().await?.execute(sql).await
-        } else if dialect == Dialect::Postgres && generated_left_out && chunk.len() > 1 {
-            let ordered = pg_ordered_insert(vt, cols, &returned, chunk, plan);
-            s.tx().await?.execute(ordered).await
+            default_values_insert(vt, &returned, dialect, needs_return && has_returning)
         } else {
-            s.tx().await?.execute(&stmt).await
+            // PostgreSQL promises the order of neither VALUES rows nor RETURNING rows; an
+            // INSERT ... SELECT ... ORDER BY inserts (and so numbers) the rows in order.
+            let shape = InsertShape {
+                model: (vt.type_id)(),
+                dialect,
+                cols: cols.to_vec(),
+                returning: if needs_return && has_returning {
+                    returned.clone()
+                } else {
+                    Vec::new()
+                },
+                rows: chunk.len(),
+                ordered: dialect == Dialect::Postgres && generated_left_out && chunk.len() > 1,
+            };
+            let sql =
+                insert_sql(vt, &shape).map_err(|e| flush_error(Op::Insert, describe_batch(), e))?;
+            let mut binds = Vec::with_capacity(chunk.len() * cols.len());
+            for &r in chunk {
+                let values = &plan.items[r].values;
+                binds.extend(cols.iter().map(|&c| values[c].clone()));
+            }
+            match sql {
+                Some(sql) => Compiled::new(sql, binds),
+                None => {
+                    let mut binds = binds.into_iter();
+                    let rows: Vec<Vec<Assignment>> = chunk
+                        .iter()
+                        .map(|_| {
+                            cols.iter()
+                                .zip(binds.by_ref())
+                                .map(|(&c, v)| Assignment::new(Name::Borrowed(columns[c].name), v))
+                                .collect()
+                        })
+                        .collect();
+                    let mut stmt = insert((vt.table)()).values_many(rows);
+                    if !shape.returning.is_empty() {
+                        stmt = stmt.returning(returning_items(vt, &shape.returning));
+                    }
+                    stmt.compile(dialect)
+                        .map_err(|e| flush_error(Op::Insert, describe_batch(), e))?
+                }
+            }
         };
-        let done = match result {
+        let done = match s.tx().await?.run_compiled(compiled).await {
             Ok(d) => d,
             Err(e) => return Err(flush_error(Op::Insert, describe_batch(), e)),
         };
@@ -1436,10 +1544,7 @@ async fn insert_group(
             }
             continue;
         }
-        let mut got: Vec<Vec<Value>> = Vec::with_capacity(done.rows().len());
-        for row in done.rows() {
-            got.push(row.values()?);
-        }
+        let got = done.rows();
         if got.len() != chunk.len() {
             return Err(flush_error(
                 Op::Insert,
@@ -1457,20 +1562,29 @@ async fn insert_group(
         // not promised on every database, so sort by the key. Rows with their own key
         // are matched by it.
         let order: Vec<usize> = if generated_left_out {
-            let mut idx: Vec<usize> = (0..got.len()).collect();
-            idx.sort_by_key(|&k| as_i128(&got[k][0]).unwrap_or(i128::MAX));
-            idx
+            let mut keyed: Vec<(i128, usize)> = Vec::with_capacity(got.len());
+            for (k, row) in got.iter().enumerate() {
+                keyed.push((as_i128(&row.value(0)?).unwrap_or(i128::MAX), k));
+            }
+            // Stable, as the sort of the positions by key was.
+            keyed.sort_by_key(|&(key, _)| key);
+            keyed.into_iter().map(|(_, k)| k).collect()
         } else {
             // A row no object's key matches (the database stored another key: a trigger,
             // a column type that converted it) fails the flush: its values belong to no
             // object we can name.
             let npk = returned.iter().filter(|&&i| columns[i].primary_key).count();
+            let got_keys: Vec<Vec<Value>> = got
+                .iter()
+                .map(|row| (0..npk).map(|p| row.value(p)).collect())
+                .collect::<Result<_>>()?;
             chunk
                 .iter()
                 .map(|&r| {
                     let key = key_values_of(&plan.items[r]);
-                    got.iter()
-                        .position(|g| g[..npk].iter().zip(&key).all(|(a, b)| same_value(a, b)))
+                    got_keys
+                        .iter()
+                        .position(|g| g.iter().zip(&key).all(|(a, b)| same_value(a, b)))
                         .ok_or_else(|| {
                             flush_error(
                                 Op::Insert,
@@ -1489,7 +1603,7 @@ async fn insert_group(
                 if cols.contains(&i) {
                     continue;
                 }
-                item.values[i] = got[k][pos].clone();
+                item.values[i] = got[k].value(pos)?;
                 item.assigned.push(i);
             }
         }
@@ -1599,17 +1713,16 @@ fn default_values_insert(
 }
 
 /// `INSERT INTO t (cols) SELECT p0, .. FROM (VALUES (CAST($1 AS type), .., 0), ..) AS
-/// orm_v (p0, .., orm_sen) ORDER BY orm_sen RETURNING ..`: the rows are inserted in the
-/// order given, so the generated keys ascend in that order (SQLAlchemy's
-/// "insertmanyvalues" form for PostgreSQL). The casts give the VALUES columns the
-/// table's types.
+/// orm_v (p0, .., orm_sen) ORDER BY orm_sen RETURNING ..` for `rows` rows, bound row by
+/// row: the rows are inserted in the order given, so the generated keys ascend in that
+/// order (SQLAlchemy's "insertmanyvalues" form for PostgreSQL). The casts give the
+/// VALUES columns the table's types.
 fn pg_ordered_insert(
     vt: &ModelVTable,
     cols: &[usize],
     returned: &[usize],
-    rows: &[usize],
-    plan: &Plan,
-) -> Compiled {
+    rows: usize,
+) -> Arc<str> {
     use std::fmt::Write;
     let d = Dialect::Postgres;
     let table = (vt.table)();
@@ -1628,7 +1741,7 @@ fn pg_ordered_insert(
             }
         })
         .collect();
-    let mut sql = String::with_capacity(64 + rows.len() * cols.len() * 24);
+    let mut sql = String::with_capacity(64 + rows * cols.len() * 24);
     sql.push_str("INSERT INTO ");
     if let Some(schema) = vt.schema {
         d.quote_identifier_into(&mut sql, schema);
@@ -1650,15 +1763,15 @@ fn pg_ordered_insert(
         let _ = write!(sql, "\"p{k}\"");
     }
     sql.push_str(" FROM (VALUES ");
-    let mut binds = Vec::with_capacity(rows.len() * cols.len());
-    for (n, &r) in rows.iter().enumerate() {
+    let mut placeholder = 0;
+    for n in 0..rows {
         if n > 0 {
             sql.push_str(", ");
         }
         sql.push('(');
-        for (k, &c) in cols.iter().enumerate() {
-            binds.push(plan.items[r].values[c].clone());
-            let _ = write!(sql, "CAST(${} AS {}), ", binds.len(), types[k]);
+        for ty in &types {
+            placeholder += 1;
+            let _ = write!(sql, "CAST(${placeholder} AS {ty}), ");
         }
         let _ = write!(sql, "{n})");
     }
@@ -1673,7 +1786,7 @@ fn pg_ordered_insert(
         }
         d.quote_identifier_into(&mut sql, columns[c].name);
     }
-    Compiled::new(sql, binds)
+    sql.into()
 }
 
 async fn write_updates(s: &mut Session, plan: &mut Plan, unit: usize) -> Result<()> {
