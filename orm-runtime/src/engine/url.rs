@@ -225,6 +225,10 @@ pub(crate) fn parse(url: &str) -> Result<DatabaseUrl> {
             if !url.contains("mode=") {
                 opts = opts.create_if_missing(true);
             }
+            // The driver's worker thread sends rows one by one through a channel of this
+            // many: with sqlx's 50, a statement returning thousands of rows (RETURNING of
+            // a flush, a load) wakes the worker once per row.
+            opts = opts.row_buffer_size(1024);
             let in_memory = url.contains(":memory:") || url.contains("mode=memory");
             (
                 ConnectTarget::Sqlite(opts.log_statements(LevelFilter::Off)),
