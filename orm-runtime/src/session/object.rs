@@ -242,23 +242,28 @@ impl Registry {
     }
 
     fn register(&self, cell: Weak<dyn AnyCell>) {
-        self.register_many(vec![cell]);
+        self.members_for(1).push(cell);
     }
 
     /// Adds objects to the members whose edges the last handle cuts.
     pub(crate) fn register_many(&self, cells: Vec<Weak<dyn AnyCell>>) {
+        self.members_for(cells.len()).extend(cells);
+    }
+
+    /// The members, locked, with room for `adding` more.
+    fn members_for(&self, adding: usize) -> MutexGuard<'_, Vec<Weak<dyn AnyCell>>> {
         let mut m = match self.members.lock() {
             Ok(m) => m,
             Err(p) => p.into_inner(),
         };
         // Forget dead members when the list has doubled since the last sweep, so a long
         // session's list stays bounded by the objects alive (amortized O(1) per object).
-        if m.len() + cells.len() > self.sweep_at.load(Ordering::Relaxed) {
+        if m.len() + adding > self.sweep_at.load(Ordering::Relaxed) {
             m.retain(|w| w.strong_count() > 0);
             self.sweep_at
                 .store((m.len() * 2).max(1024), Ordering::Relaxed);
         }
-        m.extend(cells);
+        m
     }
 }
 
@@ -518,6 +523,11 @@ impl<M: Model> Obj<M> {
         meta.touched = true;
         if meta.state == ObjectState::Persistent && meta.snapshot.is_none() {
             meta.snapshot = Some(value.values());
+        }
+        if meta.state == ObjectState::Pending {
+            // The flush takes pending objects from the session's new list; when the
+            // object moves to another session, `attach` lists it there (`touched`).
+            return;
         }
         let sink = meta.sink.upgrade();
         drop(meta);

@@ -295,7 +295,7 @@ struct Item {
     values: Vec<Value>,
     /// Columns the flush assigned (keys, foreign keys, versions, server defaults),
     /// written into the object once every statement succeeded.
-    assigned: Vec<usize>,
+    assigned: ColSet,
     /// The identity key (persistent objects).
     key: Option<Vec<Value>>,
     /// Position of its table in foreign-key order.
@@ -306,6 +306,65 @@ struct Item {
     /// A row switch: the UPDATE of a new object that takes over the row of this object,
     /// deleted in the same flush (no DELETE, no INSERT).
     switch: Option<Handle>,
+    /// INSERTs: which of the first 64 columns the database may fill were unset when the
+    /// values were taken (see [`ModelVTable::values_unset`]).
+    unset: u64,
+    /// Owners whose relationship histories were seen empty when planned: nothing to
+    /// clear once flushed.
+    no_history: bool,
+}
+
+impl Item {
+    /// True when column `i` (one the database may fill) is unset in the new object.
+    fn is_unset(&self, i: usize) -> bool {
+        if i < 64 {
+            self.unset & (1 << i) != 0
+        } else {
+            (self.vt.column_is_unset)(&self.h, i)
+        }
+    }
+}
+
+/// A set of column positions: a bit each for the first 64, a list past them.
+#[derive(Default)]
+struct ColSet {
+    bits: u64,
+    more: Vec<usize>,
+}
+
+impl ColSet {
+    fn insert(&mut self, c: usize) {
+        if c < 64 {
+            self.bits |= 1 << c;
+        } else if !self.more.contains(&c) {
+            self.more.push(c);
+        }
+    }
+
+    fn contains(&self, c: usize) -> bool {
+        if c < 64 {
+            self.bits & (1 << c) != 0
+        } else {
+            self.more.contains(&c)
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.bits == 0 && self.more.is_empty()
+    }
+
+    /// The columns, those under 64 in order first.
+    fn iter(&self) -> impl Iterator<Item = usize> + '_ {
+        let mut bits = self.bits;
+        std::iter::from_fn(move || {
+            (bits != 0).then(|| {
+                let c = bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                c
+            })
+        })
+        .chain(self.more.iter().copied())
+    }
 }
 
 /// "These columns of `child` take the values of those columns of `parent`" (or NULL):
@@ -371,6 +430,9 @@ struct Plan {
     /// Objects without an item whose relationship histories the flush consumed (those
     /// of items are consumed too).
     processed: Vec<Handle>,
+    /// The columns links take from parents, by model: an INSERT keeps their values
+    /// (and the keys, and what the flush assigns) and hands the others to the driver.
+    referenced: Vec<(std::any::TypeId, usize)>,
     units: usize,
 }
 
@@ -495,17 +557,17 @@ fn session_id(s: &Session) -> u64 {
 fn cascade_saves(s: &mut Session, touched: &[Handle]) -> Result<()> {
     let mut queue: Vec<Handle> = s.new.iter().chain(touched).map(Handle::uncounted).collect();
     let mut seen: HashSet<usize, FastHash> = queue.iter().map(Handle::addr).collect();
+    let mut linked: Vec<Handle> = Vec::new();
     while let Some(h) = queue.pop() {
         let vt = h.vtable();
         for (i, info) in (vt.relationships)().iter().enumerate() {
             if !info.cascade.save_update {
                 continue;
             }
-            let mut linked: Vec<Handle> = Vec::new();
             (vt.with_relationship)(&h, i, &mut |r| {
                 linked.extend(r.items().iter().chain(r.added()).map(Handle::uncounted));
             });
-            for t in linked {
+            for t in linked.drain(..) {
                 if !seen.insert(t.addr()) {
                     continue;
                 }
@@ -732,15 +794,22 @@ fn build_plan(s: &mut Session, touched: &[Handle]) -> Result<Plan> {
     plan.index
         .reserve(new.len() + deleted.len() + touched.len());
     for (h, old) in new.iter().zip(switches) {
-        let values = (h.vtable().values)(h);
+        let vt = h.vtable();
+        let (values, unset) = (vt.values_unset)(h);
         if let Some(old) = old {
             add_switch_item(&mut plan, h, old, values);
             continue;
         }
         // One object per key: a new object whose own key another object of the session
         // holds is refused (SQLAlchemy's FlushError), not inserted beside it.
-        let vt = h.vtable();
-        if let Some(key) = own_key(h, &values)
+        let unset_now = |i: usize| {
+            if i < 64 {
+                unset & (1 << i) != 0
+            } else {
+                (vt.column_is_unset)(h, i)
+            }
+        };
+        if let Some(key) = own_key_from(vt, &values, unset_now)
             && let Some(other) = s.find_in_store(vt, &key)
             && !other.ptr_eq(h)
         {
@@ -752,7 +821,8 @@ fn build_plan(s: &mut Session, touched: &[Handle]) -> Result<Plan> {
                 ),
             });
         }
-        add_item(&mut plan, h, Op::Insert, Vec::new(), values, None);
+        let idx = add_item(&mut plan, h, Op::Insert, Vec::new(), values, None);
+        plan.items[idx].unset = unset;
     }
     for h in &deleted {
         let key = h.core().meta().key.clone();
@@ -784,10 +854,12 @@ fn build_plan(s: &mut Session, touched: &[Handle]) -> Result<Plan> {
                 continue;
             }
         }
-        if !plan.index.contains_key(&h.addr()) {
+        let own_item = plan.index.get(&h.addr()).copied();
+        if own_item.is_none() {
             plan.processed.push(h.uncounted());
         }
         let vt = h.vtable();
+        let mut any_history = false;
         for (i, info) in (vt.relationships)().iter().enumerate() {
             // What changed; the current objects only where the links need them.
             let wants_current = matches!(
@@ -812,6 +884,7 @@ fn build_plan(s: &mut Session, touched: &[Handle]) -> Result<Plan> {
             let Some((added, removed, current)) = history else {
                 continue;
             };
+            any_history = true;
             let join = resolve(vt, info)?;
             match info.kind {
                 RelationshipKind::ManyToOne => {
@@ -882,6 +955,9 @@ fn build_plan(s: &mut Session, touched: &[Handle]) -> Result<Plan> {
                 }
             }
         }
+        if let Some(idx) = own_item {
+            plan.items[idx].no_history = !any_history;
+        }
     }
     for link in additions.into_iter().chain(singles) {
         push_link(&mut plan, link);
@@ -927,12 +1003,21 @@ fn build_plan(s: &mut Session, touched: &[Handle]) -> Result<Plan> {
 /// The key a new object brings (`None` while its generated key is unset).
 fn own_key(h: &Handle, values: &[Value]) -> Option<Vec<Value>> {
     let vt = h.vtable();
+    own_key_from(vt, values, |i| (vt.column_is_unset)(h, i))
+}
+
+/// As [`own_key`], with whether a column is unset told by `unset`.
+fn own_key_from(
+    vt: &ModelVTable,
+    values: &[Value],
+    unset: impl Fn(usize) -> bool,
+) -> Option<Vec<Value>> {
     let columns = (vt.columns)();
     let explicit = columns
         .iter()
         .enumerate()
         .filter(|(_, c)| c.primary_key)
-        .all(|(i, c)| !(c.generated && (vt.column_is_unset)(h, i)));
+        .all(|(i, c)| !(c.generated && unset(i)));
     explicit.then(|| {
         columns
             .iter()
@@ -986,7 +1071,9 @@ fn add_switch_item(plan: &mut Plan, h: &Handle, old: Handle, mut values: Vec<Val
     }
     let idx = add_item(plan, h, Op::Update, orig, values, key);
     let item = &mut plan.items[idx];
-    item.assigned = unset;
+    for i in unset {
+        item.assigned.insert(i);
+    }
     item.switch = Some(old);
 }
 
@@ -1005,11 +1092,13 @@ fn add_item(
         op,
         orig,
         values,
-        assigned: Vec::new(),
+        assigned: ColSet::default(),
         key,
         unit: 0,
         links: None,
         switch: None,
+        unset: 0,
+        no_history: false,
     });
     plan.index.insert(h.addr(), idx);
     idx
@@ -1039,6 +1128,14 @@ fn item_for(plan: &mut Plan, h: &Handle) -> Option<usize> {
 }
 
 fn push_link(plan: &mut Plan, link: Link) {
+    if let Some(p) = &link.parent {
+        let vt = (p.vtable().type_id)();
+        for &c in link.parent_cols() {
+            if !plan.referenced.contains(&(vt, c)) {
+                plan.referenced.push((vt, c));
+            }
+        }
+    }
     let idx = plan.links.len();
     let child = link.child;
     plan.links.push(link);
@@ -1121,10 +1218,8 @@ fn apply_links(plan: &mut Plan, idx: usize) -> Result<()> {
                 }
             }
             Some(p) => {
-                let pending_elsewhere = {
-                    let m = p.core().meta();
-                    m.state != ObjectState::Persistent && !plan.index.contains_key(&p.addr())
-                };
+                let pending_elsewhere = !plan.index.contains_key(&p.addr())
+                    && p.core().meta().state != ObjectState::Persistent;
                 if pending_elsewhere {
                     return Err(Error::InvalidRequest {
                         message: format!(
@@ -1142,9 +1237,7 @@ fn apply_links(plan: &mut Plan, idx: usize) -> Result<()> {
         let item = &mut plan.items[idx];
         for (c, v) in assigned.drain(..) {
             item.values[c] = v;
-            if !item.assigned.contains(&c) {
-                item.assigned.push(c);
-            }
+            item.assigned.insert(c);
         }
     }
     Ok(())
@@ -1298,17 +1391,14 @@ async fn write_inserts(
             let vt = item.vt;
             cols.clear();
             for (i, c) in (vt.columns)().iter().enumerate() {
-                if c.version
-                    && (vt.column_is_unset)(&item.h, i)
-                    && as_i128(&item.values[i]) == Some(0)
-                {
+                if c.version && item.is_unset(i) && as_i128(&item.values[i]) == Some(0) {
                     item.values[i] = one(&item.values[i]);
-                    item.assigned.push(i);
+                    item.assigned.insert(i);
                 }
                 let leave = (c.generated || c.server_default)
                     && !c.version
-                    && !item.assigned.contains(&i)
-                    && (vt.column_is_unset)(&item.h, i);
+                    && !item.assigned.contains(i)
+                    && item.is_unset(i);
                 if !leave {
                     cols.push(i);
                 }
@@ -1488,10 +1578,23 @@ async fn insert_group(
             };
             let sql =
                 insert_sql(vt, &shape).map_err(|e| flush_error(Op::Insert, describe_batch(), e))?;
+            // Values nothing reads once the row is written are moved to the driver; the
+            // keys, the columns children take, and what the flush assigns are copied.
+            let model = (vt.type_id)();
+            let keep: Vec<bool> = cols
+                .iter()
+                .map(|&c| columns[c].primary_key || plan.referenced.contains(&(model, c)))
+                .collect();
             let mut binds = Vec::with_capacity(chunk.len() * cols.len());
             for &r in chunk {
-                let values = &plan.items[r].values;
-                binds.extend(cols.iter().map(|&c| values[c].clone()));
+                let item = &mut plan.items[r];
+                for (&c, &keep) in cols.iter().zip(&keep) {
+                    binds.push(if keep || item.assigned.contains(c) {
+                        item.values[c].clone()
+                    } else {
+                        std::mem::replace(&mut item.values[c], Value::Null)
+                    });
+                }
             }
             match sql {
                 Some(sql) => Compiled::new(sql, binds),
@@ -1540,7 +1643,7 @@ async fn insert_group(
                 })?;
                 let item = &mut plan.items[r];
                 item.values[i] = Value::I64(id);
-                item.assigned.push(i);
+                item.assigned.insert(i);
             }
             continue;
         }
@@ -1604,7 +1707,7 @@ async fn insert_group(
                     continue;
                 }
                 item.values[i] = got[k].value(pos)?;
-                item.assigned.push(i);
+                item.assigned.insert(i);
             }
         }
     }
@@ -1674,7 +1777,7 @@ async fn read_back_defaults(
                     continue;
                 }
                 item.values[i] = row[pos].clone();
-                item.assigned.push(i);
+                item.assigned.insert(i);
             }
         }
     }
@@ -1807,9 +1910,7 @@ async fn write_updates(s: &mut Session, plan: &mut Plan, unit: usize) -> Result<
         let version = version_column(vt);
         if let Some(v) = version {
             item.values[v] = bump(&item.orig[v]);
-            if !item.assigned.contains(&v) {
-                item.assigned.push(v);
-            }
+            item.assigned.insert(v);
             if !changed.contains(&v) {
                 changed.push(v);
             }
@@ -2012,7 +2113,7 @@ fn finish(s: &mut Session, plan: Plan) -> Result<()> {
     for item in &plan.items {
         if item.op != Op::Delete && !item.assigned.is_empty() {
             cols.clear();
-            cols.extend(item.assigned.iter().map(|&c| (c, item.values[c].clone())));
+            cols.extend(item.assigned.iter().map(|c| (c, item.values[c].clone())));
             (item.vt.set_columns)(&item.h, &cols)?;
         }
     }
@@ -2092,7 +2193,9 @@ fn finish(s: &mut Session, plan: Plan) -> Result<()> {
     // Relationship histories are consumed; inserted and updated objects were marked
     // untouched above.
     for item in &plan.items {
-        (item.vt.clear_histories)(&item.h);
+        if !item.no_history {
+            (item.vt.clear_histories)(&item.h);
+        }
         if item.op == Op::Delete {
             item.h.core().meta().touched = false;
         }

@@ -41,6 +41,10 @@ pub struct ModelVTable {
     pub(crate) table: fn() -> Arc<Table>,
     pub(crate) values: fn(&Handle) -> Vec<Value>,
     pub(crate) column_is_unset: fn(&Handle, usize) -> bool,
+    /// The column values and, under the same lock, which of the first 64 columns that
+    /// the database may fill (key, generated, server default, version) are unset (bit
+    /// `i` for column `i`).
+    pub(crate) values_unset: fn(&Handle) -> (Vec<Value>, u64),
     pub(crate) set_columns: SetColumns,
     pub(crate) with_relationship: WithRelationship,
     pub(crate) with_relationship_mut: WithRelationshipMut,
@@ -73,6 +77,7 @@ impl ModelVTable {
             table: <M as crate::sql::HasTable>::table,
             values: values::<M>,
             column_is_unset: column_is_unset::<M>,
+            values_unset: values_unset::<M>,
             set_columns: set_columns::<M>,
             with_relationship: with_relationship::<M>,
             with_relationship_mut: with_relationship_mut::<M>,
@@ -114,6 +119,17 @@ fn values<M: Model>(h: &Handle) -> Vec<Value> {
 
 fn column_is_unset<M: Model>(h: &Handle, i: usize) -> bool {
     typed::<M>(h).lock_read().column_is_unset(i)
+}
+
+fn values_unset<M: Model>(h: &Handle) -> (Vec<Value>, u64) {
+    let v = typed::<M>(h).lock_read();
+    let mut unset = 0u64;
+    for (i, c) in M::columns().iter().enumerate().take(64) {
+        if (c.primary_key || c.generated || c.server_default || c.version) && v.column_is_unset(i) {
+            unset |= 1 << i;
+        }
+    }
+    (v.values(), unset)
 }
 
 fn set_columns<M: Model>(h: &Handle, cols: &[(usize, Value)]) -> Result<()> {
