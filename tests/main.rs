@@ -26,6 +26,7 @@ mod reflection;
 mod schema_ddl;
 mod session;
 mod session_fixes;
+mod session_flush;
 mod session_review;
 mod statements;
 mod transactions;

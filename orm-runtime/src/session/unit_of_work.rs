@@ -1427,10 +1427,25 @@ struct InsertShape {
     cols: Vec<usize>,
     /// The columns of the RETURNING clause (none: no RETURNING).
     returning: Vec<usize>,
+    /// Rows of VALUES (none for the UNNEST form).
     rows: usize,
-    /// PostgreSQL's `INSERT ... SELECT ... ORDER BY` form ([`pg_ordered_insert`]).
-    ordered: bool,
+    form: InsertForm,
 }
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum InsertForm {
+    /// `INSERT ... VALUES (..), (..)`, the Core's text.
+    Values,
+    /// PostgreSQL's `INSERT ... SELECT ... FROM (VALUES ..) ORDER BY` ([`pg_ordered_insert`]).
+    Ordered,
+    /// PostgreSQL's `INSERT ... SELECT ... FROM UNNEST(arrays) ... ORDER BY`
+    /// ([`pg_unnest_insert`]); the bits of the columns (positions in `cols`) that are
+    /// NULL in every row, written as NULL and not sent.
+    Unnest(u64),
+}
+
+/// Rows one `INSERT ... FROM UNNEST` sends at most.
+const UNNEST_ROWS: usize = 10_000;
 
 /// The SQL of the flush's INSERTs by shape: a flush of a thousand rows builds its text
 /// once per process, not once per flush.
@@ -1460,7 +1475,12 @@ fn insert_sql(vt: &ModelVTable, shape: &InsertShape) -> Result<Option<Arc<str>>>
     {
         return Ok(Some(sql));
     }
-    let sql = if shape.ordered {
+    let sql = if let InsertForm::Unnest(null_cols) = shape.form {
+        let Some(types) = pg_cast_types(vt, &shape.cols) else {
+            return Ok(None);
+        };
+        pg_unnest_insert(vt, &shape.cols, &types, null_cols, &shape.returning)
+    } else if shape.form == InsertForm::Ordered {
         pg_ordered_insert(vt, &shape.cols, &shape.returning, shape.rows)
     } else {
         // The Core's own text, from a statement whose values are the placeholders'
@@ -1549,15 +1569,87 @@ async fn insert_group(
     } else {
         (dialect.max_bind_parameters() / cols.len().max(1)).clamp(1, 1000)
     };
-    for chunk in members.chunks(max_rows) {
-        let describe_batch = || {
-            if chunk.len() == 1 {
-                // The row's own values are not in the message: only its model.
-                describe(vt.name, None)
-            } else {
-                format!("{} ({} rows)", vt.name, chunk.len())
-            }
+    // Values nothing reads once the row is written are moved to the driver; the keys,
+    // the columns children take, and what the flush assigns are copied.
+    let model = (vt.type_id)();
+    let keep: Vec<bool> = cols
+        .iter()
+        .map(|&c| columns[c].primary_key || plan.referenced.contains(&(model, c)))
+        .collect();
+    let take = |item: &mut Item, c: usize, keep: bool| {
+        if keep || item.assigned.contains(c) {
+            item.values[c].clone()
+        } else {
+            std::mem::replace(&mut item.values[c], Value::Null)
+        }
+    };
+    // PostgreSQL: rows go as one array per column, unnested (one statement for up to
+    // UNNEST_ROWS rows, its text the same whatever their number), when the columns'
+    // types can be cast to and each column's values can be one array parameter.
+    let unnest =
+        dialect == Dialect::Postgres && !cols.is_empty() && pg_cast_types(vt, cols).is_some();
+    let mut start = 0;
+    while start < members.len() {
+        let rest = &members[start..];
+        let null_cols = if unnest && rest.len() > 1 {
+            let rows = &rest[..rest.len().min(UNNEST_ROWS)];
+            array_columns(plan, rows, cols)
+        } else {
+            None
         };
+        let arrays = null_cols.is_some();
+        let chunk = &rest[..rest.len().min(if arrays { UNNEST_ROWS } else { max_rows })];
+        start += chunk.len();
+        let describe_batch = || describe_batch(vt, chunk);
+        let returning = if needs_return && has_returning {
+            returned.clone()
+        } else {
+            Vec::new()
+        };
+        if let Some(null_cols) = null_cols {
+            let shape = InsertShape {
+                model,
+                dialect,
+                cols: cols.to_vec(),
+                returning,
+                rows: 0,
+                form: InsertForm::Unnest(null_cols),
+            };
+            let sql = insert_sql(vt, &shape)
+                .map_err(|e| flush_error(Op::Insert, describe_batch(), e))?
+                .ok_or_else(|| {
+                    let message = "the columns' types have no array form".to_owned();
+                    flush_error(
+                        Op::Insert,
+                        describe_batch(),
+                        Error::InvalidRequest { message },
+                    )
+                })?;
+            // One array per column but those of nothing but NULLs (the SQL says NULL).
+            let sent: Vec<(usize, usize)> = cols
+                .iter()
+                .copied()
+                .enumerate()
+                .filter(|&(k, _)| null_cols & (1 << k) == 0)
+                .collect();
+            let mut arrays: Vec<Vec<Value>> = sent
+                .iter()
+                .map(|_| Vec::with_capacity(chunk.len()))
+                .collect();
+            for &r in chunk {
+                let item = &mut plan.items[r];
+                for (&(k, c), array) in sent.iter().zip(&mut arrays) {
+                    array.push(take(item, c, keep[k]));
+                }
+            }
+            let binds = arrays.into_iter().map(Value::Array).collect();
+            let result = s.tx().await?.run_compiled(Compiled::new(sql, binds)).await;
+            let done = result.map_err(|e| flush_error(Op::Insert, describe_batch(), e))?;
+            if needs_return {
+                finish_insert_chunk(plan, vt, chunk, cols, &returned, generated_left_out, &done)?;
+            }
+            continue;
+        }
         let compiled = if cols.is_empty() {
             // Nothing but defaults: no VALUES list to write.
             default_values_insert(vt, &returned, dialect, needs_return && has_returning)
@@ -1565,35 +1657,24 @@ async fn insert_group(
             // PostgreSQL promises the order of neither VALUES rows nor RETURNING rows; an
             // INSERT ... SELECT ... ORDER BY inserts (and so numbers) the rows in order.
             let shape = InsertShape {
-                model: (vt.type_id)(),
+                model,
                 dialect,
                 cols: cols.to_vec(),
-                returning: if needs_return && has_returning {
-                    returned.clone()
-                } else {
-                    Vec::new()
-                },
+                returning,
                 rows: chunk.len(),
-                ordered: dialect == Dialect::Postgres && generated_left_out && chunk.len() > 1,
+                form: if dialect == Dialect::Postgres && generated_left_out && chunk.len() > 1 {
+                    InsertForm::Ordered
+                } else {
+                    InsertForm::Values
+                },
             };
             let sql =
                 insert_sql(vt, &shape).map_err(|e| flush_error(Op::Insert, describe_batch(), e))?;
-            // Values nothing reads once the row is written are moved to the driver; the
-            // keys, the columns children take, and what the flush assigns are copied.
-            let model = (vt.type_id)();
-            let keep: Vec<bool> = cols
-                .iter()
-                .map(|&c| columns[c].primary_key || plan.referenced.contains(&(model, c)))
-                .collect();
             let mut binds = Vec::with_capacity(chunk.len() * cols.len());
             for &r in chunk {
                 let item = &mut plan.items[r];
                 for (&c, &keep) in cols.iter().zip(&keep) {
-                    binds.push(if keep || item.assigned.contains(c) {
-                        item.values[c].clone()
-                    } else {
-                        std::mem::replace(&mut item.values[c], Value::Null)
-                    });
+                    binds.push(take(item, c, keep));
                 }
             }
             match sql {
@@ -1647,74 +1728,134 @@ async fn insert_group(
             }
             continue;
         }
-        let got = done.rows();
-        if got.len() != chunk.len() {
-            return Err(flush_error(
-                Op::Insert,
-                describe_batch(),
-                Error::InvalidRequest {
-                    message: format!(
-                        "RETURNING gave {} rows for {} inserted",
-                        got.len(),
-                        chunk.len()
-                    ),
-                },
-            ));
-        }
-        // Generated keys come in ascending order of insertion; RETURNING's own order is
-        // not promised on every database, so sort by the key. Rows with their own key
-        // are matched by it.
-        let order: Vec<usize> = if generated_left_out {
-            let mut keyed: Vec<(i128, usize)> = Vec::with_capacity(got.len());
-            for (k, row) in got.iter().enumerate() {
-                keyed.push((as_i128(&row.value(0)?).unwrap_or(i128::MAX), k));
-            }
-            // Stable, as the sort of the positions by key was.
-            keyed.sort_by_key(|&(key, _)| key);
-            keyed.into_iter().map(|(_, k)| k).collect()
-        } else {
-            // A row no object's key matches (the database stored another key: a trigger,
-            // a column type that converted it) fails the flush: its values belong to no
-            // object we can name.
-            let npk = returned.iter().filter(|&&i| columns[i].primary_key).count();
-            let got_keys: Vec<Vec<Value>> = got
-                .iter()
-                .map(|row| (0..npk).map(|p| row.value(p)).collect())
-                .collect::<Result<_>>()?;
-            chunk
-                .iter()
-                .map(|&r| {
-                    let key = key_values_of(&plan.items[r]);
-                    got_keys
-                        .iter()
-                        .position(|g| g.iter().zip(&key).all(|(a, b)| same_value(a, b)))
-                        .ok_or_else(|| {
-                            flush_error(
-                                Op::Insert,
-                                describe(vt.name, Some(&key)),
-                                Error::InvalidRequest {
-                                    message: "no row of the INSERT's RETURNING matches the key sent: the database stored another key (a trigger or the column's type changed it)".into(),
-                                },
-                            )
-                        })
-                })
-                .collect::<Result<_>>()?
-        };
-        for (&r, &k) in chunk.iter().zip(&order) {
-            let item = &mut plan.items[r];
-            for (pos, &i) in returned.iter().enumerate() {
-                if cols.contains(&i) {
-                    continue;
-                }
-                item.values[i] = got[k].value(pos)?;
-                item.assigned.insert(i);
-            }
-        }
+        finish_insert_chunk(plan, vt, chunk, cols, &returned, generated_left_out, &done)?;
     }
     if read_back {
         read_back_defaults(s, plan, members, &returned, cols).await?;
     }
     Ok(())
+}
+
+/// The rows an INSERT of `chunk` returned: generated keys (matched to the rows in order)
+/// and server defaults go into the rows' values, to be written into the objects.
+fn finish_insert_chunk(
+    plan: &mut Plan,
+    vt: &ModelVTable,
+    chunk: &[usize],
+    cols: &[usize],
+    returned: &[usize],
+    generated_left_out: bool,
+    done: &crate::engine::QueryResult,
+) -> Result<()> {
+    let columns = (vt.columns)();
+    let got = done.rows();
+    if got.len() != chunk.len() {
+        return Err(flush_error(
+            Op::Insert,
+            describe_batch(vt, chunk),
+            Error::InvalidRequest {
+                message: format!(
+                    "RETURNING gave {} rows for {} inserted",
+                    got.len(),
+                    chunk.len()
+                ),
+            },
+        ));
+    }
+    // Generated keys come in ascending order of insertion; RETURNING's own order is
+    // not promised on every database, so sort by the key. Rows with their own key
+    // are matched by it.
+    let order: Vec<usize> = if generated_left_out {
+        let mut keyed: Vec<(i128, usize)> = Vec::with_capacity(got.len());
+        for (k, row) in got.iter().enumerate() {
+            keyed.push((as_i128(&row.value(0)?).unwrap_or(i128::MAX), k));
+        }
+        // Stable, as the sort of the positions by key was.
+        keyed.sort_by_key(|&(key, _)| key);
+        keyed.into_iter().map(|(_, k)| k).collect()
+    } else {
+        // A row no object's key matches (the database stored another key: a trigger,
+        // a column type that converted it) fails the flush: its values belong to no
+        // object we can name.
+        let npk = returned.iter().filter(|&&i| columns[i].primary_key).count();
+        let got_keys: Vec<Vec<Value>> = got
+            .iter()
+            .map(|row| (0..npk).map(|p| row.value(p)).collect())
+            .collect::<Result<_>>()?;
+        chunk
+            .iter()
+            .map(|&r| {
+                let key = key_values_of(&plan.items[r]);
+                got_keys
+                    .iter()
+                    .position(|g| g.iter().zip(&key).all(|(a, b)| same_value(a, b)))
+                    .ok_or_else(|| {
+                        flush_error(
+                            Op::Insert,
+                            describe(vt.name, Some(&key)),
+                            Error::InvalidRequest {
+                                message: "no row of the INSERT's RETURNING matches the key sent: the database stored another key (a trigger or the column's type changed it)".into(),
+                            },
+                        )
+                    })
+            })
+            .collect::<Result<_>>()?
+    };
+    for (&r, &k) in chunk.iter().zip(&order) {
+        let item = &mut plan.items[r];
+        for (pos, &i) in returned.iter().enumerate() {
+            if cols.contains(&i) {
+                continue;
+            }
+            item.values[i] = got[k].value(pos)?;
+            item.assigned.insert(i);
+        }
+    }
+    Ok(())
+}
+
+/// Whether `rows` can go as one array parameter per column of `cols` (PostgreSQL): each
+/// column's values are of one type arrays are bound for ([`Value::array_element_kind`])
+/// or all NULL, and not every column is all NULL. `Some` of the bits of the all-NULL
+/// columns (positions in `cols`, the first 64), `None` when they cannot.
+fn array_columns(plan: &Plan, rows: &[usize], cols: &[usize]) -> Option<u64> {
+    let mut nulls = 0u64;
+    for (k, &c) in cols.iter().enumerate() {
+        let mut kind = None;
+        for &r in rows {
+            let v = &plan.items[r].values[c];
+            if v.is_null() {
+                continue;
+            }
+            // A leap second is refused by the scalar bind: it keeps that path.
+            let leap = match v {
+                Value::DateTime(t) => chrono::Timelike::nanosecond(t) >= 1_000_000_000,
+                Value::DateTimeUtc(t) => chrono::Timelike::nanosecond(t) >= 1_000_000_000,
+                _ => false,
+            };
+            let k = v.array_element_kind().filter(|_| !leap)?;
+            if kind.replace(k).is_some_and(|prev| prev != k) {
+                return None;
+            }
+        }
+        if kind.is_none() {
+            if k >= 64 {
+                return None;
+            }
+            nulls |= 1 << k;
+        }
+    }
+    ((nulls.count_ones() as usize) < cols.len()).then_some(nulls)
+}
+
+/// `Model (n rows)`, or the model alone for one row (the row's own values are not in
+/// messages).
+fn describe_batch(vt: &ModelVTable, chunk: &[usize]) -> String {
+    if chunk.len() == 1 {
+        describe(vt.name, None)
+    } else {
+        format!("{} ({} rows)", vt.name, chunk.len())
+    }
 }
 
 /// How many of `returned` (keys first) are key columns.
@@ -1815,6 +1956,96 @@ fn default_values_insert(
     Compiled::new(sql, Vec::new())
 }
 
+/// The PostgreSQL types `cols` of model `vt` are cast to from their parameters: the
+/// table's column types without their modifiers (an explicit CAST to VARCHAR(n) would
+/// cut a longer string silently, where the INSERT's own assignment refuses it). `None`
+/// when a column is not the table's or has a type of the user's own (it may be an
+/// array, a domain, ...): such rows are not sent as arrays.
+fn pg_cast_types(vt: &ModelVTable, cols: &[usize]) -> Option<Vec<String>> {
+    let table = (vt.table)();
+    let columns = (vt.columns)();
+    cols.iter()
+        .map(|&c| {
+            let col = table.get_column(columns[c].name)?;
+            if matches!(col.sql_type, crate::schema::SqlType::Custom(_)) {
+                return None;
+            }
+            Some(base_type(col.sql_type.ddl(Dialect::Postgres)))
+        })
+        .collect()
+}
+
+/// A type's DDL without its modifiers (`VARCHAR(50)`: `VARCHAR`).
+fn base_type(ddl: String) -> String {
+    match ddl.find('(') {
+        Some(i) => ddl[..i].trim_end().to_owned(),
+        None => ddl,
+    }
+}
+
+/// `INSERT INTO t (cols) SELECT p0, .. FROM UNNEST(CAST($1 AS type[]), ..) WITH
+/// ORDINALITY AS orm_v (p0, .., orm_sen) ORDER BY orm_sen RETURNING ..`: each column's
+/// values bound as one array ([`Value::Array`]), inserted in the order given (so
+/// generated keys ascend in that order); the text is the same for any number of rows.
+/// A column of `null_cols` (bits of positions in `cols`) is NULL in every row: it is
+/// written `NULL` (the INSERT gives it the column's type) and not sent.
+fn pg_unnest_insert(
+    vt: &ModelVTable,
+    cols: &[usize],
+    types: &[String],
+    null_cols: u64,
+    returned: &[usize],
+) -> Arc<str> {
+    use std::fmt::Write;
+    let d = Dialect::Postgres;
+    let columns = (vt.columns)();
+    let mut sql = String::with_capacity(128 + cols.len() * 48);
+    sql.push_str("INSERT INTO ");
+    if let Some(schema) = vt.schema {
+        d.quote_identifier_into(&mut sql, schema);
+        sql.push('.');
+    }
+    d.quote_identifier_into(&mut sql, vt.table_name);
+    sql.push_str(" (");
+    for (k, &c) in cols.iter().enumerate() {
+        if k > 0 {
+            sql.push_str(", ");
+        }
+        d.quote_identifier_into(&mut sql, columns[c].name);
+    }
+    sql.push_str(") SELECT ");
+    let sent = (0..cols.len()).filter(|&k| null_cols & (1 << k) == 0);
+    let mut p = 0;
+    for k in 0..cols.len() {
+        if k > 0 {
+            sql.push_str(", ");
+        }
+        if null_cols & (1 << k) != 0 {
+            sql.push_str("NULL");
+        } else {
+            let _ = write!(sql, "\"p{p}\"");
+            p += 1;
+        }
+    }
+    sql.push_str(" FROM UNNEST(");
+    for (n, k) in sent.enumerate() {
+        if n > 0 {
+            sql.push_str(", ");
+        }
+        let _ = write!(sql, "CAST(${} AS {}[])", n + 1, types[k]);
+    }
+    sql.push_str(") WITH ORDINALITY AS \"orm_v\" (");
+    for n in 0..p {
+        let _ = write!(sql, "\"p{n}\", ");
+    }
+    sql.push_str("\"orm_sen\") ORDER BY \"orm_sen\"");
+    for (k, &c) in returned.iter().enumerate() {
+        sql.push_str(if k == 0 { " RETURNING " } else { ", " });
+        d.quote_identifier_into(&mut sql, columns[c].name);
+    }
+    sql.into()
+}
+
 /// `INSERT INTO t (cols) SELECT p0, .. FROM (VALUES (CAST($1 AS type), .., 0), ..) AS
 /// orm_v (p0, .., orm_sen) ORDER BY orm_sen RETURNING ..` for `rows` rows, bound row by
 /// row: the rows are inserted in the order given, so the generated keys ascend in that
@@ -1835,13 +2066,11 @@ fn pg_ordered_insert(
     let types: Vec<String> = cols
         .iter()
         .map(|&c| {
-            let ddl = table
-                .get_column(columns[c].name)
-                .map_or_else(|| "TEXT".to_owned(), |col| col.sql_type.ddl(d));
-            match ddl.find('(') {
-                Some(i) => ddl[..i].trim_end().to_owned(),
-                None => ddl,
-            }
+            base_type(
+                table
+                    .get_column(columns[c].name)
+                    .map_or_else(|| "TEXT".to_owned(), |col| col.sql_type.ddl(d)),
+            )
         })
         .collect();
     let mut sql = String::with_capacity(64 + rows * cols.len() * 24);
