@@ -2346,6 +2346,7 @@ fn finish(s: &mut Session, plan: Plan) -> Result<()> {
             (item.vt.set_columns)(&item.h, &cols)?;
         }
     }
+    s.tx_inserted.reserve(plan.items.len());
     for item in &plan.items {
         if let Some(old) = &item.switch {
             // A row switch: the deleted object leaves the identity map, the new one takes
