@@ -900,4 +900,18 @@ async fn arrays_bind_as_one_parameter_on_postgres_and_are_refused_elsewhere(db: 
     let mixed = Value::Array(vec![Value::I64(1), Value::Text("x".into())]);
     let err = count(sql, mixed).await.unwrap_err();
     assert!(err.to_string().contains("one type"), "{err}");
+    // A leap second in an array is refused as in a single timestamp (PostgreSQL would
+    // store it one second on).
+    let leap = NaiveDate::from_ymd_opt(2016, 12, 31)
+        .unwrap()
+        .and_hms_nano_opt(23, 59, 59, 1_500_000_000)
+        .unwrap();
+    let err = engine
+        .execute(
+            text("SELECT :a::timestamp[]").bind("a", Value::Array(vec![Value::DateTime(leap)])),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Bind { index: 1, .. }), "{err:?}");
+    assert!(err.to_string().contains("leap second"), "{err}");
 }

@@ -167,6 +167,14 @@ fn elements<T>(
 }
 
 fn bind_array(a: &mut PgArguments, i: usize, v: &Value, items: &[Value]) -> Result<()> {
+    // As for a single timestamp: PostgreSQL would store a leap second one second on.
+    for e in items {
+        match e {
+            Value::DateTime(x) => check_leap_second(i, v, x.nanosecond(), "PostgreSQL")?,
+            Value::DateTimeUtc(x) => check_leap_second(i, v, x.nanosecond(), "PostgreSQL")?,
+            _ => {}
+        }
+    }
     match array_kind(items) {
         // An empty (or all-NULL) array: its type is the server's to infer.
         None | Some('l') => {
