@@ -176,7 +176,7 @@ fn bind_array(a: &mut PgArguments, i: usize, v: &Value, items: &[Value]) -> Resu
         }
     }
     match array_kind(items) {
-        // An empty (or all-NULL) array: its type is the server's to infer.
+        // An empty (or all-NULL) array is bound as bigint[] (an IN list never binds one).
         None | Some('l') => {
             let xs = elements(i, v, items, |e| match e {
                 Value::I64(x) => Some(*x),
