@@ -31,7 +31,7 @@ const LINEAR_BINDS: usize = 8;
 
 #[derive(Debug)]
 struct Parsed {
-    source: String,
+    source: Arc<str>,
     /// As PostgreSQL and SQLite read it.
     standard: Parse,
     /// As MySQL reads it (backslash escapes in strings, `#` comments), made when needed.
@@ -40,6 +40,9 @@ struct Parsed {
 
 #[derive(Debug)]
 struct Parse {
+    /// The SQL with `$n` placeholders, and with `?` ones, made when first compiled.
+    numbered: std::sync::OnceLock<Rendered>,
+    question: std::sync::OnceLock<Rendered>,
     pieces: Vec<Piece>,
     names: Vec<String>,
     /// Each name's index in `names`.
@@ -76,6 +79,82 @@ impl Placeholders {
     }
 }
 
+/// The SQL text for one placeholder style, and which name each bind takes its value from.
+#[derive(Debug)]
+struct Rendered {
+    sql: Arc<str>,
+    /// Name indices in bind order.
+    order: Vec<usize>,
+}
+
+impl Parse {
+    fn render(&self, dialect: Dialect) -> &Rendered {
+        let numbered = dialect.has_numbered_placeholders();
+        let cell = if numbered {
+            &self.numbered
+        } else {
+            &self.question
+        };
+        cell.get_or_init(|| {
+            let mut sql = String::with_capacity(self.pieces.len() * 16);
+            let mut order = Vec::new();
+            // For numbered placeholders: the number given to each name, by name index.
+            let mut numbers = vec![0usize; self.names.len()];
+            for piece in &self.pieces {
+                match piece {
+                    Piece::Sql(s) => sql.push_str(s),
+                    Piece::Param(idx) => {
+                        if numbered && numbers[*idx] != 0 {
+                            dialect.write_placeholder(&mut sql, numbers[*idx]);
+                        } else {
+                            order.push(*idx);
+                            numbers[*idx] = order.len();
+                            dialect.write_placeholder(&mut sql, order.len());
+                        }
+                    }
+                }
+            }
+            Rendered {
+                sql: sql.into(),
+                order,
+            }
+        })
+    }
+}
+
+/// How many parsed statements each thread keeps (see [`text`]).
+const PARSE_CACHE_SIZE: usize = 512;
+
+thread_local! {
+    /// Parsed `text()` statements by source, so that running the same SQL again parses
+    /// and renders it once. Cleared when full: a program that builds a new SQL string
+    /// per call pays one lookup, not unbounded memory.
+    static PARSE_CACHE: std::cell::RefCell<HashMap<Arc<str>, Arc<Parsed>, foldhash::fast::RandomState>> =
+        std::cell::RefCell::new(HashMap::default());
+}
+
+fn parsed(source: String) -> Arc<Parsed> {
+    let cached = PARSE_CACHE.with(|c| c.borrow().get(source.as_str()).cloned());
+    if let Some(p) = cached {
+        return p;
+    }
+    let standard = parse(&source, false);
+    let source: Arc<str> = source.into();
+    let p = Arc::new(Parsed {
+        source: source.clone(),
+        standard,
+        mysql: std::sync::OnceLock::new(),
+    });
+    PARSE_CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.len() >= PARSE_CACHE_SIZE {
+            c.clear();
+        }
+        c.insert(source, p.clone());
+    });
+    p
+}
+
 #[derive(Debug)]
 enum Piece {
     Sql(String),
@@ -96,15 +175,12 @@ enum Piece {
 /// assert_eq!(my.sql(), "SELECT * FROM users WHERE id = ? OR parent = ? AND name = ?");
 /// assert_eq!(my.binds().len(), 3);
 /// ```
+///
+/// Parsing is cached per thread by the SQL text: the same statement run again is not
+/// parsed again, and its SQL for each placeholder style is built once.
 pub fn text(sql: impl Into<String>) -> TextClause {
-    let source = sql.into();
-    let standard = parse(&source, false);
     TextClause {
-        parsed: Arc::new(Parsed {
-            source,
-            standard,
-            mysql: std::sync::OnceLock::new(),
-        }),
+        parsed: parsed(sql.into()),
         binds: Vec::new(),
         bind_index: None,
     }
@@ -158,7 +234,7 @@ impl TextClause {
             return Err(Error::BindParameter {
                 name: p.clone(),
                 problem: "is a placeholder the database would read itself (write `:name` and bind it)",
-                sql: self.parsed.source.clone(),
+                sql: self.parsed.source.to_string(),
             });
         }
         // Each name's value, by name index.
@@ -170,38 +246,26 @@ impl TextClause {
                     return Err(Error::BindParameter {
                         name: name.clone(),
                         problem: "does not appear",
-                        sql: self.parsed.source.clone(),
+                        sql: self.parsed.source.to_string(),
                     });
                 }
             }
         }
-        let value_of = |idx: usize| -> Result<&Value> {
-            values[idx].ok_or_else(|| Error::BindParameter {
-                name: parse.names[idx].clone(),
-                problem: "has no value",
-                sql: self.parsed.source.clone(),
-            })
-        };
-        let mut sql = String::with_capacity(self.parsed.source.len() + 8);
-        let mut binds = Vec::new();
-        // For numbered placeholders: the number given to each name, by name index.
-        let mut numbers = vec![0usize; parse.names.len()];
-        for piece in &parse.pieces {
-            match piece {
-                Piece::Sql(s) => sql.push_str(s),
-                Piece::Param(idx) => {
-                    let value = value_of(*idx)?;
-                    if dialect.has_numbered_placeholders() && numbers[*idx] != 0 {
-                        dialect.write_placeholder(&mut sql, numbers[*idx]);
-                    } else {
-                        binds.push(value.clone());
-                        numbers[*idx] = binds.len();
-                        dialect.write_placeholder(&mut sql, binds.len());
-                    }
+        let rendered = parse.render(dialect);
+        let mut binds = Vec::with_capacity(rendered.order.len());
+        for &idx in &rendered.order {
+            match values[idx] {
+                Some(value) => binds.push(value.clone()),
+                None => {
+                    return Err(Error::BindParameter {
+                        name: parse.names[idx].clone(),
+                        problem: "has no value",
+                        sql: self.parsed.source.to_string(),
+                    });
                 }
             }
         }
-        Ok(Compiled::new(sql, binds))
+        Ok(Compiled::new(rendered.sql.clone(), binds))
     }
 }
 
@@ -400,6 +464,8 @@ fn parse(src: &str, mysql: bool) -> Parse {
         pieces.push(Piece::Sql(lit));
     }
     Parse {
+        numbered: std::sync::OnceLock::new(),
+        question: std::sync::OnceLock::new(),
         pieces,
         names,
         name_index,
@@ -483,6 +549,33 @@ mod tests {
         assert_eq!(c.binds()[5], Value::I64(5));
         let elapsed = started.elapsed();
         assert!(elapsed < std::time::Duration::from_secs(3), "{elapsed:?}");
+    }
+
+    #[test]
+    fn the_same_sql_is_parsed_and_rendered_once_per_thread() {
+        let src = "SELECT * FROM t WHERE a = :a AND b = :b OR a = :a";
+        let one = text(src).bind("a", 1i64).bind("b", 2i64);
+        let two = text(src.to_owned()).bind("b", 20i64).bind("a", 10i64);
+        assert!(Arc::ptr_eq(&one.parsed, &two.parsed));
+        for d in [Dialect::Postgres, Dialect::Sqlite, Dialect::MySql] {
+            let (c1, c2) = (one.compile(d).unwrap(), two.compile(d).unwrap());
+            assert!(std::ptr::eq(c1.sql().as_ptr(), c2.sql().as_ptr()), "{d:?}");
+            let expect = |a: i64, b: i64| match d {
+                Dialect::Postgres => vec![Value::I64(a), Value::I64(b)],
+                _ => vec![Value::I64(a), Value::I64(b), Value::I64(a)],
+            };
+            assert_eq!(c1.binds(), expect(1, 2));
+            assert_eq!(c2.binds(), expect(10, 20));
+        }
+        // More distinct statements than the cache holds: each still compiles right.
+        for i in 0..PARSE_CACHE_SIZE * 2 + 3 {
+            let t = text(format!("SELECT :x + {i}")).bind("x", 1);
+            assert_eq!(
+                t.compile(Dialect::Postgres).unwrap().sql(),
+                format!("SELECT $1 + {i}")
+            );
+        }
+        assert!(PARSE_CACHE.with(|c| c.borrow().len()) <= PARSE_CACHE_SIZE);
     }
 
     #[test]
