@@ -15,6 +15,8 @@ backend_tests!(
     savepoint_release_and_drop,
     connection_level_transactions,
     a_commit_after_a_failed_statement_never_reports_rolled_back_work_as_committed,
+    a_deadlock_victim_never_commits_and_runs_nothing_outside_its_transaction,
+    a_lock_wait_timeout_undoes_only_its_statement_on_mysql,
 );
 
 async fn setup(db: &TestDb) -> Engine {
@@ -288,4 +290,172 @@ async fn a_commit_after_a_failed_statement_never_reports_rolled_back_work_as_com
         .get(0)
         .unwrap();
     assert_eq!(n, 2);
+}
+
+/// One row by primary key (a statement over several ids may scan, and so lock, all
+/// the rows of a small table on MySQL).
+fn set_name(id: i64, name: &str) -> orm::TextClause {
+    text("UPDATE items SET name = :n WHERE id = :id")
+        .bind("n", name.to_owned())
+        .bind("id", id)
+}
+
+/// Two transactions (or savepoints) that lock rows 2-4 and 1 and then want each
+/// other's: the server fails one of them, the victim, with a deadlock. Gives the
+/// victim's error and whether `a` was the victim.
+macro_rules! deadlock {
+    ($a:expr, $b:expr) => {{
+        for id in [2, 3, 4] {
+            $b.execute(set_name(id, "b")).await.unwrap();
+        }
+        $a.execute(set_name(1, "a")).await.unwrap();
+        let (ra, rb) = tokio::join!($a.execute(set_name(2, "a")), async {
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            $b.execute(set_name(1, "b")).await
+        });
+        match (ra, rb) {
+            (Err(e), Ok(_)) => (e, true),
+            (Ok(_), Err(e)) => (e, false),
+            other => panic!("expected one deadlock victim, got {other:?}"),
+        }
+    }};
+}
+
+/// Issue 8: MySQL/MariaDB roll the whole transaction back on a deadlock and then run
+/// every later statement of the "transaction" on its own, committed at once, and answer
+/// COMMIT with success: a caught deadlock error followed by more work and `commit()`
+/// reported `Ok` while the first half was gone and the second half was committed
+/// outside any transaction. Now every statement after the deadlock is refused and
+/// `commit()` is an error, on MySQL and PostgreSQL alike (where the server refuses them
+/// itself), also when the victim was inside a savepoint.
+async fn a_deadlock_victim_never_commits_and_runs_nothing_outside_its_transaction(db: &TestDb) {
+    if db.backend == Backend::Sqlite {
+        return; // no row locks: one writer at a time, no deadlock to break
+    }
+    let engine = setup(db).await;
+    for id in 1..=4 {
+        engine.execute(insert(id, "start")).await.unwrap();
+    }
+    for in_savepoint in [false, true] {
+        let mut a = engine.begin().await.unwrap();
+        let mut b = engine.begin().await.unwrap();
+        let (err, a_lost) = if in_savepoint {
+            // The victim's statement fails inside a savepoint, which is rolled back:
+            // the outer transaction is gone all the same.
+            let mut sa = a.savepoint().await.unwrap();
+            let mut sb = b.savepoint().await.unwrap();
+            let (err, a_lost) = deadlock!(sa, sb);
+            let (lost, won) = if a_lost { (sa, sb) } else { (sb, sa) };
+            won.commit().await.unwrap();
+            lost.rollback().await.unwrap();
+            (err, a_lost)
+        } else {
+            deadlock!(a, b)
+        };
+        assert!(err.is_deadlock(), "{err:?}");
+        let (mut victim, survivor) = if a_lost { (a, b) } else { (b, a) };
+        survivor.commit().await.unwrap();
+        if in_savepoint && db.backend == Backend::Postgres {
+            // PostgreSQL aborts only the savepoint: its rollback recovers the rest.
+            victim.execute(insert(10, "after")).await.unwrap();
+            victim.commit().await.unwrap();
+            assert!(names(&engine).await.contains(&"after".to_owned()));
+            continue;
+        }
+        let refused = victim
+            .execute(insert(10, "after the deadlock"))
+            .await
+            .unwrap_err();
+        if db.backend == Backend::Postgres {
+            assert!(refused.to_string().contains("aborted"), "{refused}");
+        } else {
+            assert!(
+                matches!(refused, Error::TransactionRolledBack { .. }),
+                "{refused:?}"
+            );
+        }
+        let err = victim.commit().await.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::TransactionAborted { .. } | Error::TransactionRolledBack { .. }
+            ),
+            "{err:?}"
+        );
+        // Only the survivor's work is there; nothing of the victim's, before or after.
+        let rows: Vec<(i64, String)> = engine
+            .fetch_all(text("SELECT id, name FROM items ORDER BY id"))
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| (r.get(0).unwrap(), r.get(1).unwrap()))
+            .collect();
+        let survivor_name = if a_lost { "b" } else { "a" };
+        assert!(rows.iter().all(|(id, _)| *id <= 4), "{rows:?}");
+        assert!(rows.iter().any(|(_, n)| n == survivor_name), "{rows:?}");
+        assert!(
+            rows.iter().all(|(_, n)| n == survivor_name || n == "start"),
+            "{rows:?}"
+        );
+        engine
+            .execute(text("UPDATE items SET name = 'start'"))
+            .await
+            .unwrap();
+        // The victim's connection is whole again.
+        let mut tx = engine.begin().await.unwrap();
+        tx.execute(insert(11, "later")).await.unwrap();
+        tx.rollback().await.unwrap();
+    }
+    // Every connection is back in the pool.
+    crate::support::wait_for_pool(&engine, |s| s.size as usize == s.idle).await;
+}
+
+/// A lock wait timeout (MySQL's default `innodb_rollback_on_timeout = OFF`) undoes only
+/// the statement that waited: the transaction goes on and commits the rest, as the
+/// server does, and nothing is refused.
+async fn a_lock_wait_timeout_undoes_only_its_statement_on_mysql(db: &TestDb) {
+    if db.backend != Backend::MySql {
+        return;
+    }
+    let engine = setup(db).await;
+    engine.execute(insert(1, "start")).await.unwrap();
+    let mut holder = engine.begin().await.unwrap();
+    holder
+        .execute(text("UPDATE items SET name = 'held' WHERE id = 1"))
+        .await
+        .unwrap();
+    let mut tx = engine.begin().await.unwrap();
+    let on: i64 = tx
+        .fetch_one(text("SELECT @@innodb_rollback_on_timeout + 0"))
+        .await
+        .unwrap()
+        .get(0)
+        .unwrap();
+    tx.execute(text("SET SESSION innodb_lock_wait_timeout = 1"))
+        .await
+        .unwrap();
+    tx.execute(insert(2, "before")).await.unwrap();
+    let err = tx
+        .execute(text("UPDATE items SET name = 'waited' WHERE id = 1"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.kind(),
+        Some(orm::DatabaseErrorKind::LockTimeout),
+        "{err:?}"
+    );
+    holder.rollback().await.unwrap();
+    if on == 1 {
+        let refused = tx.execute(insert(3, "after")).await.unwrap_err();
+        assert!(
+            matches!(refused, Error::TransactionRolledBack { .. }),
+            "{refused:?}"
+        );
+        tx.commit().await.unwrap_err();
+        assert_eq!(names(&engine).await, ["start"]);
+    } else {
+        tx.execute(insert(3, "after")).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(names(&engine).await, ["start", "before", "after"]);
+    }
 }

@@ -71,6 +71,20 @@ pub enum Error {
         cause: String,
     },
 
+    /// MySQL/MariaDB rolled the whole transaction back when a statement in it failed
+    /// (a deadlock, or a lock wait timeout with `innodb_rollback_on_timeout` on), even
+    /// when that error was caught. The server would run every later statement outside
+    /// any transaction, committing each at once, and answer COMMIT with success; so
+    /// they are refused, and COMMIT is this error. Roll back and run the transaction
+    /// again.
+    #[error(
+        "the transaction was rolled back by the server, not committed: a statement in it          failed ({cause}) and MySQL rolls the whole transaction back for that error; roll          back and retry the transaction"
+    )]
+    TransactionRolledBack {
+        /// The database's message for the statement that ended the transaction.
+        cause: String,
+    },
+
     /// No connection could be checked out of the pool within `pool_timeout`.
     #[error(
         "timed out after {timeout:?} waiting for a connection from the pool \
@@ -440,7 +454,8 @@ pub enum Error {
 /// A `Result` whose error is [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// What kind of constraint a [`DatabaseError`] violated, as far as the driver can tell.
+/// What kind of error a [`DatabaseError`] is (which constraint it violated, or a lock
+/// conflict), as far as the driver can tell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum DatabaseErrorKind {
@@ -452,6 +467,11 @@ pub enum DatabaseErrorKind {
     NotNullViolation,
     /// A CHECK constraint.
     CheckViolation,
+    /// A deadlock the server broke by failing this statement (PostgreSQL `40P01`,
+    /// MySQL/MariaDB 1213, which also rolls back the whole transaction).
+    Deadlock,
+    /// A lock that was not granted in time (PostgreSQL `55P03`, MySQL/MariaDB 1205).
+    LockTimeout,
     /// Anything else.
     Other,
 }
@@ -535,6 +555,12 @@ impl Error {
         self.kind() == Some(DatabaseErrorKind::UniqueViolation)
     }
 
+    /// True for a deadlock the server broke by failing this statement: retry the
+    /// whole transaction.
+    pub fn is_deadlock(&self) -> bool {
+        self.kind() == Some(DatabaseErrorKind::Deadlock)
+    }
+
     /// True for a FOREIGN KEY violation.
     pub fn is_foreign_key_violation(&self) -> bool {
         self.kind() == Some(DatabaseErrorKind::ForeignKeyViolation)
@@ -575,7 +601,15 @@ fn database_error(db: &dyn sqlx::error::DatabaseError, sql: Option<&str>) -> Dat
         sqlx::error::ErrorKind::ForeignKeyViolation => DatabaseErrorKind::ForeignKeyViolation,
         sqlx::error::ErrorKind::NotNullViolation => DatabaseErrorKind::NotNullViolation,
         sqlx::error::ErrorKind::CheckViolation => DatabaseErrorKind::CheckViolation,
-        _ => DatabaseErrorKind::Other,
+        _ => match db.code().as_deref() {
+            Some("40P01") => DatabaseErrorKind::Deadlock,
+            Some("55P03") => DatabaseErrorKind::LockTimeout,
+            _ => match db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
+                Some(my) if my.number() == 1213 => DatabaseErrorKind::Deadlock,
+                Some(my) if my.number() == 1205 => DatabaseErrorKind::LockTimeout,
+                _ => DatabaseErrorKind::Other,
+            },
+        },
     };
     let message = db.message().to_owned();
     let mut table = None;

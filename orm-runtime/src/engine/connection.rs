@@ -56,6 +56,7 @@ impl ConnInner {
                 (RawConn::Postgres(c), f)
             }
             ConnInner::MySql(p) => {
+                p.refuse_if_rolled_back().await?;
                 let (c, f) = p.ready(reopen).await?;
                 (RawConn::MySql(c), f)
             }
@@ -69,16 +70,25 @@ impl ConnInner {
     /// `BEGIN` (on a new connection if an earlier call left this one unusable), or
     /// `SAVEPOINT` inside a transaction (where `reopen` is false).
     pub(crate) async fn begin(&mut self, reopen: bool) -> Result<()> {
+        if let ConnInner::MySql(p) = self {
+            p.refuse_if_rolled_back().await?;
+        }
         with_pooled!(self, p => p.begin(reopen).await)
     }
 
     /// `COMMIT`, or `RELEASE SAVEPOINT` inside a nested transaction.
     pub(crate) async fn commit(&mut self) -> Result<()> {
+        if let ConnInner::MySql(p) = self {
+            p.settle().await?;
+        }
         with_pooled!(self, p => p.commit().await)
     }
 
     /// `ROLLBACK`, or `ROLLBACK TO SAVEPOINT` inside a nested transaction.
     pub(crate) async fn rollback(&mut self) -> Result<()> {
+        if let ConnInner::MySql(p) = self {
+            p.settle().await?;
+        }
         with_pooled!(self, p => p.rollback().await)
     }
 

@@ -28,7 +28,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::driver::Driver;
 use super::setup::Setup;
-use crate::error::{Error, Result};
+use crate::error::{DatabaseErrorKind, Error, Result};
 
 /// The kind of connection pool, as in SQLAlchemy's `poolclass`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -168,23 +168,52 @@ fn is_disconnect(sqlstate: Option<&str>) -> bool {
     sqlstate.is_some_and(|s| s.starts_with("08") || s.starts_with("57P0") || s == "70100")
 }
 
+/// What the server did to the transaction a connection is in, as far as the errors of
+/// its statements tell (see [`Flight::land`]).
+#[derive(Debug, Default)]
+pub(crate) struct TxWatch {
+    /// PostgreSQL: the first error of the statement that aborted the transaction, set
+    /// when a statement fails and cleared when one succeeds (PostgreSQL refuses every
+    /// statement of an aborted transaction but ROLLBACK) or a savepoint is rolled back.
+    aborted: Option<String>,
+    /// MySQL/MariaDB: the error with which the server rolled the whole transaction back
+    /// (a deadlock; a lock wait timeout under `innodb_rollback_on_timeout`). The server
+    /// then runs later statements outside any transaction, each committed at once, and
+    /// answers COMMIT with success: so every statement until the transaction is rolled
+    /// back is refused here, and COMMIT is an error.
+    rolled_back: Option<String>,
+    /// A lock wait timeout that rolled back the whole transaction only if
+    /// `innodb_rollback_on_timeout` is on: asked before the next call.
+    timeout_unverified: Option<String>,
+    /// After `rolled_back`: an empty transaction with sqlx's savepoints has been opened
+    /// again, so that sqlx's savepoint releases and rollbacks find what they name.
+    shell: bool,
+    /// Savepoint rollbacks queued by guards dropped while `rolled_back` had no shell yet.
+    pending_rollbacks: usize,
+}
+
+/// Which rule a [`Flight`] applies to a transaction's failed statements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Watch {
+    Postgres,
+    MySql,
+}
+
 /// Marks a connection busy for one driver call; [`Flight::land`] records how the call
 /// ended. Dropped without landing (the call's future was cancelled), the connection
 /// stays busy and its guard closes it instead of returning it to the pool.
 pub(crate) struct Flight<'a> {
     health: &'a mut Health,
-    /// Inside a PostgreSQL transaction: the first error of the statement that aborted
-    /// it, set when a statement fails and cleared when one succeeds (PostgreSQL refuses
-    /// every statement of an aborted transaction but ROLLBACK).
-    aborted: Option<&'a mut Option<String>>,
+    /// Inside a transaction on PostgreSQL or MySQL: what a failed statement did to it.
+    tx: Option<(&'a mut TxWatch, Watch)>,
 }
 
 impl<'a> Flight<'a> {
-    fn start(health: &'a mut Health, aborted: Option<&'a mut Option<String>>) -> Self {
+    fn start(health: &'a mut Health, tx: Option<(&'a mut TxWatch, Watch)>) -> Self {
         if *health == Health::Clean {
             *health = Health::Busy;
         }
-        Flight { health, aborted }
+        Flight { health, tx }
     }
 
     /// Records the outcome of the call and passes it on. A connection that was already
@@ -193,16 +222,24 @@ impl<'a> Flight<'a> {
         if *self.health == Health::Busy {
             *self.health = Health::after(&outcome);
         }
-        if let Some(aborted) = self.aborted {
-            match &outcome {
-                Ok(_) => *aborted = None,
-                Err(Error::Database(db)) => {
-                    aborted.get_or_insert_with(|| db.message.clone());
-                }
-                // Our own errors (a bind, a decode) and lost connections say nothing
-                // about the transaction's state on the server.
-                Err(_) => {}
+        match (self.tx, &outcome) {
+            (Some((tx, Watch::Postgres)), Ok(_)) => tx.aborted = None,
+            (Some((tx, Watch::Postgres)), Err(Error::Database(db))) => {
+                tx.aborted.get_or_insert_with(|| db.message.clone());
             }
+            (Some((tx, Watch::MySql)), Err(Error::Database(db))) => match db.kind {
+                DatabaseErrorKind::Deadlock if tx.rolled_back.is_none() => {
+                    tx.rolled_back = Some(db.message.clone());
+                    tx.shell = false;
+                }
+                DatabaseErrorKind::LockTimeout => {
+                    tx.timeout_unverified = Some(db.message.clone());
+                }
+                _ => {}
+            },
+            // Our own errors (a bind, a decode) and lost connections say nothing
+            // about the transaction's state on the server.
+            _ => {}
         }
         outcome
     }
@@ -221,7 +258,7 @@ impl<'a> Flight<'a> {
                     Err(e) => {
                         let flight = Flight {
                             health: &mut *self.health,
-                            aborted: self.aborted.as_deref_mut(),
+                            tx: self.tx.as_mut().map(|(tx, w)| (&mut **tx, *w)),
                         };
                         let e = flight.land::<()>(Err(e)).unwrap_err();
                         yield Err(e);
@@ -350,7 +387,7 @@ impl<DB: Driver> Pool<DB> {
                 generation,
                 epoch: idle.epoch,
                 health: Health::Clean,
-                aborted: None,
+                tx: TxWatch::default(),
                 pool: Arc::clone(shared),
                 permit: Some(permit),
             };
@@ -378,7 +415,7 @@ impl<DB: Driver> Pool<DB> {
             generation,
             epoch,
             health: Health::Clean,
-            aborted: None,
+            tx: TxWatch::default(),
             pool: Arc::clone(&self.shared),
             permit: Some(permit),
         })
@@ -595,9 +632,8 @@ pub(crate) struct Pooled<DB: Driver> {
     generation: u64,
     epoch: u64,
     health: Health,
-    /// PostgreSQL: the transaction is aborted by the failed statement whose error this
-    /// is (see [`Flight`]); COMMIT then rolls back instead.
-    aborted: Option<String>,
+    /// What failed statements did to the transaction (see [`TxWatch`]).
+    tx: TxWatch,
     pool: Arc<Shared<DB>>,
     permit: Option<OwnedSemaphorePermit>,
 }
@@ -637,17 +673,23 @@ impl<DB: Driver> Pooled<DB> {
                 return Err(Error::ConnectionInvalidated { reason });
             }
             self.health = Health::Clean;
-            self.aborted = None;
+            self.tx = TxWatch::default();
             let (conn, generation, epoch) = self.pool.open().await?;
             (self.conn, self.born) = (Some(conn), Instant::now());
             (self.generation, self.epoch) = (generation, epoch);
         }
         let conn = self.conn.as_mut().expect("checked just above");
-        // PostgreSQL aborts a transaction at its first failed statement.
-        let in_pg_transaction =
-            DB::NAME == "PostgreSQL" && DB::TransactionManager::get_transaction_depth(conn) > 0;
-        let aborted = in_pg_transaction.then_some(&mut self.aborted);
-        Ok((conn, Flight::start(&mut self.health, aborted)))
+        let watch = if DB::TransactionManager::get_transaction_depth(conn) == 0 {
+            None
+        } else if DB::NAME == "PostgreSQL" {
+            Some(Watch::Postgres)
+        } else if DB::NAME == "MySQL" {
+            Some(Watch::MySql)
+        } else {
+            None
+        };
+        let tx = watch.map(|w| (&mut self.tx, w));
+        Ok((conn, Flight::start(&mut self.health, tx)))
     }
 
     /// `BEGIN`, or `SAVEPOINT` inside a transaction (where `reopen` is false).
@@ -668,14 +710,28 @@ impl<DB: Driver> Pooled<DB> {
     /// server itself.)
     pub(crate) async fn commit(&mut self) -> Result<()> {
         let (conn, flight) = self.ready(false).await?;
-        if DB::TransactionManager::get_transaction_depth(conn) == 1 {
-            if let Some(Some(cause)) = flight.aborted.as_deref().cloned() {
-                flight.land(
-                    DB::TransactionManager::rollback(conn)
-                        .await
-                        .map_err(Error::from),
-                )?;
-                return Err(Error::TransactionAborted { cause });
+        if let Some((tx, _)) = &flight.tx {
+            let top = DB::TransactionManager::get_transaction_depth(conn) == 1;
+            let refused = match (&tx.aborted, &tx.rolled_back) {
+                (Some(cause), _) if top => Some(Error::TransactionAborted {
+                    cause: cause.clone(),
+                }),
+                (_, Some(cause)) => Some(Error::TransactionRolledBack {
+                    cause: cause.clone(),
+                }),
+                _ => None,
+            };
+            if let Some(refused) = refused {
+                // The whole transaction is gone: end it (a savepoint level stays open,
+                // and its guard rolls it back).
+                if top {
+                    flight.land(
+                        DB::TransactionManager::rollback(conn)
+                            .await
+                            .map_err(Error::from),
+                    )?;
+                }
+                return Err(refused);
             }
         }
         flight.land(
@@ -705,10 +761,15 @@ impl<DB: Driver> Pooled<DB> {
         if !self.usable() {
             return;
         }
+        if self.tx.rolled_back.is_some() && !self.tx.shell {
+            // The server has no savepoint to roll back to until the shell is open.
+            self.tx.pending_rollbacks += 1;
+            return;
+        }
         if let Some(conn) = self.conn.as_mut() {
             DB::TransactionManager::start_rollback(conn);
             // Rolling back to a savepoint, made before the failure, ends the abort.
-            self.aborted = None;
+            self.tx.aborted = None;
         }
     }
 
@@ -720,8 +781,102 @@ impl<DB: Driver> Pooled<DB> {
     }
 }
 
+/// MySQL's `innodb_rollback_on_timeout`: 1 when a lock wait timeout rolls back the
+/// whole transaction. (Boxed here, with the connection's lifetime named, so that the
+/// futures awaiting it are provably `Send`.)
+fn rollback_on_timeout(
+    conn: &mut sqlx::MySqlConnection,
+) -> futures_core::future::BoxFuture<'_, Result<i64>> {
+    Box::pin(async move {
+        let row =
+            sqlx::Executor::fetch_one(conn, "SELECT @@innodb_rollback_on_timeout + 0").await?;
+        <sqlx::MySql as Driver>::wrap_row(row).get::<i64>(0)
+    })
+}
+
+/// Runs `sql` (several statements) as it is.
+fn run_script(
+    conn: &mut sqlx::MySqlConnection,
+    sql: String,
+) -> futures_core::future::BoxFuture<'_, Result<()>> {
+    Box::pin(async move {
+        sqlx::Executor::execute(conn, sql.as_str()).await?;
+        Ok(())
+    })
+}
+
+impl Pooled<sqlx::MySql> {
+    /// The connection and a flight for one call, on a connection known to be usable.
+    fn ready_now(&mut self) -> (&mut sqlx::MySqlConnection, Flight<'_>) {
+        let conn = self
+            .conn
+            .as_mut()
+            .expect("settle checks the connection is usable");
+        (conn, Flight::start(&mut self.health, None))
+    }
+
+    /// Before a statement or a savepoint: a transaction the server rolled back refuses
+    /// it (see [`TxWatch::rolled_back`]).
+    pub(crate) async fn refuse_if_rolled_back(&mut self) -> Result<()> {
+        self.settle().await?;
+        match &self.tx.rolled_back {
+            Some(cause) => Err(Error::TransactionRolledBack {
+                cause: cause.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Finds out whether a lock wait timeout rolled the whole transaction back, and
+    /// after a server rollback opens the empty shell (see [`TxWatch::shell`]) and sends
+    /// the savepoint rollbacks queued meanwhile.
+    pub(crate) async fn settle(&mut self) -> Result<()> {
+        let depth = match self.conn.as_ref() {
+            Some(c) if self.usable() => {
+                sqlx::mysql::MySqlTransactionManager::get_transaction_depth(c)
+            }
+            _ => return Ok(()),
+        };
+        if depth == 0 {
+            self.tx = TxWatch::default();
+            return Ok(());
+        }
+        if let Some(cause) = self.tx.timeout_unverified.take() {
+            let (conn, flight) = self.ready_now();
+            let on = flight.land(rollback_on_timeout(conn).await)?;
+            if on == 1 && self.tx.rolled_back.is_none() {
+                self.tx.rolled_back = Some(format!("{cause} (innodb_rollback_on_timeout is on)"));
+                self.tx.shell = false;
+            }
+        }
+        if self.tx.rolled_back.is_some() && !self.tx.shell {
+            let mut sql = String::from("BEGIN");
+            for level in 1..depth {
+                sql.push_str(&format!("; SAVEPOINT _sqlx_savepoint_{level}"));
+            }
+            let (conn, flight) = self.ready_now();
+            flight.land(run_script(conn, sql).await)?;
+            self.tx.shell = true;
+            while self.tx.pending_rollbacks > 0 {
+                let (conn, flight) = self.ready_now();
+                flight.land(
+                    sqlx::mysql::MySqlTransactionManager::rollback(conn)
+                        .await
+                        .map_err(Error::from),
+                )?;
+                self.tx.pending_rollbacks -= 1;
+            }
+        }
+        Ok(())
+    }
+}
+
 impl<DB: Driver> Drop for Pooled<DB> {
     fn drop(&mut self) {
+        if self.tx.rolled_back.is_some() && !self.tx.shell && self.health == Health::Clean {
+            // sqlx's savepoints are gone on the server: resetting it would fail.
+            self.health = Health::Broken;
+        }
         if let Some(conn) = self.conn.take() {
             self.pool.check_in(Returned {
                 conn,
