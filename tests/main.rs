@@ -22,6 +22,7 @@ mod model_events;
 mod models;
 mod null_and_in;
 mod pooling;
+mod post_update;
 mod reflection;
 mod schema_ddl;
 mod session;

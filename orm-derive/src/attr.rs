@@ -470,6 +470,7 @@ pub struct RelationshipAttrs {
     pub lazy: Once<LitStr>,
     pub cascade: Once<LitStr>,
     pub passive_deletes: Once<bool>,
+    pub post_update: Once<bool>,
     pub remote_side: Once<LitStr>,
 }
 
@@ -481,6 +482,7 @@ const RELATIONSHIP_KEYS: &[&str] = &[
     "lazy",
     "cascade",
     "passive_deletes",
+    "post_update",
     "remote_side",
 ];
 
@@ -502,6 +504,7 @@ pub fn relationship(attrs: &[Attribute], errors: &mut Errors) -> Option<(Span, R
                     lazy: Once::new("lazy"),
                     cascade: Once::new("cascade"),
                     passive_deletes: Once::new("passive_deletes"),
+                    post_update: Once::new("post_update"),
                     remote_side: Once::new("remote_side"),
                 },
             )
@@ -545,6 +548,8 @@ pub fn relationship(attrs: &[Attribute], errors: &mut Errors) -> Option<(Span, R
                 rel.cascade.set(span, v, errors);
             } else if p.is_ident("passive_deletes") {
                 rel.passive_deletes.set(span, flag(&meta)?, errors);
+            } else if p.is_ident("post_update") {
+                rel.post_update.set(span, flag(&meta)?, errors);
             } else if p.is_ident("remote_side") {
                 rel.remote_side.set(span, lit_str(&meta, "remote_side")?, errors);
             } else {

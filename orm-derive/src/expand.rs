@@ -653,6 +653,7 @@ fn relationship_info(m: &ModelDef, r: &RelationshipDef) -> TokenStream {
         }
     };
     let passive = r.passive_deletes;
+    let post_update = r.post_update;
     quote! {
         #cs::RelationshipInfo {
             name: #name,
@@ -667,6 +668,7 @@ fn relationship_info(m: &ModelDef, r: &RelationshipDef) -> TokenStream {
             lazy: #cs::LoadStrategy::#lazy,
             cascade: #cascade,
             passive_deletes: #passive,
+            post_update: #post_update,
             remote_side: #remote_side,
             target_vtable: <#target as #cs::Model>::vtable,
         }

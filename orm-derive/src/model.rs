@@ -71,6 +71,7 @@ pub struct RelationshipDef {
     pub lazy: Option<String>,
     pub cascade: Option<String>,
     pub passive_deletes: bool,
+    pub post_update: bool,
     pub remote_side: Vec<String>,
     pub span: Span,
 }
@@ -213,6 +214,12 @@ pub fn from_ast(input: DeriveInput) -> syn::Result<ModelDef> {
                     }
                     _ => (Shape::One, value_ty.clone()),
                 };
+                if ra.secondary.is_set() && ra.post_update.get() == Some(&true) {
+                    errors.push(syn::Error::new(
+                        ra.post_update.span().unwrap_or(span),
+                        "`post_update` sets a foreign key with a second UPDATE; a many-to-many (`secondary`) has none: its association rows are inserted after both sides",
+                    ));
+                }
                 if ra.secondary.is_set() && shape != Shape::Many {
                     errors.push(syn::Error::new(
                         ra.secondary.span().unwrap_or(span),
@@ -239,6 +246,7 @@ pub fn from_ast(input: DeriveInput) -> syn::Result<ModelDef> {
                     lazy: ra.lazy.get().map(LitStr::value),
                     cascade: ra.cascade.get().map(LitStr::value),
                     passive_deletes: ra.passive_deletes.get().copied().unwrap_or(false),
+                    post_update: ra.post_update.get().copied().unwrap_or(false),
                     remote_side: ra
                         .remote_side
                         .get()

@@ -648,6 +648,10 @@ pub struct RelationshipInfo {
     pub cascade: Cascade,
     /// Leave deleting children to the database's ON DELETE.
     pub passive_deletes: bool,
+    /// Set the foreign key with a second UPDATE after both rows are written (and clear
+    /// it with one before either is deleted), to break a cycle of rows that refer to
+    /// each other (SQLAlchemy's `post_update`).
+    pub post_update: bool,
     /// `remote_side` of a self-referential relationship.
     pub remote_side: &'static [&'static str],
     /// The target model's erased operations (for loading and flushing).

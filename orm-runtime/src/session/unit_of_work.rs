@@ -42,6 +42,9 @@ pub(crate) struct Join {
     pub(crate) local: Vec<usize>,
     pub(crate) remote: Vec<usize>,
     pub(crate) secondary: Option<Secondary>,
+    /// The relationship, or its `back_populates` partner, is `post_update`: its foreign
+    /// key is written by a second UPDATE after the rows (see [`write_post_updates`]).
+    pub(crate) post_update: bool,
 }
 
 /// The association table of a many-to-many: its columns referring to the owner's
@@ -68,7 +71,15 @@ pub(crate) fn resolve(
     if let Some(j) = JOINS.read().ok().and_then(|m| m.get(&key).cloned()) {
         return Ok(j);
     }
-    let join = Arc::new(resolve_uncached(vt, info)?);
+    let mut join = resolve_uncached(vt, info)?;
+    let target = (info.target_vtable)();
+    join.post_update = info.post_update
+        || info.back_populates.is_some_and(|back| {
+            (target.relationships)()
+                .iter()
+                .any(|r| r.name == back && r.post_update)
+        });
+    let join = Arc::new(join);
     if let Ok(mut m) = JOINS.write() {
         m.insert(key, Arc::clone(&join));
     }
@@ -107,6 +118,7 @@ fn resolve_uncached(vt: &'static ModelVTable, info: &'static RelationshipInfo) -
                 local: index_all(vt, &fk.columns)?,
                 remote: index_all(target, &fk.referred_columns)?,
                 secondary: None,
+                post_update: false,
             })
         }
         RelationshipKind::OneToMany | RelationshipKind::OneToOne => {
@@ -119,6 +131,7 @@ fn resolve_uncached(vt: &'static ModelVTable, info: &'static RelationshipInfo) -
                 local: index_all(vt, &fk.referred_columns)?,
                 remote: index_all(target, &fk.columns)?,
                 secondary: None,
+                post_update: false,
             })
         }
         RelationshipKind::ManyToMany => {
@@ -154,6 +167,7 @@ fn resolve_uncached(vt: &'static ModelVTable, info: &'static RelationshipInfo) -
                     local: to_own.columns.clone(),
                     remote: to_target.columns.clone(),
                 }),
+                post_update: false,
             })
         }
     }
@@ -421,6 +435,9 @@ struct AssocRow {
 #[derive(Default)]
 struct Plan {
     items: Vec<Item>,
+    /// Links of `post_update` relationships: written by their own UPDATEs once every
+    /// row is inserted and updated, before any is deleted.
+    post_links: Vec<Link>,
     /// Item by object address.
     index: HashMap<usize, usize, FastHash>,
     links: Vec<Link>,
@@ -532,7 +549,11 @@ async fn flush_inner(s: &mut Session, touched: &[Handle], wrote: &mut bool) -> R
     cascade_saves(s, touched)?;
     cascade_deletes(s, touched).await?;
     let mut plan = build_plan(s, touched)?;
-    if plan.items.is_empty() && plan.assoc.is_empty() && plan.assoc_owner_deletes.is_empty() {
+    if plan.items.is_empty()
+        && plan.assoc.is_empty()
+        && plan.assoc_owner_deletes.is_empty()
+        && plan.post_links.is_empty()
+    {
         finish(s, plan)?;
         return Ok(());
     }
@@ -542,6 +563,7 @@ async fn flush_inner(s: &mut Session, touched: &[Handle], wrote: &mut bool) -> R
         write_inserts(s, &mut plan, unit, dialect).await?;
         write_updates(s, &mut plan, unit).await?;
     }
+    write_post_updates(s, &mut plan).await?;
     write_associations(s, &plan).await?;
     for unit in (0..plan.units).rev() {
         write_deletes(s, &mut plan, unit).await?;
@@ -1135,6 +1157,10 @@ fn push_link(plan: &mut Plan, link: Link) {
                 plan.referenced.push((vt, c));
             }
         }
+    }
+    if link.join.post_update {
+        plan.post_links.push(link);
+        return;
     }
     let idx = plan.links.len();
     let child = link.child;
@@ -2173,6 +2199,111 @@ async fn write_updates(s: &mut Session, plan: &mut Plan, unit: usize) -> Result<
     Ok(())
 }
 
+/// The `post_update` links: one UPDATE of the child's foreign key each, once every row
+/// of the flush is inserted and updated (so both ends exist and carry their keys), and
+/// before any row is deleted (so a cleared key no longer holds a deleted row). Rows
+/// about to be deleted that hold a `post_update` key to another row have it cleared
+/// first too, so that rows referring to each other can be deleted in any order.
+async fn write_post_updates(s: &mut Session, plan: &mut Plan) -> Result<()> {
+    let mut writes: Vec<(usize, Vec<(usize, Value)>)> = Vec::new();
+    for link in &plan.post_links {
+        let cols: Vec<(usize, Value)> = match &link.parent {
+            None => link
+                .child_cols()
+                .iter()
+                .map(|&c| (c, Value::Null))
+                .collect(),
+            Some(p) => {
+                let pending_elsewhere = !plan.index.contains_key(&p.addr())
+                    && p.core().meta().state != ObjectState::Persistent;
+                if pending_elsewhere {
+                    return Err(Error::InvalidRequest {
+                        message: format!(
+                            "{} is linked to {}, which is not in the session; add it",
+                            plan.items[link.child].h.describe(),
+                            p.describe()
+                        ),
+                    });
+                }
+                link.child_cols()
+                    .iter()
+                    .zip(link.parent_cols())
+                    .map(|(&c, &pc)| (c, current_value(plan, p, pc)))
+                    .collect()
+            }
+        };
+        writes.push((link.child, cols));
+    }
+    for (idx, item) in plan.items.iter().enumerate() {
+        if item.op != Op::Delete {
+            continue;
+        }
+        let vt = item.vt;
+        for info in (vt.relationships)() {
+            if info.kind != RelationshipKind::ManyToOne {
+                continue;
+            }
+            let join = resolve(vt, info)?;
+            if join.post_update && join.local.iter().any(|&c| item.orig[c] != Value::Null) {
+                writes.push((idx, join.local.iter().map(|&c| (c, Value::Null)).collect()));
+            }
+        }
+    }
+    for (idx, cols) in writes {
+        let item = &mut plan.items[idx];
+        let vt = item.vt;
+        let columns = (vt.columns)();
+        let key = item.key.clone().unwrap_or_else(|| key_values_of(item));
+        let mut set: Vec<Assignment> = cols
+            .iter()
+            .map(|(c, v)| Assignment::new(Name::Borrowed(columns[*c].name), v.clone()))
+            .collect();
+        let mut cond = key_cond(vt, &key);
+        // A versioned row: checked against, and bumped from, the version it has now
+        // (this flush may have bumped it already).
+        let version = version_column(vt);
+        let current = |item: &Item, v: usize| match item.op {
+            Op::Insert => item.values[v].clone(),
+            _ if item.assigned.contains(v) => item.values[v].clone(),
+            _ => item.orig[v].clone(),
+        };
+        let bumped = version.map(|v| (v, current(item, v)));
+        if let Some((v, now)) = &bumped {
+            cond = cond.and(eq(model_col(vt, columns[*v].name), now.clone()));
+            set.push(Assignment::new(Name::Borrowed(columns[*v].name), bump(now)));
+        }
+        let bumped = bumped.map(|(v, now)| (v, bump(&now)));
+        let stmt = update((vt.table)()).set(set).filter(cond);
+        let object = describe(vt.name, Some(&key));
+        let done = s
+            .tx()
+            .await?
+            .execute(&stmt)
+            .await
+            .map_err(|e| flush_error(Op::Update, object.clone(), e))?;
+        if done.rows_affected() != 1 {
+            return Err(Error::StaleData {
+                operation: "UPDATE",
+                object,
+                expected: 1,
+                matched: done.rows_affected(),
+            });
+        }
+        if item.op == Op::Delete {
+            // The DELETE checks the version this UPDATE left.
+            if let Some((v, new)) = bumped {
+                item.orig[v] = new;
+            }
+        } else {
+            for (c, v) in cols.into_iter().chain(bumped) {
+                item.values[c] = v;
+                item.assigned.insert(c);
+            }
+        }
+    }
+    Ok(())
+}
+
 async fn write_associations(s: &mut Session, plan: &Plan) -> Result<()> {
     for (join, owner) in &plan.assoc_owner_deletes {
         let Some(sec) = &join.secondary else { continue };
@@ -2298,6 +2429,10 @@ fn delete_order(plan: &Plan, rows: &[usize]) -> Result<Vec<usize>> {
         let h = &plan.items[r].h;
         let vt = h.vtable();
         for (i, info) in (vt.relationships)().iter().enumerate() {
+            // A post_update foreign key is cleared before the deletes.
+            if resolve(vt, info)?.post_update {
+                continue;
+            }
             let mut targets = Vec::new();
             (vt.with_relationship)(h, i, &mut |rel| {
                 targets.extend(rel.items().iter().map(Handle::addr));
