@@ -432,6 +432,19 @@ pub enum Error {
         feature: String,
     },
 
+    /// The server is older than the first version of its dialect that has this construct
+    /// (`INSERT ... RETURNING` on MariaDB 10.4, a CTE on MySQL 5.7); see
+    /// [`ServerInfo`](crate::ServerInfo).
+    #[error("{feature} is not supported by the server, {server}: it needs {needs} or later")]
+    UnsupportedByServer {
+        /// What was asked for, as SQL spells it.
+        feature: &'static str,
+        /// The server and its version: `MariaDB 10.4.32`.
+        server: String,
+        /// The first version that has it: `MariaDB 10.5.0`.
+        needs: String,
+    },
+
     /// The connection broke under a statement: the server closed it (a restart, a
     /// `KILL`, an idle timeout) or the network cut it. A plain
     /// [`Connection`](crate::Connection) opens a new one for its next statement; a

@@ -40,7 +40,7 @@ pub mod value;
 
 pub use model::relationship;
 
-pub use dialect::Dialect;
+pub use dialect::{Capabilities, Dialect, Feature, ServerInfo, ServerVersion};
 pub use engine::{
     Connection, Engine, EngineBuilder, JournalMode, NewConnection, PoolKind, PoolStatus,
     QueryResult, Savepoint, Synchronous, Transaction, create_engine,

@@ -1,5 +1,5 @@
 //! SQL dialects: how PostgreSQL, MySQL/MariaDB and SQLite spell identifiers, bind
-//! placeholders and limits.
+//! placeholders and limits, and what each server version can run ([`ServerInfo`]).
 //!
 //! A leaf of the module graph: it names no other module of the crate, so that `sql`
 //! and `schema` (which spell SQL) and `engine` (which talks to the drivers) can all
@@ -7,6 +7,10 @@
 //! `engine::driver`'s work.
 
 use std::fmt::Write;
+
+mod server;
+
+pub use server::{Capabilities, Feature, ServerInfo, ServerVersion};
 
 /// The SQL dialects the engine speaks, chosen from the URL's scheme.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -16,7 +20,8 @@ pub enum Dialect {
     /// MySQL (`mysql://`).
     MySql,
     /// MariaDB (`mysql://` or `mariadb://`, recognised from the server's version at
-    /// connect time): MySQL's dialect plus `INSERT/DELETE ... RETURNING` (10.5+).
+    /// connect time): MySQL's dialect plus `DELETE ... RETURNING` (10.0.5+) and
+    /// `INSERT ... RETURNING` (10.5+), with `LOCK IN SHARE MODE` for `FOR SHARE`.
     MariaDb,
     /// SQLite (`sqlite:`).
     Sqlite,

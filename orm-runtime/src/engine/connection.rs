@@ -112,6 +112,11 @@ impl Connection {
         self.shared.dialect
     }
 
+    /// The server's dialect, version and capabilities; see [`Engine::server`](super::Engine::server).
+    pub fn server(&self) -> crate::dialect::ServerInfo {
+        self.shared.server
+    }
+
     fn echo(&self) -> Arc<super::events::Events> {
         Arc::clone(&self.shared.events)
     }

@@ -36,7 +36,7 @@ use pool::{Pool, PoolConfig};
 use setup::{AfterConnectFn, ConnectSettings, Setup};
 use url::{ConnectTarget, DatabaseUrl};
 
-use crate::dialect::Dialect;
+use crate::dialect::{Dialect, ServerInfo};
 use crate::error::{Error, Result};
 use crate::row::Row;
 use crate::sql::Executable;
@@ -109,7 +109,7 @@ macro_rules! executor_methods {
             &mut self,
             stmt: impl $crate::sql::Executable,
         ) -> $crate::error::Result<$crate::engine::QueryResult> {
-            let plan = stmt.plan_for(self.dialect())?;
+            let plan = stmt.plan_for(self.server())?;
             self.run_plan(plan).await
         }
 
@@ -213,7 +213,7 @@ macro_rules! executor_methods {
             stmt: impl $crate::sql::Executable,
         ) -> $crate::error::Result<Vec<$crate::row::Row>> {
             let echo = self.echo();
-            match stmt.plan_for(self.dialect())? {
+            match stmt.plan_for(self.server())? {
                 $crate::sql::ExecPlan::Single(c) => {
                     let (raw, flight) = self.raw().await?;
                     flight.land(raw.fetch_all(&c, &echo).await)
@@ -240,7 +240,7 @@ macro_rules! executor_methods {
             stmt: impl $crate::sql::Executable,
         ) -> $crate::error::Result<Option<$crate::row::Row>> {
             let echo = self.echo();
-            match stmt.plan_for(self.dialect())? {
+            match stmt.plan_for(self.server())? {
                 $crate::sql::ExecPlan::Single(c) => {
                     let (raw, flight) = self.raw().await?;
                     flight.land(raw.fetch_optional(&c, &echo).await)
@@ -260,7 +260,7 @@ macro_rules! executor_methods {
         ) -> futures_core::stream::BoxStream<'_, $crate::error::Result<$crate::row::Row>> {
             let echo = self.echo();
             let dialect = self.dialect();
-            match stmt.plan_for(dialect) {
+            match stmt.plan_for(self.server()) {
                 Ok($crate::sql::ExecPlan::Single(c)) => Box::pin(async_stream::try_stream! {
                     let (raw, flight) = self.raw().await?;
                     let mut rows = flight.track(raw.fetch(c, echo));
@@ -302,6 +302,8 @@ macro_rules! with_pool {
 pub(crate) struct EngineShared {
     pool: DbPool,
     pub(crate) dialect: Dialect,
+    /// The dialect with the server's version and capabilities, read at connect.
+    pub(crate) server: ServerInfo,
     pub(crate) echo: bool,
     pub(crate) events: Arc<events::Events>,
     url: String,
@@ -541,10 +543,16 @@ impl EngineBuilder {
                 });
             }
         };
+        let detected_server = ServerInfo::from_version_string(detected, &server_version);
+        let server = if dialect == detected {
+            detected_server
+        } else {
+            detected_server.with_dialect(dialect)
+        };
         let events = events::Events::new(self.echo);
         let setup = Setup {
             hook: self.after_connect,
-            dialect,
+            server,
             events: Arc::clone(&events),
         };
         let pool = match url.target {
@@ -562,6 +570,7 @@ impl EngineBuilder {
             shared: Arc::new(EngineShared {
                 pool,
                 dialect,
+                server,
                 echo: self.echo,
                 events,
                 url: url.redacted,
@@ -630,6 +639,26 @@ impl Engine {
     /// The engine's dialect, chosen from the URL (and, for MySQL URLs, the server).
     pub fn dialect(&self) -> Dialect {
         self.shared.dialect
+    }
+
+    /// The server behind the engine, read when it connected: its dialect, version and
+    /// [`Capabilities`](crate::Capabilities). Statements run on the engine are compiled
+    /// for it, so a construct the server lacks (`INSERT ... RETURNING` before MariaDB
+    /// 10.5) is refused, or emulated, rather than sent.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use orm_runtime::{create_engine, Dialect, Feature};
+    /// let engine = create_engine("sqlite::memory:").await?;
+    /// let server = engine.server();
+    /// assert_eq!(server.dialect(), Dialect::Sqlite);
+    /// assert!(server.version().is_some());
+    /// // The bundled SQLite is recent enough for RETURNING (3.35) and upserts (3.24).
+    /// assert!(server.has(Feature::InsertReturning) && server.has(Feature::Upsert));
+    /// # Ok::<(), orm_runtime::Error>(()) }).unwrap();
+    /// ```
+    pub fn server(&self) -> ServerInfo {
+        self.shared.server
     }
 
     /// Calls `f` after every statement any connection of this engine runs (SQL, binds,
@@ -791,7 +820,7 @@ impl Engine {
     /// Streams a query's rows; the stream holds a pooled connection until it ends or is
     /// dropped.
     pub fn fetch(&self, stmt: impl Executable) -> BoxStream<'static, Result<Row>> {
-        let c = match stmt.plan_for(self.dialect()) {
+        let c = match stmt.plan_for(self.server()) {
             Ok(crate::sql::ExecPlan::Single(c)) => c,
             Ok(_) => {
                 let dialect = self.dialect().name();
@@ -833,7 +862,7 @@ impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Engine")
             .field("url", &self.shared.url)
-            .field("dialect", &self.shared.dialect)
+            .field("server", &self.shared.server)
             .field("pool", &self.shared.kind)
             .finish_non_exhaustive()
     }

@@ -13,7 +13,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use super::QueryResult;
 use super::events::Events;
 use super::exec::RawConn;
-use crate::dialect::Dialect;
+use crate::dialect::{Dialect, ServerInfo};
 use crate::error::{Error, Result};
 use crate::row::Row;
 use crate::sql::{ExecPlan, Executable};
@@ -191,7 +191,7 @@ pub(crate) type AfterConnectFn =
 #[derive(Clone)]
 pub(crate) struct Setup {
     pub(crate) hook: Option<Arc<AfterConnectFn>>,
-    pub(crate) dialect: Dialect,
+    pub(crate) server: ServerInfo,
     pub(crate) events: Arc<Events>,
 }
 
@@ -204,7 +204,7 @@ impl Setup {
         };
         let mut conn = NewConnection {
             raw,
-            dialect: self.dialect,
+            server: self.server,
             events: &self.events,
         };
         hook(&mut conn).await.map_err(|source| Error::AfterConnect {
@@ -220,21 +220,27 @@ impl Setup {
 /// tables). Its statements are reported to the engine's listeners like any other.
 pub struct NewConnection<'a> {
     raw: RawConn<'a>,
-    dialect: Dialect,
+    server: ServerInfo,
     events: &'a Events,
 }
 
 impl NewConnection<'_> {
     /// The engine's dialect.
     pub fn dialect(&self) -> Dialect {
-        self.dialect
+        self.server.dialect()
+    }
+
+    /// The server's dialect, version and capabilities; see
+    /// [`Engine::server`](super::Engine::server).
+    pub fn server(&self) -> ServerInfo {
+        self.server
     }
 
     fn single(&self, stmt: impl Executable) -> Result<crate::sql::Compiled> {
-        match stmt.plan_for(self.dialect)? {
+        match stmt.plan_for(self.server)? {
             ExecPlan::Single(c) => Ok(c),
             _ => Err(Error::Unsupported {
-                dialect: self.dialect.name(),
+                dialect: self.server.dialect().name(),
                 feature: "an emulated statement in an after-connect hook".into(),
             }),
         }
@@ -271,7 +277,7 @@ impl NewConnection<'_> {
 impl std::fmt::Debug for NewConnection<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("NewConnection")
-            .field("dialect", &self.dialect)
+            .field("server", &self.server)
             .finish_non_exhaustive()
     }
 }

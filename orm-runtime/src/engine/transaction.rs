@@ -113,6 +113,12 @@ macro_rules! scope_methods {
             self.0.shared.dialect
         }
 
+        /// The server's dialect, version and capabilities; see
+        /// [`Engine::server`](super::Engine::server).
+        pub fn server(&self) -> crate::dialect::ServerInfo {
+            self.0.shared.server
+        }
+
         fn echo(&self) -> Arc<super::events::Events> {
             Arc::clone(&self.0.shared.events)
         }

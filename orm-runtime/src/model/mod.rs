@@ -9,7 +9,7 @@ use std::sync::{Arc, OnceLock};
 
 use relationship::{RelatedCore, RelationshipInfo};
 
-use crate::dialect::Dialect;
+use crate::dialect::{Dialect, Feature, ServerInfo};
 use crate::error::Result;
 use crate::row::{FromRow, Row};
 use crate::sql::{Compiled, HasTable};
@@ -77,7 +77,9 @@ pub trait Model:
     /// The column values, in [`Model::columns`] order.
     fn values(&self) -> Vec<Value>;
 
-    /// The SQL this model runs by primary key, compiled once per dialect.
+    /// The SQL this model runs by primary key, compiled once per dialect for its latest
+    /// server (see [`ServerInfo`]); [`ModelSql::build`] compiles it for an engine's
+    /// server.
     fn sql(dialect: Dialect) -> &'static ModelSql;
 
     /// The primary key read from `row` by position, starting at `offset` (the key
@@ -151,7 +153,7 @@ pub struct ModelSql {
     /// `DELETE FROM t WHERE <pk> = ?` (binds: the key).
     pub delete_by_key: Compiled,
     /// `INSERT INTO t (<columns but the generated key>) VALUES (?, ...)`, with
-    /// `RETURNING <generated key>` where the dialect has it (binds: the values of
+    /// `RETURNING <generated key>` where the server has it (binds: the values of
     /// [`ModelSql::insert_columns`], in order).
     pub insert: Compiled,
     /// The columns [`ModelSql::insert`] binds, as indexes into [`Model::columns`].
@@ -162,8 +164,11 @@ pub struct ModelSql {
 }
 
 impl ModelSql {
-    /// Compiles the statements of `M` for `dialect`.
-    pub fn build<M: Model>(dialect: Dialect) -> Result<ModelSql> {
+    /// Compiles the statements of `M` for `server`: a [`Dialect`] (its latest server,
+    /// as [`Model::sql`] does) or an engine's [`ServerInfo`], whose capabilities decide
+    /// whether [`ModelSql::insert`] has its RETURNING.
+    pub fn build<M: Model>(server: impl Into<ServerInfo>) -> Result<ModelSql> {
+        let server = server.into();
         use crate::sql::{
             ColumnRef, ExprNode, Name, Qualifier, SelectItem, and_all, delete, select,
         };
@@ -213,8 +218,9 @@ impl ModelSql {
                 label: None,
             })
             .collect();
-        // MySQL reports the generated key as LAST_INSERT_ID() instead.
-        if !generated.is_empty() && dialect != Dialect::MySql {
+        // Without RETURNING (MySQL, MariaDB before 10.5, SQLite before 3.35) the driver
+        // reports the generated key as LAST_INSERT_ID() / last_insert_rowid() instead.
+        if !generated.is_empty() && server.has(Feature::InsertReturning) {
             insert = insert.returning(generated);
         }
         let set: Vec<crate::sql::Assignment> = M::columns()
@@ -238,14 +244,14 @@ impl ModelSql {
             select_by_key: select_all
                 .clone()
                 .filter(key_cond())
-                .compile_uncached(dialect)?,
-            select_all: select_all.compile_uncached(dialect)?,
+                .compile_uncached(server)?,
+            select_all: select_all.compile_uncached(server)?,
             delete_by_key: delete(Arc::clone(&table))
                 .filter(key_cond())
-                .compile_uncached(dialect)?,
-            insert: insert.compile_uncached(dialect)?,
+                .compile_uncached(server)?,
+            insert: insert.compile_uncached(server)?,
             insert_columns,
-            update_by_key: update.filter(key_cond()).compile_uncached(dialect)?,
+            update_by_key: update.filter(key_cond()).compile_uncached(server)?,
         })
     }
 }

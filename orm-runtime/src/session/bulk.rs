@@ -1,7 +1,7 @@
 //! `merge`, and bulk UPDATE / DELETE through the session with the identity map kept in
 //! step (SQLAlchemy's `synchronize_session`).
 
-use crate::dialect::Dialect;
+use crate::dialect::Feature;
 use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::session::object::{Handle, Obj, ObjectState};
@@ -108,8 +108,7 @@ impl Session {
         for h in self.store::<M>().map.values() {
             check_unlocked(h, "a bulk UPDATE of its table")?;
         }
-        let dialect = self.engine.dialect();
-        if matches!(dialect, Dialect::Postgres | Dialect::Sqlite) {
+        if self.engine.server().has(Feature::UpdateReturning) {
             // The new rows come back whole: loaded objects take them as they are.
             refuse_returning(&stmt.returning)?;
             stmt.returning = key_items::<M>();
@@ -195,7 +194,7 @@ impl Session {
         if sync == Synchronize::None {
             return Ok(self.tx().await?.execute(&stmt).await?.rows_affected());
         }
-        let keys = if self.engine.dialect() == Dialect::MySql {
+        let keys = if !self.engine.server().has(Feature::DeleteReturning) {
             let keys = self.matching_keys::<M>(stmt.filter.clone()).await?;
             self.tx().await?.execute(&stmt).await?;
             keys

@@ -20,7 +20,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, LazyLock, RwLock};
 
-use crate::dialect::Dialect;
+use crate::dialect::{Dialect, Feature};
 use crate::error::{Error, Result};
 use crate::model::relationship::{RelationshipInfo, RelationshipKind};
 use crate::schema::Table;
@@ -1584,8 +1584,9 @@ async fn insert_group(
             .filter(|&i| !columns[i].primary_key),
     );
     let needs_return = !left_out.is_empty();
-    let has_returning = dialect != Dialect::MySql;
-    // MySQL (no RETURNING): a generated key is LAST_INSERT_ID(), one row per INSERT;
+    let has_returning = s.engine.server().has(Feature::InsertReturning);
+    // No INSERT ... RETURNING (MySQL, MariaDB before 10.5, SQLite before 3.35): a
+    // generated key is LAST_INSERT_ID() (last_insert_rowid()), one row per INSERT;
     // server defaults are read back by key once the rows are in.
     let per_row = generated_left_out && !has_returning;
     let read_back =

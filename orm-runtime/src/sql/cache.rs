@@ -20,7 +20,7 @@ use super::Compiled;
 use super::compiler::{Compiler, Source};
 use super::dml::{DeleteStatement, InsertStatement, UpdateStatement};
 use super::select::SelectStatement;
-use crate::dialect::Dialect;
+use crate::dialect::ServerInfo;
 use crate::error::Result;
 use crate::value::Value;
 
@@ -72,17 +72,17 @@ impl Stmt<'_> {
 }
 
 /// Compiles without the cache.
-pub(crate) fn compile_uncached(stmt: Stmt<'_>, dialect: Dialect) -> Result<Compiled> {
-    let mut c = Compiler::new(dialect);
+pub(crate) fn compile_uncached(stmt: Stmt<'_>, server: ServerInfo) -> Result<Compiled> {
+    let mut c = Compiler::new(server);
     stmt.compile_into(&mut c)?;
     let (sql, binds, _) = c.finish()?;
     Ok(Compiled::new(sql, binds))
 }
 
 /// Compiles through the cache.
-pub(crate) fn compile(stmt: Stmt<'_>, dialect: Dialect) -> Result<Compiled> {
-    let Some((key, mut values)) = key_of(stmt, dialect) else {
-        return compile_uncached(stmt, dialect);
+pub(crate) fn compile(stmt: Stmt<'_>, server: ServerInfo) -> Result<Compiled> {
+    let Some((key, mut values)) = key_of(stmt, server) else {
+        return compile_uncached(stmt, server);
     };
     if let Some(entry) = CACHE.read().ok().and_then(|m| m.get(&key).cloned()) {
         let mut take = |u: &Use| {
@@ -103,7 +103,7 @@ pub(crate) fn compile(stmt: Stmt<'_>, dialect: Dialect) -> Result<Compiled> {
             .collect();
         return Ok(Compiled::new(Arc::clone(&entry.sql), binds));
     }
-    let mut c = Compiler::new(dialect);
+    let mut c = Compiler::new(server);
     stmt.compile_into(&mut c)?;
     let (sql, binds, sources) = c.finish()?;
     let sql: Arc<str> = Arc::from(sql);
@@ -176,7 +176,13 @@ thread_local! {
 /// holds only this crate's types and std's strings, numbers and containers), and nothing else
 /// opens [`MET`]; the pointers are only compared, while `stmt` is still borrowed, so no
 /// address can have been reused. The sink is closed even if the walk panics.
-fn key_of(stmt: Stmt<'_>, dialect: Dialect) -> Option<(Vec<u8>, Vec<Met>)> {
+///
+/// The key starts with the dialect and the server's [`Capabilities`]: the SQL depends on
+/// them (RETURNING, upsert spellings, lock options), and not on the version otherwise,
+/// so servers of one dialect with the same capabilities share entries.
+///
+/// [`Capabilities`]: crate::dialect::Capabilities
+fn key_of(stmt: Stmt<'_>, server: ServerInfo) -> Option<(Vec<u8>, Vec<Met>)> {
     struct Close;
     impl Drop for Close {
         fn drop(&mut self) {
@@ -188,7 +194,8 @@ fn key_of(stmt: Stmt<'_>, dialect: Dialect) -> Option<(Vec<u8>, Vec<Met>)> {
     let mut h = KeyHasher {
         key: Vec::with_capacity(256),
     };
-    dialect.hash(&mut h);
+    server.dialect().hash(&mut h);
+    server.capabilities().hash(&mut h);
     stmt.hash(&mut h);
     let values = MET.try_with(|m| m.borrow_mut().take()).ok().flatten()?;
     drop(close);

@@ -6,7 +6,7 @@ use super::ExecPlan;
 use super::column::Assignment;
 use super::expr::{BinaryOp, ColumnRef, ExprNode, IntoExpr, Name, Qualifier};
 use super::select::{IntoSelectList, SelectItem, SelectStatement, and_opt, select};
-use crate::dialect::Dialect;
+use crate::dialect::{Feature, ServerInfo};
 use crate::error::{Error, Result};
 use crate::schema::Table;
 use crate::value::Value;
@@ -359,18 +359,24 @@ impl DeleteStatement {
 }
 
 impl InsertStatement {
-    /// On MySQL, which has no RETURNING, a single-row INSERT with RETURNING runs as the
-    /// INSERT then a SELECT of the returned columns by primary key: the key given in the
-    /// row, or the AUTO_INCREMENT id the INSERT generated. Anything else is
-    /// [`Error::Unsupported`].
-    pub(crate) fn plan(&self, dialect: Dialect) -> Result<ExecPlan> {
-        if dialect != Dialect::MySql || self.returning.is_empty() {
-            return self.compile(dialect).map(ExecPlan::Single);
+    /// On MySQL, which has no RETURNING (and MariaDB before 10.5, which has none for
+    /// INSERT), a single-row INSERT with RETURNING runs as the INSERT then a SELECT of
+    /// the returned columns by primary key: the key given in the row, or the
+    /// AUTO_INCREMENT id the INSERT generated. Anything else is [`Error::Unsupported`].
+    pub(crate) fn plan(&self, server: ServerInfo) -> Result<ExecPlan> {
+        let dialect = server.dialect();
+        if !dialect.is_mysql() || self.returning.is_empty() || server.has(Feature::InsertReturning)
+        {
+            return self.compile(server).map(ExecPlan::Single);
         }
         let unsupported = |why: &str| Error::Unsupported {
             dialect: dialect.name(),
             feature: format!(
-                "INSERT ... RETURNING {why} (MySQL has no RETURNING; it is emulated for single-row inserts keyed by their primary key)"
+                "INSERT ... RETURNING {why} ({} has no INSERT ... RETURNING; it is emulated for single-row inserts keyed by their primary key)",
+                match server.version() {
+                    Some(_) => server.to_string(),
+                    None => server.product().to_owned(),
+                }
             ),
         };
         if self.rows.len() != 1 || self.select.is_some() || self.on_conflict.is_some() {
@@ -452,8 +458,8 @@ impl InsertStatement {
         let mut insert = self.clone();
         insert.returning.clear();
         Ok(ExecPlan::InsertThenSelect {
-            insert: insert.compile(dialect)?,
-            select: select.compile(dialect)?,
+            insert: insert.compile(server)?,
+            select: select.compile(server)?,
             generated_key,
         })
     }

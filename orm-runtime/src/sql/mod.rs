@@ -46,7 +46,7 @@ pub use text::{TextClause, text};
 
 use cache::Stmt;
 
-use crate::dialect::Dialect;
+use crate::dialect::{Dialect, ServerInfo};
 use crate::error::Result;
 use crate::value::Value;
 
@@ -92,15 +92,16 @@ impl std::fmt::Display for Compiled {
 /// Anything the engine can run: it compiles to SQL text and binds for a dialect.
 ///
 /// Implemented by [`TextClause`] and [`Compiled`], and by the statement builders of the
-/// expression language.
+/// expression language. Both methods take a [`Dialect`] (the latest server of it) or the
+/// [`ServerInfo`] of a connected engine ([`Engine::server`](crate::Engine::server)).
 pub trait Executable {
-    /// Compiles the statement for `dialect`.
-    fn compile_for(&self, dialect: Dialect) -> Result<Compiled>;
+    /// Compiles the statement for `server`.
+    fn compile_for(&self, server: impl Into<ServerInfo>) -> Result<Compiled>;
 
-    /// How to run the statement on `dialect`: usually the one compiled statement; for
-    /// constructs a dialect lacks, the statements that emulate it.
-    fn plan_for(&self, dialect: Dialect) -> Result<ExecPlan> {
-        self.compile_for(dialect).map(ExecPlan::Single)
+    /// How to run the statement on `server`: usually the one compiled statement; for
+    /// constructs the server lacks, the statements that emulate it.
+    fn plan_for(&self, server: impl Into<ServerInfo>) -> Result<ExecPlan> {
+        self.compile_for(server).map(ExecPlan::Single)
     }
 }
 
@@ -110,7 +111,8 @@ pub trait Executable {
 pub enum ExecPlan {
     /// One statement.
     Single(Compiled),
-    /// `INSERT ... RETURNING` where the dialect has no RETURNING (MySQL): the INSERT, then
+    /// `INSERT ... RETURNING` where the server has no RETURNING (MySQL, MariaDB before
+    /// 10.5): the INSERT, then
     /// a SELECT of the returned columns by primary key, on the same connection and in
     /// one transaction (a savepoint inside one), so that both happen or neither. A
     /// SELECT that finds no row is an error, and the INSERT is rolled back.
@@ -126,43 +128,44 @@ pub enum ExecPlan {
 }
 
 impl Executable for Compiled {
-    fn compile_for(&self, _dialect: Dialect) -> Result<Compiled> {
+    fn compile_for(&self, _server: impl Into<ServerInfo>) -> Result<Compiled> {
         Ok(self.clone())
     }
 }
 
 impl<T: Executable + ?Sized> Executable for &T {
-    fn compile_for(&self, dialect: Dialect) -> Result<Compiled> {
-        (**self).compile_for(dialect)
+    fn compile_for(&self, server: impl Into<ServerInfo>) -> Result<Compiled> {
+        (**self).compile_for(server)
     }
 
-    fn plan_for(&self, dialect: Dialect) -> Result<ExecPlan> {
-        (**self).plan_for(dialect)
+    fn plan_for(&self, server: impl Into<ServerInfo>) -> Result<ExecPlan> {
+        (**self).plan_for(server)
     }
 }
 
 macro_rules! statement_compile {
     ($($ty:ident => $variant:ident),* $(,)?) => {$(
         impl $ty {
-            /// Compiles for `dialect`: SQL text and binds. Shapes compiled before come from
-            /// the statement cache.
-            pub fn compile(&self, dialect: crate::dialect::Dialect) -> Result<Compiled> {
-                cache::compile(Stmt::$variant(self), dialect)
+            /// Compiles for `server` (a [`Dialect`] for its latest server, or an
+            /// engine's [`ServerInfo`]): SQL text and binds. Shapes compiled before come
+            /// from the statement cache.
+            pub fn compile(&self, server: impl Into<ServerInfo>) -> Result<Compiled> {
+                cache::compile(Stmt::$variant(self), server.into())
             }
 
-            /// Compiles for `dialect` without consulting or filling the cache.
-            pub fn compile_uncached(&self, dialect: crate::dialect::Dialect) -> Result<Compiled> {
-                cache::compile_uncached(Stmt::$variant(self), dialect)
+            /// Compiles for `server` without consulting or filling the cache.
+            pub fn compile_uncached(&self, server: impl Into<ServerInfo>) -> Result<Compiled> {
+                cache::compile_uncached(Stmt::$variant(self), server.into())
             }
         }
 
         impl Executable for $ty {
-            fn compile_for(&self, dialect: Dialect) -> Result<Compiled> {
-                self.compile(dialect)
+            fn compile_for(&self, server: impl Into<ServerInfo>) -> Result<Compiled> {
+                self.compile(server)
             }
 
-            fn plan_for(&self, dialect: Dialect) -> Result<ExecPlan> {
-                self.plan(dialect)
+            fn plan_for(&self, server: impl Into<ServerInfo>) -> Result<ExecPlan> {
+                self.plan(server.into())
             }
         }
 
@@ -186,20 +189,20 @@ statement_compile!(
 );
 
 impl SelectStatement {
-    fn plan(&self, dialect: Dialect) -> Result<ExecPlan> {
-        self.compile(dialect).map(ExecPlan::Single)
+    fn plan(&self, server: ServerInfo) -> Result<ExecPlan> {
+        self.compile(server).map(ExecPlan::Single)
     }
 }
 
 impl UpdateStatement {
-    fn plan(&self, dialect: Dialect) -> Result<ExecPlan> {
-        self.compile(dialect).map(ExecPlan::Single)
+    fn plan(&self, server: ServerInfo) -> Result<ExecPlan> {
+        self.compile(server).map(ExecPlan::Single)
     }
 }
 
 impl DeleteStatement {
-    fn plan(&self, dialect: Dialect) -> Result<ExecPlan> {
-        self.compile(dialect).map(ExecPlan::Single)
+    fn plan(&self, server: ServerInfo) -> Result<ExecPlan> {
+        self.compile(server).map(ExecPlan::Single)
     }
 }
 

@@ -270,8 +270,8 @@ impl TextClause {
 }
 
 impl Executable for TextClause {
-    fn compile_for(&self, dialect: Dialect) -> Result<Compiled> {
-        self.compile(dialect)
+    fn compile_for(&self, server: impl Into<crate::dialect::ServerInfo>) -> Result<Compiled> {
+        self.compile(server.into().dialect())
     }
 }
 

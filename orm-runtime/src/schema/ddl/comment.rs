@@ -84,8 +84,8 @@ impl<'a> SetComment<'a> {
 }
 
 impl Executable for SetComment<'_> {
-    fn compile_for(&self, dialect: Dialect) -> Result<Compiled> {
-        self.compile(dialect)
+    fn compile_for(&self, server: impl Into<crate::dialect::ServerInfo>) -> Result<Compiled> {
+        self.compile(server.into().dialect())
     }
 }
 

@@ -170,8 +170,8 @@ impl<'a> AddConstraint<'a> {
 }
 
 impl Executable for AddConstraint<'_> {
-    fn compile_for(&self, dialect: Dialect) -> Result<Compiled> {
-        self.compile(dialect)
+    fn compile_for(&self, server: impl Into<crate::dialect::ServerInfo>) -> Result<Compiled> {
+        self.compile(server.into().dialect())
     }
 }
 
@@ -257,8 +257,8 @@ impl<'a> DropConstraint<'a> {
 }
 
 impl Executable for DropConstraint<'_> {
-    fn compile_for(&self, dialect: Dialect) -> Result<Compiled> {
-        self.compile(dialect)
+    fn compile_for(&self, server: impl Into<crate::dialect::ServerInfo>) -> Result<Compiled> {
+        self.compile(server.into().dialect())
     }
 }
 

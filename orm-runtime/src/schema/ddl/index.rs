@@ -73,8 +73,8 @@ impl<'a> CreateIndex<'a> {
 }
 
 impl Executable for CreateIndex<'_> {
-    fn compile_for(&self, dialect: Dialect) -> Result<Compiled> {
-        self.compile(dialect)
+    fn compile_for(&self, server: impl Into<crate::dialect::ServerInfo>) -> Result<Compiled> {
+        self.compile(server.into().dialect())
     }
 }
 
@@ -112,8 +112,8 @@ impl<'a> DropIndex<'a> {
 }
 
 impl Executable for DropIndex<'_> {
-    fn compile_for(&self, dialect: Dialect) -> Result<Compiled> {
-        self.compile(dialect)
+    fn compile_for(&self, server: impl Into<crate::dialect::ServerInfo>) -> Result<Compiled> {
+        self.compile(server.into().dialect())
     }
 }
 

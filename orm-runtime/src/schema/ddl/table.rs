@@ -152,8 +152,8 @@ impl<'a> CreateTable<'a> {
 }
 
 impl Executable for CreateTable<'_> {
-    fn compile_for(&self, dialect: Dialect) -> Result<Compiled> {
-        self.compile(dialect)
+    fn compile_for(&self, server: impl Into<crate::dialect::ServerInfo>) -> Result<Compiled> {
+        self.compile(server.into().dialect())
     }
 }
 
@@ -201,8 +201,8 @@ impl<'a> DropTable<'a> {
 }
 
 impl Executable for DropTable<'_> {
-    fn compile_for(&self, dialect: Dialect) -> Result<Compiled> {
-        self.compile(dialect)
+    fn compile_for(&self, server: impl Into<crate::dialect::ServerInfo>) -> Result<Compiled> {
+        self.compile(server.into().dialect())
     }
 }
 

@@ -1,7 +1,7 @@
 //! INSERT (VALUES, DEFAULT VALUES, from a SELECT), upserts (ON CONFLICT, ON DUPLICATE KEY
 //! UPDATE), UPDATE, DELETE, and RETURNING.
 
-use crate::dialect::Dialect;
+use crate::dialect::{Dialect, Feature};
 use crate::error::{Error, Result};
 use crate::schema::Table;
 use crate::sql::column::Assignment;
@@ -12,18 +12,11 @@ use crate::sql::select::SelectItem;
 use super::{Compiler, collect_qualifiers, table_qualifier, unsupported};
 
 impl Compiler {
-    fn returning(&mut self, table: &Table, items: &[SelectItem], what: &str) -> Result<()> {
+    fn returning(&mut self, table: &Table, items: &[SelectItem], what: Feature) -> Result<()> {
         if items.is_empty() {
             return Ok(());
         }
-        let supported = match self.dialect {
-            Dialect::Postgres | Dialect::Sqlite => true,
-            Dialect::MariaDb => what != "UPDATE",
-            Dialect::MySql => false,
-        };
-        if !supported {
-            return Err(unsupported(self.dialect, format!("{what} ... RETURNING")));
-        }
+        self.require(what)?;
         self.push(" RETURNING ");
         self.unqualify = Some(table.name.clone());
         let r = self.select_items(items);
@@ -78,7 +71,7 @@ impl Compiler {
         if let Some(oc) = &s.on_conflict {
             self.on_conflict(s, oc)?;
         }
-        self.returning(&s.table, &s.returning, "INSERT")
+        self.returning(&s.table, &s.returning, Feature::InsertReturning)
     }
 
     fn ident_list(&mut self, names: &[Name]) {
@@ -103,33 +96,31 @@ impl Compiler {
     }
 
     fn on_conflict(&mut self, s: &InsertStatement, oc: &OnConflict) -> Result<()> {
+        self.require(Feature::Upsert)?;
         if self.dialect.is_mysql() {
-            self.push(" ON DUPLICATE KEY UPDATE ");
-            match oc {
-                OnConflict::DoNothing { target } => {
-                    // Setting a column to itself changes nothing: MySQL's DO NOTHING.
-                    let col = target
-                        .first()
-                        .or_else(|| s.columns.first())
-                        .cloned()
-                        .ok_or_else(|| {
-                            unsupported(self.dialect, "ON CONFLICT DO NOTHING without columns")
-                        })?;
-                    self.ident(&col);
-                    self.push(" = ");
-                    self.ident(&col);
+            // MySQL 8.0.20 deprecates `VALUES(col)` for the row alias; the alias names
+            // the VALUES rows, so an INSERT from a SELECT or of DEFAULT VALUES keeps
+            // `VALUES(col)`.
+            let alias = (matches!(oc, OnConflict::DoUpdate { .. })
+                && s.select.is_none()
+                && !s.columns.is_empty()
+                && self.server.has(Feature::UpsertRowAlias))
+            .then(|| {
+                if s.table.name.eq_ignore_ascii_case("new") {
+                    "excluded"
+                } else {
+                    "new"
                 }
-                OnConflict::DoUpdate { set, filter, .. } => {
-                    if filter.is_some() {
-                        return Err(unsupported(
-                            self.dialect,
-                            "a WHERE on ON DUPLICATE KEY UPDATE",
-                        ));
-                    }
-                    self.assignments(set)?;
-                }
+            });
+            if let Some(a) = alias {
+                self.push(" AS ");
+                self.ident(a);
             }
-            return Ok(());
+            self.push(" ON DUPLICATE KEY UPDATE ");
+            self.upsert_alias = alias;
+            let r = self.mysql_upsert_actions(s, oc);
+            self.upsert_alias = None;
+            return r;
         }
         self.push(" ON CONFLICT");
         let target = match oc {
@@ -164,6 +155,35 @@ impl Compiler {
         Ok(())
     }
 
+    /// The actions of MySQL's `ON DUPLICATE KEY UPDATE`.
+    fn mysql_upsert_actions(&mut self, s: &InsertStatement, oc: &OnConflict) -> Result<()> {
+        match oc {
+            OnConflict::DoNothing { target } => {
+                // Setting a column to itself changes nothing: MySQL's DO NOTHING.
+                let col = target
+                    .first()
+                    .or_else(|| s.columns.first())
+                    .cloned()
+                    .ok_or_else(|| {
+                        unsupported(self.dialect, "ON CONFLICT DO NOTHING without columns")
+                    })?;
+                self.ident(&col);
+                self.push(" = ");
+                self.ident(&col);
+            }
+            OnConflict::DoUpdate { set, filter, .. } => {
+                if filter.is_some() {
+                    return Err(unsupported(
+                        self.dialect,
+                        "a WHERE on ON DUPLICATE KEY UPDATE",
+                    ));
+                }
+                self.assignments(set)?;
+            }
+        }
+        Ok(())
+    }
+
     pub(crate) fn update(&mut self, s: &UpdateStatement) -> Result<()> {
         if s.set.is_empty() {
             return Err(Error::InvalidStatement {
@@ -188,7 +208,7 @@ impl Compiler {
         })();
         self.scopes.pop();
         r?;
-        self.returning(&s.table, &s.returning, "UPDATE")
+        self.returning(&s.table, &s.returning, Feature::UpdateReturning)
     }
 
     pub(crate) fn delete(&mut self, s: &DeleteStatement) -> Result<()> {
@@ -205,7 +225,7 @@ impl Compiler {
         })();
         self.scopes.pop();
         r?;
-        self.returning(&s.table, &s.returning, "DELETE")
+        self.returning(&s.table, &s.returning, Feature::DeleteReturning)
     }
 }
 
@@ -330,11 +350,23 @@ mod tests {
                     User::karma.set(User::karma + 1),
                 ),
             );
-        check(
-            &stmt,
-            r#"INSERT INTO "users" ("id", "name", "karma") VALUES ($1, $2, $3) ON CONFLICT ("id") DO UPDATE SET "name" = excluded."name", "karma" = "users"."karma" + $4"#,
-            "INSERT INTO `users` (`id`, `name`, `karma`) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE `name` = VALUES(`name`), `karma` = `users`.`karma` + ?",
-            r#"INSERT INTO "users" ("id", "name", "karma") VALUES (?, ?, ?) ON CONFLICT ("id") DO UPDATE SET "name" = excluded."name", "karma" = "users"."karma" + ?"#,
+        let sql = |d: Dialect| stmt.compile(d).unwrap().sql().to_owned();
+        assert_eq!(
+            sql(Dialect::Postgres),
+            r#"INSERT INTO "users" ("id", "name", "karma") VALUES ($1, $2, $3) ON CONFLICT ("id") DO UPDATE SET "name" = excluded."name", "karma" = "users"."karma" + $4"#
+        );
+        // MySQL 8.0.20+ (the latest MySQL): the row alias; MariaDB keeps VALUES().
+        assert_eq!(
+            sql(Dialect::MySql),
+            "INSERT INTO `users` (`id`, `name`, `karma`) VALUES (?, ?, ?) AS `new` ON DUPLICATE KEY UPDATE `name` = `new`.`name`, `karma` = `users`.`karma` + ?"
+        );
+        assert_eq!(
+            sql(Dialect::MariaDb),
+            "INSERT INTO `users` (`id`, `name`, `karma`) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE `name` = VALUES(`name`), `karma` = `users`.`karma` + ?"
+        );
+        assert_eq!(
+            sql(Dialect::Sqlite),
+            r#"INSERT INTO "users" ("id", "name", "karma") VALUES (?, ?, ?) ON CONFLICT ("id") DO UPDATE SET "name" = excluded."name", "karma" = "users"."karma" + ?"#
         );
     }
 
@@ -360,7 +392,7 @@ mod tests {
             .values(User::id.set(1))
             .on_duplicate_key_update(User::karma.set(0));
         assert_eq!(
-            stmt.compile(Dialect::MySql).unwrap().sql(),
+            stmt.compile(Dialect::MariaDb).unwrap().sql(),
             "INSERT INTO `users` (`id`) VALUES (?) ON DUPLICATE KEY UPDATE `karma` = ?"
         );
         let err = stmt.compile(Dialect::Postgres).unwrap_err();

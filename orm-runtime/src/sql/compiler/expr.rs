@@ -1,7 +1,7 @@
 //! Expressions: columns, literals, binds, operators with their precedence, LIKE,
 //! function calls, CASE, CAST, window functions and the subquery forms.
 
-use crate::dialect::Dialect;
+use crate::dialect::{Dialect, Feature};
 use crate::error::{Error, Result};
 use crate::schema::SqlType;
 use crate::sql::expr::{BinaryOp, ColumnRef, ExprNode, Qualifier, Window};
@@ -166,6 +166,7 @@ impl Compiler {
                 self.push(")");
             }
             ExprNode::Over(func, window) => {
+                self.require(Feature::WindowFunctions)?;
                 self.expr(func)?;
                 self.push(" OVER (");
                 self.window(window)?;
@@ -178,7 +179,11 @@ impl Compiler {
             }
             ExprNode::Raw(sql) => self.push(sql),
             ExprNode::Excluded(col) => {
-                if self.dialect.is_mysql() {
+                if let Some(alias) = self.upsert_alias {
+                    self.ident(alias);
+                    self.push(".");
+                    self.ident(col);
+                } else if self.dialect.is_mysql() {
                     self.push("VALUES(");
                     self.ident(col);
                     self.push(")");

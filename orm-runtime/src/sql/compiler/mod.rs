@@ -3,6 +3,10 @@
 //! Shared rendering lives here; what differs per dialect (identifier quotes,
 //! placeholders, LIMIT forms, upsert syntax, ILIKE, NULLS FIRST, casts) is asked of
 //! [`Dialect`]. Every value becomes a bound parameter; every identifier is quoted.
+//! Constructs that only some server versions have (RETURNING on MariaDB, CTEs and
+//! window functions on MySQL, lock options, upsert spellings) are asked of the
+//! [`ServerInfo`] the statement is compiled for, and refused ([`lacks`]) where the
+//! server cannot run them.
 //!
 //! [`Compiler`] holds the state; its methods are split by what they render: `expr`
 //! (expressions and operators), `select` (SELECT and its clauses, FROM and joins, WITH,
@@ -11,10 +15,12 @@
 mod dml;
 mod expr;
 mod select;
+#[cfg(test)]
+mod server_tests;
 
 pub(crate) use expr::collect_qualifiers;
 
-use crate::dialect::Dialect;
+use crate::dialect::{Dialect, Feature, ServerInfo};
 use crate::error::Error;
 use crate::schema::Table;
 use crate::schema::ddl::check_identifier;
@@ -24,6 +30,8 @@ use crate::value::Value;
 /// Compilation state for one statement.
 pub(crate) struct Compiler {
     pub(crate) dialect: Dialect,
+    /// The server compiled for: `dialect` with a version and its capabilities.
+    pub(crate) server: ServerInfo,
     pub(crate) sql: String,
     pub(crate) binds: Vec<Value>,
     /// For each bind: the address of the tree value it came from, or of the values a
@@ -35,6 +43,9 @@ pub(crate) struct Compiler {
     cte_scope: Vec<Name>,
     /// While compiling RETURNING: the target table, whose columns render unqualified.
     unqualify: Option<String>,
+    /// While compiling MySQL's `ON DUPLICATE KEY UPDATE` with a row alias: the alias,
+    /// which `excluded(col)` then renders as `` `new`.`col` `` instead of `VALUES(col)`.
+    upsert_alias: Option<&'static str>,
     /// While compiling a compound's ORDER BY: every column renders by bare name.
     bare_columns: bool,
     /// The first identifier refused by [`check_identifier`]; the statement fails with it
@@ -59,16 +70,32 @@ fn unsupported(dialect: Dialect, feature: impl Into<String>) -> Error {
     }
 }
 
+/// The error for `feature` on a server without it: [`Error::Unsupported`] when no
+/// version of the dialect has it, [`Error::UnsupportedByServer`] (naming the server's
+/// version and the first that has it) when a later one does.
+pub(crate) fn lacks(server: ServerInfo, feature: Feature) -> Error {
+    match server.dialect().feature_since(feature) {
+        None => unsupported(server.dialect(), feature.sql()),
+        Some(since) => Error::UnsupportedByServer {
+            feature: feature.sql(),
+            server: server.to_string(),
+            needs: format!("{} {since}", server.product()),
+        },
+    }
+}
+
 impl Compiler {
-    pub(crate) fn new(dialect: Dialect) -> Compiler {
+    pub(crate) fn new(server: ServerInfo) -> Compiler {
         Compiler {
-            dialect,
+            dialect: server.dialect(),
+            server,
             sql: String::with_capacity(256),
             binds: Vec::new(),
             sources: Vec::new(),
             scopes: Vec::new(),
             cte_scope: Vec::new(),
             unqualify: None,
+            upsert_alias: None,
             bare_columns: false,
             bad_identifier: None,
         }
@@ -80,6 +107,15 @@ impl Compiler {
         match self.bad_identifier {
             Some(e) => Err(e),
             None => Ok((self.sql, self.binds, self.sources)),
+        }
+    }
+
+    /// Refuses `feature` where the server lacks it ([`lacks`]).
+    fn require(&self, feature: Feature) -> Result<(), Error> {
+        if self.server.has(feature) {
+            Ok(())
+        } else {
+            Err(lacks(self.server, feature))
         }
     }
 

@@ -2,7 +2,7 @@
 //! select uses, with correlation to enclosing selects), WHERE, GROUP BY/HAVING, ORDER BY,
 //! LIMIT/OFFSET, row locks, WITH, and set operations.
 
-use crate::dialect::Dialect;
+use crate::dialect::{Dialect, Feature};
 use crate::error::{Error, Result};
 use crate::sql::expr::{ExprNode, OrderItem, Origin, Qualifier};
 use crate::sql::select::{
@@ -121,6 +121,7 @@ impl Compiler {
         if new.is_empty() {
             return Ok(0);
         }
+        self.require(Feature::Cte)?;
         self.push("WITH ");
         if new.iter().any(|c| c.recursive) {
             self.push("RECURSIVE ");
@@ -214,14 +215,27 @@ impl Compiler {
     }
 
     fn lock(&mut self, lock: Lock) -> Result<()> {
-        let s = match (self.dialect, lock) {
-            // SQLite locks the whole database; SQLAlchemy renders nothing either.
-            (Dialect::Sqlite, _) => return Ok(()),
-            (_, Lock::Update) => " FOR UPDATE",
-            (_, Lock::UpdateNowait) => " FOR UPDATE NOWAIT",
-            (_, Lock::UpdateSkipLocked) => " FOR UPDATE SKIP LOCKED",
-            (Dialect::MariaDb, Lock::Share) => " LOCK IN SHARE MODE",
-            (_, Lock::Share) => " FOR SHARE",
+        // SQLite locks the whole database; SQLAlchemy renders nothing either.
+        if self.dialect == Dialect::Sqlite {
+            return Ok(());
+        }
+        let s = match lock {
+            Lock::Update => " FOR UPDATE",
+            Lock::UpdateNowait => {
+                self.require(Feature::Nowait)?;
+                " FOR UPDATE NOWAIT"
+            }
+            Lock::UpdateSkipLocked => {
+                self.require(Feature::SkipLocked)?;
+                " FOR UPDATE SKIP LOCKED"
+            }
+            Lock::Share if self.server.has(Feature::ForShare) => " FOR SHARE",
+            // MariaDB, and MySQL before 8.0.1: the older spelling of the same lock.
+            Lock::Share if self.dialect.is_mysql() => " LOCK IN SHARE MODE",
+            Lock::Share => {
+                self.require(Feature::ForShare)?;
+                " FOR SHARE"
+            }
         };
         self.push(s);
         Ok(())
