@@ -25,6 +25,7 @@ mod pooling;
 mod post_update;
 mod reflection;
 mod schema_ddl;
+mod server_caps;
 mod session;
 mod session_fixes;
 mod session_flush;

@@ -4,7 +4,7 @@
 //! Module map, in the order a statement travels:
 //! - [`engine`] — [`Engine`], pools, [`Connection`], [`Transaction`] (Layer 1);
 //! - [`sql`] — statements that compile to SQL and binds ([`text`], [`Executable`]);
-//! - [`dialect`] — how PostgreSQL, MySQL/MariaDB and SQLite spell SQL;
+//! - [`dialect`] — how PostgreSQL, MySQL/MariaDB and SQLite spell SQL, and what each server version can run;
 //! - [`model`] and its [`relationship`]s — what `#[derive(Model)]` implements (Layer 4);
 //! - [`schema`] — [`MetaData`](schema::MetaData), tables, columns, types, constraints (Layer 2);
 //! - [`reflect`] — [`Inspector`]: tables read back from a database;

@@ -4,7 +4,7 @@
 //! ```text
 //! Engine ──connect()──▶ Connection ──begin()──▶ Transaction ──savepoint()──▶ Savepoint
 //!   │                        │                        │
-//!   └── execute / fetch_* ───┴──── execute / fetch_* ─┴── Executable::compile_for(dialect)
+//!   └── execute / fetch_* ───┴──── execute / fetch_* ─┴── Executable::compile_for(engine.server())
 //! ```
 
 mod connection;
@@ -36,7 +36,7 @@ use pool::{Pool, PoolConfig};
 use setup::{AfterConnectFn, ConnectSettings, Setup};
 use url::{ConnectTarget, DatabaseUrl};
 
-use crate::dialect::{Dialect, ServerInfo};
+use crate::dialect::{Dialect, ServerInfo, ServerVersion};
 use crate::error::{Error, Result};
 use crate::row::Row;
 use crate::sql::Executable;
@@ -344,6 +344,7 @@ pub struct EngineBuilder {
     config: PoolConfig,
     echo: bool,
     dialect: Option<Dialect>,
+    server_version: Option<ServerVersion>,
     settings: ConnectSettings,
     after_connect: Option<Arc<AfterConnectFn>>,
 }
@@ -356,6 +357,7 @@ impl std::fmt::Debug for EngineBuilder {
             .field("config", &self.config)
             .field("echo", &self.echo)
             .field("dialect", &self.dialect)
+            .field("server_version", &self.server_version)
             .field("settings", &self.settings)
             .field("after_connect", &self.after_connect.is_some())
             .finish()
@@ -416,6 +418,28 @@ impl EngineBuilder {
     /// [`Error::InvalidUrl`] at connect.
     pub fn dialect(mut self, dialect: Dialect) -> Self {
         self.dialect = Some(dialect);
+        self
+    }
+
+    /// Compiles for `version` of the server instead of the version it reports: to emit
+    /// only SQL that an older server also runs (servers of several versions behind one
+    /// URL), or to take the paths taken on an older one. [`Engine::server`] reports
+    /// this version and its capabilities; [`Engine::server_version`] keeps the string
+    /// the server reported. A version newer than the server's lets through SQL the
+    /// server refuses.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use orm_runtime::{Engine, Feature, ServerVersion};
+    /// let engine = Engine::builder("sqlite::memory:")
+    ///     .server_version(ServerVersion::new(3, 34, 0))
+    ///     .connect()
+    ///     .await?;
+    /// assert!(!engine.server().has(Feature::InsertReturning));
+    /// # Ok::<(), orm_runtime::Error>(()) }).unwrap();
+    /// ```
+    pub fn server_version(mut self, version: ServerVersion) -> Self {
+        self.server_version = Some(version);
         self
     }
 
@@ -543,7 +567,10 @@ impl EngineBuilder {
                 });
             }
         };
-        let detected_server = ServerInfo::from_version_string(detected, &server_version);
+        let detected_server = match self.server_version {
+            Some(v) => ServerInfo::new(detected, v),
+            None => ServerInfo::from_version_string(detected, &server_version),
+        };
         let server = if dialect == detected {
             detected_server
         } else {
@@ -631,6 +658,7 @@ impl Engine {
             config: PoolConfig::default(),
             echo: false,
             dialect: None,
+            server_version: None,
             settings: ConnectSettings::default(),
             after_connect: None,
         }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::{Compiled, Executable};
-use crate::dialect::Dialect;
+use crate::dialect::{Dialect, ServerInfo};
 use crate::error::{Error, Result};
 use crate::value::Value;
 
@@ -270,7 +270,7 @@ impl TextClause {
 }
 
 impl Executable for TextClause {
-    fn compile_for(&self, server: impl Into<crate::dialect::ServerInfo>) -> Result<Compiled> {
+    fn compile_for(&self, server: impl Into<ServerInfo>) -> Result<Compiled> {
         self.compile(server.into().dialect())
     }
 }

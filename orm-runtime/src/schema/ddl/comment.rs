@@ -2,7 +2,7 @@
 
 use super::column::{autoincrement_column, write_column};
 use super::{Sql, string_literal};
-use crate::dialect::Dialect;
+use crate::dialect::{Dialect, ServerInfo};
 use crate::error::{Error, Result};
 use crate::schema::column::Column;
 use crate::schema::table::Table;
@@ -84,7 +84,7 @@ impl<'a> SetComment<'a> {
 }
 
 impl Executable for SetComment<'_> {
-    fn compile_for(&self, server: impl Into<crate::dialect::ServerInfo>) -> Result<Compiled> {
+    fn compile_for(&self, server: impl Into<ServerInfo>) -> Result<Compiled> {
         self.compile(server.into().dialect())
     }
 }

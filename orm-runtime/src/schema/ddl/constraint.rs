@@ -2,7 +2,7 @@
 //! `ALTER TABLE ... ADD/DROP CONSTRAINT`.
 
 use super::{Sql, check_columns, invalid, supports_alter};
-use crate::dialect::Dialect;
+use crate::dialect::{Dialect, ServerInfo};
 use crate::error::{Error, Result};
 use crate::schema::constraint::{CheckConstraint, ForeignKey, UniqueConstraint};
 use crate::schema::naming::{Kind, Subject};
@@ -170,7 +170,7 @@ impl<'a> AddConstraint<'a> {
 }
 
 impl Executable for AddConstraint<'_> {
-    fn compile_for(&self, server: impl Into<crate::dialect::ServerInfo>) -> Result<Compiled> {
+    fn compile_for(&self, server: impl Into<ServerInfo>) -> Result<Compiled> {
         self.compile(server.into().dialect())
     }
 }
@@ -257,7 +257,7 @@ impl<'a> DropConstraint<'a> {
 }
 
 impl Executable for DropConstraint<'_> {
-    fn compile_for(&self, server: impl Into<crate::dialect::ServerInfo>) -> Result<Compiled> {
+    fn compile_for(&self, server: impl Into<ServerInfo>) -> Result<Compiled> {
         self.compile(server.into().dialect())
     }
 }

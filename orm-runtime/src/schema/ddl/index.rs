@@ -1,7 +1,7 @@
 //! `CREATE INDEX` and `DROP INDEX`.
 
 use super::{Sql, invalid};
-use crate::dialect::Dialect;
+use crate::dialect::{Dialect, ServerInfo};
 use crate::error::Result;
 use crate::schema::constraint::Index;
 use crate::schema::naming::{Kind, Subject};
@@ -73,7 +73,7 @@ impl<'a> CreateIndex<'a> {
 }
 
 impl Executable for CreateIndex<'_> {
-    fn compile_for(&self, server: impl Into<crate::dialect::ServerInfo>) -> Result<Compiled> {
+    fn compile_for(&self, server: impl Into<ServerInfo>) -> Result<Compiled> {
         self.compile(server.into().dialect())
     }
 }
@@ -112,7 +112,7 @@ impl<'a> DropIndex<'a> {
 }
 
 impl Executable for DropIndex<'_> {
-    fn compile_for(&self, server: impl Into<crate::dialect::ServerInfo>) -> Result<Compiled> {
+    fn compile_for(&self, server: impl Into<ServerInfo>) -> Result<Compiled> {
         self.compile(server.into().dialect())
     }
 }

@@ -3,7 +3,7 @@
 use super::column::{autoincrement_column, write_column};
 use super::constraint::{foreign_key_name, write_check, write_foreign_key, write_unique};
 use super::{Sql, invalid, string_literal, supports_alter};
-use crate::dialect::Dialect;
+use crate::dialect::{Dialect, ServerInfo};
 use crate::error::Result;
 use crate::schema::constraint::ForeignKey;
 use crate::schema::naming::{Kind, Subject};
@@ -152,7 +152,7 @@ impl<'a> CreateTable<'a> {
 }
 
 impl Executable for CreateTable<'_> {
-    fn compile_for(&self, server: impl Into<crate::dialect::ServerInfo>) -> Result<Compiled> {
+    fn compile_for(&self, server: impl Into<ServerInfo>) -> Result<Compiled> {
         self.compile(server.into().dialect())
     }
 }
@@ -201,7 +201,7 @@ impl<'a> DropTable<'a> {
 }
 
 impl Executable for DropTable<'_> {
-    fn compile_for(&self, server: impl Into<crate::dialect::ServerInfo>) -> Result<Compiled> {
+    fn compile_for(&self, server: impl Into<ServerInfo>) -> Result<Compiled> {
         self.compile(server.into().dialect())
     }
 }
