@@ -143,6 +143,7 @@ macro_rules! executor_methods {
                     // SELECT, then COMMIT, or ROLLBACK if either failed. A call cancelled
                     // mid-flight closes the connection, and the server rolls back.
                     let reopen = self.reopens();
+                    let dialect = self.dialect().name();
                     self.conn_inner().begin(reopen).await?;
                     let outcome = async {
                         let (raw, flight) = self.raw().await?;
@@ -150,7 +151,7 @@ macro_rules! executor_methods {
                         let select = if generated_key {
                             let id = done.last_insert_value().cloned().ok_or_else(|| {
                                 $crate::error::Error::Unsupported {
-                                    dialect: "mysql",
+                                    dialect,
                                     feature: "INSERT ... RETURNING when the INSERT generated \
                                               no id"
                                         .into(),
@@ -170,7 +171,7 @@ macro_rules! executor_methods {
                         let rows = flight.land(raw.fetch_all(&select, &echo).await)?;
                         if rows.len() != 1 {
                             return Err($crate::error::Error::Unsupported {
-                                dialect: "mysql",
+                                dialect,
                                 feature: format!(
                                     "INSERT ... RETURNING whose row is not found again by its \
                                      primary key (the SELECT found {} rows)",
