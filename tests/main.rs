@@ -14,6 +14,7 @@ mod core_chinook;
 mod core_dml;
 mod core_models;
 mod deep_graph;
+mod deferred;
 mod echo;
 mod engine_options;
 mod joined;

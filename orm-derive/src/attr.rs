@@ -318,6 +318,8 @@ pub struct FieldAttrs {
     pub skip: Once<bool>,
     pub sql_type: Once<LitStr>,
     pub comment: Once<LitStr>,
+    /// `deferred`: a `Deferred<T>` field left unloaded by default.
+    pub deferred: Once<bool>,
 }
 
 const FIELD_KEYS: &[&str] = &[
@@ -336,6 +338,7 @@ const FIELD_KEYS: &[&str] = &[
     "skip",
     "sql_type",
     "comment",
+    "deferred",
 ];
 
 pub fn field(attrs: &[Attribute], errors: &mut Errors) -> FieldAttrs {
@@ -355,6 +358,7 @@ pub fn field(attrs: &[Attribute], errors: &mut Errors) -> FieldAttrs {
         skip: Once::new("skip"),
         sql_type: Once::new("sql_type"),
         comment: Once::new("comment"),
+        deferred: Once::new("deferred"),
     };
     for attr in attrs.iter().filter(|a| a.path().is_ident("orm")) {
         let r = attr.parse_nested_meta(|meta| {
@@ -417,6 +421,8 @@ pub fn field(attrs: &[Attribute], errors: &mut Errors) -> FieldAttrs {
                 out.version.set(span, flag(&meta)?, errors);
             } else if p.is_ident("skip") {
                 out.skip.set(span, flag(&meta)?, errors);
+            } else if p.is_ident("deferred") {
+                out.deferred.set(span, flag(&meta)?, errors);
             } else if p.is_ident("sql_type") {
                 out.sql_type.set(span, lit_str(&meta, "sql_type")?, errors);
             } else if p.is_ident("comment") {

@@ -249,6 +249,10 @@ pub fn model(m: &ModelDef) -> TokenStream {
         let f = &c.field;
         let ty = &c.ty;
         let name = &c.name;
+        if c.deferred.is_some() {
+            let doc = format!("The `{name}` column (a `Deferred` field), for queries and `defer`/`undefer`: `{model_name}::{f}.eq(...)`.");
+            return quote!(#[doc = #doc] pub const #f: #cs::Column<#ident, #ty, #cs::Deferrable> = #cs::Column::new(#name););
+        }
         let doc = format!("The `{name}` column, for queries: `{model_name}::{f}.eq(...)`.");
         quote!(#[doc = #doc] pub const #f: #cs::Column<#ident, #ty> = #cs::Column::new(#name);)
     });
@@ -287,14 +291,40 @@ pub fn model(m: &ModelDef) -> TokenStream {
     let infos = m.columns.iter().map(|c| {
         let (name, field, pkf, generated, sd, version) =
             (&c.name, c.field.unraw().to_string(), c.primary_key, c.generated, c.server_default.is_some(), c.version);
-        quote!(#cs::ColumnInfo { name: #name, field: #field, primary_key: #pkf, generated: #generated, server_default: #sd, version: #version })
+        let (deferrable, deferred) = (c.deferred.is_some(), c.deferred == Some(true));
+        quote!(#cs::ColumnInfo { name: #name, field: #field, primary_key: #pkf, generated: #generated, server_default: #sd, version: #version, deferrable: #deferrable, deferred: #deferred })
     });
     let ncols = m.columns.len();
-    let decodes = m.columns.iter().enumerate().map(|(i, c)| {
-        let (f, ty) = (&c.field, &c.ty);
-        let fname = f.unraw().to_string();
-        quote!(#f: #cs::decode::<#ty>(row, offset + #i, #model_name, #fname)?)
-    });
+    // A model with `Deferred` fields decodes rows that may leave some columns out
+    // (`skip`): a column's place in the row is counted past the columns left out.
+    let has_deferred = m.columns.iter().any(|c| c.deferred.is_some());
+    let at = |i: usize| -> TokenStream {
+        if has_deferred {
+            quote!(offset + #cs::position(#i, skip))
+        } else {
+            quote!(offset + #i)
+        }
+    };
+    let decodes: Vec<TokenStream> = m
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let (f, ty) = (&c.field, &c.ty);
+            let fname = f.unraw().to_string();
+            let pos = at(i);
+            if c.deferred.is_some() {
+                let qualified = format!("{model_name}.{fname}");
+                quote!(#f: if skip & (1u64 << #i) == 0 {
+                    #cs::Deferred::new(#cs::decode::<#ty>(row, #pos, #model_name, #fname)?)
+                } else {
+                    #cs::Deferred::unloaded(#qualified)
+                })
+            } else {
+                quote!(#f: #cs::decode::<#ty>(row, #pos, #model_name, #fname)?)
+            }
+        })
+        .collect();
     let rel_inits_with = |ctor: TokenStream| -> Vec<TokenStream> {
         m.relationships
             .iter()
@@ -312,10 +342,15 @@ pub fn model(m: &ModelDef) -> TokenStream {
         .iter()
         .map(|f| quote!(#f: ::core::default::Default::default()))
         .collect();
-    let values = m.columns.iter().map(|c| {
+    let field_value = |c: &ColumnDef| -> TokenStream {
         let f = &c.field;
-        quote!(#cs::Value::from(::core::clone::Clone::clone(&self.#f)))
-    });
+        if c.deferred.is_some() {
+            quote!(#cs::deferred_value(&self.#f))
+        } else {
+            quote!(#cs::Value::from(::core::clone::Clone::clone(&self.#f)))
+        }
+    };
+    let values: Vec<TokenStream> = m.columns.iter().map(field_value).collect();
 
     let column_names: Vec<&String> = m.columns.iter().map(|c| &c.name).collect();
 
@@ -337,7 +372,8 @@ pub fn model(m: &ModelDef) -> TokenStream {
             .map(|(i, c)| {
                 let ty = &c.ty;
                 let fname = c.field.unraw().to_string();
-                quote!(#cs::decode::<#ty>(row, offset + #i, #model_name, #fname))
+                let pos = at(i);
+                quote!(#cs::decode::<#ty>(row, #pos, #model_name, #fname))
             })
             .collect();
         match reads.as_slice() {
@@ -367,13 +403,17 @@ pub fn model(m: &ModelDef) -> TokenStream {
         }
     };
     let column_value_arms = m.columns.iter().enumerate().map(|(i, c)| {
-        let f = &c.field;
-        quote!(#i => #cs::Value::from(::core::clone::Clone::clone(&self.#f)))
+        let v = field_value(c);
+        quote!(#i => #v)
     });
     let set_column_arms = m.columns.iter().enumerate().map(|(i, c)| {
         let (f, ty) = (&c.field, &c.ty);
         let fname = c.field.unraw().to_string();
-        quote!(#i => self.#f = #cs::from_value::<#ty>(value, #model_name, #fname)?)
+        if c.deferred.is_some() {
+            quote!(#i => self.#f = #cs::Deferred::new(#cs::from_value::<#ty>(value, #model_name, #fname)?))
+        } else {
+            quote!(#i => self.#f = #cs::from_value::<#ty>(value, #model_name, #fname)?)
+        }
     });
     let unset_arms = m
         .columns
@@ -382,7 +422,11 @@ pub fn model(m: &ModelDef) -> TokenStream {
         .filter(|(_, c)| c.generated || c.server_default.is_some() || c.version)
         .map(|(i, c)| {
             let (f, ty) = (&c.field, &c.ty);
-            quote!(#i => self.#f == <#ty as ::core::default::Default>::default())
+            if c.deferred.is_some() {
+                quote!(#i => self.#f.as_option().is_some_and(|v| *v == <#ty as ::core::default::Default>::default()))
+            } else {
+                quote!(#i => self.#f == <#ty as ::core::default::Default>::default())
+            }
         });
     let rel_arms = m.relationships.iter().enumerate().map(|(i, r)| {
         let f = &r.field;
@@ -410,16 +454,91 @@ pub fn model(m: &ModelDef) -> TokenStream {
         quote!(#f: impl ::core::convert::Into<#ty>)
     });
     let inits = m.columns.iter().map(|c| {
-        let f = &c.field;
+        let (f, ty) = (&c.field, &c.ty);
+        let wrap = |v: TokenStream| {
+            if c.deferred.is_some() {
+                quote!(#cs::Deferred::new(#v))
+            } else {
+                v
+            }
+        };
         if required.iter().any(|r| r.field == c.field) {
-            quote!(#f: ::core::convert::Into::into(#f))
+            let v = wrap(quote!(::core::convert::Into::<#ty>::into(#f)));
+            quote!(#f: #v)
         } else if let Some(d) = &c.default {
-            let v = default_value(d);
-            quote!(#f: ::core::convert::Into::into(#v))
+            let d = default_value(d);
+            let v = wrap(quote!(::core::convert::Into::<#ty>::into(#d)));
+            quote!(#f: #v)
         } else {
             quote!(#f: ::core::default::Default::default())
         }
     });
+    let (from_row_fns, key_from_row_fns) = if has_deferred {
+        let (mut unloaded_arms, mut unload_arms) = (Vec::new(), Vec::new());
+        for (i, c) in m.columns.iter().enumerate() {
+            if c.deferred.is_none() {
+                continue;
+            }
+            let f = &c.field;
+            let qualified = format!("{model_name}.{}", f.unraw());
+            unloaded_arms.push(quote!(if !self.#f.is_loaded() { mask |= 1u64 << #i; }));
+            unload_arms.push(quote!(#i => self.#f = #cs::Deferred::unloaded(#qualified)));
+        }
+        (
+            quote! {
+                fn from_row(row: &#cs::Row, offset: usize) -> #cs::Result<Self> {
+                    Self::from_row_skip(row, offset, 0)
+                }
+
+                fn from_row_skip(row: &#cs::Row, offset: usize, skip: u64) -> #cs::Result<Self> {
+                    ::core::result::Result::Ok(Self {
+                        #(#decodes,)*
+                        #(#rel_inits,)*
+                        #(#skip_inits,)*
+                    })
+                }
+
+                fn unloaded_columns(&self) -> u64 {
+                    let mut mask = 0u64;
+                    #(#unloaded_arms)*
+                    mask
+                }
+
+                fn unload_column(&mut self, i: usize) {
+                    match i {
+                        #(#unload_arms,)*
+                        _ => {}
+                    }
+                }
+            },
+            quote! {
+                fn key_from_row(row: &#cs::Row, offset: usize) -> #cs::Result<Self::PrimaryKey> {
+                    Self::key_from_row_skip(row, offset, 0)
+                }
+
+                fn key_from_row_skip(row: &#cs::Row, offset: usize, skip: u64) -> #cs::Result<Self::PrimaryKey> {
+                    #key_from_row
+                }
+            },
+        )
+    } else {
+        (
+            quote! {
+                fn from_row(row: &#cs::Row, offset: usize) -> #cs::Result<Self> {
+                    ::core::result::Result::Ok(Self {
+                        #(#decodes,)*
+                        #(#rel_inits,)*
+                        #(#skip_inits,)*
+                    })
+                }
+            },
+            quote! {
+                fn key_from_row(row: &#cs::Row, offset: usize) -> #cs::Result<Self::PrimaryKey> {
+                    #key_from_row
+                }
+            },
+        )
+    };
     let new_doc = format!(
         "A new `{model_name}` that is not in the database yet: generated keys, server defaults and version counters are left to the database, relationships unloaded."
     );
@@ -495,13 +614,7 @@ pub fn model(m: &ModelDef) -> TokenStream {
                 #key_values
             }
 
-            fn from_row(row: &#cs::Row, offset: usize) -> #cs::Result<Self> {
-                ::core::result::Result::Ok(Self {
-                    #(#decodes,)*
-                    #(#rel_inits,)*
-                    #(#skip_inits,)*
-                })
-            }
+            #from_row_fns
 
             fn values(&self) -> ::std::vec::Vec<#cs::Value> {
                 ::std::vec![#(#values),*]
@@ -512,9 +625,7 @@ pub fn model(m: &ModelDef) -> TokenStream {
                 SQL.get::<Self>(dialect)
             }
 
-            fn key_from_row(row: &#cs::Row, offset: usize) -> #cs::Result<Self::PrimaryKey> {
-                #key_from_row
-            }
+            #key_from_row_fns
 
             fn key_from_values(values: &[#cs::Value]) -> #cs::Result<Self::PrimaryKey> {
                 #key_from_values

@@ -26,7 +26,10 @@ pub struct ModelDef {
 
 pub struct ColumnDef {
     pub field: Ident,
+    /// The column's Rust type: the field's, or `T` of a `Deferred<T>` field.
     pub ty: Type,
+    /// `Some(by_default)` for a `Deferred<T>` field (`by_default`: `#[orm(deferred)]`).
+    pub deferred: Option<bool>,
     /// `T` for `Option<T>`.
     pub inner: Option<Type>,
     pub name: String,
@@ -278,6 +281,7 @@ pub fn from_ast(input: DeriveInput) -> syn::Result<ModelDef> {
                 fa.server_default.is_set(),
                 fa.version.is_set(),
                 fa.sql_type.is_set(),
+                fa.deferred.is_set(),
             ];
             if others.iter().any(|b| *b) {
                 errors.spanned(
@@ -288,7 +292,46 @@ pub fn from_ast(input: DeriveInput) -> syn::Result<ModelDef> {
             skipped.push(ident);
             continue;
         }
-        let inner = option_inner(&f.ty);
+        // `Deferred<T>`: a column a query may leave unloaded; the column's type is `T`.
+        let deferred_ty = match last_segment(&f.ty) {
+            Some((id, args)) if id == "Deferred" && args.len() == 1 => Some(args[0].clone()),
+            _ => None,
+        };
+        let by_default = fa.deferred.get().copied().unwrap_or(false);
+        if fa.deferred.is_set() && deferred_ty.is_none() {
+            errors.spanned(
+                &f.ty,
+                "`#[orm(deferred)]` needs a `Deferred<T>` field: a plain field is always loaded and cannot be left unloaded",
+            );
+        }
+        let column_ty = deferred_ty.clone().unwrap_or_else(|| f.ty.clone());
+        if deferred_ty.is_some() {
+            let refused = [
+                (
+                    fa.primary_key.get().copied().unwrap_or(false),
+                    "a primary-key column",
+                ),
+                (
+                    fa.version.get().copied().unwrap_or(false),
+                    "a `version` counter",
+                ),
+            ];
+            for (on, what) in refused {
+                if on {
+                    errors.spanned(
+                        &f.ty,
+                        format!("{what} is always loaded: it cannot be `Deferred<T>`"),
+                    );
+                }
+            }
+            if columns.len() >= 64 {
+                errors.spanned(
+                    &f.ty,
+                    "only the first 64 columns of a model can be `Deferred<T>`; move this field up",
+                );
+            }
+        }
+        let inner = option_inner(&column_ty);
         let primary_key = fa.primary_key.get().copied().unwrap_or(false);
         if primary_key && inner.is_some() {
             errors.spanned(
@@ -303,7 +346,7 @@ pub fn from_ast(input: DeriveInput) -> syn::Result<ModelDef> {
                 "`autoincrement` needs an integer column (i16, i32 or i64)",
             ));
         }
-        if fa.version.get().copied().unwrap_or(false) && !is_integer(&f.ty) {
+        if fa.version.get().copied().unwrap_or(false) && !is_integer(&column_ty) {
             errors.spanned(
                 &f.ty,
                 "a `version` counter must be an integer (i16, i32 or i64), not nullable",
@@ -339,7 +382,8 @@ pub fn from_ast(input: DeriveInput) -> syn::Result<ModelDef> {
             .unwrap_or_else(|| ident.unraw().to_string());
         columns.push(ColumnDef {
             field: ident,
-            ty: f.ty.clone(),
+            ty: column_ty,
+            deferred: deferred_ty.map(|_| by_default),
             inner,
             name,
             primary_key,

@@ -10,7 +10,9 @@ pub use crate::model::relationship::{
     Cascade, LoadStrategy, Related, RelatedCore, RelatedTarget, Relationship, RelationshipInfo,
     RelationshipKind,
 };
-pub use crate::model::{ColumnInfo, Model, ModelSql, ModelSqlCache};
+pub use crate::model::{
+    ColumnInfo, Deferred, Model, ModelSql, ModelSqlCache, deferred_value, position,
+};
 pub use crate::row::{Decode, FromRowAt, Row};
 pub use crate::schema::{
     Autoincrement, CheckConstraint, Column as SchemaColumn, ForeignKey, Index, ReferentialAction,
@@ -18,7 +20,7 @@ pub use crate::schema::{
 };
 pub use crate::session::events::ModelEvents;
 pub use crate::session::vtable::ModelVTable;
-pub use crate::sql::{Column, ExprType, HasTable};
+pub use crate::sql::{Column, Deferrable, ExprType, HasTable};
 pub use crate::value::Value;
 
 /// A foreign key as the derive records it, readable in constant evaluation.

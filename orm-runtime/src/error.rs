@@ -247,6 +247,15 @@ pub enum Error {
         relationship: &'static str,
     },
 
+    /// A [`Deferred`](crate::model::Deferred) column was read before it was loaded.
+    #[error(
+        "column `{column}` is not loaded: it was deferred; load it with undefer(...) or load_only(...) in the query, or session.load_columns()"
+    )]
+    ColumnNotLoaded {
+        /// `Model.field`.
+        column: &'static str,
+    },
+
     /// A relationship a query marked `raiseload` was read.
     #[error(
         "relationship `{relationship}` was not loaded: the query marked it raiseload; load it with another loader option or session.load()"

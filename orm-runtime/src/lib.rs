@@ -49,7 +49,7 @@ pub use error::{DatabaseError, DatabaseErrorKind, Error, Result};
 pub use model::relationship::{
     Cascade, LoadStrategy, Related, Relationship, RelationshipInfo, RelationshipKind,
 };
-pub use model::{ColumnInfo, Model, ModelSql, columns_of};
+pub use model::{ColumnInfo, Deferred, Model, ModelSql, columns_of};
 pub use reflect::Inspector;
 pub use row::{ColumnIndex, Decode, FromRow, FromRowAt, Row};
 pub use sql::{Compiled, ExecPlan, Executable, TextClause, text};

@@ -48,6 +48,7 @@ pub use orm_runtime::Compiled;
 pub use orm_runtime::Connection;
 pub use orm_runtime::DatabaseError;
 pub use orm_runtime::DatabaseErrorKind;
+pub use orm_runtime::Deferred;
 pub use orm_runtime::Dialect;
 pub use orm_runtime::Engine;
 pub use orm_runtime::EngineBuilder;
@@ -94,7 +95,8 @@ pub use orm_runtime::sql::{
 pub mod prelude {
     pub use orm_derive::Model;
     pub use orm_runtime::loading::{
-        LoadOptions, contains_eager, joinedload, noload, raiseload, selectinload, subqueryload,
+        LoadOptions, contains_eager, defer, joinedload, load_only, noload, raiseload, selectinload,
+        subqueryload, undefer,
     };
     pub use orm_runtime::schema::{MetaData, SqlType, Table};
     pub use orm_runtime::session::{Obj, ObjectState, Session};
@@ -106,7 +108,7 @@ pub mod prelude {
         Connection, Dialect, Engine, Error, Executable, Row, Savepoint, Transaction, Value,
         create_engine, text,
     };
-    pub use orm_runtime::{Model, Related, Relationship, columns_of};
+    pub use orm_runtime::{Deferred, Model, Related, Relationship, columns_of};
 }
 
 #[doc(hidden)]

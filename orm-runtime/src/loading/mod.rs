@@ -8,6 +8,7 @@
 use std::marker::PhantomData;
 
 use crate::model::relationship::{LoadStrategy, RelatedTarget, Relationship};
+use crate::sql::{Column, IsDeferrable};
 
 /// One step of a loader path: a relationship and how to load it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,10 +24,112 @@ pub struct LoadStep {
     /// A `contains_eager` step whose rows come from an alias of the target's table
     /// (`.from_alias(&a)`); `None`: the table under its own name.
     pub alias: Option<crate::sql::Name>,
+    /// Column options (`defer`, `undefer`, `load_only`) for the objects this step loads.
+    pub columns: Vec<ColumnOption>,
 }
+
+/// How a column option changes which columns of a model a query loads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ColumnOption {
+    /// Leave this [`Deferred`](crate::model::Deferred) column unloaded.
+    Defer(&'static str),
+    /// Load this [`Deferred`](crate::model::Deferred) column (one deferred by default
+    /// included).
+    Undefer(&'static str),
+    /// Load these columns, the primary key and every non-`Deferred` column; leave every
+    /// other `Deferred` column unloaded.
+    LoadOnly(Vec<&'static str>),
+}
+
+/// The columns a query of the model of `vt` leaves out under `options` (bit `i` for
+/// column `i`): the columns deferred by default, then each option in order.
+pub(crate) fn skip_mask(
+    columns: &[crate::model::ColumnInfo],
+    model: &str,
+    options: &[ColumnOption],
+) -> crate::error::Result<u64> {
+    let mut skip = crate::model::default_skip(columns);
+    let index = |name: &str| -> crate::error::Result<usize> {
+        match columns.iter().position(|c| c.name == name) {
+            Some(i) if i < 64 && columns[i].deferrable => Ok(i),
+            Some(_) => Err(crate::error::Error::InvalidRequest {
+                message: format!(
+                    "column `{model}.{name}` cannot be deferred: its field is not `Deferred<T>`"
+                ),
+            }),
+            None => Err(crate::error::Error::InvalidRequest {
+                message: format!("`{model}` has no column `{name}`"),
+            }),
+        }
+    };
+    for o in options {
+        match o {
+            ColumnOption::Defer(c) => skip |= 1 << index(c)?,
+            ColumnOption::Undefer(c) => skip &= !(1 << index(c)?),
+            ColumnOption::LoadOnly(listed) => {
+                for name in listed {
+                    if !columns.iter().any(|c| c.name == *name) {
+                        return Err(crate::error::Error::InvalidRequest {
+                            message: format!("`{model}` has no column `{name}`"),
+                        });
+                    }
+                }
+                for (i, c) in columns.iter().enumerate().take(64) {
+                    if c.deferrable {
+                        if listed.contains(&c.name) {
+                            skip &= !(1 << i);
+                        } else {
+                            skip |= 1 << i;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(skip)
+}
+
+/// Columns of `M` for [`load_only`]: a tuple of columns (`(User::name, User::bio)`), an
+/// array (`[User::bio]`) or a `Vec`.
+pub trait ColumnList<M> {
+    /// The columns' names.
+    fn names(self) -> Vec<&'static str>;
+}
+
+impl<M: crate::sql::HasTable, T, D, const N: usize> ColumnList<M> for [Column<M, T, D>; N] {
+    fn names(self) -> Vec<&'static str> {
+        self.iter().map(|c| c.name()).collect()
+    }
+}
+
+impl<M: crate::sql::HasTable, T, D> ColumnList<M> for Vec<Column<M, T, D>> {
+    fn names(self) -> Vec<&'static str> {
+        self.iter().map(|c| c.name()).collect()
+    }
+}
+
+macro_rules! column_tuples {
+    ($($t:ident $d:ident $i:tt),+) => {
+        impl<M: crate::sql::HasTable, $($t, $d),+> ColumnList<M> for ($(Column<M, $t, $d>,)+) {
+            fn names(self) -> Vec<&'static str> {
+                vec![$(self.$i.name()),+]
+            }
+        }
+    };
+}
+column_tuples!(T0 D0 0);
+column_tuples!(T0 D0 0, T1 D1 1);
+column_tuples!(T0 D0 0, T1 D1 1, T2 D2 2);
+column_tuples!(T0 D0 0, T1 D1 1, T2 D2 2, T3 D3 3);
+column_tuples!(T0 D0 0, T1 D1 1, T2 D2 2, T3 D3 3, T4 D4 4);
+column_tuples!(T0 D0 0, T1 D1 1, T2 D2 2, T3 D3 3, T4 D4 4, T5 D5 5);
+column_tuples!(T0 D0 0, T1 D1 1, T2 D2 2, T3 D3 3, T4 D4 4, T5 D5 5, T6 D6 6);
+column_tuples!(T0 D0 0, T1 D1 1, T2 D2 2, T3 D3 3, T4 D4 4, T5 D5 5, T6 D6 6, T7 D7 7);
 
 /// A chain of relationships from `Root` to `Leaf`, each with its loader.
 pub struct LoadPath<Root, Leaf> {
+    /// Column options for `Root` itself (`defer(User::bio)` before any step).
+    root_columns: Vec<ColumnOption>,
     steps: Vec<LoadStep>,
     _p: PhantomData<fn() -> (Root, Leaf)>,
 }
@@ -34,6 +137,7 @@ pub struct LoadPath<Root, Leaf> {
 impl<Root, Leaf> Clone for LoadPath<Root, Leaf> {
     fn clone(&self) -> Self {
         LoadPath {
+            root_columns: self.root_columns.clone(),
             steps: self.steps.clone(),
             _p: PhantomData,
         }
@@ -42,7 +146,10 @@ impl<Root, Leaf> Clone for LoadPath<Root, Leaf> {
 
 impl<Root, Leaf> std::fmt::Debug for LoadPath<Root, Leaf> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_list().entries(&self.steps).finish()
+        f.debug_struct("LoadPath")
+            .field("columns", &self.root_columns)
+            .field("steps", &self.steps)
+            .finish()
     }
 }
 
@@ -51,12 +158,14 @@ fn start<M: crate::model::Model, T: RelatedTarget>(
     strategy: LoadStrategy,
 ) -> LoadPath<M, T::Target> {
     LoadPath {
+        root_columns: Vec::new(),
         steps: vec![LoadStep {
             model: M::MODEL_NAME,
             relationship: rel.name(),
             strategy,
             innerjoin: false,
             alias: None,
+            columns: Vec::new(),
         }],
         _p: PhantomData,
     }
@@ -142,8 +251,10 @@ impl<Root, Leaf: crate::model::Model> LoadPath<Root, Leaf> {
             strategy,
             innerjoin: false,
             alias: None,
+            columns: Vec::new(),
         });
         LoadPath {
+            root_columns: self.root_columns,
             steps: self.steps,
             _p: PhantomData,
         }
@@ -200,6 +311,71 @@ impl<Root, Leaf> LoadPath<Root, Leaf> {
     pub fn steps(&self) -> &[LoadStep] {
         &self.steps
     }
+
+    /// Column options for the queried model itself (given before any step).
+    pub fn root_columns(&self) -> &[ColumnOption] {
+        &self.root_columns
+    }
+
+    fn column_option(mut self, o: ColumnOption) -> Self {
+        match self.steps.last_mut() {
+            Some(last) => last.columns.push(o),
+            None => self.root_columns.push(o),
+        }
+        self
+    }
+}
+
+impl<Root, Leaf: crate::sql::HasTable> LoadPath<Root, Leaf> {
+    /// Leaves `column` of the objects the path reaches unloaded (see [`defer`]).
+    pub fn defer<T, D: IsDeferrable>(self, column: Column<Leaf, T, D>) -> Self {
+        self.column_option(ColumnOption::Defer(column.name()))
+    }
+
+    /// Loads `column` of the objects the path reaches (see [`undefer`]).
+    pub fn undefer<T, D: IsDeferrable>(self, column: Column<Leaf, T, D>) -> Self {
+        self.column_option(ColumnOption::Undefer(column.name()))
+    }
+
+    /// Loads only `columns` (with the key and every non-`Deferred` column) of the
+    /// objects the path reaches (see [`load_only`]).
+    pub fn load_only(self, columns: impl ColumnList<Leaf>) -> Self {
+        self.column_option(ColumnOption::LoadOnly(columns.names()))
+    }
+}
+
+fn columns_of_root<M>(o: ColumnOption) -> LoadPath<M, M> {
+    LoadPath {
+        root_columns: vec![o],
+        steps: Vec::new(),
+        _p: PhantomData,
+    }
+}
+
+/// Leaves the [`Deferred`](crate::model::Deferred) column `column` out of the query's
+/// SELECT: reading it is [`Error::ColumnNotLoaded`](crate::error::Error::ColumnNotLoaded)
+/// until something loads it (SQLAlchemy's `defer`). Only columns whose field is
+/// `Deferred<T>` are accepted. `selectinload(User::posts).defer(Post::body)` defers a
+/// column of the related objects.
+pub fn defer<M: crate::sql::HasTable, T, D: IsDeferrable>(
+    column: Column<M, T, D>,
+) -> LoadPath<M, M> {
+    columns_of_root(ColumnOption::Defer(column.name()))
+}
+
+/// Loads the [`Deferred`](crate::model::Deferred) column `column`, one deferred by
+/// default (`#[orm(deferred)]`) included (SQLAlchemy's `undefer`).
+pub fn undefer<M: crate::sql::HasTable, T, D: IsDeferrable>(
+    column: Column<M, T, D>,
+) -> LoadPath<M, M> {
+    columns_of_root(ColumnOption::Undefer(column.name()))
+}
+
+/// Loads `columns`, the primary key and every column whose field is not `Deferred<T>`;
+/// every other [`Deferred`](crate::model::Deferred) column is left unloaded
+/// (SQLAlchemy's `load_only`, where a plain field is always loaded).
+pub fn load_only<M: crate::sql::HasTable>(columns: impl ColumnList<M>) -> LoadPath<M, M> {
+    columns_of_root(ColumnOption::LoadOnly(columns.names()))
 }
 
 /// The loader options of a query for `M`: only paths starting at `M` are accepted.

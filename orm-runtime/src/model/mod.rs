@@ -2,7 +2,12 @@
 //! with its key, its row decoding, its column values and its relationships
 //! ([`relationship`]).
 
+mod deferred;
 pub mod relationship;
+
+pub use deferred::Deferred;
+#[doc(hidden)]
+pub use deferred::deferred_value;
 
 use std::hash::Hash;
 use std::sync::{Arc, OnceLock};
@@ -30,6 +35,32 @@ pub struct ColumnInfo {
     pub server_default: bool,
     /// An optimistic-concurrency version counter.
     pub version: bool,
+    /// The field is a [`Deferred<T>`]: a query may leave the column unloaded.
+    pub deferrable: bool,
+    /// `#[orm(deferred)]`: queries leave it unloaded unless they `undefer` it.
+    pub deferred: bool,
+}
+
+/// Where column `i` sits in a row that leaves out the columns of `skip` (bit `j` for
+/// column `j`; only the first 64 columns can be deferred).
+#[doc(hidden)]
+pub const fn position(i: usize, skip: u64) -> usize {
+    let below = if i >= 64 {
+        skip
+    } else {
+        skip & ((1u64 << i) - 1)
+    };
+    i - below.count_ones() as usize
+}
+
+/// The columns a query of a model leaves out unless told otherwise (`#[orm(deferred)]`).
+pub(crate) fn default_skip(columns: &[ColumnInfo]) -> u64 {
+    columns
+        .iter()
+        .enumerate()
+        .take(64)
+        .filter(|(_, c)| c.deferred)
+        .fold(0, |m, (i, _)| m | 1 << i)
 }
 
 /// A struct mapped to a table by `#[derive(Model)]`.
@@ -104,6 +135,34 @@ pub trait Model:
     /// still holds its Rust default: an INSERT leaves it to the database.
     fn column_is_unset(&self, i: usize) -> bool;
 
+    /// As [`from_row`](Model::from_row) for a row that leaves out the columns of `skip`
+    /// (bit `i` for column `i`, deferred columns only): those are left unloaded.
+    #[doc(hidden)]
+    fn from_row_skip(row: &Row, offset: usize, skip: u64) -> Result<Self> {
+        let _ = skip;
+        Self::from_row(row, offset)
+    }
+
+    /// As [`key_from_row`](Model::key_from_row) for a row that leaves out the columns of
+    /// `skip`.
+    #[doc(hidden)]
+    fn key_from_row_skip(row: &Row, offset: usize, skip: u64) -> Result<Self::PrimaryKey> {
+        let _ = skip;
+        Self::key_from_row(row, offset)
+    }
+
+    /// The [`Deferred`] columns that are not loaded (bit `i` for column `i`).
+    #[doc(hidden)]
+    fn unloaded_columns(&self) -> u64 {
+        0
+    }
+
+    /// Leaves column `i` unloaded when it is a [`Deferred`] one (others are unchanged).
+    #[doc(hidden)]
+    fn unload_column(&mut self, i: usize) {
+        let _ = i;
+    }
+
     /// Relationship field `i` ([`Model::relationships`] order), untyped.
     #[doc(hidden)]
     fn relationship(&self, i: usize) -> &RelatedCore;
@@ -146,9 +205,10 @@ pub fn columns_of<M: Model>() -> Vec<crate::sql::SelectItem> {
 /// Statements by primary key, compiled once per dialect for a model.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModelSql {
-    /// `SELECT <all columns> FROM t WHERE <pk> = ?` (binds: the key).
+    /// `SELECT <columns> FROM t WHERE <pk> = ?` (binds: the key); the columns leave out
+    /// those deferred by default.
     pub select_by_key: Compiled,
-    /// `SELECT <all columns> FROM t` (add WHERE/ORDER BY after it).
+    /// `SELECT <columns> FROM t` (add WHERE/ORDER BY after it), as `select_by_key`.
     pub select_all: Compiled,
     /// `DELETE FROM t WHERE <pk> = ?` (binds: the key).
     pub delete_by_key: Compiled,
@@ -181,8 +241,10 @@ impl ModelSql {
                 name: Name::Borrowed(name),
             })
         };
+        // Columns deferred by default (`#[orm(deferred)]`) are left out, as by a query.
         let items: Vec<SelectItem> = M::columns()
             .iter()
+            .filter(|c| !c.deferred)
             .map(|c| SelectItem {
                 expr: col(c.name),
                 label: None,

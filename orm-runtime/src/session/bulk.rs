@@ -121,6 +121,7 @@ impl Session {
                         0,
                         LoadMode {
                             populate_existing: true,
+                            ..LoadMode::default()
                         },
                     )?;
                 }
@@ -164,6 +165,12 @@ impl Session {
                         if let Some(value) = value {
                             snap[*i] = value.clone();
                         }
+                    }
+                }
+                // A deferred column set here is loaded, with the database's value.
+                for (i, value) in &plain {
+                    if value.is_some() && *i < 64 {
+                        meta.snapshot_unloaded &= !(1 << i);
                     }
                 }
             }

@@ -45,6 +45,10 @@ struct Node {
     eager_from: Option<Name>,
     /// Where the target's columns start in a row.
     offset: usize,
+    /// Column options of the steps that reach this node, and the target's columns they
+    /// leave out (set by `statement`).
+    columns: Vec<crate::loading::ColumnOption>,
+    skip: u64,
 }
 
 impl Node {
@@ -117,7 +121,10 @@ impl Plan {
                     .iter()
                     .position(|n| n.parent == at && std::ptr::eq(n.info, info));
                 let node = match existing {
-                    Some(i) => i,
+                    Some(i) => {
+                        nodes[i].columns.extend(step.columns.iter().cloned());
+                        i
+                    }
                     None => {
                         let kind_ok = eager
                             || collections
@@ -142,6 +149,8 @@ impl Plan {
                                     .unwrap_or(Name::Borrowed((info.target_vtable)().table_name))
                             }),
                             offset: 0,
+                            columns: step.columns.clone(),
+                            skip: 0,
                         });
                         nodes.len() - 1
                     }
@@ -186,8 +195,9 @@ impl Plan {
         &mut self,
         root: &'static ModelVTable,
         mut stmt: SelectStatement,
-    ) -> SelectStatement {
-        let root_cols = (root.columns)().len();
+        root_skip: u64,
+    ) -> Result<SelectStatement> {
+        let root_cols = (root.columns)().len() - root_skip.count_ones() as usize;
         let wrap = self.has_collection() && (stmt.limit.is_some() || stmt.offset.is_some());
         // The qualifier of the queried model's columns in the outer statement.
         let root_qualifier = if wrap {
@@ -207,7 +217,9 @@ impl Plan {
             }
             let outer_items: Vec<SelectItem> = (root.columns)()
                 .iter()
-                .map(|c| SelectItem {
+                .enumerate()
+                .filter(|(i, _)| *i >= 64 || root_skip & (1 << i) == 0)
+                .map(|(_, c)| SelectItem {
                     expr: derived_col("orm_anon", c.name),
                     label: None,
                 })
@@ -242,6 +254,7 @@ impl Plan {
             let target_q = node.qualifier(n);
             let parent_cols = (node.owner.columns)();
             let target_cols = (node.target.columns)();
+            let skip = crate::loading::skip_mask(target_cols, node.target.name, &node.columns)?;
             let kind = if node.inner {
                 JoinKind::Inner
             } else {
@@ -289,10 +302,16 @@ impl Plan {
                 }
             }
             if let SelectBody::Core(core) = &mut stmt.body {
-                core.columns.extend(target_cols.iter().map(|c| SelectItem {
-                    expr: col(&target_q, c.name),
-                    label: None,
-                }));
+                core.columns.extend(
+                    target_cols
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, _)| *i >= 64 || skip & (1 << i) == 0)
+                        .map(|(_, c)| SelectItem {
+                            expr: col(&target_q, c.name),
+                            label: None,
+                        }),
+                );
             }
             // A collection in its relationship's order, then by key, as selectin
             // (contains_eager keeps the query's order).
@@ -319,10 +338,11 @@ impl Plan {
                 }
             }
             self.nodes[n].offset = offset;
-            offset += target_cols.len();
+            self.nodes[n].skip = skip;
+            offset += target_cols.len() - skip.count_ones() as usize;
         }
         stmt.order_by.extend(extra_order);
-        stmt
+        Ok(stmt)
     }
 
     /// Fills the joined relationships from `rows` (whose first columns gave `roots`, one
@@ -338,7 +358,12 @@ impl Plan {
         // Per node, the object of each row (None: nothing joined in that row).
         let mut per_row: Vec<Vec<Option<Handle>>> = Vec::with_capacity(self.nodes.len());
         for node in &self.nodes {
-            per_row.push((node.target.decode_rows_at)(s, rows, node.offset, mode)?);
+            per_row.push((node.target.decode_rows_at)(
+                s,
+                rows,
+                node.offset,
+                mode.with_skip(node.skip),
+            )?);
         }
         let mut reached: Vec<Vec<Handle>> = Vec::with_capacity(self.nodes.len());
         for (n, node) in self.nodes.iter().enumerate() {

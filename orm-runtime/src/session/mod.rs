@@ -64,6 +64,17 @@ struct NestedMark {
 pub(crate) struct LoadMode {
     /// Overwrite the columns of objects already loaded (`populate_existing`).
     pub(crate) populate_existing: bool,
+    /// The columns of the model being decoded that the rows leave out (bit `i` for
+    /// column `i`: deferred ones, left unloaded). Set for one model's rows; loads of
+    /// related models start again from their own.
+    pub(crate) skip: u64,
+}
+
+impl LoadMode {
+    /// The same mode for rows that leave out `skip`.
+    pub(crate) fn with_skip(self, skip: u64) -> LoadMode {
+        LoadMode { skip, ..self }
+    }
 }
 
 /// A unit of work: the objects you add, load and change, written to the database in
@@ -282,6 +293,7 @@ impl Session {
                 session: self.registry.id,
                 delete_marked: false,
                 snapshot: None,
+                snapshot_unloaded: 0,
                 expired: Vec::new(),
                 touched: false,
                 key: None,
@@ -530,12 +542,17 @@ impl Session {
 
     /// Reloads `obj`'s columns from the database (unflushed changes to it are
     /// discarded). Errors with [`Error::ObjectDeleted`] when its row is gone.
+    ///
+    /// Every column the object has loaded is reloaded, [`Deferred`](crate::model::Deferred)
+    /// ones included; a deferred column it has not loaded stays unloaded (load it with
+    /// [`load_columns`](Session::load_columns)): a refresh brings what the object holds
+    /// up to date, it does not widen it.
     pub async fn refresh<M: Model>(&mut self, obj: &Obj<M>) -> Result<()> {
         self.check_usable()?;
-        let key = {
+        {
             let meta = obj.h.core().meta();
             match (&meta.state, &meta.key) {
-                (ObjectState::Persistent, Some(k)) if meta.session == self.registry.id => k.clone(),
+                (ObjectState::Persistent, Some(_)) if meta.session == self.registry.id => {}
                 _ => {
                     return Err(Error::InvalidRequest {
                         message: format!(
@@ -547,21 +564,7 @@ impl Session {
             }
         };
         check_unlocked(&obj.h, "refreshing it")?;
-        let sql = M::sql(self.engine.dialect());
-        let stmt = crate::sql::Compiled::new(sql.select_by_key.sql(), key.clone());
-        let row = self.tx().await?.fetch_optional(stmt).await?;
-        let Some(row) = row else {
-            return Err(Error::ObjectDeleted {
-                object: describe(M::MODEL_NAME, Some(&key)),
-            });
-        };
-        self.load_row::<M>(
-            &row,
-            0,
-            LoadMode {
-                populate_existing: true,
-            },
-        )?;
+        self.refresh_handle(&obj.h).await?;
         // The `refresh-expire` cascade: the loaded objects of those relationships are
         // refreshed as well, one SELECT each.
         for h in cascade_graph(&obj.h, |c| c.refresh_expire, "refreshing it")?
@@ -584,7 +587,9 @@ impl Session {
                 _ => return Ok(()),
             }
         };
-        let stmt = crate::sql::select(unit_of_work::model_items(vt))
+        // Every column but the deferred ones the object has not loaded.
+        let skip = (vt.unloaded)(h);
+        let stmt = crate::sql::select(unit_of_work::model_items_skip(vt, skip))
             .from((vt.table)())
             .filter(unit_of_work::key_cond(vt, &key));
         let rows = self.tx().await?.fetch_all(&stmt).await?;
@@ -598,6 +603,7 @@ impl Session {
             &rows,
             LoadMode {
                 populate_existing: true,
+                skip,
             },
         )?;
         Ok(())
@@ -622,7 +628,10 @@ impl Session {
         let stmt = crate::sql::Compiled::new(sql.select_by_key.sql(), M::key_values(&key));
         let row = self.tx().await?.fetch_optional(stmt).await?;
         match row {
-            Some(row) => Ok(Some(self.load_row::<M>(&row, 0, LoadMode::default())?)),
+            Some(row) => {
+                let mode = LoadMode::default().with_skip(crate::model::default_skip(M::columns()));
+                Ok(Some(self.load_row::<M>(&row, 0, mode)?))
+            }
             None => Ok(None),
         }
     }
@@ -631,6 +640,113 @@ impl Session {
     /// `all`, `first`, `one` or `one_or_none`.
     pub fn query<M: Model>(&mut self) -> Query<'_, M> {
         Query::new(self)
+    }
+
+    /// Loads the [`Deferred`](crate::model::Deferred) columns `columns` of `obj` (one
+    /// SELECT of those columns by its key), as loaded values, not changes: a column
+    /// already loaded is loaded again, discarding an unflushed change to it. `columns` is
+    /// a tuple (`(User::bio,)`), an array or a `Vec` of `M`'s columns.
+    pub async fn load_columns<M: Model>(
+        &mut self,
+        obj: &Obj<M>,
+        columns: impl crate::loading::ColumnList<M>,
+    ) -> Result<()> {
+        self.load_columns_all(std::slice::from_ref(obj), columns)
+            .await
+    }
+
+    /// As [`load_columns`](Session::load_columns) for every object of `objs` (of one
+    /// model), in one SELECT per chunk of keys under the dialect's parameter limit.
+    pub async fn load_columns_all<M: Model>(
+        &mut self,
+        objs: &[Obj<M>],
+        columns: impl crate::loading::ColumnList<M>,
+    ) -> Result<()> {
+        self.check_usable()?;
+        let vt = M::vtable();
+        let names = columns.names();
+        let mut wanted = Vec::with_capacity(names.len());
+        for name in &names {
+            match M::columns().iter().position(|c| c.name == *name) {
+                Some(i) if !wanted.contains(&i) => wanted.push(i),
+                Some(_) => {}
+                None => unreachable!("a typed column names a column of its model"),
+            }
+        }
+        let mut keys = Vec::with_capacity(objs.len());
+        for obj in objs {
+            let meta = obj.h.core().meta();
+            match (&meta.state, &meta.key) {
+                (ObjectState::Persistent, Some(k)) if meta.session == self.registry.id => {
+                    keys.push(k.clone());
+                }
+                _ => {
+                    return Err(Error::InvalidRequest {
+                        message: format!(
+                            "{} is not persistent in this session; only persistent objects' columns can be loaded",
+                            describe(M::MODEL_NAME, meta.key.as_deref())
+                        ),
+                    });
+                }
+            }
+        }
+        if wanted.is_empty() || objs.is_empty() {
+            return Ok(());
+        }
+        self.autoflush().await?;
+        for obj in objs {
+            check_unlocked(&obj.h, "loading its columns")?;
+        }
+        let key_cols: Vec<usize> = M::columns()
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.primary_key)
+            .map(|(i, _)| i)
+            .collect();
+        let mut items: Vec<crate::sql::SelectItem> = Vec::new();
+        for &i in key_cols.iter().chain(&wanted) {
+            items.push(crate::sql::SelectItem {
+                expr: unit_of_work::model_col(vt, M::columns()[i].name),
+                label: None,
+            });
+        }
+        let mut found: HashMap<Vec<selectin::Part>, Row> = HashMap::new();
+        let chunk = selectin::chunk_size(self, key_cols.len());
+        for part in keys.chunks(chunk) {
+            let cols = key_cols
+                .iter()
+                .map(|&c| unit_of_work::model_col(vt, M::columns()[c].name))
+                .collect();
+            let stmt = crate::sql::select(items.clone())
+                .from(M::table())
+                .filter(selectin::in_keys(self, cols, part));
+            for row in self.tx().await?.fetch_all(&stmt).await? {
+                let key: Vec<selectin::Part> = (0..key_cols.len())
+                    .map(|k| row.value(k).map(|v| selectin::part(&v)))
+                    .collect::<Result<_>>()?;
+                found.insert(key, row);
+            }
+        }
+        for (obj, key) in objs.iter().zip(&keys) {
+            let Some(row) = found.get(&key.iter().map(selectin::part).collect::<Vec<_>>()) else {
+                return Err(Error::ObjectDeleted {
+                    object: describe(M::MODEL_NAME, Some(key)),
+                });
+            };
+            let mut v = obj.lock_write();
+            let mut meta = obj.h.core().meta();
+            for (k, &i) in wanted.iter().enumerate() {
+                let value = row.value(key_cols.len() + k)?;
+                v.set_column_value(i, value.clone())?;
+                if let Some(snap) = meta.snapshot.as_mut() {
+                    snap[i] = value;
+                }
+                if i < 64 {
+                    meta.snapshot_unloaded &= !(1 << i);
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Loads relationship `rel` of `obj` (one SELECT), replacing what was loaded.
@@ -662,16 +778,16 @@ impl Session {
         let vt = h.vtable();
         let info = &(vt.relationships)()[index];
         let target = (info.target_vtable)();
-        let values = (vt.values)(h);
         let join = unit_of_work::resolve(vt, info)?;
+        selectin::check_join_loaded(h, vt, &join.local)?;
+        let values = (vt.values)(h);
         let stmt = unit_of_work::select_related(vt, info, &join, &values)?;
         let Some(stmt) = stmt else {
             return Ok(Vec::new());
         };
         let rows = self.tx().await?.fetch_all(stmt).await?;
-        let offset = 0;
-        let _ = offset;
-        (target.decode_rows)(self, &rows, LoadMode::default())
+        let skip = crate::model::default_skip((target.columns)());
+        (target.decode_rows)(self, &rows, LoadMode::default().with_skip(skip))
     }
 
     /// Runs a Core statement in the session's transaction (after an autoflush).
@@ -969,7 +1085,7 @@ impl Session {
             .iter()
             .enumerate()
             .filter(|(_, c)| c.primary_key)
-            .map(|(i, _)| offset + i)
+            .map(|(i, _)| offset + crate::model::position(i, mode.skip))
             .collect();
         let mut present = Vec::with_capacity(rows.len());
         for row in rows {
@@ -1014,23 +1130,24 @@ impl Session {
         let registry = Arc::clone(&self.registry);
         // Objects without relationships can be in no cycle: the registry need not know them.
         let related = !M::relationships().is_empty();
+        let deferrable = M::columns().iter().any(|c| c.deferrable);
         let store = self.store::<M>();
         store.map.reserve(count);
         let mut made = Vec::new();
         let mut out = Vec::with_capacity(count);
         let each = || -> Result<()> {
             for row in rows {
-                let key = M::key_from_row(row, offset)?;
+                let key = M::key_from_row_skip(row, offset, mode.skip)?;
                 match store.map.entry(key) {
                     std::collections::hash_map::Entry::Occupied(e) => {
                         let existing = e.get().downcast::<M>().unwrap_or_else(|| {
                             unreachable!("the store of a model holds that model's objects")
                         });
-                        refill_if_stale(existing, row, offset, mode)?;
+                        refill_if_stale(existing, row, offset, mode, deferrable)?;
                         out.push(existing.clone());
                     }
                     std::collections::hash_map::Entry::Vacant(e) => {
-                        let value = M::from_row(row, offset)?;
+                        let value = M::from_row_skip(row, offset, mode.skip)?;
                         let meta = vtable::persistent_meta(&registry, M::key_values(e.key()));
                         let obj = Obj::new_unregistered(&registry, value, meta);
                         if related {
@@ -1058,15 +1175,16 @@ impl Session {
         offset: usize,
         mode: LoadMode,
     ) -> Result<Obj<M>> {
-        let key = M::key_from_row(row, offset)?;
+        let key = M::key_from_row_skip(row, offset, mode.skip)?;
         if let Some(existing) = self.store::<M>().get(&key) {
             let existing = existing.clone();
-            if refill_if_stale(&existing, row, offset, mode)? {
+            let deferrable = M::columns().iter().any(|c| c.deferrable);
+            if refill_if_stale(&existing, row, offset, mode, deferrable)? {
                 self.run_mapper(&existing.h, MapperEvent::Refresh)?;
             }
             return Ok(existing);
         }
-        let value = M::from_row(row, offset)?;
+        let value = M::from_row_skip(row, offset, mode.skip)?;
         let key_values = M::key_values(&key);
         let obj = Obj::new_in(
             &self.registry,
@@ -1088,29 +1206,67 @@ impl Session {
 }
 
 /// Overwrites `existing`'s columns with `row`'s when it is expired or the load says
-/// `populate_existing`; true when it did.
+/// `populate_existing`; true when it did. Deferred columns the row leaves out are then
+/// unloaded (their old values may be stale). Otherwise the object keeps its values, and
+/// only its unloaded deferred columns that the row holds are filled (`deferrable`: the
+/// model has such columns).
 fn refill_if_stale<M: Model>(
     existing: &Obj<M>,
     row: &Row,
     offset: usize,
     mode: LoadMode,
+    deferrable: bool,
 ) -> Result<bool> {
     if !mode.populate_existing && !existing.h.core().meta().is_expired() {
+        if deferrable {
+            fill_unloaded(existing, row, offset, mode.skip)?;
+        }
         return Ok(false);
     }
     check_unlocked(&existing.h, "loading its row again")?;
-    let fresh = M::from_row(row, offset)?;
+    let fresh = M::from_row_skip(row, offset, mode.skip)?;
     {
         let mut v = existing.lock_write();
         for i in 0..M::columns().len() {
-            v.set_column_value(i, fresh.column_value(i))?;
+            if i < 64 && mode.skip & (1 << i) != 0 {
+                v.unload_column(i);
+            } else {
+                v.set_column_value(i, fresh.column_value(i))?;
+            }
         }
     }
     let mut meta = existing.h.core().meta();
     meta.expired.clear();
     meta.snapshot = None;
+    meta.snapshot_unloaded = 0;
     meta.touched = false;
     Ok(true)
+}
+
+/// Fills the deferred columns of `existing` that are unloaded and that `row` holds (it
+/// leaves out `skip`), as loaded values, not changes. An object a guard holds keeps them
+/// unloaded (no waiting inside a load).
+fn fill_unloaded<M: Model>(existing: &Obj<M>, row: &Row, offset: usize, skip: u64) -> Result<()> {
+    let mut v = match existing.cell().value.try_write() {
+        Ok(v) => v,
+        Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+        Err(std::sync::TryLockError::WouldBlock) => return Ok(()),
+    };
+    let fill = v.unloaded_columns() & !skip;
+    if fill == 0 {
+        return Ok(());
+    }
+    let fresh = M::from_row_skip(row, offset, skip)?;
+    let mut meta = existing.h.core().meta();
+    for i in (0..M::columns().len().min(64)).filter(|i| fill & (1 << i) != 0) {
+        let value = fresh.column_value(i);
+        if let Some(snap) = meta.snapshot.as_mut() {
+            snap[i] = value.clone();
+        }
+        v.set_column_value(i, value)?;
+    }
+    meta.snapshot_unloaded &= !fill;
+    Ok(())
 }
 
 impl Drop for Session {

@@ -52,6 +52,9 @@ pub(crate) struct Meta {
     pub(crate) delete_marked: bool,
     /// Column values as last loaded or flushed, taken at the first `write()` after that.
     pub(crate) snapshot: Option<Vec<Value>>,
+    /// The `Deferred` columns that were unloaded when the snapshot was taken (a column
+    /// loaded since, by `set` or a query, is written if the object is flushed).
+    pub(crate) snapshot_unloaded: u64,
     /// Columns whose value is stale (expired): reading the object is an error until it
     /// is refreshed. Empty: none.
     pub(crate) expired: Vec<bool>,
@@ -523,6 +526,7 @@ impl<M: Model> Obj<M> {
         meta.touched = true;
         if meta.state == ObjectState::Persistent && meta.snapshot.is_none() {
             meta.snapshot = Some(value.values());
+            meta.snapshot_unloaded = value.unloaded_columns();
         }
         if meta.state == ObjectState::Pending {
             // The flush takes pending objects from the session's new list; when the
@@ -572,12 +576,22 @@ impl<M: Model> Obj<M> {
             }
             _ => Vec::new(),
         };
-        let unloaded = {
+        let (unloaded, deferred) = {
             let v = self.lock_read();
-            (0..M::relationships().len())
-                .filter(|&i| !v.relationship(i).is_loaded())
-                .map(|i| M::relationships()[i].name)
-                .collect()
+            let mask = v.unloaded_columns();
+            (
+                (0..M::relationships().len())
+                    .filter(|&i| !v.relationship(i).is_loaded())
+                    .map(|i| M::relationships()[i].name)
+                    .collect(),
+                M::columns()
+                    .iter()
+                    .take(64)
+                    .enumerate()
+                    .filter(|(i, _)| mask & (1 << i) != 0)
+                    .map(|(_, c)| c.field)
+                    .collect(),
+            )
         };
         Inspection {
             state,
@@ -590,6 +604,7 @@ impl<M: Model> Obj<M> {
                 .map(|(c, _)| c.field)
                 .collect(),
             unloaded,
+            deferred,
         }
     }
 }
@@ -630,6 +645,8 @@ pub struct Inspection {
     pub expired: Vec<&'static str>,
     /// Relationships that are not loaded.
     pub unloaded: Vec<&'static str>,
+    /// [`Deferred`](crate::model::Deferred) columns (their fields) that are not loaded.
+    pub deferred: Vec<&'static str>,
 }
 
 /// A read guard: the object, shared. Not `Send`: it cannot live across an `.await` in a

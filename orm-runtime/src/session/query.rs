@@ -4,7 +4,7 @@
 use std::marker::PhantomData;
 
 use crate::error::{Error, Result};
-use crate::loading::{LoadPath, LoadStep};
+use crate::loading::{ColumnOption, LoadPath, LoadStep};
 use crate::model::Model;
 use crate::model::relationship::LoadStrategy;
 use crate::session::joined::Plan;
@@ -22,6 +22,8 @@ pub struct Query<'s, M> {
     stmt: SelectStatement,
     mode: LoadMode,
     paths: Vec<Vec<LoadStep>>,
+    /// Column options for `M` itself (`defer`, `undefer`, `load_only`).
+    columns: Vec<ColumnOption>,
     _p: PhantomData<fn() -> M>,
 }
 
@@ -33,6 +35,7 @@ impl<'s, M: Model> Query<'s, M> {
             stmt,
             mode: LoadMode::default(),
             paths: Vec::new(),
+            columns: Vec::new(),
             _p: PhantomData,
         }
     }
@@ -97,8 +100,16 @@ impl<'s, M: Model> Query<'s, M> {
     /// selectin step, use selectin's SELECT; `noload`
     /// leaves a relationship unloaded; `raiseload` makes reading it (while unloaded)
     /// [`Error::RaiseLoad`](crate::error::Error::RaiseLoad).
+    ///
+    /// Column options choose which columns load: `defer(User::bio)`,
+    /// `undefer(User::bio)`, `load_only((User::name,))` for the queried model, and
+    /// `selectinload(User::posts).defer(Post::body)` for the objects a step loads. A
+    /// column left out reads as [`Error::ColumnNotLoaded`] until loaded.
     pub fn options<Leaf>(mut self, path: LoadPath<M, Leaf>) -> Self {
-        self.paths.push(path.steps().to_vec());
+        self.columns.extend(path.root_columns().iter().cloned());
+        if !path.steps().is_empty() {
+            self.paths.push(path.steps().to_vec());
+        }
         self
     }
 
@@ -121,9 +132,18 @@ impl<'s, M: Model> Query<'s, M> {
             stmt,
             mode,
             paths,
+            columns,
             ..
         } = self;
         session.check_usable()?;
+        // The columns this query leaves out (deferred ones only).
+        let skip = crate::loading::skip_mask(M::columns(), M::MODEL_NAME, &columns)?;
+        let mut stmt = stmt;
+        if skip != 0
+            && let SelectBody::Core(core) = &mut stmt.body
+        {
+            core.columns = crate::session::unit_of_work::model_items_skip(M::vtable(), skip);
+        }
         // Relationship defaults (`#[relationship(lazy = "selectin")]`, `"joined"`) apply
         // unless a path names the relationship.
         let mut paths = paths;
@@ -143,6 +163,7 @@ impl<'s, M: Model> Query<'s, M> {
                     strategy,
                     innerjoin: false,
                     alias: None,
+                    columns: Vec::new(),
                 }]);
             }
         }
@@ -172,11 +193,11 @@ impl<'s, M: Model> Query<'s, M> {
         let stmt = if plan.is_empty() {
             stmt
         } else {
-            plan.statement(M::vtable(), stmt)
+            plan.statement(M::vtable(), stmt, skip)?
         };
         session.autoflush().await?;
         let rows = session.tx().await?.fetch_all(&stmt).await?;
-        let all = session.load_rows::<M>(&rows, 0, mode)?;
+        let all = session.load_rows::<M>(&rows, 0, mode.with_skip(skip))?;
         let out = if plan.is_empty() {
             if !paths.is_empty() && !all.is_empty() {
                 let roots: Vec<_> = all.iter().map(|o| o.h.uncounted()).collect();

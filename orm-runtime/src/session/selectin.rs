@@ -19,7 +19,7 @@ use crate::loading::LoadStep;
 use crate::model::relationship::{LoadStrategy, RelationshipKind};
 use crate::session::object::Handle;
 use crate::session::unit_of_work::{
-    Join, model_col as col, model_items, order_related, resolve, table_col,
+    Join, model_col as col, model_items_skip, order_related, resolve, table_col,
 };
 use crate::session::vtable::ModelVTable;
 use crate::session::{LoadMode, Session, check_unlocked};
@@ -31,7 +31,7 @@ const CHUNK: usize = 500;
 
 /// A value as a hashable key part (integers of every width compare equal).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum Part {
+pub(crate) enum Part {
     Null,
     Int(i128),
     Text(String),
@@ -39,7 +39,7 @@ enum Part {
     Other(String),
 }
 
-fn part(v: &Value) -> Part {
+pub(crate) fn part(v: &Value) -> Part {
     match v {
         Value::Null => Part::Null,
         Value::Bool(b) => Part::Int(i128::from(*b)),
@@ -58,7 +58,7 @@ fn key_of(values: &[Value], cols: &[usize]) -> Vec<Part> {
 
 /// How many keys one SELECT takes: all of them as one array on PostgreSQL (one
 /// column), else [`CHUNK`].
-fn chunk_size(s: &Session, columns: usize) -> usize {
+pub(crate) fn chunk_size(s: &Session, columns: usize) -> usize {
     if columns == 1 && s.engine.dialect() == crate::dialect::Dialect::Postgres {
         usize::MAX
     } else {
@@ -69,7 +69,11 @@ fn chunk_size(s: &Session, columns: usize) -> usize {
 /// `col = ANY($1)` with one array bind (PostgreSQL, one column: one SQL text for any
 /// number of keys), `col IN (keys)` (one column) or `(c1 = ? AND c2 = ?) OR ...`
 /// (composite).
-fn in_keys(s: &Session, cols: Vec<ExprNode>, keys: &[Vec<Value>]) -> crate::sql::Expr<bool> {
+pub(crate) fn in_keys(
+    s: &Session,
+    cols: Vec<ExprNode>,
+    keys: &[Vec<Value>],
+) -> crate::sql::Expr<bool> {
     if cols.len() == 1 && s.engine.dialect() == crate::dialect::Dialect::Postgres {
         let array = Value::Array(keys.iter().map(|k| k[0].clone()).collect());
         return ExprNode::Binary(
@@ -193,6 +197,13 @@ async fn load_step(
     let info = &(vt.relationships)()[index];
     let join = resolve(vt, info)?;
     let target = (info.target_vtable)();
+    // The target's columns this step leaves out; never those the objects are grouped by.
+    let mut skip = crate::loading::skip_mask((target.columns)(), target.name, &step.columns)?;
+    for &r in &join.remote {
+        if r < 64 {
+            skip &= !(1 << r);
+        }
+    }
     // Objects whose relationship is to be filled (not clobbering loaded ones).
     let mut todo: Vec<(Handle, Vec<Value>)> = Vec::new();
     let mut seen = HashSet::new();
@@ -206,17 +217,20 @@ async fn load_step(
         if loaded && !mode.populate_existing {
             continue;
         }
+        check_join_loaded(h, vt, &join.local)?;
         todo.push((h.uncounted(), (vt.values)(h)));
     }
     let groups: HashMap<Vec<Part>, Vec<Handle>> = match (info.kind, subquery_of) {
         _ if todo.is_empty() => HashMap::new(),
-        (kind, Some(base)) => subquery(s, vt, &join, target, kind, info.order_by, base).await?,
-        (RelationshipKind::ManyToOne, None) => many_to_one(s, &join, target, &todo).await?,
+        (kind, Some(base)) => {
+            subquery(s, vt, &join, (target, skip), kind, info.order_by, base).await?
+        }
+        (RelationshipKind::ManyToOne, None) => many_to_one(s, &join, (target, skip), &todo).await?,
         (RelationshipKind::OneToMany | RelationshipKind::OneToOne, None) => {
-            one_to_many(s, &join, target, info.order_by, &todo).await?
+            one_to_many(s, &join, (target, skip), info.order_by, &todo).await?
         }
         (RelationshipKind::ManyToMany, None) => {
-            many_to_many(s, &join, target, info.order_by, &todo).await?
+            many_to_many(s, &join, (target, skip), info.order_by, &todo).await?
         }
     };
     let mut next = Vec::new();
@@ -248,6 +262,23 @@ async fn load_step(
     Ok(next)
 }
 
+/// Errors when a column of `h` that a relationship joins by (`cols`) is a deferred one
+/// left unloaded: its key would read as NULL, and the relationship as empty.
+pub(crate) fn check_join_loaded(h: &Handle, vt: &ModelVTable, cols: &[usize]) -> Result<()> {
+    let unloaded = (vt.unloaded)(h);
+    if let Some(&c) = cols.iter().find(|&&c| c < 64 && unloaded & (1 << c) != 0) {
+        return Err(Error::InvalidRequest {
+            message: format!(
+                "column `{}.{}` of {} is deferred and not loaded, and a relationship joins by it; load it (undefer, or session.load_columns) before loading the relationship",
+                vt.name,
+                (vt.columns)()[c].field,
+                h.describe()
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// Distinct non-NULL keys of `cols` among `todo`.
 fn distinct_keys(todo: &[(Handle, Vec<Value>)], cols: &[usize]) -> Vec<Vec<Value>> {
     let mut seen = HashSet::new();
@@ -267,7 +298,7 @@ fn distinct_keys(todo: &[(Handle, Vec<Value>)], cols: &[usize]) -> Vec<Vec<Value
 async fn many_to_one(
     s: &mut Session,
     join: &Join,
-    target: &'static ModelVTable,
+    (target, skip): (&'static ModelVTable, u64),
     todo: &[(Handle, Vec<Value>)],
 ) -> Result<HashMap<Vec<Part>, Vec<Handle>>> {
     let keys = distinct_keys(todo, &join.local);
@@ -302,11 +333,11 @@ async fn many_to_one(
             .iter()
             .map(|&r| col(target, (target.columns)()[r].name))
             .collect();
-        let stmt = select(model_items(target))
+        let stmt = select(model_items_skip(target, skip))
             .from((target.table)())
             .filter(in_keys(s, cols, chunk));
         let rows = s.tx().await?.fetch_all(&stmt).await?;
-        let handles = (target.decode_rows)(s, &rows, LoadMode::default())?;
+        let handles = (target.decode_rows)(s, &rows, LoadMode::default().with_skip(skip))?;
         for h in handles {
             let values = (target.values)(&h);
             groups.insert(key_of(&values, &join.remote), vec![h]);
@@ -318,7 +349,7 @@ async fn many_to_one(
 async fn one_to_many(
     s: &mut Session,
     join: &Join,
-    target: &'static ModelVTable,
+    (target, skip): (&'static ModelVTable, u64),
     order_by: &[&'static str],
     todo: &[(Handle, Vec<Value>)],
 ) -> Result<HashMap<Vec<Part>, Vec<Handle>>> {
@@ -330,12 +361,12 @@ async fn one_to_many(
             .iter()
             .map(|&r| col(target, (target.columns)()[r].name))
             .collect();
-        let stmt = select(model_items(target))
+        let stmt = select(model_items_skip(target, skip))
             .from((target.table)())
             .filter(in_keys(s, cols, chunk));
         let stmt = order_related(stmt, target, order_by);
         let rows = s.tx().await?.fetch_all(&stmt).await?;
-        let handles = (target.decode_rows)(s, &rows, LoadMode::default())?;
+        let handles = (target.decode_rows)(s, &rows, LoadMode::default().with_skip(skip))?;
         for h in handles {
             let values = (target.values)(&h);
             groups
@@ -350,7 +381,7 @@ async fn one_to_many(
 async fn many_to_many(
     s: &mut Session,
     join: &Join,
-    target: &'static ModelVTable,
+    (target, skip): (&'static ModelVTable, u64),
     order_by: &[&'static str],
     todo: &[(Handle, Vec<Value>)],
 ) -> Result<HashMap<Vec<Part>, Vec<Handle>>> {
@@ -358,10 +389,10 @@ async fn many_to_many(
         return Ok(HashMap::new());
     };
     let keys = distinct_keys(todo, &join.local);
-    let ncols = (target.columns)().len();
+    let ncols = (target.columns)().len() - skip.count_ones() as usize;
     let mut groups: HashMap<Vec<Part>, Vec<Handle>> = HashMap::new();
     for chunk in keys.chunks(chunk_size(s, sec.local.len())) {
-        let mut items = model_items(target);
+        let mut items = model_items_skip(target, skip);
         items.extend(sec.local.iter().map(|c| SelectItem {
             expr: table_col(&sec.table, c),
             label: None,
@@ -381,7 +412,7 @@ async fn many_to_many(
             .filter(in_keys(s, cols, chunk));
         let stmt = order_related(stmt, target, order_by);
         let rows = s.tx().await?.fetch_all(&stmt).await?;
-        let handles = (target.decode_rows)(s, &rows, LoadMode::default())?;
+        let handles = (target.decode_rows)(s, &rows, LoadMode::default().with_skip(skip))?;
         for (row, h) in rows.iter().zip(handles) {
             let owner: Vec<Part> = (0..sec.local.len())
                 .map(|k| row.value(ncols + k).map(|v| part(&v)))
@@ -399,7 +430,7 @@ async fn subquery(
     s: &mut Session,
     owner: &'static ModelVTable,
     join: &Join,
-    target: &'static ModelVTable,
+    (target, skip): (&'static ModelVTable, u64),
     kind: RelationshipKind,
     order_by: &[&'static str],
     base: &SelectStatement,
@@ -417,8 +448,8 @@ async fn subquery(
     };
     let owner_cols = (owner.columns)();
     let target_cols = (target.columns)();
-    let ncols = target_cols.len();
-    let mut items = model_items(target);
+    let ncols = target_cols.len() - skip.count_ones() as usize;
+    let mut items = model_items_skip(target, skip);
     items.extend(join.local.iter().map(|&l| SelectItem {
         expr: sq_col(owner_cols[l].name),
         label: Some(crate::sql::Name::Owned(format!("orm_sq_{l}"))),
@@ -463,7 +494,7 @@ async fn subquery(
     }
     let stmt = order_related(stmt, target, order_by);
     let rows = s.tx().await?.fetch_all(&stmt).await?;
-    let handles = (target.decode_rows)(s, &rows, LoadMode::default())?;
+    let handles = (target.decode_rows)(s, &rows, LoadMode::default().with_skip(skip))?;
     let mut groups: HashMap<Vec<Part>, Vec<Handle>> = HashMap::new();
     let mut seen: HashSet<(Vec<Part>, usize)> = HashSet::new();
     for (row, h) in rows.iter().zip(handles) {

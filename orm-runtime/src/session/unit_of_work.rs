@@ -200,9 +200,17 @@ fn eq(col: ExprNode, v: Value) -> crate::sql::Expr<bool> {
 
 /// Every column of the model, for SELECTs that decode objects.
 pub(crate) fn model_items(vt: &ModelVTable) -> Vec<SelectItem> {
+    model_items_skip(vt, 0)
+}
+
+/// The model's columns but those of `skip` (bit `i` for column `i`), for rows the
+/// model decodes with the same mask.
+pub(crate) fn model_items_skip(vt: &ModelVTable, skip: u64) -> Vec<SelectItem> {
     (vt.columns)()
         .iter()
-        .map(|c| SelectItem {
+        .enumerate()
+        .filter(|(i, _)| *i >= 64 || skip & (1 << i) == 0)
+        .map(|(_, c)| SelectItem {
             expr: model_col(vt, c.name),
             label: None,
         })
@@ -250,7 +258,9 @@ pub(crate) fn select_related(
     if keys.iter().any(Value::is_null) {
         return Ok(None);
     }
-    let mut stmt = select(model_items(target)).from((target.table)());
+    // The target's columns but those deferred by default (decoded with the same mask).
+    let skip = crate::model::default_skip((target.columns)());
+    let mut stmt = select(model_items_skip(target, skip)).from((target.table)());
     let conds: Vec<_> = match &join.secondary {
         None => join
             .remote
@@ -326,6 +336,10 @@ struct Item {
     /// Owners whose relationship histories were seen empty when planned: nothing to
     /// clear once flushed.
     no_history: bool,
+    /// UPDATEs: `Deferred` columns not loaded (never written), and those loaded since
+    /// the snapshot (written whatever their value).
+    unloaded: u64,
+    loaded_since: u64,
 }
 
 impl Item {
@@ -817,6 +831,18 @@ fn build_plan(s: &mut Session, touched: &[Handle]) -> Result<Plan> {
         .reserve(new.len() + deleted.len() + touched.len());
     for (h, old) in new.iter().zip(switches) {
         let vt = h.vtable();
+        let unloaded = (vt.unloaded)(h);
+        if unloaded != 0 {
+            let i = unloaded.trailing_zeros() as usize;
+            return Err(Error::InvalidRequest {
+                message: format!(
+                    "new {} has the deferred column `{}.{}` unloaded; set it before adding the object (an INSERT writes every column)",
+                    describe(vt.name, None),
+                    vt.name,
+                    (vt.columns)()[i].field
+                ),
+            });
+        }
         let (values, unset) = (vt.values_unset)(h);
         if let Some(old) = old {
             add_switch_item(&mut plan, h, old, values);
@@ -1121,19 +1147,30 @@ fn add_item(
         switch: None,
         unset: 0,
         no_history: false,
+        unloaded: 0,
+        loaded_since: 0,
     });
     plan.index.insert(h.addr(), idx);
     idx
 }
 
 fn add_update_item(plan: &mut Plan, h: &Handle) -> usize {
-    let (snapshot, key) = {
+    let (snapshot, key, was_unloaded) = {
         let m = h.core().meta();
-        (m.snapshot.clone(), m.key.clone())
+        (m.snapshot.clone(), m.key.clone(), m.snapshot_unloaded)
     };
     let values = (h.vtable().values)(h);
+    let unloaded = (h.vtable().unloaded)(h);
+    let loaded_since = if snapshot.is_some() {
+        was_unloaded & !unloaded
+    } else {
+        0
+    };
     let orig = snapshot.unwrap_or_else(|| values.clone());
-    add_item(plan, h, Op::Update, orig, values, key)
+    let idx = add_item(plan, h, Op::Update, orig, values, key);
+    plan.items[idx].unloaded = unloaded;
+    plan.items[idx].loaded_since = loaded_since;
+    idx
 }
 
 /// The item of `h`, made as an UPDATE for a persistent object the flush must change;
@@ -2157,8 +2194,14 @@ async fn write_updates(s: &mut Session, plan: &mut Plan, unit: usize) -> Result<
         let item = &mut plan.items[r];
         let vt = item.vt;
         let columns = (vt.columns)();
+        // An unloaded deferred column is never written; one set since the snapshot
+        // (it was unloaded then) is, whatever its value.
+        let bit = |m: u64, i: usize| i < 64 && m & (1 << i) != 0;
         let mut changed: Vec<usize> = (0..columns.len())
-            .filter(|&i| !same_value(&item.values[i], &item.orig[i]))
+            .filter(|&i| {
+                !bit(item.unloaded, i)
+                    && (bit(item.loaded_since, i) || !same_value(&item.values[i], &item.orig[i]))
+            })
             .collect();
         if changed.is_empty() {
             continue;

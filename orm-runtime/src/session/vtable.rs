@@ -41,6 +41,8 @@ pub struct ModelVTable {
     pub(crate) table: fn() -> Arc<Table>,
     pub(crate) values: fn(&Handle) -> Vec<Value>,
     pub(crate) column_is_unset: fn(&Handle, usize) -> bool,
+    /// The `Deferred` columns that are not loaded (bit `i` for column `i`).
+    pub(crate) unloaded: fn(&Handle) -> u64,
     /// The column values and, under the same lock, which of the first 64 columns that
     /// the database may fill (key, generated, server default, version) are unset (bit
     /// `i` for column `i`).
@@ -77,6 +79,7 @@ impl ModelVTable {
             table: <M as crate::sql::HasTable>::table,
             values: values::<M>,
             column_is_unset: column_is_unset::<M>,
+            unloaded: unloaded::<M>,
             values_unset: values_unset::<M>,
             set_columns: set_columns::<M>,
             with_relationship: with_relationship::<M>,
@@ -119,6 +122,14 @@ fn values<M: Model>(h: &Handle) -> Vec<Value> {
 
 fn column_is_unset<M: Model>(h: &Handle, i: usize) -> bool {
     typed::<M>(h).lock_read().column_is_unset(i)
+}
+
+fn unloaded<M: Model>(h: &Handle) -> u64 {
+    if M::columns().iter().any(|c| c.deferrable) {
+        typed::<M>(h).lock_read().unloaded_columns()
+    } else {
+        0
+    }
 }
 
 fn values_unset<M: Model>(h: &Handle) -> (Vec<Value>, u64) {
@@ -225,6 +236,7 @@ pub(crate) fn persistent_meta(
         session,
         delete_marked: false,
         snapshot: None,
+        snapshot_unloaded: 0,
         expired: Vec::new(),
         touched: false,
         key: Some(key),

@@ -25,26 +25,59 @@ pub trait HasTable: 'static {
 
 /// A typed column of the table `M`, evaluating to `T`: `User::name` is a
 /// `Column<User, String>`.
-pub struct Column<M, T> {
+///
+/// `D` says whether a query may leave the column unloaded: [`Eager`] (the default) for
+/// an ordinary field, [`Deferrable`] for a
+/// [`Deferred<T>`](crate::model::Deferred) field, the only kind that
+/// [`defer`](crate::loading::defer) and [`undefer`](crate::loading::undefer) accept.
+pub struct Column<M, T, D = Eager> {
     name: &'static str,
-    _t: PhantomData<fn() -> (M, T)>,
+    _t: PhantomData<Marker<M, T, D>>,
 }
 
-impl<M, T> Clone for Column<M, T> {
+/// The types a [`Column`] is about (owned by none: `fn() -> ...` keeps it `Send`, `Sync`
+/// and covariant).
+type Marker<M, T, D> = fn() -> (M, T, D);
+
+/// The loading kind of a [`Column`] whose field is an ordinary value: always loaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Eager {}
+
+/// The loading kind of a [`Column`] whose field is a
+/// [`Deferred<T>`](crate::model::Deferred): a query may leave it unloaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deferrable {}
+
+/// Implemented by [`Deferrable`] only: the bound of [`defer`](crate::loading::defer)
+/// and [`undefer`](crate::loading::undefer).
+#[diagnostic::on_unimplemented(
+    message = "this column cannot be deferred: its field is not `Deferred<T>`",
+    label = "a column whose field is a plain value is always loaded",
+    note = "declare the field as `Deferred<T>` (add `#[orm(deferred)]` to leave it unloaded by default), or use `load_only(...)`, which accepts any column"
+)]
+pub trait IsDeferrable: sealed::Sealed {}
+impl IsDeferrable for Deferrable {}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::Deferrable {}
+}
+
+impl<M, T, D> Clone for Column<M, T, D> {
     fn clone(&self) -> Self {
         *self
     }
 }
 
-impl<M, T> Copy for Column<M, T> {}
+impl<M, T, D> Copy for Column<M, T, D> {}
 
-impl<M, T> std::fmt::Debug for Column<M, T> {
+impl<M, T, D> std::fmt::Debug for Column<M, T, D> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Column({})", self.name)
     }
 }
 
-impl<M: HasTable, T> Column<M, T> {
+impl<M: HasTable, T, D> Column<M, T, D> {
     /// The column called `name` of `M`'s table (used by generated code).
     pub const fn new(name: &'static str) -> Self {
         Column {
@@ -86,33 +119,33 @@ impl<M: HasTable, T> Column<M, T> {
     }
 }
 
-impl<M: HasTable, T: ExprType> Column<M, T> {
+impl<M: HasTable, T: ExprType, D> Column<M, T, D> {
     expr_methods!();
 }
 
-impl<M: HasTable, T: ExprType> Column<M, T>
+impl<M: HasTable, T: ExprType, D> Column<M, T, D>
 where
     T::Base: Textual,
 {
     text_methods!();
 }
 
-arith_ops!([M: HasTable, T: ExprType] Column<M, T>);
+arith_ops!([M: HasTable, T: ExprType, D] Column<M, T, D>);
 
-impl<M: HasTable, T: ExprType> IntoExpr<T::Base> for Column<M, T> {
+impl<M: HasTable, T: ExprType, D> IntoExpr<T::Base> for Column<M, T, D> {
     fn into_node(self) -> ExprNode {
         Column::into_node(self)
     }
 }
 
-impl<M: HasTable, T> AnyExpr for Column<M, T> {
+impl<M: HasTable, T, D> AnyExpr for Column<M, T, D> {
     fn any_node(self) -> ExprNode {
         self.into_node()
     }
 }
 
-impl<M: HasTable, T> From<Column<M, T>> for OrderItem {
-    fn from(c: Column<M, T>) -> OrderItem {
+impl<M: HasTable, T, D> From<Column<M, T, D>> for OrderItem {
+    fn from(c: Column<M, T, D>) -> OrderItem {
         OrderItem {
             expr: c.into_node(),
             desc: false,
@@ -127,7 +160,7 @@ pub trait ColumnName<T> {
     fn column_name(&self) -> Name;
 }
 
-impl<M: HasTable, T> ColumnName<T> for Column<M, T> {
+impl<M: HasTable, T, D> ColumnName<T> for Column<M, T, D> {
     fn column_name(&self) -> Name {
         Name::Borrowed(self.name)
     }
@@ -202,7 +235,7 @@ impl<M: HasTable> Alias<M> {
     }
 
     /// `column` of `M`, qualified by this alias.
-    pub fn col<T>(&self, column: Column<M, T>) -> Expr<T> {
+    pub fn col<T, D>(&self, column: Column<M, T, D>) -> Expr<T> {
         ExprNode::Column(ColumnRef {
             qualifier: Some(Qualifier {
                 schema: None,

@@ -173,7 +173,7 @@ pub(crate) fn is_function_name(name: &str) -> bool {
 pub trait Typed<T> {}
 impl<T> Typed<T> for Expr<T> {}
 impl<T> Typed<T> for &Expr<T> {}
-impl<M, T> Typed<T> for super::column::Column<M, T> {}
+impl<M, T, D> Typed<T> for super::column::Column<M, T, D> {}
 
 /// Shorthand to pass anything expression-like to [`call`].
 pub trait NodeAny {

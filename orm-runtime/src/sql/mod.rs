@@ -27,7 +27,9 @@ mod text;
 
 use std::sync::Arc;
 
-pub use column::{Alias, Assignment, Column, ColumnName, HasTable, alias, column};
+pub use column::{
+    Alias, Assignment, Column, ColumnName, Deferrable, Eager, HasTable, IsDeferrable, alias, column,
+};
 pub use dml::{
     DeleteStatement, InsertStatement, IntoRow, IntoRows, IntoTarget, OnConflict, UpdateStatement,
     delete, insert, update,

@@ -727,7 +727,7 @@ impl Subquery {
     }
 
     /// The column of the subquery that a mapped column of the inner select produced.
-    pub fn col<M: HasTable, T>(&self, column: Column<M, T>) -> Expr<T> {
+    pub fn col<M: HasTable, T, D>(&self, column: Column<M, T, D>) -> Expr<T> {
         qualified(&self.alias, column.name())
     }
 
