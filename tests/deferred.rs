@@ -148,6 +148,16 @@ async fn defer_leaves_the_column_out_and_reading_it_names_it(db: &TestDb) {
     assert_eq!(authors[1].read().unwrap().age, 41);
     drop(ed);
     assert_eq!(authors[0].inspect().deferred, vec!["bio", "notes"]);
+    // The statement shown is the one run.
+    let shown = session
+        .query::<Author>()
+        .options(defer(Author::bio))
+        .statement()
+        .to_string();
+    assert!(
+        !shown.contains("bio") && !shown.contains("notes") && shown.contains("age"),
+        "{shown}"
+    );
     // `get` leaves out the columns deferred by default only.
     let mut session = Session::new(&engine);
     log.take();

@@ -382,6 +382,7 @@ pub fn load_only<M: crate::sql::HasTable>(columns: impl ColumnList<M>) -> LoadPa
 #[derive(Debug, Clone)]
 pub struct LoadOptions<M> {
     paths: Vec<Vec<LoadStep>>,
+    columns: Vec<ColumnOption>,
     _m: PhantomData<fn() -> M>,
 }
 
@@ -389,6 +390,7 @@ impl<M> Default for LoadOptions<M> {
     fn default() -> Self {
         LoadOptions {
             paths: Vec::new(),
+            columns: Vec::new(),
             _m: PhantomData,
         }
     }
@@ -400,10 +402,19 @@ impl<M> LoadOptions<M> {
         Self::default()
     }
 
-    /// Adds a path; it must start at `M`.
+    /// Adds a path; it must start at `M`. Column options for `M` itself (`defer(..)`)
+    /// go to [`columns`](LoadOptions::columns), a path without steps adds no path.
     pub fn with<Leaf>(mut self, path: LoadPath<M, Leaf>) -> Self {
-        self.paths.push(path.steps);
+        self.columns.extend(path.root_columns);
+        if !path.steps.is_empty() {
+            self.paths.push(path.steps);
+        }
         self
+    }
+
+    /// The column options for `M` itself.
+    pub fn columns(&self) -> &[ColumnOption] {
+        &self.columns
     }
 
     /// The paths, as steps.

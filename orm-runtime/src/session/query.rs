@@ -9,7 +9,7 @@ use crate::model::Model;
 use crate::model::relationship::LoadStrategy;
 use crate::session::joined::Plan;
 use crate::session::object::Obj;
-use crate::session::unit_of_work::model_items;
+use crate::session::unit_of_work::model_items_skip;
 use crate::session::{LoadMode, Session};
 use crate::sql::{IntoExpr, IntoFromItem, OrderItem, SelectBody, SelectStatement, select};
 
@@ -29,7 +29,9 @@ pub struct Query<'s, M> {
 
 impl<'s, M: Model> Query<'s, M> {
     pub(crate) fn new(session: &'s mut Session) -> Self {
-        let stmt = select(model_items(M::vtable())).from(M::table());
+        // The columns deferred by default are left out.
+        let skip = crate::model::default_skip(M::columns());
+        let stmt = select(model_items_skip(M::vtable(), skip)).from(M::table());
         Query {
             session,
             stmt,
@@ -106,11 +108,25 @@ impl<'s, M: Model> Query<'s, M> {
     /// `selectinload(User::posts).defer(Post::body)` for the objects a step loads. A
     /// column left out reads as [`Error::ColumnNotLoaded`] until loaded.
     pub fn options<Leaf>(mut self, path: LoadPath<M, Leaf>) -> Self {
-        self.columns.extend(path.root_columns().iter().cloned());
+        if !path.root_columns().is_empty() {
+            self.columns.extend(path.root_columns().iter().cloned());
+            // The statement shows the columns it selects (an error surfaces at `all`).
+            if let Ok(skip) = crate::loading::skip_mask(M::columns(), M::MODEL_NAME, &self.columns)
+            {
+                self.select_columns(skip);
+            }
+        }
         if !path.steps().is_empty() {
             self.paths.push(path.steps().to_vec());
         }
         self
+    }
+
+    /// Selects the model's columns but those of `skip`.
+    fn select_columns(&mut self, skip: u64) {
+        if let SelectBody::Core(core) = &mut self.stmt.body {
+            core.columns = model_items_skip(M::vtable(), skip);
+        }
     }
 
     /// Overwrites the columns of objects already loaded with what the rows say
@@ -139,10 +155,8 @@ impl<'s, M: Model> Query<'s, M> {
         // The columns this query leaves out (deferred ones only).
         let skip = crate::loading::skip_mask(M::columns(), M::MODEL_NAME, &columns)?;
         let mut stmt = stmt;
-        if skip != 0
-            && let SelectBody::Core(core) = &mut stmt.body
-        {
-            core.columns = crate::session::unit_of_work::model_items_skip(M::vtable(), skip);
+        if let SelectBody::Core(core) = &mut stmt.body {
+            core.columns = model_items_skip(M::vtable(), skip);
         }
         // Relationship defaults (`#[relationship(lazy = "selectin")]`, `"joined"`) apply
         // unless a path names the relationship.
