@@ -359,15 +359,22 @@ impl<DB: Driver> Pool<DB> {
     pub(crate) async fn checkout(&self) -> Result<Pooled<DB>> {
         let shared = &self.shared;
         let cfg = &shared.cfg;
-        let mut permit = match tokio::time::timeout(
-            cfg.pool_timeout,
-            Arc::clone(&shared.permits).acquire_owned(),
-        )
-        .await
-        {
-            Ok(Ok(permit)) => permit,
-            Ok(Err(_)) => return Err(Error::Driver(sqlx::Error::PoolClosed)),
-            Err(_) => return Err(cfg.timeout_error()),
+        // A permit free now is taken without setting up the timeout.
+        let mut permit = match Arc::clone(&shared.permits).try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(tokio::sync::TryAcquireError::Closed) => {
+                return Err(Error::Driver(sqlx::Error::PoolClosed));
+            }
+            Err(tokio::sync::TryAcquireError::NoPermits) => match tokio::time::timeout(
+                cfg.pool_timeout,
+                Arc::clone(&shared.permits).acquire_owned(),
+            )
+            .await
+            {
+                Ok(Ok(permit)) => permit,
+                Ok(Err(_)) => return Err(Error::Driver(sqlx::Error::PoolClosed)),
+                Err(_) => return Err(cfg.timeout_error()),
+            },
         };
         loop {
             let (idle, generation, epoch) = {

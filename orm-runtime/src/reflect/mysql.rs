@@ -23,7 +23,7 @@ fn table_filter(x: &str) -> String {
     )
 }
 
-fn bound(sql: impl Into<String>, schema: &str, table: &str) -> TextClause {
+fn bound(sql: impl AsRef<str>, schema: &str, table: &str) -> TextClause {
     text(sql).bind("schema", schema).bind("table", table)
 }
 

@@ -17,7 +17,7 @@ use crate::sql::{TextClause, text};
 const TABLE_JOIN: &str = "JOIN pg_catalog.pg_class c ON c.oid = con.conrelid \
      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace";
 
-fn bound(sql: impl Into<String>, schema: &str, table: &str) -> TextClause {
+fn bound(sql: impl AsRef<str>, schema: &str, table: &str) -> TextClause {
     text(sql).bind("schema", schema).bind("table", table)
 }
 

@@ -20,14 +20,12 @@ use crate::value::Value;
 #[must_use = "a statement does nothing until it is executed"]
 pub struct TextClause {
     parsed: Arc<Parsed>,
-    binds: Vec<(String, Value)>,
-    /// Where each name is in `binds`, once there are more than [`LINEAR_BINDS`] (so
-    /// that binding n values costs O(n), not O(n²)).
-    bind_index: Option<HashMap<String, usize>>,
+    /// The value of each parameter, by its index in the standard parse's names.
+    values: Vec<Option<Value>>,
+    /// Values bound to names the standard parse does not have (an error when compiled,
+    /// unless MySQL's reading of the text has them).
+    unknown: Vec<(String, Value)>,
 }
-
-/// Up to this many binds, a name is looked up by scanning.
-const LINEAR_BINDS: usize = 8;
 
 #[derive(Debug)]
 struct Parsed {
@@ -133,12 +131,12 @@ thread_local! {
         std::cell::RefCell::new(HashMap::default());
 }
 
-fn parsed(source: String) -> Arc<Parsed> {
-    let cached = PARSE_CACHE.with(|c| c.borrow().get(source.as_str()).cloned());
+fn parsed(source: &str) -> Arc<Parsed> {
+    let cached = PARSE_CACHE.with(|c| c.borrow().get(source).cloned());
     if let Some(p) = cached {
         return p;
     }
-    let standard = parse(&source, false);
+    let standard = parse(source, false);
     let source: Arc<str> = source.into();
     let p = Arc::new(Parsed {
         source: source.clone(),
@@ -178,11 +176,11 @@ enum Piece {
 ///
 /// Parsing is cached per thread by the SQL text: the same statement run again is not
 /// parsed again, and its SQL for each placeholder style is built once.
-pub fn text(sql: impl Into<String>) -> TextClause {
+pub fn text(sql: impl AsRef<str>) -> TextClause {
     TextClause {
-        parsed: parsed(sql.into()),
-        binds: Vec::new(),
-        bind_index: None,
+        parsed: parsed(sql.as_ref()),
+        values: Vec::new(),
+        unknown: Vec::new(),
     }
 }
 
@@ -191,24 +189,27 @@ impl TextClause {
     /// error when the statement is compiled.
     pub fn bind(mut self, name: &str, value: impl Into<Value>) -> Self {
         let value = value.into();
-        let found = match &self.bind_index {
-            Some(index) => index.get(name).copied(),
-            None => self.binds.iter().position(|(n, _)| n == name),
-        };
-        match found {
-            Some(i) => self.binds[i].1 = value,
-            None => {
-                if let Some(index) = &mut self.bind_index {
-                    index.insert(name.to_owned(), self.binds.len());
+        match self.parsed.standard.name_index.get(name) {
+            Some(&i) => {
+                if self.values.is_empty() {
+                    self.values = vec![None; self.parsed.standard.names.len()];
                 }
-                self.binds.push((name.to_owned(), value));
-                if self.bind_index.is_none() && self.binds.len() > LINEAR_BINDS {
-                    let index = self.binds.iter().enumerate();
-                    self.bind_index = Some(index.map(|(i, (n, _))| (n.clone(), i)).collect());
-                }
+                self.values[i] = Some(value);
             }
+            None => match self.unknown.iter_mut().find(|(n, _)| n == name) {
+                Some(slot) => slot.1 = value,
+                None => self.unknown.push((name.to_owned(), value)),
+            },
         }
         self
+    }
+
+    /// The value bound to `name`, if any.
+    fn value_of(&self, name: &str) -> Option<&Value> {
+        match self.parsed.standard.name_index.get(name) {
+            Some(&i) => self.values.get(i).and_then(Option::as_ref),
+            None => self.unknown.iter().find(|(n, _)| n == name).map(|(_, v)| v),
+        }
     }
 
     /// The SQL as written.
@@ -237,24 +238,31 @@ impl TextClause {
                 sql: self.parsed.source.to_string(),
             });
         }
-        // Each name's value, by name index.
-        let mut values: Vec<Option<&Value>> = vec![None; parse.names.len()];
-        for (name, value) in &self.binds {
-            match parse.name_index.get(name) {
-                Some(&idx) => values[idx] = Some(value),
-                None => {
-                    return Err(Error::BindParameter {
-                        name: name.clone(),
-                        problem: "does not appear",
-                        sql: self.parsed.source.to_string(),
-                    });
-                }
+        // Every bound name must appear in the text as this dialect reads it.
+        let standard = &self.parsed.standard;
+        let bound = (self.values.iter().enumerate())
+            .filter(|(_, v)| v.is_some())
+            .map(|(i, _)| standard.names[i].as_str())
+            .chain(self.unknown.iter().map(|(n, _)| n.as_str()));
+        for name in bound {
+            if !parse.name_index.contains_key(name) {
+                return Err(Error::BindParameter {
+                    name: name.to_owned(),
+                    problem: "does not appear",
+                    sql: self.parsed.source.to_string(),
+                });
             }
         }
+        let same_names = std::ptr::eq(parse, standard);
         let rendered = parse.render(dialect);
         let mut binds = Vec::with_capacity(rendered.order.len());
         for &idx in &rendered.order {
-            match values[idx] {
+            let value = if same_names {
+                self.values.get(idx).and_then(Option::as_ref)
+            } else {
+                self.value_of(&parse.names[idx])
+            };
+            match value {
                 Some(value) => binds.push(value.clone()),
                 None => {
                     return Err(Error::BindParameter {
@@ -555,7 +563,7 @@ mod tests {
     fn the_same_sql_is_parsed_and_rendered_once_per_thread() {
         let src = "SELECT * FROM t WHERE a = :a AND b = :b OR a = :a";
         let one = text(src).bind("a", 1i64).bind("b", 2i64);
-        let two = text(src.to_owned()).bind("b", 20i64).bind("a", 10i64);
+        let two = text(String::from(src)).bind("b", 20i64).bind("a", 10i64);
         assert!(Arc::ptr_eq(&one.parsed, &two.parsed));
         for d in [Dialect::Postgres, Dialect::Sqlite, Dialect::MySql] {
             let (c1, c2) = (one.compile(d).unwrap(), two.compile(d).unwrap());
