@@ -88,7 +88,7 @@ async fn setup(db: &TestDb) -> (Engine, Statements) {
 
 async fn rows(engine: &Engine, sql: &str) -> Vec<(String, Option<String>)> {
     engine
-        .fetch_all(text(sql.to_owned()))
+        .fetch_all(text(sql))
         .await
         .unwrap()
         .iter()

@@ -97,7 +97,7 @@ async fn setup(db: &TestDb) -> Engine {
 
 async fn scalar(engine: &Engine, sql: &str) -> i64 {
     engine
-        .fetch_one(text(sql.to_owned()))
+        .fetch_one(text(sql))
         .await
         .unwrap()
         .get::<i64>(0)
