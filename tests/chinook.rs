@@ -93,7 +93,8 @@ fn statements(script: &str, backslash_escapes: bool) -> Vec<&str> {
 
 /// Loads the backend's Chinook script into the test's namespace: without its own
 /// `DROP/CREATE DATABASE`, `\c` and `USE` (the test already sits in a fresh
-/// namespace), in chunks of about 256 KiB inside one transaction.
+/// namespace), in chunks of about 256 KiB inside one transaction (on MySQL the schema
+/// before it).
 async fn load(db: &TestDb, engine: &Engine) {
     let (script, backslashes) = match db.backend {
         Backend::Sqlite => (SQLITE, false),
@@ -113,6 +114,14 @@ async fn load(db: &TestDb, engine: &Engine) {
         .filter(|s| !s.is_empty())
         .collect();
     assert!(kept.len() > 40, "the script splits into statements");
+    // MySQL commits a transaction before DDL (and the engine refuses DDL inside one):
+    // there the schema is made first, outside; the rows go in one transaction.
+    let (schema, kept): (Vec<&str>, Vec<&str>) = kept.into_iter().partition(|s| {
+        db.backend == Backend::MySql && !s.to_ascii_uppercase().starts_with("INSERT")
+    });
+    for stmt in schema {
+        engine.execute_script(stmt).await.unwrap();
+    }
     let mut tx = engine.begin().await.unwrap();
     let mut chunk = String::new();
     for stmt in kept {

@@ -17,6 +17,7 @@ backend_tests!(
     a_commit_after_a_failed_statement_never_reports_rolled_back_work_as_committed,
     a_deadlock_victim_never_commits_and_runs_nothing_outside_its_transaction,
     a_lock_wait_timeout_undoes_only_its_statement_on_mysql,
+    ddl_that_would_commit_a_mysql_transaction_is_refused_inside_it,
 );
 
 async fn setup(db: &TestDb) -> Engine {
@@ -458,4 +459,47 @@ async fn a_lock_wait_timeout_undoes_only_its_statement_on_mysql(db: &TestDb) {
         tx.commit().await.unwrap();
         assert_eq!(names(&engine).await, ["start", "before", "after"]);
     }
+}
+
+/// MySQL/MariaDB commit the open transaction before DDL: `CREATE TABLE` inside a
+/// transaction silently committed the rows inserted before it, and the rollback that
+/// followed undid nothing. Inside a transaction on MySQL such statements are refused
+/// before anything is sent (the transaction goes on); temporary tables, which do not
+/// commit, still work. PostgreSQL and SQLite run DDL inside the transaction.
+async fn ddl_that_would_commit_a_mysql_transaction_is_refused_inside_it(db: &TestDb) {
+    let engine = setup(db).await;
+    let mut tx = engine.begin().await.unwrap();
+    tx.execute(insert(1, "before the DDL")).await.unwrap();
+    let ddl = tx
+        .execute(text("CREATE TABLE other (id INTEGER PRIMARY KEY)"))
+        .await;
+    let script = tx
+        .execute_script("INSERT INTO items (id, name) VALUES (2, 'x'); DROP TABLE items")
+        .await;
+    if db.backend == Backend::MySql {
+        let err = ddl.unwrap_err();
+        assert!(matches!(err, Error::Unsupported { .. }), "{err:?}");
+        assert!(
+            err.to_string()
+                .contains("CREATE TABLE inside a transaction"),
+            "{err}"
+        );
+        let err = script.unwrap_err();
+        assert!(err.to_string().contains("DROP TABLE"), "{err}");
+        tx.execute(text("CREATE TEMPORARY TABLE scratch (id INTEGER)"))
+            .await
+            .unwrap();
+    } else {
+        // Transactional DDL: the rollback below undoes the drop as well.
+        ddl.unwrap();
+        script.unwrap();
+    }
+    tx.rollback().await.unwrap();
+    // Nothing was committed by the DDL: the rollback undid the insert.
+    assert!(names(&engine).await.is_empty());
+    // Outside a transaction DDL runs as usual.
+    engine
+        .execute(text("CREATE TABLE other (id INTEGER PRIMARY KEY)"))
+        .await
+        .unwrap();
 }

@@ -35,8 +35,17 @@ pub async fn load(db: &TestDb, engine: &Engine) {
         })
         .collect::<Vec<_>>()
         .join("\n");
+    // MySQL commits a transaction before DDL (and the engine refuses DDL inside one):
+    // there the schema is made first, outside, and the rows inserted in a transaction.
+    let (schema, rows) = match (db.backend, body.find("\nINSERT")) {
+        (Backend::MySql, Some(at)) => body.split_at(at),
+        _ => ("", body.as_str()),
+    };
+    if !schema.trim().is_empty() {
+        engine.execute_script(schema).await.unwrap();
+    }
     let mut tx = engine.begin().await.unwrap();
-    tx.execute_script(&body).await.unwrap();
+    tx.execute_script(rows).await.unwrap();
     tx.commit().await.unwrap();
 }
 

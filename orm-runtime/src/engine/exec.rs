@@ -81,6 +81,90 @@ where
     Ok(sqlx::query_with(sql, args))
 }
 
+/// MySQL/MariaDB commit the open transaction before (and after) DDL, `LOCK TABLES`, a
+/// nested `BEGIN` and administrative statements: run inside a transaction, one would
+/// silently commit the work before it, which a later rollback no longer undoes. Inside
+/// a transaction on MySQL such a statement is refused before anything is sent.
+/// (Semicolon-separated scripts are checked statement by statement; a `;` inside a
+/// string literal can make this refuse a statement that would have been fine.)
+fn check_no_implicit_commit<DB: Driver>(conn: &DB::Connection, sql: &str) -> Result<()> {
+    use sqlx::TransactionManager as _;
+    if DB::NAME != "MySQL" || DB::TransactionManager::get_transaction_depth(conn) == 0 {
+        return Ok(());
+    }
+    for statement in sql.split(';') {
+        if let Some(keyword) = implicit_commit_keyword(statement) {
+            return Err(Error::Unsupported {
+                dialect: "mysql",
+                feature: format!(
+                    "{keyword} inside a transaction: MySQL commits the transaction before it, so a rollback would no longer undo the work before it; run it outside a transaction"
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The statement's first keyword when MySQL commits the transaction for it.
+fn implicit_commit_keyword(statement: &str) -> Option<String> {
+    let mut rest = statement;
+    // Leading whitespace and comments.
+    loop {
+        rest = rest.trim_start();
+        if let Some(r) = rest.strip_prefix("/*") {
+            if r.starts_with('!') {
+                // An executable comment: its body is read as SQL.
+                rest = &r[1..];
+                rest = rest.trim_start_matches(|c: char| c.is_ascii_digit());
+                continue;
+            }
+            rest = r.split_once("*/").map_or("", |(_, after)| after);
+        } else if rest.starts_with("-- ") || rest.starts_with('#') {
+            rest = rest.split_once('\n').map_or("", |(_, after)| after);
+        } else {
+            break;
+        }
+    }
+    let mut words = rest
+        .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+        .filter(|w| !w.is_empty());
+    let first = words.next()?.to_ascii_uppercase();
+    const COMMITS: &[&str] = &[
+        "ALTER",
+        "CREATE",
+        "DROP",
+        "RENAME",
+        "TRUNCATE",
+        "GRANT",
+        "REVOKE",
+        "LOCK",
+        "UNLOCK",
+        "BEGIN",
+        "START",
+        "INSTALL",
+        "UNINSTALL",
+        "ANALYZE",
+        "OPTIMIZE",
+        "REPAIR",
+        "CACHE",
+        "FLUSH",
+        "RESET",
+        "CHECK",
+    ];
+    if !COMMITS.contains(&first.as_str()) {
+        return None;
+    }
+    let second = words.next().map(str::to_ascii_uppercase);
+    // Temporary tables are the exception.
+    if matches!(first.as_str(), "CREATE" | "DROP") && second.as_deref() == Some("TEMPORARY") {
+        return None;
+    }
+    Some(match second {
+        Some(w) => format!("{first} {w}"),
+        None => first,
+    })
+}
+
 /// Refuses SQL text with a NUL byte before it reaches a driver: the databases read SQL
 /// as a C string, so the text would end early (SQLite's prepare loop would never
 /// finish, spinning its worker thread and holding the connection forever).
@@ -100,6 +184,7 @@ where
     for<'e> &'e mut DB::Connection: sqlx::Executor<'e, Database = DB>,
     for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
 {
+    check_no_implicit_commit::<DB>(conn, c.sql())?;
     let started = echo.start();
     let result = async {
         let text = DB::statement_text(c.sql(), c.binds());
@@ -151,6 +236,7 @@ where
     for<'e> &'e mut DB::Connection: sqlx::Executor<'e, Database = DB>,
     for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
 {
+    check_no_implicit_commit::<DB>(conn, c.sql())?;
     let started = echo.start();
     let result = async {
         let text = DB::statement_text(c.sql(), c.binds());
@@ -175,6 +261,7 @@ where
     for<'e> &'e mut DB::Connection: sqlx::Executor<'e, Database = DB>,
     for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
 {
+    check_no_implicit_commit::<DB>(conn, c.sql())?;
     let started = echo.start();
     let result = async {
         let text = DB::statement_text(c.sql(), c.binds());
@@ -200,6 +287,7 @@ where
     for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
 {
     Box::pin(async_stream::try_stream! {
+        check_no_implicit_commit::<DB>(conn, c.sql())?;
         let started = echo.start();
         let text = DB::statement_text(c.sql(), c.binds());
         let q = query::<DB>(&text, c.binds())?;
@@ -232,6 +320,7 @@ where
     for<'e> &'e mut DB::Connection: sqlx::Executor<'e, Database = DB>,
 {
     check_sql_text(sql)?;
+    check_no_implicit_commit::<DB>(conn, sql)?;
     let started = echo.start();
     let result = sqlx::raw_sql(sql)
         .execute(&mut *conn)
@@ -252,4 +341,47 @@ fn is_insert(sql: &str) -> bool {
         head.get(..k.len())
             .is_some_and(|h| h.eq_ignore_ascii_case(k))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::implicit_commit_keyword as kw;
+
+    #[test]
+    fn mysql_statements_that_commit_the_transaction_are_recognised() {
+        assert_eq!(
+            kw("CREATE TABLE t (a INT)").as_deref(),
+            Some("CREATE TABLE")
+        );
+        assert_eq!(
+            kw("  alter table t add b int").as_deref(),
+            Some("ALTER TABLE")
+        );
+        assert_eq!(
+            kw("/* why */ DROP INDEX i ON t").as_deref(),
+            Some("DROP INDEX")
+        );
+        assert_eq!(kw("-- note\nTRUNCATE t").as_deref(), Some("TRUNCATE T"));
+        assert_eq!(
+            kw("/*!40101 LOCK TABLES t WRITE */").as_deref(),
+            Some("LOCK TABLES")
+        );
+        assert_eq!(kw("BEGIN").as_deref(), Some("BEGIN"));
+        assert_eq!(
+            kw("start transaction").as_deref(),
+            Some("START TRANSACTION")
+        );
+        for fine in [
+            "CREATE TEMPORARY TABLE t (a INT)",
+            "DROP TEMPORARY TABLE t",
+            "SELECT * FROM created",
+            "INSERT INTO t VALUES (1)",
+            "UPDATE t SET a = 1",
+            "SELECT 1 FOR UPDATE",
+            "SAVEPOINT s",
+            "",
+        ] {
+            assert_eq!(kw(fine), None, "{fine}");
+        }
+    }
 }
