@@ -112,10 +112,9 @@ fn implicit_commit_keyword(statement: &str) -> Option<String> {
     loop {
         rest = rest.trim_start();
         if let Some(r) = rest.strip_prefix("/*") {
-            if r.starts_with('!') {
+            if let Some(body) = r.strip_prefix('!') {
                 // An executable comment: its body is read as SQL.
-                rest = &r[1..];
-                rest = rest.trim_start_matches(|c: char| c.is_ascii_digit());
+                rest = body.trim_start_matches(|c: char| c.is_ascii_digit());
                 continue;
             }
             rest = r.split_once("*/").map_or("", |(_, after)| after);
