@@ -310,6 +310,11 @@ pub(crate) struct EngineShared {
     url: String,
     kind: PoolKind,
     server_version: String,
+    /// MySQL without `INSERT ... RETURNING`: the step between the keys one multi-row
+    /// INSERT generates when the server promises them consecutive
+    /// (`innodb_autoinc_lock_mode` 0 or 1), else `None`; read once, by the first flush
+    /// that needs it.
+    pub(crate) autoinc_step: std::sync::OnceLock<Option<i64>>,
 }
 
 /// A source of connections to one database: a pool plus the dialect that speaks to it.
@@ -329,7 +334,7 @@ pub(crate) struct EngineShared {
 /// ```
 #[derive(Clone)]
 pub struct Engine {
-    shared: Arc<EngineShared>,
+    pub(crate) shared: Arc<EngineShared>,
 }
 
 /// Creates an engine with default settings; see [`Engine::builder`] for the options.
@@ -604,6 +609,7 @@ impl EngineBuilder {
                 url: url.redacted,
                 kind,
                 server_version,
+                autoinc_step: std::sync::OnceLock::new(),
             }),
         })
     }

@@ -1625,7 +1625,17 @@ async fn insert_group(
     // No INSERT ... RETURNING (MySQL, MariaDB before 10.5, SQLite before 3.35): a
     // generated key is LAST_INSERT_ID() (last_insert_rowid()), one row per INSERT;
     // server defaults are read back by key once the rows are in.
-    let per_row = generated_left_out && !has_returning;
+    // MySQL numbers the rows of one multi-row INSERT consecutively (from the id it
+    // reports, by `auto_increment_increment`) when `innodb_autoinc_lock_mode` is 0 or
+    // 1: then a batch needs no round trip per row.
+    let generated_keys = left_out.iter().filter(|&&i| columns[i].primary_key).count();
+    let step = if generated_left_out && !has_returning && dialect.is_mysql() && generated_keys == 1
+    {
+        autoinc_step(s).await?
+    } else {
+        None
+    };
+    let per_row = generated_left_out && !has_returning && step.is_none();
     let read_back =
         needs_return && !has_returning && returned.len() > left_out_keys(&returned, columns);
     let max_rows = if per_row || cols.is_empty() {
@@ -1770,6 +1780,37 @@ async fn insert_group(
         if !needs_return {
             continue;
         }
+        if let Some(step) = step {
+            // MySQL, consecutive keys: the reported id is the first row's.
+            let first = match done.last_insert_id() {
+                Some(id) if done.rows_affected() == chunk.len() as u64 => id,
+                _ => {
+                    return Err(flush_error(
+                        Op::Insert,
+                        describe_batch(),
+                        Error::InvalidRequest {
+                            message: format!(
+                                "the database reported {} rows and key {:?} for {} inserted",
+                                done.rows_affected(),
+                                done.last_insert_id(),
+                                chunk.len()
+                            ),
+                        },
+                    ));
+                }
+            };
+            let key = left_out
+                .iter()
+                .copied()
+                .find(|&i| columns[i].primary_key)
+                .expect("one generated key");
+            for (n, &r) in chunk.iter().enumerate() {
+                let item = &mut plan.items[r];
+                item.values[key] = Value::I64(first + n as i64 * step);
+                item.assigned.insert(key);
+            }
+            continue;
+        }
         if !has_returning {
             // MySQL: the generated key is LAST_INSERT_ID().
             let r = chunk[0];
@@ -1798,6 +1839,25 @@ async fn insert_group(
         read_back_defaults(s, plan, members, &returned, cols).await?;
     }
     Ok(())
+}
+
+/// MySQL: the step between consecutive generated keys of one multi-row INSERT, or
+/// `None` when the server does not promise them consecutive (`innodb_autoinc_lock_mode`
+/// 2, "interleaved", MySQL 8's default). Read once per engine.
+async fn autoinc_step(s: &mut Session) -> Result<Option<i64>> {
+    if let Some(step) = s.engine.shared.autoinc_step.get() {
+        return Ok(*step);
+    }
+    let row = s
+        .tx()
+        .await?
+        .fetch_one(crate::sql::text(
+            "SELECT @@innodb_autoinc_lock_mode + 0, @@auto_increment_increment + 0",
+        ))
+        .await?;
+    let (mode, step): (i64, i64) = (row.get(0)?, row.get(1)?);
+    let step = (mode <= 1 && step >= 1).then_some(step);
+    Ok(*s.engine.shared.autoinc_step.get_or_init(|| step))
 }
 
 /// The rows an INSERT of `chunk` returned: generated keys (matched to the rows in order)
