@@ -33,4 +33,5 @@ mod session_flush;
 mod session_review;
 mod statements;
 mod transactions;
+mod typed_nulls;
 mod values;

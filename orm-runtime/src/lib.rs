@@ -53,4 +53,4 @@ pub use model::{ColumnInfo, Deferred, Model, ModelSql, columns_of};
 pub use reflect::Inspector;
 pub use row::{ColumnIndex, Decode, FromRow, FromRowAt, Row};
 pub use sql::{Compiled, ExecPlan, Executable, TextClause, text};
-pub use value::{FromValue, Value};
+pub use value::{FromValue, Value, ValueKind};

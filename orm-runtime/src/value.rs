@@ -11,8 +11,16 @@ use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Value {
-    /// SQL `NULL`.
+    /// SQL `NULL` of no particular type. As a parameter, PostgreSQL infers its type from
+    /// where it stands (so it fits any column); rows read back hold this `Null`.
     Null,
+    /// SQL `NULL` bound as a parameter of the type of a [`ValueKind`]: what `None` of a
+    /// typed expression binds (`User::email.set(None)`), so that a statement has one
+    /// SQL text and one prepared statement whether its values are NULL or not. It is
+    /// NULL in every respect ([`Value::is_null`], [`FromValue`] reads it as `None`);
+    /// PostgreSQL binds it with the kind's type, where an untyped NULL would fix the
+    /// parameter's type to whatever the server infers.
+    TypedNull(ValueKind),
     /// `BOOLEAN` (stored as an integer 0/1 on MySQL and SQLite).
     Bool(bool),
     /// `SMALLINT`.
@@ -67,24 +75,112 @@ pub enum Value {
     Array(Vec<Value>),
 }
 
+/// The type of a non-NULL [`Value`] (all variants but [`Value::Null`],
+/// [`Value::TypedNull`] and [`Value::Array`]): what a [`Value::TypedNull`] is bound as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ValueKind {
+    /// [`Value::Bool`].
+    Bool,
+    /// [`Value::I16`].
+    I16,
+    /// [`Value::I32`].
+    I32,
+    /// [`Value::I64`].
+    I64,
+    /// [`Value::U64`].
+    U64,
+    /// [`Value::F32`].
+    F32,
+    /// [`Value::F64`].
+    F64,
+    /// [`Value::Text`].
+    Text,
+    /// [`Value::Bytes`].
+    Bytes,
+    /// [`Value::Date`].
+    Date,
+    /// [`Value::Time`].
+    Time,
+    /// [`Value::DateTime`].
+    DateTime,
+    /// [`Value::DateTimeUtc`].
+    DateTimeUtc,
+    /// [`Value::Uuid`].
+    #[cfg(feature = "uuid")]
+    Uuid,
+    /// [`Value::Json`].
+    #[cfg(feature = "json")]
+    Json,
+    /// [`Value::Decimal`].
+    #[cfg(feature = "decimal")]
+    Decimal,
+}
+
 impl Value {
+    /// The kind of a non-NULL, non-array value; for a [`Value::TypedNull`], its kind.
+    pub fn kind(&self) -> Option<ValueKind> {
+        Some(match self {
+            Value::Null | Value::Array(_) => return None,
+            Value::TypedNull(k) => *k,
+            Value::Bool(_) => ValueKind::Bool,
+            Value::I16(_) => ValueKind::I16,
+            Value::I32(_) => ValueKind::I32,
+            Value::I64(_) => ValueKind::I64,
+            Value::U64(_) => ValueKind::U64,
+            Value::F32(_) => ValueKind::F32,
+            Value::F64(_) => ValueKind::F64,
+            Value::Text(_) => ValueKind::Text,
+            Value::Bytes(_) => ValueKind::Bytes,
+            Value::Date(_) => ValueKind::Date,
+            Value::Time(_) => ValueKind::Time,
+            Value::DateTime(_) => ValueKind::DateTime,
+            Value::DateTimeUtc(_) => ValueKind::DateTimeUtc,
+            #[cfg(feature = "uuid")]
+            Value::Uuid(_) => ValueKind::Uuid,
+            #[cfg(feature = "json")]
+            Value::Json(_) => ValueKind::Json,
+            #[cfg(feature = "decimal")]
+            Value::Decimal(_) => ValueKind::Decimal,
+        })
+    }
+
+    /// What a statement's shape depends on: the variant, a [`Value::TypedNull`] counting
+    /// as its kind's (the statement cache keys a bind by this, so `set(None)` and
+    /// `set(Some(x))` share one entry).
+    pub(crate) fn shape(&self) -> u8 {
+        match self {
+            Value::Null => 0,
+            Value::Array(_) => 1,
+            other => other.kind().map_or(0, |k| 2 + k as u8),
+        }
+    }
+
+    /// A NULL bound as `kind` ([`Value::TypedNull`]), or [`Value::Null`] without one.
+    pub fn null_of(kind: Option<ValueKind>) -> Value {
+        kind.map_or(Value::Null, Value::TypedNull)
+    }
+
     /// The element type of a PostgreSQL array this value can be an element of, as one
     /// letter; `None` for NULL and for the types arrays are not bound for. The one list
     /// both the compiler (which turns an IN list into `= ANY($1)`) and the PostgreSQL
     /// driver (which binds the array) read.
+    ///
+    /// A [`Value::TypedNull`] has its kind's letter: `col.in_([Some(1), None])` binds
+    /// one array as `col.in_([1, 2])` does, with one SQL text for both.
     pub(crate) fn array_element_kind(&self) -> Option<char> {
-        Some(match self {
-            Value::Bool(_) => 'b',
-            Value::I16(_) => 'h',
-            Value::I32(_) => 'i',
-            Value::I64(_) => 'l',
-            Value::F64(_) => 'd',
-            Value::Text(_) => 't',
-            Value::Date(_) => 'D',
-            Value::DateTime(_) => 's',
-            Value::DateTimeUtc(_) => 'z',
+        Some(match self.kind()? {
+            ValueKind::Bool => 'b',
+            ValueKind::I16 => 'h',
+            ValueKind::I32 => 'i',
+            ValueKind::I64 => 'l',
+            ValueKind::F64 => 'd',
+            ValueKind::Text => 't',
+            ValueKind::Date => 'D',
+            ValueKind::DateTime => 's',
+            ValueKind::DateTimeUtc => 'z',
             #[cfg(feature = "uuid")]
-            Value::Uuid(_) => 'u',
+            ValueKind::Uuid => 'u',
             _ => return None,
         })
     }
@@ -92,7 +188,7 @@ impl Value {
     /// A short name of the variant, for error messages and logs.
     pub fn type_name(&self) -> &'static str {
         match self {
-            Value::Null => "NULL",
+            Value::Null | Value::TypedNull(_) => "NULL",
             Value::Bool(_) => "bool",
             Value::I16(_) => "i16",
             Value::I32(_) => "i32",
@@ -116,9 +212,9 @@ impl Value {
         }
     }
 
-    /// True for [`Value::Null`].
+    /// True for [`Value::Null`] and [`Value::TypedNull`].
     pub fn is_null(&self) -> bool {
-        matches!(self, Value::Null)
+        matches!(self, Value::Null | Value::TypedNull(_))
     }
 
     /// Converts into a Rust type, see [`FromValue`].
@@ -143,7 +239,7 @@ pub trait FromValue: Sized {
 
 fn mismatch<T>(rust: &str, v: &Value) -> Result<T, String> {
     match v {
-        Value::Null => Err(format!(
+        Value::Null | Value::TypedNull(_) => Err(format!(
             "unexpected NULL; read the column as `Option<{rust}>` if it may be NULL"
         )),
         other => Err(format!(
@@ -392,7 +488,7 @@ impl FromValue for serde_json::Value {
     fn from_value(value: Value) -> Result<Self, String> {
         match value {
             Value::Json(j) => Ok(j),
-            Value::Null => Ok(serde_json::Value::Null),
+            Value::Null | Value::TypedNull(_) => Ok(serde_json::Value::Null),
             Value::Text(s) => serde_json::from_str(&s).map_err(|e| e.to_string()),
             Value::Bytes(b) => serde_json::from_slice(&b).map_err(|e| e.to_string()),
             other => mismatch("serde_json::Value", &other),
@@ -430,7 +526,7 @@ impl<T: FromValue> FromValue for Option<T> {
     const RUST_TYPE: &'static str = "Option<_>";
     fn from_value(value: Value) -> Result<Self, String> {
         match value {
-            Value::Null => Ok(None),
+            Value::Null | Value::TypedNull(_) => Ok(None),
             other => T::from_value(other).map(Some),
         }
     }

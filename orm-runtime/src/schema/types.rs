@@ -2,6 +2,7 @@
 //! dialect's DDL.
 
 use crate::dialect::Dialect;
+use crate::value::ValueKind;
 
 /// A column's SQL type, independent of the dialect; [`SqlType::ddl`] spells it for one.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -83,6 +84,37 @@ impl SqlType {
             name: name.to_owned(),
             variants: variants.into_iter().map(Into::into).collect(),
         }
+    }
+
+    /// The kind of NULL bound into a column of this type ([`Value::TypedNull`]): the
+    /// column's own type, which it is always assignable to. `None` (an untyped NULL,
+    /// whose type the server infers) for enums (a reflected PostgreSQL enum is a type of
+    /// its own, which a text NULL would not fit), custom types, and the types whose
+    /// feature is off.
+    ///
+    /// [`Value::TypedNull`]: crate::value::Value::TypedNull
+    pub(crate) fn null_kind(&self) -> Option<ValueKind> {
+        Some(match self {
+            SqlType::SmallInt => ValueKind::I16,
+            SqlType::Integer => ValueKind::I32,
+            SqlType::BigInt => ValueKind::I64,
+            SqlType::Float => ValueKind::F32,
+            SqlType::Double => ValueKind::F64,
+            SqlType::Varchar(_) | SqlType::Text => ValueKind::Text,
+            SqlType::Boolean => ValueKind::Bool,
+            SqlType::Date => ValueKind::Date,
+            SqlType::Time => ValueKind::Time,
+            SqlType::DateTime => ValueKind::DateTime,
+            SqlType::TimestampTz => ValueKind::DateTimeUtc,
+            SqlType::Blob => ValueKind::Bytes,
+            #[cfg(feature = "uuid")]
+            SqlType::Uuid => ValueKind::Uuid,
+            #[cfg(feature = "json")]
+            SqlType::Json => ValueKind::Json,
+            #[cfg(feature = "decimal")]
+            SqlType::Numeric { .. } => ValueKind::Decimal,
+            _ => return None,
+        })
     }
 
     /// True for the integer types (the ones a single-column primary key autoincrements).

@@ -41,7 +41,7 @@ pub(crate) enum Part {
 
 pub(crate) fn part(v: &Value) -> Part {
     match v {
-        Value::Null => Part::Null,
+        Value::Null | Value::TypedNull(_) => Part::Null,
         Value::Bool(b) => Part::Int(i128::from(*b)),
         Value::I16(n) => Part::Int(i128::from(*n)),
         Value::I32(n) => Part::Int(i128::from(*n)),

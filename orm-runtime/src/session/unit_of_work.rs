@@ -1657,6 +1657,17 @@ async fn insert_group(
             std::mem::replace(&mut item.values[c], Value::Null)
         }
     };
+    // A `None` binds as a NULL of the column's type, so that an INSERT has one
+    // parameter-type signature (one prepared statement) whichever values are NULL.
+    let table = (vt.table)();
+    let nulls: Vec<Option<crate::value::ValueKind>> = cols
+        .iter()
+        .map(|&c| {
+            table
+                .get_column(columns[c].name)
+                .and_then(|col| col.sql_type.null_kind())
+        })
+        .collect();
     // PostgreSQL: rows go as one array per column, unnested (one statement for up to
     // UNNEST_ROWS rows, its text the same whatever their number), when the columns'
     // types can be cast to and each column's values can be one array parameter.
@@ -1747,8 +1758,11 @@ async fn insert_group(
             let mut binds = Vec::with_capacity(chunk.len() * cols.len());
             for &r in chunk {
                 let item = &mut plan.items[r];
-                for (&c, &keep) in cols.iter().zip(&keep) {
-                    binds.push(take(item, c, keep));
+                for ((&c, &keep), &null) in cols.iter().zip(&keep).zip(&nulls) {
+                    binds.push(match take(item, c, keep) {
+                        Value::Null => Value::null_of(null),
+                        v => v,
+                    });
                 }
             }
             match sql {

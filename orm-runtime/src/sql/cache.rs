@@ -204,12 +204,14 @@ fn key_of(stmt: Stmt<'_>, server: ServerInfo) -> Option<(Vec<u8>, Vec<Met>)> {
 
 /// Records the bound values of a statement's cache key while the cache builds one.
 ///
-/// A value hashes as its variant only: statements that differ only in what they bind
-/// share a key, and so their SQL. Equal values have equal variants, so this agrees with
-/// `PartialEq` as `Hash` must.
+/// A value hashes as its variant only ([`Value::shape`]: a typed NULL as its kind's
+/// variant): statements that differ only in what they bind share a key, and so their
+/// SQL. Equal values have equal shapes, so this agrees with `PartialEq` as `Hash` must.
+/// Nothing the compiler writes depends on whether a typed bind is NULL (an IN list's
+/// `= ANY($1)` takes typed NULLs as array elements).
 impl Hash for Value {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        std::mem::discriminant(self).hash(state);
+        state.write_u8(self.shape());
         let _ = MET.try_with(|m| {
             if let Some(met) = m.borrow_mut().as_mut() {
                 met.push(Met {
@@ -270,6 +272,34 @@ mod tests {
     use crate::sql::fixtures::{Post, User};
     use crate::sql::*;
     use crate::value::Value;
+
+    #[test]
+    fn a_typed_null_keys_as_its_kind() {
+        let key = |email: Option<&str>| {
+            let stmt = update(User::table())
+                .set(User::email.set(email))
+                .filter(User::id.eq(1));
+            super::key_of(super::Stmt::Update(&stmt), Dialect::Postgres.into())
+                .unwrap()
+                .0
+        };
+        assert_eq!(key(None), key(Some("a")));
+        // An untyped NULL is a shape of its own (it binds differently on PostgreSQL);
+        // assigned to a known column it takes the column's type.
+        let dynamic = |column: &str, v: Value| {
+            let stmt = update(User::table())
+                .set(Assignment::new(column.to_owned(), v))
+                .filter(User::id.eq(1));
+            super::key_of(super::Stmt::Update(&stmt), Dialect::Postgres.into())
+                .unwrap()
+                .0
+        };
+        assert_eq!(dynamic("email", Value::Null), key(Some("a")));
+        assert_ne!(
+            dynamic("other", Value::Null),
+            dynamic("other", Value::Text("b".into()))
+        );
+    }
 
     #[test]
     fn cache_reuses_sql_and_rebinds_values() {

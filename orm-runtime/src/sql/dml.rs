@@ -107,6 +107,23 @@ impl<R: IntoRow, const N: usize> IntoRows for [R; N] {
     }
 }
 
+/// Gives an untyped NULL assigned to a column of `table` (`Assignment::new("c",
+/// Value::Null)`, a model's `None` in a flush) the column's type
+/// ([`SqlType::null_kind`](crate::schema::SqlType)): the statement then binds the same
+/// parameter type whether the value is NULL or not.
+fn type_nulls(table: &Table, row: &mut [Assignment]) {
+    for a in row {
+        if let ExprNode::Bind(v @ Value::Null) = &mut a.value {
+            if let Some(kind) = table
+                .get_column(&a.column)
+                .and_then(|c| c.sql_type.null_kind())
+            {
+                *v = Value::TypedNull(kind);
+            }
+        }
+    }
+}
+
 /// What an INSERT does when a row conflicts with a unique key.
 #[derive(Debug, Clone, PartialEq, Hash)]
 pub enum OnConflict {
@@ -176,7 +193,8 @@ impl InsertStatement {
         self
     }
 
-    fn push_row(&mut self, row: Vec<Assignment>) {
+    fn push_row(&mut self, mut row: Vec<Assignment>) {
+        type_nulls(&self.table, &mut row);
         if self.rows.is_empty() && self.columns.is_empty() {
             self.columns = row.iter().map(|a| a.column.clone()).collect();
             self.rows.push(row.into_iter().map(|a| a.value).collect());
@@ -306,7 +324,9 @@ pub fn update(table: impl IntoTarget) -> UpdateStatement {
 impl UpdateStatement {
     /// Adds SET assignments: one, or a tuple.
     pub fn set(mut self, row: impl IntoRow) -> UpdateStatement {
-        self.set.extend(row.into_row());
+        let mut row = row.into_row();
+        type_nulls(&self.table, &mut row);
+        self.set.extend(row);
         self
     }
 
@@ -418,7 +438,13 @@ impl InsertStatement {
             auto.is_some()
                 && matches!(
                     &values[0],
-                    ExprNode::Bind(Value::Null | Value::I16(0) | Value::I32(0) | Value::I64(0))
+                    ExprNode::Bind(
+                        Value::Null
+                            | Value::TypedNull(_)
+                            | Value::I16(0)
+                            | Value::I32(0)
+                            | Value::I64(0)
+                    )
                 )
         };
         let given = given.filter(|values| !generated_given(values));
@@ -483,6 +509,64 @@ mod tests {
             r#"INSERT INTO "users" ("name", "karma") VALUES ($1, $2), ($3, $4)"#,
         );
         assert_eq!(b[2], Value::Text("b".into()));
+    }
+
+    #[test]
+    fn none_and_some_are_one_statement_shape() {
+        use crate::value::ValueKind;
+        let with = |email: Option<&str>, manager: Option<i64>| {
+            update(User::table())
+                .set((User::email.set(email), User::manager_id.set(manager)))
+                .filter(User::id.eq(1))
+        };
+        let sql = r#"UPDATE "users" SET "email" = $1, "manager_id" = $2 WHERE "users"."id" = $3"#;
+        let b = check_same(&with(None, None), sql);
+        assert_eq!(
+            b[..2],
+            [
+                Value::TypedNull(ValueKind::Text),
+                Value::TypedNull(ValueKind::I64)
+            ]
+        );
+        let b = check_same(&with(Some("a@b"), Some(7)), sql);
+        assert_eq!(b[..2], [Value::Text("a@b".into()), Value::I64(7)]);
+        // The compiled text comes from one cache entry for all four combinations.
+        for (email, manager) in [(Some("x"), None), (None, Some(3))] {
+            let c = with(email, manager).compile(Dialect::Postgres).unwrap();
+            assert_eq!(c.sql(), sql);
+        }
+        let c = insert(User::table())
+            .values((User::name.set("a"), User::email.set(None::<String>)))
+            .compile(Dialect::Postgres)
+            .unwrap();
+        assert_eq!(
+            c.sql(),
+            r#"INSERT INTO "users" ("name", "email") VALUES ($1, $2)"#
+        );
+        assert_eq!(c.binds()[1], Value::TypedNull(ValueKind::Text));
+    }
+
+    #[test]
+    fn an_untyped_null_assigned_to_a_column_takes_its_type() {
+        use crate::value::ValueKind;
+        let stmt = update(User::table())
+            .set((
+                Assignment::new("manager_id", Value::Null),
+                Assignment::new("nope", Value::Null),
+            ))
+            .filter(User::id.eq(1));
+        assert_eq!(
+            stmt.set.iter().map(|a| a.value.clone()).collect::<Vec<_>>(),
+            [
+                ExprNode::Bind(Value::TypedNull(ValueKind::I64)),
+                ExprNode::Bind(Value::Null)
+            ]
+        );
+        let stmt = insert(User::table()).values(Assignment::new("email", Value::Null));
+        assert_eq!(
+            stmt.rows[0],
+            [ExprNode::Bind(Value::TypedNull(ValueKind::Text))]
+        );
     }
 
     #[test]

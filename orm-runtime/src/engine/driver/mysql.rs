@@ -20,7 +20,7 @@ impl Driver for MySql {
         for (i, v) in binds.iter().enumerate() {
             let a = &mut args;
             match v {
-                Value::Null => add_arg::<MySql, _>(a, i, v, None::<&str>),
+                Value::Null | Value::TypedNull(_) => add_arg::<MySql, _>(a, i, v, None::<&str>),
                 Value::Bool(x) => add_arg::<MySql, _>(a, i, v, *x),
                 Value::I16(x) => add_arg::<MySql, _>(a, i, v, *x),
                 Value::I32(x) => add_arg::<MySql, _>(a, i, v, *x),

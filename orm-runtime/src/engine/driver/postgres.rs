@@ -10,7 +10,7 @@ use super::{
 };
 use crate::error::Result;
 use crate::row::{DriverRow, Row, RowInner};
-use crate::value::Value;
+use crate::value::{Value, ValueKind};
 
 /// A NULL whose type the server infers from the statement (parameter type OID 0,
 /// "unspecified"), so `NULL` binds into a column of any type.
@@ -42,6 +42,7 @@ impl Driver for Postgres {
             let a = &mut args;
             match v {
                 Value::Null => add_arg::<Postgres, _>(a, i, v, UntypedNull),
+                Value::TypedNull(k) => bind_typed_null(a, i, v, *k),
                 Value::Bool(x) => add_arg::<Postgres, _>(a, i, v, *x),
                 Value::I16(x) => add_arg::<Postgres, _>(a, i, v, *x),
                 Value::I32(x) => add_arg::<Postgres, _>(a, i, v, *x),
@@ -97,33 +98,67 @@ impl Driver for Postgres {
         for v in binds {
             text.push(match v {
                 Value::Null => 'n',
-                Value::Bool(_) => 'b',
-                Value::I16(_) => 'h',
-                Value::I32(_) => 'i',
-                Value::I64(_) => 'l',
-                Value::U64(_) => 'U',
-                Value::F32(_) => 'f',
-                Value::F64(_) => 'd',
-                Value::Text(_) => 't',
-                Value::Bytes(_) => 'y',
-                Value::Date(_) => 'D',
-                Value::Time(_) => 'T',
-                Value::DateTime(_) => 'S',
-                Value::DateTimeUtc(_) => 'Z',
-                #[cfg(feature = "uuid")]
-                Value::Uuid(_) => 'u',
-                #[cfg(feature = "json")]
-                Value::Json(_) => 'j',
-                #[cfg(feature = "decimal")]
-                Value::Decimal(_) => 'N',
                 Value::Array(items) => match array_kind(items) {
                     Some(k) => k.to_ascii_uppercase(),
                     None => 'A',
                 },
+                // A typed NULL has its kind's letter: it binds that type.
+                v => v.kind().map_or('n', |k| match k {
+                    ValueKind::Bool => 'b',
+                    ValueKind::I16 => 'h',
+                    ValueKind::I32 => 'i',
+                    ValueKind::I64 => 'l',
+                    ValueKind::U64 => 'U',
+                    ValueKind::F32 => 'f',
+                    ValueKind::F64 => 'd',
+                    ValueKind::Text => 't',
+                    ValueKind::Bytes => 'y',
+                    ValueKind::Date => 'D',
+                    ValueKind::Time => 'T',
+                    ValueKind::DateTime => 'S',
+                    ValueKind::DateTimeUtc => 'Z',
+                    #[cfg(feature = "uuid")]
+                    ValueKind::Uuid => 'u',
+                    #[cfg(feature = "json")]
+                    ValueKind::Json => 'j',
+                    #[cfg(feature = "decimal")]
+                    ValueKind::Decimal => 'N',
+                }),
             });
         }
         text.push_str("*/");
         std::borrow::Cow::Owned(text)
+    }
+}
+
+/// A NULL of the type `kind` binds as (the same sqlx type as its non-NULL values), so
+/// that the prepared statement's parameter type is the same either way.
+fn bind_typed_null(a: &mut PgArguments, i: usize, v: &Value, kind: ValueKind) -> Result<()> {
+    use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+    match kind {
+        ValueKind::Bool => add_arg::<Postgres, _>(a, i, v, None::<bool>),
+        ValueKind::I16 => add_arg::<Postgres, _>(a, i, v, None::<i16>),
+        ValueKind::I32 => add_arg::<Postgres, _>(a, i, v, None::<i32>),
+        ValueKind::I64 => add_arg::<Postgres, _>(a, i, v, None::<i64>),
+        // PostgreSQL has no unsigned type: as a non-NULL U64, whose bind is an error,
+        // the server infers it.
+        ValueKind::U64 => add_arg::<Postgres, _>(a, i, v, UntypedNull),
+        ValueKind::F32 => add_arg::<Postgres, _>(a, i, v, None::<f32>),
+        ValueKind::F64 => add_arg::<Postgres, _>(a, i, v, None::<f64>),
+        ValueKind::Text => add_arg::<Postgres, _>(a, i, v, None::<&str>),
+        ValueKind::Bytes => add_arg::<Postgres, _>(a, i, v, None::<&[u8]>),
+        ValueKind::Date => add_arg::<Postgres, _>(a, i, v, None::<NaiveDate>),
+        ValueKind::Time => add_arg::<Postgres, _>(a, i, v, None::<NaiveTime>),
+        ValueKind::DateTime => add_arg::<Postgres, _>(a, i, v, None::<NaiveDateTime>),
+        ValueKind::DateTimeUtc => add_arg::<Postgres, _>(a, i, v, None::<DateTime<Utc>>),
+        #[cfg(feature = "uuid")]
+        ValueKind::Uuid => add_arg::<Postgres, _>(a, i, v, None::<uuid::Uuid>),
+        #[cfg(feature = "json")]
+        ValueKind::Json => {
+            add_arg::<Postgres, _>(a, i, v, None::<sqlx::types::Json<&serde_json::Value>>)
+        }
+        #[cfg(feature = "decimal")]
+        ValueKind::Decimal => add_arg::<Postgres, _>(a, i, v, None::<rust_decimal::Decimal>),
     }
 }
 
@@ -147,7 +182,7 @@ fn elements<T>(
     items
         .iter()
         .map(|e| match e {
-            Value::Null => Ok(None),
+            e if e.is_null() => Ok(None),
             other => pick(other)
                 .map(Some)
                 .ok_or_else(|| crate::error::Error::Bind {

@@ -18,7 +18,7 @@ impl Driver for Sqlite {
         for (i, v) in binds.iter().enumerate() {
             let a = &mut args;
             match v {
-                Value::Null => add_arg::<Sqlite, _>(a, i, v, None::<i64>),
+                Value::Null | Value::TypedNull(_) => add_arg::<Sqlite, _>(a, i, v, None::<i64>),
                 Value::Bool(x) => add_arg::<Sqlite, _>(a, i, v, *x),
                 Value::I16(x) => add_arg::<Sqlite, _>(a, i, v, *x),
                 Value::I32(x) => add_arg::<Sqlite, _>(a, i, v, *x),

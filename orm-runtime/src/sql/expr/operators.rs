@@ -151,18 +151,16 @@ macro_rules! expr_methods {
             // As SQLAlchemy does: `== None` is `IS NULL`, `!= None` is `IS NOT NULL`
             // (`= NULL` would match nothing), whether the NULL is `None`, `null()` or a
             // dynamic column's `Value::Null`.
-            match (op, rhs.into_node()) {
-                (BinaryOp::Eq, ExprNode::Null | ExprNode::Bind(Value::Null)) => ExprNode::IsNull {
+            let rhs = rhs.into_node();
+            let null = matches!(&rhs, ExprNode::Null)
+                || matches!(&rhs, ExprNode::Bind(v) if v.is_null());
+            match op {
+                BinaryOp::Eq | BinaryOp::Ne if null => ExprNode::IsNull {
                     expr: Box::new(self.into_node()),
-                    negated: false,
+                    negated: op == BinaryOp::Ne,
                 }
                 .typed(),
-                (BinaryOp::Ne, ExprNode::Null | ExprNode::Bind(Value::Null)) => ExprNode::IsNull {
-                    expr: Box::new(self.into_node()),
-                    negated: true,
-                }
-                .typed(),
-                (op, rhs) => ExprNode::binary(self.into_node(), op, rhs).typed(),
+                op => ExprNode::binary(self.into_node(), op, rhs).typed(),
             }
         }
 

@@ -8,7 +8,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 
 use super::node::ExprNode;
 use crate::schema::SqlType;
-use crate::value::Value;
+use crate::value::{Value, ValueKind};
 
 /// A typed SQL expression evaluating to `T`.
 #[derive(Debug, Clone, PartialEq)]
@@ -62,6 +62,11 @@ pub trait ExprType: 'static {
     type Base: 'static;
     /// The SQL type a value of this type has (used by `cast`).
     fn sql_type() -> SqlType;
+    /// The kind of the values of this type, which its `None` binds as
+    /// ([`Value::TypedNull`]); `None` for [`Dynamic`], whose NULL is [`Value::Null`].
+    fn value_kind() -> Option<ValueKind> {
+        None
+    }
 }
 
 /// Types with arithmetic (`+ - * /`, `sum`, `avg`).
@@ -79,41 +84,45 @@ pub trait Numeric {}
 pub trait Textual {}
 
 macro_rules! expr_types {
-    ($($t:ty => $sql:expr, $($marker:ident)?);* $(;)?) => {$(
+    ($($t:ty => $sql:expr, $kind:ident, $($marker:ident)?);* $(;)?) => {$(
         impl ExprType for $t {
             type Base = $t;
             fn sql_type() -> SqlType { $sql }
+            fn value_kind() -> Option<ValueKind> { Some(ValueKind::$kind) }
         }
         $(impl $marker for $t {})?
     )*};
 }
 
 expr_types!(
-    bool => SqlType::Boolean,;
-    i16 => SqlType::SmallInt, Numeric;
-    i32 => SqlType::Integer, Numeric;
-    i64 => SqlType::BigInt, Numeric;
-    f32 => SqlType::Float, Numeric;
-    f64 => SqlType::Double, Numeric;
-    String => SqlType::Varchar(None), Textual;
-    Vec<u8> => SqlType::Blob,;
-    NaiveDate => SqlType::Date,;
-    NaiveTime => SqlType::Time,;
-    NaiveDateTime => SqlType::DateTime,;
-    DateTime<Utc> => SqlType::TimestampTz,;
+    bool => SqlType::Boolean, Bool,;
+    i16 => SqlType::SmallInt, I16, Numeric;
+    i32 => SqlType::Integer, I32, Numeric;
+    i64 => SqlType::BigInt, I64, Numeric;
+    f32 => SqlType::Float, F32, Numeric;
+    f64 => SqlType::Double, F64, Numeric;
+    String => SqlType::Varchar(None), Text, Textual;
+    Vec<u8> => SqlType::Blob, Bytes,;
+    NaiveDate => SqlType::Date, Date,;
+    NaiveTime => SqlType::Time, Time,;
+    NaiveDateTime => SqlType::DateTime, DateTime,;
+    DateTime<Utc> => SqlType::TimestampTz, DateTimeUtc,;
 );
 #[cfg(feature = "uuid")]
-expr_types!(uuid::Uuid => SqlType::Uuid,;);
+expr_types!(uuid::Uuid => SqlType::Uuid, Uuid,;);
 #[cfg(feature = "json")]
-expr_types!(serde_json::Value => SqlType::Json,;);
+expr_types!(serde_json::Value => SqlType::Json, Json,;);
 #[cfg(feature = "decimal")]
-expr_types!(rust_decimal::Decimal => SqlType::Numeric { precision: None, scale: None }, Numeric;);
+expr_types!(rust_decimal::Decimal => SqlType::Numeric { precision: None, scale: None }, Decimal, Numeric;);
 
 /// `lit("text")`: a string literal is a text expression.
 impl ExprType for &'static str {
     type Base = String;
     fn sql_type() -> SqlType {
         SqlType::Varchar(None)
+    }
+    fn value_kind() -> Option<ValueKind> {
+        Some(ValueKind::Text)
     }
 }
 
@@ -130,6 +139,9 @@ impl<T: ExprType> ExprType for Option<T> {
     type Base = T::Base;
     fn sql_type() -> SqlType {
         T::sql_type()
+    }
+    fn value_kind() -> Option<ValueKind> {
+        T::value_kind()
     }
 }
 
@@ -156,11 +168,15 @@ impl<T: ExprType> IntoExpr<T::Base> for &Expr<T> {
     }
 }
 
-impl<B, V: IntoExpr<B>> IntoExpr<B> for Option<V> {
+/// `None` is a NULL *bound* as the base type's kind ([`Value::TypedNull`]), not the
+/// literal `NULL`: `col.set(None)` and `col.set(Some(x))` compile to one SQL text, and
+/// on PostgreSQL one prepared statement, whose parameter has the column's type either
+/// way. (Comparisons still turn `eq(None)` into `IS NULL`.)
+impl<B: ExprType, V: IntoExpr<B>> IntoExpr<B> for Option<V> {
     fn into_node(self) -> ExprNode {
         match self {
             Some(v) => v.into_node(),
-            None => ExprNode::Null,
+            None => ExprNode::Bind(Value::null_of(B::value_kind())),
         }
     }
 }
