@@ -13,6 +13,7 @@ mod connect_errors;
 mod core_chinook;
 mod core_dml;
 mod core_models;
+mod decimals;
 mod deep_graph;
 mod deferred;
 mod echo;

@@ -65,6 +65,12 @@ pub enum Value {
     /// what `rust_decimal` cannot hold (PostgreSQL's `NaN` and infinities, more than 28
     /// digits), a NUMERIC/DECIMAL result is [`Value::Text`] of its exact digits, which
     /// reads as a float, or as an integer when it has no fraction.
+    ///
+    /// SQLite has no decimal type: there a decimal binds as the number it is, an
+    /// INTEGER, or a REAL when it has at most 15 significant digits (a double holds
+    /// those exactly in the decimal sense), so that it compares as a number everywhere
+    /// (its scale is not kept: `12.30` reads back as `12.3`). One of more digits, which
+    /// a double would change, binds as its exact text: a TEXT column keeps it.
     #[cfg(feature = "decimal")]
     Decimal(rust_decimal::Decimal),
     /// A PostgreSQL array of one element type (NULL elements allowed), bound as one

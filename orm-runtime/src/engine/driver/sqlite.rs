@@ -45,12 +45,14 @@ impl Driver for Sqlite {
                 Value::Uuid(x) => add_arg::<Sqlite, _>(a, i, v, *x),
                 #[cfg(feature = "json")]
                 Value::Json(x) => add_arg::<Sqlite, _>(a, i, v, sqlx::types::Json(x)),
-                // SQLite has no decimal type: bound as text. A column with NUMERIC affinity
-                // (what `NUMERIC(p, s)` declares) converts it to an integer or a double,
-                // as SQLAlchemy's SQLite dialect does; declare the column TEXT to keep
-                // every digit.
+                // SQLite has no decimal type: a decimal is bound as a number, so that it
+                // compares as one everywhere (see `sqlite_number`).
                 #[cfg(feature = "decimal")]
-                Value::Decimal(x) => add_arg::<Sqlite, _>(a, i, v, x.to_string()),
+                Value::Decimal(x) => match sqlite_number(*x) {
+                    Number::Integer(n) => add_arg::<Sqlite, _>(a, i, v, n),
+                    Number::Real(f) => add_arg::<Sqlite, _>(a, i, v, f),
+                    Number::Text(t) => add_arg::<Sqlite, _>(a, i, v, t),
+                },
                 Value::Array(_) => Err(super::no_arrays(i, v, "SQLite")),
             }?;
         }
@@ -93,6 +95,56 @@ fn is_upsert(sql: &str) -> bool {
     sql.as_bytes()
         .windows(b"CONFLICT".len())
         .any(|w| w.eq_ignore_ascii_case(b"CONFLICT"))
+}
+
+/// How a decimal is bound on SQLite.
+#[cfg(feature = "decimal")]
+#[derive(Debug, PartialEq)]
+enum Number {
+    Integer(i64),
+    Real(f64),
+    Text(String),
+}
+
+/// The most significant digits a decimal bound to SQLite as a REAL may have: a double
+/// holds every decimal of 15 digits exactly in the decimal sense (the nearest double
+/// reads back, and SQLite writes it as text, as the same digits).
+#[cfg(feature = "decimal")]
+const SQLITE_DECIMAL_DIGITS: u32 = 15;
+
+/// How a decimal is bound on SQLite, which has no decimal type. As the number it is
+/// whenever that changes nothing, so that it compares as a number everywhere (bound as
+/// text, `HAVING sum(total) > ?` compares text with a number, and text is greater than
+/// every number: no row), and is stored as a column of NUMERIC affinity (what
+/// `NUMERIC(p, s)` declares) stores any decimal, as an INTEGER or a REAL:
+///
+/// - an integer that fits 64 bits (`45`, `45.00`): an INTEGER;
+/// - any other decimal of at most 15 significant digits: a REAL, the double nearest to
+///   it, which reads back as the same decimal (`12.30` reads back as `12.3`: the scale
+///   is not stored);
+/// - a decimal of more digits, which a double would change: its exact text. A TEXT
+///   column keeps every digit; a NUMERIC column converts it to a double, as SQLite
+///   does with any such text; and where nothing gives it a numeric affinity (an
+///   aggregate compared with it) it compares as text. Round it to 15 digits to compare
+///   it as a number there.
+#[cfg(feature = "decimal")]
+fn sqlite_number(d: rust_decimal::Decimal) -> Number {
+    use rust_decimal::prelude::ToPrimitive as _;
+    let n = d.normalize();
+    if n.scale() == 0 {
+        if let Some(i) = n.to_i64() {
+            return Number::Integer(i);
+        }
+    }
+    let digits = n
+        .mantissa()
+        .unsigned_abs()
+        .checked_ilog10()
+        .map_or(1, |l| l + 1);
+    match n.to_f64() {
+        Some(f) if digits <= SQLITE_DECIMAL_DIGITS => Number::Real(f),
+        _ => Number::Text(d.to_string()),
+    }
 }
 
 fn nan(index: usize, value: &Value) -> Error {
@@ -145,4 +197,65 @@ fn value_at(row: &SqliteRow, i: usize) -> Result<Value> {
         _ => dec::<&str>(raw).map(|s| Value::Text(s.to_owned())),
     };
     v.map_err(|m| column_decode_error(row, i, m))
+}
+
+#[cfg(all(test, feature = "decimal"))]
+mod tests {
+    use super::{Number, sqlite_number};
+    use rust_decimal::Decimal;
+
+    fn d(s: &str) -> Decimal {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn decimals_bind_as_the_numbers_they_are() {
+        assert_eq!(sqlite_number(d("45")), Number::Integer(45));
+        assert_eq!(sqlite_number(d("-45.000")), Number::Integer(-45));
+        assert_eq!(
+            sqlite_number(d("9223372036854775807")),
+            Number::Integer(i64::MAX)
+        );
+        assert_eq!(sqlite_number(d("12.30")), Number::Real(12.3));
+        assert_eq!(sqlite_number(d("0.1")), Number::Real(0.1));
+        assert_eq!(
+            sqlite_number(d("1234567890.12345")),
+            Number::Real(1_234_567_890.123_45)
+        );
+        assert_eq!(sqlite_number(d("0")), Number::Integer(0));
+    }
+
+    #[test]
+    fn a_decimal_a_double_would_change_binds_as_its_exact_text() {
+        assert_eq!(
+            sqlite_number(d("0.12345678901234567890")),
+            Number::Text("0.12345678901234567890".into())
+        );
+        assert_eq!(
+            sqlite_number(d("1234567890.123456")),
+            Number::Text("1234567890.123456".into())
+        );
+        // An integer beyond 64 bits is no INTEGER, and too long for a double.
+        assert_eq!(
+            sqlite_number(d("92233720368547758070")),
+            Number::Text("92233720368547758070".into())
+        );
+    }
+
+    #[test]
+    fn every_decimal_of_15_digits_reads_back_from_its_double() {
+        for s in [
+            "0.1",
+            "0.3",
+            "123456789.123456",
+            "99999999999999.9",
+            "0.00000000000000000001",
+        ] {
+            let x = d(s);
+            let Number::Real(f) = sqlite_number(x) else {
+                panic!("{s}")
+            };
+            assert_eq!(Decimal::try_from(f).unwrap(), x, "{s}");
+        }
+    }
 }
