@@ -49,6 +49,7 @@ pub struct QueryResult {
     rows: Vec<Row>,
     rows_affected: u64,
     last_insert_id: Option<crate::value::Value>,
+    inserted_primary_key: Option<Vec<crate::value::Value>>,
 }
 
 impl QueryResult {
@@ -94,6 +95,62 @@ impl QueryResult {
     pub fn last_insert_value(&self) -> Option<&crate::value::Value> {
         self.last_insert_id.as_ref()
     }
+
+    /// The primary key of the row a single-row INSERT inserted, one value per key
+    /// column in the key's order (SQLAlchemy's `inserted_primary_key`), on every
+    /// database: the values the row gave, or those the database generated. PostgreSQL
+    /// returns a generated key (the INSERT gets `RETURNING` of the key columns, whose
+    /// row is not among [`rows`](Self::rows)); MySQL and SQLite report the id they
+    /// generated for an autoincrement key. An upsert's key is the row inserted or
+    /// updated on PostgreSQL and SQLite.
+    ///
+    /// `None` for other statements, an INSERT of several rows or from a SELECT, one
+    /// that inserted no row (an upsert that did nothing, or on MySQL updated), a key
+    /// that is neither given nor generated where the database does not return it, and
+    /// an INSERT with a `RETURNING` of its own on PostgreSQL whose key is not given
+    /// (read the key from its rows).
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use orm_runtime::schema::{Column, MetaData, SqlType, Table};
+    /// use orm_runtime::sql::{Assignment, insert};
+    /// use orm_runtime::{Value, create_engine};
+    /// let engine = create_engine("sqlite::memory:").await?;
+    /// let users = Table::new("users")
+    ///     .column(Column::new("id", SqlType::BigInt).primary_key())
+    ///     .column(Column::new("name", SqlType::Text));
+    /// MetaData::new().with_table(users.clone()).create_all(&engine).await?;
+    /// let users = std::sync::Arc::new(users);
+    /// let done = engine.execute(insert(&users).values(Assignment::new("name", "ed"))).await?;
+    /// assert_eq!(done.inserted_primary_key(), Some(&[Value::I64(1)][..]));
+    /// let done = engine
+    ///     .execute(insert(&users).values([Assignment::new("id", 7i64), Assignment::new("name", "jo")]))
+    ///     .await?;
+    /// assert_eq!(done.inserted_primary_key(), Some(&[Value::I64(7)][..]));
+    /// # Ok::<(), orm_runtime::Error>(()) }).unwrap();
+    /// ```
+    pub fn inserted_primary_key(&self) -> Option<&[crate::value::Value]> {
+        self.inserted_primary_key.as_deref()
+    }
+
+    /// Fills [`inserted_primary_key`](Self::inserted_primary_key) as `key` says: from
+    /// the row given, the id generated, or the row returned (then taken out of the
+    /// result's rows). A key given or generated counts only when one row was inserted.
+    pub(crate) fn with_inserted_key(mut self, key: crate::sql::InsertedKey) -> Result<QueryResult> {
+        use crate::sql::InsertedKey;
+        self.inserted_primary_key = match key {
+            InsertedKey::Given(values) if self.rows_affected == 1 => Some(values),
+            InsertedKey::Generated if self.rows_affected == 1 => {
+                self.last_insert_id.clone().map(|id| vec![id])
+            }
+            InsertedKey::Returned => match self.rows.pop() {
+                Some(row) => Some(row.values()?),
+                None => None,
+            },
+            _ => None,
+        };
+        Ok(self)
+    }
 }
 
 /// Generates the statement-running methods shared by [`Connection`] and
@@ -109,8 +166,8 @@ macro_rules! executor_methods {
             &mut self,
             stmt: impl $crate::sql::Executable,
         ) -> $crate::error::Result<$crate::engine::QueryResult> {
-            let plan = stmt.plan_for(self.server())?;
-            self.run_plan(plan).await
+            let (plan, key) = stmt.execute_plan_for(self.server())?;
+            self.run_plan(plan).await?.with_inserted_key(key)
         }
 
         /// Runs a statement compiled already, taking its binds (no copy of them, as

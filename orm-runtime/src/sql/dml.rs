@@ -2,11 +2,11 @@
 
 use std::sync::Arc;
 
-use super::ExecPlan;
 use super::column::Assignment;
 use super::expr::{BinaryOp, ColumnRef, ExprNode, IntoExpr, Name, Qualifier};
 use super::select::{IntoSelectList, SelectItem, SelectStatement, and_opt, select};
-use crate::dialect::{Feature, ServerInfo};
+use super::{ExecPlan, InsertedKey};
+use crate::dialect::{Dialect, Feature, ServerInfo};
 use crate::error::{Error, Result};
 use crate::schema::Table;
 use crate::value::Value;
@@ -491,6 +491,85 @@ impl InsertStatement {
     }
 }
 
+impl InsertStatement {
+    /// The plan `execute` runs, and where the key of the row a single-row INSERT
+    /// inserts comes from ([`InsertedKey`]), as SQLAlchemy's `inserted_primary_key`:
+    ///
+    /// - PostgreSQL (and SQLite for an upsert whose conflict target is not the key:
+    ///   its row may be another than the one given): the key columns are returned
+    ///   (`RETURNING`, added unless the statement has its own), unless the row gives
+    ///   every key column as a value and is no such upsert;
+    /// - MySQL, MariaDB and SQLite: the values the row gives, or else the id the
+    ///   database generated for a single autoincrement key column (a MySQL NULL or 0
+    ///   given for it is generated too, as a SQLite NULL is).
+    pub(crate) fn execute_plan(&self, server: ServerInfo) -> Result<(ExecPlan, InsertedKey)> {
+        let dialect = server.dialect();
+        let pk = &self.table.primary_key.columns;
+        if self.rows.len() != 1 || self.select.is_some() || pk.is_empty() {
+            return Ok((self.plan(server)?, InsertedKey::Unknown));
+        }
+        let auto = self
+            .table
+            .autoincrement_column()
+            .filter(|auto| pk.len() == 1 && pk[0] == auto.name);
+        let given: Option<Vec<Value>> = pk
+            .iter()
+            .map(|k| {
+                let i = self.columns.iter().position(|c| c == k)?;
+                match &self.rows[0][i] {
+                    ExprNode::Bind(v) if v.is_null() => None,
+                    ExprNode::Bind(Value::I16(0) | Value::I32(0) | Value::I64(0))
+                        if auto.is_some() && dialect.is_mysql() =>
+                    {
+                        None
+                    }
+                    ExprNode::Bind(v) => Some(v.clone()),
+                    _ => None,
+                }
+            })
+            .collect();
+        // An upsert's row may be another than the one given, unless it conflicts on
+        // the key itself (MySQL's upsert takes any unique key: its key counts only
+        // when a row was inserted).
+        let upsert = match &self.on_conflict {
+            None => false,
+            Some(OnConflict::DoNothing { target } | OnConflict::DoUpdate { target, .. }) => {
+                target.len() != pk.len() || !pk.iter().all(|k| target.iter().any(|t| t == k))
+            }
+        };
+        let returns = dialect == Dialect::Postgres
+            || (dialect == Dialect::Sqlite && upsert && server.has(Feature::InsertReturning));
+        let key = match given {
+            Some(values) if !upsert || dialect.is_mysql() => InsertedKey::Given(values),
+            _ if returns => {
+                if !self.returning.is_empty() {
+                    return Ok((self.plan(server)?, InsertedKey::Unknown));
+                }
+                let qualifier = Qualifier::table(
+                    self.table.schema.clone().map(Name::Owned),
+                    Name::Owned(self.table.name.clone()),
+                );
+                let mut with_key = self.clone();
+                with_key.returning = pk
+                    .iter()
+                    .map(|k| SelectItem {
+                        expr: ExprNode::Column(ColumnRef {
+                            qualifier: Some(qualifier.clone()),
+                            name: Name::Owned(k.clone()),
+                        }),
+                        label: None,
+                    })
+                    .collect();
+                return Ok((with_key.plan(server)?, InsertedKey::Returned));
+            }
+            Some(_) => InsertedKey::Unknown,
+            None if auto.is_some() => InsertedKey::Generated,
+            None => InsertedKey::Unknown,
+        };
+        Ok((self.plan(server)?, key))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::dialect::Dialect;
@@ -567,6 +646,55 @@ mod tests {
             stmt.rows[0],
             [ExprNode::Bind(Value::TypedNull(ValueKind::Text))]
         );
+    }
+
+    #[test]
+    fn a_single_row_insert_knows_where_its_key_comes_from() {
+        use crate::sql::{ExecPlan, InsertedKey};
+        let sql = |dialect: Dialect, stmt: &InsertStatement| match stmt
+            .execute_plan(dialect.into())
+            .unwrap()
+        {
+            (ExecPlan::Single(c), key) => (c.sql().to_owned(), key),
+            other => panic!("{other:?}"),
+        };
+        let generated = insert(User::table()).values(User::name.set("a"));
+        assert_eq!(
+            sql(Dialect::Postgres, &generated),
+            (
+                r#"INSERT INTO "users" ("name") VALUES ($1) RETURNING "id""#.to_owned(),
+                InsertedKey::Returned
+            )
+        );
+        for dialect in [Dialect::Sqlite, Dialect::MySql, Dialect::MariaDb] {
+            let (text, key) = sql(dialect, &generated);
+            assert!(!text.contains("RETURNING"), "{text}");
+            assert_eq!(key, InsertedKey::Generated, "{dialect:?}");
+        }
+        let given = insert(User::table()).values((User::id.set(7), User::name.set("a")));
+        for dialect in [Dialect::Postgres, Dialect::Sqlite, Dialect::MySql] {
+            let (text, key) = sql(dialect, &given);
+            assert!(!text.contains("RETURNING"), "{text}");
+            assert_eq!(key, InsertedKey::Given(vec![Value::I64(7)]), "{dialect:?}");
+        }
+        // MySQL generates a key given as 0.
+        let zero = insert(User::table()).values((User::id.set(0), User::name.set("a")));
+        assert_eq!(sql(Dialect::MySql, &zero).1, InsertedKey::Generated);
+        // An upsert's row may be another: PostgreSQL and SQLite return its key, unless
+        // it conflicts on the key given.
+        let upsert = given.clone().on_conflict_do_nothing(["name"]);
+        assert_eq!(sql(Dialect::Sqlite, &upsert).1, InsertedKey::Returned);
+        let upsert = given.clone().on_conflict_do_nothing(["id"]);
+        assert_eq!(
+            sql(Dialect::Postgres, &upsert),
+            (
+                r#"INSERT INTO "users" ("id", "name") VALUES ($1, $2) ON CONFLICT ("id") DO NOTHING"#
+                    .to_owned(),
+                InsertedKey::Given(vec![Value::I64(7)])
+            )
+        );
+        let many = insert(User::table()).values_many([User::name.set("a"), User::name.set("b")]);
+        assert_eq!(sql(Dialect::Postgres, &many).1, InsertedKey::Unknown);
     }
 
     #[test]

@@ -105,6 +105,30 @@ pub trait Executable {
     fn plan_for(&self, server: impl Into<ServerInfo>) -> Result<ExecPlan> {
         self.compile_for(server).map(ExecPlan::Single)
     }
+
+    /// How `execute` runs the statement on `server`: its plan, and where the result's
+    /// [`inserted_primary_key`](crate::engine::QueryResult::inserted_primary_key) comes
+    /// from (for a single-row INSERT on PostgreSQL, the plan returns the key).
+    fn execute_plan_for(&self, server: impl Into<ServerInfo>) -> Result<(ExecPlan, InsertedKey)> {
+        Ok((self.plan_for(server)?, InsertedKey::Unknown))
+    }
+}
+
+/// Where an executed statement's inserted primary key comes from
+/// ([`QueryResult::inserted_primary_key`](crate::engine::QueryResult::inserted_primary_key)).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum InsertedKey {
+    /// Not an INSERT of one row, or one whose key cannot be known.
+    Unknown,
+    /// The key's values as the row gives them (one per key column).
+    Given(Vec<Value>),
+    /// The one id the database generated (MySQL `LAST_INSERT_ID()`, SQLite
+    /// `last_insert_rowid()`) for the key's one column.
+    Generated,
+    /// The plan's INSERT returns the key columns (`RETURNING`, added for this): the
+    /// row it returns is the key, not a result row.
+    Returned,
 }
 
 /// The statements that carry out one [`Executable`] on a dialect.
@@ -143,6 +167,10 @@ impl<T: Executable + ?Sized> Executable for &T {
     fn plan_for(&self, server: impl Into<ServerInfo>) -> Result<ExecPlan> {
         (**self).plan_for(server)
     }
+
+    fn execute_plan_for(&self, server: impl Into<ServerInfo>) -> Result<(ExecPlan, InsertedKey)> {
+        (**self).execute_plan_for(server)
+    }
 }
 
 macro_rules! statement_compile {
@@ -169,6 +197,13 @@ macro_rules! statement_compile {
             fn plan_for(&self, server: impl Into<ServerInfo>) -> Result<ExecPlan> {
                 self.plan(server.into())
             }
+
+            fn execute_plan_for(
+                &self,
+                server: impl Into<ServerInfo>,
+            ) -> Result<(ExecPlan, InsertedKey)> {
+                self.execute_plan(server.into())
+            }
         }
 
         /// The SQL as PostgreSQL would run it (`$n` placeholders), for reading.
@@ -194,17 +229,29 @@ impl SelectStatement {
     fn plan(&self, server: ServerInfo) -> Result<ExecPlan> {
         self.compile(server).map(ExecPlan::Single)
     }
+
+    fn execute_plan(&self, server: ServerInfo) -> Result<(ExecPlan, InsertedKey)> {
+        Ok((self.plan(server)?, InsertedKey::Unknown))
+    }
 }
 
 impl UpdateStatement {
     fn plan(&self, server: ServerInfo) -> Result<ExecPlan> {
         self.compile(server).map(ExecPlan::Single)
     }
+
+    fn execute_plan(&self, server: ServerInfo) -> Result<(ExecPlan, InsertedKey)> {
+        Ok((self.plan(server)?, InsertedKey::Unknown))
+    }
 }
 
 impl DeleteStatement {
     fn plan(&self, server: ServerInfo) -> Result<ExecPlan> {
         self.compile(server).map(ExecPlan::Single)
+    }
+
+    fn execute_plan(&self, server: ServerInfo) -> Result<(ExecPlan, InsertedKey)> {
+        Ok((self.plan(server)?, InsertedKey::Unknown))
     }
 }
 
