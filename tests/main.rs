@@ -20,6 +20,7 @@ mod echo;
 mod engine_options;
 mod inserted_keys;
 mod joined;
+mod json_nulls;
 mod loading;
 mod model_events;
 mod models;
