@@ -33,6 +33,16 @@ impl IntoTarget for &Arc<Table> {
 pub trait IntoRow {
     /// The assignments.
     fn into_row(self) -> Vec<Assignment>;
+
+    /// Hands each assignment to `f`, in order, without collecting them into a `Vec`
+    /// first (what a multi-row INSERT does for each of its rows).
+    #[doc(hidden)]
+    fn each_assignment(self, f: &mut dyn FnMut(Assignment))
+    where
+        Self: Sized,
+    {
+        self.into_row().into_iter().for_each(f);
+    }
 }
 
 impl IntoRow for Assignment {
@@ -67,6 +77,11 @@ mod tuple_rows {
                     let ($($name,)+) = self;
                     vec![$($name),+]
                 }
+
+                fn each_assignment(self, f: &mut dyn FnMut(Assignment)) {
+                    let ($($name,)+) = self;
+                    $(f($name);)+
+                }
             }
         };
         (@ty $name:ident) => { A };
@@ -93,17 +108,116 @@ mod tuple_rows {
 pub trait IntoRows {
     /// The rows.
     fn into_rows(self) -> Vec<Vec<Assignment>>;
+
+    /// Adds each row to `stmt` without collecting them into `Vec`s first.
+    #[doc(hidden)]
+    fn push_rows_into(self, stmt: &mut InsertStatement)
+    where
+        Self: Sized,
+    {
+        for row in self.into_rows() {
+            stmt.push_row(row);
+        }
+    }
 }
 
 impl<R: IntoRow> IntoRows for Vec<R> {
     fn into_rows(self) -> Vec<Vec<Assignment>> {
         self.into_iter().map(IntoRow::into_row).collect()
     }
+
+    fn push_rows_into(self, stmt: &mut InsertStatement) {
+        stmt.rows.reserve(self.len());
+        for row in self {
+            stmt.push_row(row);
+        }
+    }
 }
 
 impl<R: IntoRow, const N: usize> IntoRows for [R; N] {
     fn into_rows(self) -> Vec<Vec<Assignment>> {
         self.into_iter().map(IntoRow::into_row).collect()
+    }
+
+    fn push_rows_into(self, stmt: &mut InsertStatement) {
+        stmt.rows.reserve(N);
+        for row in self {
+            stmt.push_row(row);
+        }
+    }
+}
+
+/// One value of an INSERT's VALUES rows: a bound value (the common case, kept as
+/// small as the value itself) or any other expression.
+#[derive(Debug, Clone, PartialEq, Hash)]
+pub enum RowValue {
+    /// A bound parameter.
+    Bind(Value),
+    /// Any other expression (a function call, `DEFAULT`-like SQL, a subquery...).
+    Expr(Box<ExprNode>),
+}
+
+impl RowValue {
+    /// The value as an expression node.
+    pub fn to_node(&self) -> ExprNode {
+        match self {
+            RowValue::Bind(v) => ExprNode::Bind(v.clone()),
+            RowValue::Expr(e) => (**e).clone(),
+        }
+    }
+}
+
+impl From<ExprNode> for RowValue {
+    fn from(node: ExprNode) -> RowValue {
+        match node {
+            ExprNode::Bind(v) => RowValue::Bind(v),
+            other => RowValue::Expr(Box::new(other)),
+        }
+    }
+}
+
+/// The VALUES rows of an INSERT: a table of values, row after row in one `Vec` (no
+/// `Vec` per row, no column name per value), each row in the statement's column
+/// order.
+#[derive(Debug, Clone, PartialEq, Hash, Default)]
+pub struct ValueRows {
+    /// Values per row (the statement's column count).
+    width: usize,
+    /// Number of rows (kept apart from `values`: rows of zero values still count).
+    len: usize,
+    /// The values, row-major.
+    values: Vec<RowValue>,
+}
+
+impl ValueRows {
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Values per row.
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
+    /// Row `i` (panics past the end).
+    pub fn row(&self, i: usize) -> &[RowValue] {
+        assert!(i < self.len, "row {i} of {}", self.len);
+        &self.values[i * self.width..(i + 1) * self.width]
+    }
+
+    /// The rows, in order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = &[RowValue]> + '_ {
+        (0..self.len).map(move |i| &self.values[i * self.width..(i + 1) * self.width])
+    }
+
+    fn reserve(&mut self, rows: usize) {
+        self.values.reserve(rows * self.width);
     }
 }
 
@@ -113,13 +227,17 @@ impl<R: IntoRow, const N: usize> IntoRows for [R; N] {
 /// parameter type whether the value is NULL or not.
 fn type_nulls(table: &Table, row: &mut [Assignment]) {
     for a in row {
-        if let ExprNode::Bind(v @ Value::Null) = &mut a.value {
-            if let Some(kind) = table
-                .get_column(&a.column)
-                .and_then(|c| c.sql_type.null_kind())
-            {
-                *v = Value::TypedNull(kind);
-            }
+        type_null(table, a);
+    }
+}
+
+fn type_null(table: &Table, a: &mut Assignment) {
+    if let ExprNode::Bind(v @ Value::Null) = &mut a.value {
+        if let Some(kind) = table
+            .get_column(&a.column)
+            .and_then(|c| c.sql_type.null_kind())
+        {
+            *v = Value::TypedNull(kind);
         }
     }
 }
@@ -154,7 +272,7 @@ pub struct InsertStatement {
     /// Column names, in VALUES order.
     pub columns: Vec<Name>,
     /// Value rows (each in `columns` order).
-    pub rows: Vec<Vec<ExprNode>>,
+    pub rows: ValueRows,
     /// `INSERT ... SELECT`.
     pub select: Option<Box<SelectStatement>>,
     /// Upsert behaviour.
@@ -169,7 +287,7 @@ pub fn insert(table: impl IntoTarget) -> InsertStatement {
     InsertStatement {
         table: table.into_target(),
         columns: Vec::new(),
-        rows: Vec::new(),
+        rows: ValueRows::default(),
         select: None,
         on_conflict: None,
         returning: Vec::new(),
@@ -181,57 +299,75 @@ impl InsertStatement {
     /// Adds one row of values. The first row fixes the columns; later rows must set the
     /// same columns (in any order), or compiling fails naming the difference.
     pub fn values(mut self, row: impl IntoRow) -> InsertStatement {
-        self.push_row(row.into_row());
+        self.push_row(row);
         self
     }
 
     /// Adds several rows: a multi-row `INSERT ... VALUES (...), (...)`.
     pub fn values_many(mut self, rows: impl IntoRows) -> InsertStatement {
-        for row in rows.into_rows() {
-            self.push_row(row);
-        }
+        rows.push_rows_into(&mut self);
         self
     }
 
-    fn push_row(&mut self, mut row: Vec<Assignment>) {
-        type_nulls(&self.table, &mut row);
-        if self.rows.is_empty() && self.columns.is_empty() {
-            self.columns = row.iter().map(|a| a.column.clone()).collect();
-            self.rows.push(row.into_iter().map(|a| a.value).collect());
+    /// Appends a row's values to [`ValueRows`]: straight on when the row sets the
+    /// columns in the first row's order, else matched by name.
+    fn push_row(&mut self, row: impl IntoRow) {
+        let rows = &mut self.rows;
+        let table = &self.table;
+        if rows.is_empty() && self.columns.is_empty() {
+            let columns = &mut self.columns;
+            row.each_assignment(&mut |mut a| {
+                type_null(table, &mut a);
+                columns.push(a.column);
+                rows.values.push(a.value.into());
+            });
+            rows.width = columns.len();
+            rows.len = 1;
             return;
         }
-        let mut values: Vec<Option<ExprNode>> = vec![None; self.columns.len()];
-        for a in row {
+        let start = rows.values.len();
+        let mut out_of_order: Vec<Assignment> = Vec::new();
+        let mut k = 0;
+        row.each_assignment(&mut |mut a| {
+            type_null(table, &mut a);
+            if out_of_order.is_empty() && self.columns.get(k) == Some(&a.column) {
+                rows.values.push(a.value.into());
+            } else {
+                out_of_order.push(a);
+            }
+            k += 1;
+        });
+        rows.len += 1;
+        if out_of_order.is_empty() && k == rows.width {
+            return;
+        }
+        let row_number = rows.len;
+        let mut slots: Vec<Option<RowValue>> = rows.values.drain(start..).map(Some).collect();
+        slots.resize(rows.width, None);
+        for a in out_of_order {
             match self.columns.iter().position(|c| *c == a.column) {
-                Some(i) => values[i] = Some(a.value),
+                Some(i) => slots[i] = Some(a.value.into()),
                 None => {
                     self.error.get_or_insert_with(|| {
                         format!(
-                            "row {} sets column `{}` that the first row does not",
-                            self.rows.len() + 1,
+                            "row {row_number} sets column `{}` that the first row does not",
                             a.column
                         )
                     });
                 }
             }
         }
-        let mut out = Vec::with_capacity(values.len());
-        for (i, v) in values.into_iter().enumerate() {
-            match v {
-                Some(v) => out.push(v),
-                None => {
-                    self.error.get_or_insert_with(|| {
-                        format!(
-                            "row {} does not set column `{}` that the first row sets",
-                            self.rows.len() + 1,
-                            self.columns[i]
-                        )
-                    });
-                    out.push(ExprNode::Null);
-                }
-            }
+        for (i, v) in slots.into_iter().enumerate() {
+            rows.values.push(v.unwrap_or_else(|| {
+                self.error.get_or_insert_with(|| {
+                    format!(
+                        "row {row_number} does not set column `{}` that the first row sets",
+                        self.columns[i]
+                    )
+                });
+                RowValue::Expr(Box::new(ExprNode::Null))
+            }));
         }
-        self.rows.push(out);
     }
 
     /// `INSERT INTO table (columns) SELECT ...`.
@@ -424,7 +560,7 @@ impl InsertStatement {
                 self.columns
                     .iter()
                     .position(|c| c == k)
-                    .map(|i| self.rows[0][i].clone())
+                    .map(|i| self.rows.row(0)[i].to_node())
             })
             .collect();
         // MySQL generates the key for an autoincrement column given NULL or 0 (unless
@@ -516,14 +652,14 @@ impl InsertStatement {
             .iter()
             .map(|k| {
                 let i = self.columns.iter().position(|c| c == k)?;
-                match &self.rows[0][i] {
-                    ExprNode::Bind(v) if v.is_null() => None,
-                    ExprNode::Bind(Value::I16(0) | Value::I32(0) | Value::I64(0))
+                match &self.rows.row(0)[i] {
+                    RowValue::Bind(v) if v.is_null() => None,
+                    RowValue::Bind(Value::I16(0) | Value::I32(0) | Value::I64(0))
                         if auto.is_some() && dialect.is_mysql() =>
                     {
                         None
                     }
-                    ExprNode::Bind(v) => Some(v.clone()),
+                    RowValue::Bind(v) => Some(v.clone()),
                     _ => None,
                 }
             })

@@ -5,7 +5,7 @@ use crate::dialect::{Dialect, Feature};
 use crate::error::{Error, Result};
 use crate::schema::Table;
 use crate::sql::column::Assignment;
-use crate::sql::dml::{DeleteStatement, InsertStatement, OnConflict, UpdateStatement};
+use crate::sql::dml::{DeleteStatement, InsertStatement, OnConflict, RowValue, UpdateStatement};
 use crate::sql::expr::{ExprNode, Name};
 use crate::sql::select::SelectItem;
 
@@ -64,7 +64,15 @@ impl Compiler {
                     self.push(", ");
                 }
                 self.push("(");
-                self.comma_exprs(row)?;
+                for (j, v) in row.iter().enumerate() {
+                    if j > 0 {
+                        self.push(", ");
+                    }
+                    match v {
+                        RowValue::Bind(v) => self.bind(v),
+                        RowValue::Expr(e) => self.expr(e)?,
+                    }
+                }
                 self.push(")");
             }
         }
