@@ -4,7 +4,11 @@
 //! SQL string. A statement's cache key is the tree itself, written out by its derived
 //! [`Hash`] into [`KeyHasher`], which keeps the bytes (an exact key, not a digest); a
 //! bound [`Value`] writes only its variant there. Because the key comes from the
-//! derives, a field added to a node takes part in it without anyone remembering to.
+//! derives, a field added to a node takes part in it without anyone remembering to
+//! (rather than a second, hand-written walk of the tree that could miss it). The
+//! property test in `key_props` checks it over generated statements: a shared key
+//! means the same SQL, and a statement compiled through the cache gets exactly its
+//! fresh compile.
 //!
 //! The same walk collects the bound values in tree order (see [`Value`]'s `Hash`). A
 //! cache entry keeps the SQL and a *bind plan*: for each placeholder, which of those
@@ -40,12 +44,11 @@ enum Slot {
     Array(Vec<Use>),
 }
 
-/// What fills one placeholder: the value at `index` among the tree's values, moved out
-/// at its `last` use and cloned before.
+/// What fills one placeholder: the value at `index` among the tree's values (cloned
+/// from the tree, which the caller still owns).
 #[derive(Clone, Copy)]
 struct Use {
     index: u32,
-    last: bool,
 }
 
 static CACHE: LazyLock<RwLock<HashMap<Vec<u8>, Arc<Entry>>>> =
@@ -81,24 +84,19 @@ pub(crate) fn compile_uncached(stmt: Stmt<'_>, server: ServerInfo) -> Result<Com
 
 /// Compiles through the cache.
 pub(crate) fn compile(stmt: Stmt<'_>, server: ServerInfo) -> Result<Compiled> {
-    let Some((key, mut values)) = key_of(stmt, server) else {
+    let Some((key, values)) = key_of(stmt, server) else {
         return compile_uncached(stmt, server);
     };
     if let Some(entry) = CACHE.read().ok().and_then(|m| m.get(&key).cloned()) {
-        let mut take = |u: &Use| {
-            let v = &mut values[u.index as usize].value;
-            if u.last {
-                std::mem::replace(v, Value::Null)
-            } else {
-                v.clone()
-            }
-        };
+        // SAFETY: each pointer was taken from a `&Value` inside `stmt` by the key walk,
+        // and `stmt` is still borrowed (shared, so unchanged) for this whole call.
+        let take = |u: &Use| unsafe { (*values[u.index as usize].at).clone() };
         let binds = entry
             .plan
             .iter()
             .map(|slot| match slot {
                 Slot::One(u) => take(u),
-                Slot::Array(us) => Value::Array(us.iter().map(&mut take).collect()),
+                Slot::Array(us) => Value::Array(us.iter().map(take).collect()),
             })
             .collect();
         return Ok(Compiled::new(Arc::clone(&entry.sql), binds));
@@ -133,33 +131,22 @@ fn bind_plan(sources: &[Source], values: &[Met]) -> Option<Vec<Slot>> {
     for (i, v) in values.iter().enumerate() {
         index.entry(v.at).or_insert(i as u32);
     }
-    let find = |s: &*const Value| index.get(s).map(|&index| Use { index, last: false });
-    let mut plan = sources
+    let find = |s: &*const Value| index.get(s).map(|&index| Use { index });
+    sources
         .iter()
         .map(|s| match s {
             Source::One(s) => find(s).map(Slot::One),
             Source::Array(ss) => ss.iter().map(find).collect::<Option<_>>().map(Slot::Array),
         })
-        .collect::<Option<Vec<Slot>>>()?;
-    // Each value is moved out at its last use, in placeholder order.
-    let mut seen = vec![false; values.len()];
-    for slot in plan.iter_mut().rev() {
-        let uses = match slot {
-            Slot::One(u) => std::slice::from_mut(u),
-            Slot::Array(us) => us.as_mut_slice(),
-        };
-        for u in uses.iter_mut().rev() {
-            u.last = !std::mem::replace(&mut seen[u.index as usize], true);
-        }
-    }
-    Some(plan)
+        .collect()
 }
 
-/// A bound value the key walk met: where it sits in the tree (compared with the
-/// compiler's [`Compiler::sources`], never dereferenced) and a copy of it.
+/// A bound value the key walk met: where it sits in the tree. Compared with the
+/// compiler's [`Compiler::sources`], and read (cloned into the binds) on a cache hit
+/// while the statement is still borrowed; the walk itself copies nothing, so a
+/// statement's values are cloned once, into its binds, as a fresh compile does.
 struct Met {
     at: *const Value,
-    value: Value,
 }
 
 thread_local! {
@@ -174,8 +161,9 @@ thread_local! {
 /// each value it is asked to hash onto [`MET`] while this function has it open. That is
 /// sound because the walk is synchronous and on this thread, runs no user code (the tree
 /// holds only this crate's types and std's strings, numbers and containers), and nothing else
-/// opens [`MET`]; the pointers are only compared, while `stmt` is still borrowed, so no
-/// address can have been reused. The sink is closed even if the walk panics.
+/// opens [`MET`]; the pointers are compared and read only while `stmt` is still borrowed,
+/// so each still points at its value and no address can have been reused. The sink is
+/// closed even if the walk panics.
 ///
 /// The key starts with the dialect and the server's [`Capabilities`]: the SQL depends on
 /// them (RETURNING, upsert spellings, lock options), and not on the version otherwise,
@@ -214,10 +202,7 @@ impl Hash for Value {
         state.write_u8(self.shape());
         let _ = MET.try_with(|m| {
             if let Some(met) = m.borrow_mut().as_mut() {
-                met.push(Met {
-                    at: self,
-                    value: self.clone(),
-                });
+                met.push(Met { at: self });
             }
         });
     }
@@ -262,6 +247,9 @@ impl Hasher for KeyHasher {
         h.finish()
     }
 }
+
+#[cfg(test)]
+mod key_props;
 
 #[cfg(test)]
 mod tests {
