@@ -13,6 +13,7 @@ use super::{Stmt, key_of};
 use crate::dialect::{Dialect, ServerInfo};
 use crate::sql::fixtures::{Post, User};
 use crate::sql::*;
+use crate::value::Value;
 
 /// One small number per structural choice; each builder reads them modulo its range.
 const FIELDS: usize = 14;
@@ -229,9 +230,18 @@ proptest! {
             let sql = |f: &std::result::Result<Compiled, String>| {
                 f.as_ref().map(|c| c.sql().to_owned()).map_err(Clone::clone)
             };
+            // Each bind's variant, and an array's length: PostgreSQL's `= ANY($1)` is
+            // one SQL text for IN lists of any length, but the lists are in the tree,
+            // so lists of other lengths are other keys (a cache miss, never wrong SQL).
             let kinds = |f: &std::result::Result<Compiled, String>| {
                 f.as_ref().map(|c| {
-                    c.binds().iter().map(std::mem::discriminant).collect::<Vec<_>>()
+                    c.binds().iter().map(|v| {
+                        let len = match v {
+                            Value::Array(items) => items.len(),
+                            _ => 0,
+                        };
+                        (std::mem::discriminant(v), len)
+                    }).collect::<Vec<_>>()
                 }).unwrap_or_default()
             };
             // A shared key serves one SQL text: the two must compile alike.
@@ -240,7 +250,7 @@ proptest! {
             }
             // The other way, on PostgreSQL, which renders every field the generator
             // sets (SQLite drops row locks; MySQL refuses RETURNING): the same SQL
-            // binding values of the same types is the same key.
+            // binding values of the same shapes is the same key.
             if d == Dialect::Postgres && sql(&fa) == sql(&fb) && kinds(&fa) == kinds(&fb) {
                 prop_assert!(ka == kb, "same SQL, other keys: {:?}", sql(&fa));
             }
