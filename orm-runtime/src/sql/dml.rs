@@ -779,8 +779,35 @@ mod tests {
         );
         let stmt = insert(User::table()).values(Assignment::new("email", Value::Null));
         assert_eq!(
-            stmt.rows[0],
-            [ExprNode::Bind(Value::TypedNull(ValueKind::Text))]
+            stmt.rows.row(0),
+            [RowValue::Bind(Value::TypedNull(ValueKind::Text))]
+        );
+    }
+
+    #[test]
+    fn insert_rows_in_order_out_of_order_and_short_fill_the_value_table() {
+        let stmt = insert(User::table()).values_many(vec![
+            vec![User::name.set("a"), User::karma.set(1), User::id.set(10)],
+            // In order, then out of order from the second value.
+            vec![User::name.set("b"), User::id.set(20), User::karma.set(2)],
+            vec![User::id.set(30), User::karma.set(3), User::name.set("c")],
+        ]);
+        assert_eq!((stmt.rows.len(), stmt.rows.width()), (3, 3));
+        let b = check_same(
+            &stmt,
+            r#"INSERT INTO "users" ("name", "karma", "id") VALUES ($1, $2, $3), ($4, $5, $6), ($7, $8, $9)"#,
+        );
+        let row = |n: &str, k: i32, id: i64| [Value::Text(n.into()), Value::I32(k), Value::I64(id)];
+        assert_eq!(
+            b,
+            [row("a", 1, 10), row("b", 2, 20), row("c", 3, 30)].concat()
+        );
+        let short = insert(User::table())
+            .values((User::name.set("a"), User::karma.set(1)))
+            .values(User::name.set("b"));
+        assert_eq!(
+            short.compile(Dialect::Postgres).unwrap_err().to_string(),
+            "invalid statement on `users`: row 2 does not set column `karma` that the first row sets"
         );
     }
 
