@@ -266,9 +266,16 @@ pub fn model(m: &ModelDef) -> TokenStream {
 
     // ---- the primary key
     let pk: Vec<&ColumnDef> = m.columns.iter().filter(|c| c.primary_key).collect();
+    // A one-column key is kept inline as the identity of loaded objects.
+    let mut identity_key = quote!();
     let (pk_ty, pk_expr, key_values) = match pk.as_slice() {
         [one] => {
             let (f, ty) = (&one.field, &one.ty);
+            identity_key = quote! {
+                fn identity_key(key: &Self::PrimaryKey) -> #cs::IdKey {
+                    #cs::IdKey::One(#cs::Value::from(::core::clone::Clone::clone(key)))
+                }
+            };
             (
                 quote!(#ty),
                 quote!(::core::clone::Clone::clone(&self.#f)),
@@ -613,6 +620,8 @@ pub fn model(m: &ModelDef) -> TokenStream {
             fn key_values(key: &Self::PrimaryKey) -> ::std::vec::Vec<#cs::Value> {
                 #key_values
             }
+
+            #identity_key
 
             #from_row_fns
 

@@ -19,6 +19,7 @@ pub use crate::schema::{
     SqlType, Table, UniqueConstraint,
 };
 pub use crate::session::events::ModelEvents;
+pub use crate::session::object::IdKey;
 pub use crate::session::vtable::ModelVTable;
 pub use crate::sql::{Column, Deferrable, ExprType, HasTable};
 pub use crate::value::Value;

@@ -6,7 +6,18 @@
 //!   through sqlx into structs;
 //! - `get_hit`: 1,000 `session.get` of loaded objects (no SQL), with a `HashMap` of `Arc`s
 //!   as the floor; `get_miss`: 1,000 `get`s of different keys on a fresh session against
-//!   sqlx `fetch_one` by key on one connection.
+//!   sqlx `fetch_one` by key on one connection;
+//! - `selectin_1000x10`: 1,000 authors with their 10,000 articles through
+//!   `selectinload`, against hand-written sqlx running two queries (PostgreSQL: one
+//!   `= ANY($1)` array bind; SQLite: one IN list of 1,000 binds) and grouping by hand;
+//! - `joined_1000x10`: the same through `joinedload`, against the same LEFT JOIN
+//!   written by hand, its rows grouped by hand (issue 11).
+//!
+//! The hand-written eager loads return what the session's do: children in key order.
+//!
+//! With `ORM_BENCH_CPU=1` the timed parts measure the CPU time of the whole process
+//! (every thread; not the database server's) instead of wall time: steadier on a busy
+//! machine.
 //!
 //! On SQLite (a file database in the temp directory, WAL) always, and on PostgreSQL when
 //! `ORM_BENCH_POSTGRES_URL` (or `ORM_TEST_POSTGRES_URL`) is set, in a schema of its own
@@ -35,6 +46,8 @@ const POSTS_PER_USER: usize = 3;
 const ITEMS: usize = 10_000;
 const GETS: usize = 1_000;
 const SCHEMA: &str = "orm_bench_session";
+const AUTHORS: usize = 1_000;
+const ARTICLES_PER_AUTHOR: usize = 10;
 
 #[derive(Model, Debug, Clone)]
 #[orm(table = "sb_users")]
@@ -72,6 +85,94 @@ pub struct SbItem {
     pub email: Option<String>,
     pub karma: i32,
     pub score: f64,
+}
+
+/// The parents of the eager-loading benchmarks.
+#[derive(Model, Debug, Clone)]
+#[orm(table = "sb_authors")]
+pub struct SbAuthor {
+    #[orm(primary_key)]
+    pub id: i64,
+    #[orm(max_length = 50)]
+    pub name: String,
+    pub email: Option<String>,
+    #[relationship(back_populates = "author")]
+    pub articles: Related<Vec<SbArticle>>,
+}
+
+/// The children of the eager-loading benchmarks: 10 per author.
+#[derive(Model, Debug, Clone)]
+#[orm(table = "sb_articles")]
+pub struct SbArticle {
+    #[orm(primary_key)]
+    pub id: i64,
+    #[orm(foreign_key = "sb_authors.id", index)]
+    pub author_id: Option<i64>,
+    #[orm(max_length = 200)]
+    pub title: String,
+    pub body: Option<String>,
+    #[relationship(back_populates = "articles")]
+    pub author: Related<Option<SbAuthor>>,
+}
+
+/// An author as hand-written sqlx code reads it.
+#[derive(Debug, Clone)]
+pub struct PlainAuthor {
+    pub id: i64,
+    pub name: String,
+    pub email: Option<String>,
+}
+
+/// An article as hand-written sqlx code reads it.
+#[derive(Debug, Clone)]
+pub struct PlainArticle {
+    pub id: i64,
+    pub author_id: Option<i64>,
+    pub title: String,
+    pub body: Option<String>,
+}
+
+/// What the hand-written eager loads return: each author with its articles.
+pub type PlainTree = Vec<(PlainAuthor, Vec<PlainArticle>)>;
+
+/// Groups articles under their authors (articles in the order they came).
+fn attach(authors: Vec<PlainAuthor>, articles: Vec<PlainArticle>) -> PlainTree {
+    let mut by_author: HashMap<i64, Vec<PlainArticle>> = HashMap::with_capacity(authors.len());
+    for a in articles {
+        if let Some(k) = a.author_id {
+            by_author.entry(k).or_default().push(a);
+        }
+    }
+    authors
+        .into_iter()
+        .map(|u| {
+            let articles = by_author.remove(&u.id).unwrap_or_default();
+            (u, articles)
+        })
+        .collect()
+}
+
+/// Groups the rows of `authors LEFT JOIN articles` (in any order) into authors in the
+/// order of their first row, each with its articles in row order.
+fn group_joined(rows: impl Iterator<Item = (PlainAuthor, Option<PlainArticle>)>) -> PlainTree {
+    let mut out: PlainTree = Vec::with_capacity(AUTHORS);
+    let mut at: HashMap<i64, usize> = HashMap::with_capacity(AUTHORS);
+    for (u, a) in rows {
+        let i = *at.entry(u.id).or_insert_with(|| {
+            out.push((u, Vec::new()));
+            out.len() - 1
+        });
+        out[i].1.extend(a);
+    }
+    out
+}
+
+fn article_title(i: usize, j: usize) -> String {
+    format!("article {i}.{j}")
+}
+
+fn article_body(i: usize, j: usize) -> Option<String> {
+    ((i + j) % 5 != 0).then(|| format!("body of article {i}.{j}, some text to carry"))
 }
 
 /// What hand-written sqlx code decodes into.
@@ -188,7 +289,7 @@ impl Checksum {
 /// (multi-row `INSERT ... VALUES` through `QueryBuilder`, chunked under the parameter
 /// limit), a load into structs, and lookups by key on one connection.
 macro_rules! hand_written {
-    ($db:ty, $max_params:expr, $by_key:literal) => {
+    ($db:ty, $max_params:expr, $by_key:literal, $in_keys:path) => {
         use super::*;
         use sqlx::QueryBuilder;
 
@@ -254,6 +355,61 @@ macro_rules! hand_written {
             Ok(out)
         }
 
+        /// Every author, then their articles in one statement (`$in_keys`), grouped.
+        pub async fn selectin(pool: &sqlx::Pool<$db>) -> sqlx::Result<PlainTree> {
+            let mut tx = pool.begin().await?;
+            let authors: Vec<PlainAuthor> =
+                sqlx::query("SELECT id, name, email FROM sb_authors")
+                    .fetch_all(&mut *tx)
+                    .await?
+                    .iter()
+                    .map(|r| PlainAuthor {
+                        id: r.get(0),
+                        name: r.get(1),
+                        email: r.get(2),
+                    })
+                    .collect();
+            let keys: Vec<i64> = authors.iter().map(|a| a.id).collect();
+            let articles: Vec<PlainArticle> = $in_keys(&mut *tx, &keys)
+                .await?
+                .iter()
+                .map(|r| article(r, 0))
+                .collect();
+            tx.commit().await?;
+            Ok(attach(authors, articles))
+        }
+
+        /// Authors LEFT JOIN articles in one statement, grouped.
+        pub async fn joined(pool: &sqlx::Pool<$db>) -> sqlx::Result<PlainTree> {
+            let mut tx = pool.begin().await?;
+            let rows = sqlx::query(
+                "SELECT sb_authors.id, sb_authors.name, sb_authors.email, a.id, a.author_id, a.title, a.body \
+                 FROM sb_authors LEFT OUTER JOIN sb_articles AS a ON sb_authors.id = a.author_id \
+                 ORDER BY a.id",
+            )
+            .fetch_all(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(group_joined(rows.iter().map(|r| {
+                let u = PlainAuthor {
+                    id: r.get(0),
+                    name: r.get(1),
+                    email: r.get(2),
+                };
+                let id: Option<i64> = r.get(3);
+                (u, id.map(|_| article(r, 3)))
+            })))
+        }
+
+        fn article(row: &<$db as sqlx::Database>::Row, at: usize) -> PlainArticle {
+            PlainArticle {
+                id: row.get(at),
+                author_id: row.get(at + 1),
+                title: row.get(at + 2),
+                body: row.get(at + 3),
+            }
+        }
+
         fn plain(row: &<$db as sqlx::Database>::Row) -> PlainItem {
             PlainItem {
                 id: row.get(0),
@@ -270,16 +426,48 @@ mod hand_sqlite {
     hand_written!(
         sqlx::Sqlite,
         32_766,
-        "SELECT id, name, email, karma, score FROM sb_items WHERE id = ?"
+        "SELECT id, name, email, karma, score FROM sb_items WHERE id = ?",
+        articles_of
     );
+
+    /// The articles of `keys`: one IN list, a bind per key (the SQL text is built per
+    /// call, as hand-written code with a varying key count must).
+    async fn articles_of(
+        conn: &mut sqlx::SqliteConnection,
+        keys: &[i64],
+    ) -> sqlx::Result<Vec<sqlx::sqlite::SqliteRow>> {
+        let mut qb = QueryBuilder::<sqlx::Sqlite>::new(
+            "SELECT id, author_id, title, body FROM sb_articles WHERE author_id IN (",
+        );
+        let mut sep = qb.separated(", ");
+        for &k in keys {
+            sep.push_bind(k);
+        }
+        qb.push(") ORDER BY id");
+        qb.build().fetch_all(conn).await
+    }
 }
 
 mod hand_postgres {
     hand_written!(
         sqlx::Postgres,
         65_535,
-        "SELECT id, name, email, karma, score FROM sb_items WHERE id = $1"
+        "SELECT id, name, email, karma, score FROM sb_items WHERE id = $1",
+        articles_of
     );
+
+    /// The articles of `keys`: one array bind.
+    async fn articles_of(
+        conn: &mut sqlx::PgConnection,
+        keys: &[i64],
+    ) -> sqlx::Result<Vec<sqlx::postgres::PgRow>> {
+        sqlx::query(
+            "SELECT id, author_id, title, body FROM sb_articles WHERE author_id = ANY($1) ORDER BY id",
+        )
+        .bind(keys)
+        .fetch_all(conn)
+        .await
+    }
 
     /// PostgreSQL's fastest form: one statement per table whatever the row count, the
     /// columns bound as arrays and unnested (`WITH ORDINALITY` keeps the keys in order).
@@ -361,6 +549,22 @@ impl Pool {
         .unwrap()
     }
 
+    async fn selectin(&self) -> PlainTree {
+        match self {
+            Pool::Sqlite(p) => hand_sqlite::selectin(p).await,
+            Pool::Postgres(p) => hand_postgres::selectin(p).await,
+        }
+        .unwrap()
+    }
+
+    async fn joined(&self) -> PlainTree {
+        match self {
+            Pool::Sqlite(p) => hand_sqlite::joined(p).await,
+            Pool::Postgres(p) => hand_postgres::joined(p).await,
+        }
+        .unwrap()
+    }
+
     async fn get_many(&self, keys: &[i64]) -> Vec<PlainItem> {
         match self {
             Pool::Sqlite(p) => hand_sqlite::get_many(p, keys).await,
@@ -435,6 +639,8 @@ impl Target {
             .with::<SbUser>()
             .with::<SbPost>()
             .with::<SbItem>()
+            .with::<SbAuthor>()
+            .with::<SbArticle>()
             .create_all(&self.engine)
             .await
             .unwrap();
@@ -478,6 +684,49 @@ impl Target {
                 .collect();
             tx.execute(text(format!(
                 "INSERT INTO sb_items (id, name, email, karma, score) VALUES {}",
+                rows.join(", ")
+            )))
+            .await
+            .unwrap();
+        }
+        tx.commit().await.unwrap();
+    }
+
+    /// The 1,000 authors and their 10,000 articles (keys 1.., articles in author order).
+    async fn seed_authors(&self) {
+        let mut tx = self.engine.begin().await.unwrap();
+        let authors: Vec<usize> = (0..AUTHORS).collect();
+        for chunk in authors.chunks(1000) {
+            let rows: Vec<String> = chunk
+                .iter()
+                .map(|&i| {
+                    let email = user_email(i).map_or("NULL".into(), |e| format!("'{e}'"));
+                    format!("({}, '{}', {email})", i + 1, user_name(i))
+                })
+                .collect();
+            tx.execute(text(format!(
+                "INSERT INTO sb_authors (id, name, email) VALUES {}",
+                rows.join(", ")
+            )))
+            .await
+            .unwrap();
+        }
+        for chunk in authors.chunks(100) {
+            let rows: Vec<String> = chunk
+                .iter()
+                .flat_map(|&i| (0..ARTICLES_PER_AUTHOR).map(move |j| (i, j)))
+                .map(|(i, j)| {
+                    let body = article_body(i, j).map_or("NULL".into(), |b| format!("'{b}'"));
+                    format!(
+                        "({}, {}, '{}', {body})",
+                        i * ARTICLES_PER_AUTHOR + j + 1,
+                        i + 1,
+                        article_title(i, j)
+                    )
+                })
+                .collect();
+            tx.execute(text(format!(
+                "INSERT INTO sb_articles (id, author_id, title, body) VALUES {}",
                 rows.join(", ")
             )))
             .await
@@ -551,6 +800,128 @@ async fn load_core(engine: &Engine) -> Vec<SbItem> {
     ));
     let rows = engine.fetch_all(stmt).await.unwrap();
     rows.iter().map(|r| r.decode::<SbItem>().unwrap()).collect()
+}
+
+/// A fresh session loads every author with its articles through `selectinload`.
+async fn selectin_session(engine: &Engine) -> Vec<Obj<SbAuthor>> {
+    let mut session = Session::new(engine);
+    let authors = session
+        .query::<SbAuthor>()
+        .options(selectinload(SbAuthor::articles))
+        .all()
+        .await
+        .unwrap();
+    session.commit().await.unwrap();
+    authors
+}
+
+/// The same through `joinedload` (one LEFT OUTER JOIN).
+async fn joined_session(engine: &Engine) -> Vec<Obj<SbAuthor>> {
+    let mut session = Session::new(engine);
+    let authors = session
+        .query::<SbAuthor>()
+        .options(joinedload(SbAuthor::articles))
+        .all()
+        .await
+        .unwrap();
+    session.commit().await.unwrap();
+    authors
+}
+
+/// The tree the session loaded, as plain structs (for comparing with hand-written).
+fn tree_of(authors: &[Obj<SbAuthor>]) -> PlainTree {
+    authors
+        .iter()
+        .map(|o| {
+            let a = o.read().unwrap();
+            let articles = a
+                .articles
+                .get()
+                .unwrap()
+                .iter()
+                .map(|p| {
+                    let p = p.read().unwrap();
+                    PlainArticle {
+                        id: p.id,
+                        author_id: p.author_id,
+                        title: p.title.clone(),
+                        body: p.body.clone(),
+                    }
+                })
+                .collect();
+            (
+                PlainAuthor {
+                    id: a.id,
+                    name: a.name.clone(),
+                    email: a.email.clone(),
+                },
+                articles,
+            )
+        })
+        .collect()
+}
+
+/// A tree in author key order, as comparable tuples.
+type TreeRows = Vec<(
+    i64,
+    String,
+    Option<String>,
+    Vec<(i64, Option<i64>, String, Option<String>)>,
+)>;
+
+fn sorted_tree(tree: PlainTree) -> TreeRows {
+    let mut t: TreeRows = tree
+        .into_iter()
+        .map(|(u, a)| {
+            (
+                u.id,
+                u.name,
+                u.email,
+                a.into_iter()
+                    .map(|a| (a.id, a.author_id, a.title, a.body))
+                    .collect(),
+            )
+        })
+        .collect();
+    t.sort_by_key(|r| r.0);
+    t
+}
+
+/// Every eager contestant returns the seeded authors, each with its 10 articles in key
+/// order.
+async fn check_eager(target: &Target) {
+    let expected: TreeRows = (0..AUTHORS)
+        .map(|i| {
+            (
+                (i + 1) as i64,
+                user_name(i),
+                user_email(i),
+                (0..ARTICLES_PER_AUTHOR)
+                    .map(|j| {
+                        (
+                            (i * ARTICLES_PER_AUTHOR + j + 1) as i64,
+                            Some((i + 1) as i64),
+                            article_title(i, j),
+                            article_body(i, j),
+                        )
+                    })
+                    .collect(),
+            )
+        })
+        .collect();
+    let name = target.name;
+    let s = sorted_tree(tree_of(&selectin_session(&target.engine).await));
+    assert!(s == expected, "session selectinload on {name}");
+    let j = sorted_tree(tree_of(&joined_session(&target.engine).await));
+    assert!(j == expected, "session joinedload on {name}");
+    assert!(
+        sorted_tree(target.pool.selectin().await) == expected,
+        "sqlx two queries on {name}"
+    );
+    assert!(
+        sorted_tree(target.pool.joined().await) == expected,
+        "sqlx join on {name}"
+    );
 }
 
 /// A fresh session `get`s each key: one SELECT each.
@@ -687,6 +1058,36 @@ async fn check_reads(target: &Target, keys: &[i64]) {
 
 // ---- timing
 
+/// CPU time this process has used so far (every thread).
+fn cpu_now() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid timespec for the call to fill.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+    assert_eq!(rc, 0, "clock_gettime(CLOCK_PROCESS_CPUTIME_ID)");
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+/// The clock the timed parts read: process CPU time with `ORM_BENCH_CPU=1`, else wall.
+struct Clock(bool);
+
+impl Clock {
+    fn get() -> Clock {
+        Clock(std::env::var("ORM_BENCH_CPU").is_ok_and(|v| v == "1"))
+    }
+
+    fn now(&self) -> Duration {
+        if self.0 {
+            cpu_now()
+        } else {
+            static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+            START.get_or_init(Instant::now).elapsed()
+        }
+    }
+}
+
 /// Runs `f` `iters` times and returns the time it took, each run after an untimed
 /// `setup`.
 fn timed<S, SF, F, FF, T>(rt: &Runtime, iters: u64, mut setup: S, mut f: F) -> Duration
@@ -697,13 +1098,14 @@ where
     FF: Future<Output = T>,
 {
     rt.block_on(async {
+        let clock = Clock::get();
         let mut total = Duration::ZERO;
         for _ in 0..iters {
             setup().await;
-            let start = Instant::now();
+            let start = clock.now();
             // The result is dropped inside the timed part: freeing it is part of the work.
             black_box(f().await);
-            total += start.elapsed();
+            total += clock.now().saturating_sub(start);
         }
         total
     })
@@ -716,6 +1118,8 @@ fn bench_target(c: &mut Criterion, rt: &Runtime, target: &Target) {
     rt.block_on(async {
         target.create_tables().await;
         target.seed_items().await;
+        target.seed_authors().await;
+        check_eager(target).await;
         check_flushes(target).await;
         check_reads(target, &keys).await;
     });
@@ -750,6 +1154,26 @@ fn bench_target(c: &mut Criterion, rt: &Runtime, target: &Target) {
     });
     g.bench_function("sqlx_tx", |b| {
         b.iter_custom(|n| timed(rt, n, nothing, || pool.load_in_tx()))
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group(format!("selectin_1000x10/{}", target.name));
+    g.sampling_mode(SamplingMode::Flat).sample_size(20);
+    g.bench_function("session", |b| {
+        b.iter_custom(|n| timed(rt, n, nothing, || selectin_session(engine)))
+    });
+    g.bench_function("sqlx", |b| {
+        b.iter_custom(|n| timed(rt, n, nothing, || pool.selectin()))
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group(format!("joined_1000x10/{}", target.name));
+    g.sampling_mode(SamplingMode::Flat).sample_size(20);
+    g.bench_function("session", |b| {
+        b.iter_custom(|n| timed(rt, n, nothing, || joined_session(engine)))
+    });
+    g.bench_function("sqlx", |b| {
+        b.iter_custom(|n| timed(rt, n, nothing, || pool.joined()))
     });
     g.finish();
 

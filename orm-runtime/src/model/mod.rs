@@ -101,6 +101,13 @@ pub trait Model:
     /// A primary key as bind values, in key-column order.
     fn key_values(key: &Self::PrimaryKey) -> Vec<Value>;
 
+    /// A primary key as the identity an object loaded by a session keeps (what
+    /// [`Model::key_values`] gives; the derive keeps a one-column key inline).
+    #[doc(hidden)]
+    fn identity_key(key: &Self::PrimaryKey) -> crate::session::object::IdKey {
+        Self::key_values(key).into()
+    }
+
     /// Builds an object from `row`, reading the columns by position starting at `offset`
     /// (no name lookups); relationships start unloaded.
     fn from_row(row: &Row, offset: usize) -> Result<Self>;

@@ -53,7 +53,7 @@ impl Session {
                 let obj = Obj::new_in(
                     &self.registry,
                     value,
-                    crate::session::vtable::persistent_meta(&self.registry, M::key_values(&key)),
+                    crate::session::vtable::persistent_meta(&self.registry, M::identity_key(&key)),
                 );
                 self.store::<M>().map.insert(key, obj.h.uncounted());
                 return Ok(obj);
@@ -73,7 +73,7 @@ impl Session {
                     v.set_column_value(i, value.column_value(i))?;
                 }
                 drop(v);
-                obj.h.core().meta().expired.clear();
+                obj.h.core().meta().clear_expired();
                 return Ok(obj);
             }
         }
@@ -175,7 +175,7 @@ impl Session {
                 }
             }
             for (i, value) in &plain {
-                if value.is_none() {
+                if value.is_none() && !meta.expired_all {
                     if meta.expired.is_empty() {
                         meta.expired = vec![false; M::columns().len()];
                     }

@@ -20,6 +20,8 @@ pub(crate) trait AnyStore: Send + Sync {
     fn find(&self, key: &[crate::value::Value]) -> Option<Handle>;
     /// Every object in the map.
     fn handles(&self) -> Vec<Handle>;
+    /// Calls `f` with every object in the map (no list is made).
+    fn for_each(&self, f: &mut dyn FnMut(&Handle));
     fn len(&self) -> usize;
 }
 
@@ -49,8 +51,11 @@ impl<M: Model> Store<M> {
 /// The key `obj` is mapped under: its identity (known without touching the object, so
 /// a `write()` guard the caller holds cannot block this), else its primary key fields.
 fn current_key<M: Model>(obj: &Obj<M>) -> M::PrimaryKey {
-    let identity = obj.h.core().meta().key.clone();
-    if let Some(key) = identity.and_then(|k| M::key_from_values(&k).ok()) {
+    let identity = {
+        let meta = obj.h.core().meta();
+        meta.key.as_deref().and_then(|k| M::key_from_values(k).ok())
+    };
+    if let Some(key) = identity {
         return key;
     }
     obj.lock_read().primary_key()
@@ -105,6 +110,12 @@ impl<M: Model> AnyStore for Store<M> {
 
     fn handles(&self) -> Vec<Handle> {
         self.map.values().map(Handle::uncounted).collect()
+    }
+
+    fn for_each(&self, f: &mut dyn FnMut(&Handle)) {
+        for h in self.map.values() {
+            f(h);
+        }
     }
 
     fn len(&self) -> usize {

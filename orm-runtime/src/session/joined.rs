@@ -17,11 +17,12 @@
 //! The steps after the joined ones in a path (`joinedload(A::b).selectinload(B::c)`) run
 //! as their own strategy over the objects the join found.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::error::{Error, Result};
 use crate::loading::LoadStep;
 use crate::model::relationship::{LoadStrategy, RelationshipInfo, RelationshipKind};
+use crate::session::identity::FastHash;
 use crate::session::object::Handle;
 use crate::session::unit_of_work::{Join as RelJoin, resolve};
 use crate::session::vtable::ModelVTable;
@@ -368,11 +369,16 @@ impl Plan {
         let mut reached: Vec<Vec<Handle>> = Vec::with_capacity(self.nodes.len());
         for (n, node) in self.nodes.iter().enumerate() {
             // Parents in row order, each with its children in row order, once each.
+            let rows_here = per_row[n].len();
             let mut order: Vec<Handle> = Vec::new();
-            let mut children: HashMap<usize, (Vec<Handle>, std::collections::HashSet<usize>)> =
-                HashMap::new();
-            let mut found = Vec::new();
-            let mut found_seen = std::collections::HashSet::new();
+            let mut children: HashMap<usize, Vec<Handle>, FastHash> = HashMap::default();
+            // (parent, child) pairs seen: a child once per parent however many rows
+            // repeat it.
+            let mut pairs: HashSet<(usize, usize), FastHash> =
+                HashSet::with_capacity_and_hasher(rows_here, FastHash::default());
+            let mut found = Vec::with_capacity(rows_here);
+            let mut found_seen: HashSet<usize, FastHash> =
+                HashSet::with_capacity_and_hasher(rows_here, FastHash::default());
             for (r, child) in per_row[n].iter().enumerate() {
                 let parent = match node.parent {
                     None => Some(&roots[r]),
@@ -381,11 +387,11 @@ impl Plan {
                 let Some(parent) = parent else { continue };
                 let entry = children.entry(parent.addr()).or_insert_with(|| {
                     order.push(parent.uncounted());
-                    (Vec::new(), std::collections::HashSet::new())
+                    Vec::new()
                 });
                 if let Some(c) = child {
-                    if entry.1.insert(c.addr()) {
-                        entry.0.push(c.uncounted());
+                    if pairs.insert((parent.addr(), c.addr())) {
+                        entry.push(c.uncounted());
                     }
                     if found_seen.insert(c.addr()) {
                         found.push(c.uncounted());
@@ -401,9 +407,9 @@ impl Plan {
                 if loaded && !mode.populate_existing {
                     continue;
                 }
-                let items = &children[&parent.addr()].0;
+                let mut items = children.remove(&parent.addr());
                 (node.owner.with_relationship_mut)(parent, node.index, &mut |r| {
-                    r.set_loaded(items.iter().map(Handle::uncounted).collect());
+                    r.set_loaded(items.take().unwrap_or_default());
                 });
             }
             reached.push(found);

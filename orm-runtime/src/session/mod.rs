@@ -39,7 +39,7 @@ pub use bulk::Synchronize;
 pub use events::ModelEvents;
 use events::{Listeners, MapperEvent, MapperEvents, SessionEvent, StateChange};
 use identity::{AnyStore, Store};
-use object::{Handle, Meta, Registry, describe};
+use object::{Handle, IdKey, Meta, Registry, describe};
 pub use object::{Inspection, Obj, ObjectState, Ref, RefMut};
 pub use query::Query;
 
@@ -239,7 +239,7 @@ impl Session {
         if from != to && !self.listeners.state.is_empty() {
             self.state_events.push(StateChange {
                 model: h.vtable().name,
-                key: meta.key.clone(),
+                key: meta.key.clone().map(IdKey::into_vec),
                 from,
                 to,
             });
@@ -295,6 +295,7 @@ impl Session {
                 snapshot: None,
                 snapshot_unloaded: 0,
                 expired: Vec::new(),
+                expired_all: false,
                 touched: false,
                 key: None,
             },
@@ -535,8 +536,8 @@ impl Session {
 
     /// Expires every persistent object of the session.
     pub fn expire_all(&mut self) {
-        for h in self.stores.values().flat_map(|s| s.handles()) {
-            expire_handle(&h);
+        for store in self.stores.values() {
+            store.for_each(&mut |h| expire_handle(h));
         }
     }
 
@@ -583,7 +584,9 @@ impl Session {
         let key = {
             let meta = h.core().meta();
             match (&meta.state, &meta.key) {
-                (ObjectState::Persistent, Some(k)) if meta.session == self.registry.id => k.clone(),
+                (ObjectState::Persistent, Some(k)) if meta.session == self.registry.id => {
+                    k.to_vec()
+                }
                 _ => return Ok(()),
             }
         };
@@ -678,7 +681,7 @@ impl Session {
             let meta = obj.h.core().meta();
             match (&meta.state, &meta.key) {
                 (ObjectState::Persistent, Some(k)) if meta.session == self.registry.id => {
-                    keys.push(k.clone());
+                    keys.push(k.to_vec());
                 }
                 _ => {
                     return Err(Error::InvalidRequest {
@@ -1135,11 +1138,22 @@ impl Session {
         store.map.reserve(count);
         let mut made = Vec::new();
         let mut out = Vec::with_capacity(count);
+        // While every row is a new object (a fresh session, a first load), each row is
+        // decoded once and its key taken from the object; after the first row whose
+        // object is already mapped, the key is read first, and a hit decodes nothing
+        // else.
+        let mut decode_first = store.map.is_empty();
         let each = || -> Result<()> {
             for row in rows {
-                let key = M::key_from_row_skip(row, offset, mode.skip)?;
+                let (key, decoded) = if decode_first {
+                    let value = M::from_row_skip(row, offset, mode.skip)?;
+                    (value.primary_key(), Some(value))
+                } else {
+                    (M::key_from_row_skip(row, offset, mode.skip)?, None)
+                };
                 match store.map.entry(key) {
                     std::collections::hash_map::Entry::Occupied(e) => {
+                        decode_first = false;
                         let existing = e.get().downcast::<M>().unwrap_or_else(|| {
                             unreachable!("the store of a model holds that model's objects")
                         });
@@ -1147,8 +1161,11 @@ impl Session {
                         out.push(existing.clone());
                     }
                     std::collections::hash_map::Entry::Vacant(e) => {
-                        let value = M::from_row_skip(row, offset, mode.skip)?;
-                        let meta = vtable::persistent_meta(&registry, M::key_values(e.key()));
+                        let value = match decoded {
+                            Some(value) => value,
+                            None => M::from_row_skip(row, offset, mode.skip)?,
+                        };
+                        let meta = vtable::persistent_meta(&registry, M::identity_key(e.key()));
                         let obj = Obj::new_unregistered(&registry, value, meta);
                         if related {
                             made.push(obj.h.weak());
@@ -1185,7 +1202,7 @@ impl Session {
             return Ok(existing);
         }
         let value = M::from_row_skip(row, offset, mode.skip)?;
-        let key_values = M::key_values(&key);
+        let key_values = M::identity_key(&key);
         let obj = Obj::new_in(
             &self.registry,
             value,
@@ -1195,7 +1212,7 @@ impl Session {
         if !self.listeners.state.is_empty() {
             self.state_events.push(StateChange {
                 model: M::MODEL_NAME,
-                key: obj.h.core().meta().key.clone(),
+                key: obj.h.core().meta().key.clone().map(IdKey::into_vec),
                 from: ObjectState::Transient,
                 to: ObjectState::Persistent,
             });
@@ -1236,7 +1253,7 @@ fn refill_if_stale<M: Model>(
         }
     }
     let mut meta = existing.h.core().meta();
-    meta.expired.clear();
+    meta.clear_expired();
     meta.snapshot = None;
     meta.snapshot_unloaded = 0;
     meta.touched = false;
@@ -1328,12 +1345,11 @@ pub(crate) fn check_unlocked(h: &Handle, doing: &str) -> Result<()> {
 }
 
 fn expire_handle(h: &Handle) {
-    let ncols = (h.vtable().columns)().len();
     let mut meta = h.core().meta();
     if meta.state != ObjectState::Persistent {
         return;
     }
-    meta.expired = vec![true; ncols];
+    meta.expire_all_columns();
     meta.snapshot = None;
     meta.touched = false;
 }

@@ -58,18 +58,96 @@ pub(crate) struct Meta {
     /// Columns whose value is stale (expired): reading the object is an error until it
     /// is refreshed. Empty: none.
     pub(crate) expired: Vec<bool>,
+    /// Every column is expired (`expire_all`, a commit): set without allocating
+    /// `expired`, which is then empty.
+    pub(crate) expired_all: bool,
     /// In the registry's touched list since the last flush.
     pub(crate) touched: bool,
     /// The identity key, once the object is persistent.
-    pub(crate) key: Option<Vec<Value>>,
+    pub(crate) key: Option<IdKey>,
     /// The registry of the session that holds the object, whose touched list its writes
     /// join (objects move between sessions; their graph registry does not).
     pub(crate) sink: Weak<Registry>,
 }
 
+/// An object's identity key values, in key-column order: a one-column key (the usual
+/// case) is kept inline, so loading an object allocates nothing for it.
+#[doc(hidden)]
+#[derive(Debug, Clone, PartialEq)]
+pub enum IdKey {
+    /// A one-column key.
+    One(Value),
+    /// A composite key.
+    Many(Vec<Value>),
+}
+
+impl std::ops::Deref for IdKey {
+    type Target = [Value];
+
+    fn deref(&self) -> &[Value] {
+        match self {
+            IdKey::One(v) => std::slice::from_ref(v),
+            IdKey::Many(v) => v,
+        }
+    }
+}
+
+impl From<Vec<Value>> for IdKey {
+    fn from(mut values: Vec<Value>) -> IdKey {
+        match values.pop() {
+            Some(one) if values.is_empty() => IdKey::One(one),
+            Some(last) => {
+                values.push(last);
+                IdKey::Many(values)
+            }
+            None => IdKey::Many(values),
+        }
+    }
+}
+
+impl IdKey {
+    /// The values as a vector of their own.
+    pub(crate) fn into_vec(self) -> Vec<Value> {
+        match self {
+            IdKey::One(v) => vec![v],
+            IdKey::Many(v) => v,
+        }
+    }
+}
+
 impl Meta {
     pub(crate) fn is_expired(&self) -> bool {
-        self.expired.iter().any(|e| *e)
+        self.expired_all || self.expired.iter().any(|e| *e)
+    }
+
+    /// The first expired column, if any.
+    pub(crate) fn first_expired(&self) -> Option<usize> {
+        if self.expired_all {
+            Some(0)
+        } else {
+            self.expired.iter().position(|e| *e)
+        }
+    }
+
+    /// Which of the `ncols` columns are expired (empty: none).
+    pub(crate) fn expired_mask(&self, ncols: usize) -> Vec<bool> {
+        if self.expired_all {
+            vec![true; ncols]
+        } else {
+            self.expired.clone()
+        }
+    }
+
+    /// Every column expired.
+    pub(crate) fn expire_all_columns(&mut self) {
+        self.expired_all = true;
+        self.expired = Vec::new();
+    }
+
+    /// No column expired.
+    pub(crate) fn clear_expired(&mut self) {
+        self.expired_all = false;
+        self.expired.clear();
     }
 }
 
@@ -480,7 +558,7 @@ impl<M: Model> Obj<M> {
 
     fn check_readable(&self) -> Result<()> {
         let meta = self.cell().core.meta();
-        if let Some(i) = meta.expired.iter().position(|e| *e) {
+        if let Some(i) = meta.first_expired() {
             return Err(Error::Expired {
                 object: describe(M::MODEL_NAME, meta.key.as_deref()),
                 attribute: M::columns()[i].field,
@@ -558,10 +636,10 @@ impl<M: Model> Obj<M> {
             let m = self.cell().core.meta();
             (
                 m.state,
-                m.key.clone(),
+                m.key.clone().map(IdKey::into_vec),
                 m.snapshot.clone(),
                 m.touched,
-                m.expired.clone(),
+                m.expired_mask(M::columns().len()),
             )
         };
         let changed = match &snapshot {

@@ -17,6 +17,7 @@ use std::sync::Arc;
 use crate::error::{Error, Result};
 use crate::loading::LoadStep;
 use crate::model::relationship::{LoadStrategy, RelationshipKind};
+use crate::session::identity::FastHash;
 use crate::session::object::Handle;
 use crate::session::unit_of_work::{
     Join, model_col as col, model_items_skip, order_related, resolve, table_col,
@@ -52,9 +53,24 @@ pub(crate) fn part(v: &Value) -> Part {
     }
 }
 
-fn key_of(values: &[Value], cols: &[usize]) -> Vec<Part> {
-    cols.iter().map(|&c| part(&values[c])).collect()
+/// The key of the values of a relationship's join columns (one per column).
+fn key_of(values: &[Value]) -> Key {
+    match values {
+        [one] => Key::One(part(one)),
+        many => Key::Many(many.iter().map(part).collect()),
+    }
 }
+
+/// A group's key: the join columns' values (one column, the usual case, allocates
+/// nothing for integers).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum Key {
+    One(Part),
+    Many(Vec<Part>),
+}
+
+/// The objects a step found, by the key of the objects they belong to.
+type Groups = HashMap<Key, Vec<Handle>, FastHash>;
 
 /// How many keys one SELECT takes: all of them as one array on PostgreSQL (one
 /// column), else [`CHUNK`].
@@ -204,9 +220,11 @@ async fn load_step(
             skip &= !(1 << r);
         }
     }
-    // Objects whose relationship is to be filled (not clobbering loaded ones).
-    let mut todo: Vec<(Handle, Vec<Value>)> = Vec::new();
-    let mut seen = HashSet::new();
+    // Objects whose relationship is to be filled (not clobbering loaded ones), with the
+    // values of the columns they join by (`join.local` order).
+    let mut todo: Vec<(Handle, Vec<Value>)> = Vec::with_capacity(objs.len());
+    let mut seen: HashSet<usize, FastHash> =
+        HashSet::with_capacity_and_hasher(objs.len(), FastHash::default());
     for h in objs {
         if !seen.insert(h.addr()) {
             continue;
@@ -218,10 +236,10 @@ async fn load_step(
             continue;
         }
         check_join_loaded(h, vt, &join.local)?;
-        todo.push((h.uncounted(), (vt.values)(h)));
+        todo.push((h.uncounted(), (vt.column_values)(h, &join.local)));
     }
-    let groups: HashMap<Vec<Part>, Vec<Handle>> = match (info.kind, subquery_of) {
-        _ if todo.is_empty() => HashMap::new(),
+    let groups: Groups = match (info.kind, subquery_of) {
+        _ if todo.is_empty() => Groups::default(),
         (kind, Some(base)) => {
             subquery(s, vt, &join, (target, skip), kind, info.order_by, base).await?
         }
@@ -234,10 +252,10 @@ async fn load_step(
         }
     };
     let mut next = Vec::new();
-    let mut next_seen = HashSet::new();
+    let mut next_seen: HashSet<usize, FastHash> = HashSet::default();
     for (h, values) in &todo {
         let items: Vec<Handle> = groups
-            .get(&key_of(values, &join.local))
+            .get(&key_of(values))
             .map(|g| g.iter().map(Handle::uncounted).collect())
             .unwrap_or_default();
         for i in &items {
@@ -245,8 +263,9 @@ async fn load_step(
                 next.push(i.uncounted());
             }
         }
+        let mut items = Some(items);
         (vt.with_relationship_mut)(h, index, &mut |r| {
-            r.set_loaded(items.iter().map(Handle::uncounted).collect())
+            r.set_loaded(items.take().unwrap_or_default())
         });
     }
     // Objects whose relationship was loaded already still lead to the next level.
@@ -279,17 +298,17 @@ pub(crate) fn check_join_loaded(h: &Handle, vt: &ModelVTable, cols: &[usize]) ->
     Ok(())
 }
 
-/// Distinct non-NULL keys of `cols` among `todo`.
-fn distinct_keys(todo: &[(Handle, Vec<Value>)], cols: &[usize]) -> Vec<Vec<Value>> {
-    let mut seen = HashSet::new();
-    let mut out = Vec::new();
+/// Distinct non-NULL keys among `todo` (whose values are the join columns').
+fn distinct_keys(todo: &[(Handle, Vec<Value>)]) -> Vec<Vec<Value>> {
+    let mut seen: HashSet<Key, FastHash> =
+        HashSet::with_capacity_and_hasher(todo.len(), FastHash::default());
+    let mut out = Vec::with_capacity(todo.len());
     for (_, values) in todo {
-        let key: Vec<Value> = cols.iter().map(|&c| values[c].clone()).collect();
-        if key.iter().any(Value::is_null) {
+        if values.iter().any(Value::is_null) {
             continue;
         }
-        if seen.insert(key_of(values, cols)) {
-            out.push(key);
+        if seen.insert(key_of(values)) {
+            out.push(values.clone());
         }
     }
     out
@@ -300,9 +319,9 @@ async fn many_to_one(
     join: &Join,
     (target, skip): (&'static ModelVTable, u64),
     todo: &[(Handle, Vec<Value>)],
-) -> Result<HashMap<Vec<Part>, Vec<Handle>>> {
-    let keys = distinct_keys(todo, &join.local);
-    let mut groups: HashMap<Vec<Part>, Vec<Handle>> = HashMap::new();
+) -> Result<Groups> {
+    let keys = distinct_keys(todo);
+    let mut groups = Groups::default();
     let remote_is_key = {
         let pk: Vec<usize> = (target.columns)()
             .iter()
@@ -322,7 +341,7 @@ async fn many_to_one(
         };
         match found {
             Some(h) => {
-                groups.insert(key.iter().map(part).collect(), vec![h]);
+                groups.insert(key_of(&key), vec![h]);
             }
             None => missing.push(key),
         }
@@ -339,8 +358,8 @@ async fn many_to_one(
         let rows = s.tx().await?.fetch_all(&stmt).await?;
         let handles = (target.decode_rows)(s, &rows, LoadMode::default().with_skip(skip))?;
         for h in handles {
-            let values = (target.values)(&h);
-            groups.insert(key_of(&values, &join.remote), vec![h]);
+            let values = (target.column_values)(&h, &join.remote);
+            groups.insert(key_of(&values), vec![h]);
         }
     }
     Ok(groups)
@@ -352,9 +371,9 @@ async fn one_to_many(
     (target, skip): (&'static ModelVTable, u64),
     order_by: &[&'static str],
     todo: &[(Handle, Vec<Value>)],
-) -> Result<HashMap<Vec<Part>, Vec<Handle>>> {
-    let keys = distinct_keys(todo, &join.local);
-    let mut groups: HashMap<Vec<Part>, Vec<Handle>> = HashMap::new();
+) -> Result<Groups> {
+    let keys = distinct_keys(todo);
+    let mut groups = Groups::default();
     for chunk in keys.chunks(chunk_size(s, join.remote.len())) {
         let cols = join
             .remote
@@ -367,12 +386,10 @@ async fn one_to_many(
         let stmt = order_related(stmt, target, order_by);
         let rows = s.tx().await?.fetch_all(&stmt).await?;
         let handles = (target.decode_rows)(s, &rows, LoadMode::default().with_skip(skip))?;
+        groups.reserve(chunk.len());
         for h in handles {
-            let values = (target.values)(&h);
-            groups
-                .entry(key_of(&values, &join.remote))
-                .or_default()
-                .push(h);
+            let values = (target.column_values)(&h, &join.remote);
+            groups.entry(key_of(&values)).or_default().push(h);
         }
     }
     Ok(groups)
@@ -384,13 +401,13 @@ async fn many_to_many(
     (target, skip): (&'static ModelVTable, u64),
     order_by: &[&'static str],
     todo: &[(Handle, Vec<Value>)],
-) -> Result<HashMap<Vec<Part>, Vec<Handle>>> {
+) -> Result<Groups> {
     let Some(sec) = &join.secondary else {
-        return Ok(HashMap::new());
+        return Ok(Groups::default());
     };
-    let keys = distinct_keys(todo, &join.local);
+    let keys = distinct_keys(todo);
     let ncols = (target.columns)().len() - skip.count_ones() as usize;
-    let mut groups: HashMap<Vec<Part>, Vec<Handle>> = HashMap::new();
+    let mut groups = Groups::default();
     for chunk in keys.chunks(chunk_size(s, sec.local.len())) {
         let mut items = model_items_skip(target, skip);
         items.extend(sec.local.iter().map(|c| SelectItem {
@@ -414,10 +431,10 @@ async fn many_to_many(
         let rows = s.tx().await?.fetch_all(&stmt).await?;
         let handles = (target.decode_rows)(s, &rows, LoadMode::default().with_skip(skip))?;
         for (row, h) in rows.iter().zip(handles) {
-            let owner: Vec<Part> = (0..sec.local.len())
-                .map(|k| row.value(ncols + k).map(|v| part(&v)))
+            let owner: Vec<Value> = (0..sec.local.len())
+                .map(|k| row.value(ncols + k))
                 .collect::<Result<_>>()?;
-            groups.entry(owner).or_default().push(h);
+            groups.entry(key_of(&owner)).or_default().push(h);
         }
     }
     Ok(groups)
@@ -434,7 +451,7 @@ async fn subquery(
     kind: RelationshipKind,
     order_by: &[&'static str],
     base: &SelectStatement,
-) -> Result<HashMap<Vec<Part>, Vec<Handle>>> {
+) -> Result<Groups> {
     let sq = crate::sql::Qualifier {
         schema: None,
         name: crate::sql::Name::Borrowed("orm_sq"),
@@ -495,12 +512,13 @@ async fn subquery(
     let stmt = order_related(stmt, target, order_by);
     let rows = s.tx().await?.fetch_all(&stmt).await?;
     let handles = (target.decode_rows)(s, &rows, LoadMode::default().with_skip(skip))?;
-    let mut groups: HashMap<Vec<Part>, Vec<Handle>> = HashMap::new();
-    let mut seen: HashSet<(Vec<Part>, usize)> = HashSet::new();
+    let mut groups = Groups::default();
+    let mut seen: HashSet<(Key, usize), FastHash> = HashSet::default();
     for (row, h) in rows.iter().zip(handles) {
-        let owner_key: Vec<Part> = (0..join.local.len())
-            .map(|k| row.value(ncols + k).map(|v| part(&v)))
+        let owner: Vec<Value> = (0..join.local.len())
+            .map(|k| row.value(ncols + k))
             .collect::<Result<_>>()?;
+        let owner_key = key_of(&owner);
         // A target reached by several owners (many-to-one) or rows is kept once per
         // owner.
         if seen.insert((owner_key.clone(), h.addr())) {

@@ -26,7 +26,7 @@ use crate::model::relationship::{RelationshipInfo, RelationshipKind};
 use crate::schema::Table;
 use crate::session::events::{MapperEvent, SessionEvent};
 use crate::session::identity::FastHash;
-use crate::session::object::{Handle, ObjectState, describe, same_value};
+use crate::session::object::{Handle, IdKey, ObjectState, describe, same_value};
 use crate::session::vtable::ModelVTable;
 use crate::session::{Session, check_unlocked};
 use crate::sql::{
@@ -873,7 +873,7 @@ fn build_plan(s: &mut Session, touched: &[Handle]) -> Result<Plan> {
         plan.items[idx].unset = unset;
     }
     for h in &deleted {
-        let key = h.core().meta().key.clone();
+        let key = h.core().meta().key.clone().map(IdKey::into_vec);
         let values = (h.vtable().values)(h);
         add_item(&mut plan, h, Op::Delete, values.clone(), values, key);
     }
@@ -1107,7 +1107,7 @@ fn row_switches(s: &Session, new: &[Handle]) -> Vec<Option<Handle>> {
 fn add_switch_item(plan: &mut Plan, h: &Handle, old: Handle, mut values: Vec<Value>) {
     let (snapshot, key) = {
         let m = old.core().meta();
-        (m.snapshot.clone(), m.key.clone())
+        (m.snapshot.clone(), m.key.clone().map(IdKey::into_vec))
     };
     let orig = snapshot.unwrap_or_else(|| (old.vtable().values)(&old));
     let vt = h.vtable();
@@ -1157,7 +1157,11 @@ fn add_item(
 fn add_update_item(plan: &mut Plan, h: &Handle) -> usize {
     let (snapshot, key, was_unloaded) = {
         let m = h.core().meta();
-        (m.snapshot.clone(), m.key.clone(), m.snapshot_unloaded)
+        (
+            m.snapshot.clone(),
+            m.key.clone().map(IdKey::into_vec),
+            m.snapshot_unloaded,
+        )
     };
     let values = (h.vtable().values)(h);
     let unloaded = (h.vtable().unloaded)(h);
@@ -2614,7 +2618,7 @@ fn finish(s: &mut Session, plan: Plan) -> Result<()> {
             {
                 let mut m = item.h.core().meta();
                 m.session = sid;
-                m.key = Some(key_values_of(item));
+                m.key = Some(key_values_of(item).into());
                 s.transition(&item.h, &mut m, ObjectState::Persistent);
                 m.snapshot = None;
                 m.touched = false;
@@ -2628,7 +2632,7 @@ fn finish(s: &mut Session, plan: Plan) -> Result<()> {
                 {
                     let mut m = item.h.core().meta();
                     m.session = sid;
-                    m.key = Some(key_values_of(item));
+                    m.key = Some(key_values_of(item).into());
                     s.transition(&item.h, &mut m, ObjectState::Persistent);
                     m.snapshot = None;
                     m.touched = false;
@@ -2652,7 +2656,7 @@ fn finish(s: &mut Session, plan: Plan) -> Result<()> {
                     m.snapshot = None;
                     m.touched = false;
                     if moved {
-                        m.key = Some(new_key);
+                        m.key = Some(new_key.into());
                     }
                 }
                 if moved {

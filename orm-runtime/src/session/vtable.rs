@@ -40,6 +40,8 @@ pub struct ModelVTable {
     pub(crate) relationships: fn() -> &'static [RelationshipInfo],
     pub(crate) table: fn() -> Arc<Table>,
     pub(crate) values: fn(&Handle) -> Vec<Value>,
+    /// The values of the given columns, in that order (the others are not cloned).
+    pub(crate) column_values: fn(&Handle, &[usize]) -> Vec<Value>,
     pub(crate) column_is_unset: fn(&Handle, usize) -> bool,
     /// The `Deferred` columns that are not loaded (bit `i` for column `i`).
     pub(crate) unloaded: fn(&Handle) -> u64,
@@ -78,6 +80,7 @@ impl ModelVTable {
             relationships: M::relationships,
             table: <M as crate::sql::HasTable>::table,
             values: values::<M>,
+            column_values: column_values::<M>,
             column_is_unset: column_is_unset::<M>,
             unloaded: unloaded::<M>,
             values_unset: values_unset::<M>,
@@ -118,6 +121,11 @@ fn typed<M: Model>(h: &Handle) -> &Obj<M> {
 
 fn values<M: Model>(h: &Handle) -> Vec<Value> {
     typed::<M>(h).lock_read().values()
+}
+
+fn column_values<M: Model>(h: &Handle, cols: &[usize]) -> Vec<Value> {
+    let v = typed::<M>(h).lock_read();
+    cols.iter().map(|&i| v.column_value(i)).collect()
 }
 
 fn column_is_unset<M: Model>(h: &Handle, i: usize) -> bool {
@@ -227,7 +235,7 @@ fn decode_rows_at<M: Model>(
 /// Fresh bookkeeping for an object loaded from the database.
 pub(crate) fn persistent_meta(
     registry: &std::sync::Arc<crate::session::object::Registry>,
-    key: Vec<Value>,
+    key: crate::session::object::IdKey,
 ) -> Meta {
     let session = registry.id;
     Meta {
@@ -238,6 +246,7 @@ pub(crate) fn persistent_meta(
         snapshot: None,
         snapshot_unloaded: 0,
         expired: Vec::new(),
+        expired_all: false,
         touched: false,
         key: Some(key),
     }
