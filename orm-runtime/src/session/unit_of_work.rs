@@ -1285,17 +1285,7 @@ fn apply_links(plan: &mut Plan, idx: usize) -> Result<()> {
                 }
             }
             Some(p) => {
-                let pending_elsewhere = !plan.index.contains_key(&p.addr())
-                    && p.core().meta().state != ObjectState::Persistent;
-                if pending_elsewhere {
-                    return Err(Error::InvalidRequest {
-                        message: format!(
-                            "{} is linked to {}, which is not in the session; add it",
-                            plan.items[idx].h.describe(),
-                            p.describe()
-                        ),
-                    });
-                }
+                check_parent_in_session(plan, idx, p)?;
                 for (&c, &pc) in link.child_cols().iter().zip(link.parent_cols()) {
                     assigned.push((c, current_value(plan, p, pc)));
                 }
@@ -1306,6 +1296,22 @@ fn apply_links(plan: &mut Plan, idx: usize) -> Result<()> {
             item.values[c] = v;
             item.assigned.insert(c);
         }
+    }
+    Ok(())
+}
+
+/// A parent that is neither written by this flush nor persistent cannot give its key.
+fn check_parent_in_session(plan: &Plan, child: usize, p: &Handle) -> Result<()> {
+    let pending_elsewhere =
+        !plan.index.contains_key(&p.addr()) && p.core().meta().state != ObjectState::Persistent;
+    if pending_elsewhere {
+        return Err(Error::InvalidRequest {
+            message: format!(
+                "{} is linked to {}, which is not in the session; add it",
+                plan.items[child].h.describe(),
+                p.describe()
+            ),
+        });
     }
     Ok(())
 }
@@ -2302,21 +2308,7 @@ async fn write_updates(s: &mut Session, plan: &mut Plan, unit: usize) -> Result<
             cond = cond.and(eq(model_col(vt, columns[v].name), item.orig[v].clone()));
         }
         let stmt = update((vt.table)()).set(set).filter(cond);
-        let object = describe(vt.name, Some(&key));
-        let done = s
-            .tx()
-            .await?
-            .execute(&stmt)
-            .await
-            .map_err(|e| flush_error(Op::Update, object.clone(), e))?;
-        if done.rows_affected() != 1 {
-            return Err(Error::StaleData {
-                operation: "UPDATE",
-                object,
-                expected: 1,
-                matched: done.rows_affected(),
-            });
-        }
+        update_one_row(s, &stmt, describe(vt.name, Some(&key))).await?;
     }
     Ok(())
 }
@@ -2336,17 +2328,7 @@ async fn write_post_updates(s: &mut Session, plan: &mut Plan) -> Result<()> {
                 .map(|&c| (c, Value::Null))
                 .collect(),
             Some(p) => {
-                let pending_elsewhere = !plan.index.contains_key(&p.addr())
-                    && p.core().meta().state != ObjectState::Persistent;
-                if pending_elsewhere {
-                    return Err(Error::InvalidRequest {
-                        message: format!(
-                            "{} is linked to {}, which is not in the session; add it",
-                            plan.items[link.child].h.describe(),
-                            p.describe()
-                        ),
-                    });
-                }
+                check_parent_in_session(plan, link.child, p)?;
                 link.child_cols()
                     .iter()
                     .zip(link.parent_cols())
@@ -2396,21 +2378,7 @@ async fn write_post_updates(s: &mut Session, plan: &mut Plan) -> Result<()> {
         }
         let bumped = bumped.map(|(v, now)| (v, bump(&now)));
         let stmt = update((vt.table)()).set(set).filter(cond);
-        let object = describe(vt.name, Some(&key));
-        let done = s
-            .tx()
-            .await?
-            .execute(&stmt)
-            .await
-            .map_err(|e| flush_error(Op::Update, object.clone(), e))?;
-        if done.rows_affected() != 1 {
-            return Err(Error::StaleData {
-                operation: "UPDATE",
-                object,
-                expected: 1,
-                matched: done.rows_affected(),
-            });
-        }
+        update_one_row(s, &stmt, describe(vt.name, Some(&key))).await?;
         if item.op == Op::Delete {
             // The DELETE checks the version this UPDATE left.
             if let Some((v, new)) = bumped {
@@ -2422,6 +2390,29 @@ async fn write_post_updates(s: &mut Session, plan: &mut Plan) -> Result<()> {
                 item.assigned.insert(c);
             }
         }
+    }
+    Ok(())
+}
+
+/// Runs an UPDATE of one row by key; matching no row is [`Error::StaleData`].
+async fn update_one_row(
+    s: &mut Session,
+    stmt: &crate::sql::UpdateStatement,
+    object: String,
+) -> Result<()> {
+    let done = s
+        .tx()
+        .await?
+        .execute(stmt)
+        .await
+        .map_err(|e| flush_error(Op::Update, object.clone(), e))?;
+    if done.rows_affected() != 1 {
+        return Err(Error::StaleData {
+            operation: "UPDATE",
+            object,
+            expected: 1,
+            matched: done.rows_affected(),
+        });
     }
     Ok(())
 }
