@@ -87,20 +87,29 @@ where
 /// a transaction on MySQL such a statement is refused before anything is sent.
 /// (Semicolon-separated scripts are checked statement by statement; a `;` inside a
 /// string literal can make this refuse a statement that would have been fine.)
-fn check_no_implicit_commit<DB: Driver>(conn: &DB::Connection, sql: &str) -> Result<()> {
+fn check_no_implicit_commit<DB: Driver>(
+    conn: &DB::Connection,
+    sql: &str,
+    script: bool,
+) -> Result<()> {
     use sqlx::TransactionManager as _;
     if DB::NAME != "MySQL" || DB::TransactionManager::get_transaction_depth(conn) == 0 {
         return Ok(());
     }
-    for statement in sql.split(';') {
-        if let Some(keyword) = implicit_commit_keyword(statement) {
-            return Err(Error::Unsupported {
-                dialect: "mysql",
-                feature: format!(
-                    "{keyword} inside a transaction: MySQL commits the transaction before it, so a rollback would no longer undo the work before it; run it outside a transaction"
-                ),
-            });
-        }
+    // A prepared statement is one statement: its first keyword is read and no more (a
+    // long INSERT is not scanned); only a script is split.
+    let found = if script {
+        sql.split(';').find_map(implicit_commit_keyword)
+    } else {
+        implicit_commit_keyword(sql)
+    };
+    if let Some(keyword) = found {
+        return Err(Error::Unsupported {
+            dialect: "mysql",
+            feature: format!(
+                "{keyword} inside a transaction: MySQL commits the transaction before it, so a rollback would no longer undo the work before it; run it outside a transaction"
+            ),
+        });
     }
     Ok(())
 }
@@ -183,7 +192,7 @@ where
     for<'e> &'e mut DB::Connection: sqlx::Executor<'e, Database = DB>,
     for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
 {
-    check_no_implicit_commit::<DB>(conn, c.sql())?;
+    check_no_implicit_commit::<DB>(conn, c.sql(), false)?;
     let started = echo.start();
     let result = async {
         let text = DB::statement_text(c.sql(), c.binds());
@@ -235,7 +244,7 @@ where
     for<'e> &'e mut DB::Connection: sqlx::Executor<'e, Database = DB>,
     for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
 {
-    check_no_implicit_commit::<DB>(conn, c.sql())?;
+    check_no_implicit_commit::<DB>(conn, c.sql(), false)?;
     let started = echo.start();
     let result = async {
         let text = DB::statement_text(c.sql(), c.binds());
@@ -260,7 +269,7 @@ where
     for<'e> &'e mut DB::Connection: sqlx::Executor<'e, Database = DB>,
     for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
 {
-    check_no_implicit_commit::<DB>(conn, c.sql())?;
+    check_no_implicit_commit::<DB>(conn, c.sql(), false)?;
     let started = echo.start();
     let result = async {
         let text = DB::statement_text(c.sql(), c.binds());
@@ -286,7 +295,7 @@ where
     for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
 {
     Box::pin(async_stream::try_stream! {
-        check_no_implicit_commit::<DB>(conn, c.sql())?;
+        check_no_implicit_commit::<DB>(conn, c.sql(), false)?;
         let started = echo.start();
         let text = DB::statement_text(c.sql(), c.binds());
         let q = query::<DB>(&text, c.binds())?;
@@ -319,7 +328,7 @@ where
     for<'e> &'e mut DB::Connection: sqlx::Executor<'e, Database = DB>,
 {
     check_sql_text(sql)?;
-    check_no_implicit_commit::<DB>(conn, sql)?;
+    check_no_implicit_commit::<DB>(conn, sql, true)?;
     let started = echo.start();
     let result = sqlx::raw_sql(sql)
         .execute(&mut *conn)
