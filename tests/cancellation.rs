@@ -8,7 +8,7 @@ use futures_util::StreamExt;
 use orm::{Engine, Error, PoolStatus, text};
 
 use crate::backend_tests;
-use crate::support::{Backend, TestDb, ddl, wait_for_pool};
+use crate::support::{Backend, TestDb, ddl, sqlite_fast_path, wait_for_pool};
 
 backend_tests!(
     a_connection_whose_statement_was_cancelled_answers_the_next_statement_correctly,
@@ -311,7 +311,16 @@ async fn five_hundred_cancellations_at_random_points_leave_the_pool_whole(db: &T
             "after {i}: {s:?}"
         );
     }
-    assert!(cancelled >= 50, "only {cancelled} of 500 were cancelled");
+    // On SQLite's fast path a statement is a direct call that finishes without giving
+    // the runtime a turn, so a deadline can only cancel an operation where it waits:
+    // opening or checking out a connection, taking its lock, a busy wait, a long
+    // result's yields. Fewer land there.
+    let floor = if db.backend == Backend::Sqlite && sqlite_fast_path() {
+        10
+    } else {
+        50
+    };
+    assert!(cancelled >= floor, "only {cancelled} of 500 were cancelled");
     // Whole: every connection is back, no more than the pool keeps...
     let s = settled(&engine).await;
     assert_eq!(s.idle as u32, s.size, "{s:?}");

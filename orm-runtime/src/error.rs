@@ -655,7 +655,7 @@ fn database_error(db: &dyn sqlx::error::DatabaseError, sql: Option<&str>) -> Dat
 /// MySQL and SQLite put the constraint in the message only:
 /// `Duplicate entry 'x' for key 'users.name'`, `... CONSTRAINT `fk_x` FOREIGN KEY ...`,
 /// `CONSTRAINT `ck` failed for ...`, `UNIQUE constraint failed: users.name`.
-fn constraint_from_message(message: &str) -> Option<String> {
+pub(crate) fn constraint_from_message(message: &str) -> Option<String> {
     if let Some(rest) = message.split(" for key '").nth(1) {
         let key = rest.split('\'').next()?;
         // MySQL 8 prefixes the table: `users.name`; MariaDB gives the bare key name.

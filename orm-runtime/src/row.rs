@@ -21,6 +21,8 @@ pub(crate) enum RowInner {
     Postgres(sqlx::postgres::PgRow),
     MySql(sqlx::mysql::MySqlRow),
     Sqlite(sqlx::sqlite::SqliteRow),
+    /// A row read on SQLite's fast path (`engine::driver::sqlite_fast`).
+    SqliteFast(crate::engine::driver::sqlite_fast::rows::FastRow),
 }
 
 /// What [`Row`] needs from a driver's own row type; implemented for each sqlx driver in
@@ -36,13 +38,15 @@ pub(crate) trait DriverRow {
     }
 }
 
-/// Applies `$body` to the driver row inside a [`Row`], whatever its dialect.
+/// Applies `$body` to the sqlx row inside a [`Row`], whatever its dialect; `$fast` to
+/// a row of SQLite's fast path.
 macro_rules! with_row {
-    ($row:expr, $r:ident => $body:expr) => {
+    ($row:expr, $r:ident => $body:expr, $f:ident => $fast:expr) => {
         match &$row.0 {
             RowInner::Postgres($r) => $body,
             RowInner::MySql($r) => $body,
             RowInner::Sqlite($r) => $body,
+            RowInner::SqliteFast($f) => $fast,
         }
     };
 }
@@ -77,7 +81,7 @@ impl Row {
 
     /// The number of columns.
     pub fn len(&self) -> usize {
-        with_row!(self, r => r.len())
+        with_row!(self, r => r.len(), f => f.len())
     }
 
     /// True when the row has no columns.
@@ -87,28 +91,36 @@ impl Row {
 
     /// The column names, in order.
     pub fn column_names(&self) -> Vec<&str> {
-        with_row!(self, r => r.columns().iter().map(|c| c.name()).collect())
+        with_row!(self, r => r.columns().iter().map(|c| c.name()).collect(), f => f.names().collect())
     }
 
     /// The name of the column at `index`.
     pub fn column_name(&self, index: usize) -> Option<&str> {
-        with_row!(self, r => r.columns().get(index).map(|c| c.name()))
+        with_row!(self, r => r.columns().get(index).map(|c| c.name()), f => f.name(index))
     }
 
     /// The column's type as the database reports it (`INT8`, `VARCHAR`, `INTEGER`, ...).
     pub fn sql_type(&self, index: usize) -> Option<String> {
-        with_row!(self, r => r.columns().get(index).map(|c| c.type_info().name().to_owned()))
+        with_row!(
+            self,
+            r => r.columns().get(index).map(|c| c.type_info().name().to_owned()),
+            f => f.declared_type(index).map(str::to_owned)
+        )
     }
 
     /// The column's type as a decode error names it: its declared type, or what the
     /// driver knows better (the storage class of an SQLite expression column).
     fn value_sql_type(&self, i: usize) -> String {
         let declared = self.sql_type(i).unwrap_or_else(|| "?".into());
-        with_row!(self, r => r.value_sql_type(i, declared))
+        with_row!(
+            self,
+            r => r.value_sql_type(i, declared),
+            f => if declared == "NULL" { f.storage_type(i).to_owned() } else { declared }
+        )
     }
 
-    fn value_at(&self, i: usize) -> Result<Value> {
-        with_row!(self, r => r.value_at(i))
+    pub(crate) fn value_at(&self, i: usize) -> Result<Value> {
+        with_row!(self, r => r.value_at(i), f => f.value_at(i))
     }
 
     fn column_label(&self, i: usize) -> String {
@@ -164,20 +176,28 @@ impl ColumnIndex for &str {
     fn index_in(&self, row: &Row) -> Result<usize> {
         // sqlx's name map first; a scan of the columns where the driver left the map
         // empty (MySQL rows of `INSERT ... RETURNING`).
-        let found = with_row!(row, r => sqlx::ColumnIndex::index(self, r)
-            .ok()
-            .or_else(|| r.columns().iter().position(|c| c.name() == *self)));
+        let found = with_row!(
+            row,
+            r => sqlx::ColumnIndex::index(self, r)
+                .ok()
+                .or_else(|| r.columns().iter().position(|c| c.name() == *self)),
+            f => f.names().position(|n| n == *self)
+        );
         let Some(i) = found else {
             return Err(Error::ColumnNotFound {
                 column: (*self).to_owned(),
                 available: row.column_names().join(", "),
             });
         };
-        let shared = with_row!(row, r => r
-            .columns()
-            .iter()
-            .enumerate()
-            .any(|(j, c)| j != i && c.name() == *self));
+        let shared = with_row!(
+            row,
+            r => r
+                .columns()
+                .iter()
+                .enumerate()
+                .any(|(j, c)| j != i && c.name() == *self),
+            f => f.names().enumerate().any(|(j, n)| j != i && n == *self)
+        );
         if shared {
             let names = row.column_names();
             let positions = (0..names.len()).filter(|&j| names[j] == *self).collect();

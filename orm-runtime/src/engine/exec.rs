@@ -7,6 +7,7 @@ use sqlx::{Either, IntoArguments};
 
 use super::QueryResult;
 use super::driver::Driver;
+use super::driver::sqlite_fast::{self, conn::SqliteConn};
 use super::events::Events;
 use crate::error::{Error, Result};
 use crate::row::Row;
@@ -16,16 +17,18 @@ use crate::sql::Compiled;
 pub(crate) enum RawConn<'a> {
     Postgres(&'a mut sqlx::PgConnection),
     MySql(&'a mut sqlx::MySqlConnection),
-    Sqlite(&'a mut sqlx::SqliteConnection),
+    Sqlite(&'a mut SqliteConn),
 }
 
-/// Applies a generic function, turbofished with the driver type, to the connection.
+/// Applies a generic function, turbofished with the driver type, to the connection;
+/// on SQLite's fast path, the fast path's function `$fast` instead.
 macro_rules! dispatch {
-    ($raw:expr, $f:ident($($arg:expr),*)) => {
+    ($raw:expr, $f:ident / $fast:ident ($($arg:expr),*)) => {
         match $raw {
             RawConn::Postgres(c) => $f::<sqlx::Postgres>(c, $($arg),*).await,
             RawConn::MySql(c) => $f::<sqlx::MySql>(c, $($arg),*).await,
-            RawConn::Sqlite(c) => $f::<sqlx::Sqlite>(c, $($arg),*).await,
+            RawConn::Sqlite(c) if c.is_fast() => sqlite_fast::$fast(c, $($arg),*).await,
+            RawConn::Sqlite(c) => $f::<sqlx::Sqlite>(c.sqlx(), $($arg),*).await,
         }
     };
 }
@@ -41,19 +44,19 @@ impl<'a> RawConn<'a> {
     }
 
     pub(crate) async fn execute(self, c: &Compiled, echo: &Events) -> Result<QueryResult> {
-        dispatch!(self, execute_on(c, echo))
+        dispatch!(self, execute_on / execute(c, echo))
     }
 
     pub(crate) async fn fetch_all(self, c: &Compiled, echo: &Events) -> Result<Vec<Row>> {
-        dispatch!(self, fetch_all_on(c, echo))
+        dispatch!(self, fetch_all_on / fetch_all(c, echo))
     }
 
     pub(crate) async fn fetch_optional(self, c: &Compiled, echo: &Events) -> Result<Option<Row>> {
-        dispatch!(self, fetch_optional_on(c, echo))
+        dispatch!(self, fetch_optional_on / fetch_optional(c, echo))
     }
 
     pub(crate) async fn execute_script(self, sql: &str, echo: &Events) -> Result<u64> {
-        dispatch!(self, execute_script_on(sql, echo))
+        dispatch!(self, execute_script_on / execute_script(sql, echo))
     }
 
     pub(crate) fn fetch(
@@ -64,7 +67,8 @@ impl<'a> RawConn<'a> {
         match self {
             RawConn::Postgres(conn) => fetch_on::<sqlx::Postgres>(conn, c, echo),
             RawConn::MySql(conn) => fetch_on::<sqlx::MySql>(conn, c, echo),
-            RawConn::Sqlite(conn) => fetch_on::<sqlx::Sqlite>(conn, c, echo),
+            RawConn::Sqlite(conn) if conn.is_fast() => sqlite_fast::fetch(conn, c, echo),
+            RawConn::Sqlite(conn) => fetch_on::<sqlx::Sqlite>(conn.sqlx(), c, echo),
         }
     }
 }
@@ -176,7 +180,7 @@ fn implicit_commit_keyword(statement: &str) -> Option<String> {
 /// Refuses SQL text with a NUL byte before it reaches a driver: the databases read SQL
 /// as a C string, so the text would end early (SQLite's prepare loop would never
 /// finish, spinning its worker thread and holding the connection forever).
-fn check_sql_text(sql: &str) -> Result<()> {
+pub(crate) fn check_sql_text(sql: &str) -> Result<()> {
     match sql.bytes().position(|b| b == 0) {
         Some(offset) => Err(Error::NulInSql { offset }),
         None => Ok(()),
@@ -343,7 +347,7 @@ where
 }
 
 /// True for `INSERT`/`REPLACE` statements.
-fn is_insert(sql: &str) -> bool {
+pub(crate) fn is_insert(sql: &str) -> bool {
     let head = sql.trim_start();
     ["INSERT", "REPLACE"].iter().any(|k| {
         head.get(..k.len())

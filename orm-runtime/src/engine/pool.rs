@@ -23,7 +23,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use sqlx::{ConnectOptions, Connection as _, TransactionManager as _};
+use sqlx::{ConnectOptions, TransactionManager as _};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::driver::Driver;
@@ -47,6 +47,13 @@ pub enum PoolKind {
     Static,
 }
 
+/// Whether SQLite engines take the fast path unless their builder says otherwise: yes,
+/// unless the environment variable `ORM_SQLITE_FAST_PATH` is `0` (how the test suite
+/// runs again on sqlx's path).
+fn sqlite_fast_path_default() -> bool {
+    std::env::var("ORM_SQLITE_FAST_PATH").map_or(true, |v| v.trim() != "0")
+}
+
 /// The most connections a [`PoolKind::Null`] engine has open at once.
 pub const NULL_POOL_MAX_CONNECTIONS: u32 = 1024;
 
@@ -63,6 +70,8 @@ pub(crate) struct PoolConfig {
     pub(crate) pool_timeout: Duration,
     pub(crate) pool_recycle: Option<Duration>,
     pub(crate) pool_pre_ping: bool,
+    /// SQLite: run statements on the fast path (`engine::driver::sqlite_fast`).
+    pub(crate) sqlite_fast_path: bool,
 }
 
 impl Default for PoolConfig {
@@ -74,6 +83,7 @@ impl Default for PoolConfig {
             pool_timeout: Duration::from_secs(30),
             pool_recycle: None,
             pool_pre_ping: false,
+            sqlite_fast_path: sqlite_fast_path_default(),
         }
     }
 }
@@ -315,7 +325,7 @@ struct Shared<DB: Driver> {
     max_idle: usize,
     /// One permit per connection that may be checked out at once.
     permits: Arc<Semaphore>,
-    state: Mutex<State<DB::Connection>>,
+    state: Mutex<State<DB::Conn>>,
 }
 
 impl<DB: Driver> Pool<DB> {
@@ -438,7 +448,7 @@ impl<DB: Driver> Pool<DB> {
             st.size -= idle.len() as u32;
             idle
         };
-        close_all(idle).await;
+        close_all::<DB>(idle).await;
     }
 
     /// Closes every idle connection and the pool: later checkouts fail, and connections
@@ -452,18 +462,18 @@ impl<DB: Driver> Pool<DB> {
             st.size -= idle.len() as u32;
             idle
         };
-        close_all(idle).await;
+        close_all::<DB>(idle).await;
     }
 }
 
-async fn close_all<C: sqlx::Connection>(idle: Vec<Idle<C>>) {
+async fn close_all<DB: Driver>(idle: Vec<Idle<DB::Conn>>) {
     for i in idle {
-        let _ = tokio::time::timeout(HOUSEKEEPING_TIMEOUT, i.conn.close()).await;
+        let _ = tokio::time::timeout(HOUSEKEEPING_TIMEOUT, DB::close(i.conn)).await;
     }
 }
 
 impl<DB: Driver> Shared<DB> {
-    fn lock(&self) -> MutexGuard<'_, State<DB::Connection>> {
+    fn lock(&self) -> MutexGuard<'_, State<DB::Conn>> {
         // The state is consistent at every unlock, so a panic elsewhere leaves it usable.
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -482,7 +492,7 @@ impl<DB: Driver> Shared<DB> {
     /// returns it with the pool's current generation and epoch. Fails at once with the
     /// driver's error, or the hook's ([`Error::AfterConnect`], the connection closed):
     /// the caller already has room. Both together are bounded by `pool_timeout`.
-    async fn open(&self) -> Result<(DB::Connection, u64, u64)> {
+    async fn open(&self) -> Result<(DB::Conn, u64, u64)> {
         /// Gives the counted slot back unless the connection opened.
         struct Slot<'a, DB: Driver>(Option<&'a Shared<DB>>);
         impl<DB: Driver> Drop for Slot<'_, DB> {
@@ -503,7 +513,7 @@ impl<DB: Driver> Shared<DB> {
         let mut slot = Slot(Some(self));
         let timeout = self.cfg.pool_timeout;
         let opened = async {
-            let mut conn = self
+            let conn = self
                 .options
                 .connect()
                 .await
@@ -511,8 +521,9 @@ impl<DB: Driver> Shared<DB> {
                     url: self.url.clone(),
                     source,
                 })?;
+            let mut conn = DB::wrap(conn, self.cfg.sqlite_fast_path);
             if let Err(e) = self.setup.run(DB::raw(&mut conn), &self.url).await {
-                let _ = tokio::time::timeout(HOUSEKEEPING_TIMEOUT, conn.close()).await;
+                let _ = tokio::time::timeout(HOUSEKEEPING_TIMEOUT, DB::close(conn)).await;
                 return Err(e);
             }
             Ok(conn)
@@ -540,7 +551,7 @@ impl<DB: Driver> Shared<DB> {
             self.forget(returned.conn);
             return;
         }
-        if DB::TransactionManager::get_transaction_depth(&returned.conn) == 0 {
+        if DB::depth(&returned.conn) == 0 {
             self.keep_or_close(returned);
             return;
         }
@@ -562,10 +573,10 @@ impl<DB: Driver> Shared<DB> {
                 rt.spawn(async move {
                     let returned = task.1.as_mut().expect("taken only below");
                     let reset = tokio::time::timeout(HOUSEKEEPING_TIMEOUT, async {
-                        while DB::TransactionManager::get_transaction_depth(&returned.conn) > 0 {
-                            DB::TransactionManager::rollback(&mut returned.conn).await?;
+                        while DB::depth(&returned.conn) > 0 {
+                            DB::rollback(&mut returned.conn).await?;
                         }
-                        Ok::<(), sqlx::Error>(())
+                        Ok::<(), Error>(())
                     })
                     .await;
                     if let (Ok(Ok(())), Some(returned)) = (reset, task.1.take()) {
@@ -605,7 +616,7 @@ impl<DB: Driver> Shared<DB> {
         match tokio::runtime::Handle::try_current() {
             Ok(rt) => {
                 rt.spawn(async move {
-                    let _ = tokio::time::timeout(HOUSEKEEPING_TIMEOUT, conn.close()).await;
+                    let _ = tokio::time::timeout(HOUSEKEEPING_TIMEOUT, DB::close(conn)).await;
                 });
             }
             Err(_) => drop(conn),
@@ -613,7 +624,7 @@ impl<DB: Driver> Shared<DB> {
     }
 
     /// Drops a connection without a goodbye and gives its slot back.
-    fn forget(&self, conn: DB::Connection) {
+    fn forget(&self, conn: DB::Conn) {
         self.lock().size -= 1;
         drop(conn);
     }
@@ -621,7 +632,7 @@ impl<DB: Driver> Shared<DB> {
 
 /// What a dropped guard hands back to the pool.
 struct Returned<DB: Driver> {
-    conn: DB::Connection,
+    conn: DB::Conn,
     born: Instant,
     generation: u64,
     epoch: u64,
@@ -634,7 +645,7 @@ struct Returned<DB: Driver> {
 /// rolled back first if it is inside a transaction, closed if a statement was cancelled
 /// or failed with an I/O error.
 pub(crate) struct Pooled<DB: Driver> {
-    conn: Option<DB::Connection>,
+    conn: Option<DB::Conn>,
     born: Instant,
     generation: u64,
     epoch: u64,
@@ -661,10 +672,7 @@ impl<DB: Driver> Pooled<DB> {
     /// The driver connection and a [`Flight`] for one call on it. A connection that an
     /// earlier call left unusable is closed and, when `reopen`, replaced by a new one
     /// (same checkout, same permit); otherwise that is [`Error::ConnectionInvalidated`].
-    pub(crate) async fn ready(
-        &mut self,
-        reopen: bool,
-    ) -> Result<(&mut DB::Connection, Flight<'_>)> {
+    pub(crate) async fn ready(&mut self, reopen: bool) -> Result<(&mut DB::Conn, Flight<'_>)> {
         if !self.usable() {
             let reason = match self.health {
                 Health::Busy => "a statement was cancelled mid-flight",
@@ -686,7 +694,7 @@ impl<DB: Driver> Pooled<DB> {
             (self.generation, self.epoch) = (generation, epoch);
         }
         let conn = self.conn.as_mut().expect("checked just above");
-        let watch = if DB::TransactionManager::get_transaction_depth(conn) == 0 {
+        let watch = if DB::depth(conn) == 0 {
             None
         } else if DB::NAME == "PostgreSQL" {
             Some(Watch::Postgres)
@@ -702,11 +710,7 @@ impl<DB: Driver> Pooled<DB> {
     /// `BEGIN`, or `SAVEPOINT` inside a transaction (where `reopen` is false).
     pub(crate) async fn begin(&mut self, reopen: bool) -> Result<()> {
         let (conn, flight) = self.ready(reopen).await?;
-        flight.land(
-            DB::TransactionManager::begin(conn, None)
-                .await
-                .map_err(Error::from),
-        )
+        flight.land(DB::begin(conn).await)
     }
 
     /// `COMMIT`, or `RELEASE SAVEPOINT` inside a nested transaction.
@@ -718,7 +722,7 @@ impl<DB: Driver> Pooled<DB> {
     pub(crate) async fn commit(&mut self) -> Result<()> {
         let (conn, flight) = self.ready(false).await?;
         if let Some((tx, _)) = &flight.tx {
-            let top = DB::TransactionManager::get_transaction_depth(conn) == 1;
+            let top = DB::depth(conn) == 1;
             let refused = match (&tx.aborted, &tx.rolled_back) {
                 (Some(cause), _) if top => Some(Error::TransactionAborted {
                     cause: cause.clone(),
@@ -732,20 +736,12 @@ impl<DB: Driver> Pooled<DB> {
                 // The whole transaction is gone: end it (a savepoint level stays open,
                 // and its guard rolls it back).
                 if top {
-                    flight.land(
-                        DB::TransactionManager::rollback(conn)
-                            .await
-                            .map_err(Error::from),
-                    )?;
+                    flight.land(DB::rollback(conn).await)?;
                 }
                 return Err(refused);
             }
         }
-        flight.land(
-            DB::TransactionManager::commit(conn)
-                .await
-                .map_err(Error::from),
-        )
+        flight.land(DB::commit(conn).await)
     }
 
     /// `ROLLBACK`, or `ROLLBACK TO SAVEPOINT` inside a nested transaction. On a
@@ -756,9 +752,7 @@ impl<DB: Driver> Pooled<DB> {
             return Ok(());
         }
         let (conn, flight) = self.ready(false).await?;
-        let outcome = DB::TransactionManager::rollback(conn)
-            .await
-            .map_err(Error::from);
+        let outcome = DB::rollback(conn).await;
         flight.land(outcome)
     }
 
@@ -774,7 +768,7 @@ impl<DB: Driver> Pooled<DB> {
             return;
         }
         if let Some(conn) = self.conn.as_mut() {
-            DB::TransactionManager::start_rollback(conn);
+            DB::start_rollback(conn);
             // Rolling back to a savepoint, made before the failure, ends the abort.
             self.tx.aborted = None;
         }
@@ -784,7 +778,7 @@ impl<DB: Driver> Pooled<DB> {
     /// unusable).
     pub(crate) async fn ping(&mut self) -> Result<()> {
         let (conn, flight) = self.ready(true).await?;
-        flight.land(conn.ping().await.map_err(Error::from))
+        flight.land(DB::ping(conn).await)
     }
 }
 

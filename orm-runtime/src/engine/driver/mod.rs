@@ -21,8 +21,10 @@
 pub(crate) mod mysql;
 pub(crate) mod postgres;
 pub(crate) mod sqlite;
+pub(crate) mod sqlite_fast;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+use futures_core::future::BoxFuture;
 use sqlx::{Row as _, ValueRef as _};
 
 use crate::error::{Error, Result};
@@ -33,9 +35,28 @@ use crate::value::{FromValue, Value};
 pub(crate) trait Driver: sqlx::Database + sqlx::database::HasStatementCache {
     /// Binds `binds` in order.
     fn arguments(binds: &[Value]) -> Result<<Self as sqlx::Database>::Arguments<'_>>;
+    /// What the engine's pool keeps for one connection: sqlx's connection itself, or
+    /// (SQLite) a wrapper that runs the fast path on it.
+    type Conn: Send + Sync + 'static;
+    /// Wraps a connection sqlx has just opened; `fast` asks for SQLite's fast path.
+    fn wrap(conn: <Self as sqlx::Database>::Connection, fast: bool) -> Self::Conn;
     /// The connection as a [`RawConn`](crate::engine::exec::RawConn), to run statements
     /// on it.
-    fn raw(conn: &mut <Self as sqlx::Database>::Connection) -> super::exec::RawConn<'_>;
+    fn raw(conn: &mut Self::Conn) -> super::exec::RawConn<'_>;
+    /// Open transaction levels (0 outside a transaction), known without a round trip.
+    fn depth(conn: &Self::Conn) -> usize;
+    /// `BEGIN`, or a savepoint inside a transaction.
+    fn begin(conn: &mut Self::Conn) -> BoxFuture<'_, Result<()>>;
+    /// `COMMIT`, or the innermost savepoint released.
+    fn commit(conn: &mut Self::Conn) -> BoxFuture<'_, Result<()>>;
+    /// `ROLLBACK`, or back to the innermost savepoint.
+    fn rollback(conn: &mut Self::Conn) -> BoxFuture<'_, Result<()>>;
+    /// Queues a rollback of the innermost level, sent before the next call.
+    fn start_rollback(conn: &mut Self::Conn);
+    /// A round trip showing the connection works.
+    fn ping(conn: &mut Self::Conn) -> BoxFuture<'_, Result<()>>;
+    /// Closes the connection politely.
+    fn close(conn: Self::Conn) -> BoxFuture<'static, std::result::Result<(), sqlx::Error>>;
     /// Wraps a driver row into the dialect-neutral [`Row`].
     fn wrap_row(row: <Self as sqlx::Database>::Row) -> Row;
     /// `(rows_affected, last_insert_id)` of a finished statement.
@@ -59,6 +80,55 @@ pub(crate) trait Driver: sqlx::Database + sqlx::database::HasStatementCache {
         std::borrow::Cow::Borrowed(sql)
     }
 }
+
+/// The pool glue of a driver whose pooled connection is sqlx's own (`Conn =
+/// Connection`): transactions through sqlx's transaction manager.
+macro_rules! sqlx_conn_glue {
+    ($conn:ty, $variant:ident) => {
+        type Conn = $conn;
+
+        fn wrap(conn: $conn, _fast: bool) -> $conn {
+            conn
+        }
+
+        fn raw(conn: &mut $conn) -> crate::engine::exec::RawConn<'_> {
+            crate::engine::exec::RawConn::$variant(conn)
+        }
+
+        fn depth(conn: &$conn) -> usize {
+            <<Self as sqlx::Database>::TransactionManager as sqlx::TransactionManager>::get_transaction_depth(conn)
+        }
+
+        fn begin(conn: &mut $conn) -> futures_core::future::BoxFuture<'_, Result<()>> {
+            Box::pin(async move {
+                Ok(<<Self as sqlx::Database>::TransactionManager as sqlx::TransactionManager>::begin(conn, None).await?)
+            })
+        }
+
+        fn commit(conn: &mut $conn) -> futures_core::future::BoxFuture<'_, Result<()>> {
+            Box::pin(async move { Ok(<<Self as sqlx::Database>::TransactionManager as sqlx::TransactionManager>::commit(conn).await?) })
+        }
+
+        fn rollback(conn: &mut $conn) -> futures_core::future::BoxFuture<'_, Result<()>> {
+            Box::pin(async move { Ok(<<Self as sqlx::Database>::TransactionManager as sqlx::TransactionManager>::rollback(conn).await?) })
+        }
+
+        fn start_rollback(conn: &mut $conn) {
+            <<Self as sqlx::Database>::TransactionManager as sqlx::TransactionManager>::start_rollback(conn)
+        }
+
+        fn ping(conn: &mut $conn) -> futures_core::future::BoxFuture<'_, Result<()>> {
+            Box::pin(async move { Ok(sqlx::Connection::ping(conn).await?) })
+        }
+
+        fn close(
+            conn: $conn,
+        ) -> futures_core::future::BoxFuture<'static, std::result::Result<(), sqlx::Error>> {
+            sqlx::Connection::close(conn)
+        }
+    };
+}
+pub(crate) use sqlx_conn_glue;
 
 /// Adds one value to a driver's argument buffer, turning the driver's error into
 /// [`Error::Bind`].
@@ -180,6 +250,7 @@ macro_rules! decode_fast {
                     RowInner::Postgres(r) => decode_driver::<sqlx::Postgres, _>(row, r, index),
                     RowInner::MySql(r) => decode_driver::<sqlx::MySql, _>(row, r, index),
                     RowInner::Sqlite(r) => decode_driver::<sqlx::Sqlite, _>(row, r, index),
+                    RowInner::SqliteFast(r) => decode_value_path(row, index, r.value_at(index)?),
                 }
             }
         }
@@ -215,6 +286,7 @@ macro_rules! decode_bool {
                     RowInner::Postgres(r) => decode_driver::<sqlx::Postgres, _>(row, r, index),
                     RowInner::MySql(r) => decode_value_path(row, index, r.value_at(index)?),
                     RowInner::Sqlite(r) => decode_value_path(row, index, r.value_at(index)?),
+                    RowInner::SqliteFast(r) => decode_value_path(row, index, r.value_at(index)?),
                 }
             }
         }
@@ -233,6 +305,7 @@ macro_rules! decode_time {
                     RowInner::Postgres(r) => decode_driver::<sqlx::Postgres, _>(row, r, index),
                     RowInner::MySql(r) => decode_value_path(row, index, r.value_at(index)?),
                     RowInner::Sqlite(r) => decode_driver::<sqlx::Sqlite, _>(row, r, index),
+                    RowInner::SqliteFast(r) => decode_value_path(row, index, r.value_at(index)?),
                 }
             }
         }

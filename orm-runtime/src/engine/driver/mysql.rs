@@ -11,9 +11,7 @@ use crate::row::{DriverRow, Row, RowInner};
 use crate::value::Value;
 
 impl Driver for MySql {
-    fn raw(conn: &mut sqlx::MySqlConnection) -> crate::engine::exec::RawConn<'_> {
-        crate::engine::exec::RawConn::MySql(conn)
-    }
+    super::sqlx_conn_glue!(sqlx::MySqlConnection, MySql);
 
     fn arguments(binds: &[Value]) -> Result<MySqlArguments> {
         let mut args = MySqlArguments::default();

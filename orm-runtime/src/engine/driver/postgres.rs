@@ -32,9 +32,7 @@ impl sqlx::Encode<'_, Postgres> for UntypedNull {
 }
 
 impl Driver for Postgres {
-    fn raw(conn: &mut sqlx::PgConnection) -> crate::engine::exec::RawConn<'_> {
-        crate::engine::exec::RawConn::Postgres(conn)
-    }
+    super::sqlx_conn_glue!(sqlx::PgConnection, Postgres);
 
     fn arguments(binds: &[Value]) -> Result<PgArguments> {
         let mut args = PgArguments::default();

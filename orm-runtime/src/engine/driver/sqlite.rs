@@ -3,14 +3,51 @@
 use sqlx::sqlite::{SqliteArguments, SqliteConnection, SqliteRow, SqliteValueRef};
 use sqlx::{Column as _, Row as _, Sqlite, TypeInfo as _, ValueRef as _};
 
+use futures_core::future::BoxFuture;
+
+use super::sqlite_fast::conn::SqliteConn;
 use super::{Driver, add_arg, column_decode_error, to_micros, unsigned_too_large};
 use crate::error::{Error, Result};
 use crate::row::{DriverRow, Row, RowInner};
 use crate::value::Value;
 
 impl Driver for Sqlite {
-    fn raw(conn: &mut sqlx::SqliteConnection) -> crate::engine::exec::RawConn<'_> {
+    type Conn = SqliteConn;
+
+    fn wrap(conn: SqliteConnection, fast: bool) -> SqliteConn {
+        SqliteConn::new(conn, fast)
+    }
+
+    fn raw(conn: &mut SqliteConn) -> crate::engine::exec::RawConn<'_> {
         crate::engine::exec::RawConn::Sqlite(conn)
+    }
+
+    fn depth(conn: &SqliteConn) -> usize {
+        conn.depth()
+    }
+
+    fn begin(conn: &mut SqliteConn) -> BoxFuture<'_, Result<()>> {
+        Box::pin(conn.begin())
+    }
+
+    fn commit(conn: &mut SqliteConn) -> BoxFuture<'_, Result<()>> {
+        Box::pin(conn.commit())
+    }
+
+    fn rollback(conn: &mut SqliteConn) -> BoxFuture<'_, Result<()>> {
+        Box::pin(conn.rollback())
+    }
+
+    fn start_rollback(conn: &mut SqliteConn) {
+        conn.start_rollback();
+    }
+
+    fn ping(conn: &mut SqliteConn) -> BoxFuture<'_, Result<()>> {
+        Box::pin(conn.ping())
+    }
+
+    fn close(conn: SqliteConn) -> BoxFuture<'static, std::result::Result<(), sqlx::Error>> {
+        conn.close()
     }
 
     fn arguments(binds: &[Value]) -> Result<SqliteArguments<'_>> {
@@ -91,7 +128,7 @@ impl Driver for Sqlite {
 
 /// True for SQL that may hold an `ON CONFLICT` clause (an upsert); a false positive
 /// (the word in a string or a name) only costs a step on the connection's worker.
-fn is_upsert(sql: &str) -> bool {
+pub(crate) fn is_upsert(sql: &str) -> bool {
     sql.as_bytes()
         .windows(b"CONFLICT".len())
         .any(|w| w.eq_ignore_ascii_case(b"CONFLICT"))
@@ -100,7 +137,7 @@ fn is_upsert(sql: &str) -> bool {
 /// How a decimal is bound on SQLite.
 #[cfg(feature = "decimal")]
 #[derive(Debug, PartialEq)]
-enum Number {
+pub(crate) enum Number {
     Integer(i64),
     Real(f64),
     Text(String),
@@ -128,7 +165,7 @@ const SQLITE_DECIMAL_DIGITS: u32 = 15;
 ///   aggregate compared with it) it compares as text. Round it to 15 digits to compare
 ///   it as a number there.
 #[cfg(feature = "decimal")]
-fn sqlite_number(d: rust_decimal::Decimal) -> Number {
+pub(crate) fn sqlite_number(d: rust_decimal::Decimal) -> Number {
     use rust_decimal::prelude::ToPrimitive as _;
     let n = d.normalize();
     if n.scale() == 0 {
@@ -147,7 +184,7 @@ fn sqlite_number(d: rust_decimal::Decimal) -> Number {
     }
 }
 
-fn nan(index: usize, value: &Value) -> Error {
+pub(crate) fn nan(index: usize, value: &Value) -> Error {
     Error::Bind {
         index: index + 1,
         value_type: value.type_name(),

@@ -1,0 +1,561 @@
+//! The SQLite connection the engine's pool keeps: sqlx's own `SqliteConnection`, and,
+//! on the fast path, the lock on its handle taken once and held for as long as the
+//! connection lives, with the statements prepared under it.
+//!
+//! sqlx runs every SQLite connection on a worker thread and hands the handle out under
+//! a lock (`lock_handle()`); while the lock is held the worker waits for it and makes
+//! no call on the handle. Taking it costs a round trip to that thread, so the fast
+//! path takes it at the connection's first statement and keeps it: every later
+//! statement, transaction and savepoint is a direct call into SQLite. The lock is given
+//! back (statements finalized first, under it) only to let sqlx close the connection,
+//! so sqlx never finds a statement of ours open when it closes the handle (it would
+//! panic its worker).
+//!
+//! Transactions on the fast path are the engine's own (`BEGIN`, and sqlx's savepoint
+//! names, counted here): sqlx is never asked to begin, commit or roll back a fast
+//! connection, so its own transaction depth stays 0 and never disagrees with a
+//! transaction it was told about.
+
+use std::ffi::{c_int, c_void};
+use std::mem::ManuallyDrop;
+use std::ptr::NonNull;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use futures_core::future::BoxFuture;
+use libsqlite3_sys as ffi;
+use sqlx::sqlite::{LockedSqliteHandle, SqliteConnection};
+use sqlx::{Connection as _, TransactionManager as _};
+
+use super::offload::{Done, Job, PROGRESS_EVERY, Progress, on_progress};
+use super::stmt::{Statements, last_error};
+use crate::error::{Error, Result};
+
+/// A statement pointer that may cross an `.await` (and so a thread): it is only ever
+/// used under the connection's lock, by whoever holds the connection.
+#[derive(Clone, Copy)]
+pub(crate) struct StmtPtr(pub(crate) NonNull<ffi::sqlite3_stmt>);
+
+// SAFETY: see the type's documentation; SQLite connections are opened by sqlx in
+// multi-thread mode, where a connection and its statements may move between threads
+// as long as no two use them at once.
+unsafe impl Send for StmtPtr {}
+
+impl StmtPtr {
+    pub(crate) fn as_ptr(self) -> *mut ffi::sqlite3_stmt {
+        self.0.as_ptr()
+    }
+}
+
+/// The waits SQLite's own busy handler makes (its `sqliteDefaultBusyCallback`), in ms;
+/// the last repeats.
+const BUSY_DELAYS_MS: [u64; 12] = [1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100];
+
+/// sqlx's default busy timeout, assumed if `PRAGMA busy_timeout` cannot be read.
+const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What one step did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stepped {
+    Row,
+    Done,
+    /// The watched step ran long and was interrupted: the statement is reset, to be run
+    /// on the blocking pool (see [`offload`](super::offload)).
+    Offload,
+}
+
+/// The time to wait after the `attempt`-th busy answer, at most `left`.
+pub(crate) fn busy_delay(attempt: usize, left: Duration) -> Duration {
+    Duration::from_millis(BUSY_DELAYS_MS[attempt.min(BUSY_DELAYS_MS.len() - 1)]).min(left)
+}
+
+/// The handle locked out of sqlx's worker, and what the fast path keeps under it.
+pub(crate) struct Locked {
+    db: NonNull<ffi::sqlite3>,
+    pub(crate) stmts: Statements,
+    /// Set by [`on_busy`] when SQLite would have waited for a lock: the statement may
+    /// then be retried after an asynchronous wait.
+    busy: Box<AtomicBool>,
+    /// Read and written by the progress handler (see [`offload`](super::offload)).
+    progress: Box<Progress>,
+    /// A statement still running on the blocking pool for a call that was dropped:
+    /// waited for before anything else runs on the handle.
+    inflight: Option<Arc<Done>>,
+    /// The connection's busy timeout, restored when the lock is given back.
+    busy_timeout: Duration,
+    guard: ManuallyDrop<LockedSqliteHandle<'static>>,
+}
+
+// SAFETY: the handle and statements are used only through `&mut Locked`, by one task
+// at a time (see `StmtPtr`); the guard is `Send` itself.
+unsafe impl Send for Locked {}
+// SAFETY: `&Locked` gives access to nothing but the handle's address.
+unsafe impl Sync for Locked {}
+
+/// SQLite's busy handler on the fast path: instead of sleeping on the thread (which on
+/// a current-thread runtime would stall the task that holds the lock this statement
+/// waits for), note that SQLite wanted to wait and give up at once; the caller waits
+/// asynchronously and runs the statement again.
+extern "C" fn on_busy(flag: *mut c_void, _count: c_int) -> c_int {
+    // SAFETY: `flag` is the `AtomicBool` boxed in `Locked`, which replaces this
+    // handler before the box is freed.
+    unsafe { (*flag.cast::<AtomicBool>()).store(true, Ordering::Relaxed) };
+    0
+}
+
+impl Locked {
+    /// Takes the lock on `conn`'s handle.
+    ///
+    /// # Safety
+    /// `conn` (borrowed here for `'static`, which it is not) stays at its address and
+    /// is neither used nor dropped until the returned value is dropped.
+    async unsafe fn lock(conn: &'static mut SqliteConnection) -> Result<Locked> {
+        let mut guard = conn.lock_handle().await?;
+        let db = guard.as_raw_handle();
+        // SAFETY: the handle is locked.
+        let busy_timeout =
+            unsafe { read_busy_timeout(db.as_ptr()) }.unwrap_or(DEFAULT_BUSY_TIMEOUT);
+        let busy = Box::new(AtomicBool::new(false));
+        let progress = Box::<Progress>::default();
+        // SAFETY: the handle is locked; the flag and the progress state outlive the
+        // handlers (see `Drop`).
+        unsafe {
+            ffi::sqlite3_busy_handler(
+                db.as_ptr(),
+                Some(on_busy),
+                std::ptr::from_ref::<AtomicBool>(&busy).cast_mut().cast(),
+            );
+            ffi::sqlite3_progress_handler(
+                db.as_ptr(),
+                PROGRESS_EVERY,
+                Some(on_progress),
+                std::ptr::from_ref::<Progress>(&progress).cast_mut().cast(),
+            );
+        }
+        Ok(Locked {
+            db,
+            stmts: Statements::new(),
+            busy,
+            progress,
+            inflight: None,
+            busy_timeout,
+            guard: ManuallyDrop::new(guard),
+        })
+    }
+
+    /// Before a statement that reads or sets `PRAGMA busy_timeout`: the connection's
+    /// timeout put back in SQLite (the fast path replaces it with its own busy
+    /// handler), so that the PRAGMA reads and sets the real one.
+    pub(crate) fn expose_busy_timeout(&mut self) {
+        let ms = c_int::try_from(self.busy_timeout.as_millis()).unwrap_or(c_int::MAX);
+        // SAFETY: the handle is locked.
+        unsafe { ffi::sqlite3_busy_timeout(self.db(), ms) };
+    }
+
+    /// After it: the timeout read again (the PRAGMA may have set it), and the fast
+    /// path's busy handler back.
+    pub(crate) fn hide_busy_timeout(&mut self) {
+        // SAFETY: the handle is locked; the flag outlives the handler (see `Drop`).
+        unsafe {
+            if let Some(t) = read_busy_timeout(self.db()) {
+                self.busy_timeout = t;
+            }
+            ffi::sqlite3_busy_handler(
+                self.db(),
+                Some(on_busy),
+                std::ptr::from_ref::<AtomicBool>(&self.busy)
+                    .cast_mut()
+                    .cast(),
+            );
+        }
+    }
+
+    /// Waits for a statement a dropped call left on the blocking pool to stop.
+    async fn settle(&mut self) -> Result<()> {
+        if let Some(done) = self.inflight.take() {
+            self.progress.cancel.store(true, Ordering::Relaxed);
+            tokio::task::spawn_blocking(move || done.wait())
+                .await
+                .map_err(super::offload::lost)?;
+            self.progress.cancel.store(false, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    /// Runs a statement that ran long on the calling thread (see [`Stepped::Offload`])
+    /// on the blocking pool, from its start: its rows (up to `limit`). The statement's
+    /// parameters must be bound as copies (`bind_all(.., copy: true, ..)`): a dropped
+    /// call no longer holds the values. `finalize` for an uncached statement.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn offload(
+        &mut self,
+        stmt: StmtPtr,
+        columns: std::sync::Arc<super::rows::Columns>,
+        limit: Option<usize>,
+        finalize: bool,
+        sql: &str,
+    ) -> Result<super::rows::Batch> {
+        let done = Arc::new(Done::default());
+        let job = Job {
+            db: self.db(),
+            stmt,
+            progress: &*self.progress,
+            busy: &*self.busy,
+            busy_timeout: self.busy_timeout,
+            columns,
+            limit,
+            finalize,
+            sql: sql.to_owned(),
+            done: Arc::clone(&done),
+        };
+        // Recorded first: if this call is dropped while the job runs, the next one
+        // (or the connection's drop) interrupts it and waits for it.
+        self.inflight = Some(done);
+        let batch = tokio::task::spawn_blocking(move || job.run())
+            .await
+            .map_err(super::offload::lost);
+        self.inflight = None;
+        batch?
+    }
+
+    pub(crate) fn db(&self) -> *mut ffi::sqlite3 {
+        self.db.as_ptr()
+    }
+
+    /// Steps `stmt` once: `true` for a row, `false` when it is done. A statement that
+    /// finds the database locked by another connection, where SQLite would wait, is
+    /// waited for here asynchronously (SQLite's own delays, up to the connection's
+    /// busy timeout) and run again from its start when `restartable` (no row has been
+    /// returned yet); then the error is SQLite's `database is locked`, as on sqlx's
+    /// path. On an error the statement is reset.
+    ///
+    /// With `watch`, a step that runs past the inline budget is interrupted and
+    /// reported as [`Stepped::Offload`]: only for a read-only statement that has
+    /// returned no row.
+    pub(crate) async fn step(
+        &mut self,
+        stmt: StmtPtr,
+        restartable: bool,
+        watch: bool,
+        sql: &str,
+    ) -> Result<Stepped> {
+        let mut waited = Duration::ZERO;
+        let mut attempt = 0;
+        loop {
+            self.busy.store(false, Ordering::Relaxed);
+            if watch {
+                self.progress.arm();
+            }
+            // SAFETY: the handle is locked and `stmt` is one of its statements.
+            let rc = unsafe { ffi::sqlite3_step(stmt.as_ptr()) };
+            if watch {
+                self.progress.disarm();
+            }
+            match rc {
+                ffi::SQLITE_ROW => return Ok(Stepped::Row),
+                ffi::SQLITE_DONE => return Ok(Stepped::Done),
+                ffi::SQLITE_INTERRUPT if watch && self.progress.tripped() => {
+                    // SAFETY: as above.
+                    unsafe { ffi::sqlite3_reset(stmt.as_ptr()) };
+                    return Ok(Stepped::Offload);
+                }
+                _ => {}
+            }
+            let wanted_to_wait = (rc & 0xff == ffi::SQLITE_BUSY
+                && self.busy.load(Ordering::Relaxed))
+                || rc == ffi::SQLITE_LOCKED_SHAREDCACHE;
+            if !(restartable && wanted_to_wait && waited < self.busy_timeout) {
+                // SAFETY: as above; the message is read before the reset.
+                let e = unsafe { last_error(self.db(), Some(sql)) };
+                // SAFETY: as above.
+                unsafe { ffi::sqlite3_reset(stmt.as_ptr()) };
+                return Err(e);
+            }
+            // SAFETY: as above.
+            unsafe { ffi::sqlite3_reset(stmt.as_ptr()) };
+            let delay = busy_delay(attempt, self.busy_timeout - waited);
+            tokio::time::sleep(delay).await;
+            waited += delay;
+            attempt += 1;
+        }
+    }
+
+    /// Runs SQL without parameters or rows (transaction control), waiting out a lock
+    /// as [`Locked::step`] does.
+    pub(crate) async fn exec(&mut self, sql: &str) -> Result<()> {
+        // SAFETY: the handle is locked; the statement is finalized before returning,
+        // whatever happens (a dropped future included: `Owned`'s drop).
+        let stmt = match unsafe { super::stmt::prepare(self.db(), sql, false, sql)? } {
+            super::stmt::Prepared::Single(s) => Owned(s),
+            super::stmt::Prepared::First(s, _) => {
+                // SAFETY: as above.
+                unsafe { s.finalize() };
+                return Err(Error::Unsupported {
+                    dialect: "sqlite",
+                    feature: "several statements in transaction control".into(),
+                });
+            }
+            super::stmt::Prepared::Empty => return Ok(()),
+        };
+        let ptr = StmtPtr(NonNull::new(stmt.0.raw()).expect("a prepared statement"));
+        while self.step(ptr, true, false, sql).await? == Stepped::Row {}
+        Ok(())
+    }
+}
+
+/// A statement finalized when dropped (the connection is locked meanwhile: it is only
+/// made and dropped by code holding `&mut Locked`).
+struct Owned(super::stmt::Stmt);
+
+impl Drop for Owned {
+    fn drop(&mut self) {
+        // SAFETY: see the type; the statement is not used after this.
+        unsafe { ffi::sqlite3_finalize(self.0.raw()) };
+    }
+}
+
+/// `PRAGMA busy_timeout`, in ms.
+///
+/// # Safety
+/// `db` is locked.
+unsafe fn read_busy_timeout(db: *mut ffi::sqlite3) -> Option<Duration> {
+    let sql = "PRAGMA busy_timeout";
+    // SAFETY: the caller's promise; the statement is finalized before returning.
+    unsafe {
+        let super::stmt::Prepared::Single(stmt) = super::stmt::prepare(db, sql, false, sql).ok()?
+        else {
+            return None;
+        };
+        let ms = (ffi::sqlite3_step(stmt.raw()) == ffi::SQLITE_ROW)
+            .then(|| ffi::sqlite3_column_int64(stmt.raw(), 0));
+        stmt.finalize();
+        ms.map(|ms| Duration::from_millis(ms.max(0) as u64))
+    }
+}
+
+impl Drop for Locked {
+    fn drop(&mut self) {
+        // A statement left on the blocking pool by a dropped call is stopped first.
+        if let Some(done) = self.inflight.take() {
+            self.progress.cancel.store(true, Ordering::Relaxed);
+            done.wait();
+        }
+        // SAFETY: the handle is still locked here: statements are finalized and the
+        // busy timeout restored (replacing `on_busy`), and the progress handler removed,
+        // before the guard gives the handle back to sqlx's worker.
+        unsafe {
+            self.stmts.clear();
+            ffi::sqlite3_progress_handler(self.db(), 0, None, std::ptr::null_mut());
+            let ms = c_int::try_from(self.busy_timeout.as_millis()).unwrap_or(c_int::MAX);
+            ffi::sqlite3_busy_timeout(self.db(), ms);
+            ManuallyDrop::drop(&mut self.guard);
+        }
+    }
+}
+
+/// A SQLite connection as the pool keeps it.
+pub(crate) struct SqliteConn {
+    /// sqlx's connection, owned (from `Box::into_raw`): a raw pointer, since the lock
+    /// guard in `locked` borrows it for as long as it lives.
+    conn: NonNull<SqliteConnection>,
+    /// The lock, on the fast path once a statement has run. Dropped before `conn`.
+    locked: Option<Box<Locked>>,
+    fast: bool,
+    /// Open transaction levels on the fast path (sqlx counts its own on the other).
+    depth: usize,
+    /// Savepoint or transaction rollbacks queued by dropped guards, sent before the
+    /// next call.
+    pending_rollbacks: usize,
+}
+
+// SAFETY: `conn` is owned and used only through `&mut self` (see `Locked`).
+unsafe impl Send for SqliteConn {}
+// SAFETY: `&self` reads nothing but plain fields and sqlx's atomic depth.
+unsafe impl Sync for SqliteConn {}
+
+impl SqliteConn {
+    /// Wraps a new connection; `fast` chooses the fast path for its whole life.
+    pub(crate) fn new(conn: SqliteConnection, fast: bool) -> SqliteConn {
+        SqliteConn {
+            conn: NonNull::from(Box::leak(Box::new(conn))),
+            locked: None,
+            fast,
+            depth: 0,
+            pending_rollbacks: 0,
+        }
+    }
+
+    /// True when statements run on the fast path.
+    pub(crate) fn is_fast(&self) -> bool {
+        self.fast
+    }
+
+    /// sqlx's connection, for the sqlx path (the lock, if held, is given back first).
+    pub(crate) fn sqlx(&mut self) -> &mut SqliteConnection {
+        self.locked = None;
+        // SAFETY: no guard borrows the connection any more.
+        unsafe { self.conn.as_mut() }
+    }
+
+    /// The locked handle for the fast path: locked now if it is not yet, and the
+    /// rollbacks queued by dropped savepoint guards sent first.
+    pub(crate) async fn locked(&mut self) -> Result<&mut Locked> {
+        // A statement here never waits for I/O, so a task running many would never
+        // give the runtime a turn: tokio's cooperative budget makes it yield now and
+        // then, as a socket read would.
+        tokio::task::coop::consume_budget().await;
+        if self.locked.is_none() {
+            // SAFETY: the box stays where it is, and `locked` is dropped before it
+            // (`Drop`, `close`, `sqlx`) and is the only user of it meanwhile.
+            let conn: &'static mut SqliteConnection = unsafe { &mut *self.conn.as_ptr() };
+            // SAFETY: as above.
+            self.locked = Some(Box::new(unsafe { Locked::lock(conn).await? }));
+        }
+        self.held().settle().await?;
+        while self.pending_rollbacks > 0 {
+            let sql = rollback_sql(self.depth);
+            let locked = self.locked.as_mut().expect("locked just above");
+            locked.exec(&sql).await?;
+            self.pending_rollbacks -= 1;
+            self.depth -= 1;
+        }
+        Ok(self.locked.as_mut().expect("locked just above"))
+    }
+
+    /// The lock, taken already by [`SqliteConn::locked`].
+    fn held(&mut self) -> &mut Locked {
+        self.locked.as_mut().expect("locked by the caller")
+    }
+
+    /// How many statements the fast path keeps prepared.
+    #[cfg(test)]
+    pub(crate) fn cached_statements(&self) -> usize {
+        self.locked.as_ref().map_or(0, |l| l.stmts.len())
+    }
+
+    /// Open transaction levels (rollbacks still queued not counted).
+    pub(crate) fn depth(&self) -> usize {
+        if self.fast {
+            self.depth - self.pending_rollbacks
+        } else {
+            // SAFETY: never locked off the fast path; a shared read of sqlx's atomic.
+            sqlx::sqlite::SqliteTransactionManager::get_transaction_depth(unsafe {
+                self.conn.as_ref()
+            })
+        }
+    }
+
+    /// `BEGIN`, or a savepoint inside a transaction.
+    pub(crate) async fn begin(&mut self) -> Result<()> {
+        if !self.fast {
+            return Ok(sqlx::sqlite::SqliteTransactionManager::begin(self.sqlx(), None).await?);
+        }
+        self.locked().await?;
+        let sql = match self.depth {
+            0 => "BEGIN".to_owned(),
+            d => format!("SAVEPOINT _sqlx_savepoint_{d}"),
+        };
+        self.held().exec(&sql).await?;
+        self.depth += 1;
+        Ok(())
+    }
+
+    /// `COMMIT`, or the innermost savepoint released.
+    pub(crate) async fn commit(&mut self) -> Result<()> {
+        if !self.fast {
+            return Ok(sqlx::sqlite::SqliteTransactionManager::commit(self.sqlx()).await?);
+        }
+        self.locked().await?;
+        match self.depth {
+            0 => Ok(()),
+            1 => {
+                self.held().exec("COMMIT").await?;
+                self.depth = 0;
+                Ok(())
+            }
+            d => {
+                self.held()
+                    .exec(&format!("RELEASE SAVEPOINT _sqlx_savepoint_{}", d - 1))
+                    .await?;
+                self.depth -= 1;
+                Ok(())
+            }
+        }
+    }
+
+    /// `ROLLBACK`, or back to the innermost savepoint (which is then gone).
+    pub(crate) async fn rollback(&mut self) -> Result<()> {
+        if !self.fast {
+            return Ok(sqlx::sqlite::SqliteTransactionManager::rollback(self.sqlx()).await?);
+        }
+        self.locked().await?;
+        if self.depth == 0 {
+            return Ok(());
+        }
+        let sql = rollback_sql(self.depth);
+        let locked = self.locked.as_mut().expect("locked just above");
+        // A failed ROLLBACK still ends the level: SQLite has rolled back what it could
+        // (and a COMMIT that failed left the transaction open, which this closes).
+        let outcome = locked.exec(&sql).await;
+        self.depth -= 1;
+        if self.depth == 0 {
+            // SAFETY: the handle is locked.
+            let in_tx = unsafe { ffi::sqlite3_get_autocommit(locked.db()) } == 0;
+            if in_tx {
+                let _ = locked.exec("ROLLBACK").await;
+            }
+        }
+        outcome
+    }
+
+    /// Queues a rollback of the innermost level, sent before the next call.
+    pub(crate) fn start_rollback(&mut self) {
+        if !self.fast {
+            sqlx::sqlite::SqliteTransactionManager::start_rollback(self.sqlx());
+            return;
+        }
+        if self.depth > self.pending_rollbacks {
+            self.pending_rollbacks += 1;
+        }
+    }
+
+    /// A call that shows the connection works: on the fast path, taking the lock
+    /// (a round trip to sqlx's worker) or holding it.
+    pub(crate) async fn ping(&mut self) -> Result<()> {
+        if self.fast {
+            self.locked().await?;
+            return Ok(());
+        }
+        Ok(self.sqlx().ping().await?)
+    }
+
+    /// Closes the connection: the lock given back (statements finalized), then sqlx
+    /// closes it.
+    pub(crate) fn close(self) -> BoxFuture<'static, std::result::Result<(), sqlx::Error>> {
+        let mut me = ManuallyDrop::new(self);
+        me.locked = None;
+        // SAFETY: the guard is gone, and `me` is never dropped: the box is taken once.
+        let conn = unsafe { Box::from_raw(me.conn.as_ptr()) };
+        (*conn).close()
+    }
+}
+
+/// The rollback of transaction level `depth` (1 = the transaction).
+fn rollback_sql(depth: usize) -> String {
+    match depth {
+        0 | 1 => "ROLLBACK".to_owned(),
+        d => format!("ROLLBACK TO SAVEPOINT _sqlx_savepoint_{}", d - 1),
+    }
+}
+
+impl Drop for SqliteConn {
+    fn drop(&mut self) {
+        // The lock first (statements finalized under it), then sqlx's connection,
+        // whose worker closes the handle.
+        self.locked = None;
+        // SAFETY: owned since `new`, the guard gone, and taken nowhere else (`close`
+        // skips this drop).
+        drop(unsafe { Box::from_raw(self.conn.as_ptr()) });
+    }
+}

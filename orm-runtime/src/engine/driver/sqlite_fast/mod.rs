@@ -1,0 +1,497 @@
+//! SQLite's fast path: statements stepped directly through SQLite's C API on sqlx's
+//! own connection, locked once (see [`conn`]), instead of one round trip to sqlx's
+//! worker thread per statement and a channel message per row.
+//!
+//! The path the user sees is the same as sqlx's: the same binds stored the same way,
+//! the same rows (read by position from one buffer per result, see [`rows`]), the
+//! same errors, the same statement events. What differs:
+//!
+//! - statements run on the calling task's thread. A result of many rows yields to the
+//!   runtime every [`YIELD_AFTER`] of stepping, so other tasks (on a current-thread
+//!   runtime too) keep running; one step of one statement (a sort or an aggregate over
+//!   a large table before the first row) is not interrupted: for such statements turn
+//!   the fast path off (`EngineBuilder::sqlite_fast_path(false)`), which runs them on
+//!   sqlx's worker thread;
+//! - a statement that waits for another connection's lock waits asynchronously (see
+//!   [`conn::Locked::step`]) instead of sleeping on the thread;
+//! - a future dropped mid-result leaves the connection usable: the statement is reset
+//!   when its guard drops.
+
+pub(crate) mod conn;
+pub(crate) mod offload;
+pub(crate) mod rows;
+pub(crate) mod stmt;
+#[cfg(test)]
+mod tests;
+
+use std::ptr::NonNull;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_core::stream::BoxStream;
+use libsqlite3_sys as ffi;
+
+use self::conn::{Locked, SqliteConn, Stepped, StmtPtr};
+use self::rows::{Batch, Columns};
+use self::stmt::{Prepared, Stmt, bind_all};
+use crate::engine::QueryResult;
+use crate::engine::events::Events;
+use crate::error::Result;
+use crate::row::{Row, RowInner};
+use crate::sql::Compiled;
+use crate::value::Value;
+
+/// How long a result is stepped before the task yields to the runtime.
+pub(crate) const YIELD_AFTER: Duration = Duration::from_millis(2);
+
+/// Rows stepped between two looks at the clock.
+const ROWS_PER_CLOCK_CHECK: usize = 64;
+
+/// Resets a statement (and clears its bindings, which may point into the caller's
+/// values) when dropped: at the end of a call, on an error, or when the call's future
+/// is dropped mid-result. An owned (uncached) statement is finalized instead. A
+/// statement handed to the blocking pool (`detached`) is the job's to reset.
+struct Running {
+    stmt: StmtPtr,
+    owned: bool,
+    detached: bool,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if self.detached {
+            return;
+        }
+        // SAFETY: a `Running` lives inside a call that holds `&mut Locked`, so the
+        // connection is locked and the statement alive.
+        unsafe {
+            if self.owned {
+                ffi::sqlite3_finalize(self.stmt.as_ptr());
+            } else {
+                ffi::sqlite3_reset(self.stmt.as_ptr());
+                ffi::sqlite3_clear_bindings(self.stmt.as_ptr());
+            }
+        }
+    }
+}
+
+/// What one call produced.
+#[derive(Default)]
+struct Outcome {
+    /// One batch per statement that returned columns.
+    batches: Vec<Batch>,
+    changes: u64,
+}
+
+impl Outcome {
+    fn rows(self) -> Vec<Row> {
+        let n = self.batches.iter().map(Batch::rows).sum();
+        let mut rows = Vec::with_capacity(n);
+        for b in self.batches {
+            rows.extend(b.into_rows().map(|r| Row(RowInner::SqliteFast(r))));
+        }
+        rows
+    }
+}
+
+/// Gives the runtime a turn when a result has been stepped for [`YIELD_AFTER`].
+struct Budget {
+    since: Instant,
+}
+
+impl Budget {
+    fn new() -> Budget {
+        Budget {
+            since: Instant::now(),
+        }
+    }
+
+    async fn tick(&mut self, rows: usize) {
+        if rows % ROWS_PER_CLOCK_CHECK == 0 && self.since.elapsed() >= YIELD_AFTER {
+            tokio::task::yield_now().await;
+            self.since = Instant::now();
+        }
+    }
+}
+
+/// Runs one prepared statement to its end (or `limit` rows), binding from `offset`.
+/// Returns the anonymous parameters it consumed.
+#[allow(clippy::too_many_arguments)]
+async fn run_one(
+    l: &mut Locked,
+    stmt: StmtPtr,
+    columns: Arc<Columns>,
+    owned: bool,
+    binds: &[Value],
+    offset: usize,
+    limit: Option<usize>,
+    sql: &str,
+    out: &mut Outcome,
+) -> Result<usize> {
+    let mut running = Running {
+        stmt,
+        owned,
+        detached: false,
+    };
+    // SAFETY: the connection is locked; the statement is reset (new, or reset by the
+    // last call's `Running`); `binds` outlive `running`, which clears the bindings.
+    let used = unsafe { bind_all(l.db(), stmt.as_ptr(), binds, offset, false, sql)? };
+    // SAFETY: as above.
+    let (before, readonly) = unsafe {
+        (
+            ffi::sqlite3_total_changes64(l.db()),
+            ffi::sqlite3_stmt_readonly(stmt.as_ptr()) != 0,
+        )
+    };
+    // A query (read-only, with columns) that runs long before its first row moves to
+    // the blocking pool.
+    let watch = readonly && columns.len() > 0;
+    let mut batch = Batch::new(Arc::clone(&columns));
+    let mut budget = Budget::new();
+    while limit.is_none_or(|n| batch.rows() < n) {
+        let first = batch.rows() == 0;
+        match l.step(stmt, first, watch && first, sql).await? {
+            Stepped::Row => {}
+            Stepped::Done => break,
+            Stepped::Offload => {
+                // SAFETY: the statement is reset; its values are bound again as copies,
+                // since the job may outlive this call.
+                unsafe {
+                    ffi::sqlite3_clear_bindings(stmt.as_ptr());
+                    bind_all(l.db(), stmt.as_ptr(), binds, offset, true, sql)?;
+                }
+                running.detached = true;
+                batch = l.offload(stmt, columns, limit, owned, sql).await?;
+                break;
+            }
+        }
+        // SAFETY: the statement has just returned a row; its column count was read
+        // after the last (re)prepare (see `Stmt::refresh_columns`).
+        unsafe { batch.push_current(stmt.as_ptr()) };
+        budget.tick(batch.rows()).await;
+    }
+    if !readonly {
+        // SAFETY: as above.
+        let (after, changes) = unsafe {
+            (
+                ffi::sqlite3_total_changes64(l.db()),
+                ffi::sqlite3_changes64(l.db()),
+            )
+        };
+        // `sqlite3_changes` is left as it was by statements other than INSERT, UPDATE
+        // and DELETE: counted only when this one changed something.
+        if after != before {
+            out.changes += changes.max(0) as u64;
+        }
+    }
+    if batch.width() > 0 {
+        out.batches.push(batch);
+    }
+    drop(running);
+    Ok(used)
+}
+
+/// Runs SQL text with its binds: a cached prepared statement when it is one statement,
+/// else each statement in turn (binds consumed in order, as sqlx does).
+async fn run(l: &mut Locked, sql: &str, binds: &[Value], limit: Option<usize>) -> Result<Outcome> {
+    let mut out = Outcome::default();
+    let cached = l.stmts.get(sql).map(|stmt| {
+        // SAFETY: the connection is locked.
+        unsafe { stmt.refresh_columns() };
+        (ptr_of(stmt), Arc::clone(stmt.columns()), stmt.busy_pragma())
+    });
+    let (ptr, columns, busy_pragma) = match cached {
+        Some(found) => found,
+        // SAFETY: the connection is locked.
+        None => match unsafe { prepare_exposed(l, sql)? } {
+            Prepared::Single(stmt) => {
+                // SAFETY: as above; no cached statement is being stepped.
+                let stmt = unsafe { l.stmts.insert(sql, stmt) };
+                (ptr_of(stmt), Arc::clone(stmt.columns()), stmt.busy_pragma())
+            }
+            Prepared::First(first, _) => {
+                // SAFETY: as above.
+                unsafe { first.finalize() };
+                run_script(l, sql, binds, &mut out).await?;
+                return Ok(out);
+            }
+            Prepared::Empty => return Ok(out),
+        },
+    };
+    if busy_pragma {
+        // (Exposed already if it was prepared just now: a PRAGMA reads the setting as
+        // it is prepared.)
+        l.expose_busy_timeout();
+    }
+    let ran = run_one(l, ptr, columns, false, binds, 0, limit, sql, &mut out).await;
+    if busy_pragma {
+        l.hide_busy_timeout();
+    }
+    ran?;
+    Ok(out)
+}
+
+/// Prepares `sql` for the cache, with the connection's busy timeout exposed (and
+/// hidden again) around it when the text names `busy_timeout`.
+///
+/// # Safety
+/// The connection is locked.
+unsafe fn prepare_exposed(l: &mut Locked, sql: &str) -> Result<Prepared> {
+    let busy_pragma = stmt::mentions_busy_timeout(sql);
+    if busy_pragma {
+        l.expose_busy_timeout();
+    }
+    // SAFETY: the caller's promise.
+    let prepared = unsafe { stmt::prepare(l.db(), sql, true, sql) };
+    if busy_pragma {
+        l.hide_busy_timeout();
+    }
+    prepared
+}
+
+/// Runs each statement of `sql` in turn, uncached.
+async fn run_script(l: &mut Locked, sql: &str, binds: &[Value], out: &mut Outcome) -> Result<()> {
+    let busy_pragma = stmt::mentions_busy_timeout(sql);
+    if busy_pragma {
+        l.expose_busy_timeout();
+    }
+    let ran = run_statements(l, sql, binds, out).await;
+    if busy_pragma {
+        l.hide_busy_timeout();
+    }
+    ran
+}
+
+async fn run_statements(
+    l: &mut Locked,
+    sql: &str,
+    binds: &[Value],
+    out: &mut Outcome,
+) -> Result<()> {
+    let mut rest = 0;
+    let mut offset = 0;
+    while rest < sql.len() {
+        // SAFETY: the connection is locked.
+        let (stmt, next) = match unsafe { stmt::prepare(l.db(), &sql[rest..], false, sql)? } {
+            Prepared::Single(s) => (s, sql.len()),
+            Prepared::First(s, tail) => (s, rest + tail),
+            Prepared::Empty => break,
+        };
+        rest = next;
+        let (ptr, columns) = (ptr_of(&stmt), Arc::clone(stmt.columns()));
+        // Finalized by `run_one`'s guard.
+        std::mem::forget(stmt);
+        offset += run_one(l, ptr, columns, true, binds, offset, None, sql, out).await?;
+    }
+    Ok(())
+}
+
+fn ptr_of(stmt: &Stmt) -> StmtPtr {
+    StmtPtr(NonNull::new(stmt.raw()).expect("a prepared statement"))
+}
+
+/// `execute` on the fast path: rows (of `RETURNING`), the rows changed, and the id an
+/// INSERT generated, by the same rules as the sqlx path (`exec::execute_on`).
+pub(crate) async fn execute(
+    conn: &mut SqliteConn,
+    c: &Compiled,
+    echo: &Events,
+) -> Result<QueryResult> {
+    crate::engine::exec::check_sql_text(c.sql())?;
+    let started = echo.start();
+    let result = async {
+        let l = conn.locked().await?;
+        let insert = crate::engine::exec::is_insert(c.sql());
+        let upsert = insert && super::sqlite::is_upsert(c.sql());
+        if upsert {
+            // SAFETY: the connection is locked. See `Driver::reset_insert_id`.
+            unsafe { ffi::sqlite3_set_last_insert_rowid(l.db(), 0) };
+        }
+        let out = run(l, c.sql(), c.binds(), None).await?;
+        // SAFETY: as above.
+        let last_id = unsafe { ffi::sqlite3_last_insert_rowid(l.db()) };
+        let changes = out.changes;
+        let rows = out.rows();
+        // As `exec::execute_on`: only an INSERT that inserted reports an id, and a
+        // statement that returns rows without a count counts its rows.
+        let inserted = insert && changes > 0 && !(upsert && last_id == 0);
+        Ok(QueryResult {
+            rows_affected: if changes == 0 {
+                rows.len() as u64
+            } else {
+                changes
+            },
+            rows,
+            last_insert_id: inserted.then_some(Value::I64(last_id)),
+            inserted_primary_key: None,
+        })
+    }
+    .await;
+    echo.done(c, started, result.as_ref().map(QueryResult::rows_affected));
+    result
+}
+
+/// `fetch_all` on the fast path.
+pub(crate) async fn fetch_all(
+    conn: &mut SqliteConn,
+    c: &Compiled,
+    echo: &Events,
+) -> Result<Vec<Row>> {
+    crate::engine::exec::check_sql_text(c.sql())?;
+    let started = echo.start();
+    let result = async {
+        let l = conn.locked().await?;
+        Ok(run(l, c.sql(), c.binds(), None).await?.rows())
+    }
+    .await;
+    echo.done(c, started, result.as_ref().map(|r| r.len() as u64));
+    result
+}
+
+/// `fetch_optional` on the fast path: the first row, the statement reset after it.
+pub(crate) async fn fetch_optional(
+    conn: &mut SqliteConn,
+    c: &Compiled,
+    echo: &Events,
+) -> Result<Option<Row>> {
+    crate::engine::exec::check_sql_text(c.sql())?;
+    let started = echo.start();
+    let result = async {
+        let l = conn.locked().await?;
+        Ok(run(l, c.sql(), c.binds(), Some(1))
+            .await?
+            .rows()
+            .into_iter()
+            .next())
+    }
+    .await;
+    echo.done(c, started, result.as_ref().map(|r| u64::from(r.is_some())));
+    result
+}
+
+/// `execute_script` on the fast path: each statement in turn, the rows changed in all.
+pub(crate) async fn execute_script(conn: &mut SqliteConn, sql: &str, echo: &Events) -> Result<u64> {
+    crate::engine::exec::check_sql_text(sql)?;
+    let started = echo.start();
+    let result = async {
+        let l = conn.locked().await?;
+        let mut out = Outcome::default();
+        run_script(l, sql, &[], &mut out).await?;
+        Ok(out.changes)
+    }
+    .await;
+    if started.is_some() {
+        let shown = Compiled::new(sql, Vec::new());
+        echo.done(&shown, started, result.as_ref().map(|n| *n));
+    }
+    result
+}
+
+/// `fetch` on the fast path: rows as they are stepped. Dropped early, the stream resets
+/// its statement and leaves the connection usable.
+pub(crate) fn fetch<'a>(
+    conn: &'a mut SqliteConn,
+    c: Compiled,
+    echo: Arc<Events>,
+) -> BoxStream<'a, Result<Row>> {
+    Box::pin(async_stream::try_stream! {
+        crate::engine::exec::check_sql_text(c.sql())?;
+        let started = echo.start();
+        let l = conn
+            .locked()
+            .await
+            .inspect_err(|e| echo.done(&c, started, Err(e)))?;
+        let mut n = 0u64;
+        let streamed = stream_rows(l, &c);
+        futures_util::pin_mut!(streamed);
+        loop {
+            match futures_util::StreamExt::next(&mut streamed).await {
+                Some(Ok(row)) => {
+                    n += 1;
+                    yield row;
+                }
+                Some(Err(e)) => {
+                    echo.done(&c, started, Err(&e));
+                    Err(e)?;
+                }
+                None => break,
+            }
+        }
+        echo.done(&c, started, Ok(n));
+    })
+}
+
+/// The rows of `c`, one batch each, as its statement steps; text with several
+/// statements runs whole first.
+fn stream_rows<'a>(
+    l: &'a mut Locked,
+    c: &'a Compiled,
+) -> impl futures_core::Stream<Item = Result<Row>> + Send + 'a {
+    async_stream::try_stream! {
+        let sql = c.sql();
+        let cached = l.stmts.get(sql).map(|s| {
+            // SAFETY: the connection is locked.
+            unsafe { s.refresh_columns() };
+            (ptr_of(s), Arc::clone(s.columns()))
+        });
+        let (ptr, columns) = match cached {
+            Some(found) => found,
+            // SAFETY: the connection is locked.
+            None => match unsafe { stmt::prepare(l.db(), sql, true, sql)? } {
+                Prepared::Single(stmt) => {
+                    // SAFETY: as above; no cached statement is being stepped.
+                    let stmt = unsafe { l.stmts.insert(sql, stmt) };
+                    (ptr_of(stmt), Arc::clone(stmt.columns()))
+                }
+                Prepared::First(first, _) => {
+                    // SAFETY: as above.
+                    unsafe { first.finalize() };
+                    let mut out = Outcome::default();
+                    run_script(l, sql, c.binds(), &mut out).await?;
+                    for row in out.rows() {
+                        yield row;
+                    }
+                    return;
+                }
+                Prepared::Empty => return,
+            },
+        };
+        let mut running = Running { stmt: ptr, owned: false, detached: false };
+        // SAFETY: the connection is locked and the statement reset; `c` outlives
+        // `running`, which clears the bindings.
+        unsafe { bind_all(l.db(), ptr.as_ptr(), c.binds(), 0, false, sql)? };
+        // SAFETY: as above.
+        let watch = unsafe { ffi::sqlite3_stmt_readonly(ptr.as_ptr()) } != 0 && columns.len() > 0;
+        let mut budget = Budget::new();
+        let mut n = 0usize;
+        loop {
+            match l.step(ptr, n == 0, watch && n == 0, sql).await? {
+                Stepped::Row => {}
+                Stepped::Done => break,
+                Stepped::Offload => {
+                    // As in `run_one`: the whole result from the blocking pool.
+                    // SAFETY: as in `run_one`.
+                    unsafe {
+                        ffi::sqlite3_clear_bindings(ptr.as_ptr());
+                        bind_all(l.db(), ptr.as_ptr(), c.binds(), 0, true, sql)?;
+                    }
+                    running.detached = true;
+                    let batch = l.offload(ptr, Arc::clone(&columns), None, false, sql).await?;
+                    for row in batch.into_rows() {
+                        yield Row(RowInner::SqliteFast(row));
+                    }
+                    return;
+                }
+            }
+            let mut batch = Batch::new(Arc::clone(&columns));
+            // SAFETY: the statement has just returned a row.
+            unsafe { batch.push_current(ptr.as_ptr()) };
+            n += 1;
+            for row in batch.into_rows() {
+                yield Row(RowInner::SqliteFast(row));
+            }
+            budget.tick(n).await;
+        }
+        drop(running);
+    }
+}

@@ -1,0 +1,275 @@
+//! Rows read on the fast path: the values of every row of one result, copied out of
+//! SQLite as it steps, in one shared buffer; a [`FastRow`] is a position in it.
+//!
+//! One result is three allocations (its cells, its text and blob bytes, the shared
+//! header) whatever its row count; a row is a reference-counted pointer and an offset.
+//! Holding one row keeps its whole result alive.
+
+use std::ffi::CStr;
+use std::sync::Arc;
+
+use libsqlite3_sys as ffi;
+
+use crate::error::{Error, Result};
+use crate::value::Value;
+
+/// The columns of a prepared statement's result, shared by its rows.
+#[derive(Debug)]
+pub(crate) struct Columns {
+    names: Box<[Box<str>]>,
+    /// The declared type as sqlx names it (`INTEGER`, `BOOLEAN`, `TEXT`, ...), or
+    /// `NULL` for an expression or a type sqlx does not know.
+    types: Box<[&'static str]>,
+}
+
+impl Columns {
+    /// Reads the names and declared types of `stmt`'s result columns.
+    ///
+    /// # Safety
+    /// `stmt` is a live prepared statement, used by no other thread meanwhile.
+    pub(crate) unsafe fn read(stmt: *mut ffi::sqlite3_stmt) -> Columns {
+        // SAFETY: the caller's promise; names and declared types are valid until the
+        // statement is finalized or re-prepared, and are copied here at once.
+        unsafe {
+            let n = ffi::sqlite3_column_count(stmt).max(0);
+            let mut names = Vec::with_capacity(n as usize);
+            let mut types = Vec::with_capacity(n as usize);
+            for i in 0..n {
+                let name = ffi::sqlite3_column_name(stmt, i);
+                names.push(if name.is_null() {
+                    Box::from("")
+                } else {
+                    Box::from(CStr::from_ptr(name).to_string_lossy().as_ref())
+                });
+                let decl = ffi::sqlite3_column_decltype(stmt, i);
+                types.push(if decl.is_null() {
+                    "NULL"
+                } else {
+                    declared_type_name(&CStr::from_ptr(decl).to_string_lossy())
+                });
+            }
+            Columns {
+                names: names.into(),
+                types: types.into(),
+            }
+        }
+    }
+
+    /// The number of columns.
+    pub(crate) fn len(&self) -> usize {
+        self.names.len()
+    }
+}
+
+/// sqlx's name for a declared column type (its `DataType::from_str`), so that rows
+/// read on either path name types alike: `NULL` where sqlx knows none.
+fn declared_type_name(decl: &str) -> &'static str {
+    let s = decl.to_ascii_lowercase();
+    match s.as_str() {
+        "int4" | "int8" => "INTEGER",
+        "boolean" | "bool" => "BOOLEAN",
+        "date" => "DATE",
+        "time" => "TIME",
+        "datetime" | "timestamp" => "DATETIME",
+        _ if s.contains("int") => "INTEGER",
+        _ if s.contains("char") || s.contains("clob") || s.contains("text") => "TEXT",
+        _ if s.contains("blob") => "BLOB",
+        _ if s.contains("real") || s.contains("floa") || s.contains("doub") => "REAL",
+        _ => "NULL",
+    }
+}
+
+/// One value as SQLite returned it, by storage class; text and blobs point into the
+/// result's byte buffer.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Cell {
+    Null,
+    Int(i64),
+    Real(f64),
+    Text { start: usize, len: usize },
+    Blob { start: usize, len: usize },
+}
+
+/// Every row of one result.
+#[derive(Debug)]
+pub(crate) struct Batch {
+    columns: Arc<Columns>,
+    cells: Vec<Cell>,
+    bytes: Vec<u8>,
+}
+
+impl Batch {
+    pub(crate) fn new(columns: Arc<Columns>) -> Batch {
+        Batch {
+            columns,
+            cells: Vec::new(),
+            bytes: Vec::new(),
+        }
+    }
+
+    /// The number of columns of each row.
+    pub(crate) fn width(&self) -> usize {
+        self.columns.len()
+    }
+
+    /// The number of rows read so far.
+    pub(crate) fn rows(&self) -> usize {
+        match self.columns.len() {
+            0 => 0,
+            n => self.cells.len() / n,
+        }
+    }
+
+    /// Copies the statement's current row in.
+    ///
+    /// # Safety
+    /// `stmt` has just returned `SQLITE_ROW` and has `self.columns.len()` columns.
+    pub(crate) unsafe fn push_current(&mut self, stmt: *mut ffi::sqlite3_stmt) {
+        let n = self.columns.len();
+        self.cells.reserve(n);
+        for i in 0..n as i32 {
+            // SAFETY: the caller's promise; each pointer is read before the next call
+            // on the statement, as SQLite requires.
+            let cell = unsafe {
+                match ffi::sqlite3_column_type(stmt, i) {
+                    ffi::SQLITE_INTEGER => Cell::Int(ffi::sqlite3_column_int64(stmt, i)),
+                    ffi::SQLITE_FLOAT => Cell::Real(ffi::sqlite3_column_double(stmt, i)),
+                    ffi::SQLITE_TEXT => {
+                        let p = ffi::sqlite3_column_text(stmt, i);
+                        let len = ffi::sqlite3_column_bytes(stmt, i).max(0) as usize;
+                        let start = self.bytes.len();
+                        if len > 0 && !p.is_null() {
+                            self.bytes
+                                .extend_from_slice(std::slice::from_raw_parts(p, len));
+                        }
+                        Cell::Text { start, len }
+                    }
+                    ffi::SQLITE_BLOB => {
+                        let p = ffi::sqlite3_column_blob(stmt, i).cast::<u8>();
+                        let len = ffi::sqlite3_column_bytes(stmt, i).max(0) as usize;
+                        let start = self.bytes.len();
+                        if len > 0 && !p.is_null() {
+                            self.bytes
+                                .extend_from_slice(std::slice::from_raw_parts(p, len));
+                        }
+                        Cell::Blob { start, len }
+                    }
+                    _ => Cell::Null,
+                }
+            };
+            self.cells.push(cell);
+        }
+    }
+
+    /// The rows, each sharing the batch.
+    pub(crate) fn into_rows(self) -> impl Iterator<Item = FastRow> {
+        let n = self.columns.len();
+        let rows = self.rows();
+        let batch = Arc::new(self);
+        (0..rows).map(move |r| FastRow {
+            batch: Arc::clone(&batch),
+            start: r * n,
+        })
+    }
+}
+
+/// One row of a fast-path result.
+#[derive(Debug, Clone)]
+pub(crate) struct FastRow {
+    batch: Arc<Batch>,
+    start: usize,
+}
+
+impl FastRow {
+    pub(crate) fn len(&self) -> usize {
+        self.batch.columns.len()
+    }
+
+    pub(crate) fn names(&self) -> impl Iterator<Item = &str> {
+        self.batch.columns.names.iter().map(|n| &**n)
+    }
+
+    pub(crate) fn name(&self, i: usize) -> Option<&str> {
+        self.batch.columns.names.get(i).map(|n| &**n)
+    }
+
+    /// The declared type, as sqlx names it.
+    pub(crate) fn declared_type(&self, i: usize) -> Option<&'static str> {
+        self.batch.columns.types.get(i).copied()
+    }
+
+    fn cell(&self, i: usize) -> Cell {
+        self.batch.cells[self.start + i]
+    }
+
+    fn bytes(&self, start: usize, len: usize) -> &[u8] {
+        &self.batch.bytes[start..start + len]
+    }
+
+    /// The storage class of the value in column `i`, as sqlx names it.
+    pub(crate) fn storage_type(&self, i: usize) -> &'static str {
+        match self.cell(i) {
+            Cell::Null => "NULL",
+            Cell::Int(_) => "INTEGER",
+            Cell::Real(_) => "REAL",
+            Cell::Text { .. } => "TEXT",
+            Cell::Blob { .. } => "BLOB",
+        }
+    }
+
+    /// Column `i` as a [`Value`], from its storage class: as the sqlx path reads it
+    /// (`driver::sqlite::value_at`), a 0 or 1 in a column declared BOOLEAN is a
+    /// [`Value::Bool`].
+    pub(crate) fn value_at(&self, i: usize) -> Result<Value> {
+        Ok(match self.cell(i) {
+            Cell::Null => Value::Null,
+            Cell::Int(x @ (0 | 1)) if self.declared_type(i) == Some("BOOLEAN") => {
+                Value::Bool(x == 1)
+            }
+            Cell::Int(x) => Value::I64(x),
+            Cell::Real(x) => Value::F64(x),
+            Cell::Text { start, len } => match std::str::from_utf8(self.bytes(start, len)) {
+                Ok(s) => Value::Text(s.to_owned()),
+                Err(e) => {
+                    return Err(Error::Decode {
+                        column: self.label(i),
+                        rust_type: "Value",
+                        sql_type: self.declared_type(i).unwrap_or("TEXT").to_owned(),
+                        message: e.to_string(),
+                    });
+                }
+            },
+            Cell::Blob { start, len } => Value::Bytes(self.bytes(start, len).to_vec()),
+        })
+    }
+
+    fn label(&self, i: usize) -> String {
+        match self.name(i) {
+            Some(n) if !n.is_empty() => n.to_owned(),
+            _ => format!("#{i}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::declared_type_name;
+
+    #[test]
+    fn declared_types_are_named_as_sqlx_names_them() {
+        for (decl, name) in [
+            ("BIGINT", "INTEGER"),
+            ("INT4", "INTEGER"),
+            ("boolean", "BOOLEAN"),
+            ("VARCHAR(20)", "TEXT"),
+            ("TEXT", "TEXT"),
+            ("BLOB", "BLOB"),
+            ("DOUBLE PRECISION", "REAL"),
+            ("TIMESTAMP", "DATETIME"),
+            ("DATE", "DATE"),
+            ("NUMERIC(10, 2)", "NULL"),
+        ] {
+            assert_eq!(declared_type_name(decl), name, "{decl}");
+        }
+    }
+}
