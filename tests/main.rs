@@ -34,6 +34,7 @@ mod session;
 mod session_fixes;
 mod session_flush;
 mod session_review;
+mod sqlite_fast;
 mod statements;
 mod transactions;
 mod typed_nulls;
