@@ -28,6 +28,7 @@ mod null_and_in;
 mod pooling;
 mod post_update;
 mod reflection;
+mod row_locks;
 mod schema_ddl;
 mod server_caps;
 mod session;

@@ -73,6 +73,7 @@ fn expected(dialect: Dialect) -> Vec<Feature> {
             Nowait,
             SkipLocked,
             Upsert,
+            KeyLocks,
         ],
         // MariaDB 10.11: no FOR SHARE, no UPDATE ... RETURNING, no row alias.
         Dialect::MariaDb => vec![

@@ -104,11 +104,15 @@ pub enum Feature {
     /// which replaces the deprecated `VALUES(c)` (MariaDB keeps `VALUES(c)`). A choice of
     /// spelling: without it the compiler writes `VALUES(c)`.
     UpsertRowAlias,
+    /// PostgreSQL 9.3+'s weaker row locks, `FOR NO KEY UPDATE` and `FOR KEY SHARE`. A
+    /// choice of spelling: without it the compiler takes the nearest stronger lock the
+    /// server has (`FOR UPDATE`; `FOR SHARE` or `LOCK IN SHARE MODE`).
+    KeyLocks,
 }
 
 impl Feature {
     /// Every feature, in bit order.
-    pub const ALL: [Feature; 10] = [
+    pub const ALL: [Feature; 11] = [
         Feature::InsertReturning,
         Feature::UpdateReturning,
         Feature::DeleteReturning,
@@ -119,6 +123,7 @@ impl Feature {
         Feature::SkipLocked,
         Feature::Upsert,
         Feature::UpsertRowAlias,
+        Feature::KeyLocks,
     ];
 
     /// The construct as SQL spells it, for messages: `INSERT ... RETURNING`.
@@ -134,6 +139,7 @@ impl Feature {
             Feature::SkipLocked => "FOR UPDATE SKIP LOCKED",
             Feature::Upsert => "an upsert (INSERT ... ON CONFLICT)",
             Feature::UpsertRowAlias => "INSERT ... AS new ON DUPLICATE KEY UPDATE",
+            Feature::KeyLocks => "FOR NO KEY UPDATE / FOR KEY SHARE",
         }
     }
 
@@ -157,8 +163,11 @@ impl Dialect {
             (Dialect::Postgres, ForShare | Nowait) => Some(v(8, 1, 0)),
             (Dialect::Postgres, SkipLocked | Upsert) => Some(v(9, 5, 0)),
             (Dialect::Postgres, UpsertRowAlias) => None,
+            (Dialect::Postgres, KeyLocks) => Some(v(9, 3, 0)),
 
-            (Dialect::MySql, InsertReturning | UpdateReturning | DeleteReturning) => None,
+            (Dialect::MySql, InsertReturning | UpdateReturning | DeleteReturning | KeyLocks) => {
+                None
+            }
             (Dialect::MySql, Cte | ForShare | Nowait | SkipLocked) => Some(v(8, 0, 1)),
             (Dialect::MySql, WindowFunctions) => Some(v(8, 0, 2)),
             (Dialect::MySql, Upsert) => Some(v(4, 1, 0)),
@@ -166,7 +175,7 @@ impl Dialect {
 
             (Dialect::MariaDb, InsertReturning) => Some(v(10, 5, 0)),
             (Dialect::MariaDb, DeleteReturning) => Some(v(10, 0, 5)),
-            (Dialect::MariaDb, UpdateReturning | ForShare | UpsertRowAlias) => None,
+            (Dialect::MariaDb, UpdateReturning | ForShare | UpsertRowAlias | KeyLocks) => None,
             (Dialect::MariaDb, Cte) => Some(v(10, 2, 1)),
             (Dialect::MariaDb, WindowFunctions) => Some(v(10, 2, 0)),
             (Dialect::MariaDb, Nowait) => Some(v(10, 3, 0)),
@@ -179,7 +188,7 @@ impl Dialect {
             (Dialect::Sqlite, Cte) => Some(v(3, 8, 3)),
             (Dialect::Sqlite, WindowFunctions) => Some(v(3, 25, 0)),
             (Dialect::Sqlite, Upsert) => Some(v(3, 24, 0)),
-            (Dialect::Sqlite, ForShare | Nowait | SkipLocked | UpsertRowAlias) => None,
+            (Dialect::Sqlite, ForShare | Nowait | SkipLocked | UpsertRowAlias | KeyLocks) => None,
         }
     }
 }
@@ -415,8 +424,8 @@ mod tests {
         assert!(latest.has(Feature::UpsertRowAlias) && !latest.has(Feature::InsertReturning));
         assert_eq!(
             latest.capabilities().iter().count(),
-            Feature::ALL.len() - 3,
-            "MySQL lacks only the three RETURNINGs"
+            Feature::ALL.len() - 4,
+            "MySQL lacks only the three RETURNINGs and PostgreSQL's key locks"
         );
     }
 }

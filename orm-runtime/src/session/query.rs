@@ -90,6 +90,14 @@ impl<'s, M: Model> Query<'s, M> {
         self
     }
 
+    /// SELECT ... with a row lock of the given strength: `FOR SHARE`, PostgreSQL's
+    /// `FOR NO KEY UPDATE` and `FOR KEY SHARE` (the nearest stronger lock on MySQL and
+    /// MariaDB), `NOWAIT`, `SKIP LOCKED`; see [`Lock`](crate::sql::Lock).
+    pub fn with_lock(mut self, lock: crate::sql::Lock) -> Self {
+        self.stmt = self.stmt.with_lock(lock);
+        self
+    }
+
     /// Loads relationships of the objects found, along a typed path:
     /// `.options(selectinload(User::posts).selectinload(Post::tags))` (one SELECT per
     /// relationship per level). Several calls add several paths.

@@ -254,6 +254,16 @@ pub enum Lock {
     UpdateSkipLocked,
     /// `FOR SHARE` (`LOCK IN SHARE MODE` on MariaDB).
     Share,
+    /// PostgreSQL's `FOR NO KEY UPDATE`: an exclusive lock that still lets other
+    /// transactions take [`KeyShare`](Lock::KeyShare) (insert rows referring to the
+    /// locked one), for updates that change no key column. MySQL and MariaDB (and
+    /// PostgreSQL before 9.3) have no weaker exclusive lock: `FOR UPDATE` there.
+    NoKeyUpdate,
+    /// PostgreSQL's `FOR KEY SHARE`: the weakest share lock, which blocks only deleting
+    /// the row or changing its key. MySQL and MariaDB (and PostgreSQL before 9.3) have
+    /// no weaker shared lock: [`Share`](Lock::Share)'s there (`FOR SHARE`, or
+    /// `LOCK IN SHARE MODE`).
+    KeyShare,
 }
 
 /// Set operations between selects.

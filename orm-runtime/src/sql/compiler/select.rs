@@ -229,10 +229,15 @@ impl Compiler {
                 self.require(Feature::SkipLocked)?;
                 " FOR UPDATE SKIP LOCKED"
             }
-            Lock::Share if self.server.has(Feature::ForShare) => " FOR SHARE",
+            // Where the server has no key locks (MySQL, MariaDB, PostgreSQL before
+            // 9.3), the nearest stronger lock: FOR UPDATE, and the share lock below.
+            Lock::NoKeyUpdate if self.server.has(Feature::KeyLocks) => " FOR NO KEY UPDATE",
+            Lock::NoKeyUpdate => " FOR UPDATE",
+            Lock::KeyShare if self.server.has(Feature::KeyLocks) => " FOR KEY SHARE",
+            Lock::Share | Lock::KeyShare if self.server.has(Feature::ForShare) => " FOR SHARE",
             // MariaDB, and MySQL before 8.0.1: the older spelling of the same lock.
-            Lock::Share if self.dialect.is_mysql() => " LOCK IN SHARE MODE",
-            Lock::Share => {
+            Lock::Share | Lock::KeyShare if self.dialect.is_mysql() => " LOCK IN SHARE MODE",
+            Lock::Share | Lock::KeyShare => {
                 self.require(Feature::ForShare)?;
                 " FOR SHARE"
             }

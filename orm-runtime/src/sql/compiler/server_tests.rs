@@ -311,3 +311,55 @@ fn insert_returning_is_emulated_where_mariadb_lacks_it() {
         Err(Error::UnsupportedByServer { .. })
     ));
 }
+
+#[test]
+fn key_locks_on_postgres_and_the_nearest_stronger_lock_elsewhere() {
+    let pg = |lock| sql(&locked(lock), Dialect::Postgres.into());
+    assert_eq!(
+        pg(Lock::NoKeyUpdate),
+        r#"SELECT "users"."id" FROM "users" FOR NO KEY UPDATE"#
+    );
+    assert_eq!(
+        pg(Lock::KeyShare),
+        r#"SELECT "users"."id" FROM "users" FOR KEY SHARE"#
+    );
+    // PostgreSQL before 9.3 had neither: FOR UPDATE and FOR SHARE, which are stronger.
+    let pg92 = at(Dialect::Postgres, 9, 2, 24);
+    assert_eq!(
+        sql(&locked(Lock::NoKeyUpdate), pg92),
+        r#"SELECT "users"."id" FROM "users" FOR UPDATE"#
+    );
+    assert_eq!(
+        sql(&locked(Lock::KeyShare), pg92),
+        r#"SELECT "users"."id" FROM "users" FOR SHARE"#
+    );
+    assert_eq!(
+        sql(&locked(Lock::NoKeyUpdate), at(Dialect::Postgres, 9, 3, 0)),
+        r#"SELECT "users"."id" FROM "users" FOR NO KEY UPDATE"#
+    );
+    // MySQL and MariaDB: FOR UPDATE, and the share lock the server spells.
+    for (server, share) in [
+        (ServerInfo::from(Dialect::MySql), "FOR SHARE"),
+        (at(Dialect::MySql, 5, 7, 44), "LOCK IN SHARE MODE"),
+        (ServerInfo::from(Dialect::MariaDb), "LOCK IN SHARE MODE"),
+        (maria(3), "LOCK IN SHARE MODE"),
+    ] {
+        assert_eq!(
+            sql(&locked(Lock::NoKeyUpdate), server),
+            "SELECT `users`.`id` FROM `users` FOR UPDATE",
+            "{server}"
+        );
+        assert_eq!(
+            sql(&locked(Lock::KeyShare), server),
+            format!("SELECT `users`.`id` FROM `users` {share}"),
+            "{server}"
+        );
+    }
+    // SQLite locks the database: no row lock is written.
+    for lock in [Lock::NoKeyUpdate, Lock::KeyShare] {
+        assert_eq!(
+            sql(&locked(lock), Dialect::Sqlite.into()),
+            r#"SELECT "users"."id" FROM "users""#
+        );
+    }
+}
