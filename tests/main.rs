@@ -29,6 +29,7 @@ mod pooling;
 mod post_update;
 mod reflection;
 mod row_locks;
+mod row_values;
 mod schema_ddl;
 mod server_caps;
 mod session;

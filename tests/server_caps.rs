@@ -74,6 +74,7 @@ fn expected(dialect: Dialect) -> Vec<Feature> {
             SkipLocked,
             Upsert,
             KeyLocks,
+            RowValues,
         ],
         // MariaDB 10.11: no FOR SHARE, no UPDATE ... RETURNING, no row alias.
         Dialect::MariaDb => vec![
@@ -84,6 +85,7 @@ fn expected(dialect: Dialect) -> Vec<Feature> {
             Nowait,
             SkipLocked,
             Upsert,
+            RowValues,
         ],
         Dialect::Sqlite => vec![
             InsertReturning,
@@ -92,6 +94,7 @@ fn expected(dialect: Dialect) -> Vec<Feature> {
             Cte,
             WindowFunctions,
             Upsert,
+            RowValues,
         ],
         Dialect::MySql => unreachable!("the suite's MySQL URL points at MariaDB"),
     }
@@ -151,6 +154,7 @@ async fn the_engine_reports_the_servers_version_and_capabilities(db: &TestDb) {
                 Feature::Nowait,
                 Feature::SkipLocked,
                 Feature::Upsert,
+                Feature::RowValues,
             ]
         );
         mysql.close().await;

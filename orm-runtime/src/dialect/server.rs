@@ -108,11 +108,14 @@ pub enum Feature {
     /// choice of spelling: without it the compiler takes the nearest stronger lock the
     /// server has (`FOR UPDATE`; `FOR SHARE` or `LOCK IN SHARE MODE`).
     KeyLocks,
+    /// Row values, `(a, b) = (1, 2)` and `(a, b) IN (...)` (SQLite 3.15+; every
+    /// PostgreSQL, MySQL and MariaDB the drivers speak to).
+    RowValues,
 }
 
 impl Feature {
     /// Every feature, in bit order.
-    pub const ALL: [Feature; 11] = [
+    pub const ALL: [Feature; 12] = [
         Feature::InsertReturning,
         Feature::UpdateReturning,
         Feature::DeleteReturning,
@@ -124,6 +127,7 @@ impl Feature {
         Feature::Upsert,
         Feature::UpsertRowAlias,
         Feature::KeyLocks,
+        Feature::RowValues,
     ];
 
     /// The construct as SQL spells it, for messages: `INSERT ... RETURNING`.
@@ -140,6 +144,7 @@ impl Feature {
             Feature::Upsert => "an upsert (INSERT ... ON CONFLICT)",
             Feature::UpsertRowAlias => "INSERT ... AS new ON DUPLICATE KEY UPDATE",
             Feature::KeyLocks => "FOR NO KEY UPDATE / FOR KEY SHARE",
+            Feature::RowValues => "a row value ((a, b))",
         }
     }
 
@@ -164,6 +169,7 @@ impl Dialect {
             (Dialect::Postgres, SkipLocked | Upsert) => Some(v(9, 5, 0)),
             (Dialect::Postgres, UpsertRowAlias) => None,
             (Dialect::Postgres, KeyLocks) => Some(v(9, 3, 0)),
+            (Dialect::Postgres, RowValues) => Some(v(8, 2, 0)),
 
             (Dialect::MySql, InsertReturning | UpdateReturning | DeleteReturning | KeyLocks) => {
                 None
@@ -172,6 +178,7 @@ impl Dialect {
             (Dialect::MySql, WindowFunctions) => Some(v(8, 0, 2)),
             (Dialect::MySql, Upsert) => Some(v(4, 1, 0)),
             (Dialect::MySql, UpsertRowAlias) => Some(v(8, 0, 20)),
+            (Dialect::MySql, RowValues) => Some(v(4, 1, 0)),
 
             (Dialect::MariaDb, InsertReturning) => Some(v(10, 5, 0)),
             (Dialect::MariaDb, DeleteReturning) => Some(v(10, 0, 5)),
@@ -180,7 +187,7 @@ impl Dialect {
             (Dialect::MariaDb, WindowFunctions) => Some(v(10, 2, 0)),
             (Dialect::MariaDb, Nowait) => Some(v(10, 3, 0)),
             (Dialect::MariaDb, SkipLocked) => Some(v(10, 6, 0)),
-            (Dialect::MariaDb, Upsert) => Some(v(5, 1, 0)),
+            (Dialect::MariaDb, Upsert | RowValues) => Some(v(5, 1, 0)),
 
             (Dialect::Sqlite, InsertReturning | UpdateReturning | DeleteReturning) => {
                 Some(v(3, 35, 0))
@@ -188,6 +195,7 @@ impl Dialect {
             (Dialect::Sqlite, Cte) => Some(v(3, 8, 3)),
             (Dialect::Sqlite, WindowFunctions) => Some(v(3, 25, 0)),
             (Dialect::Sqlite, Upsert) => Some(v(3, 24, 0)),
+            (Dialect::Sqlite, RowValues) => Some(v(3, 15, 0)),
             (Dialect::Sqlite, ForShare | Nowait | SkipLocked | UpsertRowAlias | KeyLocks) => None,
         }
     }

@@ -35,9 +35,10 @@ pub use dml::{
     UpdateStatement, ValueRows, delete, insert, update,
 };
 pub use expr::{
-    AnyExpr, BinaryOp, Case, ColumnRef, Dynamic, Expr, ExprNode, ExprType, IntoExpr, IsBool, Name,
-    Numeric, OrderItem, Origin, Qualifier, Textual, Window, and_all, case, escape_like, excluded,
-    exists, false_, lit, literal_column, not_, not_exists, null, or_all, over, true_,
+    AnyExpr, BinaryOp, Case, ColumnRef, Dynamic, Expr, ExprNode, ExprType, IntoExpr, IntoTuple,
+    IntoTupleValues, IsBool, Name, Numeric, OrderItem, Origin, Qualifier, Textual, Tuple,
+    TupleMember, Window, and_all, case, escape_like, excluded, exists, false_, lit, literal_column,
+    not_, not_exists, null, or_all, over, true_, tuple,
 };
 pub use select::{
     Cte, FromClause, FromItem, IntoFromItem, IntoSelectItem, IntoSelectList, Join, JoinKind,

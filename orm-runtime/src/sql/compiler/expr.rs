@@ -81,6 +81,11 @@ impl Compiler {
                 } else {
                     self.nested(expr)?;
                     self.push(if *negated { " NOT IN (" } else { " IN (" });
+                    if self.dialect == Dialect::Sqlite && matches!(**expr, ExprNode::Tuple(_)) {
+                        // SQLite takes a row value's IN list only as a subquery:
+                        // https://www.sqlite.org/rowvalue.html#row_value_in_operator
+                        self.push("VALUES ");
+                    }
                     self.comma_exprs(list)?;
                     self.push(")");
                 }
@@ -173,6 +178,7 @@ impl Compiler {
                 self.push(")");
             }
             ExprNode::Tuple(items) => {
+                self.require(Feature::RowValues)?;
                 self.push("(");
                 self.comma_exprs(items)?;
                 self.push(")");

@@ -8,13 +8,15 @@
 //! checked by the database instead.
 //!
 //! The tree is in `node`; the typed layer in `typed`; the builders by family in
-//! `literal`, `operators`, `case` and `order` (ORDER BY items and windows).
+//! `literal`, `operators`, `case`, `order` (ORDER BY items and windows) and `tuple`
+//! (row values).
 
 mod case;
 mod literal;
 mod node;
 mod operators;
 mod order;
+mod tuple;
 mod typed;
 
 pub use case::{Case, case};
@@ -23,4 +25,5 @@ pub use node::{ColumnRef, ExprNode, Name, Origin, Qualifier};
 pub use operators::{BinaryOp, and_all, escape_like, exists, not_, not_exists, or_all};
 pub(crate) use operators::{arith_ops, expr_methods, is_integer, text_methods};
 pub use order::{OrderItem, Window, over};
+pub use tuple::{IntoTuple, IntoTupleValues, Tuple, TupleMember, tuple};
 pub use typed::{AnyExpr, Dynamic, Expr, ExprType, IntoExpr, IsBool, Numeric, Textual};
