@@ -40,4 +40,5 @@ mod sqlite_fast;
 mod statements;
 mod transactions;
 mod typed_nulls;
+mod upsert_targets;
 mod values;

@@ -86,6 +86,7 @@ fn expected(dialect: Dialect) -> Vec<Feature> {
             SkipLocked,
             Upsert,
             RowValues,
+            UpsertWithoutTarget,
         ],
         Dialect::Sqlite => vec![
             InsertReturning,
@@ -95,6 +96,7 @@ fn expected(dialect: Dialect) -> Vec<Feature> {
             WindowFunctions,
             Upsert,
             RowValues,
+            UpsertWithoutTarget,
         ],
         Dialect::MySql => unreachable!("the suite's MySQL URL points at MariaDB"),
     }
@@ -155,6 +157,7 @@ async fn the_engine_reports_the_servers_version_and_capabilities(db: &TestDb) {
                 Feature::SkipLocked,
                 Feature::Upsert,
                 Feature::RowValues,
+                Feature::UpsertWithoutTarget,
             ]
         );
         mysql.close().await;

@@ -111,11 +111,15 @@ pub enum Feature {
     /// Row values, `(a, b) = (1, 2)` and `(a, b) IN (...)` (SQLite 3.15+; every
     /// PostgreSQL, MySQL and MariaDB the drivers speak to).
     RowValues,
+    /// `ON CONFLICT DO UPDATE` without a conflict target, on a conflict with any unique
+    /// key (SQLite 3.35+; MySQL's and MariaDB's `ON DUPLICATE KEY UPDATE` never names
+    /// one). PostgreSQL requires a target.
+    UpsertWithoutTarget,
 }
 
 impl Feature {
     /// Every feature, in bit order.
-    pub const ALL: [Feature; 12] = [
+    pub const ALL: [Feature; 13] = [
         Feature::InsertReturning,
         Feature::UpdateReturning,
         Feature::DeleteReturning,
@@ -128,6 +132,7 @@ impl Feature {
         Feature::UpsertRowAlias,
         Feature::KeyLocks,
         Feature::RowValues,
+        Feature::UpsertWithoutTarget,
     ];
 
     /// The construct as SQL spells it, for messages: `INSERT ... RETURNING`.
@@ -145,6 +150,7 @@ impl Feature {
             Feature::UpsertRowAlias => "INSERT ... AS new ON DUPLICATE KEY UPDATE",
             Feature::KeyLocks => "FOR NO KEY UPDATE / FOR KEY SHARE",
             Feature::RowValues => "a row value ((a, b))",
+            Feature::UpsertWithoutTarget => "ON CONFLICT DO UPDATE without a conflict target",
         }
     }
 
@@ -167,7 +173,7 @@ impl Dialect {
             (Dialect::Postgres, Cte | WindowFunctions) => Some(v(8, 4, 0)),
             (Dialect::Postgres, ForShare | Nowait) => Some(v(8, 1, 0)),
             (Dialect::Postgres, SkipLocked | Upsert) => Some(v(9, 5, 0)),
-            (Dialect::Postgres, UpsertRowAlias) => None,
+            (Dialect::Postgres, UpsertRowAlias | UpsertWithoutTarget) => None,
             (Dialect::Postgres, KeyLocks) => Some(v(9, 3, 0)),
             (Dialect::Postgres, RowValues) => Some(v(8, 2, 0)),
 
@@ -176,7 +182,7 @@ impl Dialect {
             }
             (Dialect::MySql, Cte | ForShare | Nowait | SkipLocked) => Some(v(8, 0, 1)),
             (Dialect::MySql, WindowFunctions) => Some(v(8, 0, 2)),
-            (Dialect::MySql, Upsert) => Some(v(4, 1, 0)),
+            (Dialect::MySql, Upsert | UpsertWithoutTarget) => Some(v(4, 1, 0)),
             (Dialect::MySql, UpsertRowAlias) => Some(v(8, 0, 20)),
             (Dialect::MySql, RowValues) => Some(v(4, 1, 0)),
 
@@ -187,11 +193,12 @@ impl Dialect {
             (Dialect::MariaDb, WindowFunctions) => Some(v(10, 2, 0)),
             (Dialect::MariaDb, Nowait) => Some(v(10, 3, 0)),
             (Dialect::MariaDb, SkipLocked) => Some(v(10, 6, 0)),
-            (Dialect::MariaDb, Upsert | RowValues) => Some(v(5, 1, 0)),
+            (Dialect::MariaDb, Upsert | RowValues | UpsertWithoutTarget) => Some(v(5, 1, 0)),
 
-            (Dialect::Sqlite, InsertReturning | UpdateReturning | DeleteReturning) => {
-                Some(v(3, 35, 0))
-            }
+            (
+                Dialect::Sqlite,
+                InsertReturning | UpdateReturning | DeleteReturning | UpsertWithoutTarget,
+            ) => Some(v(3, 35, 0)),
             (Dialect::Sqlite, Cte) => Some(v(3, 8, 3)),
             (Dialect::Sqlite, WindowFunctions) => Some(v(3, 25, 0)),
             (Dialect::Sqlite, Upsert) => Some(v(3, 24, 0)),

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use super::column::Assignment;
+use super::column::{Assignment, Column, HasTable};
 use super::expr::{BinaryOp, ColumnRef, ExprNode, IntoExpr, Name, Qualifier};
 use super::select::{IntoSelectList, SelectItem, SelectStatement, and_opt, select};
 use super::{ExecPlan, InsertedKey};
@@ -28,6 +28,99 @@ impl IntoTarget for &Arc<Table> {
         Arc::clone(self)
     }
 }
+
+/// A column of an upsert's conflict target: a typed column (`User::email`) or a name.
+pub trait ConflictColumn {
+    /// The bare column name.
+    fn conflict_column(self) -> Name;
+}
+
+impl<M: HasTable, T, D> ConflictColumn for Column<M, T, D> {
+    fn conflict_column(self) -> Name {
+        Name::Borrowed(self.name())
+    }
+}
+
+impl ConflictColumn for &'static str {
+    fn conflict_column(self) -> Name {
+        Name::Borrowed(self)
+    }
+}
+
+impl ConflictColumn for String {
+    fn conflict_column(self) -> Name {
+        Name::Owned(self)
+    }
+}
+
+impl ConflictColumn for &String {
+    fn conflict_column(self) -> Name {
+        Name::Owned(self.clone())
+    }
+}
+
+impl ConflictColumn for Name {
+    fn conflict_column(self) -> Name {
+        self
+    }
+}
+
+/// An upsert's conflict target, the columns of the unique key a conflict is on: one
+/// typed column (`User::email`), a tuple of them (`(Line::order_id, Line::sku)`), or
+/// an array, slice or `Vec` of columns or names (`["order_id", "sku"]`).
+pub trait IntoConflictTarget {
+    /// The columns' bare names, in order.
+    fn into_conflict_target(self) -> Vec<Name>;
+}
+
+impl<M: HasTable, T, D> IntoConflictTarget for Column<M, T, D> {
+    fn into_conflict_target(self) -> Vec<Name> {
+        vec![self.conflict_column()]
+    }
+}
+
+impl<C: ConflictColumn, const N: usize> IntoConflictTarget for [C; N] {
+    fn into_conflict_target(self) -> Vec<Name> {
+        self.into_iter()
+            .map(ConflictColumn::conflict_column)
+            .collect()
+    }
+}
+
+impl<C: ConflictColumn> IntoConflictTarget for Vec<C> {
+    fn into_conflict_target(self) -> Vec<Name> {
+        self.into_iter()
+            .map(ConflictColumn::conflict_column)
+            .collect()
+    }
+}
+
+impl<C: ConflictColumn + Clone> IntoConflictTarget for &[C] {
+    fn into_conflict_target(self) -> Vec<Name> {
+        self.iter()
+            .cloned()
+            .map(ConflictColumn::conflict_column)
+            .collect()
+    }
+}
+
+macro_rules! conflict_target_tuple {
+    ($($c:ident),+) => {
+        impl<$($c: ConflictColumn),+> IntoConflictTarget for ($($c,)+) {
+            #[allow(non_snake_case)] // the type parameters name the tuple's members
+            fn into_conflict_target(self) -> Vec<Name> {
+                let ($($c,)+) = self;
+                vec![$($c.conflict_column()),+]
+            }
+        }
+    };
+}
+conflict_target_tuple!(A);
+conflict_target_tuple!(A, B);
+conflict_target_tuple!(A, B, C);
+conflict_target_tuple!(A, B, C, D);
+conflict_target_tuple!(A, B, C, D, E);
+conflict_target_tuple!(A, B, C, D, E, F);
 
 /// One row of values: a single assignment, a tuple of them, or a `Vec`.
 pub trait IntoRow {
@@ -381,26 +474,54 @@ impl InsertStatement {
         self
     }
 
-    /// Ignore rows that conflict on `target` (a unique key's columns).
-    pub fn on_conflict_do_nothing<I, S>(mut self, target: I) -> InsertStatement
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<Name>,
-    {
+    /// Ignore rows that conflict on `target`, a unique key's columns: typed
+    /// (`User::email`, `(Line::order_id, Line::sku)`) or named (`["email"]`); an empty
+    /// target (`[] as [&str; 0]`) ignores a conflict on any key (PostgreSQL, SQLite).
+    pub fn on_conflict_do_nothing(mut self, target: impl IntoConflictTarget) -> InsertStatement {
         self.on_conflict = Some(OnConflict::DoNothing {
-            target: target.into_iter().map(Into::into).collect(),
+            target: target.into_conflict_target(),
         });
         self
     }
 
-    /// Update the existing row when a row conflicts on `target`.
-    pub fn on_conflict_do_update<I, S>(mut self, target: I, set: impl IntoRow) -> InsertStatement
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<Name>,
-    {
+    /// Update the existing row when a row conflicts on `target`, a unique key's
+    /// columns (typed or named, as for
+    /// [`on_conflict_do_nothing`](Self::on_conflict_do_nothing)); use
+    /// [`excluded`](super::excluded) for the values the INSERT proposed. MySQL and MariaDB
+    /// take any unique key (`ON DUPLICATE KEY UPDATE`) whatever the target.
+    ///
+    /// ```
+    /// use orm_runtime::schema::{Column as Col, SqlType, Table};
+    /// use orm_runtime::sql::{Column, HasTable, excluded, insert};
+    /// use orm_runtime::Dialect;
+    /// use std::sync::{Arc, OnceLock};
+    /// struct Stock;
+    /// impl HasTable for Stock {
+    ///     const TABLE_NAME: &'static str = "stock";
+    ///     fn table() -> Arc<Table> {
+    ///         static T: OnceLock<Arc<Table>> = OnceLock::new();
+    ///         Arc::clone(T.get_or_init(|| Arc::new(Table::new("stock")
+    ///             .column(Col::new("shop", SqlType::BigInt).primary_key())
+    ///             .column(Col::new("sku", SqlType::Text).primary_key())
+    ///             .column(Col::new("qty", SqlType::Integer)))))
+    ///     }
+    /// }
+    /// const SHOP: Column<Stock, i64> = Column::new("shop");
+    /// const SKU: Column<Stock, String> = Column::new("sku");
+    /// const QTY: Column<Stock, i32> = Column::new("qty");
+    /// let stmt = insert(Stock::table())
+    ///     .values((SHOP.set(1), SKU.set("a"), QTY.set(5)))
+    ///     .on_conflict_do_update((SHOP, SKU), QTY.set(QTY + excluded(QTY)));
+    /// assert_eq!(stmt.compile(Dialect::Sqlite).unwrap().sql(),
+    ///     r#"INSERT INTO "stock" ("shop", "sku", "qty") VALUES (?, ?, ?) ON CONFLICT ("shop", "sku") DO UPDATE SET "qty" = "stock"."qty" + excluded."qty""#);
+    /// ```
+    pub fn on_conflict_do_update(
+        mut self,
+        target: impl IntoConflictTarget,
+        set: impl IntoRow,
+    ) -> InsertStatement {
         self.on_conflict = Some(OnConflict::DoUpdate {
-            target: target.into_iter().map(Into::into).collect(),
+            target: target.into_conflict_target(),
             set: set.into_row(),
             filter: None,
         });
@@ -415,8 +536,12 @@ impl InsertStatement {
         self
     }
 
-    /// MySQL's `ON DUPLICATE KEY UPDATE ...` (on PostgreSQL and SQLite use
-    /// [`on_conflict_do_update`](Self::on_conflict_do_update), which needs a target).
+    /// Update the existing row when a row conflicts on any unique key: MySQL's and
+    /// MariaDB's `ON DUPLICATE KEY UPDATE ...`, SQLite's `ON CONFLICT DO UPDATE` without
+    /// a conflict target (SQLite 3.35+,
+    /// [`Feature::UpsertWithoutTarget`](crate::dialect::Feature::UpsertWithoutTarget)).
+    /// PostgreSQL requires a target: there it is an error, and
+    /// [`on_conflict_do_update`](Self::on_conflict_do_update) names the key.
     pub fn on_duplicate_key_update(mut self, set: impl IntoRow) -> InsertStatement {
         self.on_conflict = Some(OnConflict::DoUpdate {
             target: Vec::new(),

@@ -31,8 +31,8 @@ pub use column::{
     Alias, Assignment, Column, ColumnName, Deferrable, Eager, HasTable, IsDeferrable, alias, column,
 };
 pub use dml::{
-    DeleteStatement, InsertStatement, IntoRow, IntoRows, IntoTarget, OnConflict, RowValue,
-    UpdateStatement, ValueRows, delete, insert, update,
+    ConflictColumn, DeleteStatement, InsertStatement, IntoConflictTarget, IntoRow, IntoRows,
+    IntoTarget, OnConflict, RowValue, UpdateStatement, ValueRows, delete, insert, update,
 };
 pub use expr::{
     AnyExpr, BinaryOp, Case, ColumnRef, Dynamic, Expr, ExprNode, ExprType, IntoExpr, IntoTuple,

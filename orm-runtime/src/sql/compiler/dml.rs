@@ -105,6 +105,16 @@ impl Compiler {
 
     fn on_conflict(&mut self, s: &InsertStatement, oc: &OnConflict) -> Result<()> {
         self.require(Feature::Upsert)?;
+        let target = match oc {
+            OnConflict::DoNothing { target } | OnConflict::DoUpdate { target, .. } => target,
+        };
+        if let Some(col) = target.iter().find(|c| s.table.get_column(c).is_none()) {
+            return Err(Error::UnknownColumn {
+                table: s.table.full_name(),
+                column: col.to_string(),
+                available: s.table.column_list(),
+            });
+        }
         if self.dialect.is_mysql() {
             // MySQL 8.0.20 deprecates `VALUES(col)` for the row alias; the alias names
             // the VALUES rows, so an INSERT from a SELECT or of DEFAULT VALUES keeps
@@ -131,9 +141,6 @@ impl Compiler {
             return r;
         }
         self.push(" ON CONFLICT");
-        let target = match oc {
-            OnConflict::DoNothing { target } | OnConflict::DoUpdate { target, .. } => target,
-        };
         if !target.is_empty() {
             self.push(" (");
             self.ident_list(target);
@@ -146,11 +153,15 @@ impl Compiler {
                 filter,
                 target,
             } => {
-                if target.is_empty() {
+                if target.is_empty() && self.dialect == Dialect::Postgres {
                     return Err(unsupported(
                         self.dialect,
-                        "ON CONFLICT DO UPDATE without a conflict target (use on_conflict_do_update with the key's columns)",
+                        "ON CONFLICT DO UPDATE without a conflict target (name the unique key's columns with on_conflict_do_update)",
                     ));
+                }
+                if target.is_empty() {
+                    // SQLite 3.35+ takes a conflict on any key.
+                    self.require(Feature::UpsertWithoutTarget)?;
                 }
                 self.push(" DO UPDATE SET ");
                 self.assignments(set)?;
@@ -395,7 +406,7 @@ mod tests {
     }
 
     #[test]
-    fn on_duplicate_key_update_needs_a_target_elsewhere() {
+    fn an_upsert_without_a_target_on_mysql_and_sqlite_but_not_postgres() {
         let stmt = insert(User::table())
             .values(User::id.set(1))
             .on_duplicate_key_update(User::karma.set(0));
@@ -403,11 +414,72 @@ mod tests {
             stmt.compile(Dialect::MariaDb).unwrap().sql(),
             "INSERT INTO `users` (`id`) VALUES (?) ON DUPLICATE KEY UPDATE `karma` = ?"
         );
+        assert_eq!(
+            stmt.compile(Dialect::Sqlite).unwrap().sql(),
+            r#"INSERT INTO "users" ("id") VALUES (?) ON CONFLICT DO UPDATE SET "karma" = ?"#
+        );
         let err = stmt.compile(Dialect::Postgres).unwrap_err();
         assert!(
-            err.to_string().contains("without a conflict target"),
-            "{err}"
+            matches!(err, crate::error::Error::Unsupported { .. }),
+            "{err:?}"
         );
+        assert_eq!(
+            err.to_string(),
+            "ON CONFLICT DO UPDATE without a conflict target (name the unique key's columns with on_conflict_do_update) is not supported by the postgresql dialect"
+        );
+    }
+
+    #[test]
+    fn conflict_targets_given_as_typed_columns() {
+        let one = insert(User::table())
+            .values((User::id.set(1), User::name.set("ed")))
+            .on_conflict_do_nothing(User::name);
+        check(
+            &one,
+            r#"INSERT INTO "users" ("id", "name") VALUES ($1, $2) ON CONFLICT ("name") DO NOTHING"#,
+            "INSERT INTO `users` (`id`, `name`) VALUES (?, ?) ON DUPLICATE KEY UPDATE `name` = `name`",
+            r#"INSERT INTO "users" ("id", "name") VALUES (?, ?) ON CONFLICT ("name") DO NOTHING"#,
+        );
+        let two = insert(User::table())
+            .values((User::id.set(1), User::name.set("ed"), User::karma.set(2)))
+            .on_conflict_do_update(
+                (User::id, User::name),
+                User::karma.set(User::karma + excluded(User::karma)),
+            );
+        assert_eq!(
+            two.compile(Dialect::Postgres).unwrap().sql(),
+            r#"INSERT INTO "users" ("id", "name", "karma") VALUES ($1, $2, $3) ON CONFLICT ("id", "name") DO UPDATE SET "karma" = "users"."karma" + excluded."karma""#
+        );
+        // The same as naming them.
+        let named = insert(User::table())
+            .values((User::id.set(1), User::name.set("ed"), User::karma.set(2)))
+            .on_conflict_do_update(
+                ["id", "name"],
+                User::karma.set(User::karma + excluded(User::karma)),
+            );
+        assert_eq!(two, named);
+        let arr = insert(User::table())
+            .values(User::id.set(1))
+            .on_conflict_do_nothing([User::id]);
+        assert!(
+            arr.compile(Dialect::Sqlite)
+                .unwrap()
+                .sql()
+                .ends_with(r#"ON CONFLICT ("id") DO NOTHING"#)
+        );
+    }
+
+    #[test]
+    fn a_conflict_target_the_table_lacks_is_an_error_naming_it() {
+        let stmt = insert(User::table())
+            .values(User::id.set(1))
+            .on_conflict_do_nothing(["nmae"]);
+        for d in [Dialect::Postgres, Dialect::MySql, Dialect::Sqlite] {
+            assert_eq!(
+                stmt.compile(d).unwrap_err().to_string(),
+                "table `users` has no column `nmae`; it has: id, name, email, karma, manager_id"
+            );
+        }
     }
 
     #[test]

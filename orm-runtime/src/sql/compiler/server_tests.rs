@@ -363,3 +363,34 @@ fn key_locks_on_postgres_and_the_nearest_stronger_lock_elsewhere() {
         );
     }
 }
+
+#[test]
+fn an_upsert_without_a_target_needs_sqlite_3_35() {
+    let stmt = insert(User::table())
+        .values((User::id.set(1), User::name.set("ed")))
+        .on_duplicate_key_update(User::name.set(excluded(User::name)));
+    assert_eq!(
+        too_old(&stmt, at(Dialect::Sqlite, 3, 34, 1)),
+        "ON CONFLICT DO UPDATE without a conflict target is not supported by the server, SQLite 3.34.1: it needs SQLite 3.35.0 or later"
+    );
+    assert_eq!(
+        sql(&stmt, at(Dialect::Sqlite, 3, 35, 0)),
+        r#"INSERT INTO "users" ("id", "name") VALUES (?, ?) ON CONFLICT DO UPDATE SET "name" = excluded."name""#
+    );
+    // DO NOTHING without a target is as old as SQLite's upsert.
+    let nothing = insert(User::table())
+        .values(User::id.set(1))
+        .on_conflict_do_nothing([] as [&str; 0]);
+    assert_eq!(
+        sql(&nothing, at(Dialect::Sqlite, 3, 24, 0)),
+        r#"INSERT INTO "users" ("id") VALUES (?) ON CONFLICT DO NOTHING"#
+    );
+    // MySQL and MariaDB never name the key.
+    assert_eq!(sql(&stmt, maria(3)), MY_UPSERT_VALUES);
+    assert_eq!(sql(&stmt, at(Dialect::MySql, 5, 7, 44)), MY_UPSERT_VALUES);
+    // PostgreSQL always needs it: the dialect's error, whatever the version.
+    assert_eq!(
+        stmt.compile(Dialect::Postgres).unwrap_err().to_string(),
+        "ON CONFLICT DO UPDATE without a conflict target (name the unique key's columns with on_conflict_do_update) is not supported by the postgresql dialect"
+    );
+}
