@@ -87,11 +87,62 @@ pub use orm_runtime::{FromRow, FromRowAt, columns_of};
 
 pub use orm_runtime::sql::func;
 pub use orm_runtime::sql::{
-    Expr, alias, and_all, case, delete, excluded, exists, insert, lit, not_, not_exists, or_all,
-    over, select, update,
+    DeleteStatement, Expr, InsertStatement, SelectStatement, UpdateStatement, alias, and_all, case,
+    delete, excluded, exists, insert, lit, not_, not_exists, or_all, over, select, tuple, update,
 };
 
 /// The names most programs need: `use orm::prelude::*;`.
+///
+/// The statement builders and the types they return (to name in a helper's
+/// signature), SQL functions, row values, locks, models, the Session, and the engine:
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use orm::prelude::*;
+///
+/// #[derive(Model, Debug, Clone)]
+/// #[orm(table = "lines")]
+/// pub struct Line {
+///     #[orm(primary_key)]
+///     pub id: i64,
+///     pub order_id: i64,
+///     #[orm(max_length = 20)]
+///     pub sku: String,
+///     pub qty: i32,
+/// }
+///
+/// fn add(order_id: i64, sku: &str, qty: i32) -> InsertStatement {
+///     insert(Line::table()).values((Line::order_id.set(order_id), Line::sku.set(sku), Line::qty.set(qty)))
+/// }
+/// fn restock(sku: &str) -> UpdateStatement {
+///     update(Line::table()).set(Line::qty.set(Line::qty + 1)).filter(Line::sku.eq(sku))
+/// }
+/// fn drop_empty() -> DeleteStatement {
+///     delete(Line::table()).filter(Line::qty.eq(0))
+/// }
+/// fn lines_of(keys: &[(i64, &str)]) -> SelectStatement {
+///     select((Line::order_id, Line::sku, Line::qty))
+///         .filter(tuple((Line::order_id, Line::sku)).in_(keys.iter().copied()))
+///         .order_by(Line::id.asc())
+/// }
+///
+/// let engine = create_engine("sqlite::memory:").await?;
+/// MetaData::new().with::<Line>().create_all(&engine).await?;
+/// for (order, sku, qty) in [(1, "a", 2), (1, "b", 0), (2, "a", 5), (2, "c", 1)] {
+///     engine.execute(add(order, sku, qty)).await?;
+/// }
+/// engine.execute(restock("a")).await?;
+/// engine.execute(drop_empty()).await?;
+/// let rows = engine.fetch_all(lines_of(&[(1, "a"), (1, "b"), (2, "a")]).with_lock(Lock::Update)).await?;
+/// let got: Vec<(i64, String, i32)> =
+///     rows.iter().map(|r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).collect::<Result<_, Error>>()?;
+/// assert_eq!(got, [(1, "a".to_owned(), 3), (2, "a".to_owned(), 6)]);
+/// let total = engine.fetch_one(select(func::sum(Line::qty).label("total"))).await?;
+/// assert_eq!(total.get::<i64>("total")?, 10);
+/// let n = engine.fetch_one(text("SELECT count(*) AS n FROM lines WHERE qty > :q").bind("q", 1)).await?;
+/// assert_eq!(n.get::<i64>("n")?, 2);
+/// # Ok::<(), orm::Error>(()) }).unwrap();
+/// ```
 pub mod prelude {
     pub use orm_derive::Model;
     pub use orm_runtime::loading::{
@@ -99,14 +150,16 @@ pub mod prelude {
         subqueryload, undefer,
     };
     pub use orm_runtime::schema::{MetaData, SqlType, Table};
-    pub use orm_runtime::session::{Obj, ObjectState, Session};
+    pub use orm_runtime::session::{Obj, ObjectState, Query, Session};
     pub use orm_runtime::sql::{
-        Column, Dynamic, Expr, HasTable, alias, and_all, case, delete, excluded, exists, func,
-        insert, lit, not_, not_exists, or_all, over, select, update,
+        AnyExpr, Column, DeleteStatement, Dynamic, Expr, HasTable, InsertStatement, IntoExpr, Lock,
+        OrderItem, SelectStatement, Tuple, UpdateStatement, alias, and_all, case, delete, excluded,
+        exists, false_, func, insert, lit, not_, not_exists, null, or_all, over, select, true_,
+        tuple, update,
     };
     pub use orm_runtime::{
-        Connection, Dialect, Engine, Error, Executable, Row, Savepoint, Transaction, Value,
-        create_engine, text,
+        Compiled, Connection, Dialect, Engine, Error, Executable, QueryResult, Row, Savepoint,
+        TextClause, Transaction, Value, create_engine, text,
     };
     pub use orm_runtime::{Deferred, Model, Related, Relationship, columns_of};
 }
