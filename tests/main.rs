@@ -21,6 +21,7 @@ mod engine_options;
 mod inserted_keys;
 mod joined;
 mod json_nulls;
+mod labels;
 mod loading;
 mod model_events;
 mod models;

@@ -1,6 +1,7 @@
 //! `SELECT` statements: select lists, FROM and joins, WHERE, GROUP BY/HAVING, ORDER BY,
 //! LIMIT/OFFSET, locking, set operations, subqueries and CTEs.
 
+use std::marker::PhantomData;
 use std::sync::Arc;
 
 use super::column::{Alias, Column, HasTable, qualified};
@@ -8,13 +9,103 @@ use super::expr::{AnyExpr, Expr, ExprNode, IntoExpr, Name, OrderItem, Qualifier}
 use crate::schema::Table;
 use crate::value::Value;
 
-/// An expression with a name in a select list: `expr AS name`.
-#[derive(Debug, Clone, PartialEq, Hash)]
-pub struct Labeled {
+/// An expression with a name in a select list, `expr AS name`, typed as the expression
+/// (`T`): made by `.label(name)` on any expression or column.
+///
+/// The label stands for the expression where SQL lets an output column's name do so:
+/// in ORDER BY, `.asc()` and `.desc()` order by the name (`ORDER BY "total" DESC`)
+/// without repeating the expression, its name or its type.
+///
+/// ```
+/// use orm_runtime::schema::{Column as Col, SqlType, Table};
+/// use orm_runtime::sql::{func, select};
+/// use orm_runtime::Dialect;
+/// let invoice = std::sync::Arc::new(Table::new("invoice")
+///     .column(Col::new("customer_id", SqlType::BigInt))
+///     .column(Col::new("total", SqlType::Double)));
+/// let total = func::sum(invoice.c("total")).label("sum_total");
+/// let stmt = select((invoice.c("customer_id"), total.clone()))
+///     .group_by(invoice.c("customer_id"))
+///     .order_by(total.desc());
+/// assert_eq!(stmt.compile(Dialect::Postgres).unwrap().sql(),
+///     r#"SELECT "invoice"."customer_id", sum("invoice"."total") AS "sum_total" FROM "invoice" GROUP BY "invoice"."customer_id" ORDER BY "sum_total" DESC"#);
+/// ```
+pub struct Labeled<T> {
     /// The expression.
     pub expr: ExprNode,
     /// The label.
     pub name: Name,
+    _t: PhantomData<fn() -> T>,
+}
+
+impl<T> Labeled<T> {
+    /// `expr AS name`, typed as `T`.
+    pub fn new(expr: ExprNode, name: impl Into<Name>) -> Labeled<T> {
+        Labeled {
+            expr,
+            name: name.into(),
+            _t: PhantomData,
+        }
+    }
+
+    /// The label.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The label as an expression of type `T`: its bare name, `"total"`. ORDER BY takes
+    /// it on every database (as [`asc`](Self::asc)/[`desc`](Self::desc) do); GROUP BY
+    /// and HAVING on MySQL, MariaDB and SQLite only (PostgreSQL reads a name there as
+    /// an input column's).
+    pub fn reference(&self) -> Expr<T> {
+        super::column::column(self.name.clone())
+    }
+
+    /// Ascending ORDER BY the label's name.
+    pub fn asc(self) -> OrderItem {
+        OrderItem {
+            expr: self.reference().node,
+            desc: false,
+            nulls_first: None,
+        }
+    }
+
+    /// Descending ORDER BY the label's name.
+    pub fn desc(self) -> OrderItem {
+        OrderItem {
+            expr: self.reference().node,
+            desc: true,
+            nulls_first: None,
+        }
+    }
+}
+
+impl<T> Clone for Labeled<T> {
+    fn clone(&self) -> Self {
+        Labeled::new(self.expr.clone(), self.name.clone())
+    }
+}
+
+impl<T> std::fmt::Debug for Labeled<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Labeled")
+            .field("expr", &self.expr)
+            .field("name", &self.name)
+            .finish()
+    }
+}
+
+impl<T> PartialEq for Labeled<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.expr == other.expr && self.name == other.name
+    }
+}
+
+/// `ORDER BY label` (ascending).
+impl<T> From<Labeled<T>> for OrderItem {
+    fn from(l: Labeled<T>) -> OrderItem {
+        l.asc()
+    }
 }
 
 /// One item of a select list.
@@ -53,7 +144,7 @@ impl<T: AnyExpr> IntoSelectItem for T {
     }
 }
 
-impl IntoSelectItem for Labeled {
+impl<T> IntoSelectItem for Labeled<T> {
     fn into_select_item(self) -> SelectItem {
         SelectItem {
             expr: self.expr,
@@ -808,8 +899,48 @@ impl Cte {
 mod tests {
     use crate::dialect::Dialect;
 
-    use crate::sql::fixtures::{Order, Post, User, check_same};
+    use crate::sql::fixtures::{Order, Post, User, check, check_same};
     use crate::sql::*;
+
+    #[test]
+    fn a_label_orders_by_its_name() {
+        let total = func::sum(Post::score).label("total");
+        let stmt = select((Post::user_id, total.clone()))
+            .group_by(Post::user_id)
+            .order_by(total.clone().desc())
+            .order_by(total.clone());
+        check(
+            &stmt,
+            r#"SELECT "posts"."user_id", sum("posts"."score") AS "total" FROM "posts" GROUP BY "posts"."user_id" ORDER BY "total" DESC, "total" ASC"#,
+            "SELECT `posts`.`user_id`, sum(`posts`.`score`) AS `total` FROM `posts` GROUP BY `posts`.`user_id` ORDER BY `total` DESC, `total` ASC",
+            r#"SELECT "posts"."user_id", sum("posts"."score") AS "total" FROM "posts" GROUP BY "posts"."user_id" ORDER BY "total" DESC, "total" ASC"#,
+        );
+        // The reference is typed as the expression: it compares with its values (in
+        // HAVING on MySQL and SQLite; PostgreSQL reads the name as an input column).
+        let having = select((Post::user_id, total.clone()))
+            .group_by(Post::user_id)
+            .having(total.reference().gt(2.5));
+        assert_eq!(
+            having.compile(Dialect::MySql).unwrap().sql(),
+            "SELECT `posts`.`user_id`, sum(`posts`.`score`) AS `total` FROM `posts` GROUP BY `posts`.`user_id` HAVING `total` > ?"
+        );
+        assert_eq!(
+            having.compile(Dialect::Sqlite).unwrap().binds(),
+            [crate::value::Value::F64(2.5)]
+        );
+    }
+
+    #[test]
+    fn a_label_orders_a_compound_select() {
+        let n = lit(1i64).label("n");
+        let stmt = select((User::id, n.clone()))
+            .union_all(select((Post::id, lit(2i64))))
+            .order_by(n.desc());
+        check_same(
+            &stmt,
+            r#"SELECT "users"."id", $1 AS "n" FROM "users" UNION ALL SELECT "posts"."id", $2 FROM "posts" ORDER BY "n" DESC"#,
+        );
+    }
 
     #[test]
     fn repeated_filter_calls_are_anded() {

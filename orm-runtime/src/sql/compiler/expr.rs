@@ -431,7 +431,7 @@ impl Compiler {
                 self.push(" ");
             }
             self.push("ORDER BY ");
-            self.order_items(&w.order_by)?;
+            self.order_items(&w.order_by, &[])?;
         }
         Ok(())
     }

@@ -13,14 +13,27 @@ use crate::sql::select::{
 use super::{Compiler, collect_qualifiers, table_qualifier, unsupported};
 
 impl Compiler {
-    pub(super) fn order_items(&mut self, items: &[OrderItem]) -> Result<()> {
+    /// ORDER BY items; `labels` is the select list whose labels the items may name.
+    pub(super) fn order_items(&mut self, items: &[OrderItem], labels: &[SelectItem]) -> Result<()> {
         for (i, item) in items.iter().enumerate() {
             if i > 0 {
                 self.push(", ");
             }
-            if let (Some(first), true) = (item.nulls_first, self.dialect.is_mysql()) {
-                // MySQL has no NULLS FIRST/LAST: sort on the NULL test first.
-                self.nested(&item.expr)?;
+            // MySQL has no NULLS FIRST/LAST: sort on the NULL test first, unless the
+            // placement asked for is its own (NULLs sort as the lowest values).
+            if let (Some(first), true) = (item.nulls_first, self.dialect.is_mysql())
+                && first == item.desc
+            {
+                // A label's name cannot stand in an expression over an aggregate
+                // ("reference to group function"): test the labelled expression.
+                let tested = match &item.expr {
+                    ExprNode::Column(c) if c.qualifier.is_none() => labels
+                        .iter()
+                        .find(|l| l.label.as_deref() == Some(&*c.name))
+                        .map_or(&item.expr, |l| &l.expr),
+                    e => e,
+                };
+                self.nested(tested)?;
                 self.push(if first {
                     " IS NOT NULL, "
                 } else {
@@ -90,11 +103,15 @@ impl Compiler {
             if matches!(s.body, SelectBody::Compound { .. }) {
                 // A compound's ORDER BY sees only its output columns, by bare name.
                 let was = std::mem::replace(&mut self.bare_columns, true);
-                let r = self.order_items(&s.order_by);
+                let r = self.order_items(&s.order_by, &[]);
                 self.bare_columns = was;
                 r?;
             } else {
-                self.order_items(&s.order_by)?;
+                let labels = match &s.body {
+                    SelectBody::Core(core) => &core.columns[..],
+                    SelectBody::Compound { .. } => &[],
+                };
+                self.order_items(&s.order_by, labels)?;
             }
         }
         self.limit_offset(s.limit.as_ref(), s.offset.as_ref());
@@ -542,6 +559,34 @@ mod tests {
             r#"SELECT "users"."id" FROM "users" ORDER BY "users"."email" ASC NULLS LAST, "users"."karma" DESC NULLS FIRST"#,
             "SELECT `users`.`id` FROM `users` ORDER BY `users`.`email` IS NULL, `users`.`email` ASC, `users`.`karma` IS NOT NULL, `users`.`karma` DESC",
             r#"SELECT "users"."id" FROM "users" ORDER BY "users"."email" ASC NULLS LAST, "users"."karma" DESC NULLS FIRST"#,
+        );
+    }
+
+    #[test]
+    fn nulls_where_mysql_puts_them_anyway_need_no_null_test() {
+        // MySQL sorts NULLs as the lowest values: first ascending, last descending.
+        check(
+            &select(User::id)
+                .order_by(User::email.asc().nulls_first())
+                .order_by(User::karma.desc().nulls_last()),
+            r#"SELECT "users"."id" FROM "users" ORDER BY "users"."email" ASC NULLS FIRST, "users"."karma" DESC NULLS LAST"#,
+            "SELECT `users`.`id` FROM `users` ORDER BY `users`.`email` ASC, `users`.`karma` DESC",
+            r#"SELECT "users"."id" FROM "users" ORDER BY "users"."email" ASC NULLS FIRST, "users"."karma" DESC NULLS LAST"#,
+        );
+    }
+
+    #[test]
+    fn mysql_tests_a_labelled_expression_for_null_not_its_label() {
+        // MySQL refuses a label of an aggregate inside an expression ("reference to
+        // group function"): the NULL test repeats the expression, the sort uses the name.
+        let total = func::sum(Post::score).label("total");
+        check(
+            &select((Post::user_id, total.clone()))
+                .group_by(Post::user_id)
+                .order_by(total.desc().nulls_first()),
+            r#"SELECT "posts"."user_id", sum("posts"."score") AS "total" FROM "posts" GROUP BY "posts"."user_id" ORDER BY "total" DESC NULLS FIRST"#,
+            "SELECT `posts`.`user_id`, sum(`posts`.`score`) AS `total` FROM `posts` GROUP BY `posts`.`user_id` ORDER BY sum(`posts`.`score`) IS NOT NULL, `total` DESC",
+            r#"SELECT "posts"."user_id", sum("posts"."score") AS "total" FROM "posts" GROUP BY "posts"."user_id" ORDER BY "total" DESC NULLS FIRST"#,
         );
     }
 

@@ -292,12 +292,10 @@ macro_rules! expr_methods {
             ExprNode::Cast(Box::new(self.into_node()), sql_type).typed()
         }
 
-        /// Names the expression in a select list: `self AS name`.
-        pub fn label(self, name: impl Into<Name>) -> crate::sql::select::Labeled {
-            crate::sql::select::Labeled {
-                expr: self.into_node(),
-                name: name.into(),
-            }
+        /// Names the expression in a select list: `self AS name`. The label keeps the
+        /// expression's type, and orders by its name: `.order_by(total.desc())`.
+        pub fn label(self, name: impl Into<Name>) -> crate::sql::select::Labeled<T> {
+            crate::sql::select::Labeled::new(self.into_node(), name)
         }
     };
 }
