@@ -23,6 +23,7 @@ mod joined;
 mod json_nulls;
 mod labels;
 mod loading;
+mod mixed_arithmetic;
 mod model_events;
 mod models;
 mod null_and_in;

@@ -35,10 +35,11 @@ pub use dml::{
     IntoTarget, OnConflict, RowValue, UpdateStatement, ValueRows, delete, insert, update,
 };
 pub use expr::{
-    AnyExpr, BinaryOp, Case, ColumnRef, Dynamic, Expr, ExprNode, ExprType, IntoExpr, IntoTuple,
-    IntoTupleValues, IsBool, Name, Numeric, OrderItem, Origin, Qualifier, Textual, Tuple,
-    TupleMember, Window, and_all, case, escape_like, excluded, exists, false_, lit, literal_column,
-    not_, not_exists, null, or_all, over, true_, tuple,
+    AnyExpr, ArithOperand, ArithResult, BinaryOp, Case, ColumnRef, Dynamic, Expr, ExprNode,
+    ExprType, IntoExpr, IntoTuple, IntoTupleValues, IsBool, Name, NotNull, NullFlag, Nullable,
+    Nullity, Numeric, OrderItem, Origin, Promote, Qualifier, Textual, Tuple, TupleMember, Window,
+    and_all, case, escape_like, excluded, exists, false_, lit, literal_column, not_, not_exists,
+    null, or_all, over, true_, tuple,
 };
 pub use select::{
     Cte, FromClause, FromItem, IntoFromItem, IntoSelectItem, IntoSelectList, Join, JoinKind,

@@ -5,7 +5,10 @@
 use super::literal::{false_, true_};
 use super::node::{ExprNode, Name};
 use super::order::OrderItem;
-use super::typed::{Expr, ExprType, IntoExpr, IsBool, Numeric, Textual};
+use super::typed::{
+    Expr, ExprType, IntoExpr, IsBool, NotNull, NullFlag, Nullable, Nullity, Numeric, Promote,
+    Textual,
+};
 use crate::schema::SqlType;
 use crate::sql::select::SelectStatement;
 use crate::value::Value;
@@ -475,38 +478,126 @@ where
     }
 }
 
-/// Arithmetic operators for a type `$ty<..., T>` with numeric base.
+/// The right operand of arithmetic on a left operand of base type `L`: a value (bound
+/// as `L`, as a comparison binds it), or a typed column or expression of any numeric
+/// type, which [`Promote`]s the result.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be added to, subtracted from, multiplied with or divide a `{L}` expression",
+    label = "expected a number, or a numeric column or expression",
+    note = "integers, floats and Decimal mix (integer op decimal is a decimal; anything op float is a float)"
+)]
+pub trait ArithOperand<L> {
+    /// The result's base type.
+    type Base: ExprType;
+    /// Whether this operand may be NULL.
+    type Flag: NullFlag;
+    /// The operand's tree.
+    fn into_operand(self) -> ExprNode;
+}
+
+impl<L: Promote<U::Base>, U: ExprType + Nullity> ArithOperand<L> for Expr<U> {
+    type Base = L::Output;
+    type Flag = U::Flag;
+    fn into_operand(self) -> ExprNode {
+        self.node
+    }
+}
+
+impl<L: Promote<U::Base>, U: ExprType + Nullity> ArithOperand<L> for &Expr<U> {
+    type Base = L::Output;
+    type Flag = U::Flag;
+    fn into_operand(self) -> ExprNode {
+        self.node.clone()
+    }
+}
+
+impl<L: Promote<U::Base>, M: crate::sql::column::HasTable, U: ExprType + Nullity, D> ArithOperand<L>
+    for crate::sql::column::Column<M, U, D>
+{
+    type Base = L::Output;
+    type Flag = U::Flag;
+    fn into_operand(self) -> ExprNode {
+        self.into_node()
+    }
+}
+
+impl<L: ExprType, V> ArithOperand<L> for Option<V>
+where
+    Option<V>: IntoExpr<L>,
+{
+    type Base = L;
+    type Flag = Nullable;
+    fn into_operand(self) -> ExprNode {
+        self.into_node()
+    }
+}
+
+/// Values: bound as the left operand's base type, which is the result's.
+macro_rules! value_operands {
+    ($($v:ty),* $(,)?) => {$(
+        impl<L: ExprType> ArithOperand<L> for $v
+        where
+            $v: IntoExpr<L>,
+        {
+            type Base = L;
+            type Flag = NotNull;
+            fn into_operand(self) -> ExprNode {
+                self.into_node()
+            }
+        }
+    )*};
+}
+value_operands!(i8, u8, i16, u16, i32, u32, i64, f32, f64, Value);
+#[cfg(feature = "decimal")]
+value_operands!(rust_decimal::Decimal);
+
+/// The expression `T op R` gives: the [`Promote`]d base, nullable when either side is.
+pub type ArithResult<T, R> = Expr<
+    <<<T as Nullity>::Flag as NullFlag>::Or<
+        <R as ArithOperand<<T as ExprType>::Base>>::Flag,
+    > as NullFlag>::Apply<<R as ArithOperand<<T as ExprType>::Base>>::Base>,
+>;
+
+/// Arithmetic operators for a type `$ty<..., T>` with numeric base. The right operand
+/// is a value of the left's type or a numeric expression of any type
+/// ([`ArithOperand`]); the result's type follows SQL's rules ([`Promote`]).
 macro_rules! arith_ops {
     ([$($gen:tt)*] $ty:ty) => {
-        impl<$($gen)*, R: IntoExpr<T::Base>> std::ops::Add<R> for $ty where T::Base: Numeric {
-            type Output = Expr<T>;
-            fn add(self, rhs: R) -> Expr<T> {
-                ExprNode::binary(self.into_node(), BinaryOp::Add, rhs.into_node()).typed()
+        impl<$($gen)*, R: $crate::sql::expr::ArithOperand<T::Base>> std::ops::Add<R> for $ty
+        where T::Base: Numeric, T: $crate::sql::expr::Nullity {
+            type Output = $crate::sql::expr::ArithResult<T, R>;
+            fn add(self, rhs: R) -> Self::Output {
+                ExprNode::binary(self.into_node(), BinaryOp::Add, rhs.into_operand()).typed()
             }
         }
-        impl<$($gen)*, R: IntoExpr<T::Base>> std::ops::Sub<R> for $ty where T::Base: Numeric {
-            type Output = Expr<T>;
-            fn sub(self, rhs: R) -> Expr<T> {
-                ExprNode::binary(self.into_node(), BinaryOp::Sub, rhs.into_node()).typed()
+        impl<$($gen)*, R: $crate::sql::expr::ArithOperand<T::Base>> std::ops::Sub<R> for $ty
+        where T::Base: Numeric, T: $crate::sql::expr::Nullity {
+            type Output = $crate::sql::expr::ArithResult<T, R>;
+            fn sub(self, rhs: R) -> Self::Output {
+                ExprNode::binary(self.into_node(), BinaryOp::Sub, rhs.into_operand()).typed()
             }
         }
-        impl<$($gen)*, R: IntoExpr<T::Base>> std::ops::Mul<R> for $ty where T::Base: Numeric {
-            type Output = Expr<T>;
-            fn mul(self, rhs: R) -> Expr<T> {
-                ExprNode::binary(self.into_node(), BinaryOp::Mul, rhs.into_node()).typed()
+        impl<$($gen)*, R: $crate::sql::expr::ArithOperand<T::Base>> std::ops::Mul<R> for $ty
+        where T::Base: Numeric, T: $crate::sql::expr::Nullity {
+            type Output = $crate::sql::expr::ArithResult<T, R>;
+            fn mul(self, rhs: R) -> Self::Output {
+                ExprNode::binary(self.into_node(), BinaryOp::Mul, rhs.into_operand()).typed()
             }
         }
-        impl<$($gen)*, R: IntoExpr<T::Base>> std::ops::Div<R> for $ty where T::Base: Numeric {
-            type Output = Expr<T>;
-            fn div(self, rhs: R) -> Expr<T> {
-                let op = if $crate::sql::expr::is_integer::<T::Base>() { BinaryOp::IntDiv } else { BinaryOp::Div };
-                ExprNode::binary(self.into_node(), op, rhs.into_node()).typed()
+        impl<$($gen)*, R: $crate::sql::expr::ArithOperand<T::Base>> std::ops::Div<R> for $ty
+        where T::Base: Numeric, T: $crate::sql::expr::Nullity {
+            type Output = $crate::sql::expr::ArithResult<T, R>;
+            fn div(self, rhs: R) -> Self::Output {
+                // Integers divide as integers (`DIV` on MySQL), whatever else divides.
+                let op = if $crate::sql::expr::is_integer::<R::Base>() { BinaryOp::IntDiv } else { BinaryOp::Div };
+                ExprNode::binary(self.into_node(), op, rhs.into_operand()).typed()
             }
         }
-        impl<$($gen)*, R: IntoExpr<T::Base>> std::ops::Rem<R> for $ty where T::Base: Numeric {
-            type Output = Expr<T>;
-            fn rem(self, rhs: R) -> Expr<T> {
-                ExprNode::binary(self.into_node(), BinaryOp::Mod, rhs.into_node()).typed()
+        impl<$($gen)*, R: $crate::sql::expr::ArithOperand<T::Base>> std::ops::Rem<R> for $ty
+        where T::Base: Numeric, T: $crate::sql::expr::Nullity {
+            type Output = $crate::sql::expr::ArithResult<T, R>;
+            fn rem(self, rhs: R) -> Self::Output {
+                ExprNode::binary(self.into_node(), BinaryOp::Mod, rhs.into_operand()).typed()
             }
         }
         impl<$($gen)*> std::ops::Neg for $ty where T::Base: Numeric {
@@ -538,6 +629,42 @@ mod tests {
             r#"SELECT "users"."id" FROM "users" WHERE "users"."email" IS NULL OR "users"."manager_id" IS NOT NULL"#,
         );
         assert!(b.is_empty());
+    }
+
+    #[test]
+    fn mixed_numeric_arithmetic_takes_sql_result_types() {
+        use crate::sql::fixtures::{Post, check};
+        // Each `let` states the type the operands give: checked at compile time.
+        let widened: Expr<i64> = User::karma + User::id;
+        let to_float: Expr<Option<f64>> = User::id * Post::score;
+        let nullable: Expr<Option<i64>> = User::id - User::manager_id;
+        let int_div: Expr<i64> = User::karma / User::id;
+        let float_div: Expr<Option<f64>> = User::karma / Post::score;
+        let with_value: Expr<i32> = User::karma * 2;
+        check(
+            &select((widened, to_float, nullable, int_div, float_div, with_value)),
+            r#"SELECT "users"."karma" + "users"."id", "users"."id" * "posts"."score", "users"."id" - "users"."manager_id", "users"."karma" / "users"."id", "users"."karma" / "posts"."score", "users"."karma" * $1 FROM "users", "posts""#,
+            "SELECT `users`.`karma` + `users`.`id`, `users`.`id` * `posts`.`score`, `users`.`id` - `users`.`manager_id`, `users`.`karma` DIV `users`.`id`, `users`.`karma` / `posts`.`score`, `users`.`karma` * ? FROM `users`, `posts`",
+            r#"SELECT "users"."karma" + "users"."id", "users"."id" * "posts"."score", "users"."id" - "users"."manager_id", "users"."karma" / "users"."id", "users"."karma" / "posts"."score", "users"."karma" * ? FROM "users", "posts""#,
+        );
+    }
+
+    #[cfg(feature = "decimal")]
+    #[test]
+    fn decimal_times_integer_is_a_decimal_and_times_float_a_float() {
+        use rust_decimal::Decimal;
+        let price = lit(Decimal::new(250, 2));
+        let total: Expr<Decimal> = price.clone() * User::karma;
+        let total_rev: Expr<Decimal> = User::karma * price.clone();
+        let per_id: Expr<Decimal> = price.clone() / User::id;
+        let float: Expr<f64> = price.clone() * lit(1.5f64);
+        let scaled: Expr<Decimal> = price * 3;
+        let b = check_same(
+            &select((total, total_rev, per_id, float, scaled)),
+            r#"SELECT $1 * "users"."karma", "users"."karma" * $2, $3 / "users"."id", $4 * $5, $6 * $7 FROM "users""#,
+        );
+        // A value beside a decimal binds as a decimal.
+        assert_eq!(b[6], Value::Decimal(Decimal::from(3)));
     }
 
     #[test]

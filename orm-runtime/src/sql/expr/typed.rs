@@ -90,6 +90,9 @@ macro_rules! expr_types {
             fn sql_type() -> SqlType { $sql }
             fn value_kind() -> Option<ValueKind> { Some(ValueKind::$kind) }
         }
+        impl Nullity for $t {
+            type Flag = NotNull;
+        }
         $(impl $marker for $t {})?
     )*};
 }
@@ -131,6 +134,102 @@ impl ExprType for Dynamic {
     fn sql_type() -> SqlType {
         SqlType::Text
     }
+}
+impl Nullity for Dynamic {
+    type Flag = NotNull;
+}
+impl Nullity for &'static str {
+    type Flag = NotNull;
+}
+impl<T: ExprType> Nullity for Option<T> {
+    type Flag = Nullable;
+}
+
+/// Whether an expression type admits NULL: `Option<T>` does ([`Nullable`]), the
+/// others do not ([`NotNull`]). Arithmetic is nullable when either operand is.
+pub trait Nullity {
+    /// [`NotNull`] or [`Nullable`].
+    type Flag: NullFlag;
+}
+
+/// The [`Nullity`] of a type that is not an `Option`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotNull {}
+
+/// The [`Nullity`] of `Option<T>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Nullable {}
+
+/// [`NotNull`] or [`Nullable`], combined and applied at the type level.
+pub trait NullFlag {
+    /// `B` for [`NotNull`], `Option<B>` for [`Nullable`].
+    type Apply<B: ExprType>: ExprType;
+    /// Nullable when either flag is.
+    type Or<F: NullFlag>: NullFlag;
+}
+
+impl NullFlag for NotNull {
+    type Apply<B: ExprType> = B;
+    type Or<F: NullFlag> = F;
+}
+
+impl NullFlag for Nullable {
+    type Apply<B: ExprType> = Option<B>;
+    type Or<F: NullFlag> = Nullable;
+}
+
+/// The type of arithmetic (`+ - * / %`) between a numeric base type and another
+/// (`Self op R`), by SQL's rules: integers widen to the wider integer; an integer and
+/// a decimal give a decimal; anything with a float gives a float (`f64`, but `f32` for
+/// two `f32`s); [`Dynamic`] with anything stays dynamic. So `unit_price * quantity`
+/// (`Decimal` times `i32`) is a `Decimal`, and `i64 * f64` an `f64`, with no
+/// [`coerce`](Expr::coerce) and no CAST.
+#[diagnostic::on_unimplemented(
+    message = "no arithmetic between `{Self}` and `{R}`",
+    label = "both operands must be numeric",
+    note = "integers, floats and Decimal mix (integer op decimal is a decimal; anything op float is a float)"
+)]
+pub trait Promote<R> {
+    /// The result's base type.
+    type Output: ExprType;
+}
+
+macro_rules! promote {
+    ($($l:ty, $r:ty => $o:ty;)*) => {$(
+        impl Promote<$r> for $l {
+            type Output = $o;
+        }
+    )*};
+}
+
+promote! {
+    i16, i16 => i16; i16, i32 => i32; i16, i64 => i64; i16, f32 => f64; i16, f64 => f64;
+    i32, i16 => i32; i32, i32 => i32; i32, i64 => i64; i32, f32 => f64; i32, f64 => f64;
+    i64, i16 => i64; i64, i32 => i64; i64, i64 => i64; i64, f32 => f64; i64, f64 => f64;
+    f32, i16 => f64; f32, i32 => f64; f32, i64 => f64; f32, f32 => f32; f32, f64 => f64;
+    f64, i16 => f64; f64, i32 => f64; f64, i64 => f64; f64, f32 => f64; f64, f64 => f64;
+    Dynamic, Dynamic => Dynamic;
+    Dynamic, i16 => Dynamic; Dynamic, i32 => Dynamic; Dynamic, i64 => Dynamic;
+    Dynamic, f32 => Dynamic; Dynamic, f64 => Dynamic;
+    i16, Dynamic => Dynamic; i32, Dynamic => Dynamic; i64, Dynamic => Dynamic;
+    f32, Dynamic => Dynamic; f64, Dynamic => Dynamic;
+}
+
+#[cfg(feature = "decimal")]
+promote! {
+    rust_decimal::Decimal, rust_decimal::Decimal => rust_decimal::Decimal;
+    rust_decimal::Decimal, i16 => rust_decimal::Decimal;
+    rust_decimal::Decimal, i32 => rust_decimal::Decimal;
+    rust_decimal::Decimal, i64 => rust_decimal::Decimal;
+    rust_decimal::Decimal, f32 => f64;
+    rust_decimal::Decimal, f64 => f64;
+    i16, rust_decimal::Decimal => rust_decimal::Decimal;
+    i32, rust_decimal::Decimal => rust_decimal::Decimal;
+    i64, rust_decimal::Decimal => rust_decimal::Decimal;
+    f32, rust_decimal::Decimal => f64;
+    f64, rust_decimal::Decimal => f64;
+    Dynamic, rust_decimal::Decimal => Dynamic;
+    rust_decimal::Decimal, Dynamic => Dynamic;
 }
 impl Numeric for Dynamic {}
 impl Textual for Dynamic {}
