@@ -5,6 +5,7 @@
 //! `upper` text only.
 
 use super::expr::{AnyExpr, Expr, ExprNode, ExprType, IntoExpr, Name, Numeric, Textual};
+use crate::value::Value;
 
 fn function<T>(name: &'static str, args: Vec<ExprNode>) -> Expr<T> {
     ExprNode::Function {
@@ -74,7 +75,7 @@ pub fn coalesce<T: ExprType>(
     function("coalesce", vec![a.into_node(), b.into_node()])
 }
 
-/// `lower(text)`.
+/// `lower(text)`. SQLite (built without ICU, as usual) folds ASCII letters only.
 pub fn lower<T: ExprType>(e: impl IntoExpr<T::Base> + Typed<T>) -> Expr<T>
 where
     T::Base: Textual,
@@ -82,7 +83,7 @@ where
     function("lower", vec![e.into_node()])
 }
 
-/// `upper(text)`.
+/// `upper(text)`. SQLite (built without ICU, as usual) folds ASCII letters only.
 pub fn upper<T: ExprType>(e: impl IntoExpr<T::Base> + Typed<T>) -> Expr<T>
 where
     T::Base: Textual,
@@ -109,6 +110,94 @@ where
 /// The current timestamp (`now()`; `CURRENT_TIMESTAMP` on SQLite).
 pub fn now() -> Expr<chrono::DateTime<chrono::Utc>> {
     function("now", Vec::new())
+}
+
+/// SQL's `CURRENT_TIMESTAMP`: the time the transaction (PostgreSQL) or statement began.
+/// SQLite's is UTC; MySQL's is in the session's time zone.
+pub fn current_timestamp() -> Expr<chrono::DateTime<chrono::Utc>> {
+    function("current_timestamp", Vec::new())
+}
+
+/// SQL's `CURRENT_DATE` (UTC on SQLite, the session's time zone elsewhere).
+pub fn current_date() -> Expr<chrono::NaiveDate> {
+    function("current_date", Vec::new())
+}
+
+/// `round(x, digits)`: `x` rounded to `digits` places after the point (before it when
+/// negative), of the same type as `x` on every database. PostgreSQL has no
+/// `round(double precision, int)`: a float is rounded as a NUMERIC and cast back to
+/// its type (an integer too, which PostgreSQL rounds as a NUMERIC); on SQLite, whose
+/// `round` gives a REAL, an integer's result is cast back to an integer. SQLite takes
+/// negative `digits` as 0. How a float exactly half-way rounds is the database's (the
+/// float 2.675 is a little under it: rounded as a decimal on PostgreSQL, as a double
+/// elsewhere).
+///
+/// ```
+/// use orm_runtime::sql::{func, lit, select};
+/// use orm_runtime::Dialect;
+/// let stmt = select(func::round(lit(2.675f64), 2));
+/// assert_eq!(stmt.compile(Dialect::Postgres).unwrap().sql(),
+///     "SELECT CAST(round(CAST($1 AS NUMERIC), $2) AS DOUBLE PRECISION)");
+/// assert_eq!(stmt.compile(Dialect::MySql).unwrap().sql(), "SELECT round(?, ?)");
+/// assert_eq!(stmt.compile(Dialect::Sqlite).unwrap().sql(), "SELECT round(?, ?)");
+/// ```
+pub fn round<T: ExprType>(e: impl IntoExpr<T::Base> + Typed<T>, digits: i32) -> Expr<T>
+where
+    T::Base: Numeric,
+{
+    ExprNode::Round {
+        expr: Box::new(e.into_node()),
+        digits: Box::new(ExprNode::Bind(Value::I32(digits))),
+        ty: T::value_kind().map(|_| T::sql_type()),
+    }
+    .typed()
+}
+
+/// `substr(text, start, length)`: `length` characters from the 1-based position
+/// `start`.
+pub fn substr<T: ExprType>(
+    e: impl IntoExpr<T::Base> + Typed<T>,
+    start: impl IntoExpr<i32>,
+    length: impl IntoExpr<i32>,
+) -> Expr<T>
+where
+    T::Base: Textual,
+{
+    function(
+        "substr",
+        vec![e.into_node(), start.into_node(), length.into_node()],
+    )
+}
+
+/// `trim(text)`: without leading and trailing spaces.
+pub fn trim<T: ExprType>(e: impl IntoExpr<T::Base> + Typed<T>) -> Expr<T>
+where
+    T::Base: Textual,
+{
+    function("trim", vec![e.into_node()])
+}
+
+/// `replace(text, from, to)`: every occurrence of `from` replaced by `to`.
+pub fn replace<T: ExprType>(
+    e: impl IntoExpr<T::Base> + Typed<T>,
+    from: impl IntoExpr<T::Base>,
+    to: impl IntoExpr<T::Base>,
+) -> Expr<T>
+where
+    T::Base: Textual,
+{
+    function(
+        "replace",
+        vec![e.into_node(), from.into_node(), to.into_node()],
+    )
+}
+
+/// `nullif(a, b)`: NULL when `a = b`, else `a`.
+pub fn nullif<T: ExprType>(
+    a: impl IntoExpr<T::Base> + Typed<T>,
+    b: impl IntoExpr<T::Base>,
+) -> Expr<Option<T::Base>> {
+    function("nullif", vec![a.into_node(), b.into_node()])
 }
 
 /// `row_number()` (use with `.over(..)`).
@@ -191,8 +280,9 @@ impl<A: AnyExpr> NodeAny for A {
 mod tests {
     use crate::dialect::Dialect;
     use crate::error::Error;
-    use crate::sql::fixtures::{Post, User, check_same};
+    use crate::sql::fixtures::{Post, User, check, check_same};
     use crate::sql::*;
+    use crate::value::Value;
 
     #[test]
     fn count_star_and_count_column() {
@@ -261,6 +351,62 @@ mod tests {
         }
         let err = select(func::call::<i64>("x) --", [])).compile(Dialect::Sqlite);
         assert!(matches!(err, Err(Error::InvalidFunctionName { name }) if name == "x) --"));
+    }
+
+    #[test]
+    fn round_keeps_the_type_of_its_argument_per_dialect() {
+        // A float: PostgreSQL has no round(double precision, int).
+        let b = check(
+            &select(func::round(Post::score, 1)),
+            r#"SELECT CAST(round(CAST("posts"."score" AS NUMERIC), $1) AS DOUBLE PRECISION) FROM "posts""#,
+            "SELECT round(`posts`.`score`, ?) FROM `posts`",
+            r#"SELECT round("posts"."score", ?) FROM "posts""#,
+        );
+        assert_eq!(b, [Value::I32(1)]);
+        // An integer: PostgreSQL rounds it as a NUMERIC, SQLite gives a REAL.
+        check(
+            &select(func::round(User::karma, -2)),
+            r#"SELECT CAST(round("users"."karma", $1) AS INTEGER) FROM "users""#,
+            "SELECT round(`users`.`karma`, ?) FROM `users`",
+            r#"SELECT CAST(round("users"."karma", ?) AS INTEGER) FROM "users""#,
+        );
+        // A dynamic column: the type is the database's.
+        let t = std::sync::Arc::new(crate::schema::Table::new("t").column(
+            crate::schema::Column::new("x", crate::schema::SqlType::Double),
+        ));
+        check_same(
+            &select(func::round(t.c("x"), 2)).from(&t),
+            r#"SELECT round("t"."x", $1) FROM "t""#,
+        );
+    }
+
+    #[cfg(feature = "decimal")]
+    #[test]
+    fn round_of_a_decimal_is_round_everywhere() {
+        let price = lit(rust_decimal::Decimal::new(2675, 3));
+        check_same(&select(func::round(price, 2)), "SELECT round($1, $2)");
+    }
+
+    #[test]
+    fn text_functions_and_nullif() {
+        let b = check_same(
+            &select((
+                func::substr(User::name, 2, 3),
+                func::trim(User::name),
+                func::replace(User::name, "a", "b"),
+                func::nullif(User::karma, 0),
+            )),
+            r#"SELECT substr("users"."name", $1, $2), trim("users"."name"), replace("users"."name", $3, $4), nullif("users"."karma", $5) FROM "users""#,
+        );
+        assert_eq!(b[..2], [Value::I32(2), Value::I32(3)]);
+    }
+
+    #[test]
+    fn current_timestamp_and_date_are_keywords() {
+        check_same(
+            &select((func::current_timestamp(), func::current_date())),
+            "SELECT CURRENT_TIMESTAMP, CURRENT_DATE",
+        );
     }
 
     #[test]

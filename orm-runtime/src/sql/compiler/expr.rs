@@ -153,13 +153,31 @@ impl Compiler {
                 self.push(" END");
             }
             ExprNode::Cast(inner, ty) => {
+                // SQLite ignores a NUMERIC's precision and scale: round to the scale,
+                // as the other databases' CAST does.
+                let round_to = match (self.dialect, ty) {
+                    (
+                        Dialect::Sqlite,
+                        SqlType::Numeric {
+                            scale: Some(scale), ..
+                        },
+                    ) => Some(*scale),
+                    _ => None,
+                };
+                if round_to.is_some() {
+                    self.push("round(");
+                }
                 self.push("CAST(");
                 self.expr(inner)?;
                 self.push(" AS ");
                 let t = self.dialect.cast_type(ty);
                 self.push(&t);
                 self.push(")");
+                if let Some(scale) = round_to {
+                    self.push(&format!(", {scale})"));
+                }
             }
+            ExprNode::Round { expr, digits, ty } => self.round(expr, digits, ty.as_ref())?,
             ExprNode::Subquery(s) => {
                 self.push("(");
                 self.select(s)?;
@@ -254,6 +272,7 @@ impl Compiler {
                 | ExprNode::Bool(_)
                 | ExprNode::Function { .. }
                 | ExprNode::Cast(..)
+                | ExprNode::Round { .. }
                 | ExprNode::Subquery(_)
                 | ExprNode::Tuple(_)
                 | ExprNode::Raw(_)
@@ -410,6 +429,11 @@ impl Compiler {
                 return Ok(());
             }
             ("length", Dialect::MySql | Dialect::MariaDb) => self.push("char_length"),
+            ("current_timestamp" | "current_date", _) if args.is_empty() => {
+                // SQL's keywords, without parentheses on every dialect.
+                self.push(&name.to_ascii_uppercase());
+                return Ok(());
+            }
             _ => self.push(name),
         }
         self.push("(");
@@ -418,6 +442,41 @@ impl Compiler {
         }
         self.comma_exprs(args)?;
         self.push(")");
+        Ok(())
+    }
+
+    /// `round(expr, digits)`, keeping the type of `expr` on every dialect.
+    fn round(&mut self, expr: &ExprNode, digits: &ExprNode, ty: Option<&SqlType>) -> Result<()> {
+        let float = matches!(ty, Some(SqlType::Float | SqlType::Double));
+        let integer = ty.is_some_and(SqlType::is_integer);
+        // PostgreSQL: round(numeric, int) only (a float is cast to NUMERIC first), and
+        // its NUMERIC result cast back to the float or integer type. SQLite: round()
+        // gives a REAL, cast back to an integer for an integer.
+        let cast_back = match self.dialect {
+            Dialect::Postgres => (float || integer).then_some(ty).flatten(),
+            Dialect::Sqlite => integer.then_some(ty).flatten(),
+            Dialect::MySql | Dialect::MariaDb => None,
+        };
+        if cast_back.is_some() {
+            self.push("CAST(");
+        }
+        self.push("round(");
+        if float && self.dialect == Dialect::Postgres {
+            self.push("CAST(");
+            self.expr(expr)?;
+            self.push(" AS NUMERIC)");
+        } else {
+            self.expr(expr)?;
+        }
+        self.push(", ");
+        self.expr(digits)?;
+        self.push(")");
+        if let Some(t) = cast_back {
+            self.push(" AS ");
+            let t = self.dialect.cast_type(t);
+            self.push(&t);
+            self.push(")");
+        }
         Ok(())
     }
 
@@ -484,6 +543,10 @@ pub(crate) fn collect_qualifiers(e: &ExprNode, out: &mut Vec<Qualifier>) {
         }
         ExprNode::Function { args, .. } | ExprNode::Tuple(args) => {
             args.iter().for_each(|x| collect_qualifiers(x, out));
+        }
+        ExprNode::Round { expr, digits, .. } => {
+            collect_qualifiers(expr, out);
+            collect_qualifiers(digits, out);
         }
         ExprNode::Case {
             operand,
@@ -887,6 +950,25 @@ mod tests {
             r#"SELECT CAST("users"."karma" AS VARCHAR), CAST("users"."name" AS BIGINT) FROM "users""#,
             "SELECT CAST(`users`.`karma` AS CHAR), CAST(`users`.`name` AS SIGNED) FROM `users`",
             r#"SELECT CAST("users"."karma" AS VARCHAR), CAST("users"."name" AS BIGINT) FROM "users""#,
+        );
+    }
+
+    #[test]
+    fn cast_to_a_decimal_with_a_scale_per_dialect() {
+        // MySQL's DECIMAL defaults to scale 0: a precision and scale are always given;
+        // SQLite ignores them, so it rounds to the scale.
+        check(
+            &select((
+                Post::score.cast_as::<f64>(SqlType::numeric(10, 2)),
+                Post::score.cast_as::<f64>(SqlType::numeric(10, 0)),
+                Post::score.cast_as::<f64>(SqlType::Numeric {
+                    precision: None,
+                    scale: None,
+                }),
+            )),
+            r#"SELECT CAST("posts"."score" AS NUMERIC(10, 2)), CAST("posts"."score" AS NUMERIC(10, 0)), CAST("posts"."score" AS NUMERIC) FROM "posts""#,
+            "SELECT CAST(`posts`.`score` AS DECIMAL(10, 2)), CAST(`posts`.`score` AS DECIMAL(10, 0)), CAST(`posts`.`score` AS DECIMAL(65, 30)) FROM `posts`",
+            r#"SELECT round(CAST("posts"."score" AS NUMERIC(10, 2)), 2), round(CAST("posts"."score" AS NUMERIC(10, 0)), 0), CAST("posts"."score" AS NUMERIC) FROM "posts""#,
         );
     }
 

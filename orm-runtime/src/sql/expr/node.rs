@@ -160,6 +160,18 @@ pub enum ExprNode {
     },
     /// `CAST(expr AS type)`.
     Cast(Box<ExprNode>, SqlType),
+    /// `round(expr, digits)`, written per dialect by the SQL type of `expr` (`None`
+    /// when unknown): PostgreSQL has no `round(double precision, int)`, so a float is
+    /// rounded as a NUMERIC and cast back, as is an integer (which it rounds as a
+    /// NUMERIC); SQLite's `round` gives a REAL, cast back to an integer for one.
+    Round {
+        /// The rounded expression.
+        expr: Box<ExprNode>,
+        /// Digits after the point (negative: before it).
+        digits: Box<ExprNode>,
+        /// The SQL type of `expr` and of the result.
+        ty: Option<SqlType>,
+    },
     /// A scalar subquery: `(SELECT ...)`.
     Subquery(Box<SelectStatement>),
     /// `[NOT] EXISTS (SELECT ...)`.
