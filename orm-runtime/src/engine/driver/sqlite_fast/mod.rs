@@ -78,19 +78,37 @@ impl Drop for Running {
 /// What one call produced.
 #[derive(Default)]
 struct Outcome {
-    /// One batch per statement that returned columns.
-    batches: Vec<Batch>,
+    /// The rows of the statement that returned columns (of the first, for text with
+    /// several statements; the others' in `more`).
+    batch: Option<Batch>,
+    more: Vec<Batch>,
     changes: u64,
 }
 
 impl Outcome {
+    fn push(&mut self, batch: Batch) {
+        if self.batch.is_none() {
+            self.batch = Some(batch);
+        } else {
+            self.more.push(batch);
+        }
+    }
+
     fn rows(self) -> Vec<Row> {
-        let n = self.batches.iter().map(Batch::rows).sum();
+        let Some(first) = self.batch else {
+            return Vec::new();
+        };
+        let n = first.rows() + self.more.iter().map(Batch::rows).sum::<usize>();
         let mut rows = Vec::with_capacity(n);
-        for b in self.batches {
+        for b in std::iter::once(first).chain(self.more) {
             rows.extend(b.into_rows().map(|r| Row(RowInner::SqliteFast(r))));
         }
         rows
+    }
+
+    fn first_row(self) -> Option<Row> {
+        let b = self.batch?;
+        b.into_rows().next().map(|r| Row(RowInner::SqliteFast(r)))
     }
 }
 
@@ -185,7 +203,7 @@ async fn run_one(
         }
     }
     if batch.width() > 0 {
-        out.batches.push(batch);
+        out.push(batch);
     }
     drop(running);
     Ok(used)
@@ -358,11 +376,7 @@ pub(crate) async fn fetch_optional(
     let started = echo.start();
     let result = async {
         let l = conn.locked().await?;
-        Ok(run(l, c.sql(), c.binds(), Some(1))
-            .await?
-            .rows()
-            .into_iter()
-            .next())
+        Ok(run(l, c.sql(), c.binds(), Some(1)).await?.first_row())
     }
     .await;
     echo.done(c, started, result.as_ref().map(|r| u64::from(r.is_some())));
