@@ -51,8 +51,11 @@ struct Use {
     index: u32,
 }
 
-static CACHE: LazyLock<RwLock<HashMap<Vec<u8>, Arc<Entry>>>> =
-    LazyLock::new(|| RwLock::new(HashMap::new()));
+/// Keyed by the exact key bytes, hashed with foldhash (a key is hashed on every
+/// compile: SipHash's cost showed in lookups).
+static CACHE: LazyLock<RwLock<Entries>> = LazyLock::new(|| RwLock::new(HashMap::default()));
+
+type Entries = HashMap<Vec<u8>, Arc<Entry>, foldhash::fast::RandomState>;
 
 /// A statement the cache knows how to key and compile.
 #[derive(Clone, Copy, Hash)]
@@ -99,6 +102,7 @@ pub(crate) fn compile(stmt: Stmt<'_>, server: ServerInfo) -> Result<Compiled> {
                 Slot::Array(us) => Value::Array(us.iter().map(take).collect()),
             })
             .collect();
+        give_back(key, values);
         return Ok(Compiled::new(Arc::clone(&entry.sql), binds));
     }
     let mut c = Compiler::new(server);
@@ -152,6 +156,23 @@ struct Met {
 thread_local! {
     /// While [`key_of`] runs on this thread: the bound values met so far, in tree order.
     static MET: RefCell<Option<Vec<Met>>> = const { RefCell::new(None) };
+    /// The buffers of the last cache hit on this thread, kept for the next key (a hit
+    /// then allocates nothing for its key).
+    static SPARE: RefCell<(Vec<u8>, Vec<Met>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+}
+
+/// Empty buffers for a key and its values: this thread's spares, or new ones.
+fn spare() -> (Vec<u8>, Vec<Met>) {
+    SPARE
+        .try_with(|s| std::mem::take(&mut *s.borrow_mut()))
+        .unwrap_or_default()
+}
+
+/// Keeps a key's buffers for the next one (emptied: no pointer outlives its walk).
+fn give_back(mut key: Vec<u8>, mut met: Vec<Met>) {
+    key.clear();
+    met.clear();
+    let _ = SPARE.try_with(|s| *s.borrow_mut() = (key, met));
 }
 
 /// A statement's cache key and its bound values in tree order; `None` only while this
@@ -177,11 +198,11 @@ fn key_of(stmt: Stmt<'_>, server: ServerInfo) -> Option<(Vec<u8>, Vec<Met>)> {
             let _ = MET.try_with(|m| m.borrow_mut().take());
         }
     }
-    MET.try_with(|m| *m.borrow_mut() = Some(Vec::new())).ok()?;
+    let (mut key, met) = spare();
+    key.reserve(256);
+    MET.try_with(|m| *m.borrow_mut() = Some(met)).ok()?;
     let close = Close;
-    let mut h = KeyHasher {
-        key: Vec::with_capacity(256),
-    };
+    let mut h = KeyHasher { key };
     server.dialect().hash(&mut h);
     server.capabilities().hash(&mut h);
     stmt.hash(&mut h);

@@ -250,7 +250,7 @@ macro_rules! decode_fast {
                     RowInner::Postgres(r) => decode_driver::<sqlx::Postgres, _>(row, r, index),
                     RowInner::MySql(r) => decode_driver::<sqlx::MySql, _>(row, r, index),
                     RowInner::Sqlite(r) => decode_driver::<sqlx::Sqlite, _>(row, r, index),
-                    RowInner::SqliteFast(r) => decode_value_path(row, index, r.value_at(index)?),
+                    RowInner::SqliteFast(r) => sqlite_fast::rows::FromCell::from_cell(row, r, index),
                 }
             }
         }
@@ -286,7 +286,7 @@ macro_rules! decode_bool {
                     RowInner::Postgres(r) => decode_driver::<sqlx::Postgres, _>(row, r, index),
                     RowInner::MySql(r) => decode_value_path(row, index, r.value_at(index)?),
                     RowInner::Sqlite(r) => decode_value_path(row, index, r.value_at(index)?),
-                    RowInner::SqliteFast(r) => decode_value_path(row, index, r.value_at(index)?),
+                    RowInner::SqliteFast(r) => sqlite_fast::rows::FromCell::from_cell(row, r, index),
                 }
             }
         }
@@ -305,7 +305,7 @@ macro_rules! decode_time {
                     RowInner::Postgres(r) => decode_driver::<sqlx::Postgres, _>(row, r, index),
                     RowInner::MySql(r) => decode_value_path(row, index, r.value_at(index)?),
                     RowInner::Sqlite(r) => decode_driver::<sqlx::Sqlite, _>(row, r, index),
-                    RowInner::SqliteFast(r) => decode_value_path(row, index, r.value_at(index)?),
+                    RowInner::SqliteFast(r) => sqlite_fast::rows::FromCell::from_cell(row, r, index),
                 }
             }
         }

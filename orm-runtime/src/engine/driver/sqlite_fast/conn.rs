@@ -240,28 +240,54 @@ impl Locked {
         watch: bool,
         sql: &str,
     ) -> Result<Stepped> {
+        match self.step_once(stmt, watch) {
+            Ok(stepped) => Ok(stepped),
+            Err(rc) => self.step_after(rc, stmt, restartable, watch, sql).await,
+        }
+    }
+
+    /// One step, no waiting: what it did, or SQLite's result code for anything but a
+    /// row, the end, or a watched step that ran long (then [`Locked::step_after`]).
+    #[inline]
+    pub(crate) fn step_once(
+        &mut self,
+        stmt: StmtPtr,
+        watch: bool,
+    ) -> std::result::Result<Stepped, c_int> {
+        self.busy.store(false, Ordering::Relaxed);
+        if watch {
+            self.progress.arm();
+        }
+        // SAFETY: the handle is locked and `stmt` is one of its statements.
+        let rc = unsafe { ffi::sqlite3_step(stmt.as_ptr()) };
+        if watch {
+            self.progress.disarm();
+        }
+        match rc {
+            ffi::SQLITE_ROW => Ok(Stepped::Row),
+            ffi::SQLITE_DONE => Ok(Stepped::Done),
+            ffi::SQLITE_INTERRUPT if watch && self.progress.tripped() => {
+                // SAFETY: as above.
+                unsafe { ffi::sqlite3_reset(stmt.as_ptr()) };
+                Ok(Stepped::Offload)
+            }
+            rc => Err(rc),
+        }
+    }
+
+    /// After a step that answered `rc` (see [`Locked::step_once`]): waits out a lock
+    /// and steps again, or returns the error.
+    pub(crate) async fn step_after(
+        &mut self,
+        mut rc: c_int,
+        stmt: StmtPtr,
+        restartable: bool,
+        watch: bool,
+        sql: &str,
+    ) -> Result<Stepped> {
         let mut waited = Duration::ZERO;
         let mut attempt = 0;
         loop {
-            self.busy.store(false, Ordering::Relaxed);
-            if watch {
-                self.progress.arm();
-            }
-            // SAFETY: the handle is locked and `stmt` is one of its statements.
-            let rc = unsafe { ffi::sqlite3_step(stmt.as_ptr()) };
-            if watch {
-                self.progress.disarm();
-            }
-            match rc {
-                ffi::SQLITE_ROW => return Ok(Stepped::Row),
-                ffi::SQLITE_DONE => return Ok(Stepped::Done),
-                ffi::SQLITE_INTERRUPT if watch && self.progress.tripped() => {
-                    // SAFETY: as above.
-                    unsafe { ffi::sqlite3_reset(stmt.as_ptr()) };
-                    return Ok(Stepped::Offload);
-                }
-                _ => {}
-            }
             let wanted_to_wait = (rc & 0xff == ffi::SQLITE_BUSY
                 && self.busy.load(Ordering::Relaxed))
                 || rc == ffi::SQLITE_LOCKED_SHAREDCACHE;
@@ -278,6 +304,10 @@ impl Locked {
             tokio::time::sleep(delay).await;
             waited += delay;
             attempt += 1;
+            match self.step_once(stmt, watch) {
+                Ok(stepped) => return Ok(stepped),
+                Err(again) => rc = again,
+            }
         }
     }
 

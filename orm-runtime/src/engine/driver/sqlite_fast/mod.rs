@@ -83,6 +83,9 @@ struct Outcome {
     batch: Option<Batch>,
     more: Vec<Batch>,
     changes: u64,
+    /// The statement is an INSERT with `ON CONFLICT`: `last_insert_rowid()` was set
+    /// to 0 before it.
+    upsert: bool,
 }
 
 impl Outcome {
@@ -114,20 +117,27 @@ impl Outcome {
 
 /// Gives the runtime a turn when a result has been stepped for [`YIELD_AFTER`].
 struct Budget {
-    since: Instant,
+    /// When the clock was first read: at the first check, so that a short result never
+    /// reads it.
+    since: Option<Instant>,
 }
 
 impl Budget {
     fn new() -> Budget {
-        Budget {
-            since: Instant::now(),
-        }
+        Budget { since: None }
     }
 
     async fn tick(&mut self, rows: usize) {
-        if rows % ROWS_PER_CLOCK_CHECK == 0 && self.since.elapsed() >= YIELD_AFTER {
-            tokio::task::yield_now().await;
-            self.since = Instant::now();
+        if rows % ROWS_PER_CLOCK_CHECK != 0 {
+            return;
+        }
+        match self.since {
+            None => self.since = Some(Instant::now()),
+            Some(since) if since.elapsed() >= YIELD_AFTER => {
+                tokio::task::yield_now().await;
+                self.since = Some(Instant::now());
+            }
+            Some(_) => {}
         }
     }
 }
@@ -168,7 +178,11 @@ async fn run_one(
     let mut budget = Budget::new();
     while limit.is_none_or(|n| batch.rows() < n) {
         let first = batch.rows() == 0;
-        match l.step(stmt, first, watch && first, sql).await? {
+        let stepped = match l.step_once(stmt, watch && first) {
+            Ok(stepped) => stepped,
+            Err(rc) => l.step_after(rc, stmt, first, watch && first, sql).await?,
+        };
+        match stepped {
             Stepped::Row => {}
             Stepped::Done => break,
             Stepped::Offload => {
@@ -216,26 +230,40 @@ async fn run(l: &mut Locked, sql: &str, binds: &[Value], limit: Option<usize>) -
     let cached = l.stmts.get(sql).map(|stmt| {
         // SAFETY: the connection is locked.
         unsafe { stmt.refresh_columns() };
-        (ptr_of(stmt), Arc::clone(stmt.columns()), stmt.busy_pragma())
+        (ptr_of(stmt), Arc::clone(stmt.columns()), stmt.flags())
     });
-    let (ptr, columns, busy_pragma) = match cached {
+    let (ptr, columns, flags) = match cached {
         Some(found) => found,
         // SAFETY: the connection is locked.
         None => match unsafe { prepare_exposed(l, sql)? } {
             Prepared::Single(stmt) => {
                 // SAFETY: as above; no cached statement is being stepped.
                 let stmt = unsafe { l.stmts.insert(sql, stmt) };
-                (ptr_of(stmt), Arc::clone(stmt.columns()), stmt.busy_pragma())
+                (ptr_of(stmt), Arc::clone(stmt.columns()), stmt.flags())
             }
             Prepared::First(first, _) => {
                 // SAFETY: as above.
                 unsafe { first.finalize() };
+                out.upsert = is_upsert(sql);
+                if out.upsert {
+                    // SAFETY: as above. See `Driver::reset_insert_id`.
+                    unsafe { ffi::sqlite3_set_last_insert_rowid(l.db(), 0) };
+                }
                 run_script(l, sql, binds, &mut out).await?;
                 return Ok(out);
             }
             Prepared::Empty => return Ok(out),
         },
     };
+    let busy_pragma = flags.busy_pragma;
+    out.upsert = flags.upsert;
+    if flags.upsert {
+        // SQLite's `last_insert_rowid()` repeats the connection's last insert when an
+        // upsert takes its UPDATE path: 0 first, so that an unchanged 0 says no row was
+        // inserted (see `Driver::reset_insert_id`).
+        // SAFETY: the connection is locked.
+        unsafe { ffi::sqlite3_set_last_insert_rowid(l.db(), 0) };
+    }
     if busy_pragma {
         // (Exposed already if it was prepared just now: a PRAGMA reads the setting as
         // it is prepared.)
@@ -247,6 +275,11 @@ async fn run(l: &mut Locked, sql: &str, binds: &[Value], limit: Option<usize>) -
     }
     ran?;
     Ok(out)
+}
+
+/// True for an INSERT that may hold an `ON CONFLICT` clause (an upsert).
+fn is_upsert(sql: &str) -> bool {
+    crate::engine::exec::is_insert(sql) && super::sqlite::is_upsert(sql)
 }
 
 /// Prepares `sql` for the cache, with the connection's busy timeout exposed (and
@@ -315,17 +348,12 @@ pub(crate) async fn execute(
     c: &Compiled,
     echo: &Events,
 ) -> Result<QueryResult> {
-    crate::engine::exec::check_sql_text(c.sql())?;
     let started = echo.start();
     let result = async {
         let l = conn.locked().await?;
         let insert = crate::engine::exec::is_insert(c.sql());
-        let upsert = insert && super::sqlite::is_upsert(c.sql());
-        if upsert {
-            // SAFETY: the connection is locked. See `Driver::reset_insert_id`.
-            unsafe { ffi::sqlite3_set_last_insert_rowid(l.db(), 0) };
-        }
         let out = run(l, c.sql(), c.binds(), None).await?;
+        let upsert = out.upsert;
         // SAFETY: as above.
         let last_id = unsafe { ffi::sqlite3_last_insert_rowid(l.db()) };
         let changes = out.changes;
@@ -355,7 +383,6 @@ pub(crate) async fn fetch_all(
     c: &Compiled,
     echo: &Events,
 ) -> Result<Vec<Row>> {
-    crate::engine::exec::check_sql_text(c.sql())?;
     let started = echo.start();
     let result = async {
         let l = conn.locked().await?;
@@ -372,7 +399,6 @@ pub(crate) async fn fetch_optional(
     c: &Compiled,
     echo: &Events,
 ) -> Result<Option<Row>> {
-    crate::engine::exec::check_sql_text(c.sql())?;
     let started = echo.start();
     let result = async {
         let l = conn.locked().await?;
@@ -409,8 +435,7 @@ pub(crate) fn fetch<'a>(
     echo: Arc<Events>,
 ) -> BoxStream<'a, Result<Row>> {
     Box::pin(async_stream::try_stream! {
-        crate::engine::exec::check_sql_text(c.sql())?;
-        let started = echo.start();
+            let started = echo.start();
         let l = conn
             .locked()
             .await

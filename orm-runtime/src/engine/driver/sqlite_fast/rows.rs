@@ -11,7 +11,8 @@ use std::sync::Arc;
 use libsqlite3_sys as ffi;
 
 use crate::error::{Error, Result};
-use crate::value::Value;
+use crate::row::{Row, decode_value_path};
+use crate::value::{FromValue, Value};
 
 /// The columns of a prepared statement's result, shared by its rows.
 #[derive(Debug)]
@@ -250,6 +251,78 @@ impl FastRow {
         }
     }
 }
+
+/// A type read from a fast row's cell directly where the cell holds exactly it (an
+/// `INTEGER` as `i64`, `TEXT` as `String`, ...); any other cell goes through the
+/// [`Value`] path, so the result and the errors are the value path's.
+pub(crate) trait FromCell: Sized {
+    fn from_cell(row: &Row, r: &FastRow, i: usize) -> Result<Self>;
+}
+
+fn via_value<T: FromValue>(row: &Row, r: &FastRow, i: usize) -> Result<T> {
+    decode_value_path(row, i, r.value_at(i)?)
+}
+
+macro_rules! from_cell {
+    ($t:ty, $cell:pat => $v:expr) => {
+        impl FromCell for $t {
+            #[inline]
+            fn from_cell(row: &Row, r: &FastRow, i: usize) -> Result<Self> {
+                #[allow(irrefutable_let_patterns)]
+                if let $cell = r.cell(i) {
+                    if let Some(v) = $v(r) {
+                        return Ok(v);
+                    }
+                }
+                via_value(row, r, i)
+            }
+        }
+        impl FromCell for Option<$t> {
+            #[inline]
+            fn from_cell(row: &Row, r: &FastRow, i: usize) -> Result<Self> {
+                match r.cell(i) {
+                    Cell::Null => Ok(None),
+                    _ => <$t as FromCell>::from_cell(row, r, i).map(Some),
+                }
+            }
+        }
+    };
+    ($($t:ty),* $(,)?) => {$(
+        impl FromCell for $t {
+            #[inline]
+            fn from_cell(row: &Row, r: &FastRow, i: usize) -> Result<Self> {
+                via_value(row, r, i)
+            }
+        }
+        impl FromCell for Option<$t> {
+            #[inline]
+            fn from_cell(row: &Row, r: &FastRow, i: usize) -> Result<Self> {
+                via_value(row, r, i)
+            }
+        }
+    )*};
+}
+
+from_cell!(i64, Cell::Int(x) => |_| Some(x));
+from_cell!(i32, Cell::Int(x) => |_| i32::try_from(x).ok());
+from_cell!(i16, Cell::Int(x) => |_| i16::try_from(x).ok());
+from_cell!(f64, Cell::Real(x) => |_| Some(x));
+from_cell!(String, Cell::Text { start, len } => |r: &FastRow| {
+    std::str::from_utf8(r.bytes(start, len)).ok().map(str::to_owned)
+});
+from_cell!(Vec<u8>, Cell::Blob { start, len } => |r: &FastRow| Some(r.bytes(start, len).to_vec()));
+from_cell!(
+    f32,
+    chrono::NaiveDate,
+    chrono::NaiveDateTime,
+    chrono::NaiveTime,
+    chrono::DateTime<chrono::Utc>,
+    bool,
+);
+#[cfg(feature = "uuid")]
+from_cell!(uuid::Uuid);
+#[cfg(feature = "json")]
+from_cell!(serde_json::Value);
 
 #[cfg(test)]
 mod tests {

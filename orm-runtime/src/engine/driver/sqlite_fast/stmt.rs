@@ -24,9 +24,17 @@ pub(crate) const STATEMENT_CACHE_CAPACITY: usize = 100;
 pub(crate) struct Stmt {
     raw: NonNull<ffi::sqlite3_stmt>,
     columns: Arc<Columns>,
+    flags: Flags,
+}
+
+/// What the text of a statement says, read once when it is prepared.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Flags {
     /// The statement names `busy_timeout` (a PRAGMA that reads or sets it): see
     /// `Locked::expose_busy_timeout`.
-    busy_pragma: bool,
+    pub(crate) busy_pragma: bool,
+    /// An INSERT that may hold `ON CONFLICT` (see `Driver::reset_insert_id`).
+    pub(crate) upsert: bool,
 }
 
 // SAFETY: a statement is used only under its connection's lock, by whoever holds the
@@ -42,8 +50,8 @@ impl Stmt {
         &self.columns
     }
 
-    pub(crate) fn busy_pragma(&self) -> bool {
-        self.busy_pragma
+    pub(crate) fn flags(&self) -> Flags {
+        self.flags
     }
 
     /// Finalizes the statement.
@@ -90,6 +98,9 @@ pub(crate) unsafe fn prepare(
     persistent: bool,
     full_sql: &str,
 ) -> Result<Prepared> {
+    // Checked here, where a text is prepared (and then cached), not on every run of
+    // it: a NUL would end SQLite's reading of the text early.
+    crate::engine::exec::check_sql_text(sql)?;
     let len = c_int::try_from(sql.len()).map_err(|_| Error::Unsupported {
         dialect: "sqlite",
         feature: "SQL text of 2 GiB or more".into(),
@@ -121,10 +132,15 @@ pub(crate) unsafe fn prepare(
     };
     // SAFETY: `raw` is the statement just prepared, on the locked connection.
     let columns = Arc::new(unsafe { Columns::read(raw.as_ptr()) });
+    let text = &sql[..rest.min(sql.len())];
     let stmt = Stmt {
         raw,
         columns,
-        busy_pragma: mentions_busy_timeout(&sql[..rest.min(sql.len())]),
+        flags: Flags {
+            busy_pragma: mentions_busy_timeout(text),
+            upsert: crate::engine::exec::is_insert(text)
+                && crate::engine::driver::sqlite::is_upsert(text),
+        },
     };
     if is_blank(&sql[rest.min(sql.len())..]) {
         Ok(Prepared::Single(stmt))
