@@ -30,6 +30,7 @@ mod models;
 mod null_and_in;
 mod pooling;
 mod post_update;
+mod reflected_tables;
 mod reflection;
 mod row_locks;
 mod row_values;

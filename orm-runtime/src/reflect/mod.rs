@@ -501,12 +501,35 @@ impl MetaData {
 impl Table {
     /// Reflects table `name` of the engine's default schema (SQLAlchemy's
     /// `Table(name, metadata, autoload_with=engine)`), or [`Error::TableNotFound`].
-    pub async fn autoload(engine: &Engine, name: &str) -> Result<Table> {
-        engine.inspect().await?.table(name).await
+    ///
+    /// The table comes back shared, as [`MetaData::add_table`] gives its tables: it is
+    /// what the statement builders take, so `select(...).from(&t)`, `insert(&t)`,
+    /// `update(&t)` and `delete(&t)` use it as it is, and [`Table::alias`] names it
+    /// twice in one statement.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use orm_runtime::{create_engine, text};
+    /// use orm_runtime::sql::{insert, select, Assignment};
+    /// use orm_runtime::schema::Table;
+    /// let engine = create_engine("sqlite::memory:").await?;
+    /// engine.execute(text("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT NOT NULL)")).await?;
+    /// let users = Table::autoload(&engine, "users").await?;
+    /// engine.execute(insert(&users).values(Assignment::new("name", "ann"))).await?;
+    /// let row = engine.fetch_one(select(users.c("name")).from(&users)).await?;
+    /// assert_eq!(row.get::<String>(0)?, "ann");
+    /// # Ok::<(), orm_runtime::Error>(()) }).unwrap();
+    /// ```
+    pub async fn autoload(engine: &Engine, name: &str) -> Result<Arc<Table>> {
+        engine.inspect().await?.table(name).await.map(Arc::new)
     }
 
-    /// Reflects table `name` of `schema`.
-    pub async fn autoload_in_schema(engine: &Engine, schema: &str, name: &str) -> Result<Table> {
+    /// Reflects table `name` of `schema`, shared as [`Table::autoload`]'s.
+    pub async fn autoload_in_schema(
+        engine: &Engine,
+        schema: &str,
+        name: &str,
+    ) -> Result<Arc<Table>> {
         engine
             .inspect()
             .await?
@@ -514,6 +537,7 @@ impl Table {
             .await?
             .table(name)
             .await
+            .map(Arc::new)
     }
 }
 

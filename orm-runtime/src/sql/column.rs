@@ -276,12 +276,21 @@ impl Table {
     /// assert_eq!(err.to_string(), "table `Invoice` has no column `Totl`; it has: Total");
     /// ```
     pub fn c(&self, name: &str) -> Expr<Dynamic> {
+        self.column_under(
+            Qualifier::table(
+                self.schema.clone().map(Name::Owned),
+                Name::Owned(self.name.clone()),
+            ),
+            name,
+        )
+    }
+
+    /// The column `name` qualified by `qualifier` (the table itself or an alias of it),
+    /// or the deferred unknown-column error.
+    fn column_under(&self, qualifier: Qualifier, name: &str) -> Expr<Dynamic> {
         match self.get_column(name) {
             Some(col) => ExprNode::Column(ColumnRef {
-                qualifier: Some(Qualifier::table(
-                    self.schema.clone().map(Name::Owned),
-                    Name::Owned(self.name.clone()),
-                )),
+                qualifier: Some(qualifier),
                 name: Name::Owned(col.name.clone()),
             })
             .typed(),
@@ -291,6 +300,85 @@ impl Table {
                 available: self.column_list(),
             }
             .typed(),
+        }
+    }
+
+    /// This table under the name `name` in a statement (`employees AS m`), for joining
+    /// a table known only at run time to itself; [`TableAlias::c`] addresses its
+    /// columns through the alias (SQLAlchemy's `table.alias("m")`).
+    ///
+    /// ```
+    /// use orm_runtime::schema::{Column, SqlType, Table};
+    /// use orm_runtime::sql::select;
+    /// use orm_runtime::Dialect;
+    /// let e = std::sync::Arc::new(Table::new("employees")
+    ///     .column(Column::new("id", SqlType::Integer).primary_key())
+    ///     .column(Column::new("name", SqlType::Text))
+    ///     .column(Column::new("reports_to", SqlType::Integer)));
+    /// let m = e.alias("m");
+    /// let stmt = select((e.c("name"), m.c("name").label("manager")))
+    ///     .from(&e)
+    ///     .join(&m, e.c("reports_to").eq(m.c("id")));
+    /// assert_eq!(stmt.compile(Dialect::Postgres).unwrap().sql(),
+    ///     r#"SELECT "employees"."name", "m"."name" AS "manager" FROM "employees" JOIN "employees" AS "m" ON "employees"."reports_to" = "m"."id""#);
+    /// ```
+    pub fn alias(self: &Arc<Self>, name: impl Into<Name>) -> TableAlias {
+        TableAlias {
+            table: Arc::clone(self),
+            name: name.into(),
+        }
+    }
+}
+
+/// A table known at run time (reflected, or built as a [`Table`]) under another name in
+/// one statement: made by [`Table::alias`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableAlias {
+    pub(crate) table: Arc<Table>,
+    pub(crate) name: Name,
+}
+
+impl TableAlias {
+    /// The alias name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The aliased table.
+    pub fn table(&self) -> &Arc<Table> {
+        &self.table
+    }
+
+    /// The qualifier of the alias's columns: the alias name, standing for the table.
+    fn qualifier(&self) -> Qualifier {
+        Qualifier {
+            schema: None,
+            name: self.name.clone(),
+            origin: super::expr::Origin::AliasOf {
+                schema: self.table.schema.clone().map(Name::Owned),
+                table: Name::Owned(self.table.name.clone()),
+            },
+        }
+    }
+
+    /// The column `name` of the table, qualified by the alias (`"m"."name"`). A name
+    /// the table does not have is an
+    /// [`Error::UnknownColumn`](crate::error::Error::UnknownColumn) when the statement
+    /// compiles, as for [`Table::c`].
+    pub fn c(&self, name: &str) -> Expr<Dynamic> {
+        self.table.column_under(self.qualifier(), name)
+    }
+
+    /// `alias.*`.
+    pub fn star(&self) -> Expr<Dynamic> {
+        ExprNode::Star(Some(self.qualifier())).typed()
+    }
+
+    /// The FROM item `table AS alias`.
+    pub fn from_item(&self) -> super::select::FromItem {
+        super::select::FromItem::Table {
+            table: Arc::clone(&self.table),
+            alias: Some(self.name.clone()),
         }
     }
 }
@@ -351,6 +439,69 @@ mod tests {
                 .filter(t.c("Size").ge(10).and(t.c("Name").like("A%"))),
             r#"SELECT "Group"."Name" FROM "Group" WHERE "Group"."Size" >= $1 AND "Group"."Name" LIKE $2"#,
         );
+    }
+
+    fn employees() -> Arc<Table> {
+        Arc::new(
+            Table::new("employees")
+                .schema("hr")
+                .column(Col::new("employee_id", SqlType::Integer).primary_key())
+                .column(Col::new("name", SqlType::Text))
+                .column(Col::new("reports_to", SqlType::Integer)),
+        )
+    }
+
+    #[test]
+    fn a_dynamic_table_joins_itself_through_an_alias() {
+        let e = employees();
+        let m = e.alias("m");
+        let stmt = select((e.c("name"), m.c("name").label("manager")))
+            .from(&e)
+            .join(&m, e.c("reports_to").eq(m.c("employee_id")))
+            .filter(m.c("name").ne("Ann"))
+            .order_by(e.c("employee_id").asc());
+        check_same(
+            &stmt,
+            r#"SELECT "hr"."employees"."name", "m"."name" AS "manager" FROM "hr"."employees" JOIN "hr"."employees" AS "m" ON "hr"."employees"."reports_to" = "m"."employee_id" WHERE "m"."name" <> $1 ORDER BY "hr"."employees"."employee_id" ASC"#,
+        );
+        // Two aliases, and an alias the statement does not put in FROM itself.
+        let (a, b) = (e.alias("a"), e.alias("b"));
+        check_same(
+            &select((a.c("name"), b.c("name"))).filter(a.c("reports_to").eq(b.c("employee_id"))),
+            r#"SELECT "a"."name", "b"."name" FROM "hr"."employees" AS "a", "hr"."employees" AS "b" WHERE "a"."reports_to" = "b"."employee_id""#,
+        );
+        check_same(
+            &select(m.star()).from(m.clone()),
+            r#"SELECT "m".* FROM "hr"."employees" AS "m""#,
+        );
+        assert_eq!((m.name(), m.table().name.as_str()), ("m", "employees"));
+    }
+
+    #[test]
+    fn an_aliased_dynamic_column_the_table_lacks_names_the_table() {
+        let e = employees();
+        let err = select(e.alias("m").c("nme"))
+            .compile(Dialect::MySql)
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "table `hr.employees` has no column `nme`; it has: employee_id, name, reports_to"
+        );
+    }
+
+    #[test]
+    fn statements_take_a_table_by_value() {
+        let t = || Table::new("t").column(Col::new("x", SqlType::Integer));
+        check_same(&select(star()).from(t()), r#"SELECT * FROM "t""#);
+        check_same(
+            &insert(t()).values(Assignment::new("x", 1)),
+            r#"INSERT INTO "t" ("x") VALUES ($1)"#,
+        );
+        check_same(
+            &update(t()).set(Assignment::new("x", 2)),
+            r#"UPDATE "t" SET "x" = $1"#,
+        );
+        check_same(&delete(t()), r#"DELETE FROM "t""#);
     }
 
     #[test]

@@ -29,6 +29,14 @@ impl IntoTarget for &Arc<Table> {
     }
 }
 
+/// A table built or reflected in place (`insert(Table::new("t").column(...))`), moved
+/// into the statement.
+impl IntoTarget for Table {
+    fn into_target(self) -> Arc<Table> {
+        Arc::new(self)
+    }
+}
+
 /// A column of an upsert's conflict target: a typed column (`User::email`) or a name.
 pub trait ConflictColumn {
     /// The bare column name.

@@ -28,7 +28,8 @@ mod text;
 use std::sync::Arc;
 
 pub use column::{
-    Alias, Assignment, Column, ColumnName, Deferrable, Eager, HasTable, IsDeferrable, alias, column,
+    Alias, Assignment, Column, ColumnName, Deferrable, Eager, HasTable, IsDeferrable, TableAlias,
+    alias, column,
 };
 pub use dml::{
     ConflictColumn, DeleteStatement, InsertStatement, IntoConflictTarget, IntoRow, IntoRows,

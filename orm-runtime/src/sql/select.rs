@@ -4,7 +4,7 @@
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use super::column::{Alias, Column, HasTable, qualified};
+use super::column::{Alias, Column, HasTable, TableAlias, qualified};
 use super::expr::{AnyExpr, Expr, ExprNode, IntoExpr, Name, OrderItem, Qualifier};
 use crate::schema::Table;
 use crate::value::Value;
@@ -278,6 +278,31 @@ impl IntoFromItem for &Arc<Table> {
         FromItem::Table {
             table: Arc::clone(self),
             alias: None,
+        }
+    }
+}
+
+/// A table built in place, moved into the statement.
+impl IntoFromItem for Table {
+    fn into_from_item(self) -> FromItem {
+        FromItem::Table {
+            table: Arc::new(self),
+            alias: None,
+        }
+    }
+}
+
+impl IntoFromItem for &TableAlias {
+    fn into_from_item(self) -> FromItem {
+        self.from_item()
+    }
+}
+
+impl IntoFromItem for TableAlias {
+    fn into_from_item(self) -> FromItem {
+        FromItem::Table {
+            table: self.table,
+            alias: Some(self.name),
         }
     }
 }
