@@ -18,6 +18,7 @@ mod deep_graph;
 mod deferred;
 mod echo;
 mod engine_options;
+mod enum_binds;
 mod functions;
 mod inserted_keys;
 mod joined;

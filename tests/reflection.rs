@@ -336,7 +336,7 @@ async fn postgres_legacy(engine: &orm::Engine) {
             SqlType::Integer,
             SqlType::Custom("CHAR(2)".into()),
             SqlType::Json,
-            SqlType::enumeration("mood", ["happy", "sad"]),
+            SqlType::native_enum("mood", ["happy", "sad"]),
             SqlType::Custom("INTEGER[]".into()),
             SqlType::Custom("TIME(3) WITH TIME ZONE".into()),
         ]

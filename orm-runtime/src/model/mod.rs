@@ -203,6 +203,7 @@ pub fn columns_of<M: Model>() -> Vec<crate::sql::SelectItem> {
             expr: ExprNode::Column(ColumnRef {
                 qualifier: Some(qualifier.clone()),
                 name: Name::Borrowed(c.name),
+                value_type: None,
             }),
             label: None,
         })
@@ -246,6 +247,7 @@ impl ModelSql {
             ExprNode::Column(ColumnRef {
                 qualifier: Some(qualifier.clone()),
                 name: Name::Borrowed(name),
+                value_type: None,
             })
         };
         // Columns deferred by default (`#[orm(deferred)]`) are left out, as by a query.

@@ -14,8 +14,9 @@
 //! text in `sqlite_master` (the only place SQLite keeps constraint names and CHECKs).
 //! Types come back as [`SqlType`](crate::schema::SqlType) at the dialect's resolution:
 //! MySQL's `BOOL` is `TINYINT(1)` and reads back as `Boolean`, SQLite's declared type
-//! text is parsed, a type the mapping does not know is `SqlType::Custom` with the
-//! catalog's spelling.
+//! text is parsed, a PostgreSQL enum type is `SqlType::NativeEnum` (whose values the
+//! compiler casts to it), MySQL's `ENUM(...)` is `SqlType::Enum`, a type the mapping
+//! does not know is `SqlType::Custom` with the catalog's spelling.
 //!
 //! Contract for a dialect file: every function takes the schema to look in (never
 //! `None`: [`Inspector`] resolves the default first) and an existing table's exact

@@ -80,12 +80,14 @@ pub(crate) async fn columns(
                     CAST(a.attidentity AS text) AS identity, \
                     CAST(t.typtype AS text) AS typtype, \
                     CAST(t.typname AS text) AS typname, \
+                    CAST(tn.nspname AS text) AS typschema, \
                     CAST(a.atttypid AS bigint) AS typid, \
                     col_description(c.oid, a.attnum) AS comment \
              FROM pg_catalog.pg_attribute a \
              JOIN pg_catalog.pg_class c ON c.oid = a.attrelid \
              JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
              JOIN pg_catalog.pg_type t ON t.oid = a.atttypid \
+             JOIN pg_catalog.pg_namespace tn ON tn.oid = t.typnamespace \
              LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
              WHERE n.nspname = :schema AND c.relname = :table \
                AND a.attnum > 0 AND NOT a.attisdropped \
@@ -111,7 +113,10 @@ pub(crate) async fn columns(
                 .iter()
                 .map(|l| l.get::<String>(0))
                 .collect::<Result<Vec<_>>>()?;
-            SqlType::Enum {
+            // The type's schema when it is not the table's own.
+            let type_schema: String = r.get("typschema")?;
+            SqlType::NativeEnum {
+                schema: (type_schema != schema).then_some(type_schema),
                 name: r.get("typname")?,
                 variants: labels,
             }

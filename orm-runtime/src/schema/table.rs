@@ -60,10 +60,20 @@ pub struct Table {
 /// The statement cache keys a statement by its derived `Hash`, so it relies on this: a
 /// statement renders a table by its qualified name only; its columns, keys and options
 /// are DDL's business ([`ddl`](super::ddl)).
+///
+/// With one exception: the values of a PostgreSQL enum column
+/// ([`SqlType::NativeEnum`]) are cast to its type in an INSERT or UPDATE, so those
+/// columns and their types take part too.
 impl std::hash::Hash for Table {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
         self.schema.hash(state);
         self.name.hash(state);
+        for c in &self.columns {
+            if matches!(c.sql_type, SqlType::NativeEnum { .. }) {
+                c.name.hash(state);
+                c.sql_type.hash(state);
+            }
+        }
     }
 }
 
@@ -272,14 +282,15 @@ impl Table {
     }
 
     /// The CHECK constraints `CREATE TABLE` emits for `dialect`: one per
-    /// [`SqlType::Enum`] column (`"col" IN ('a', 'b')`, named by the `ck` template with
+    /// [`SqlType::Enum`] column, and per [`SqlType::NativeEnum`] column on the dialects
+    /// without enum types (`"col" IN ('a', 'b')`, named by the `ck` template with
     /// `{constraint_name}` = the enum's name, or else the enum's name), then
     /// [`Table::check_constraints`], unnamed ones named by the `ck` template where it
     /// can.
     pub fn all_check_constraints(&self, dialect: Dialect) -> Result<Vec<CheckConstraint>> {
         let mut out = Vec::new();
         for c in &self.columns {
-            let SqlType::Enum { name, variants } = &c.sql_type else {
+            let Some((name, variants)) = c.sql_type.checked_enum(dialect) else {
                 continue;
             };
             if variants.is_empty() {
@@ -289,7 +300,7 @@ impl Table {
                 });
             }
             let columns = [c.name.clone()];
-            let enum_name = (!name.is_empty()).then_some(name.as_str());
+            let enum_name = (!name.is_empty()).then_some(name);
             let subject = Subject {
                 constraint_name: enum_name,
                 ..Subject::new(Kind::Ck, &self.name, &columns)

@@ -56,6 +56,23 @@ pub enum SqlType {
         /// The allowed values.
         variants: Vec<String>,
     },
+    /// An enumeration type of the database itself: PostgreSQL's `CREATE TYPE mood AS
+    /// ENUM (...)`, which is what reflection reads such a column back as.
+    ///
+    /// On PostgreSQL the column is declared with the type's name, which must exist
+    /// (`CREATE TABLE` does not create it), and a value bound into the column or
+    /// compared with it is cast to the type (`CAST($1 AS "mood")`): PostgreSQL casts
+    /// no text to an enum by itself. The other dialects have no such types: there it
+    /// is an [`Enum`](SqlType::Enum), `VARCHAR(n)` with a CHECK listing the variants.
+    NativeEnum {
+        /// The schema the type lives in; `None` for the schema of the column's table (or
+        /// the search path, for a table in none).
+        schema: Option<String>,
+        /// The type's name.
+        name: String,
+        /// Its labels, in order.
+        variants: Vec<String>,
+    },
     /// A type spelled literally, for anything the generic types do not cover.
     Custom(String),
 }
@@ -86,11 +103,46 @@ impl SqlType {
         }
     }
 
+    /// A database enum type ([`SqlType::NativeEnum`]) named `name`, in the schema of the
+    /// column's table.
+    ///
+    /// ```
+    /// use orm_runtime::schema::SqlType;
+    /// use orm_runtime::Dialect;
+    /// let mood = SqlType::native_enum("mood", ["happy", "sad"]);
+    /// assert_eq!(mood.ddl(Dialect::Postgres), r#""mood""#);
+    /// assert_eq!(mood.ddl(Dialect::MySql), "VARCHAR(5)");
+    /// ```
+    pub fn native_enum<I, S>(name: &str, variants: I) -> SqlType
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        SqlType::NativeEnum {
+            schema: None,
+            name: name.to_owned(),
+            variants: variants.into_iter().map(Into::into).collect(),
+        }
+    }
+
+    /// The enum's name and variants, for [`Enum`](SqlType::Enum) and, on the dialects
+    /// without enum types (all but PostgreSQL), [`NativeEnum`](SqlType::NativeEnum): the
+    /// columns `CREATE TABLE` gives a CHECK listing the variants.
+    pub(crate) fn checked_enum(&self, dialect: Dialect) -> Option<(&str, &[String])> {
+        match self {
+            SqlType::Enum { name, variants } => Some((name, variants)),
+            SqlType::NativeEnum { name, variants, .. } if dialect != Dialect::Postgres => {
+                Some((name, variants))
+            }
+            _ => None,
+        }
+    }
+
     /// The kind of NULL bound into a column of this type ([`Value::TypedNull`]): the
     /// column's own type, which it is always assignable to. `None` (an untyped NULL,
-    /// whose type the server infers) for enums (a reflected PostgreSQL enum is a type of
-    /// its own, which a text NULL would not fit), custom types, and the types whose
-    /// feature is off.
+    /// whose type the server infers) for enums (a PostgreSQL enum,
+    /// [`NativeEnum`](SqlType::NativeEnum), is a type of its own, which a text NULL
+    /// would not fit), custom types, and the types whose feature is off.
     ///
     /// [`Value::TypedNull`]: crate::value::Value::TypedNull
     pub(crate) fn null_kind(&self) -> Option<ValueKind> {
@@ -175,7 +227,16 @@ impl SqlType {
             (SqlType::Json, Postgres) => "JSONB".into(),
             (SqlType::Json, MySql | MariaDb) => "JSON".into(),
             (SqlType::Json, Sqlite) => "TEXT".into(),
-            (SqlType::Enum { variants, .. }, _) => {
+            (SqlType::NativeEnum { schema, name, .. }, Postgres) => {
+                let mut out = String::new();
+                if let Some(s) = schema {
+                    dialect.quote_identifier_into(&mut out, s);
+                    out.push('.');
+                }
+                dialect.quote_identifier_into(&mut out, name);
+                out
+            }
+            (SqlType::Enum { variants, .. } | SqlType::NativeEnum { variants, .. }, _) => {
                 let longest = variants
                     .iter()
                     .map(|v| v.chars().count())
@@ -209,5 +270,12 @@ mod tests {
             SqlType::enumeration("mood", ["happy", "sad"]).ddl(Dialect::Sqlite),
             "VARCHAR(5)"
         );
+        let mut mood = SqlType::native_enum("Mood", ["happy", "sad"]);
+        assert_eq!(mood.ddl(Dialect::Postgres), r#""Mood""#);
+        assert_eq!(mood.ddl(Dialect::Sqlite), "VARCHAR(5)");
+        if let SqlType::NativeEnum { schema, .. } = &mut mood {
+            *schema = Some("app".into());
+        }
+        assert_eq!(mood.ddl(Dialect::Postgres), r#""app"."Mood""#);
     }
 }

@@ -443,6 +443,7 @@ fn col(q: &Qualifier, name: &'static str) -> ExprNode {
     ExprNode::Column(ColumnRef {
         qualifier: Some(q.clone()),
         name: Name::Borrowed(name),
+        value_type: None,
     })
 }
 
@@ -450,6 +451,7 @@ fn col_owned(q: &Qualifier, name: &str) -> ExprNode {
     ExprNode::Column(ColumnRef {
         qualifier: Some(q.clone()),
         name: Name::Owned(name.to_owned()),
+        value_type: None,
     })
 }
 

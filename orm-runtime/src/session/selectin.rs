@@ -461,6 +461,7 @@ async fn subquery(
         ExprNode::Column(crate::sql::ColumnRef {
             qualifier: Some(sq.clone()),
             name: crate::sql::Name::Borrowed(name),
+            value_type: None,
         })
     };
     let owner_cols = (owner.columns)();

@@ -181,6 +181,7 @@ pub(crate) fn model_col(vt: &ModelVTable, name: &'static str) -> ExprNode {
             Name::Borrowed(vt.table_name),
         )),
         name: Name::Borrowed(name),
+        value_type: None,
     })
 }
 
@@ -191,6 +192,10 @@ pub(crate) fn table_col(t: &Table, name: &str) -> ExprNode {
             Name::Owned(t.name.clone()),
         )),
         name: Name::Owned(name.to_owned()),
+        value_type: t
+            .get_column(name)
+            .and_then(|c| t.value_type(c))
+            .map(std::sync::Arc::new),
     })
 }
 

@@ -99,6 +99,7 @@ impl<M: HasTable, T, D> Column<M, T, D> {
                 Name::Borrowed(M::TABLE_NAME),
             )),
             name: Name::Borrowed(self.name),
+            value_type: None,
         })
     }
 
@@ -246,6 +247,7 @@ impl<M: HasTable> Alias<M> {
                 },
             }),
             name: Name::Borrowed(column.name),
+            value_type: None,
         })
         .typed()
     }
@@ -292,6 +294,7 @@ impl Table {
             Some(col) => ExprNode::Column(ColumnRef {
                 qualifier: Some(qualifier),
                 name: Name::Owned(col.name.clone()),
+                value_type: self.value_type(col).map(Arc::new),
             })
             .typed(),
             None => ExprNode::UnknownColumn {
@@ -300,6 +303,24 @@ impl Table {
                 available: self.column_list(),
             }
             .typed(),
+        }
+    }
+
+    /// The type values bound against `column` (a column of this table) are cast to:
+    /// its [`NativeEnum`](SqlType::NativeEnum) type, in the table's schema unless it
+    /// names its own; `None` for the other types.
+    pub(crate) fn value_type(&self, column: &crate::schema::Column) -> Option<SqlType> {
+        match &column.sql_type {
+            SqlType::NativeEnum {
+                schema,
+                name,
+                variants,
+            } => Some(SqlType::NativeEnum {
+                schema: schema.clone().or_else(|| self.schema.clone()),
+                name: name.clone(),
+                variants: variants.clone(),
+            }),
+            _ => None,
         }
     }
 
@@ -392,6 +413,7 @@ pub(crate) fn qualified<T>(qualifier: &Name, name: impl Into<Name>) -> Expr<T> {
             origin: super::expr::Origin::Derived,
         }),
         name: name.into(),
+        value_type: None,
     })
     .typed()
 }
@@ -401,6 +423,7 @@ pub fn column<T>(name: impl Into<Name>) -> Expr<T> {
     ExprNode::Column(ColumnRef {
         qualifier: None,
         name: name.into(),
+        value_type: None,
     })
     .typed()
 }
@@ -411,8 +434,10 @@ mod tests {
 
     use crate::dialect::Dialect;
     use crate::schema::{Column as Col, SqlType, Table};
-    use crate::sql::fixtures::{User, check_same};
+    use crate::sql::expr::{Dynamic, Expr, ExprNode};
+    use crate::sql::fixtures::{User, check, check_same};
     use crate::sql::*;
+    use crate::value::Value;
 
     #[test]
     fn self_join_through_an_alias() {
@@ -502,6 +527,118 @@ mod tests {
             r#"UPDATE "t" SET "x" = $1"#,
         );
         check_same(&delete(t()), r#"DELETE FROM "t""#);
+    }
+
+    fn moods(native: bool) -> Arc<Table> {
+        let ty = if native {
+            SqlType::native_enum("mood", ["happy", "sad"])
+        } else {
+            SqlType::enumeration("mood", ["happy", "sad"])
+        };
+        Arc::new(
+            Table::new("people")
+                .column(Col::new("id", SqlType::Integer).primary_key())
+                .column(Col::new("feeling", ty)),
+        )
+    }
+
+    #[test]
+    fn values_for_a_postgres_enum_column_are_cast_to_its_type() {
+        let t = moods(true);
+        let f = || t.c("feeling");
+        check(
+            &insert(&t).values_many([
+                (
+                    Assignment::new("id", 1),
+                    Assignment::new("feeling", "happy"),
+                ),
+                (Assignment::new("id", 2), Assignment::new("feeling", "sad")),
+            ]),
+            r#"INSERT INTO "people" ("id", "feeling") VALUES ($1, CAST($2 AS "mood")), ($3, CAST($4 AS "mood"))"#,
+            "INSERT INTO `people` (`id`, `feeling`) VALUES (?, ?), (?, ?)",
+            r#"INSERT INTO "people" ("id", "feeling") VALUES (?, ?), (?, ?)"#,
+        );
+        check(
+            &update(&t)
+                .set(Assignment::new("feeling", "sad"))
+                .filter(f().eq("happy").and(t.c("id").gt(0))),
+            r#"UPDATE "people" SET "feeling" = CAST($1 AS "mood") WHERE "people"."feeling" = CAST($2 AS "mood") AND "people"."id" > $3"#,
+            "UPDATE `people` SET `feeling` = ? WHERE `people`.`feeling` = ? AND `people`.`id` > ?",
+            r#"UPDATE "people" SET "feeling" = ? WHERE "people"."feeling" = ? AND "people"."id" > ?"#,
+        );
+        // IN: one array bind, cast to an array of the enum; a value on the left too.
+        let binds = check(
+            &select(t.c("id")).filter(f().in_(["happy", "sad"]).or(f().not_in(["sad"]))),
+            r#"SELECT "people"."id" FROM "people" WHERE "people"."feeling" = ANY(CAST($1 AS "mood"[])) OR "people"."feeling" <> ALL(CAST($2 AS "mood"[]))"#,
+            "SELECT `people`.`id` FROM `people` WHERE `people`.`feeling` IN (?, ?) OR `people`.`feeling` NOT IN (?)",
+            r#"SELECT "people"."id" FROM "people" WHERE "people"."feeling" IN (?, ?) OR "people"."feeling" NOT IN (?)"#,
+        );
+        assert_eq!(
+            binds[0],
+            Value::Array(vec![Value::from("happy"), Value::from("sad")])
+        );
+        // A value on the left; BETWEEN; an IN list PostgreSQL cannot bind as one array
+        // (it holds a NULL) casts each value.
+        let v = |v: Value| -> Expr<Dynamic> { ExprNode::Bind(v).typed() };
+        check(
+            &select(t.c("id")).filter(
+                v("sad".into())
+                    .ne(f())
+                    .and(f().between("happy", "sad"))
+                    .and(f().in_([v("happy".into()), v(Value::Null)])),
+            ),
+            r#"SELECT "people"."id" FROM "people" WHERE CAST($1 AS "mood") <> "people"."feeling" AND "people"."feeling" BETWEEN CAST($2 AS "mood") AND CAST($3 AS "mood") AND "people"."feeling" IN (CAST($4 AS "mood"), CAST($5 AS "mood"))"#,
+            "SELECT `people`.`id` FROM `people` WHERE ? <> `people`.`feeling` AND `people`.`feeling` BETWEEN ? AND ? AND `people`.`feeling` IN (?, ?)",
+            r#"SELECT "people"."id" FROM "people" WHERE ? <> "people"."feeling" AND "people"."feeling" BETWEEN ? AND ? AND "people"."feeling" IN (?, ?)"#,
+        );
+    }
+
+    #[test]
+    fn the_cast_follows_the_tables_schema_and_aliases() {
+        let t = Arc::new(
+            Table::new("people")
+                .schema("app")
+                .column(Col::new("feeling", SqlType::native_enum("mood", ["ok"]))),
+        );
+        let m = t.alias("m");
+        let stmt = select(m.c("feeling")).filter(m.c("feeling").eq("ok"));
+        assert_eq!(
+            stmt.compile(Dialect::Postgres).unwrap().sql(),
+            r#"SELECT "m"."feeling" FROM "app"."people" AS "m" WHERE "m"."feeling" = CAST($1 AS "app"."mood")"#
+        );
+        assert_eq!(
+            delete(Arc::clone(&t))
+                .filter(t.c("feeling").ne("ok"))
+                .compile(Dialect::Postgres)
+                .unwrap()
+                .sql(),
+            r#"DELETE FROM "app"."people" WHERE "app"."people"."feeling" <> CAST($1 AS "app"."mood")"#
+        );
+    }
+
+    #[test]
+    fn a_varchar_enum_is_not_cast_and_the_cache_tells_the_two_apart() {
+        // The same statement over a same-named table whose enum is VARCHAR + CHECK (our
+        // DDL's), then over one whose enum is PostgreSQL's own type: each its own SQL,
+        // through the statement cache.
+        for native in [false, true, false] {
+            let t = moods(native);
+            let ins = insert(&t).values(Assignment::new("feeling", "sad"));
+            let sel = select(t.c("id")).filter(t.c("feeling").eq("sad"));
+            let (ins_sql, sel_sql) = if native {
+                (
+                    r#"INSERT INTO "people" ("feeling") VALUES (CAST($1 AS "mood"))"#,
+                    r#"SELECT "people"."id" FROM "people" WHERE "people"."feeling" = CAST($1 AS "mood")"#,
+                )
+            } else {
+                (
+                    r#"INSERT INTO "people" ("feeling") VALUES ($1)"#,
+                    r#"SELECT "people"."id" FROM "people" WHERE "people"."feeling" = $1"#,
+                )
+            };
+            assert_eq!(ins.compile(Dialect::Postgres).unwrap().sql(), ins_sql);
+            assert_eq!(sel.compile(Dialect::Postgres).unwrap().sql(), sel_sql);
+        }
     }
 
     #[test]

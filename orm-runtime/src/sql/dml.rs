@@ -685,6 +685,7 @@ impl InsertStatement {
             ExprNode::Column(ColumnRef {
                 qualifier: Some(qualifier.clone()),
                 name: Name::Owned(c.to_owned()),
+                value_type: None,
             })
         };
         let given: Option<Vec<ExprNode>> = pk
@@ -825,6 +826,7 @@ impl InsertStatement {
                         expr: ExprNode::Column(ColumnRef {
                             qualifier: Some(qualifier.clone()),
                             name: Name::Owned(k.clone()),
+                            value_type: None,
                         }),
                         label: None,
                     })

@@ -290,6 +290,26 @@ mod tests {
     }
 
     #[test]
+    fn a_native_enum_names_its_type_on_postgres_and_is_a_checked_varchar_elsewhere() {
+        let t = Table::new("people").schema("app").column(Column::new(
+            "feeling",
+            SqlType::native_enum("mood", ["happy", "sad"]),
+        ));
+        assert_eq!(
+            sql(&CreateTable::new(&t), Postgres),
+            r#"CREATE TABLE "app"."people" ("feeling" "mood")"#
+        );
+        assert_eq!(
+            sql(&CreateTable::new(&t), MySql),
+            "CREATE TABLE `app`.`people` (`feeling` VARCHAR(5), CONSTRAINT `mood` CHECK (`feeling` IN ('happy', 'sad')))"
+        );
+        assert_eq!(
+            sql(&CreateTable::new(&t), Sqlite),
+            r#"CREATE TABLE "app"."people" ("feeling" VARCHAR(5), CONSTRAINT "mood" CHECK ("feeling" IN ('happy', 'sad')))"#
+        );
+    }
+
+    #[test]
     fn bad_definitions_are_errors_naming_the_table() {
         let t = Table::new("t")
             .column(Column::new("a", SqlType::Integer))

@@ -3,7 +3,7 @@
 
 use crate::dialect::{Dialect, Feature};
 use crate::error::{Error, Result};
-use crate::schema::Table;
+use crate::schema::{SqlType, Table};
 use crate::sql::column::Assignment;
 use crate::sql::dml::{DeleteStatement, InsertStatement, OnConflict, RowValue, UpdateStatement};
 use crate::sql::expr::{ExprNode, Name};
@@ -59,6 +59,7 @@ impl Compiler {
             self.push(" (");
             self.ident_list(&s.columns);
             self.push(") VALUES ");
+            let casts = self.value_types(&s.table, &s.columns);
             for (i, row) in s.rows.iter().enumerate() {
                 if i > 0 {
                     self.push(", ");
@@ -68,9 +69,10 @@ impl Compiler {
                     if j > 0 {
                         self.push(", ");
                     }
-                    match v {
-                        RowValue::Bind(v) => self.bind(v),
-                        RowValue::Expr(e) => self.expr(e)?,
+                    match (v, casts.get(j).and_then(Option::as_ref)) {
+                        (RowValue::Bind(v), Some(ty)) => self.cast_bind(v, ty),
+                        (RowValue::Bind(v), None) => self.bind(v),
+                        (RowValue::Expr(e), _) => self.expr(e)?,
                     }
                 }
                 self.push(")");
@@ -91,14 +93,39 @@ impl Compiler {
         }
     }
 
-    fn assignments(&mut self, set: &[Assignment]) -> Result<()> {
+    /// For each of `columns` of `table`, the type its bound values are cast to
+    /// ([`Table::value_type`]: PostgreSQL enums); empty where nothing is cast.
+    fn value_types<'n>(
+        &self,
+        table: &Table,
+        columns: impl IntoIterator<Item = &'n Name>,
+    ) -> Vec<Option<SqlType>> {
+        if self.dialect != Dialect::Postgres
+            || !table
+                .columns
+                .iter()
+                .any(|c| matches!(c.sql_type, SqlType::NativeEnum { .. }))
+        {
+            return Vec::new();
+        }
+        columns
+            .into_iter()
+            .map(|c| table.get_column(c).and_then(|col| table.value_type(col)))
+            .collect()
+    }
+
+    fn assignments(&mut self, table: &Table, set: &[Assignment]) -> Result<()> {
+        let casts = self.value_types(table, set.iter().map(|a| &a.column));
         for (i, a) in set.iter().enumerate() {
             if i > 0 {
                 self.push(", ");
             }
             self.ident(&a.column);
             self.push(" = ");
-            self.expr(&a.value)?;
+            match (&a.value, casts.get(i).and_then(Option::as_ref)) {
+                (ExprNode::Bind(v), Some(ty)) => self.cast_bind(v, ty),
+                (value, _) => self.expr(value)?,
+            }
         }
         Ok(())
     }
@@ -164,7 +191,7 @@ impl Compiler {
                     self.require(Feature::UpsertWithoutTarget)?;
                 }
                 self.push(" DO UPDATE SET ");
-                self.assignments(set)?;
+                self.assignments(&s.table, set)?;
                 if let Some(f) = filter {
                     self.push(" WHERE ");
                     self.expr(f)?;
@@ -197,7 +224,7 @@ impl Compiler {
                         "a WHERE on ON DUPLICATE KEY UPDATE",
                     ));
                 }
-                self.assignments(set)?;
+                self.assignments(&s.table, set)?;
             }
         }
         Ok(())
@@ -218,7 +245,7 @@ impl Compiler {
         self.push(" SET ");
         self.scopes.push(vec![table_qualifier(&s.table)]);
         let r: Result<()> = (|| {
-            self.assignments(&s.set)?;
+            self.assignments(&s.table, &s.set)?;
             if let Some(f) = &s.filter {
                 self.push(" WHERE ");
                 self.expr(f)?;

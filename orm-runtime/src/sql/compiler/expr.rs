@@ -1,6 +1,8 @@
 //! Expressions: columns, literals, binds, operators with their precedence, LIKE,
 //! function calls, CASE, CAST, window functions and the subquery forms.
 
+use std::sync::Arc;
+
 use crate::dialect::{Dialect, Feature};
 use crate::error::{Error, Result};
 use crate::schema::SqlType;
@@ -31,6 +33,37 @@ impl Compiler {
 }
 
 impl Compiler {
+    /// The type a value compared with `e` is cast to: on PostgreSQL, the
+    /// [`value_type`](ColumnRef::value_type) of a column (its enum type).
+    fn value_type_of(&self, e: &ExprNode) -> Option<Arc<SqlType>> {
+        match e {
+            ExprNode::Column(c) if self.dialect == Dialect::Postgres => c.value_type.clone(),
+            _ => None,
+        }
+    }
+
+    /// `CAST($n AS type)`: a value bound into (or compared with) a column of a type
+    /// PostgreSQL casts no parameter to by itself (an enum).
+    pub(super) fn cast_bind(&mut self, v: &Value, ty: &SqlType) {
+        self.push("CAST(");
+        self.bind(v);
+        self.push(" AS ");
+        let name = self.dialect.cast_type(ty);
+        self.push(&name);
+        self.push(")");
+    }
+
+    /// `e`, its value cast to `ty` when it is a bind.
+    fn expr_as(&mut self, e: &ExprNode, ty: Option<&SqlType>) -> Result<()> {
+        match (e, ty) {
+            (ExprNode::Bind(v), Some(ty)) => {
+                self.cast_bind(v, ty);
+                Ok(())
+            }
+            _ => self.nested(e),
+        }
+    }
+
     pub(crate) fn expr(&mut self, e: &ExprNode) -> Result<()> {
         match e {
             ExprNode::Column(c) => self.column(c),
@@ -76,7 +109,18 @@ impl Compiler {
                     // `x NOT IN (1, 2)` is `x <> ALL('{1,2}')`.
                     self.nested(expr)?;
                     self.push(if *negated { " <> ALL(" } else { " = ANY(" });
-                    self.bind_array(&items);
+                    match self.value_type_of(expr) {
+                        // An enum column: the text array cast to an array of the enum.
+                        Some(ty) => {
+                            self.push("CAST(");
+                            self.bind_array(&items);
+                            self.push(" AS ");
+                            let name = self.dialect.cast_type(&ty);
+                            self.push(&name);
+                            self.push("[])");
+                        }
+                        None => self.bind_array(&items),
+                    }
                     self.push(")");
                 } else {
                     self.nested(expr)?;
@@ -86,7 +130,17 @@ impl Compiler {
                         // https://www.sqlite.org/rowvalue.html#row_value_in_operator
                         self.push("VALUES ");
                     }
-                    self.comma_exprs(list)?;
+                    match self.value_type_of(expr) {
+                        Some(ty) => {
+                            for (i, e) in list.iter().enumerate() {
+                                if i > 0 {
+                                    self.push(", ");
+                                }
+                                self.expr_as(e, Some(&ty))?;
+                            }
+                        }
+                        None => self.comma_exprs(list)?,
+                    }
                     self.push(")");
                 }
             }
@@ -106,15 +160,16 @@ impl Compiler {
                 high,
                 negated,
             } => {
+                let ty = self.value_type_of(expr);
                 self.nested(expr)?;
                 self.push(if *negated {
                     " NOT BETWEEN "
                 } else {
                     " BETWEEN "
                 });
-                self.nested(low)?;
+                self.expr_as(low, ty.as_deref())?;
                 self.push(" AND ");
-                self.nested(high)?;
+                self.expr_as(high, ty.as_deref())?;
             }
             ExprNode::Like {
                 expr,
@@ -314,7 +369,25 @@ impl Compiler {
             self.push(")");
             return Ok(());
         }
-        self.operand(l, op, false)?;
+        // A value compared with an enum column is cast to the enum (PostgreSQL).
+        let comparison = matches!(
+            op,
+            BinaryOp::Eq
+                | BinaryOp::Ne
+                | BinaryOp::Lt
+                | BinaryOp::Le
+                | BinaryOp::Gt
+                | BinaryOp::Ge
+                | BinaryOp::IsDistinctFrom
+                | BinaryOp::IsNotDistinctFrom
+        );
+        let ty = comparison
+            .then(|| self.value_type_of(l).or_else(|| self.value_type_of(r)))
+            .flatten();
+        match (l, &ty) {
+            (ExprNode::Bind(v), Some(ty)) => self.cast_bind(v, ty),
+            _ => self.operand(l, op, false)?,
+        }
         let sym = match (op, self.dialect) {
             (BinaryOp::Eq, _) => " = ",
             (BinaryOp::Ne, _) => " <> ",
@@ -339,7 +412,13 @@ impl Compiler {
             (BinaryOp::IsDistinctFrom, _) => " IS DISTINCT FROM ",
         };
         self.push(sym);
-        self.operand(r, op, true)
+        match (r, &ty) {
+            (ExprNode::Bind(v), Some(ty)) => {
+                self.cast_bind(v, ty);
+                Ok(())
+            }
+            _ => self.operand(r, op, true),
+        }
     }
 
     fn operand(&mut self, e: &ExprNode, parent: BinaryOp, right: bool) -> Result<()> {
@@ -588,7 +667,10 @@ impl Dialect {
                 "SIGNED".into()
             }
             SqlType::Float | SqlType::Double => "DOUBLE".into(),
-            SqlType::Varchar(_) | SqlType::Text | SqlType::Enum { .. } => "CHAR".into(),
+            SqlType::Varchar(_)
+            | SqlType::Text
+            | SqlType::Enum { .. }
+            | SqlType::NativeEnum { .. } => "CHAR".into(),
             SqlType::Date => "DATE".into(),
             SqlType::Time => "TIME(6)".into(),
             SqlType::DateTime | SqlType::TimestampTz => "DATETIME(6)".into(),

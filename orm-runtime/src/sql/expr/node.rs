@@ -68,6 +68,22 @@ pub struct ColumnRef {
     pub qualifier: Option<Qualifier>,
     /// The column's name.
     pub name: Name,
+    /// The type a value compared with or assigned to the column is cast to, where the
+    /// database needs the cast: a PostgreSQL enum column's
+    /// [`NativeEnum`](SqlType::NativeEnum) type (`"t"."mood" = CAST($1 AS "mood")`),
+    /// set by [`Table::c`](crate::schema::Table::c). `None` for every other column.
+    pub value_type: Option<std::sync::Arc<SqlType>>,
+}
+
+impl ColumnRef {
+    /// `qualifier.name`, with no [`value_type`](ColumnRef::value_type).
+    pub fn new(qualifier: Option<Qualifier>, name: impl Into<Name>) -> ColumnRef {
+        ColumnRef {
+            qualifier,
+            name: name.into(),
+            value_type: None,
+        }
+    }
 }
 
 /// The untyped expression tree.
