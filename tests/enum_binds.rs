@@ -16,6 +16,7 @@ use crate::support::{Backend, Statements, TestDb};
 backend_tests!(
     text_binds_into_a_database_enum_column_need_no_cast,
     enums_declared_in_code_take_text_binds,
+    an_enum_type_of_another_schema_is_cast_to_by_its_qualified_name,
 );
 
 /// `(id, feeling)` rows of `stmt`, which selects them.
@@ -233,4 +234,70 @@ async fn enums_declared_in_code_take_text_binds(db: &TestDb) {
     };
     assert_eq!(reflected.columns[1].sql_type, want);
     md.drop_all(&engine).await.unwrap();
+}
+
+async fn an_enum_type_of_another_schema_is_cast_to_by_its_qualified_name(db: &TestDb) {
+    if db.dialect() != Dialect::Postgres {
+        return; // Only PostgreSQL has enum types of their own.
+    }
+    let engine = db.engine().await;
+    let (types, other) = (format!("{}_t", db.name), format!("{}_x", db.name));
+    for ns in [&types, &other] {
+        engine
+            .execute(text(format!("DROP SCHEMA IF EXISTS \"{ns}\" CASCADE")))
+            .await
+            .unwrap();
+        engine
+            .execute(text(format!("CREATE SCHEMA \"{ns}\"")))
+            .await
+            .unwrap();
+    }
+    // A table in a schema off the search path, its enum type in a third schema; and a
+    // table there whose enum type lives next to it.
+    engine
+        .execute_script(&format!(
+            "CREATE TYPE \"{types}\".mood AS ENUM ('happy', 'sad', 'ok'); \
+             CREATE TYPE \"{other}\".mood AS ENUM ('happy', 'sad', 'ok'); \
+             CREATE TABLE \"{other}\".people (id INTEGER PRIMARY KEY, feeling \"{types}\".mood); \
+             CREATE TABLE \"{other}\".local_people (id INTEGER PRIMARY KEY, feeling \"{other}\".mood)"
+        ))
+        .await
+        .unwrap();
+    let t = Table::autoload_in_schema(&engine, &other, "people")
+        .await
+        .unwrap();
+    assert_eq!(
+        t.columns[1].sql_type,
+        SqlType::NativeEnum {
+            schema: Some(types.clone()),
+            name: "mood".into(),
+            variants: ["happy", "sad", "ok"].map(str::to_owned).to_vec(),
+        }
+    );
+    let log = Statements::record(&engine);
+    exercise(&engine, &t).await;
+    assert!(
+        log.take()
+            .iter()
+            .any(|s| s.contains(&format!(r#"CAST($2 AS "{types}"."mood")"#))),
+    );
+    let local = Table::autoload_in_schema(&engine, &other, "local_people")
+        .await
+        .unwrap();
+    assert_eq!(
+        local.columns[1].sql_type,
+        SqlType::native_enum("mood", ["happy", "sad", "ok"])
+    );
+    exercise(&engine, &local).await;
+    assert!(
+        log.take()
+            .iter()
+            .any(|s| s.contains(&format!(r#"CAST($2 AS "{other}"."mood")"#))),
+    );
+    for ns in [&other, &types] {
+        engine
+            .execute(text(format!("DROP SCHEMA \"{ns}\" CASCADE")))
+            .await
+            .unwrap();
+    }
 }
