@@ -199,7 +199,7 @@ async fn run_one(
         }
         // SAFETY: the statement has just returned a row; its column count was read
         // after the last (re)prepare (see `Stmt::refresh_columns`).
-        unsafe { batch.push_current(stmt.as_ptr()) };
+        unsafe { batch.push_current(stmt.as_ptr())? };
         budget.tick(batch.rows()).await;
     }
     if !readonly {
@@ -524,7 +524,7 @@ fn stream_rows<'a>(
             }
             let mut batch = Batch::new(Arc::clone(&columns));
             // SAFETY: the statement has just returned a row.
-            unsafe { batch.push_current(ptr.as_ptr()) };
+            unsafe { batch.push_current(ptr.as_ptr())? };
             n += 1;
             for row in batch.into_rows() {
                 yield Row(RowInner::SqliteFast(row));

@@ -156,7 +156,7 @@ impl Job {
             match rc {
                 ffi::SQLITE_ROW => {
                     // SAFETY: a row was just returned.
-                    unsafe { batch.push_current(stmt) };
+                    unsafe { batch.push_current(stmt)? };
                     continue;
                 }
                 ffi::SQLITE_DONE => break,

@@ -87,8 +87,8 @@ pub(crate) enum Cell {
     Null,
     Int(i64),
     Real(f64),
-    Text { start: usize, len: usize },
-    Blob { start: usize, len: usize },
+    Text { start: u32, len: u32 },
+    Blob { start: u32, len: u32 },
 }
 
 /// Every row of one result.
@@ -121,11 +121,12 @@ impl Batch {
         }
     }
 
-    /// Copies the statement's current row in.
+    /// Copies the statement's current row in. Text and blobs of one result are kept
+    /// in one buffer of at most 4 GiB (then this is an error).
     ///
     /// # Safety
     /// `stmt` has just returned `SQLITE_ROW` and has `self.columns.len()` columns.
-    pub(crate) unsafe fn push_current(&mut self, stmt: *mut ffi::sqlite3_stmt) {
+    pub(crate) unsafe fn push_current(&mut self, stmt: *mut ffi::sqlite3_stmt) -> Result<()> {
         let n = self.columns.len();
         self.cells.reserve(n);
         for i in 0..n as i32 {
@@ -137,22 +138,12 @@ impl Batch {
                     ffi::SQLITE_FLOAT => Cell::Real(ffi::sqlite3_column_double(stmt, i)),
                     ffi::SQLITE_TEXT => {
                         let p = ffi::sqlite3_column_text(stmt, i);
-                        let len = ffi::sqlite3_column_bytes(stmt, i).max(0) as usize;
-                        let start = self.bytes.len();
-                        if len > 0 && !p.is_null() {
-                            self.bytes
-                                .extend_from_slice(std::slice::from_raw_parts(p, len));
-                        }
+                        let (start, len) = self.keep(p, ffi::sqlite3_column_bytes(stmt, i))?;
                         Cell::Text { start, len }
                     }
                     ffi::SQLITE_BLOB => {
                         let p = ffi::sqlite3_column_blob(stmt, i).cast::<u8>();
-                        let len = ffi::sqlite3_column_bytes(stmt, i).max(0) as usize;
-                        let start = self.bytes.len();
-                        if len > 0 && !p.is_null() {
-                            self.bytes
-                                .extend_from_slice(std::slice::from_raw_parts(p, len));
-                        }
+                        let (start, len) = self.keep(p, ffi::sqlite3_column_bytes(stmt, i))?;
                         Cell::Blob { start, len }
                     }
                     _ => Cell::Null,
@@ -160,6 +151,30 @@ impl Batch {
             };
             self.cells.push(cell);
         }
+        Ok(())
+    }
+
+    /// Copies `len` bytes at `p` into the buffer: where they start, and their length.
+    ///
+    /// # Safety
+    /// `p` points at `len` readable bytes (or is null when `len` is 0).
+    unsafe fn keep(&mut self, p: *const u8, len: i32) -> Result<(u32, u32)> {
+        let len = len.max(0) as usize;
+        let start = self.bytes.len();
+        let (Ok(s), Ok(l)) = (u32::try_from(start), u32::try_from(start + len)) else {
+            return Err(Error::Unsupported {
+                dialect: "sqlite",
+                feature:
+                    "a result holding more than 4 GiB of text and blobs (stream it with `fetch`)"
+                        .into(),
+            });
+        };
+        if len > 0 && !p.is_null() {
+            // SAFETY: the caller's promise.
+            self.bytes
+                .extend_from_slice(unsafe { std::slice::from_raw_parts(p, len) });
+        }
+        Ok((s, l - s))
     }
 
     /// The rows, each sharing the batch.
@@ -203,8 +218,9 @@ impl FastRow {
         self.batch.cells[self.start + i]
     }
 
-    fn bytes(&self, start: usize, len: usize) -> &[u8] {
-        &self.batch.bytes[start..start + len]
+    fn bytes(&self, start: u32, len: u32) -> &[u8] {
+        let start = start as usize;
+        &self.batch.bytes[start..start + len as usize]
     }
 
     /// The storage class of the value in column `i`, as sqlx names it.
