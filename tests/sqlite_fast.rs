@@ -339,4 +339,75 @@ mod sqlite {
         }
         db.cleanup().await;
     }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_transaction_sqlite_ended_refuses_later_statements_on_the_fast_path() {
+        let db = db("sqlite_fast_tx_ended").await;
+        let engine = engine(&db, true).await;
+        engine
+            .execute_script("CREATE TABLE ended_t (x INTEGER)")
+            .await
+            .unwrap();
+        let count = async |engine: &Engine| -> i64 {
+            engine
+                .fetch_one(text("SELECT COUNT(*) FROM ended_t"))
+                .await
+                .unwrap()
+                .get(0)
+                .unwrap()
+        };
+        // A ROLLBACK run as a statement ends the transaction under the engine: the
+        // INSERT after it would commit at once, outside any transaction.
+        let mut tx = engine.begin().await.unwrap();
+        tx.execute(text("INSERT INTO ended_t VALUES (1)"))
+            .await
+            .unwrap();
+        tx.execute(text("ROLLBACK")).await.unwrap();
+        let refused = tx
+            .execute(text("INSERT INTO ended_t VALUES (2)"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(refused, orm::Error::TransactionRolledBack { .. }),
+            "{refused:?}"
+        );
+        assert!(
+            refused.to_string().contains("ROLLBACK or COMMIT"),
+            "{refused}"
+        );
+        let savepoint = tx.savepoint().await.map(|_| ()).unwrap_err();
+        assert!(
+            matches!(savepoint, orm::Error::TransactionRolledBack { .. }),
+            "{savepoint:?}"
+        );
+        let commit = tx.commit().await.unwrap_err();
+        assert!(
+            matches!(commit, orm::Error::TransactionRolledBack { .. }),
+            "{commit:?}"
+        );
+        assert_eq!(count(&engine).await, 0, "nothing was committed");
+        // Inside a savepoint, and the transaction then rolled back: the connection is
+        // whole again.
+        let mut tx = engine.begin().await.unwrap();
+        {
+            let mut sp = tx.savepoint().await.unwrap();
+            sp.execute(text("INSERT INTO ended_t VALUES (3)"))
+                .await
+                .unwrap();
+            sp.execute(text("ROLLBACK")).await.unwrap();
+            assert!(matches!(
+                sp.execute(text("INSERT INTO ended_t VALUES (4)")).await,
+                Err(orm::Error::TransactionRolledBack { .. })
+            ));
+        }
+        tx.rollback().await.unwrap();
+        let mut tx = engine.begin().await.unwrap();
+        tx.execute(text("INSERT INTO ended_t VALUES (5)"))
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(count(&engine).await, 1);
+        engine.close().await;
+        db.cleanup().await;
+    }
 }

@@ -71,14 +71,16 @@ pub enum Error {
         cause: String,
     },
 
-    /// MySQL/MariaDB rolled the whole transaction back when a statement in it failed
-    /// (a deadlock, or a lock wait timeout with `innodb_rollback_on_timeout` on), even
-    /// when that error was caught. The server would run every later statement outside
-    /// any transaction, committing each at once, and answer COMMIT with success; so
-    /// they are refused, and COMMIT is this error. Roll back and run the transaction
-    /// again.
+    /// The database ended the transaction when a statement in it failed, even when that
+    /// error was caught: MySQL/MariaDB roll the whole transaction back for a deadlock
+    /// (or a lock wait timeout with `innodb_rollback_on_timeout` on); SQLite for a full
+    /// disk or an I/O error, or when a statement run inside the transaction ended it
+    /// (`ROLLBACK`, `COMMIT`). The database would run every later statement outside
+    /// any transaction, committing each at once; so they are refused, and COMMIT is
+    /// this error. Roll back and run the transaction again.
     #[error(
-        "the transaction was rolled back by the server, not committed: a statement in it          failed ({cause}) and MySQL rolls the whole transaction back for that error; roll          back and retry the transaction"
+        "the transaction was ended by the database, not committed: {cause}; roll back \
+         and run the transaction again"
     )]
     TransactionRolledBack {
         /// The database's message for the statement that ended the transaction.

@@ -239,7 +239,10 @@ impl<'a> Flight<'a> {
             }
             (Some((tx, Watch::MySql)), Err(Error::Database(db))) => match db.kind {
                 DatabaseErrorKind::Deadlock if tx.rolled_back.is_none() => {
-                    tx.rolled_back = Some(db.message.clone());
+                    tx.rolled_back = Some(format!(
+                        "a statement in it failed ({}) and MySQL rolls the whole transaction back for that error",
+                        db.message
+                    ));
                     tx.shell = false;
                 }
                 DatabaseErrorKind::LockTimeout => {
@@ -846,7 +849,9 @@ impl Pooled<sqlx::MySql> {
             let (conn, flight) = self.ready_now();
             let on = flight.land(rollback_on_timeout(conn).await)?;
             if on == 1 && self.tx.rolled_back.is_none() {
-                self.tx.rolled_back = Some(format!("{cause} (innodb_rollback_on_timeout is on)"));
+                self.tx.rolled_back = Some(format!(
+                    "a statement in it failed ({cause}) and MySQL rolls the whole transaction back for that error (innodb_rollback_on_timeout is on)"
+                ));
                 self.tx.shell = false;
             }
         }

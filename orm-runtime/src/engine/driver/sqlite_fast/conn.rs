@@ -397,6 +397,9 @@ pub(crate) struct SqliteConn {
     /// Savepoint or transaction rollbacks queued by dropped guards, sent before the
     /// next call.
     pending_rollbacks: usize,
+    /// Inside a transaction, SQLite ended it (see [`SqliteConn::check_transaction`]):
+    /// why. Statements are refused until it is rolled back.
+    ended: Option<Box<str>>,
 }
 
 // SAFETY: `conn` is owned and used only through `&mut self` (see `Locked`).
@@ -413,6 +416,7 @@ impl SqliteConn {
             fast,
             depth: 0,
             pending_rollbacks: 0,
+            ended: None,
         }
     }
 
@@ -443,6 +447,14 @@ impl SqliteConn {
             self.locked = Some(Box::new(unsafe { Locked::lock(conn).await? }));
         }
         self.held().settle().await?;
+        while self.pending_rollbacks > 0 && self.ended.is_some() {
+            // SQLite rolled the transaction back already: the levels just close.
+            self.pending_rollbacks -= 1;
+            self.depth -= 1;
+            if self.depth == 0 {
+                self.ended = None;
+            }
+        }
         while self.pending_rollbacks > 0 {
             let sql = rollback_sql(self.depth);
             let locked = self.locked.as_mut().expect("locked just above");
@@ -451,6 +463,45 @@ impl SqliteConn {
             self.depth -= 1;
         }
         Ok(self.locked.as_mut().expect("locked just above"))
+    }
+
+    /// The locked handle for a statement: as [`SqliteConn::locked`], but inside a
+    /// transaction SQLite has ended, the statement is refused (it would run outside
+    /// any transaction and commit at once).
+    pub(crate) async fn for_statement(&mut self) -> Result<&mut Locked> {
+        if let Some(cause) = &self.ended {
+            if self.depth > self.pending_rollbacks {
+                return Err(Error::TransactionRolledBack {
+                    cause: cause.to_string(),
+                });
+            }
+        }
+        self.locked().await
+    }
+
+    /// After a statement inside a transaction: whether SQLite still has the transaction
+    /// open. SQLite rolls a transaction back on its own for some errors (a full disk,
+    /// an I/O error), and a `ROLLBACK` or `COMMIT` run as a statement ends it; the
+    /// engine would then run every later statement of the transaction outside any,
+    /// committing each at once. Noted here, so that they are refused and COMMIT fails.
+    pub(crate) fn check_transaction(&mut self, failed: Option<&Error>) {
+        if self.depth == 0 || self.ended.is_some() {
+            return;
+        }
+        let Some(locked) = self.locked.as_ref() else {
+            return;
+        };
+        // SAFETY: the handle is locked (held by `locked`).
+        if unsafe { ffi::sqlite3_get_autocommit(locked.db()) } == 0 {
+            return;
+        }
+        let why = match failed {
+            Some(e) => {
+                format!("a statement in it failed ({e}) and SQLite rolled the transaction back")
+            }
+            None => "a statement run inside it (ROLLBACK or COMMIT) ended it".to_owned(),
+        };
+        self.ended = Some(why.into());
     }
 
     /// The lock, taken already by [`SqliteConn::locked`].
@@ -481,7 +532,7 @@ impl SqliteConn {
         if !self.fast {
             return Ok(sqlx::sqlite::SqliteTransactionManager::begin(self.sqlx(), None).await?);
         }
-        self.locked().await?;
+        self.for_statement().await?;
         let sql = match self.depth {
             0 => "BEGIN".to_owned(),
             d => format!("SAVEPOINT _sqlx_savepoint_{d}"),
@@ -497,6 +548,13 @@ impl SqliteConn {
             return Ok(sqlx::sqlite::SqliteTransactionManager::commit(self.sqlx()).await?);
         }
         self.locked().await?;
+        if let Some(cause) = self.ended.take() {
+            // Nothing to commit: the transaction is gone, and every level with it.
+            self.depth = 0;
+            return Err(Error::TransactionRolledBack {
+                cause: cause.into(),
+            });
+        }
         match self.depth {
             0 => Ok(()),
             1 => {
@@ -520,6 +578,15 @@ impl SqliteConn {
             return Ok(sqlx::sqlite::SqliteTransactionManager::rollback(self.sqlx()).await?);
         }
         self.locked().await?;
+        if self.ended.is_some() {
+            // SQLite rolled it back already: only the levels are left to close. Each
+            // rollback closes one; the last one clears the mark.
+            self.depth = self.depth.saturating_sub(1);
+            if self.depth == 0 {
+                self.ended = None;
+            }
+            return Ok(());
+        }
         if self.depth == 0 {
             return Ok(());
         }

@@ -350,7 +350,7 @@ pub(crate) async fn execute(
 ) -> Result<QueryResult> {
     let started = echo.start();
     let result = async {
-        let l = conn.locked().await?;
+        let l = conn.for_statement().await?;
         let insert = crate::engine::exec::is_insert(c.sql());
         let out = run(l, c.sql(), c.binds(), None).await?;
         let upsert = out.upsert;
@@ -373,6 +373,7 @@ pub(crate) async fn execute(
         })
     }
     .await;
+    conn.check_transaction(result.as_ref().err());
     echo.done(c, started, result.as_ref().map(QueryResult::rows_affected));
     result
 }
@@ -385,10 +386,11 @@ pub(crate) async fn fetch_all(
 ) -> Result<Vec<Row>> {
     let started = echo.start();
     let result = async {
-        let l = conn.locked().await?;
+        let l = conn.for_statement().await?;
         Ok(run(l, c.sql(), c.binds(), None).await?.rows())
     }
     .await;
+    conn.check_transaction(result.as_ref().err());
     echo.done(c, started, result.as_ref().map(|r| r.len() as u64));
     result
 }
@@ -401,10 +403,11 @@ pub(crate) async fn fetch_optional(
 ) -> Result<Option<Row>> {
     let started = echo.start();
     let result = async {
-        let l = conn.locked().await?;
+        let l = conn.for_statement().await?;
         Ok(run(l, c.sql(), c.binds(), Some(1)).await?.first_row())
     }
     .await;
+    conn.check_transaction(result.as_ref().err());
     echo.done(c, started, result.as_ref().map(|r| u64::from(r.is_some())));
     result
 }
@@ -414,12 +417,13 @@ pub(crate) async fn execute_script(conn: &mut SqliteConn, sql: &str, echo: &Even
     crate::engine::exec::check_sql_text(sql)?;
     let started = echo.start();
     let result = async {
-        let l = conn.locked().await?;
+        let l = conn.for_statement().await?;
         let mut out = Outcome::default();
         run_script(l, sql, &[], &mut out).await?;
         Ok(out.changes)
     }
     .await;
+    conn.check_transaction(result.as_ref().err());
     if started.is_some() {
         let shown = Compiled::new(sql, Vec::new());
         echo.done(&shown, started, result.as_ref().map(|n| *n));
@@ -437,24 +441,31 @@ pub(crate) fn fetch<'a>(
     Box::pin(async_stream::try_stream! {
             let started = echo.start();
         let l = conn
-            .locked()
+            .for_statement()
             .await
             .inspect_err(|e| echo.done(&c, started, Err(e)))?;
         let mut n = 0u64;
-        let streamed = stream_rows(l, &c);
-        futures_util::pin_mut!(streamed);
-        loop {
-            match futures_util::StreamExt::next(&mut streamed).await {
-                Some(Ok(row)) => {
-                    n += 1;
-                    yield row;
+        let mut failed = None;
+        {
+            let streamed = stream_rows(l, &c);
+            futures_util::pin_mut!(streamed);
+            while let Some(item) = futures_util::StreamExt::next(&mut streamed).await {
+                match item {
+                    Ok(row) => {
+                        n += 1;
+                        yield row;
+                    }
+                    Err(e) => {
+                        failed = Some(e);
+                        break;
+                    }
                 }
-                Some(Err(e)) => {
-                    echo.done(&c, started, Err(&e));
-                    Err(e)?;
-                }
-                None => break,
             }
+        }
+        conn.check_transaction(failed.as_ref());
+        if let Some(e) = failed {
+            echo.done(&c, started, Err(&e));
+            Err(e)?;
         }
         echo.done(&c, started, Ok(n));
     })
