@@ -41,6 +41,7 @@ mod session;
 mod session_fixes;
 mod session_flush;
 mod session_review;
+mod session_stream;
 mod sqlite_fast;
 mod statements;
 mod transactions;

@@ -41,7 +41,7 @@ use events::{Listeners, MapperEvent, MapperEvents, SessionEvent, StateChange};
 use identity::{AnyStore, Store};
 use object::{Handle, IdKey, Meta, Registry, describe};
 pub use object::{Inspection, Obj, ObjectState, Ref, RefMut};
-pub use query::Query;
+pub use query::{Query, QueryStream};
 
 /// An open savepoint of a session, from [`Session::begin_nested`]: end it with
 /// [`Session::commit_nested`] or [`Session::rollback_nested`].
@@ -114,6 +114,10 @@ pub struct Session {
     /// Set while a flush runs: still set at the next call means the flush's future was
     /// dropped half-way.
     flushing: bool,
+    /// Set while a query stream holds the session's transaction (the model it streams):
+    /// still set at the next call means the stream was dropped before its end, and the
+    /// transaction went with it.
+    streaming: Option<&'static str>,
     listeners: Listeners,
     /// State changes not yet reported to `on_state_change` listeners.
     state_events: Vec<StateChange>,
@@ -158,6 +162,7 @@ impl Session {
             pending_rollback: None,
             failed_nested: None,
             flushing: false,
+            streaming: None,
             listeners: Listeners::default(),
             state_events: Vec::new(),
             in_before_flush: false,
@@ -913,7 +918,7 @@ impl Session {
         // flush whose connection is gone) has no savepoint left to go back to, unless a
         // flush failed inside this one and rolled the database back to it already.
         let failed_here = self.failed_nested == Some(sp.depth) && sp.registry == self.registry.id;
-        if !failed_here || self.flushing {
+        if !failed_here || self.flushing || self.streaming.is_some() {
             self.check_usable()?;
         }
         self.check_innermost(sp)?;
@@ -943,7 +948,8 @@ impl Session {
     /// objects deleted in it persistent again, pending objects are expunged, and every
     /// persistent object is expired (its values may be stale).
     pub async fn rollback(&mut self) -> Result<()> {
-        let had_tx = self.tx.is_some();
+        // A stream dropped before its end lost the transaction: that is a rollback too.
+        let had_tx = self.tx.is_some() || self.streaming.is_some();
         let result = match self.tx.take() {
             Some(tx) => tx.rollback().await,
             None => Ok(()),
@@ -959,6 +965,7 @@ impl Session {
 
     fn reset_after_rollback(&mut self) {
         self.flushing = false;
+        self.streaming = None;
         self.pending_rollback = None;
         self.failed_nested = None;
         self.nested.clear();
@@ -1045,6 +1052,17 @@ impl Session {
             // The interrupted statement may still be on the wire: the connection goes.
             self.tx = None;
         }
+        if let Some(model) = self.streaming.take() {
+            self.failed_nested = None;
+            self.pending_rollback.get_or_insert_with(|| {
+                format!(
+                    "a stream of `{model}` objects (query().stream()) was dropped before its end, and the transaction was lost with its connection"
+                )
+            });
+            // The stream owned the transaction: it is gone (closed with rows still on the
+            // wire, or rolled back), never to be continued outside a transaction.
+            self.tx = None;
+        }
         match &self.pending_rollback {
             Some(reason) => Err(Error::PendingRollback {
                 reason: reason.clone(),
@@ -1055,6 +1073,10 @@ impl Session {
 
     /// The session's transaction, begun on first use.
     pub(crate) async fn tx(&mut self) -> Result<&mut Transaction> {
+        if self.streaming.is_some() {
+            // A dropped stream took the transaction: no new one is begun silently.
+            self.check_usable()?;
+        }
         if self.tx.is_none() {
             self.tx = Some(self.engine.begin().await?);
         }

@@ -2,6 +2,11 @@
 //! identity-mapped objects.
 
 use std::marker::PhantomData;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures_core::Stream;
+use futures_core::stream::BoxStream;
 
 use crate::error::{Error, Result};
 use crate::loading::{ColumnOption, LoadPath, LoadStep};
@@ -242,6 +247,150 @@ impl<'s, M: Model> Query<'s, M> {
         Ok(out)
     }
 
+    /// Streams the objects the query finds, yielding each as its row arrives, instead of
+    /// collecting them as [`all`](Query::all) does; for results too large to hold at once.
+    ///
+    /// Everything else is as in `all`: an autoflush first (here, before the stream is
+    /// returned), the query on the session's transaction (begun if need be), every row
+    /// through the identity map (an object already loaded is that same handle, its
+    /// unflushed changes kept unless [`populate_existing`](Query::populate_existing)),
+    /// `load` events fired as each object is made, and the column options (`defer`,
+    /// `undefer`, `load_only`) applied. The SELECT is sent when the stream is first
+    /// polled. Consume it with [`QueryStream::try_next`], or as a
+    /// [`futures_core::Stream`] of `Result<Obj<M>>`.
+    ///
+    /// The stream borrows the session mutably: no other session call can run until it
+    /// is dropped.
+    ///
+    /// **Relationship loading.** While the stream holds the connection no second query
+    /// can run on it, so options that need one — `selectinload`, `subqueryload`,
+    /// `joinedload`, `contains_eager`, and the model's own `lazy = "selectin"` /
+    /// `"joined"` / `"subquery"` defaults — are an [`Error::InvalidRequest`] naming the
+    /// relationship, returned here before anything is sent. Load such relationships
+    /// afterwards with [`Session::load`](crate::session::Session::load), turn a default
+    /// off with `noload(...)`, or use `all`. `noload` and `raiseload` work.
+    ///
+    /// **Dropping the stream before its end** (a `break`, a `take(n)`, a timeout that
+    /// cancels the task) loses the session's transaction, on every database: on
+    /// PostgreSQL and MySQL rows may still be on the wire, so the engine closes the
+    /// connection (the server rolls back); on SQLite the session gives it up too, so that
+    /// code behaves alike everywhere. The session's next call that would reach the
+    /// database is then [`Error::PendingRollback`] saying a stream was dropped;
+    /// [`Session::rollback`](crate::session::Session::rollback) (which expires the
+    /// loaded objects and undoes what the lost transaction flushed, as for any rollback)
+    /// makes it usable again. Objects already yielded stay valid handles. A stream read
+    /// to its end (`try_next` gave `None`), or ended by an error, leaves the transaction
+    /// open and the session usable. An error decoding a row is yielded after the rest of
+    /// the result has been read off, so the transaction is kept.
+    pub async fn stream(self) -> Result<QueryStream<'s, M>> {
+        let Query {
+            session,
+            stmt,
+            mode,
+            paths,
+            columns,
+            ..
+        } = self;
+        session.check_usable()?;
+        let skip = crate::loading::skip_mask(M::columns(), M::MODEL_NAME, &columns)?;
+        let mut stmt = stmt;
+        if let SelectBody::Core(core) = &mut stmt.body {
+            core.columns = model_items_skip(M::vtable(), skip);
+        }
+        // Only loader options that need no query of their own can go with a stream.
+        let mut raise = Vec::new();
+        for path in &paths {
+            let Some(step) = path.first() else { continue };
+            match step.strategy {
+                LoadStrategy::NoLoad | LoadStrategy::Explicit => {}
+                LoadStrategy::Raise => raise.push(step.clone()),
+                other => {
+                    let option = match other {
+                        LoadStrategy::Selectin => "selectinload",
+                        LoadStrategy::Joined => "joinedload",
+                        LoadStrategy::Subquery => "subqueryload",
+                        _ => "contains_eager",
+                    };
+                    return Err(Error::InvalidRequest {
+                        message: format!(
+                            "{option}({}::{}) cannot be used with stream(): it needs its own query while the stream holds the connection; load it afterwards with session.load, or use all()",
+                            step.model, step.relationship
+                        ),
+                    });
+                }
+            }
+        }
+        for info in M::relationships() {
+            let lazy = match info.lazy {
+                LoadStrategy::Selectin => "selectin",
+                LoadStrategy::Joined => "joined",
+                LoadStrategy::Subquery => "subquery",
+                _ => continue,
+            };
+            if !paths
+                .iter()
+                .any(|p| p.first().is_some_and(|s| s.relationship == info.name))
+            {
+                return Err(Error::InvalidRequest {
+                    message: format!(
+                        "`{}::{}` loads with lazy = \"{lazy}\" by default, which needs its own query and cannot be used with stream(); add .options(noload({}::{})) and load it afterwards with session.load, or use all()",
+                        M::MODEL_NAME,
+                        info.name,
+                        M::MODEL_NAME,
+                        info.name
+                    ),
+                });
+            }
+        }
+        session.autoflush().await?;
+        session.tx().await?;
+        let mode = mode.with_skip(skip);
+        let rows = async_stream::stream! {
+            let Some(mut tx) = session.tx.take() else {
+                yield Err(Error::InvalidRequest {
+                    message: "the session's transaction ended before the stream started".into(),
+                });
+                return;
+            };
+            // Set until the transaction is back in the session: a stream dropped
+            // before then took it with it, and the session's next call says so.
+            session.streaming = Some(M::MODEL_NAME);
+            let mut failed: Option<Error> = None;
+            let mut ended: Option<Error> = None;
+            {
+                let mut rows = tx.fetch(&stmt);
+                loop {
+                    match futures_util::StreamExt::next(&mut rows).await {
+                        None => break,
+                        Some(Err(e)) => {
+                            // The engine's stream ended with it: the connection is
+                            // clean again, and the transaction stays.
+                            ended = Some(e);
+                            break;
+                        }
+                        // After a decoding error the rest is read off (and dropped),
+                        // so the connection ends clean and the transaction stays.
+                        Some(Ok(_)) if failed.is_some() => {}
+                        Some(Ok(row)) => {
+                            match load_one::<M>(session, &row, mode, &raise) {
+                                Ok(obj) => yield Ok(obj),
+                                Err(e) => failed = Some(e),
+                            }
+                        }
+                    }
+                }
+            }
+            session.tx = Some(tx);
+            session.streaming = None;
+            if let Some(e) = ended.or(failed) {
+                yield Err(e);
+            }
+        };
+        Ok(QueryStream {
+            rows: Box::pin(rows),
+        })
+    }
+
     /// How many objects the query finds (`SELECT COUNT(*) FROM (<query>) AS orm_count`,
     /// after an autoflush, so pending objects that match are counted). Loader options
     /// play no part.
@@ -288,5 +437,55 @@ impl<'s, M: Model> Query<'s, M> {
             });
         }
         Ok(all.pop())
+    }
+}
+
+/// The object of one streamed row, through the identity map, with `raiseload` marks,
+/// state events dispatched.
+fn load_one<M: Model>(
+    session: &mut Session,
+    row: &crate::row::Row,
+    mode: LoadMode,
+    raise: &[LoadStep],
+) -> Result<Obj<M>> {
+    let obj = session
+        .load_rows::<M>(std::slice::from_ref(row), 0, mode)?
+        .pop()
+        .unwrap_or_else(|| unreachable!("one row gives one object"));
+    for step in raise {
+        crate::session::selectin::mark_raise(std::slice::from_ref(&obj.h), step)?;
+    }
+    session.dispatch_state_events();
+    Ok(obj)
+}
+
+/// The objects of a [`Query::stream`], yielded as their rows arrive. It borrows the
+/// session mutably; dropped before its end, it takes the session's transaction with it
+/// (see [`Query::stream`]).
+#[must_use = "a stream does nothing until polled"]
+pub struct QueryStream<'s, M> {
+    rows: BoxStream<'s, Result<Obj<M>>>,
+}
+
+impl<M: Model> QueryStream<'_, M> {
+    /// The next object, `None` at the end of the result. An error ends the stream.
+    pub async fn try_next(&mut self) -> Result<Option<Obj<M>>> {
+        std::future::poll_fn(|cx| self.rows.as_mut().poll_next(cx))
+            .await
+            .transpose()
+    }
+}
+
+impl<M: Model> Stream for QueryStream<'_, M> {
+    type Item = Result<Obj<M>>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.rows.as_mut().poll_next(cx)
+    }
+}
+
+impl<M> std::fmt::Debug for QueryStream<'_, M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QueryStream").finish_non_exhaustive()
     }
 }

@@ -182,7 +182,7 @@ pub(crate) async fn load_path(
 
 /// `raiseload`: reading the relationship of these objects (while unloaded) is
 /// [`Error::RaiseLoad`].
-fn mark_raise(objs: &[Handle], step: &LoadStep) -> Result<()> {
+pub(crate) fn mark_raise(objs: &[Handle], step: &LoadStep) -> Result<()> {
     let vt = objs[0].vtable();
     let Some(index) = vt.relationship_index(step.relationship) else {
         return Err(Error::InvalidRequest {
