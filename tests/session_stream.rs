@@ -73,6 +73,11 @@ pub struct StBook {
 /// The tables, `users` users named `u1`.. committed (ids 1..=users), and a statement log.
 async fn setup(db: &TestDb, users: usize) -> (Engine, Statements) {
     let engine = db.engine().await;
+    fill(engine, users).await
+}
+
+/// As `setup`, on `engine`.
+async fn fill(engine: Engine, users: usize) -> (Engine, Statements) {
     MetaData::new()
         .with::<StUser>()
         .with::<StItem>()
@@ -286,7 +291,9 @@ async fn stream_dropped_after_3_of_100_rows_loses_the_transaction_until_rollback
 }
 
 async fn stream_cancelled_by_a_timeout_mid_stream_is_a_dropped_stream(db: &TestDb) {
-    let (engine, _log) = setup(db, 100).await;
+    // One connection: the one the stream lost must be given back (closed, or on SQLite
+    // rolled back), else every later checkout would time out.
+    let (engine, _log) = fill(db.one_connection_engine().await, 100).await;
     let mut session = Session::new(&engine);
     let mut read = 0usize;
     let outcome = tokio::time::timeout(Duration::from_millis(100), async {
@@ -311,6 +318,33 @@ async fn stream_cancelled_by_a_timeout_mid_stream_is_a_dropped_stream(db: &TestD
     drop(stream);
     assert_eq!(n, 100);
     session.commit().await.unwrap();
+    assert_eq!(count(&engine, "st_users").await, 100);
+}
+
+/// In-memory SQLite (one connection, kept by the engine's static pool): the engine
+/// keeps the connection a dropped stream leaves (the fast path resets the statement),
+/// and rolls its transaction back when it comes back to the pool; the session reports
+/// the lost transaction as on every database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_memory_stream_dropped_keeps_the_connection_and_loses_the_transaction() {
+    let engine = Engine::builder("sqlite::memory:").connect().await.unwrap();
+    let (engine, _log) = fill(engine, 100).await;
+    let mut session = Session::new(&engine);
+    session.add(StUser::new("flushed then lost"));
+    {
+        let mut stream = session.query::<StUser>().stream().await.unwrap();
+        for _ in 0..3 {
+            stream.try_next().await.unwrap().unwrap();
+        }
+    }
+    let e = session.get::<StUser>(99).await.unwrap_err();
+    assert!(is_stream_lost(&e), "{e}");
+    session.rollback().await.unwrap();
+    // The same in-memory database (its one connection survived), without the INSERT
+    // the autoflush made in the lost transaction.
+    assert_eq!(session.query::<StUser>().count().await.unwrap(), 100);
+    session.commit().await.unwrap();
+    assert_eq!(count(&engine, "st_users").await, 100);
 }
 
 async fn stream_refuses_loader_options_that_need_a_second_query(db: &TestDb) {

@@ -80,7 +80,7 @@ pub use orm_runtime::schema::NamingConvention;
 pub use orm_runtime::schema::SqlType;
 pub use orm_runtime::schema::Table;
 pub use orm_runtime::session::{
-    Inspection, ModelEvents, Nested, Obj, ObjectState, Query, Session, Synchronize,
+    Inspection, ModelEvents, Nested, Obj, ObjectState, Query, QueryStream, Session, Synchronize,
 };
 pub use orm_runtime::text;
 pub use orm_runtime::{FromRow, FromRowAt, columns_of};

@@ -645,7 +645,8 @@ impl Session {
     }
 
     /// A query for objects of `M`: add filters, order and limits, then run it with
-    /// `all`, `first`, `one` or `one_or_none`.
+    /// `all`, `first`, `one` or `one_or_none`, or [`stream`](Query::stream) its objects
+    /// as their rows arrive.
     pub fn query<M: Model>(&mut self) -> Query<'_, M> {
         Query::new(self)
     }

@@ -282,6 +282,16 @@ impl<'s, M: Model> Query<'s, M> {
     /// to its end (`try_next` gave `None`), or ended by an error, leaves the transaction
     /// open and the session usable. An error decoding a row is yielded after the rest of
     /// the result has been read off, so the transaction is kept.
+    ///
+    /// The guide `orm::guide::session` ("Streaming query results") has a runnable
+    /// example (it needs `#[derive(Model)]`, which lives in the `orm` facade):
+    ///
+    /// ```text
+    /// let mut stream = session.query::<User>().order_by(User::id.asc()).stream().await?;
+    /// while let Some(user) = stream.try_next().await? {
+    ///     println!("{}", user.read()?.name);
+    /// }
+    /// ```
     pub async fn stream(self) -> Result<QueryStream<'s, M>> {
         let Query {
             session,
