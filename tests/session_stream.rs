@@ -18,6 +18,7 @@ backend_tests!(
     stream_dropped_after_3_of_100_rows_loses_the_transaction_until_rollback,
     stream_cancelled_by_a_timeout_mid_stream_is_a_dropped_stream,
     stream_refuses_loader_options_that_need_a_second_query,
+    stream_error_decoding_a_row_keeps_the_transaction,
 );
 
 #[derive(Model, Debug, Clone)]
@@ -43,6 +44,15 @@ pub struct StItem {
     pub title: String,
     #[relationship(back_populates = "items")]
     pub owner: Related<Option<StUser>>,
+}
+
+/// `st_users` read with the wrong type for `name`: decoding its rows fails.
+#[derive(Model, Debug, Clone)]
+#[orm(table = "st_users")]
+pub struct StUserMistyped {
+    #[orm(primary_key)]
+    pub id: i64,
+    pub name: i64,
 }
 
 /// A model whose relationship loads with selectin by default.
@@ -296,11 +306,11 @@ async fn stream_cancelled_by_a_timeout_mid_stream_is_a_dropped_stream(db: &TestD
     let (engine, _log) = fill(db.one_connection_engine().await, 100).await;
     let mut session = Session::new(&engine);
     let mut read = 0usize;
-    let outcome = tokio::time::timeout(Duration::from_millis(100), async {
+    let outcome = tokio::time::timeout(Duration::from_millis(500), async {
         let mut stream = session.query::<StUser>().stream().await?;
         while stream.try_next().await?.is_some() {
             read += 1;
-            tokio::time::sleep(Duration::from_millis(20)).await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
         Ok::<_, Error>(())
     })
@@ -409,4 +419,23 @@ async fn stream_refuses_loader_options_that_need_a_second_query(db: &TestDb) {
     // The relationship loads afterwards with session.load.
     session.load(&user, StUser::items).await.unwrap();
     assert_eq!(user.read().unwrap().items.len().unwrap(), 0);
+}
+
+async fn stream_error_decoding_a_row_keeps_the_transaction(db: &TestDb) {
+    let (engine, _log) = setup(db, 100).await;
+    let mut session = Session::new(&engine);
+    let added = session.add(StUser::new("flushed, kept"));
+    {
+        let mut stream = session.query::<StUserMistyped>().stream().await.unwrap();
+        // The first row fails to decode: the rest of the result is read off, then the
+        // error is yielded and the stream ends.
+        assert!(stream.try_next().await.is_err());
+        assert!(stream.try_next().await.unwrap().is_none());
+    }
+    // The transaction (with the autoflushed INSERT) is still the session's.
+    assert!(session.in_transaction());
+    assert_eq!(added.state(), ObjectState::Persistent);
+    assert_eq!(session.query::<StUser>().count().await.unwrap(), 101);
+    session.commit().await.unwrap();
+    assert_eq!(count(&engine, "st_users").await, 101);
 }
