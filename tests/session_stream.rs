@@ -19,6 +19,7 @@ backend_tests!(
     stream_cancelled_by_a_timeout_mid_stream_is_a_dropped_stream,
     stream_refuses_loader_options_that_need_a_second_query,
     stream_error_decoding_a_row_keeps_the_transaction,
+    stream_inside_a_savepoint_keeps_it,
 );
 
 #[derive(Model, Debug, Clone)]
@@ -301,8 +302,8 @@ async fn stream_dropped_after_3_of_100_rows_loses_the_transaction_until_rollback
 }
 
 async fn stream_cancelled_by_a_timeout_mid_stream_is_a_dropped_stream(db: &TestDb) {
-    // One connection: the one the stream lost must be given back (closed, or on SQLite
-    // rolled back), else every later checkout would time out.
+    // One connection: the one the stream lost must be given back (closed; an in-memory
+    // SQLite one kept and rolled back), else every later checkout would time out.
     let (engine, _log) = fill(db.one_connection_engine().await, 100).await;
     let mut session = Session::new(&engine);
     let mut read = 0usize;
@@ -438,4 +439,42 @@ async fn stream_error_decoding_a_row_keeps_the_transaction(db: &TestDb) {
     assert_eq!(session.query::<StUser>().count().await.unwrap(), 101);
     session.commit().await.unwrap();
     assert_eq!(count(&engine, "st_users").await, 101);
+}
+
+async fn stream_inside_a_savepoint_keeps_it(db: &TestDb) {
+    let (engine, _log) = setup(db, 10).await;
+    let mut session = Session::new(&engine);
+    let sp = session.begin_nested().await.unwrap();
+    session.add(StUser::new("in the savepoint"));
+    let mut names = Vec::new();
+    {
+        let mut stream = session
+            .query::<StUser>()
+            .order_by(StUser::id.desc())
+            .stream()
+            .await
+            .unwrap();
+        while let Some(u) = stream.try_next().await.unwrap() {
+            names.push(u.read().unwrap().name.clone());
+        }
+    }
+    assert_eq!(names.len(), 11);
+    assert_eq!(names[0], "in the savepoint");
+    // Read to its end, the stream left the savepoint open: rolling back to it undoes
+    // only the inner work.
+    session.rollback_nested(sp).await.unwrap();
+    assert_eq!(session.query::<StUser>().count().await.unwrap(), 10);
+    session.commit().await.unwrap();
+    assert_eq!(count(&engine, "st_users").await, 10);
+    // Dropped inside a savepoint, a stream loses the whole transaction: the savepoint
+    // cannot be rolled back to, the session must be rolled back.
+    let sp = session.begin_nested().await.unwrap();
+    {
+        let mut stream = session.query::<StUser>().stream().await.unwrap();
+        stream.try_next().await.unwrap().unwrap();
+    }
+    let e = session.rollback_nested(sp).await.unwrap_err();
+    assert!(is_stream_lost(&e), "{e}");
+    session.rollback().await.unwrap();
+    assert_eq!(session.query::<StUser>().count().await.unwrap(), 10);
 }
