@@ -273,8 +273,10 @@ impl<'s, M: Model> Query<'s, M> {
     /// **Dropping the stream before its end** (a `break`, a `take(n)`, a timeout that
     /// cancels the task) loses the session's transaction, on every database: on
     /// PostgreSQL and MySQL rows may still be on the wire, so the engine closes the
-    /// connection (the server rolls back); on SQLite the session gives it up too, so that
-    /// code behaves alike everywhere. The session's next call that would reach the
+    /// connection (the server rolls back); on SQLite the engine closes a database file's
+    /// connection as well (a call cancelled mid-way), and keeps an in-memory database's
+    /// one connection but rolls it back, so the session gives the transaction up there
+    /// too, and code behaves alike everywhere. The session's next call that would reach the
     /// database is then [`Error::PendingRollback`] saying a stream was dropped;
     /// [`Session::rollback`](crate::session::Session::rollback) (which expires the
     /// loaded objects and undoes what the lost transaction flushed, as for any rollback)
