@@ -20,6 +20,7 @@ backend_tests!(
     stream_refuses_loader_options_that_need_a_second_query,
     stream_error_decoding_a_row_keeps_the_transaction,
     stream_inside_a_savepoint_keeps_it,
+    session_work_runs_in_a_spawned_task,
 );
 
 #[derive(Model, Debug, Clone)]
@@ -477,4 +478,48 @@ async fn stream_inside_a_savepoint_keeps_it(db: &TestDb) {
     assert!(is_stream_lost(&e), "{e}");
     session.rollback().await.unwrap();
     assert_eq!(session.query::<StUser>().count().await.unwrap(), 10);
+}
+
+/// A session's futures are `Send + 'static`: flush, savepoints, queries, streams and
+/// Core statements run inside `tokio::spawn` (a compile error before, through the
+/// engine's script path).
+async fn session_work_runs_in_a_spawned_task(db: &TestDb) {
+    let engine = db.engine().await;
+    MetaData::new()
+        .with::<StUser>()
+        .with::<StItem>()
+        .create_all(&engine)
+        .await
+        .unwrap();
+    let spawned = tokio::spawn({
+        let engine = engine.clone();
+        async move {
+            let mut session = Session::new(&engine);
+            let ed = session.add(StUser::new("ed"));
+            session.flush().await?;
+            let id = ed.read()?.id;
+            let sp = session.begin_nested().await?;
+            session.add(StUser::new("jo"));
+            session.rollback_nested(sp).await?;
+            let again = session.get::<StUser>(id).await?.expect("ed is there");
+            assert!(Obj::ptr_eq(&ed, &again));
+            let all = session.query::<StUser>().all().await?;
+            let n = session.query::<StUser>().count().await?;
+            let mut names = Vec::new();
+            {
+                let mut stream = session.query::<StUser>().stream().await?;
+                while let Some(u) = stream.try_next().await? {
+                    names.push(u.read()?.name.clone());
+                }
+            }
+            session
+                .execute(text("UPDATE st_users SET email = 'x'"))
+                .await?;
+            session.commit().await?;
+            Ok::<_, Error>((all.len(), n, names))
+        }
+    });
+    let (all, n, names) = spawned.await.unwrap().unwrap();
+    assert_eq!((all, n), (1, 1));
+    assert_eq!(names, ["ed"]);
 }

@@ -334,8 +334,9 @@ where
     check_sql_text(sql)?;
     check_no_implicit_commit::<DB>(conn, sql, true)?;
     let started = echo.start();
-    let result = sqlx::raw_sql(sql)
-        .execute(&mut *conn)
+    // `Executor::execute` hands back a boxed `Send` future; `RawSql::execute`'s own
+    // future cannot be proven `Send` under the higher-ranked `Executor` bound.
+    let result = sqlx::Executor::execute(&mut *conn, sqlx::raw_sql(sql))
         .await
         .map(|done| DB::done(&done).0)
         .map_err(|e| Error::from_sqlx(e, Some(sql)));

@@ -987,3 +987,30 @@ impl std::fmt::Debug for Engine {
             .finish_non_exhaustive()
     }
 }
+
+/// Futures users spawn must be `Send + 'static`: checked at compile time.
+#[cfg(test)]
+mod send_checks {
+    use super::Engine;
+
+    fn spawnable<T: std::future::Future + Send + 'static>(_: T) {}
+
+    #[allow(dead_code)]
+    fn engine_and_transaction_futures_can_be_spawned(engine: Engine) {
+        spawnable(async move {
+            let mut tx = engine.begin().await?;
+            tx.execute_script("SELECT 1").await?;
+            {
+                let mut sp = tx.savepoint().await?;
+                sp.execute_script("SELECT 1").await?;
+                sp.commit().await?;
+            }
+            tx.fetch_all(crate::text("SELECT 1")).await?;
+            tx.commit().await?;
+            let mut conn = engine.connect().await?;
+            conn.execute_script("SELECT 1").await?;
+            engine.execute_script("SELECT 1").await?;
+            Ok::<(), crate::Error>(())
+        });
+    }
+}
