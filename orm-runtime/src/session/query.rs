@@ -114,7 +114,7 @@ impl<'s, M: Model> Query<'s, M> {
     /// table (one SELECT, SQLAlchemy's form); deeper ones, and joined steps after a
     /// selectin step, use selectin's SELECT; `noload`
     /// leaves a relationship unloaded; `raiseload` makes reading it (while unloaded)
-    /// [`Error::RaiseLoad`](crate::error::Error::RaiseLoad).
+    /// [`crate::error::Error::RaiseLoad`].
     ///
     /// Column options choose which columns load: `defer(User::bio)`,
     /// `undefer(User::bio)`, `load_only((User::name,))` for the queried model, and

@@ -213,7 +213,7 @@ fn key_of(stmt: Stmt<'_>, server: ServerInfo) -> Option<(Vec<u8>, Vec<Met>)> {
 
 /// Records the bound values of a statement's cache key while the cache builds one.
 ///
-/// A value hashes as its variant only ([`Value::shape`]: a typed NULL as its kind's
+/// A value hashes as its variant only (`Value::shape`: a typed NULL as its kind's
 /// variant): statements that differ only in what they bind share a key, and so their
 /// SQL. Equal values have equal shapes, so this agrees with `PartialEq` as `Hash` must.
 /// Nothing the compiler writes depends on whether a typed bind is NULL (an IN list's

@@ -44,7 +44,7 @@ use crate::sql::column::{Column, HasTable};
 use crate::sql::select::SelectStatement;
 
 /// A row value `(a, b, ...)` whose members have the base types `T` (a Rust tuple, such
-/// as `(i64, String)`). Build it with [`tuple`].
+/// as `(i64, String)`). Build it with [`tuple()`].
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a row value does nothing until it is part of an executed statement"]
 pub struct Tuple<T> {
@@ -81,7 +81,7 @@ impl<T: ExprType> TupleMember for &Expr<T> {
     }
 }
 
-/// A Rust tuple of columns or expressions that [`tuple`] makes a row value of.
+/// A Rust tuple of columns or expressions that [`tuple()`] makes a row value of.
 pub trait IntoTuple {
     /// The base types of the members, as a Rust tuple.
     type Types;
