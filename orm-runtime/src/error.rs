@@ -434,6 +434,20 @@ pub enum Error {
     #[error("the statement returned no rows; use fetch_optional if none is acceptable")]
     RowNotFound,
 
+    /// The URL names a database whose driver this build leaves out: each driver is a
+    /// cargo feature of `orm` (`postgres`, `mysql`, `sqlite`; all three by default).
+    #[error(
+        "this build of orm has no {database} driver (URL `{url}`): enable the `{feature}` cargo feature of orm"
+    )]
+    DriverNotCompiled {
+        /// The URL, with any password replaced by `***`.
+        url: String,
+        /// The database: `PostgreSQL`, `MySQL/MariaDB` or `SQLite`.
+        database: &'static str,
+        /// The cargo feature that compiles its driver in.
+        feature: &'static str,
+    },
+
     /// The dialect cannot express this construct.
     #[error("{feature} is not supported by the {dialect} dialect")]
     Unsupported {
@@ -628,22 +642,22 @@ fn database_error(db: &dyn sqlx::error::DatabaseError, sql: Option<&str>) -> Dat
         _ => match db.code().as_deref() {
             Some("40P01") => DatabaseErrorKind::Deadlock,
             Some("55P03") => DatabaseErrorKind::LockTimeout,
-            _ => match db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
-                Some(my) if my.number() == 1213 => DatabaseErrorKind::Deadlock,
-                Some(my) if my.number() == 1205 => DatabaseErrorKind::LockTimeout,
-                _ => DatabaseErrorKind::Other,
-            },
+            _ => mysql_error_kind(db),
         },
     };
     let message = db.message().to_owned();
-    let mut table = None;
     let constraint = match db.constraint() {
         Some(c) => Some(c.to_owned()),
         None => constraint_from_message(&message),
     };
-    if let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
-        table = pg.table().map(str::to_owned);
-    }
+    // Only PostgreSQL names the table apart from the message.
+    #[cfg(feature = "postgres")]
+    let table = db
+        .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+        .and_then(|pg| pg.table())
+        .map(str::to_owned);
+    #[cfg(not(feature = "postgres"))]
+    let table = None;
     DatabaseError {
         code: db.code().map(|c| c.into_owned()),
         message,
@@ -652,6 +666,22 @@ fn database_error(db: &dyn sqlx::error::DatabaseError, sql: Option<&str>) -> Dat
         kind,
         sql: sql.map(str::to_owned),
     }
+}
+
+/// A MySQL deadlock or lock wait timeout, told by its error number.
+#[cfg(feature = "mysql")]
+fn mysql_error_kind(db: &dyn sqlx::error::DatabaseError) -> DatabaseErrorKind {
+    match db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
+        Some(my) if my.number() == 1213 => DatabaseErrorKind::Deadlock,
+        Some(my) if my.number() == 1205 => DatabaseErrorKind::LockTimeout,
+        _ => DatabaseErrorKind::Other,
+    }
+}
+
+/// Without the MySQL driver no error is MySQL's.
+#[cfg(not(feature = "mysql"))]
+fn mysql_error_kind(_db: &dyn sqlx::error::DatabaseError) -> DatabaseErrorKind {
+    DatabaseErrorKind::Other
 }
 
 /// MySQL and SQLite put the constraint in the message only:

@@ -23,7 +23,16 @@
 //! ```
 //! `schema` ↔ `sql`, and `schema::metadata` → `engine`/`reflect`/`model`, still close a
 //! cycle among those five; `dialect`, `row` and `value` sit outside it.
+//!
+//! The drivers are cargo features, all three on by default: `postgres`, `mysql`, `sqlite`.
+//! A URL whose driver is compiled out is an [`Error::Unsupported`] at
+//! [`create_engine`] naming the feature; SQL for every dialect compiles in any build.
 #![warn(missing_docs)]
+
+#[cfg(not(any(feature = "postgres", feature = "mysql", feature = "sqlite")))]
+compile_error!(
+    "orm needs at least one database driver: enable the `postgres`, `mysql` or `sqlite` feature"
+);
 
 pub mod codegen_support;
 pub mod dialect;

@@ -18,10 +18,14 @@ use crate::value::{FromValue, Value};
 pub struct Row(pub(crate) RowInner);
 
 pub(crate) enum RowInner {
+    #[cfg(feature = "postgres")]
     Postgres(sqlx::postgres::PgRow),
+    #[cfg(feature = "mysql")]
     MySql(sqlx::mysql::MySqlRow),
+    #[cfg(feature = "sqlite")]
     Sqlite(sqlx::sqlite::SqliteRow),
     /// A row read on SQLite's fast path (`engine::driver::sqlite_fast`).
+    #[cfg(feature = "sqlite")]
     SqliteFast(crate::engine::driver::sqlite_fast::rows::FastRow),
 }
 
@@ -43,9 +47,13 @@ pub(crate) trait DriverRow {
 macro_rules! with_row {
     ($row:expr, $r:ident => $body:expr, $f:ident => $fast:expr) => {
         match &$row.0 {
+            #[cfg(feature = "postgres")]
             RowInner::Postgres($r) => $body,
+            #[cfg(feature = "mysql")]
             RowInner::MySql($r) => $body,
+            #[cfg(feature = "sqlite")]
             RowInner::Sqlite($r) => $body,
+            #[cfg(feature = "sqlite")]
             RowInner::SqliteFast($f) => $fast,
         }
     };

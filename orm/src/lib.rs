@@ -19,6 +19,13 @@
 //!   a database;
 //! - [`Error`] — every failure, with the column, constraint or URL involved.
 //!
+//! ## Cargo features
+//! - `postgres`, `mysql` (MySQL and MariaDB), `sqlite`: the drivers, all three by
+//!   default. SQL for every [`Dialect`] compiles in any build; a URL whose driver is left
+//!   out is an [`Error::DriverNotCompiled`] at [`create_engine`] naming the feature.
+//! - `uuid`, `json`, `decimal`: those value types; `serde`: serde's traits for
+//!   relationship fields.
+//!
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
 //! use orm::prelude::*;

@@ -26,8 +26,11 @@ pub struct Connection {
 
 /// A pooled connection of any dialect.
 pub(crate) enum ConnInner {
+    #[cfg(feature = "postgres")]
     Postgres(Pooled<sqlx::Postgres>),
+    #[cfg(feature = "mysql")]
     MySql(Pooled<sqlx::MySql>),
+    #[cfg(feature = "sqlite")]
     Sqlite(Pooled<sqlx::Sqlite>),
 }
 
@@ -35,8 +38,11 @@ pub(crate) enum ConnInner {
 macro_rules! with_pooled {
     ($inner:expr, $p:ident => $body:expr) => {
         match $inner {
+            #[cfg(feature = "postgres")]
             ConnInner::Postgres($p) => $body,
+            #[cfg(feature = "mysql")]
             ConnInner::MySql($p) => $body,
+            #[cfg(feature = "sqlite")]
             ConnInner::Sqlite($p) => $body,
         }
     };
@@ -51,15 +57,18 @@ impl ConnInner {
     /// [`Error::ConnectionInvalidated`]: crate::Error::ConnectionInvalidated
     pub(crate) async fn raw(&mut self, reopen: bool) -> Result<(RawConn<'_>, Flight<'_>)> {
         Ok(match self {
+            #[cfg(feature = "postgres")]
             ConnInner::Postgres(p) => {
                 let (c, f) = p.ready(reopen).await?;
                 (RawConn::Postgres(c), f)
             }
+            #[cfg(feature = "mysql")]
             ConnInner::MySql(p) => {
                 p.refuse_if_rolled_back().await?;
                 let (c, f) = p.ready(reopen).await?;
                 (RawConn::MySql(c), f)
             }
+            #[cfg(feature = "sqlite")]
             ConnInner::Sqlite(p) => {
                 let (c, f) = p.ready(reopen).await?;
                 (RawConn::Sqlite(c), f)
@@ -70,7 +79,8 @@ impl ConnInner {
     /// `BEGIN` (on a new connection if an earlier call left this one unusable), or
     /// `SAVEPOINT` inside a transaction (where `reopen` is false).
     pub(crate) async fn begin(&mut self, reopen: bool) -> Result<()> {
-        if let ConnInner::MySql(p) = self {
+        #[cfg(feature = "mysql")]
+        if let Some(p) = self.mysql() {
             p.refuse_if_rolled_back().await?;
         }
         with_pooled!(self, p => p.begin(reopen).await)
@@ -78,7 +88,8 @@ impl ConnInner {
 
     /// `COMMIT`, or `RELEASE SAVEPOINT` inside a nested transaction.
     pub(crate) async fn commit(&mut self) -> Result<()> {
-        if let ConnInner::MySql(p) = self {
+        #[cfg(feature = "mysql")]
+        if let Some(p) = self.mysql() {
             p.settle().await?;
         }
         with_pooled!(self, p => p.commit().await)
@@ -86,10 +97,21 @@ impl ConnInner {
 
     /// `ROLLBACK`, or `ROLLBACK TO SAVEPOINT` inside a nested transaction.
     pub(crate) async fn rollback(&mut self) -> Result<()> {
-        if let ConnInner::MySql(p) = self {
+        #[cfg(feature = "mysql")]
+        if let Some(p) = self.mysql() {
             p.settle().await?;
         }
         with_pooled!(self, p => p.rollback().await)
+    }
+
+    /// The MySQL connection, if this is one.
+    #[cfg(feature = "mysql")]
+    fn mysql(&mut self) -> Option<&mut Pooled<sqlx::MySql>> {
+        match self {
+            ConnInner::MySql(p) => Some(p),
+            #[allow(unreachable_patterns)] // in a build with the MySQL driver alone
+            _ => None,
+        }
     }
 
     /// Queues a rollback of the innermost level, sent with the next call.

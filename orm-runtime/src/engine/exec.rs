@@ -7,6 +7,7 @@ use sqlx::{Either, IntoArguments};
 
 use super::QueryResult;
 use super::driver::Driver;
+#[cfg(feature = "sqlite")]
 use super::driver::sqlite_fast::{self, conn::SqliteConn};
 use super::events::Events;
 use crate::error::{Error, Result};
@@ -15,8 +16,11 @@ use crate::sql::Compiled;
 
 /// A borrowed driver connection of any dialect.
 pub(crate) enum RawConn<'a> {
+    #[cfg(feature = "postgres")]
     Postgres(&'a mut sqlx::PgConnection),
+    #[cfg(feature = "mysql")]
     MySql(&'a mut sqlx::MySqlConnection),
+    #[cfg(feature = "sqlite")]
     Sqlite(&'a mut SqliteConn),
 }
 
@@ -25,9 +29,13 @@ pub(crate) enum RawConn<'a> {
 macro_rules! dispatch {
     ($raw:expr, $f:ident / $fast:ident ($($arg:expr),*)) => {
         match $raw {
+            #[cfg(feature = "postgres")]
             RawConn::Postgres(c) => $f::<sqlx::Postgres>(c, $($arg),*).await,
+            #[cfg(feature = "mysql")]
             RawConn::MySql(c) => $f::<sqlx::MySql>(c, $($arg),*).await,
+            #[cfg(feature = "sqlite")]
             RawConn::Sqlite(c) if c.is_fast() => sqlite_fast::$fast(c, $($arg),*).await,
+            #[cfg(feature = "sqlite")]
             RawConn::Sqlite(c) => $f::<sqlx::Sqlite>(c.sqlx(), $($arg),*).await,
         }
     };
@@ -37,8 +45,11 @@ impl<'a> RawConn<'a> {
     /// The same connection, borrowed again for one call.
     pub(crate) fn reborrow(&mut self) -> RawConn<'_> {
         match self {
+            #[cfg(feature = "postgres")]
             RawConn::Postgres(c) => RawConn::Postgres(c),
+            #[cfg(feature = "mysql")]
             RawConn::MySql(c) => RawConn::MySql(c),
+            #[cfg(feature = "sqlite")]
             RawConn::Sqlite(c) => RawConn::Sqlite(c),
         }
     }
@@ -65,9 +76,13 @@ impl<'a> RawConn<'a> {
         echo: std::sync::Arc<Events>,
     ) -> BoxStream<'a, Result<Row>> {
         match self {
+            #[cfg(feature = "postgres")]
             RawConn::Postgres(conn) => fetch_on::<sqlx::Postgres>(conn, c, echo),
+            #[cfg(feature = "mysql")]
             RawConn::MySql(conn) => fetch_on::<sqlx::MySql>(conn, c, echo),
+            #[cfg(feature = "sqlite")]
             RawConn::Sqlite(conn) if conn.is_fast() => sqlite_fast::fetch(conn, c, echo),
+            #[cfg(feature = "sqlite")]
             RawConn::Sqlite(conn) => fetch_on::<sqlx::Sqlite>(conn.sqlx(), c, echo),
         }
     }

@@ -340,8 +340,11 @@ macro_rules! executor_methods {
 pub(crate) use executor_methods;
 
 enum DbPool {
+    #[cfg(feature = "postgres")]
     Postgres(Pool<sqlx::Postgres>),
+    #[cfg(feature = "mysql")]
     MySql(Pool<sqlx::MySql>),
+    #[cfg(feature = "sqlite")]
     Sqlite(Pool<sqlx::Sqlite>),
 }
 
@@ -349,8 +352,11 @@ enum DbPool {
 macro_rules! with_pool {
     ($pool:expr, $p:ident => $body:expr) => {
         match $pool {
+            #[cfg(feature = "postgres")]
             DbPool::Postgres($p) => $body,
+            #[cfg(feature = "mysql")]
             DbPool::MySql($p) => $body,
+            #[cfg(feature = "sqlite")]
             DbPool::Sqlite($p) => $body,
         }
     };
@@ -626,10 +632,13 @@ impl EngineBuilder {
     pub async fn connect(self) -> Result<Engine> {
         let mut url = url::parse(&self.url)?;
         url.target = match url.target {
+            #[cfg(feature = "postgres")]
             ConnectTarget::Postgres(o) => {
                 self.settings.apply_postgres(o).map(ConnectTarget::Postgres)
             }
+            #[cfg(feature = "mysql")]
             ConnectTarget::MySql(o) => self.settings.apply_mysql(o).map(ConnectTarget::MySql),
+            #[cfg(feature = "sqlite")]
             ConnectTarget::Sqlite(o) => self.settings.apply_sqlite(o).map(ConnectTarget::Sqlite),
         }
         .map_err(|reason| Error::InvalidUrl {
@@ -674,12 +683,15 @@ impl EngineBuilder {
             events: Arc::clone(&events),
         };
         let pool = match url.target {
+            #[cfg(feature = "postgres")]
             ConnectTarget::Postgres(opts) => {
                 DbPool::Postgres(Pool::new(&config, &url.redacted, opts, setup))
             }
+            #[cfg(feature = "mysql")]
             ConnectTarget::MySql(opts) => {
                 DbPool::MySql(Pool::new(&config, &url.redacted, opts, setup))
             }
+            #[cfg(feature = "sqlite")]
             ConnectTarget::Sqlite(opts) => {
                 DbPool::Sqlite(Pool::new(&config, &url.redacted, opts, setup))
             }
@@ -725,8 +737,11 @@ async fn probe(url: &DatabaseUrl, timeout: Duration) -> Result<String> {
         }};
     }
     Ok(match &url.target {
+        #[cfg(feature = "postgres")]
         ConnectTarget::Postgres(o) => probe_with!(o, "SHOW server_version"),
+        #[cfg(feature = "mysql")]
         ConnectTarget::MySql(o) => probe_with!(o, "SELECT VERSION()"),
+        #[cfg(feature = "sqlite")]
         ConnectTarget::Sqlite(o) => probe_with!(o, "SELECT sqlite_version()"),
     })
 }
@@ -845,8 +860,11 @@ impl Engine {
     /// new connection that cannot be opened is [`Error::Connect`] at once.
     pub async fn connect(&self) -> Result<Connection> {
         let inner = match &self.shared.pool {
+            #[cfg(feature = "postgres")]
             DbPool::Postgres(p) => ConnInner::Postgres(p.checkout().await?),
+            #[cfg(feature = "mysql")]
             DbPool::MySql(p) => ConnInner::MySql(p.checkout().await?),
+            #[cfg(feature = "sqlite")]
             DbPool::Sqlite(p) => ConnInner::Sqlite(p.checkout().await?),
         };
         Ok(Connection::new(inner, Arc::clone(&self.shared)))

@@ -23,7 +23,9 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use sqlx::{ConnectOptions, TransactionManager as _};
+use sqlx::ConnectOptions;
+#[cfg(feature = "mysql")]
+use sqlx::TransactionManager as _;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::driver::Driver;
@@ -785,6 +787,7 @@ impl<DB: Driver> Pooled<DB> {
     }
 }
 
+#[cfg(feature = "mysql")]
 /// MySQL's `innodb_rollback_on_timeout`: 1 when a lock wait timeout rolls back the
 /// whole transaction. (Boxed here, with the connection's lifetime named, so that the
 /// futures awaiting it are provably `Send`.)
@@ -798,6 +801,7 @@ fn rollback_on_timeout(
     })
 }
 
+#[cfg(feature = "mysql")]
 /// Runs `sql` (several statements) as it is.
 fn run_script(
     conn: &mut sqlx::MySqlConnection,
@@ -809,6 +813,7 @@ fn run_script(
     })
 }
 
+#[cfg(feature = "mysql")]
 impl Pooled<sqlx::MySql> {
     /// The connection and a flight for one call, on a connection known to be usable.
     fn ready_now(&mut self) -> (&mut sqlx::MySqlConnection, Flight<'_>) {

@@ -6,8 +6,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_core::future::BoxFuture;
+#[cfg(feature = "mysql")]
 use sqlx::mysql::MySqlConnectOptions;
+#[cfg(feature = "postgres")]
 use sqlx::postgres::PgConnectOptions;
+#[cfg(feature = "sqlite")]
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 
 use super::QueryResult;
@@ -37,6 +40,7 @@ pub enum JournalMode {
     Off,
 }
 
+#[cfg(feature = "sqlite")]
 impl JournalMode {
     fn sqlx(self) -> SqliteJournalMode {
         match self {
@@ -64,6 +68,7 @@ pub enum Synchronous {
     Extra,
 }
 
+#[cfg(feature = "sqlite")]
 impl Synchronous {
     fn sqlx(self) -> SqliteSynchronous {
         match self {
@@ -89,6 +94,7 @@ pub(crate) struct ConnectSettings {
 
 impl ConnectSettings {
     /// The names of the SQLite options set.
+    #[cfg(any(feature = "postgres", feature = "mysql"))]
     fn sqlite_names(&self) -> Vec<&'static str> {
         let mut names = Vec::new();
         if self.journal_mode.is_some() {
@@ -107,6 +113,7 @@ impl ConnectSettings {
     }
 
     /// The names of the PostgreSQL options set.
+    #[cfg(any(feature = "mysql", feature = "sqlite"))]
     fn postgres_names(&self) -> Vec<&'static str> {
         let mut names = Vec::new();
         if self.application_name.is_some() {
@@ -136,6 +143,7 @@ impl ConnectSettings {
         Err(format!("{list} {what}; this is a {database} URL"))
     }
 
+    #[cfg(feature = "postgres")]
     pub(crate) fn apply_postgres(
         &self,
         mut opts: PgConnectOptions,
@@ -153,6 +161,7 @@ impl ConnectSettings {
         Ok(opts)
     }
 
+    #[cfg(feature = "mysql")]
     pub(crate) fn apply_mysql(
         &self,
         opts: MySqlConnectOptions,
@@ -162,6 +171,7 @@ impl ConnectSettings {
         Ok(opts)
     }
 
+    #[cfg(feature = "sqlite")]
     pub(crate) fn apply_sqlite(
         &self,
         mut opts: SqliteConnectOptions,

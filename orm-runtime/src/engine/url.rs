@@ -5,8 +5,11 @@ use std::str::FromStr;
 
 use log::LevelFilter;
 use sqlx::ConnectOptions;
+#[cfg(feature = "mysql")]
 use sqlx::mysql::MySqlConnectOptions;
+#[cfg(feature = "postgres")]
 use sqlx::postgres::PgConnectOptions;
+#[cfg(feature = "sqlite")]
 use sqlx::sqlite::SqliteConnectOptions;
 
 use crate::dialect::Dialect;
@@ -15,8 +18,11 @@ use crate::error::{Error, Result};
 /// Driver options parsed from a URL.
 #[derive(Debug, Clone)]
 pub(crate) enum ConnectTarget {
+    #[cfg(feature = "postgres")]
     Postgres(PgConnectOptions),
+    #[cfg(feature = "mysql")]
     MySql(MySqlConnectOptions),
+    #[cfg(feature = "sqlite")]
     Sqlite(SqliteConnectOptions),
 }
 
@@ -33,8 +39,11 @@ pub(crate) struct DatabaseUrl {
 impl DatabaseUrl {
     pub(crate) fn dialect(&self) -> Dialect {
         match self.target {
+            #[cfg(feature = "postgres")]
             ConnectTarget::Postgres(_) => Dialect::Postgres,
+            #[cfg(feature = "mysql")]
             ConnectTarget::MySql(_) => Dialect::MySql,
+            #[cfg(feature = "sqlite")]
             ConnectTarget::Sqlite(_) => Dialect::Sqlite,
         }
     }
@@ -95,6 +104,7 @@ fn redact_query(url: &str, from: usize) -> String {
 
 /// The query options sqlx's PostgreSQL driver reads (`options[name]` sets one server
 /// setting); it ignores any other with only a log line.
+#[cfg(feature = "postgres")]
 const POSTGRES_OPTIONS: &[&str] = &[
     "sslmode",
     "ssl-mode",
@@ -118,6 +128,7 @@ const POSTGRES_OPTIONS: &[&str] = &[
 ];
 
 /// The query options sqlx's MySQL driver reads; it ignores any other in silence.
+#[cfg(feature = "mysql")]
 const MYSQL_OPTIONS: &[&str] = &[
     "sslmode",
     "ssl-mode",
@@ -137,6 +148,7 @@ const MYSQL_OPTIONS: &[&str] = &[
 
 /// Refuses a query option the driver would ignore: a misspelt `sslmode` must not
 /// connect without TLS. (The SQLite driver refuses unknown options itself.)
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 fn check_options(url: &str, accepted: &[&str]) -> std::result::Result<(), String> {
     // A URL the `url` crate cannot read is the driver's to refuse, with its own reason.
     let Ok(parsed) = url::Url::parse(url) else {
@@ -171,6 +183,7 @@ fn check_options(url: &str, accepted: &[&str]) -> std::result::Result<(), String
 
 /// Refuses a MySQL URL without a host (`mysql://`, `mysql:///db`), which sqlx would
 /// quietly point at `localhost`; a Unix socket (`?socket=/path`) needs none.
+#[cfg(feature = "mysql")]
 fn check_mysql_host(url: &str) -> std::result::Result<(), String> {
     let Ok(parsed) = url::Url::parse(url) else {
         return Ok(());
@@ -198,8 +211,22 @@ pub(crate) fn parse(url: &str) -> Result<DatabaseUrl> {
         ));
     };
     let scheme = scheme.to_ascii_lowercase();
+    #[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
     let driver_error = |e: sqlx::Error| invalid(e.to_string());
+    #[cfg(not(all(feature = "postgres", feature = "mysql", feature = "sqlite")))]
+    let not_compiled = |database, feature| Error::DriverNotCompiled {
+        url: redacted.clone(),
+        database,
+        feature,
+    };
     let (target, in_memory) = match scheme.as_str() {
+        #[cfg(not(feature = "postgres"))]
+        "postgres" | "postgresql" => return Err(not_compiled("PostgreSQL", "postgres")),
+        #[cfg(not(feature = "mysql"))]
+        "mysql" | "mariadb" => return Err(not_compiled("MySQL/MariaDB", "mysql")),
+        #[cfg(not(feature = "sqlite"))]
+        "sqlite" => return Err(not_compiled("SQLite", "sqlite")),
+        #[cfg(feature = "postgres")]
         "postgres" | "postgresql" => {
             check_options(url, POSTGRES_OPTIONS).map_err(invalid)?;
             let opts = PgConnectOptions::from_str(url).map_err(driver_error)?;
@@ -208,6 +235,7 @@ pub(crate) fn parse(url: &str) -> Result<DatabaseUrl> {
                 false,
             )
         }
+        #[cfg(feature = "mysql")]
         "mysql" | "mariadb" => {
             let normalized = format!("mysql{}", &url[scheme.len()..]);
             check_options(&normalized, MYSQL_OPTIONS).map_err(invalid)?;
@@ -218,6 +246,7 @@ pub(crate) fn parse(url: &str) -> Result<DatabaseUrl> {
                 false,
             )
         }
+        #[cfg(feature = "sqlite")]
         "sqlite" => {
             let mut opts = SqliteConnectOptions::from_str(url).map_err(driver_error)?;
             // Like Python's sqlite3 (and so SQLAlchemy), a missing database file is
@@ -254,26 +283,76 @@ mod tests {
 
     #[test]
     fn the_scheme_picks_the_dialect() {
-        assert_eq!(
-            parse("postgres://u@h/db").unwrap().dialect(),
-            Dialect::Postgres
-        );
-        assert_eq!(
-            parse("postgresql://u@h/db").unwrap().dialect(),
-            Dialect::Postgres
-        );
-        assert_eq!(
-            parse("mysql://root@h/db").unwrap().dialect(),
-            Dialect::MySql
-        );
-        assert_eq!(
-            parse("mariadb://root@h/db").unwrap().dialect(),
-            Dialect::MySql
-        );
-        let mem = parse("sqlite::memory:").unwrap();
-        assert_eq!(mem.dialect(), Dialect::Sqlite);
-        assert!(mem.in_memory);
-        assert!(!parse("sqlite://app.db?mode=rwc").unwrap().in_memory);
+        #[cfg(feature = "postgres")]
+        {
+            assert_eq!(
+                parse("postgres://u@h/db").unwrap().dialect(),
+                Dialect::Postgres
+            );
+            assert_eq!(
+                parse("postgresql://u@h/db").unwrap().dialect(),
+                Dialect::Postgres
+            );
+        }
+        #[cfg(feature = "mysql")]
+        {
+            assert_eq!(
+                parse("mysql://root@h/db").unwrap().dialect(),
+                Dialect::MySql
+            );
+            assert_eq!(
+                parse("mariadb://root@h/db").unwrap().dialect(),
+                Dialect::MySql
+            );
+        }
+        #[cfg(feature = "sqlite")]
+        {
+            let mem = parse("sqlite::memory:").unwrap();
+            assert_eq!(mem.dialect(), Dialect::Sqlite);
+            assert!(mem.in_memory);
+            assert!(!parse("sqlite://app.db?mode=rwc").unwrap().in_memory);
+        }
+    }
+
+    /// A URL of a database whose driver this build leaves out is refused by name, with
+    /// the cargo feature to enable, at `create_engine` (before any connection).
+    #[cfg(not(all(feature = "postgres", feature = "mysql", feature = "sqlite")))]
+    #[tokio::test]
+    async fn a_url_whose_driver_is_compiled_out_names_the_feature() {
+        let cases = [
+            (
+                cfg!(feature = "postgres"),
+                "postgres://u:secret@127.0.0.1/db",
+                "this build of orm has no PostgreSQL driver (URL `postgres://u:***@127.0.0.1/db`): \
+                 enable the `postgres` cargo feature of orm",
+            ),
+            (
+                cfg!(feature = "mysql"),
+                "mariadb://root@127.0.0.1/db",
+                "this build of orm has no MySQL/MariaDB driver (URL `mariadb://root@127.0.0.1/db`): \
+                 enable the `mysql` cargo feature of orm",
+            ),
+            (
+                cfg!(feature = "sqlite"),
+                "sqlite::memory:",
+                "this build of orm has no SQLite driver (URL `sqlite::memory:`): enable the \
+                 `sqlite` cargo feature of orm",
+            ),
+        ];
+        let refused: Vec<_> = cases
+            .into_iter()
+            .filter(|(compiled, ..)| !compiled)
+            .map(|(_, url, message)| (url, message))
+            .collect();
+        assert!(!refused.is_empty());
+        for (url, message) in refused {
+            let err = crate::engine::create_engine(url).await.unwrap_err();
+            assert!(
+                matches!(err, Error::DriverNotCompiled { .. }),
+                "{url}: {err:?}"
+            );
+            assert_eq!(err.to_string(), message);
+        }
     }
 
     #[test]
@@ -285,9 +364,12 @@ mod tests {
         );
         let err = parse("just-a-name").unwrap_err();
         assert!(err.to_string().contains("no scheme"), "{err}");
-        let err = parse("postgres://u:secret@h:notaport/db").unwrap_err();
-        assert!(matches!(err, Error::InvalidUrl { .. }), "{err:?}");
-        assert!(!err.to_string().contains("secret"), "{err}");
+        #[cfg(feature = "postgres")]
+        {
+            let err = parse("postgres://u:secret@h:notaport/db").unwrap_err();
+            assert!(matches!(err, Error::InvalidUrl { .. }), "{err:?}");
+            assert!(!err.to_string().contains("secret"), "{err}");
+        }
         assert_eq!(
             redact("mysql://root:p%40ss@h:3306/db?x=1"),
             "mysql://root:***@h:3306/db?x=1"
@@ -315,6 +397,7 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "mysql")]
     #[test]
     fn a_mysql_url_needs_a_host_or_a_socket() {
         for url in [
@@ -333,26 +416,39 @@ mod tests {
 
     #[test]
     fn unknown_options_are_refused_naming_them() {
-        let err = parse("postgres://u@h/db?sslmod=require").unwrap_err();
-        assert!(
-            err.to_string()
-                .contains("unknown option `sslmod`; the driver reads `sslmode`"),
-            "{err}"
-        );
-        let err = parse("mariadb://u@h/db?ssl-mode=REQUIRED&timeout=5&x=1").unwrap_err();
-        assert!(
-            err.to_string().contains("unknown options `timeout`, `x`;"),
-            "{err}"
-        );
-        let err = parse("sqlite://a.db?mod=ro").unwrap_err();
-        assert!(err.to_string().contains("`mod`"), "{err}");
-        for ok in [
-            "postgres://u@h/db?sslmode=disable&application_name=app&options[search_path]=s",
-            "postgres://u@h/db?options=-c%20statement_timeout%3D5s&statement-cache-capacity=10",
-            "mysql://u@h/db?ssl-mode=DISABLED&charset=utf8mb4&collation=utf8mb4_bin",
-            "mysql://u@h/db?timezone=%2B00:00&statement-cache-capacity=0",
-            "sqlite://a.db?mode=rwc&cache=shared",
-        ] {
+        let mut ok: Vec<&str> = Vec::new();
+        #[cfg(feature = "postgres")]
+        {
+            let err = parse("postgres://u@h/db?sslmod=require").unwrap_err();
+            assert!(
+                err.to_string()
+                    .contains("unknown option `sslmod`; the driver reads `sslmode`"),
+                "{err}"
+            );
+            ok.extend([
+                "postgres://u@h/db?sslmode=disable&application_name=app&options[search_path]=s",
+                "postgres://u@h/db?options=-c%20statement_timeout%3D5s&statement-cache-capacity=10",
+            ]);
+        }
+        #[cfg(feature = "mysql")]
+        {
+            let err = parse("mariadb://u@h/db?ssl-mode=REQUIRED&timeout=5&x=1").unwrap_err();
+            assert!(
+                err.to_string().contains("unknown options `timeout`, `x`;"),
+                "{err}"
+            );
+            ok.extend([
+                "mysql://u@h/db?ssl-mode=DISABLED&charset=utf8mb4&collation=utf8mb4_bin",
+                "mysql://u@h/db?timezone=%2B00:00&statement-cache-capacity=0",
+            ]);
+        }
+        #[cfg(feature = "sqlite")]
+        {
+            let err = parse("sqlite://a.db?mod=ro").unwrap_err();
+            assert!(err.to_string().contains("`mod`"), "{err}");
+            ok.push("sqlite://a.db?mode=rwc&cache=shared");
+        }
+        for ok in ok {
             parse(ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
         }
     }

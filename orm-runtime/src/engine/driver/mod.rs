@@ -18,9 +18,13 @@
 //!   column's type (the [`Decode`] implementations below), so that typed reads cost what
 //!   hand-written sqlx costs.
 
+#[cfg(feature = "mysql")]
 pub(crate) mod mysql;
+#[cfg(feature = "postgres")]
 pub(crate) mod postgres;
+#[cfg(feature = "sqlite")]
 pub(crate) mod sqlite;
+#[cfg(feature = "sqlite")]
 pub(crate) mod sqlite_fast;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
@@ -83,6 +87,7 @@ pub(crate) trait Driver: sqlx::Database + sqlx::database::HasStatementCache {
 
 /// The pool glue of a driver whose pooled connection is sqlx's own (`Conn =
 /// Connection`): transactions through sqlx's transaction manager.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 macro_rules! sqlx_conn_glue {
     ($conn:ty, $variant:ident) => {
         type Conn = $conn;
@@ -128,6 +133,7 @@ macro_rules! sqlx_conn_glue {
         }
     };
 }
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 pub(crate) use sqlx_conn_glue;
 
 /// Adds one value to a driver's argument buffer, turning the driver's error into
@@ -162,6 +168,7 @@ pub(crate) fn to_micros<T: chrono::Timelike + Copy>(t: T) -> T {
 /// microseconds or more (stored as `00:00:00`), and PostgreSQL a timestamp one second
 /// on (the next day's `00:00:00.5`). PostgreSQL's server refuses a leap-second TIME
 /// itself.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 pub(crate) fn check_leap_second(
     index: usize,
     value: &Value,
@@ -180,8 +187,8 @@ pub(crate) fn check_leap_second(
     })
 }
 
-/// The error for a [`Value::U64`] bound where integers are signed 64-bit.
 /// Binding a [`Value::Array`] where the database has no arrays.
+#[cfg(any(feature = "mysql", feature = "sqlite"))]
 pub(crate) fn no_arrays(index: usize, value: &Value, database: &str) -> Error {
     Error::Bind {
         index: index + 1,
@@ -190,6 +197,8 @@ pub(crate) fn no_arrays(index: usize, value: &Value, database: &str) -> Error {
     }
 }
 
+/// The error for a [`Value::U64`] bound where integers are signed 64-bit.
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
 pub(crate) fn unsigned_too_large(index: usize, value: &Value, x: u64, database: &str) -> Error {
     Error::Bind {
         index: index + 1,
@@ -247,9 +256,13 @@ macro_rules! decode_fast {
             #[inline]
             fn decode(row: &Row, index: usize) -> Result<Self> {
                 match &row.0 {
+                    #[cfg(feature = "postgres")]
                     RowInner::Postgres(r) => decode_driver::<sqlx::Postgres, _>(row, r, index),
+                    #[cfg(feature = "mysql")]
                     RowInner::MySql(r) => decode_driver::<sqlx::MySql, _>(row, r, index),
+                    #[cfg(feature = "sqlite")]
                     RowInner::Sqlite(r) => decode_driver::<sqlx::Sqlite, _>(row, r, index),
+                    #[cfg(feature = "sqlite")]
                     RowInner::SqliteFast(r) => sqlite_fast::rows::FromCell::from_cell(row, r, index),
                 }
             }
@@ -283,9 +296,13 @@ macro_rules! decode_bool {
             #[inline]
             fn decode(row: &Row, index: usize) -> Result<Self> {
                 match &row.0 {
+                    #[cfg(feature = "postgres")]
                     RowInner::Postgres(r) => decode_driver::<sqlx::Postgres, _>(row, r, index),
+                    #[cfg(feature = "mysql")]
                     RowInner::MySql(r) => decode_value_path(row, index, r.value_at(index)?),
+                    #[cfg(feature = "sqlite")]
                     RowInner::Sqlite(r) => decode_value_path(row, index, r.value_at(index)?),
+                    #[cfg(feature = "sqlite")]
                     RowInner::SqliteFast(r) => sqlite_fast::rows::FromCell::from_cell(row, r, index),
                 }
             }
@@ -302,9 +319,13 @@ macro_rules! decode_time {
             #[inline]
             fn decode(row: &Row, index: usize) -> Result<Self> {
                 match &row.0 {
+                    #[cfg(feature = "postgres")]
                     RowInner::Postgres(r) => decode_driver::<sqlx::Postgres, _>(row, r, index),
+                    #[cfg(feature = "mysql")]
                     RowInner::MySql(r) => decode_value_path(row, index, r.value_at(index)?),
+                    #[cfg(feature = "sqlite")]
                     RowInner::Sqlite(r) => decode_driver::<sqlx::Sqlite, _>(row, r, index),
+                    #[cfg(feature = "sqlite")]
                     RowInner::SqliteFast(r) => sqlite_fast::rows::FromCell::from_cell(row, r, index),
                 }
             }
