@@ -25,7 +25,7 @@
 //! cycle among those five; `dialect`, `row` and `value` sit outside it.
 //!
 //! The drivers are cargo features, all three on by default: `postgres`, `mysql`, `sqlite`.
-//! A URL whose driver is compiled out is an [`Error::Unsupported`] at
+//! A URL whose driver is compiled out is an [`Error::DriverNotCompiled`] at
 //! [`create_engine`] naming the feature; SQL for every dialect compiles in any build.
 #![warn(missing_docs)]
 
