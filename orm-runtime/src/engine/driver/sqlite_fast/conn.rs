@@ -173,11 +173,14 @@ impl Locked {
 
     /// Waits for a statement a dropped call left on the blocking pool to stop.
     async fn settle(&mut self) -> Result<()> {
-        if let Some(done) = self.inflight.take() {
+        // Kept in `inflight` until it has stopped: dropped while waiting, the next call
+        // waits again (the handle must not be used while the job runs).
+        if let Some(done) = self.inflight.clone() {
             self.progress.cancel.store(true, Ordering::Relaxed);
             tokio::task::spawn_blocking(move || done.wait())
                 .await
                 .map_err(super::offload::lost)?;
+            self.inflight = None;
             self.progress.cancel.store(false, Ordering::Relaxed);
         }
         Ok(())
@@ -314,34 +317,69 @@ impl Locked {
     /// Runs SQL without parameters or rows (transaction control), waiting out a lock
     /// as [`Locked::step`] does.
     pub(crate) async fn exec(&mut self, sql: &str) -> Result<()> {
-        // SAFETY: the handle is locked; the statement is finalized before returning,
-        // whatever happens (a dropped future included: `Owned`'s drop).
-        let stmt = match unsafe { super::stmt::prepare(self.db(), sql, false, sql)? } {
-            super::stmt::Prepared::Single(s) => Owned(s),
-            super::stmt::Prepared::First(s, _) => {
+        // Kept in the statement cache: a session runs BEGIN and COMMIT per transaction.
+        let stmt = match self.stmts.get(sql) {
+            Some(stmt) => stmt.ptr(),
+            // SAFETY: the handle is locked and no cached statement is being stepped.
+            None => match unsafe { super::stmt::prepare(self.db(), sql, true, sql)? } {
                 // SAFETY: as above.
-                unsafe { s.finalize() };
-                return Err(Error::Unsupported {
-                    dialect: "sqlite",
-                    feature: "several statements in transaction control".into(),
-                });
-            }
-            super::stmt::Prepared::Empty => return Ok(()),
+                super::stmt::Prepared::Single(s) => unsafe { self.stmts.insert(sql, s) }.ptr(),
+                super::stmt::Prepared::First(s, _) => {
+                    // SAFETY: as above.
+                    unsafe { s.finalize() };
+                    return Err(Error::Unsupported {
+                        dialect: "sqlite",
+                        feature: "several statements in transaction control".into(),
+                    });
+                }
+                super::stmt::Prepared::Empty => return Ok(()),
+            },
         };
-        let ptr = StmtPtr(NonNull::new(stmt.0.raw()).expect("a prepared statement"));
-        while self.step(ptr, true, false, sql).await? == Stepped::Row {}
+        let _running = Running {
+            stmt,
+            owned: false,
+            detached: false,
+        };
+        while self.step(stmt, true, false, sql).await? == Stepped::Row {}
         Ok(())
     }
 }
 
-/// A statement finalized when dropped (the connection is locked meanwhile: it is only
-/// made and dropped by code holding `&mut Locked`).
-struct Owned(super::stmt::Stmt);
+/// Resets a cached statement and clears its bindings (which may point into a caller's
+/// values), or finalizes an uncached (`finalize`) one.
+///
+/// # Safety
+/// The connection is locked (or, on the blocking pool, held by the job) and the
+/// statement is not used by anyone else.
+pub(crate) unsafe fn release(stmt: StmtPtr, finalize: bool) {
+    // SAFETY: the caller's promise.
+    unsafe {
+        if finalize {
+            ffi::sqlite3_finalize(stmt.as_ptr());
+        } else {
+            ffi::sqlite3_reset(stmt.as_ptr());
+            ffi::sqlite3_clear_bindings(stmt.as_ptr());
+        }
+    }
+}
 
-impl Drop for Owned {
+/// Releases a statement (see [`release`]) when dropped: at the end of a call, on an
+/// error, or when the call's future is dropped mid-result. A statement handed to the
+/// blocking pool (`detached`) is the job's to release.
+pub(crate) struct Running {
+    pub(crate) stmt: StmtPtr,
+    /// An uncached statement, finalized rather than reset.
+    pub(crate) owned: bool,
+    pub(crate) detached: bool,
+}
+
+impl Drop for Running {
     fn drop(&mut self) {
-        // SAFETY: see the type; the statement is not used after this.
-        unsafe { ffi::sqlite3_finalize(self.0.raw()) };
+        if !self.detached {
+            // SAFETY: a `Running` lives inside a call that holds `&mut Locked`, so the
+            // connection is locked and the statement alive.
+            unsafe { release(self.stmt, self.owned) };
+        }
     }
 }
 

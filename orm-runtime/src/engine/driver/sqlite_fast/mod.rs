@@ -24,16 +24,15 @@ pub(crate) mod stmt;
 #[cfg(test)]
 mod tests;
 
-use std::ptr::NonNull;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_core::stream::BoxStream;
 use libsqlite3_sys as ffi;
 
-use self::conn::{Locked, SqliteConn, Stepped, StmtPtr};
+use self::conn::{Locked, Running, SqliteConn, Stepped, StmtPtr};
 use self::rows::{Batch, Columns};
-use self::stmt::{Prepared, Stmt, bind_all};
+use self::stmt::{Prepared, bind_all};
 use crate::engine::QueryResult;
 use crate::engine::events::Events;
 use crate::error::Result;
@@ -46,34 +45,6 @@ pub(crate) const YIELD_AFTER: Duration = Duration::from_millis(2);
 
 /// Rows stepped between two looks at the clock.
 const ROWS_PER_CLOCK_CHECK: usize = 64;
-
-/// Resets a statement (and clears its bindings, which may point into the caller's
-/// values) when dropped: at the end of a call, on an error, or when the call's future
-/// is dropped mid-result. An owned (uncached) statement is finalized instead. A
-/// statement handed to the blocking pool (`detached`) is the job's to reset.
-struct Running {
-    stmt: StmtPtr,
-    owned: bool,
-    detached: bool,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if self.detached {
-            return;
-        }
-        // SAFETY: a `Running` lives inside a call that holds `&mut Locked`, so the
-        // connection is locked and the statement alive.
-        unsafe {
-            if self.owned {
-                ffi::sqlite3_finalize(self.stmt.as_ptr());
-            } else {
-                ffi::sqlite3_reset(self.stmt.as_ptr());
-                ffi::sqlite3_clear_bindings(self.stmt.as_ptr());
-            }
-        }
-    }
-}
 
 /// What one call produced.
 #[derive(Default)]
@@ -186,14 +157,7 @@ async fn run_one(
             Stepped::Row => {}
             Stepped::Done => break,
             Stepped::Offload => {
-                // SAFETY: the statement is reset; its values are bound again as copies,
-                // since the job may outlive this call.
-                unsafe {
-                    ffi::sqlite3_clear_bindings(stmt.as_ptr());
-                    bind_all(l.db(), stmt.as_ptr(), binds, offset, true, sql)?;
-                }
-                running.detached = true;
-                batch = l.offload(stmt, columns, limit, owned, sql).await?;
+                batch = offload(l, &mut running, columns, binds, offset, limit, sql).await?;
                 break;
             }
         }
@@ -227,33 +191,15 @@ async fn run_one(
 /// else each statement in turn (binds consumed in order, as sqlx does).
 async fn run(l: &mut Locked, sql: &str, binds: &[Value], limit: Option<usize>) -> Result<Outcome> {
     let mut out = Outcome::default();
-    let cached = l.stmts.get(sql).map(|stmt| {
-        // SAFETY: the connection is locked.
-        unsafe { stmt.refresh_columns() };
-        (ptr_of(stmt), Arc::clone(stmt.columns()), stmt.flags())
-    });
-    let (ptr, columns, flags) = match cached {
-        Some(found) => found,
-        // SAFETY: the connection is locked.
-        None => match unsafe { prepare_exposed(l, sql)? } {
-            Prepared::Single(stmt) => {
-                // SAFETY: as above; no cached statement is being stepped.
-                let stmt = unsafe { l.stmts.insert(sql, stmt) };
-                (ptr_of(stmt), Arc::clone(stmt.columns()), stmt.flags())
-            }
-            Prepared::First(first, _) => {
-                // SAFETY: as above.
-                unsafe { first.finalize() };
-                out.upsert = is_upsert(sql);
-                if out.upsert {
-                    // SAFETY: as above. See `Driver::reset_insert_id`.
-                    unsafe { ffi::sqlite3_set_last_insert_rowid(l.db(), 0) };
-                }
-                run_script(l, sql, binds, &mut out).await?;
-                return Ok(out);
-            }
-            Prepared::Empty => return Ok(out),
-        },
+    // SAFETY: the connection is locked.
+    let Some((ptr, columns, flags)) = (unsafe { cached(l, sql)? }) else {
+        out.upsert = is_upsert(sql);
+        if out.upsert {
+            // SAFETY: as above. See `Driver::reset_insert_id`.
+            unsafe { ffi::sqlite3_set_last_insert_rowid(l.db(), 0) };
+        }
+        run_script(l, sql, binds, &mut out).await?;
+        return Ok(out);
     };
     let busy_pragma = flags.busy_pragma;
     out.upsert = flags.upsert;
@@ -280,6 +226,60 @@ async fn run(l: &mut Locked, sql: &str, binds: &[Value], limit: Option<usize>) -
 /// True for an INSERT that may hold an `ON CONFLICT` clause (an upsert).
 fn is_upsert(sql: &str) -> bool {
     crate::engine::exec::is_insert(sql) && super::sqlite::is_upsert(sql)
+}
+
+/// The cached statement for `sql` (prepared and cached on a miss), its columns and
+/// flags; `None` when the text is not exactly one statement (several, or none: run it
+/// with [`run_script`]).
+///
+/// # Safety
+/// The connection is locked and no cached statement is being stepped.
+unsafe fn cached(
+    l: &mut Locked,
+    sql: &str,
+) -> Result<Option<(StmtPtr, Arc<Columns>, stmt::Flags)>> {
+    if let Some(stmt) = l.stmts.get(sql) {
+        // SAFETY: the caller's promise.
+        unsafe { stmt.refresh_columns() };
+        return Ok(Some((stmt.ptr(), Arc::clone(stmt.columns()), stmt.flags())));
+    }
+    // SAFETY: the caller's promise.
+    Ok(match unsafe { prepare_exposed(l, sql)? } {
+        Prepared::Single(stmt) => {
+            // SAFETY: the caller's promise.
+            let stmt = unsafe { l.stmts.insert(sql, stmt) };
+            Some((stmt.ptr(), Arc::clone(stmt.columns()), stmt.flags()))
+        }
+        Prepared::First(first, _) => {
+            // SAFETY: the caller's promise.
+            unsafe { first.finalize() };
+            None
+        }
+        Prepared::Empty => None,
+    })
+}
+
+/// Moves a statement that ran long (see [`Stepped::Offload`]) to the blocking pool and
+/// runs it from its start there: its values bound again as copies (the job may outlive
+/// this call), and `running` detached (the job resets or finalizes it).
+#[allow(clippy::too_many_arguments)]
+async fn offload(
+    l: &mut Locked,
+    running: &mut Running,
+    columns: Arc<Columns>,
+    binds: &[Value],
+    offset: usize,
+    limit: Option<usize>,
+    sql: &str,
+) -> Result<Batch> {
+    let stmt = running.stmt;
+    // SAFETY: the connection is locked and the statement reset.
+    unsafe {
+        ffi::sqlite3_clear_bindings(stmt.as_ptr());
+        bind_all(l.db(), stmt.as_ptr(), binds, offset, true, sql)?;
+    }
+    running.detached = true;
+    l.offload(stmt, columns, limit, running.owned, sql).await
 }
 
 /// Prepares `sql` for the cache, with the connection's busy timeout exposed (and
@@ -329,16 +329,12 @@ async fn run_statements(
             Prepared::Empty => break,
         };
         rest = next;
-        let (ptr, columns) = (ptr_of(&stmt), Arc::clone(stmt.columns()));
+        let (ptr, columns) = (stmt.ptr(), Arc::clone(stmt.columns()));
         // Finalized by `run_one`'s guard.
         std::mem::forget(stmt);
         offset += run_one(l, ptr, columns, true, binds, offset, None, sql, out).await?;
     }
     Ok(())
-}
-
-fn ptr_of(stmt: &Stmt) -> StmtPtr {
-    StmtPtr(NonNull::new(stmt.raw()).expect("a prepared statement"))
 }
 
 /// `execute` on the fast path: rows (of `RETURNING`), the rows changed, and the id an
@@ -479,32 +475,18 @@ fn stream_rows<'a>(
 ) -> impl futures_core::Stream<Item = Result<Row>> + Send + 'a {
     async_stream::try_stream! {
         let sql = c.sql();
-        let cached = l.stmts.get(sql).map(|s| {
-            // SAFETY: the connection is locked.
-            unsafe { s.refresh_columns() };
-            (ptr_of(s), Arc::clone(s.columns()))
-        });
-        let (ptr, columns) = match cached {
-            Some(found) => found,
-            // SAFETY: the connection is locked.
-            None => match unsafe { stmt::prepare(l.db(), sql, true, sql)? } {
-                Prepared::Single(stmt) => {
-                    // SAFETY: as above; no cached statement is being stepped.
-                    let stmt = unsafe { l.stmts.insert(sql, stmt) };
-                    (ptr_of(stmt), Arc::clone(stmt.columns()))
+        // SAFETY: the connection is locked.
+        let found = unsafe { cached(l, sql)? };
+        let (ptr, columns) = match found {
+            Some((ptr, columns, flags)) if !flags.busy_pragma => (ptr, columns),
+            // Several statements, or a PRAGMA that needs the busy timeout exposed: run
+            // whole, then yield the rows.
+            _ => {
+                for row in run(l, sql, c.binds(), None).await?.rows() {
+                    yield row;
                 }
-                Prepared::First(first, _) => {
-                    // SAFETY: as above.
-                    unsafe { first.finalize() };
-                    let mut out = Outcome::default();
-                    run_script(l, sql, c.binds(), &mut out).await?;
-                    for row in out.rows() {
-                        yield row;
-                    }
-                    return;
-                }
-                Prepared::Empty => return,
-            },
+                return;
+            }
         };
         let mut running = Running { stmt: ptr, owned: false, detached: false };
         // SAFETY: the connection is locked and the statement reset; `c` outlives
@@ -519,14 +501,7 @@ fn stream_rows<'a>(
                 Stepped::Row => {}
                 Stepped::Done => break,
                 Stepped::Offload => {
-                    // As in `run_one`: the whole result from the blocking pool.
-                    // SAFETY: as in `run_one`.
-                    unsafe {
-                        ffi::sqlite3_clear_bindings(ptr.as_ptr());
-                        bind_all(l.db(), ptr.as_ptr(), c.binds(), 0, true, sql)?;
-                    }
-                    running.detached = true;
-                    let batch = l.offload(ptr, Arc::clone(&columns), None, false, sql).await?;
+                    let batch = offload(l, &mut running, Arc::clone(&columns), c.binds(), 0, None, sql).await?;
                     for row in batch.into_rows() {
                         yield Row(RowInner::SqliteFast(row));
                     }

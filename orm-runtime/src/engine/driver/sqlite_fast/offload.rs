@@ -132,14 +132,7 @@ impl Job {
         impl Drop for Finish<'_> {
             fn drop(&mut self) {
                 // SAFETY: the job's statement, on the connection the job holds.
-                unsafe {
-                    if self.0.finalize {
-                        ffi::sqlite3_finalize(self.0.stmt.as_ptr());
-                    } else {
-                        ffi::sqlite3_reset(self.0.stmt.as_ptr());
-                        ffi::sqlite3_clear_bindings(self.0.stmt.as_ptr());
-                    }
-                }
+                unsafe { super::conn::release(self.0.stmt, self.0.finalize) };
                 self.0.done.finish();
             }
         }

@@ -46,6 +46,11 @@ impl Stmt {
         self.raw.as_ptr()
     }
 
+    /// The statement's pointer, to step it while the cache keeps it.
+    pub(crate) fn ptr(&self) -> super::conn::StmtPtr {
+        super::conn::StmtPtr(self.raw)
+    }
+
     pub(crate) fn columns(&self) -> &Arc<Columns> {
         &self.columns
     }
@@ -138,8 +143,7 @@ pub(crate) unsafe fn prepare(
         columns,
         flags: Flags {
             busy_pragma: mentions_busy_timeout(text),
-            upsert: crate::engine::exec::is_insert(text)
-                && crate::engine::driver::sqlite::is_upsert(text),
+            upsert: super::is_upsert(text),
         },
     };
     if is_blank(&sql[rest.min(sql.len())..]) {
