@@ -492,8 +492,10 @@ async fn text_with_thirty_thousand_binds_compiles_in_linear_time(db: &TestDb) {
     }
     let compiled = stmt.compile(engine.dialect()).unwrap();
     let compile_time = started.elapsed();
+    // Quadratic compiling took minutes here; linear takes milliseconds, and a debug
+    // build on a machine busy with other builds (2 s was seen) still passes.
     assert!(
-        compile_time < std::time::Duration::from_secs(2),
+        compile_time < std::time::Duration::from_secs(8),
         "{compile_time:?}"
     );
     assert_eq!(compiled.binds().len(), n);

@@ -245,6 +245,72 @@ where
     decode_value_path(row, index, r.value_at(index)?)
 }
 
+/// PostgreSQL: the driver's own decoder when the column's type OID is one `T` reads,
+/// else what [`decode_driver`] does. The OIDs are a subset of what sqlx's `compatible`
+/// accepts (checked once per value without its type comparisons, which cost more than
+/// the decoding of a number).
+#[cfg(feature = "postgres")]
+#[inline]
+fn decode_pg<'r, T>(row: &Row, r: &'r sqlx::postgres::PgRow, index: usize) -> Result<T>
+where
+    T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + FromValue + PgOids,
+{
+    let raw = r.try_get_raw(index).map_err(Error::from)?;
+    if !raw.is_null()
+        && raw
+            .type_info()
+            .oid()
+            .is_some_and(|oid| T::OIDS.contains(&oid.0))
+    {
+        return T::decode(raw).map_err(|e| row.decode_error(index, T::RUST_TYPE, e.to_string()));
+    }
+    decode_driver::<sqlx::Postgres, T>(row, r, index)
+}
+
+/// The PostgreSQL type OIDs whose values a type's sqlx decoder reads, without asking
+/// sqlx's `Type::compatible` (each is one sqlx accepts for that type).
+#[cfg(feature = "postgres")]
+trait PgOids {
+    const OIDS: &'static [u32];
+}
+
+#[cfg(feature = "postgres")]
+impl<T: PgOids> PgOids for Option<T> {
+    const OIDS: &'static [u32] = T::OIDS;
+}
+
+#[cfg(feature = "postgres")]
+macro_rules! pg_oids {
+    ($($t:ty => [$($oid:expr),*]),* $(,)?) => {$(
+        impl PgOids for $t {
+            const OIDS: &'static [u32] = &[$($oid),*];
+        }
+    )*};
+}
+
+// BOOL 16, BYTEA 17, NAME 19, INT8 20, INT2 21, INT4 23, TEXT 25, JSON 114, FLOAT4 700,
+// FLOAT8 701, UNKNOWN 705, BPCHAR 1042, VARCHAR 1043, DATE 1082, TIME 1083,
+// TIMESTAMP 1114, TIMESTAMPTZ 1184, UUID 2950, JSONB 3802.
+#[cfg(feature = "postgres")]
+pg_oids!(
+    bool => [16],
+    i16 => [21],
+    i32 => [23],
+    i64 => [20],
+    f32 => [700],
+    f64 => [701],
+    String => [25, 1043, 1042, 19, 705],
+    Vec<u8> => [17],
+    NaiveDate => [1082],
+    NaiveTime => [1083],
+    NaiveDateTime => [1114],
+    DateTime<Utc> => [1184],
+);
+#[cfg(all(feature = "postgres", feature = "uuid"))]
+pg_oids!(uuid::Uuid => [2950]);
+#[cfg(all(feature = "postgres", feature = "json"))]
+pg_oids!(serde_json::Value => [114, 3802]);
+
 /// `Decode` for each type and its `Option`, through the driver's own decoder.
 macro_rules! decode_fast {
     ($($t:ty),* $(,)?) => {$(
@@ -257,7 +323,7 @@ macro_rules! decode_fast {
             fn decode(row: &Row, index: usize) -> Result<Self> {
                 match &row.0 {
                     #[cfg(feature = "postgres")]
-                    RowInner::Postgres(r) => decode_driver::<sqlx::Postgres, _>(row, r, index),
+                    RowInner::Postgres(r) => decode_pg(row, r, index),
                     #[cfg(feature = "mysql")]
                     RowInner::MySql(r) => decode_driver::<sqlx::MySql, _>(row, r, index),
                     #[cfg(feature = "sqlite")]
@@ -297,7 +363,7 @@ macro_rules! decode_bool {
             fn decode(row: &Row, index: usize) -> Result<Self> {
                 match &row.0 {
                     #[cfg(feature = "postgres")]
-                    RowInner::Postgres(r) => decode_driver::<sqlx::Postgres, _>(row, r, index),
+                    RowInner::Postgres(r) => decode_pg(row, r, index),
                     #[cfg(feature = "mysql")]
                     RowInner::MySql(r) => decode_value_path(row, index, r.value_at(index)?),
                     #[cfg(feature = "sqlite")]
@@ -320,7 +386,7 @@ macro_rules! decode_time {
             fn decode(row: &Row, index: usize) -> Result<Self> {
                 match &row.0 {
                     #[cfg(feature = "postgres")]
-                    RowInner::Postgres(r) => decode_driver::<sqlx::Postgres, _>(row, r, index),
+                    RowInner::Postgres(r) => decode_pg(row, r, index),
                     #[cfg(feature = "mysql")]
                     RowInner::MySql(r) => decode_value_path(row, index, r.value_at(index)?),
                     #[cfg(feature = "sqlite")]
