@@ -721,6 +721,74 @@ async fn dropping_the_session_and_every_handle_frees_back_populates_cycles() {
     assert_eq!(DROPS.load(Ordering::SeqCst) - before, 11);
 }
 
+static LOADED_DROPS: AtomicUsize = AtomicUsize::new(0);
+
+/// Counts drops of loaded objects (its own counter: tests run in parallel).
+#[derive(Debug, Clone, Default)]
+pub struct LoadedDropCounter;
+
+impl Drop for LoadedDropCounter {
+    fn drop(&mut self) {
+        LOADED_DROPS.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[derive(Model, Debug, Clone)]
+#[orm(table = "leak_loaded")]
+pub struct LeakLoaded {
+    #[orm(primary_key)]
+    pub id: i64,
+    #[orm(skip)]
+    #[allow(dead_code)] // only its drop matters
+    pub counter: LoadedDropCounter,
+}
+
+/// A query's objects share allocations (cells come in chunks): each object is still
+/// dropped when nothing reaches it any more, whatever its neighbours do, and a handle
+/// kept past the session keeps only its own object.
+#[tokio::test]
+async fn loaded_objects_are_freed_one_by_one() {
+    let engine = orm::create_engine("sqlite::memory:").await.unwrap();
+    MetaData::new()
+        .with::<LeakLoaded>()
+        .create_all(&engine)
+        .await
+        .unwrap();
+    let rows: Vec<String> = (1..=100).map(|i| format!("({i})")).collect();
+    engine
+        .execute(text(format!(
+            "INSERT INTO leak_loaded (id) VALUES {}",
+            rows.join(", ")
+        )))
+        .await
+        .unwrap();
+    let mut session = Session::new(&engine);
+    let objects = session
+        .query::<LeakLoaded>()
+        .order_by(LeakLoaded::id.asc())
+        .all()
+        .await
+        .unwrap();
+    assert_eq!(objects.len(), 100);
+    assert_eq!(LOADED_DROPS.load(Ordering::SeqCst), 0);
+    let kept = [objects[0].clone(), objects[40].clone(), objects[99].clone()];
+    drop(objects);
+    assert_eq!(
+        LOADED_DROPS.load(Ordering::SeqCst),
+        0,
+        "the session holds them"
+    );
+    drop(session);
+    assert_eq!(LOADED_DROPS.load(Ordering::SeqCst), 97);
+    assert_eq!(kept[1].read().unwrap().id, 41);
+    assert_eq!(kept[1].state(), ObjectState::Detached);
+    let [first, middle, last] = kept;
+    drop(middle);
+    assert_eq!(LOADED_DROPS.load(Ordering::SeqCst), 98);
+    drop((first, last));
+    assert_eq!(LOADED_DROPS.load(Ordering::SeqCst), 100);
+}
+
 #[test]
 fn handles_are_send_sync_and_guards_are_not_send() {
     fn send_sync<T: Send + Sync + 'static>() {}

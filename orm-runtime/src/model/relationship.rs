@@ -2,11 +2,11 @@
 //! [`Relationship`] (`User::posts`), and the metadata the derive records for each.
 
 use std::marker::PhantomData;
-use std::sync::Weak;
 
 use crate::error::{Error, Result};
 use crate::model::Model;
-use crate::session::object::{AnyCell, Backref, Handle, Obj};
+use crate::session::cell_ptr::WeakCell;
+use crate::session::object::{Backref, Handle, Obj};
 use crate::session::vtable::ModelVTable;
 
 /// A relationship field's value: handles to the related objects, loaded or not.
@@ -37,7 +37,7 @@ pub struct RelatedCore {
     changed: bool,
     /// A query said `raiseload`: reading it unloaded names that.
     raise: bool,
-    owner: Option<Weak<dyn AnyCell>>,
+    owner: Option<WeakCell>,
 }
 
 impl<T> Related<T> {
@@ -231,7 +231,7 @@ impl RelatedCore {
         self.changed = false;
     }
 
-    pub(crate) fn set_owner(&mut self, owner: Weak<dyn AnyCell>) {
+    pub(crate) fn set_owner(&mut self, owner: WeakCell) {
         self.owner = Some(owner);
     }
 

@@ -14,12 +14,13 @@
 //! (a model's operations with its type erased).
 
 pub mod bulk;
+pub(crate) mod cell_ptr;
 pub mod events;
 pub(crate) mod identity;
 mod joined;
 pub mod object;
 pub mod query;
-mod selectin;
+pub(crate) mod selectin;
 mod unit_of_work;
 pub mod vtable;
 
@@ -293,7 +294,7 @@ impl Session {
             &self.registry,
             value,
             Meta {
-                sink: Arc::downgrade(&self.registry),
+                sink: object::Sink::Own,
                 state: ObjectState::Pending,
                 session: self.registry.id,
                 delete_marked: false,
@@ -346,7 +347,7 @@ impl Session {
         }
         if meta.session != self.registry.id {
             // Writes made while it was elsewhere (or detached) are flushed here.
-            meta.sink = Arc::downgrade(&self.registry);
+            meta.sink = object::Sink::to(&h.core().registry, &self.registry);
             if meta.touched {
                 self.registry.push_touched(h);
             }
@@ -500,7 +501,7 @@ impl Session {
             }
             meta.session = 0;
             meta.delete_marked = false;
-            meta.sink = std::sync::Weak::new();
+            meta.sink = object::Sink::None;
             let to = match meta.state {
                 ObjectState::Pending | ObjectState::Transient => ObjectState::Transient,
                 _ => ObjectState::Detached,
@@ -1096,7 +1097,21 @@ impl Session {
         offset: usize,
         mode: LoadMode,
     ) -> Result<Vec<Obj<M>>> {
-        self.load_rows_of::<M>(rows.iter(), rows.len(), offset, mode)
+        Ok(self
+            .load_rows_of::<M>(rows.iter(), rows.len(), offset, mode, true)?
+            .into_iter()
+            .map(Obj::from_handle)
+            .collect())
+    }
+
+    /// As [`load_rows`](Session::load_rows), as uncounted handles (for relationships and
+    /// the session's own lists: no count to take and give back per object).
+    pub(crate) fn load_handles<M: Model>(
+        &mut self,
+        rows: &[Row],
+        mode: LoadMode,
+    ) -> Result<Vec<Handle>> {
+        self.load_rows_of::<M>(rows.iter(), rows.len(), 0, mode, false)
     }
 
     /// As [`load_rows`](Session::load_rows) for rows of an outer join: a row whose key
@@ -1106,7 +1121,8 @@ impl Session {
         rows: &[Row],
         offset: usize,
         mode: LoadMode,
-    ) -> Result<Vec<Option<Obj<M>>>> {
+        counted: bool,
+    ) -> Result<Vec<Option<Handle>>> {
         let key_cols: Vec<usize> = M::columns()
             .iter()
             .enumerate()
@@ -1130,6 +1146,7 @@ impl Session {
             n,
             offset,
             mode,
+            counted,
         )?;
         let mut found = found.into_iter();
         Ok(present
@@ -1138,19 +1155,24 @@ impl Session {
             .collect())
     }
 
+    /// The objects of `rows` as handles, counted (for users) or not.
     fn load_rows_of<'r, M: Model>(
         &mut self,
         rows: impl Iterator<Item = &'r Row>,
         count: usize,
         offset: usize,
         mode: LoadMode,
-    ) -> Result<Vec<Obj<M>>> {
+        counted: bool,
+    ) -> Result<Vec<Handle>> {
         if M::HOOKS
             || self.listeners.has_mapper(TypeId::of::<M>())
             || !self.listeners.state.is_empty()
         {
             return rows
-                .map(|row| self.load_row::<M>(row, offset, mode))
+                .map(|row| {
+                    let obj = self.load_row::<M>(row, offset, mode)?;
+                    Ok(if counted { obj.h } else { obj.h.uncounted() })
+                })
                 .collect();
         }
         let registry = Arc::clone(&self.registry);
@@ -1161,6 +1183,7 @@ impl Session {
         store.map.reserve(count);
         let mut made = Vec::new();
         let mut out = Vec::with_capacity(count);
+        let mut cells = cell_ptr::ChunkAlloc::new(count);
         // While every row is a new object (a fresh session, a first load), each row is
         // decoded once and its key taken from the object; after the first row whose
         // object is already mapped, the key is read first, and a hit decodes nothing
@@ -1181,7 +1204,11 @@ impl Session {
                             unreachable!("the store of a model holds that model's objects")
                         });
                         refill_if_stale(existing, row, offset, mode, deferrable)?;
-                        out.push(existing.clone());
+                        out.push(if counted {
+                            existing.h.counted()
+                        } else {
+                            existing.h.uncounted()
+                        });
                     }
                     std::collections::hash_map::Entry::Vacant(e) => {
                         let value = match decoded {
@@ -1189,12 +1216,12 @@ impl Session {
                             None => M::from_row_skip(row, offset, mode.skip)?,
                         };
                         let meta = vtable::persistent_meta(&registry, M::identity_key(e.key()));
-                        let obj = Obj::new_unregistered(&registry, value, meta);
+                        let h = Obj::new_from(&registry, value, meta, &mut cells, counted);
                         if related {
-                            made.push(obj.h.weak());
+                            made.push(h.weak());
                         }
-                        e.insert(obj.h.uncounted());
-                        out.push(obj);
+                        e.insert(h.uncounted());
+                        out.push(h);
                     }
                 }
             }

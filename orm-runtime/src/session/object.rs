@@ -25,6 +25,7 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuar
 
 use crate::error::{Error, Result};
 use crate::model::Model;
+use crate::session::cell_ptr::{CellPtr, ChunkAlloc, Counted, Counts, WeakCell};
 use crate::session::vtable::ModelVTable;
 use crate::value::Value;
 
@@ -67,7 +68,28 @@ pub(crate) struct Meta {
     pub(crate) key: Option<IdKey>,
     /// The registry of the session that holds the object, whose touched list its writes
     /// join (objects move between sessions; their graph registry does not).
-    pub(crate) sink: Weak<Registry>,
+    pub(crate) sink: Sink,
+}
+
+/// The registry whose touched list an object's writes join.
+pub(crate) enum Sink {
+    /// None: the object is in no session.
+    None,
+    /// The registry the object was made in (the usual case: no reference to keep).
+    Own,
+    /// Another session's.
+    Other(Weak<Registry>),
+}
+
+impl Sink {
+    /// The sink of an object made in `own` when it joins the session of `registry`.
+    pub(crate) fn to(own: &Arc<Registry>, registry: &Arc<Registry>) -> Sink {
+        if Arc::ptr_eq(own, registry) {
+            Sink::Own
+        } else {
+            Sink::Other(Arc::downgrade(registry))
+        }
+    }
 }
 
 /// An object's identity key values, in key-column order: a one-column key (the usual
@@ -151,8 +173,11 @@ impl Meta {
     }
 }
 
-/// What every cell has besides its value.
+/// What every cell has besides its value; its reference counts first (see
+/// [`cell_ptr`](crate::session::cell_ptr)).
+#[repr(C)]
 pub(crate) struct CellCore {
+    counts: Counts,
     pub(crate) registry: Arc<Registry>,
     pub(crate) meta: Mutex<Meta>,
     /// Relationship changes made from the other side while this object was locked,
@@ -180,10 +205,14 @@ pub(crate) trait AnyCell: Any + Send + Sync {
 }
 
 /// The object and its bookkeeping.
+#[repr(C)]
 pub(crate) struct ObjCell<M> {
     pub(crate) core: CellCore,
     pub(crate) value: RwLock<M>,
 }
+
+// SAFETY: `#[repr(C)]`, its `CellCore` first, whose `Counts` are first.
+unsafe impl<M> Counted for ObjCell<M> {}
 
 impl<M: Model> AnyCell for ObjCell<M> {
     fn core(&self) -> &CellCore {
@@ -221,7 +250,7 @@ impl CellCore {
         };
         if m.session != 0 && self.session_closed(&m) {
             m.session = 0;
-            m.sink = Weak::new();
+            m.sink = Sink::None;
             m.state = match m.state {
                 ObjectState::Persistent => ObjectState::Detached,
                 ObjectState::Pending => ObjectState::Transient,
@@ -233,13 +262,11 @@ impl CellCore {
 
     /// True when the session holding the object (`meta.sink`) was dropped.
     fn session_closed(&self, m: &Meta) -> bool {
-        if std::ptr::eq(m.sink.as_ptr(), Arc::as_ptr(&self.registry)) {
+        match &m.sink {
             // The usual case, the session that made the object: no upgrade needed.
-            self.registry.closed.load(Ordering::Acquire)
-        } else {
-            m.sink
-                .upgrade()
-                .is_none_or(|r| r.closed.load(Ordering::Acquire))
+            Sink::Own => self.registry.closed.load(Ordering::Acquire),
+            Sink::Other(w) => w.upgrade().is_none_or(|r| r.closed.load(Ordering::Acquire)),
+            Sink::None => true,
         }
     }
 
@@ -268,7 +295,7 @@ static NEXT_REGISTRY: AtomicU64 = AtomicU64::new(1);
 pub(crate) struct Registry {
     pub(crate) id: u64,
     handles: AtomicUsize,
-    members: Mutex<Vec<Weak<dyn AnyCell>>>,
+    members: Mutex<Vec<WeakCell>>,
     /// Objects written through `write()` since the last flush (uncounted handles).
     pub(crate) touched: Mutex<Vec<Handle>>,
     /// Set when the session that owns the registry is dropped: its objects are detached
@@ -317,22 +344,22 @@ impl Registry {
             Err(p) => std::mem::take(&mut *p.into_inner()),
         };
         drop(touched);
-        for cell in members.iter().filter_map(Weak::upgrade) {
-            cell.cut_edges();
+        for cell in members.iter().filter_map(WeakCell::upgrade) {
+            cell.get().cut_edges();
         }
     }
 
-    fn register(&self, cell: Weak<dyn AnyCell>) {
+    fn register(&self, cell: WeakCell) {
         self.members_for(1).push(cell);
     }
 
     /// Adds objects to the members whose edges the last handle cuts.
-    pub(crate) fn register_many(&self, cells: Vec<Weak<dyn AnyCell>>) {
+    pub(crate) fn register_many(&self, cells: Vec<WeakCell>) {
         self.members_for(cells.len()).extend(cells);
     }
 
     /// The members, locked, with room for `adding` more.
-    fn members_for(&self, adding: usize) -> MutexGuard<'_, Vec<Weak<dyn AnyCell>>> {
+    fn members_for(&self, adding: usize) -> MutexGuard<'_, Vec<WeakCell>> {
         let mut m = match self.members.lock() {
             Ok(m) => m,
             Err(p) => p.into_inner(),
@@ -350,13 +377,13 @@ impl Registry {
 
 /// A type-erased handle to an object.
 pub(crate) struct Handle {
-    pub(crate) cell: Arc<dyn AnyCell>,
+    pub(crate) cell: CellPtr,
     counted: bool,
 }
 
 impl Handle {
     /// An uncounted handle around a cell.
-    pub(crate) fn from_cell(cell: Arc<dyn AnyCell>) -> Handle {
+    pub(crate) fn from_cell(cell: CellPtr) -> Handle {
         Handle {
             cell,
             counted: false,
@@ -365,9 +392,9 @@ impl Handle {
 
     /// A handle that keeps the registry's graph alive (what users hold).
     pub(crate) fn counted(&self) -> Handle {
-        self.cell.core().registry.acquire();
+        self.cell.get().core().registry.acquire();
         Handle {
-            cell: Arc::clone(&self.cell),
+            cell: self.cell.clone(),
             counted: true,
         }
     }
@@ -375,36 +402,36 @@ impl Handle {
     /// A handle for inside the graph (relationships, the identity map).
     pub(crate) fn uncounted(&self) -> Handle {
         Handle {
-            cell: Arc::clone(&self.cell),
+            cell: self.cell.clone(),
             counted: false,
         }
     }
 
     /// A weak reference to the cell, for the registry's members.
-    pub(crate) fn weak(&self) -> Weak<dyn AnyCell> {
-        Arc::downgrade(&self.cell)
+    pub(crate) fn weak(&self) -> WeakCell {
+        self.cell.downgrade()
     }
 
     pub(crate) fn ptr_eq(&self, other: &Handle) -> bool {
-        std::ptr::addr_eq(Arc::as_ptr(&self.cell), Arc::as_ptr(&other.cell))
+        std::ptr::addr_eq(self.cell.as_ptr(), other.cell.as_ptr())
     }
 
     /// The address of the cell, an identity for maps.
     pub(crate) fn addr(&self) -> usize {
-        Arc::as_ptr(&self.cell) as *const () as usize
+        self.cell.as_ptr() as *const () as usize
     }
 
     pub(crate) fn core(&self) -> &CellCore {
-        self.cell.core()
+        self.cell.get().core()
     }
 
     pub(crate) fn vtable(&self) -> &'static ModelVTable {
-        self.cell.vtable()
+        self.cell.get().vtable()
     }
 
     /// The typed view, when the object is an `M`.
     pub(crate) fn downcast<M: Model>(&self) -> Option<&Obj<M>> {
-        if self.cell.as_any().is::<ObjCell<M>>() {
+        if self.cell.get().as_any().is::<ObjCell<M>>() {
             // SAFETY: `Obj<M>` is `repr(transparent)` over `Handle` (plus a zero-sized
             // marker), and the cell was just checked to be an `ObjCell<M>`.
             Some(unsafe { &*(self as *const Handle as *const Obj<M>) })
@@ -444,7 +471,7 @@ pub(crate) fn key_text(key: &[Value]) -> String {
 impl Drop for Handle {
     fn drop(&mut self) {
         if self.counted {
-            self.cell.core().registry.release();
+            self.cell.get().core().registry.release();
         }
     }
 }
@@ -489,8 +516,34 @@ impl<M: Model> Obj<M> {
     /// An object of a model without relationships holds no handles (it can be in no
     /// cycle) and needs no registering.
     pub(crate) fn new_unregistered(registry: &Arc<Registry>, value: M, meta: Meta) -> Obj<M> {
-        let cell: Arc<ObjCell<M>> = Arc::new(ObjCell {
+        Obj::from_handle(Obj::new_from(
+            registry,
+            value,
+            meta,
+            &mut ChunkAlloc::new(1),
+            true,
+        ))
+    }
+
+    /// The typed handle around `h`, which must be a handle of an `M`.
+    pub(crate) fn from_handle(h: Handle) -> Obj<M> {
+        debug_assert!(h.downcast::<M>().is_some());
+        Obj { h, _p: PhantomData }
+    }
+
+    /// As [`new_unregistered`](Obj::new_unregistered), the cell from `cells` (a load of
+    /// many objects allocates them a chunk at a time), as a counted handle or not (for
+    /// the session's own use: relationships, the identity map).
+    pub(crate) fn new_from(
+        registry: &Arc<Registry>,
+        value: M,
+        meta: Meta,
+        cells: &mut ChunkAlloc<ObjCell<M>>,
+        counted: bool,
+    ) -> Handle {
+        let erased = cells.alloc(|counts| ObjCell {
             core: CellCore {
+                counts,
                 registry: Arc::clone(registry),
                 meta: Mutex::new(meta),
                 queued: Mutex::new(Vec::new()),
@@ -498,30 +551,31 @@ impl<M: Model> Obj<M> {
             },
             value: RwLock::new(value),
         });
-        let erased: Arc<dyn AnyCell> = cell;
-        registry.acquire();
-        let obj = Obj::<M> {
-            h: Handle {
-                cell: erased,
-                counted: true,
-            },
-            _p: PhantomData,
+        if counted {
+            registry.acquire();
+        }
+        let h = Handle {
+            cell: erased,
+            counted,
         };
         // Relationships know their owner, for `back_populates`.
-        if !M::relationships().is_empty() {
-            let owner = Arc::downgrade(&obj.h.cell);
+        let n = M::relationships().len();
+        if n > 0 {
+            let owner = h.cell.downgrade();
+            let obj = Obj::<M>::from_handle(h.uncounted());
             let mut v = obj.lock_write();
-            for i in 0..M::relationships().len() {
+            for i in 0..n - 1 {
                 v.relationship_mut(i).set_owner(owner.clone());
             }
+            v.relationship_mut(n - 1).set_owner(owner);
         }
-        obj
+        h
     }
 
     pub(crate) fn cell(&self) -> &ObjCell<M> {
         // SAFETY: an `Obj<M>` is only made around an `ObjCell<M>` (`new_in`, and
         // `from_handle`/`Handle::downcast`, which check the type).
-        unsafe { &*(Arc::as_ptr(&self.h.cell) as *const ObjCell<M>) }
+        unsafe { &*(self.h.cell.as_ptr() as *const ObjCell<M>) }
     }
 
     pub(crate) fn lock_read(&self) -> RwLockReadGuard<'_, M> {
@@ -611,7 +665,11 @@ impl<M: Model> Obj<M> {
             // object moves to another session, `attach` lists it there (`touched`).
             return;
         }
-        let sink = meta.sink.upgrade();
+        let sink = match &meta.sink {
+            Sink::Own => Some(Arc::clone(&core.registry)),
+            Sink::Other(w) => w.upgrade(),
+            Sink::None => None,
+        };
         drop(meta);
         if let Some(sink) = sink {
             sink.push_touched(&self.h);

@@ -162,10 +162,10 @@ pub(crate) async fn load_path(
             // (where the query that found the objects is selectin's own), a joined step
             // after a selectin one, and selectin load with selectin's SELECT.
             LoadStrategy::Subquery if depth == 0 && base.is_some() => {
-                load_step(s, &level, step, mode, base).await?
+                load_step(s, &level, step, mode, base, depth + 1 == path.len()).await?
             }
             LoadStrategy::Selectin | LoadStrategy::Joined | LoadStrategy::Subquery => {
-                load_step(s, &level, step, mode, None).await?
+                load_step(s, &level, step, mode, None, depth + 1 == path.len()).await?
             }
             LoadStrategy::ContainsEager => {
                 return Err(Error::InvalidRequest {
@@ -196,13 +196,14 @@ pub(crate) fn mark_raise(objs: &[Handle], step: &LoadStep) -> Result<()> {
 }
 
 /// Loads relationship `step` of every object of `objs` (all of one model); returns the
-/// objects found, once each, for the next step.
+/// objects found, once each, for the next step (nothing when `last`: no step follows).
 async fn load_step(
     s: &mut Session,
     objs: &[Handle],
     step: &LoadStep,
     mode: LoadMode,
     subquery_of: Option<&SelectStatement>,
+    last: bool,
 ) -> Result<Vec<Handle>> {
     let vt = objs[0].vtable();
     let Some(index) = vt.relationship_index(step.relationship) else {
@@ -238,7 +239,7 @@ async fn load_step(
         check_join_loaded(h, vt, &join.local)?;
         todo.push((h.uncounted(), (vt.column_values)(h, &join.local)));
     }
-    let groups: Groups = match (info.kind, subquery_of) {
+    let mut groups: Groups = match (info.kind, subquery_of) {
         _ if todo.is_empty() => Groups::default(),
         (kind, Some(base)) => {
             subquery(s, vt, &join, (target, skip), kind, info.order_by, base).await?
@@ -251,22 +252,43 @@ async fn load_step(
             many_to_many(s, &join, (target, skip), info.order_by, &todo).await?
         }
     };
+    // A group that one object asks for is moved to it; one that several ask for (a key
+    // shared by several objects) is copied.
+    let keys: Vec<Key> = todo.iter().map(|(_, values)| key_of(values)).collect();
+    let mut askers: HashMap<&Key, usize, FastHash> =
+        HashMap::with_capacity_and_hasher(keys.len(), FastHash::default());
+    for key in &keys {
+        *askers.entry(key).or_default() += 1;
+    }
     let mut next = Vec::new();
     let mut next_seen: HashSet<usize, FastHash> = HashSet::default();
-    for (h, values) in &todo {
-        let items: Vec<Handle> = groups
-            .get(&key_of(values))
-            .map(|g| g.iter().map(Handle::uncounted).collect())
-            .unwrap_or_default();
-        for i in &items {
-            if next_seen.insert(i.addr()) {
-                next.push(i.uncounted());
+    for ((h, _), key) in todo.iter().zip(&keys) {
+        let left = askers.get_mut(key).map_or(0, |n| {
+            *n -= 1;
+            *n
+        });
+        let items: Vec<Handle> = if left == 0 {
+            groups.remove(key).unwrap_or_default()
+        } else {
+            groups
+                .get(key)
+                .map(|g| g.iter().map(Handle::uncounted).collect())
+                .unwrap_or_default()
+        };
+        if !last {
+            for i in &items {
+                if next_seen.insert(i.addr()) {
+                    next.push(i.uncounted());
+                }
             }
         }
         let mut items = Some(items);
         (vt.with_relationship_mut)(h, index, &mut |r| {
             r.set_loaded(items.take().unwrap_or_default())
         });
+    }
+    if last {
+        return Ok(next);
     }
     // Objects whose relationship was loaded already still lead to the next level.
     for h in objs {
@@ -358,8 +380,7 @@ async fn many_to_one(
         let rows = s.tx().await?.fetch_all(&stmt).await?;
         let handles = (target.decode_rows)(s, &rows, LoadMode::default().with_skip(skip))?;
         for h in handles {
-            let values = (target.column_values)(&h, &join.remote);
-            groups.insert(key_of(&values), vec![h]);
+            groups.insert((target.join_key)(&h, &join.remote), vec![h]);
         }
     }
     Ok(groups)
@@ -388,8 +409,10 @@ async fn one_to_many(
         let handles = (target.decode_rows)(s, &rows, LoadMode::default().with_skip(skip))?;
         groups.reserve(chunk.len());
         for h in handles {
-            let values = (target.column_values)(&h, &join.remote);
-            groups.entry(key_of(&values)).or_default().push(h);
+            groups
+                .entry((target.join_key)(&h, &join.remote))
+                .or_default()
+                .push(h);
         }
     }
     Ok(groups)

@@ -42,6 +42,8 @@ pub struct ModelVTable {
     pub(crate) values: fn(&Handle) -> Vec<Value>,
     /// The values of the given columns, in that order (the others are not cloned).
     pub(crate) column_values: fn(&Handle, &[usize]) -> Vec<Value>,
+    /// The grouping key of the given columns' values (no list of values is made).
+    pub(crate) join_key: fn(&Handle, &[usize]) -> crate::session::selectin::Key,
     pub(crate) column_is_unset: fn(&Handle, usize) -> bool,
     /// The `Deferred` columns that are not loaded (bit `i` for column `i`).
     pub(crate) unloaded: fn(&Handle) -> u64,
@@ -81,6 +83,7 @@ impl ModelVTable {
             table: <M as crate::sql::HasTable>::table,
             values: values::<M>,
             column_values: column_values::<M>,
+            join_key: join_key::<M>,
             column_is_unset: column_is_unset::<M>,
             unloaded: unloaded::<M>,
             values_unset: values_unset::<M>,
@@ -126,6 +129,15 @@ fn values<M: Model>(h: &Handle) -> Vec<Value> {
 fn column_values<M: Model>(h: &Handle, cols: &[usize]) -> Vec<Value> {
     let v = typed::<M>(h).lock_read();
     cols.iter().map(|&i| v.column_value(i)).collect()
+}
+
+fn join_key<M: Model>(h: &Handle, cols: &[usize]) -> crate::session::selectin::Key {
+    use crate::session::selectin::{Key, part};
+    let v = typed::<M>(h).lock_read();
+    match cols {
+        [one] => Key::One(part(&v.column_value(*one))),
+        many => Key::Many(many.iter().map(|&i| part(&v.column_value(i))).collect()),
+    }
 }
 
 fn column_is_unset<M: Model>(h: &Handle, i: usize) -> bool {
@@ -214,10 +226,7 @@ fn new_store<M: Model>() -> Box<dyn AnyStore> {
 }
 
 fn decode_rows<M: Model>(s: &mut Session, rows: &[Row], mode: LoadMode) -> Result<Vec<Handle>> {
-    Ok(s.load_rows::<M>(rows, 0, mode)?
-        .into_iter()
-        .map(|o| o.h.uncounted())
-        .collect())
+    s.load_handles::<M>(rows, mode)
 }
 
 fn decode_rows_at<M: Model>(
@@ -226,10 +235,7 @@ fn decode_rows_at<M: Model>(
     offset: usize,
     mode: LoadMode,
 ) -> Result<Vec<Option<Handle>>> {
-    Ok(s.load_rows_opt::<M>(rows, offset, mode)?
-        .into_iter()
-        .map(|o| o.map(|o| o.h.uncounted()))
-        .collect())
+    s.load_rows_opt::<M>(rows, offset, mode, false)
 }
 
 /// Fresh bookkeeping for an object loaded from the database.
@@ -239,7 +245,7 @@ pub(crate) fn persistent_meta(
 ) -> Meta {
     let session = registry.id;
     Meta {
-        sink: std::sync::Arc::downgrade(registry),
+        sink: crate::session::object::Sink::Own,
         state: ObjectState::Persistent,
         session,
         delete_marked: false,

@@ -1,0 +1,308 @@
+//! Reference-counted pointers to object cells, allocated in chunks.
+//!
+//! A session object is shared (`Obj` handles, relationships, the identity map), so it
+//! lives behind a reference count, as an `Arc` would keep it. What an `Arc` cannot do is
+//! share one allocation between many objects: a query of 10,000 rows would make 10,000
+//! allocations of a few hundred bytes, and freeing them costs as much again — more than
+//! everything else the session does per object. [`CellPtr`] is an `Arc` whose cells come
+//! from chunks of up to [`CHUNK`] cells, allocated once per chunk by a [`ChunkAlloc`]:
+//! each cell has its own strong and weak counts (`Arc`'s rules, `Arc`'s orderings), and a
+//! chunk's memory is freed when the last cell in it is gone (its last weak reference).
+//!
+//! The price: a chunk stays allocated while any of its cells is alive, so a session that
+//! loaded many objects and keeps a few of them holds at most [`CHUNK`] cells' memory per
+//! object kept (the values of the dead ones are dropped, only their slots stay).
+//!
+//! Every cell type is `#[repr(C)]` with its [`Counts`] first, so the address of a cell is
+//! the address of its counts, whatever the model type behind the `dyn` pointer.
+
+use std::alloc::{Layout, alloc, dealloc, handle_alloc_error};
+use std::marker::PhantomData;
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicUsize, Ordering, fence};
+
+use crate::session::object::AnyCell;
+
+/// Cells per chunk at most: big enough that allocation is rare, small enough that a few
+/// objects kept alive do not hold much memory.
+pub(crate) const CHUNK: usize = 32;
+
+/// A cell's reference counts and chunk; the first field of every cell.
+pub(crate) struct Counts {
+    /// Strong references (`CellPtr`s).
+    strong: AtomicUsize,
+    /// Weak references, plus one held by all the strong ones together.
+    weak: AtomicUsize,
+    /// The chunk the cell is in.
+    chunk: NonNull<ChunkHead>,
+}
+
+// SAFETY: the chunk pointer is only used through the chunk's atomic count.
+unsafe impl Send for Counts {}
+// SAFETY: as above.
+unsafe impl Sync for Counts {}
+
+impl Counts {
+    /// The counts of a new cell: one strong reference (and the weak one it holds).
+    fn new(chunk: NonNull<ChunkHead>) -> Counts {
+        Counts {
+            strong: AtomicUsize::new(1),
+            weak: AtomicUsize::new(1),
+            chunk,
+        }
+    }
+}
+
+/// The start of every chunk.
+struct ChunkHead {
+    /// Cells not yet freed (or not yet handed out).
+    live: AtomicUsize,
+    /// Frees the chunk (it knows the cell type and the capacity).
+    free: unsafe fn(NonNull<ChunkHead>),
+    cap: usize,
+}
+
+/// The layout of a chunk of `cap` cells of type `C`, and the offset of the first cell.
+fn chunk_layout<C>(cap: usize) -> (Layout, usize) {
+    let cells = Layout::array::<C>(cap).unwrap_or_else(|_| unreachable!("CHUNK cells fit"));
+    let (layout, offset) = Layout::new::<ChunkHead>()
+        .extend(cells)
+        .unwrap_or_else(|_| unreachable!("CHUNK cells fit"));
+    (layout.pad_to_align(), offset)
+}
+
+/// Frees a chunk of cells of type `C`.
+///
+/// # Safety
+/// `head` is a chunk made by `ChunkAlloc<C>` whose every cell is freed.
+unsafe fn free_chunk<C>(head: NonNull<ChunkHead>) {
+    // SAFETY: the head is alive until here.
+    let cap = unsafe { head.as_ref() }.cap;
+    let (layout, _) = chunk_layout::<C>(cap);
+    // SAFETY: allocated with this layout in `ChunkAlloc::slot`.
+    unsafe { dealloc(head.as_ptr().cast(), layout) };
+}
+
+/// Gives one cell back to its chunk; the last one frees the chunk.
+///
+/// # Safety
+/// `chunk` is alive and the caller owns one of its live cells (or unused slots).
+unsafe fn release_slots(chunk: NonNull<ChunkHead>, n: usize) {
+    // SAFETY: the chunk lives while a cell of it does.
+    let head = unsafe { chunk.as_ref() };
+    if head.live.fetch_sub(n, Ordering::Release) != n {
+        return;
+    }
+    fence(Ordering::Acquire);
+    let free = head.free;
+    // SAFETY: no cell is left.
+    unsafe { free(chunk) };
+}
+
+/// A cell type: `#[repr(C)]` with its [`Counts`] first.
+///
+/// # Safety
+/// Implementors are `#[repr(C)]` structs whose first field (transitively) is their
+/// `Counts`, so that a pointer to the cell is a valid pointer to them.
+pub(crate) unsafe trait Counted {}
+
+/// Hands out cells of type `C` from chunks: [`CHUNK`] at a time, or as many as the
+/// caller said it needs when that is fewer.
+pub(crate) struct ChunkAlloc<C> {
+    /// The chunk being filled, its next slot and its capacity.
+    chunk: Option<(NonNull<ChunkHead>, usize, usize)>,
+    /// Cells still expected (sizes the next chunk).
+    expected: usize,
+    _p: PhantomData<fn() -> C>,
+}
+
+impl<C: AnyCell + Counted> ChunkAlloc<C> {
+    /// An allocator for about `expected` cells (more are allowed).
+    pub(crate) fn new(expected: usize) -> ChunkAlloc<C> {
+        ChunkAlloc {
+            chunk: None,
+            expected: expected.max(1),
+            _p: PhantomData,
+        }
+    }
+
+    /// A new cell made by `make` from the counts it must start with.
+    pub(crate) fn alloc(&mut self, make: impl FnOnce(Counts) -> C) -> CellPtr {
+        let (head, slot) = self.slot();
+        let cell = make(Counts::new(head));
+        // SAFETY: `slot` is an unused, aligned slot for a `C` in a live chunk.
+        unsafe { slot.as_ptr().write(cell) };
+        let ptr: NonNull<dyn AnyCell> = slot;
+        CellPtr(ptr)
+    }
+
+    /// The next free slot, allocating a chunk when none is left.
+    fn slot(&mut self) -> (NonNull<ChunkHead>, NonNull<C>) {
+        let (head, next, cap) = match self.chunk {
+            Some((head, next, cap)) if next < cap => (head, next, cap),
+            _ => {
+                let cap = self.expected.clamp(1, CHUNK);
+                let (layout, _) = chunk_layout::<C>(cap);
+                // SAFETY: the layout has a non-zero size (it holds the head).
+                let raw = unsafe { alloc(layout) };
+                let Some(head) = NonNull::new(raw.cast::<ChunkHead>()) else {
+                    handle_alloc_error(layout)
+                };
+                // SAFETY: freshly allocated and aligned for the head.
+                unsafe {
+                    head.as_ptr().write(ChunkHead {
+                        live: AtomicUsize::new(cap),
+                        free: free_chunk::<C>,
+                        cap,
+                    })
+                };
+                (head, 0, cap)
+            }
+        };
+        let (_, offset) = chunk_layout::<C>(cap);
+        // SAFETY: slot `next` of `cap` is inside the chunk's allocation.
+        let slot = unsafe {
+            NonNull::new_unchecked(head.as_ptr().cast::<u8>().add(offset).cast::<C>().add(next))
+        };
+        self.expected = self.expected.saturating_sub(1);
+        self.chunk = Some((head, next + 1, cap));
+        (head, slot)
+    }
+}
+
+impl<C> Drop for ChunkAlloc<C> {
+    fn drop(&mut self) {
+        // Slots never handed out are given back; the chunk goes when its cells do.
+        if let Some((head, next, cap)) = self.chunk.take()
+            && next < cap
+        {
+            // SAFETY: the unused slots are this allocator's.
+            unsafe { release_slots(head, cap - next) };
+        }
+    }
+}
+
+/// A strong reference to a cell, as `Arc<dyn AnyCell>`.
+pub(crate) struct CellPtr(NonNull<dyn AnyCell>);
+
+// SAFETY: cells are `Send + Sync` (`AnyCell`), and the counts are atomic.
+unsafe impl Send for CellPtr {}
+// SAFETY: as above.
+unsafe impl Sync for CellPtr {}
+
+fn counts(p: NonNull<dyn AnyCell>) -> NonNull<Counts> {
+    // Every cell type is `Counted`: its counts are at its address.
+    p.cast::<Counts>()
+}
+
+/// The most references a cell may have (as `Arc`: past it, the count could wrap).
+const MAX_REFS: usize = isize::MAX as usize;
+
+impl CellPtr {
+    fn counts(&self) -> &Counts {
+        // SAFETY: the cell is alive while this strong reference is.
+        unsafe { counts(self.0).as_ref() }
+    }
+
+    /// The cell.
+    pub(crate) fn get(&self) -> &dyn AnyCell {
+        // SAFETY: the cell is alive while this strong reference is.
+        unsafe { self.0.as_ref() }
+    }
+
+    /// The cell's address (its identity).
+    pub(crate) fn as_ptr(&self) -> *const dyn AnyCell {
+        self.0.as_ptr()
+    }
+
+    /// A weak reference.
+    pub(crate) fn downgrade(&self) -> WeakCell {
+        if self.counts().weak.fetch_add(1, Ordering::Relaxed) > MAX_REFS {
+            std::process::abort();
+        }
+        WeakCell(self.0)
+    }
+}
+
+impl Clone for CellPtr {
+    fn clone(&self) -> CellPtr {
+        if self.counts().strong.fetch_add(1, Ordering::Relaxed) > MAX_REFS {
+            std::process::abort();
+        }
+        CellPtr(self.0)
+    }
+}
+
+impl Drop for CellPtr {
+    fn drop(&mut self) {
+        if self.counts().strong.fetch_sub(1, Ordering::Release) != 1 {
+            return;
+        }
+        fence(Ordering::Acquire);
+        // SAFETY: the last strong reference: nobody reads the value any more (weak ones
+        // only look at the counts, which have no drop glue and stay in place).
+        unsafe { std::ptr::drop_in_place(self.0.as_ptr()) };
+        // The weak reference the strong ones held.
+        drop(WeakCell(self.0));
+    }
+}
+
+/// A weak reference to a cell, as `Weak<dyn AnyCell>`.
+pub(crate) struct WeakCell(NonNull<dyn AnyCell>);
+
+// SAFETY: as `CellPtr`.
+unsafe impl Send for WeakCell {}
+// SAFETY: as above.
+unsafe impl Sync for WeakCell {}
+
+impl WeakCell {
+    fn counts(&self) -> &Counts {
+        // SAFETY: the slot (and its counts) stays allocated while a weak reference is.
+        unsafe { counts(self.0).as_ref() }
+    }
+
+    /// A strong reference, unless the cell is gone.
+    pub(crate) fn upgrade(&self) -> Option<CellPtr> {
+        let strong = &self.counts().strong;
+        let mut n = strong.load(Ordering::Relaxed);
+        loop {
+            if n == 0 {
+                return None;
+            }
+            if n > MAX_REFS {
+                std::process::abort();
+            }
+            match strong.compare_exchange_weak(n, n + 1, Ordering::Acquire, Ordering::Relaxed) {
+                Ok(_) => return Some(CellPtr(self.0)),
+                Err(now) => n = now,
+            }
+        }
+    }
+
+    /// The strong references left.
+    pub(crate) fn strong_count(&self) -> usize {
+        self.counts().strong.load(Ordering::Acquire)
+    }
+}
+
+impl Clone for WeakCell {
+    fn clone(&self) -> WeakCell {
+        if self.counts().weak.fetch_add(1, Ordering::Relaxed) > MAX_REFS {
+            std::process::abort();
+        }
+        WeakCell(self.0)
+    }
+}
+
+impl Drop for WeakCell {
+    fn drop(&mut self) {
+        let counts = self.counts();
+        if counts.weak.fetch_sub(1, Ordering::Release) != 1 {
+            return;
+        }
+        fence(Ordering::Acquire);
+        let chunk = counts.chunk;
+        // SAFETY: the cell's last reference: its slot goes back to its chunk.
+        unsafe { release_slots(chunk, 1) };
+    }
+}
