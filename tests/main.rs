@@ -16,6 +16,7 @@ mod core_models;
 mod decimals;
 mod deep_graph;
 mod deferred;
+mod deferred_groups;
 mod echo;
 mod engine_options;
 mod enum_binds;

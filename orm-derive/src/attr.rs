@@ -320,6 +320,12 @@ pub struct FieldAttrs {
     pub comment: Once<LitStr>,
     /// `deferred`: a `Deferred<T>` field left unloaded by default.
     pub deferred: Once<bool>,
+    /// `group = "photos"`: the deferred column group of a `Deferred<T>` field, loaded
+    /// together by `undefer_group("photos")`. A key of its own next to the `deferred`
+    /// flag (`#[orm(deferred, group = "photos")]`, SQLAlchemy's
+    /// `deferred(col, group="photos")`), not a `deferred_group` key: `deferred` keeps
+    /// meaning "left out by default", and a field loaded by default can be grouped too.
+    pub group: Once<LitStr>,
 }
 
 const FIELD_KEYS: &[&str] = &[
@@ -339,6 +345,7 @@ const FIELD_KEYS: &[&str] = &[
     "sql_type",
     "comment",
     "deferred",
+    "group",
 ];
 
 pub fn field(attrs: &[Attribute], errors: &mut Errors) -> FieldAttrs {
@@ -359,6 +366,7 @@ pub fn field(attrs: &[Attribute], errors: &mut Errors) -> FieldAttrs {
         sql_type: Once::new("sql_type"),
         comment: Once::new("comment"),
         deferred: Once::new("deferred"),
+        group: Once::new("group"),
     };
     for attr in attrs.iter().filter(|a| a.path().is_ident("orm")) {
         let r = attr.parse_nested_meta(|meta| {
@@ -423,6 +431,15 @@ pub fn field(attrs: &[Attribute], errors: &mut Errors) -> FieldAttrs {
                 out.skip.set(span, flag(&meta)?, errors);
             } else if p.is_ident("deferred") {
                 out.deferred.set(span, flag(&meta)?, errors);
+            } else if p.is_ident("group") {
+                let v = lit_str(&meta, "group")?;
+                if v.value().trim().is_empty() {
+                    return Err(syn::Error::new_spanned(
+                        &v,
+                        "the group name cannot be empty: `group = \"photos\"`",
+                    ));
+                }
+                out.group.set(span, v, errors);
             } else if p.is_ident("sql_type") {
                 out.sql_type.set(span, lit_str(&meta, "sql_type")?, errors);
             } else if p.is_ident("comment") {

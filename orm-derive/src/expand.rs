@@ -299,7 +299,11 @@ pub fn model(m: &ModelDef) -> TokenStream {
         let (name, field, pkf, generated, sd, version) =
             (&c.name, c.field.unraw().to_string(), c.primary_key, c.generated, c.server_default.is_some(), c.version);
         let (deferrable, deferred) = (c.deferred.is_some(), c.deferred == Some(true));
-        quote!(#cs::ColumnInfo { name: #name, field: #field, primary_key: #pkf, generated: #generated, server_default: #sd, version: #version, deferrable: #deferrable, deferred: #deferred })
+        let group = match &c.group {
+            Some(g) => quote!(::core::option::Option::Some(#g)),
+            None => quote!(::core::option::Option::None),
+        };
+        quote!(#cs::ColumnInfo { name: #name, field: #field, primary_key: #pkf, generated: #generated, server_default: #sd, version: #version, deferrable: #deferrable, deferred: #deferred, group: #group })
     });
     let ncols = m.columns.len();
     // A model with `Deferred` fields decodes rows that may leave some columns out

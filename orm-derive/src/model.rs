@@ -30,6 +30,8 @@ pub struct ColumnDef {
     pub ty: Type,
     /// `Some(by_default)` for a `Deferred<T>` field (`by_default`: `#[orm(deferred)]`).
     pub deferred: Option<bool>,
+    /// `#[orm(group = "...")]`: the deferred column group of a `Deferred<T>` field.
+    pub group: Option<String>,
     /// `T` for `Option<T>`.
     pub inner: Option<Type>,
     pub name: String,
@@ -282,6 +284,7 @@ pub fn from_ast(input: DeriveInput) -> syn::Result<ModelDef> {
                 fa.version.is_set(),
                 fa.sql_type.is_set(),
                 fa.deferred.is_set(),
+                fa.group.is_set(),
             ];
             if others.iter().any(|b| *b) {
                 errors.spanned(
@@ -302,6 +305,14 @@ pub fn from_ast(input: DeriveInput) -> syn::Result<ModelDef> {
             errors.spanned(
                 &f.ty,
                 "`#[orm(deferred)]` needs a `Deferred<T>` field: a plain field is always loaded and cannot be left unloaded",
+            );
+        } else if let (Some(g), None) = (fa.group.get(), &deferred_ty) {
+            errors.spanned(
+                &f.ty,
+                format!(
+                    "`group = \"{}\"` needs a `Deferred<T>` field: only a column a query can leave unloaded belongs to a deferred group",
+                    g.value()
+                ),
             );
         }
         let column_ty = deferred_ty.clone().unwrap_or_else(|| f.ty.clone());
@@ -384,6 +395,7 @@ pub fn from_ast(input: DeriveInput) -> syn::Result<ModelDef> {
             field: ident,
             ty: column_ty,
             deferred: deferred_ty.map(|_| by_default),
+            group: fa.group.get().map(LitStr::value),
             inner,
             name,
             primary_key,

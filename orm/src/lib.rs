@@ -154,7 +154,7 @@ pub mod prelude {
     pub use orm_derive::Model;
     pub use orm_runtime::loading::{
         LoadOptions, contains_eager, defer, joinedload, load_only, noload, raiseload, selectinload,
-        subqueryload, undefer,
+        subqueryload, undefer, undefer_group,
     };
     pub use orm_runtime::schema::{MetaData, SqlType, Table};
     pub use orm_runtime::session::{Obj, ObjectState, Query, Session};

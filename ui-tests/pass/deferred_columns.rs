@@ -10,6 +10,10 @@ struct User {
     name: String,
     #[orm(deferred)]
     bio: Deferred<Option<String>>,
+    #[orm(deferred, group = "photos")]
+    avatar: Deferred<Vec<u8>>,
+    #[orm(group = "photos")]
+    caption: Deferred<String>,
     #[relationship(back_populates = "author")]
     posts: Related<Vec<Post>>,
 }
@@ -32,7 +36,10 @@ fn main() {
     let _ = selectinload(User::posts).defer(Post::body);
     let _ = joinedload(Post::author).load_only((User::name,));
     let _ = select(User::bio).filter(User::bio.is_null().and(Post::body.like("a%")));
-    let u = User::new("ed");
+    let _ = undefer_group::<User>("photos").defer(User::avatar);
+    let _ = selectinload(User::posts).undefer_group("media");
+    let _ = LoadOptions::<User>::new().with(undefer_group("photos"));
+    let u = User::new("ed", vec![1u8], "caption");
     let _: &Deferred<Option<String>> = &u.bio;
     let _ = Post::new(1, "text");
 }

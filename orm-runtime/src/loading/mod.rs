@@ -24,7 +24,8 @@ pub struct LoadStep {
     /// A `contains_eager` step whose rows come from an alias of the target's table
     /// (`.from_alias(&a)`); `None`: the table under its own name.
     pub alias: Option<crate::sql::Name>,
-    /// Column options (`defer`, `undefer`, `load_only`) for the objects this step loads.
+    /// Column options (`defer`, `undefer`, `undefer_group`, `load_only`) for the objects
+    /// this step loads.
     pub columns: Vec<ColumnOption>,
 }
 
@@ -36,6 +37,8 @@ pub enum ColumnOption {
     /// Load this [`Deferred`](crate::model::Deferred) column (one deferred by default
     /// included).
     Undefer(&'static str),
+    /// Load every column of this deferred column group (`#[orm(deferred, group = "...")]`).
+    UndeferGroup(&'static str),
     /// Load these columns, the primary key and every non-`Deferred` column; leave every
     /// other `Deferred` column unloaded.
     LoadOnly(Vec<&'static str>),
@@ -66,6 +69,7 @@ pub(crate) fn skip_mask(
         match o {
             ColumnOption::Defer(c) => skip |= 1 << index(c)?,
             ColumnOption::Undefer(c) => skip &= !(1 << index(c)?),
+            ColumnOption::UndeferGroup(g) => skip &= !group_mask(columns, model, g)?,
             ColumnOption::LoadOnly(listed) => {
                 for name in listed {
                     if !columns.iter().any(|c| c.name == *name) {
@@ -87,6 +91,36 @@ pub(crate) fn skip_mask(
         }
     }
     Ok(skip)
+}
+
+/// The columns of deferred column group `group` (bit `i` for column `i`); an error naming
+/// the model, the group and the groups it has when no column belongs to it.
+fn group_mask(
+    columns: &[crate::model::ColumnInfo],
+    model: &str,
+    group: &str,
+) -> crate::error::Result<u64> {
+    let mask = columns
+        .iter()
+        .enumerate()
+        .take(64)
+        .filter(|(_, c)| c.deferrable && c.group == Some(group))
+        .fold(0u64, |m, (i, _)| m | 1 << i);
+    if mask != 0 {
+        return Ok(mask);
+    }
+    let mut groups: Vec<&str> = columns.iter().filter_map(|c| c.group).collect();
+    groups.dedup();
+    groups.sort_unstable();
+    groups.dedup();
+    let known = if groups.is_empty() {
+        "it has none".to_owned()
+    } else {
+        format!("its groups: {}", groups.join(", "))
+    };
+    Err(crate::error::Error::InvalidRequest {
+        message: format!("`{model}` has no deferred column group `{group}` ({known})"),
+    })
 }
 
 /// Columns of `M` for [`load_only`]: a tuple of columns (`(User::name, User::bio)`), an
@@ -337,6 +371,12 @@ impl<Root, Leaf: crate::sql::HasTable> LoadPath<Root, Leaf> {
         self.column_option(ColumnOption::Undefer(column.name()))
     }
 
+    /// Loads every column of the deferred column group `group` of the objects the path
+    /// reaches (see [`undefer_group`]): `selectinload(User::posts).undefer_group("media")`.
+    pub fn undefer_group(self, group: &'static str) -> Self {
+        self.column_option(ColumnOption::UndeferGroup(group))
+    }
+
     /// Loads only `columns` (with the key and every non-`Deferred` column) of the
     /// objects the path reaches (see [`load_only`]).
     pub fn load_only(self, columns: impl ColumnList<Leaf>) -> Self {
@@ -369,6 +409,20 @@ pub fn undefer<M: crate::sql::HasTable, T, D: IsDeferrable>(
     column: Column<M, T, D>,
 ) -> LoadPath<M, M> {
     columns_of_root(ColumnOption::Undefer(column.name()))
+}
+
+/// Loads every column of the deferred column group `group` of `M`: the `Deferred<T>`
+/// fields marked `#[orm(deferred, group = "...")]` with that name (SQLAlchemy's
+/// `undefer_group`). The model is the query's (or, on a step,
+/// `selectinload(User::posts).undefer_group("media")`, the step's), so only the name is
+/// a string; it is checked when the query runs: a group the model does not have makes
+/// [`Query::all`](crate::session::Query::all) (and its siblings) fail with
+/// [`Error::InvalidRequest`](crate::error::Error::InvalidRequest) naming the model and
+/// the group. Column options apply in order: `undefer_group("photos")` then
+/// `defer(User::banner)` loads the group but `banner`. The `orm` crate's session guide
+/// ("Loading columns") has a complete example.
+pub fn undefer_group<M: crate::sql::HasTable>(group: &'static str) -> LoadPath<M, M> {
+    columns_of_root(ColumnOption::UndeferGroup(group))
 }
 
 /// Loads `columns`, the primary key and every column whose field is not `Deferred<T>`;

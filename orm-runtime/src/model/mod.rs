@@ -39,6 +39,10 @@ pub struct ColumnInfo {
     pub deferrable: bool,
     /// `#[orm(deferred)]`: queries leave it unloaded unless they `undefer` it.
     pub deferred: bool,
+    /// `#[orm(deferred, group = "photos")]`: the deferred column group the column
+    /// belongs to, loaded as a whole by
+    /// [`undefer_group`](crate::loading::undefer_group) (`Deferred<T>` fields only).
+    pub group: Option<&'static str>,
 }
 
 /// Where column `i` sits in a row that leaves out the columns of `skip` (bit `j` for

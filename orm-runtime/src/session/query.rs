@@ -117,9 +117,11 @@ impl<'s, M: Model> Query<'s, M> {
     /// [`crate::error::Error::RaiseLoad`].
     ///
     /// Column options choose which columns load: `defer(User::bio)`,
-    /// `undefer(User::bio)`, `load_only((User::name,))` for the queried model, and
-    /// `selectinload(User::posts).defer(Post::body)` for the objects a step loads. A
-    /// column left out reads as [`Error::ColumnNotLoaded`] until loaded.
+    /// `undefer(User::bio)`, `undefer_group("photos")`, `load_only((User::name,))` for
+    /// the queried model, and `selectinload(User::posts).defer(Post::body)` for the
+    /// objects a step loads. A column left out reads as [`Error::ColumnNotLoaded`] until
+    /// loaded. An option naming a column or group the model cannot defer is an error
+    /// when the query runs.
     pub fn options<Leaf>(mut self, path: LoadPath<M, Leaf>) -> Self {
         if !path.root_columns().is_empty() {
             self.columns.extend(path.root_columns().iter().cloned());
