@@ -439,7 +439,17 @@ pub fn field(attrs: &[Attribute], errors: &mut Errors) -> FieldAttrs {
                         "the group name cannot be empty: `group = \"photos\"`",
                     ));
                 }
-                out.group.set(span, v, errors);
+                match out.group.get() {
+                    // One group per column: name the first so the fix is obvious.
+                    Some(first) => errors.push(syn::Error::new_spanned(
+                        &meta.path,
+                        format!(
+                            "duplicate attribute `group`: a column belongs to one deferred column group, already `{}`",
+                            first.value()
+                        ),
+                    )),
+                    None => out.group.set(span, v, errors),
+                }
             } else if p.is_ident("sql_type") {
                 out.sql_type.set(span, lit_str(&meta, "sql_type")?, errors);
             } else if p.is_ident("comment") {
