@@ -2,6 +2,7 @@
 //! queried model and on selectin and joined steps. The SELECTs are read through the
 //! engine's statement events.
 
+use orm::loading::column_group;
 use orm::prelude::*;
 
 use crate::backend_tests;
@@ -53,6 +54,7 @@ backend_tests!(
     undefer_group_composes_with_other_column_options,
     undefer_group_on_selectin_and_joined_steps,
     an_unknown_group_is_an_error_naming_the_model_and_the_group,
+    load_columns_loads_a_group_in_one_select,
 );
 
 async fn setup(db: &TestDb) -> (Engine, Statements) {
@@ -395,4 +397,47 @@ async fn an_unknown_group_is_an_error_naming_the_model_and_the_group(db: &TestDb
     );
     // The session is still usable.
     assert_eq!(session.query::<Member>().count().await.unwrap(), 2);
+}
+
+async fn load_columns_loads_a_group_in_one_select(db: &TestDb) {
+    let (engine, log) = setup(db).await;
+    let mut session = Session::new(&engine);
+    let members = session
+        .query::<Member>()
+        .order_by(Member::id.asc())
+        .all()
+        .await
+        .unwrap();
+    log.take();
+    session
+        .load_columns_all(&members, column_group("photos"))
+        .await
+        .unwrap();
+    let statements = log.take();
+    assert_eq!(statements.len(), 1, "{statements:?}");
+    let sql = &statements[0];
+    for selected in ["avatar", "banner", "caption"] {
+        assert!(sql.contains(selected), "{selected}: {sql}");
+    }
+    assert!(!sql.contains("notes") && !sql.contains("age"), "{sql}");
+    {
+        let wendy = members[1].read().unwrap();
+        assert_eq!(wendy.avatar.get().unwrap(), "avatar of wendy");
+        assert_eq!(
+            wendy.banner.get().unwrap().as_deref(),
+            Some("banner of wendy")
+        );
+        assert_eq!(not_loaded(&wendy.notes.get().unwrap_err()), "Member.notes");
+    }
+
+    // An unknown group: an error naming it, and no statement.
+    let err = session
+        .load_columns(&members[0], column_group("videos"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        invalid_request(err),
+        "`Member` has no deferred column group `videos` (its groups: photos)"
+    );
+    assert!(log.take().is_empty(), "no statement runs");
 }

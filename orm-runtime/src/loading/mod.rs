@@ -149,6 +149,12 @@ macro_rules! column_tuples {
                 vec![$(self.$i.name()),+]
             }
         }
+
+        impl<M: crate::sql::HasTable, $($t, $d),+> ColumnsToLoad<M> for ($(Column<M, $t, $d>,)+) {
+            fn resolve(self) -> crate::error::Result<Vec<&'static str>> {
+                Ok(ColumnList::<M>::names(self))
+            }
+        }
     };
 }
 column_tuples!(T0 D0 0);
@@ -159,6 +165,65 @@ column_tuples!(T0 D0 0, T1 D1 1, T2 D2 2, T3 D3 3, T4 D4 4);
 column_tuples!(T0 D0 0, T1 D1 1, T2 D2 2, T3 D3 3, T4 D4 4, T5 D5 5);
 column_tuples!(T0 D0 0, T1 D1 1, T2 D2 2, T3 D3 3, T4 D4 4, T5 D5 5, T6 D6 6);
 column_tuples!(T0 D0 0, T1 D1 1, T2 D2 2, T3 D3 3, T4 D4 4, T5 D5 5, T6 D6 6, T7 D7 7);
+
+/// What [`Session::load_columns`](crate::session::Session::load_columns) loads: columns
+/// of `M` (a tuple `(User::bio,)`, an array `[User::bio]` or a `Vec`, as for
+/// [`ColumnList`]) or a deferred column group ([`column_group`]).
+pub trait ColumnsToLoad<M> {
+    /// The columns' names; an error when they name nothing `M` has (an unknown group).
+    fn resolve(self) -> crate::error::Result<Vec<&'static str>>;
+}
+
+impl<M: crate::sql::HasTable, T, D, const N: usize> ColumnsToLoad<M> for [Column<M, T, D>; N] {
+    fn resolve(self) -> crate::error::Result<Vec<&'static str>> {
+        Ok(ColumnList::<M>::names(self))
+    }
+}
+
+impl<M: crate::sql::HasTable, T, D> ColumnsToLoad<M> for Vec<Column<M, T, D>> {
+    fn resolve(self) -> crate::error::Result<Vec<&'static str>> {
+        Ok(ColumnList::<M>::names(self))
+    }
+}
+
+/// The deferred column group `name` of `M`, for
+/// [`Session::load_columns`](crate::session::Session::load_columns); made by
+/// [`column_group`].
+pub struct ColumnGroup<M> {
+    name: &'static str,
+    _m: PhantomData<fn() -> M>,
+}
+
+impl<M> std::fmt::Debug for ColumnGroup<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("ColumnGroup").field(&self.name).finish()
+    }
+}
+
+/// Every column of the deferred column group `name` (`#[orm(deferred, group = "...")]`),
+/// for [`Session::load_columns`](crate::session::Session::load_columns):
+/// `session.load_columns(&user, column_group("photos"))` loads the group in one SELECT.
+/// `M` is the object's model; a group it does not have is
+/// [`Error::InvalidRequest`](crate::error::Error::InvalidRequest) naming the model and
+/// the group, and nothing runs.
+pub fn column_group<M: crate::model::Model>(name: &'static str) -> ColumnGroup<M> {
+    ColumnGroup {
+        name,
+        _m: PhantomData,
+    }
+}
+
+impl<M: crate::model::Model> ColumnsToLoad<M> for ColumnGroup<M> {
+    fn resolve(self) -> crate::error::Result<Vec<&'static str>> {
+        let mask = group_mask(M::columns(), M::MODEL_NAME, self.name)?;
+        Ok(M::columns()
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i < 64 && mask & (1 << i) != 0)
+            .map(|(_, c)| c.name)
+            .collect())
+    }
+}
 
 /// A chain of relationships from `Root` to `Leaf`, each with its loader.
 pub struct LoadPath<Root, Leaf> {

@@ -655,11 +655,13 @@ impl Session {
     /// Loads the [`Deferred`](crate::model::Deferred) columns `columns` of `obj` (one
     /// SELECT of those columns by its key), as loaded values, not changes: a column
     /// already loaded is loaded again, discarding an unflushed change to it. `columns` is
-    /// a tuple (`(User::bio,)`), an array or a `Vec` of `M`'s columns.
+    /// a tuple (`(User::bio,)`), an array or a `Vec` of `M`'s columns, or a deferred
+    /// column group: [`column_group("photos")`](crate::loading::column_group) (a group
+    /// `M` does not have is [`Error::InvalidRequest`], and nothing runs).
     pub async fn load_columns<M: Model>(
         &mut self,
         obj: &Obj<M>,
-        columns: impl crate::loading::ColumnList<M>,
+        columns: impl crate::loading::ColumnsToLoad<M>,
     ) -> Result<()> {
         self.load_columns_all(std::slice::from_ref(obj), columns)
             .await
@@ -670,11 +672,11 @@ impl Session {
     pub async fn load_columns_all<M: Model>(
         &mut self,
         objs: &[Obj<M>],
-        columns: impl crate::loading::ColumnList<M>,
+        columns: impl crate::loading::ColumnsToLoad<M>,
     ) -> Result<()> {
         self.check_usable()?;
         let vt = M::vtable();
-        let names = columns.names();
+        let names = columns.resolve()?;
         let mut wanted = Vec::with_capacity(names.len());
         for name in &names {
             match M::columns().iter().position(|c| c.name == *name) {
