@@ -110,7 +110,6 @@ fn group_mask(
         return Ok(mask);
     }
     let mut groups: Vec<&str> = columns.iter().filter_map(|c| c.group).collect();
-    groups.dedup();
     groups.sort_unstable();
     groups.dedup();
     let known = if groups.is_empty() {
@@ -539,5 +538,68 @@ impl<M> LoadOptions<M> {
     /// The paths, as steps.
     pub fn paths(&self) -> &[Vec<LoadStep>] {
         &self.paths
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ColumnInfo;
+
+    fn col(name: &'static str, deferrable: bool, group: Option<&'static str>) -> ColumnInfo {
+        ColumnInfo {
+            name,
+            field: name,
+            primary_key: name == "id",
+            generated: false,
+            server_default: false,
+            version: false,
+            deferrable,
+            deferred: deferrable,
+            group,
+        }
+    }
+
+    #[test]
+    fn undefer_group_clears_the_group_bits_in_order() {
+        let cols = [
+            col("id", false, None),
+            col("avatar", true, Some("photos")),
+            col("notes", true, None),
+            col("cover", true, Some("media")),
+            col("banner", true, Some("photos")),
+        ];
+        assert_eq!(skip_mask(&cols, "User", &[]).unwrap(), 0b11110);
+        let group = ColumnOption::UndeferGroup("photos");
+        assert_eq!(
+            skip_mask(&cols, "User", std::slice::from_ref(&group)).unwrap(),
+            0b01100
+        );
+        let then_defer = [group, ColumnOption::Defer("banner")];
+        assert_eq!(skip_mask(&cols, "User", &then_defer).unwrap(), 0b11100);
+    }
+
+    #[test]
+    fn an_unknown_group_names_the_model_the_group_and_the_groups_it_has() {
+        let cols = [
+            col("id", false, None),
+            col("b1", true, Some("b")),
+            col("a1", true, Some("a")),
+            col("b2", true, Some("b")),
+        ];
+        let err = skip_mask(&cols, "User", &[ColumnOption::UndeferGroup("c")]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            crate::error::Error::InvalidRequest {
+                message: "`User` has no deferred column group `c` (its groups: a, b)".into()
+            }
+            .to_string()
+        );
+        let err = skip_mask(&cols[..1], "Tag", &[ColumnOption::UndeferGroup("c")]).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("`Tag` has no deferred column group `c` (it has none)"),
+            "{err}"
+        );
     }
 }
