@@ -42,4 +42,19 @@ fn main() {
     let u = User::new("ed", vec![1u8], "caption");
     let _: &Deferred<Option<String>> = &u.bio;
     let _ = Post::new(1, "text");
+    // The group lands in the column metadata, on the grouped columns only.
+    let groups: Vec<_> = <User as orm::Model>::columns()
+        .iter()
+        .map(|c| (c.name, c.group))
+        .collect();
+    assert_eq!(
+        groups,
+        [
+            ("id", None),
+            ("name", None),
+            ("bio", None),
+            ("avatar", Some("photos")),
+            ("caption", Some("photos")),
+        ]
+    );
 }
