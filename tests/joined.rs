@@ -23,7 +23,7 @@ backend_tests!(
 
 /// `u{i}` has `i % 4` posts `p{i}.{j}`; one post has no author. Post `p{i}.{j}` has tag
 /// `t{(i + j) % 3}`.
-async fn blog(db: &TestDb, users: usize) -> (orm::Engine, crate::support::Statements) {
+pub(crate) async fn blog(db: &TestDb, users: usize) -> (orm::Engine, crate::support::Statements) {
     let (engine, log) = setup(db).await;
     let mut session = Session::new(&engine);
     let tags: Vec<_> = (0..3)
@@ -133,7 +133,7 @@ async fn joinedload_with_a_limit_counts_parents_not_rows(db: &TestDb) {
 }
 
 /// The graph a joined chain builds, as text: users, their posts, the posts' tags.
-fn graph(users: &[Obj<User>]) -> Vec<String> {
+pub(crate) fn graph(users: &[Obj<User>]) -> Vec<String> {
     let mut out = Vec::new();
     for u in users {
         let user = u.read().unwrap();
@@ -259,7 +259,7 @@ async fn users_by_name<Leaf>(
         .unwrap()
 }
 
-fn names(users: &[Obj<User>]) -> Vec<String> {
+pub(crate) fn names(users: &[Obj<User>]) -> Vec<String> {
     users
         .iter()
         .map(|u| u.read().unwrap().name.clone())

@@ -45,6 +45,7 @@ mod session_review;
 mod session_stream;
 mod sqlite_fast;
 mod statements;
+mod subquery_loading;
 mod transactions;
 mod typed_nulls;
 mod upsert_targets;

@@ -110,9 +110,21 @@ impl<'s, M: Model> Query<'s, M> {
     /// `joinedload` steps at the start of a path join the query itself (LEFT OUTER JOIN
     /// to an aliased table per step, INNER with `.innerjoin()`); with a limit and a
     /// collection joined, the query is wrapped so the limit counts objects, not rows.
-    /// A first `subqueryload` step re-runs the query as a subquery joined to the related
-    /// table (one SELECT, SQLAlchemy's form); deeper ones, and joined steps after a
-    /// selectin step, use selectin's SELECT; `noload`
+    /// `subqueryload` follows SQLAlchemy's form at any depth: one SELECT per level that
+    /// joins the related table to the query itself as a subquery (`JOIN (<query>) AS
+    /// orm_sq`, with its filters, order, limit and offset, and its binds as bound
+    /// parameters), through the tables of the `subqueryload` steps before it, aliased
+    /// `orm_sq_1`, `orm_sq_2`, ... (with their association tables, `orm_sq_<n>_s`), and
+    /// reads the owner's key columns back to group the rows: `subqueryload(User::posts)
+    /// .subqueryload(Post::tags)` loads the tags with `... FROM tags JOIN s_post_tags ON
+    /// ... JOIN posts AS orm_sq_1 ON ... JOIN (SELECT ... FROM users ...) AS orm_sq ON
+    /// ...`, no key list. After a `selectinload` or `joinedload` step the query no longer
+    /// describes the objects loaded, so the subquery is a SELECT of those objects' key
+    /// columns by their primary keys (`JOIN (SELECT posts.id FROM posts WHERE posts.id IN
+    /// (...)) AS orm_sq`, chunked as selectin's lists; SQLAlchemy likewise builds on the
+    /// previous loader's query); objects of a level that the chain of joins does not
+    /// reach (a collection loaded earlier and changed in the database since) load that way
+    /// too. Joined steps after a selectin step use selectin's SELECT; `noload`
     /// leaves a relationship unloaded; `raiseload` makes reading it (while unloaded)
     /// [`crate::error::Error::RaiseLoad`].
     ///
@@ -214,7 +226,7 @@ impl<'s, M: Model> Query<'s, M> {
             }
         }
         let mut plan = Plan::new(M::vtable(), &paths, collections)?;
-        // The query as the user wrote it, for a first subqueryload step to re-run.
+        // The query as the user wrote it, for subqueryload steps to join as a subquery.
         let base = paths
             .iter()
             .any(|p| p.iter().any(|s| s.strategy == LoadStrategy::Subquery))

@@ -24,7 +24,10 @@ use crate::session::unit_of_work::{
 };
 use crate::session::vtable::ModelVTable;
 use crate::session::{LoadMode, Session, check_unlocked};
-use crate::sql::{BinaryOp, ExprNode, SelectItem, SelectStatement, and_all, or_all, select};
+use crate::sql::{
+    BinaryOp, ExprNode, FromItem, JoinKind, Name, Origin, Qualifier, SelectItem, SelectStatement,
+    and_all, or_all, select,
+};
 use crate::value::Value;
 
 /// Keys per IN list.
@@ -140,7 +143,14 @@ pub(crate) async fn load_paths(
 }
 
 /// Runs the steps of one path from the objects `level`; `base` is the query that found
-/// them (a first `subqueryload` step joins it as a subquery, SQLAlchemy's form).
+/// them, for `subqueryload` steps.
+///
+/// A `subqueryload` step whose previous steps (if any) were all `subqueryload` ones joins
+/// `base` as a subquery, then the tables of those steps (aliased `orm_sq_1`, ... with
+/// their association tables), then the related table: one SELECT per level, without the
+/// keys, SQLAlchemy's form. After a selectin or joined step, or without `base`, its
+/// subquery is a SELECT of the key columns of the objects to load for, by their primary
+/// keys (the previous loader's own query, as SQLAlchemy builds on it).
 pub(crate) async fn load_path(
     s: &mut Session,
     mut level: Vec<Handle>,
@@ -148,25 +158,30 @@ pub(crate) async fn load_path(
     mode: LoadMode,
     base: Option<&SelectStatement>,
 ) -> Result<()> {
+    // The relationships from `base` down to `level` while every step was subqueryload.
+    let mut chain: Option<Vec<Hop>> = base.map(|_| Vec::new());
+    // The objects the previous chained SELECT found (`None`: `level` is base's own).
+    let mut reached: Option<HashSet<usize, FastHash>> = None;
     for (depth, step) in path.iter().enumerate() {
         if level.is_empty() {
             break;
         }
-        level = match step.strategy {
+        let via = match step.strategy {
             LoadStrategy::NoLoad | LoadStrategy::Explicit => break,
             LoadStrategy::Raise => {
                 mark_raise(&level, step)?;
                 break;
             }
-            // subqueryload at the first level re-runs the query as a subquery; deeper
-            // (where the query that found the objects is selectin's own), a joined step
-            // after a selectin one, and selectin load with selectin's SELECT.
-            LoadStrategy::Subquery if depth == 0 && base.is_some() => {
-                load_step(s, &level, step, mode, base, depth + 1 == path.len()).await?
-            }
-            LoadStrategy::Selectin | LoadStrategy::Joined | LoadStrategy::Subquery => {
-                load_step(s, &level, step, mode, None, depth + 1 == path.len()).await?
-            }
+            LoadStrategy::Subquery => match (&chain, base) {
+                (Some(hops), Some(base)) => Via::Chain {
+                    base,
+                    hops,
+                    reached: reached.as_ref(),
+                },
+                _ => Via::Keys,
+            },
+            // A joined step after a selectin one loads with selectin's SELECT.
+            LoadStrategy::Selectin | LoadStrategy::Joined => Via::Selectin,
             LoadStrategy::ContainsEager => {
                 return Err(Error::InvalidRequest {
                     message: format!(
@@ -176,8 +191,50 @@ pub(crate) async fn load_path(
                 });
             }
         };
+        let chained = matches!(via, Via::Chain { .. });
+        let stepped = load_step(s, &level, step, mode, via, depth + 1 == path.len()).await?;
+        level = stepped.next;
+        if chained {
+            if let Some(hops) = chain.as_mut() {
+                hops.push(stepped.hop);
+            }
+            reached = Some(stepped.found);
+        } else {
+            chain = None;
+        }
     }
     Ok(())
+}
+
+/// How a step loads.
+enum Via<'a> {
+    /// selectin's SELECT (`key IN (...)`).
+    Selectin,
+    /// `subqueryload` from the query that found the path's first objects, joined down
+    /// through `hops`; objects of the level not among `reached` (`None`: all are) load
+    /// as with [`Via::Keys`].
+    Chain {
+        base: &'a SelectStatement,
+        hops: &'a [Hop],
+        reached: Option<&'a HashSet<usize, FastHash>>,
+    },
+    /// `subqueryload` from a SELECT of the objects' keys.
+    Keys,
+}
+
+/// One relationship of a chain of `subqueryload` steps.
+struct Hop {
+    owner: &'static ModelVTable,
+    join: Arc<Join>,
+    target: &'static ModelVTable,
+}
+
+/// What a step did: the objects for the next step, the relationship it followed, and
+/// (for a chained `subqueryload`) every object its SELECT found.
+struct Stepped {
+    next: Vec<Handle>,
+    hop: Hop,
+    found: HashSet<usize, FastHash>,
 }
 
 /// `raiseload`: reading the relationship of these objects (while unloaded) is
@@ -202,9 +259,9 @@ async fn load_step(
     objs: &[Handle],
     step: &LoadStep,
     mode: LoadMode,
-    subquery_of: Option<&SelectStatement>,
+    via: Via<'_>,
     last: bool,
-) -> Result<Vec<Handle>> {
+) -> Result<Stepped> {
     let vt = objs[0].vtable();
     let Some(index) = vt.relationship_index(step.relationship) else {
         return Err(Error::InvalidRequest {
@@ -239,16 +296,61 @@ async fn load_step(
         check_join_loaded(h, vt, &join.local)?;
         todo.push((h.uncounted(), (vt.column_values)(h, &join.local)));
     }
-    let mut groups: Groups = match (info.kind, subquery_of) {
+    let mut found = HashSet::default();
+    let rel = Rel {
+        owner: vt,
+        join: &join,
+        target,
+        skip,
+        order_by: info.order_by,
+    };
+    let mut groups: Groups = match (info.kind, via) {
         _ if todo.is_empty() => Groups::default(),
-        (kind, Some(base)) => {
-            subquery(s, vt, &join, (target, skip), kind, info.order_by, base).await?
+        (
+            _,
+            Via::Chain {
+                base,
+                hops,
+                reached,
+            },
+        ) => {
+            // Objects the chain does not reach (a collection loaded before and changed
+            // since) load by their keys.
+            let rest: Vec<&Handle> = match reached {
+                None => Vec::new(),
+                Some(reached) => todo
+                    .iter()
+                    .filter(|(h, _)| !reached.contains(&h.addr()))
+                    .map(|(h, _)| h)
+                    .collect(),
+            };
+            // The chain's SELECT, unless it reaches none of them.
+            let mut groups = if rest.len() < todo.len() {
+                subquery(s, &rel, base, hops).await?
+            } else {
+                Groups::default()
+            };
+            for h in groups.values().flatten() {
+                found.insert(h.addr());
+            }
+            if !rest.is_empty() {
+                for (key, items) in by_keys(s, &rel, &rest).await? {
+                    groups.entry(key).or_insert(items);
+                }
+            }
+            groups
         }
-        (RelationshipKind::ManyToOne, None) => many_to_one(s, &join, (target, skip), &todo).await?,
-        (RelationshipKind::OneToMany | RelationshipKind::OneToOne, None) => {
+        (_, Via::Keys) => {
+            let todo: Vec<&Handle> = todo.iter().map(|(h, _)| h).collect();
+            by_keys(s, &rel, &todo).await?
+        }
+        (RelationshipKind::ManyToOne, Via::Selectin) => {
+            many_to_one(s, &join, (target, skip), &todo).await?
+        }
+        (RelationshipKind::OneToMany | RelationshipKind::OneToOne, Via::Selectin) => {
             one_to_many(s, &join, (target, skip), info.order_by, &todo).await?
         }
-        (RelationshipKind::ManyToMany, None) => {
+        (RelationshipKind::ManyToMany, Via::Selectin) => {
             many_to_many(s, &join, (target, skip), info.order_by, &todo).await?
         }
     };
@@ -287,11 +389,8 @@ async fn load_step(
             r.set_loaded(items.take().unwrap_or_default())
         });
     }
-    if last {
-        return Ok(next);
-    }
     // Objects whose relationship was loaded already still lead to the next level.
-    for h in objs {
+    for h in objs.iter().filter(|_| !last) {
         (vt.with_relationship)(h, index, &mut |r| {
             for i in r.items() {
                 if next_seen.insert(i.addr()) {
@@ -300,7 +399,15 @@ async fn load_step(
             }
         });
     }
-    Ok(next)
+    Ok(Stepped {
+        next,
+        hop: Hop {
+            owner: vt,
+            join,
+            target,
+        },
+        found,
+    })
 }
 
 /// Errors when a column of `h` that a relationship joins by (`cols`) is a deferred one
@@ -463,77 +570,178 @@ async fn many_to_many(
     Ok(groups)
 }
 
-/// `subqueryload`: the related rows of every object the query `base` finds, in one
-/// SELECT that joins `base` as a subquery (`... JOIN (<base>) AS orm_sq ON ...`), grouped
-/// by the owner's key columns read back from the subquery.
+/// The relationship a `subqueryload` step loads.
+struct Rel<'a> {
+    owner: &'static ModelVTable,
+    join: &'a Join,
+    target: &'static ModelVTable,
+    /// The target's columns left out.
+    skip: u64,
+    order_by: &'a [&'static str],
+}
+
+/// `subqueryload` for the objects `objs` (of `rel.owner`): its SELECT over a subquery of
+/// their key columns, found by their primary keys (`SELECT <keys> FROM owner WHERE pk
+/// IN (...)`, chunked as selectin's lists).
+async fn by_keys(s: &mut Session, rel: &Rel<'_>, objs: &[&Handle]) -> Result<Groups> {
+    let owner = rel.owner;
+    let owner_cols = (owner.columns)();
+    let pk: Vec<usize> = owner_cols
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.primary_key)
+        .map(|(i, _)| i)
+        .collect();
+    let mut seen: HashSet<Key, FastHash> = HashSet::default();
+    let mut keys = Vec::with_capacity(objs.len());
+    for h in objs {
+        let values = (owner.column_values)(h, &pk);
+        if seen.insert(key_of(&values)) {
+            keys.push(values);
+        }
+    }
+    // The owner's columns the relationship joins by, each once.
+    let mut local: Vec<usize> = Vec::new();
+    for &l in &rel.join.local {
+        if !local.contains(&l) {
+            local.push(l);
+        }
+    }
+    let mut groups = Groups::default();
+    for chunk in keys.chunks(chunk_size(s, pk.len())) {
+        let items = local
+            .iter()
+            .map(|&l| SelectItem {
+                expr: col(owner, owner_cols[l].name),
+                label: None,
+            })
+            .collect::<Vec<_>>();
+        let cols = pk.iter().map(|&k| col(owner, owner_cols[k].name)).collect();
+        let base = select(items)
+            .from((owner.table)())
+            .filter(in_keys(s, cols, chunk));
+        for (key, items) in subquery(s, rel, &base, &[]).await? {
+            groups.entry(key).or_insert(items);
+        }
+    }
+    Ok(groups)
+}
+
+/// `subqueryload`: the related rows of every object reached from the rows of the query
+/// `base` through `hops`, in one SELECT: the related table joined to the tables of the
+/// hops (from the last, aliased `orm_sq_<n>`, with their association tables as
+/// `orm_sq_<n>_s`), then to `base` as the subquery `orm_sq`; the owner's key columns
+/// are read back from the last hop (or from the subquery) to group the rows.
 async fn subquery(
     s: &mut Session,
-    owner: &'static ModelVTable,
-    join: &Join,
-    (target, skip): (&'static ModelVTable, u64),
-    kind: RelationshipKind,
-    order_by: &[&'static str],
+    rel: &Rel<'_>,
     base: &SelectStatement,
+    hops: &[Hop],
 ) -> Result<Groups> {
-    let sq = crate::sql::Qualifier {
-        schema: None,
-        name: crate::sql::Name::Borrowed("orm_sq"),
-        origin: crate::sql::Origin::Derived,
-    };
-    let sq_col = |name: &'static str| {
-        ExprNode::Column(crate::sql::ColumnRef {
-            qualifier: Some(sq.clone()),
-            name: crate::sql::Name::Borrowed(name),
-            value_type: None,
-        })
-    };
+    let (owner, join, target, skip) = (rel.owner, rel.join, rel.target, rel.skip);
     let owner_cols = (owner.columns)();
     let target_cols = (target.columns)();
     let ncols = target_cols.len() - skip.count_ones() as usize;
+    // Hop `i` goes from qualifier `i` (0: the subquery) to qualifier `i + 1`; the step's
+    // owner is the last.
+    let qualifier = |i: usize| -> Qualifier {
+        if i == 0 {
+            return Qualifier {
+                schema: None,
+                name: Name::Borrowed("orm_sq"),
+                origin: Origin::Derived,
+            };
+        }
+        let vt = hops[i - 1].target;
+        Qualifier {
+            schema: None,
+            name: Name::Owned(format!("orm_sq_{i}")),
+            origin: Origin::AliasOf {
+                schema: vt.schema.map(Name::Borrowed),
+                table: Name::Borrowed(vt.table_name),
+            },
+        }
+    };
+    let owner_q = qualifier(hops.len());
     let mut items = model_items_skip(target, skip);
     items.extend(join.local.iter().map(|&l| SelectItem {
-        expr: sq_col(owner_cols[l].name),
-        label: Some(crate::sql::Name::Owned(format!("orm_sq_{l}"))),
+        expr: qualified(&owner_q, owner_cols[l].name),
+        label: Some(Name::Owned(format!("orm_sq_{l}"))),
     }));
-    let mut base = base.clone();
-    base.lock = None;
-    let subquery = base.subquery("orm_sq");
     let mut stmt = select(items).from((target.table)());
-    match (&join.secondary, kind) {
-        (Some(sec), _) => {
-            let on_target = and_all(join.remote.iter().zip(&sec.remote).map(|(&r, c)| {
-                ExprNode::Binary(
-                    Box::new(table_col(&sec.table, c)),
-                    BinaryOp::Eq,
-                    Box::new(col(target, target_cols[r].name)),
-                )
-                .typed::<bool>()
-            }));
-            let on_owner = and_all(join.local.iter().zip(&sec.local).map(|(&l, c)| {
-                ExprNode::Binary(
-                    Box::new(table_col(&sec.table, c)),
-                    BinaryOp::Eq,
-                    Box::new(sq_col(owner_cols[l].name)),
-                )
-                .typed::<bool>()
-            }));
-            stmt = stmt
-                .join(Arc::clone(&sec.table), on_target)
-                .join(&subquery, on_owner);
-        }
-        (None, _) => {
-            let on = and_all(join.local.iter().zip(&join.remote).map(|(&l, &r)| {
-                ExprNode::Binary(
-                    Box::new(col(target, target_cols[r].name)),
-                    BinaryOp::Eq,
-                    Box::new(sq_col(owner_cols[l].name)),
-                )
-                .typed::<bool>()
-            }));
-            stmt = stmt.join(&subquery, on);
-        }
+    // The step's own relationship: the related table to its owner.
+    stmt =
+        match &join.secondary {
+            Some(sec) => {
+                let on_target =
+                    and_all(join.remote.iter().zip(&sec.remote).map(|(&r, c)| {
+                        eq(table_col(&sec.table, c), col(target, target_cols[r].name))
+                    }));
+                let on_owner = and_all(join.local.iter().zip(&sec.local).map(|(&l, c)| {
+                    eq(
+                        table_col(&sec.table, c),
+                        qualified(&owner_q, owner_cols[l].name),
+                    )
+                }));
+                let stmt = stmt.join(Arc::clone(&sec.table), on_target);
+                join_owner(stmt, hops, hops.len(), base, on_owner)
+            }
+            None => {
+                let on = and_all(join.local.iter().zip(&join.remote).map(|(&l, &r)| {
+                    eq(
+                        col(target, target_cols[r].name),
+                        qualified(&owner_q, owner_cols[l].name),
+                    )
+                }));
+                join_owner(stmt, hops, hops.len(), base, on)
+            }
+        };
+    // Then each hop, from the last: its target (joined already) to its owner.
+    for i in (0..hops.len()).rev() {
+        let hop = &hops[i];
+        let (from_q, to_q) = (qualifier(i), qualifier(i + 1));
+        let from_cols = (hop.owner.columns)();
+        let to_cols = (hop.target.columns)();
+        stmt = match &hop.join.secondary {
+            Some(sec) => {
+                let sec_alias = format!("orm_sq_{}_s", i + 1);
+                let sec_q = Qualifier {
+                    schema: None,
+                    name: Name::Owned(sec_alias.clone()),
+                    origin: Origin::AliasOf {
+                        schema: sec.table.schema.clone().map(Name::Owned),
+                        table: Name::Owned(sec.table.name.clone()),
+                    },
+                };
+                let on_target =
+                    and_all(hop.join.remote.iter().zip(&sec.remote).map(|(&r, c)| {
+                        eq(qualified(&sec_q, c), qualified(&to_q, to_cols[r].name))
+                    }));
+                let on_owner = and_all(hop.join.local.iter().zip(&sec.local).map(|(&l, c)| {
+                    eq(qualified(&sec_q, c), qualified(&from_q, from_cols[l].name))
+                }));
+                let stmt = stmt.add_join(
+                    JoinKind::Inner,
+                    FromItem::Table {
+                        table: Arc::clone(&sec.table),
+                        alias: Some(Name::Owned(sec_alias)),
+                    },
+                    Some(on_target.into_node()),
+                );
+                join_owner(stmt, hops, i, base, on_owner)
+            }
+            None => {
+                let on = and_all(hop.join.local.iter().zip(&hop.join.remote).map(|(&l, &r)| {
+                    eq(
+                        qualified(&to_q, to_cols[r].name),
+                        qualified(&from_q, from_cols[l].name),
+                    )
+                }));
+                join_owner(stmt, hops, i, base, on)
+            }
+        };
     }
-    let stmt = order_related(stmt, target, order_by);
+    let stmt = order_related(stmt, target, rel.order_by);
     let rows = s.tx().await?.fetch_all(&stmt).await?;
     let handles = (target.decode_rows)(s, &rows, LoadMode::default().with_skip(skip))?;
     let mut groups = Groups::default();
@@ -543,11 +751,47 @@ async fn subquery(
             .map(|k| row.value(ncols + k))
             .collect::<Result<_>>()?;
         let owner_key = key_of(&owner);
-        // A target reached by several owners (many-to-one) or rows is kept once per
-        // owner.
+        // A target reached by several owners (many-to-one), or by one owner through
+        // several rows of the chain, is kept once per owner.
         if seen.insert((owner_key.clone(), h.addr())) {
             groups.entry(owner_key).or_default().push(h);
         }
     }
     Ok(groups)
+}
+
+/// Joins the owner of hop `i` (`i == hops.len()`: of the step itself) on `on`: `base` as
+/// the subquery `orm_sq` for the first, else the owner's table as `orm_sq_<i>`.
+fn join_owner(
+    stmt: SelectStatement,
+    hops: &[Hop],
+    i: usize,
+    base: &SelectStatement,
+    on: crate::sql::Expr<bool>,
+) -> SelectStatement {
+    if i == 0 {
+        let mut base = base.clone();
+        base.lock = None;
+        return stmt.join(&base.subquery("orm_sq"), on);
+    }
+    stmt.add_join(
+        JoinKind::Inner,
+        FromItem::Table {
+            table: (hops[i - 1].target.table)(),
+            alias: Some(Name::Owned(format!("orm_sq_{i}"))),
+        },
+        Some(on.into_node()),
+    )
+}
+
+fn qualified(q: &Qualifier, name: &str) -> ExprNode {
+    ExprNode::Column(crate::sql::ColumnRef {
+        qualifier: Some(q.clone()),
+        name: Name::Owned(name.to_owned()),
+        value_type: None,
+    })
+}
+
+fn eq(a: ExprNode, b: ExprNode) -> crate::sql::Expr<bool> {
+    ExprNode::Binary(Box::new(a), BinaryOp::Eq, Box::new(b)).typed::<bool>()
 }
