@@ -1099,11 +1099,8 @@ impl Session {
         offset: usize,
         mode: LoadMode,
     ) -> Result<Vec<Obj<M>>> {
-        Ok(self
-            .load_rows_of::<M>(rows.iter(), rows.len(), offset, mode, true)?
-            .into_iter()
-            .map(Obj::from_handle)
-            .collect())
+        let handles = self.load_rows_of::<M>(rows.iter(), rows.len(), offset, mode, true)?;
+        Ok(object::objs_from_handles(handles))
     }
 
     /// As [`load_rows`](Session::load_rows), as uncounted handles (for relationships and

@@ -501,6 +501,21 @@ impl<M> Clone for Obj<M> {
     }
 }
 
+/// Counted handles of `M` objects as `Obj<M>`s, without touching them (a pass over ten
+/// thousand handles costs more than its instructions: the memory).
+pub(crate) fn objs_from_handles<M: Model>(handles: Vec<Handle>) -> Vec<Obj<M>> {
+    debug_assert!(
+        handles
+            .iter()
+            .all(|h| h.counted && h.downcast::<M>().is_some())
+    );
+    let mut handles = std::mem::ManuallyDrop::new(handles);
+    let (ptr, len, cap) = (handles.as_mut_ptr(), handles.len(), handles.capacity());
+    // SAFETY: `Obj<M>` is `repr(transparent)` over `Handle` (plus a zero-sized marker):
+    // same size and alignment, and every handle is of an `M`.
+    unsafe { Vec::from_raw_parts(ptr.cast::<Obj<M>>(), len, cap) }
+}
+
 impl<M: Model> Obj<M> {
     /// A new cell for `value` in `registry`, as a counted handle.
     pub(crate) fn new_in(registry: &Arc<Registry>, value: M, meta: Meta) -> Obj<M> {
