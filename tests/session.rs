@@ -789,6 +789,84 @@ async fn loaded_objects_are_freed_one_by_one() {
     assert_eq!(LOADED_DROPS.load(Ordering::SeqCst), 100);
 }
 
+static LINKED_DROPS: AtomicUsize = AtomicUsize::new(0);
+
+/// Counts drops of the loaded cycle test's objects.
+#[derive(Debug, Clone, Default)]
+pub struct LinkedDropCounter;
+
+impl Drop for LinkedDropCounter {
+    fn drop(&mut self) {
+        LINKED_DROPS.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[derive(Model, Debug, Clone)]
+#[orm(table = "link_parents")]
+pub struct LinkParent {
+    #[orm(primary_key)]
+    pub id: i64,
+    #[orm(skip)]
+    #[allow(dead_code)] // only its drop matters
+    pub counter: LinkedDropCounter,
+    #[relationship(back_populates = "parent")]
+    pub kids: Related<Vec<LinkKid>>,
+}
+
+#[derive(Model, Debug, Clone)]
+#[orm(table = "link_kids")]
+pub struct LinkKid {
+    #[orm(primary_key)]
+    pub id: i64,
+    #[orm(foreign_key = "link_parents.id")]
+    pub parent_id: Option<i64>,
+    #[orm(skip)]
+    #[allow(dead_code)] // only its drop matters
+    pub counter: LinkedDropCounter,
+    #[relationship(back_populates = "kids")]
+    pub parent: Related<Option<LinkParent>>,
+}
+
+/// Loaded objects join the registry that cuts cycles only when they link to another
+/// object: a cycle made by loading both sides of a pair (parents with their kids, the
+/// kids with their parent) is still freed when the session and every handle are gone.
+#[tokio::test]
+async fn cycles_made_by_loading_are_freed() {
+    let engine = orm::create_engine("sqlite::memory:").await.unwrap();
+    MetaData::new()
+        .with::<LinkParent>()
+        .with::<LinkKid>()
+        .create_all(&engine)
+        .await
+        .unwrap();
+    engine
+        .execute_script(
+            "INSERT INTO link_parents (id) VALUES (1), (2); \
+             INSERT INTO link_kids (id, parent_id) VALUES (1, 1), (2, 1), (3, 2), (4, 2), (5, 2)",
+        )
+        .await
+        .unwrap();
+    {
+        let mut session = Session::new(&engine);
+        let parents = session
+            .query::<LinkParent>()
+            .options(selectinload(LinkParent::kids).selectinload(LinkKid::parent))
+            .all()
+            .await
+            .unwrap();
+        // Both sides loaded: a cycle of handles in memory.
+        let kid = parents[1].read().unwrap().kids.get().unwrap()[0].clone();
+        assert!(Obj::ptr_eq(
+            kid.read().unwrap().parent.get().unwrap().unwrap(),
+            &parents[1]
+        ));
+        drop(kid);
+        drop(parents);
+        drop(session);
+    }
+    assert_eq!(LINKED_DROPS.load(Ordering::SeqCst), 7);
+}
+
 #[test]
 fn handles_are_send_sync_and_guards_are_not_send() {
     fn send_sync<T: Send + Sync + 'static>() {}

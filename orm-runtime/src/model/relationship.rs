@@ -211,8 +211,23 @@ impl RelatedCore {
         self.changed || !self.added.is_empty() || !self.removed.is_empty()
     }
 
+    /// True when it holds a handle to another object.
+    pub(crate) fn holds_handles(&self) -> bool {
+        !(self.items.is_empty() && self.added.is_empty() && self.removed.is_empty())
+    }
+
+    /// Its owner is about to hold a handle: the owner joins its registry's members.
+    fn linking(&self) {
+        if let Some(owner) = self.owner.as_ref().and_then(WeakCell::upgrade) {
+            crate::session::object::note_linked(&owner);
+        }
+    }
+
     /// Fills it from a load (no history).
     pub(crate) fn set_loaded(&mut self, items: Vec<Handle>) {
+        if !items.is_empty() {
+            self.linking();
+        }
         self.items = items;
         self.loaded = true;
         self.raise = false;
@@ -252,6 +267,7 @@ impl RelatedCore {
         if self.loaded && self.items.iter().any(|i| i.ptr_eq(h)) {
             return;
         }
+        self.linking();
         if self.loaded {
             self.items.push(h.uncounted());
         }
@@ -278,6 +294,7 @@ impl RelatedCore {
         if !found {
             return false;
         }
+        self.linking();
         if let Some(pos) = self.added.iter().position(|a| a.ptr_eq(h)) {
             self.added.swap_remove(pos);
         } else if !self.removed.iter().any(|r| r.ptr_eq(h)) {
@@ -296,6 +313,7 @@ impl RelatedCore {
         }
         self.items.clear();
         if let Some(n) = new {
+            self.linking();
             self.items.push(n.uncounted());
         }
         self.loaded = true;
@@ -338,7 +356,10 @@ impl RelatedCore {
             }
             let pos = self.items.iter().position(|i| i.ptr_eq(&other));
             match (add, pos) {
-                (true, None) => self.items.push(other),
+                (true, None) => {
+                    self.linking();
+                    self.items.push(other);
+                }
                 (false, Some(p)) => {
                     self.items.remove(p);
                 }
@@ -351,6 +372,7 @@ impl RelatedCore {
             if current.as_ref().is_some_and(|c| c.ptr_eq(&other)) {
                 return;
             }
+            self.linking();
             self.items.clear();
             self.items.push(other);
             self.loaded = true;

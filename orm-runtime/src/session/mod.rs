@@ -1175,12 +1175,10 @@ impl Session {
                 .collect();
         }
         let registry = Arc::clone(&self.registry);
-        // Objects without relationships can be in no cycle: the registry need not know them.
-        let related = !M::relationships().is_empty();
+        // A loaded object links to no other yet: the registry learns of it when it does.
         let deferrable = M::columns().iter().any(|c| c.deferrable);
         let store = self.store::<M>();
         store.map.reserve(count);
-        let mut made = Vec::new();
         let mut out = Vec::with_capacity(count);
         let mut cells = cell_ptr::ChunkAlloc::new(count);
         // While every row is a new object (a fresh session, a first load), each row is
@@ -1216,9 +1214,6 @@ impl Session {
                         };
                         let meta = vtable::persistent_meta(&registry, M::identity_key(e.key()));
                         let h = Obj::new_from(&registry, value, meta, &mut cells, counted);
-                        if related {
-                            made.push(h.weak());
-                        }
                         e.insert(h.uncounted());
                         out.push(h);
                     }
@@ -1226,10 +1221,7 @@ impl Session {
             }
             Ok(())
         };
-        let r = each();
-        // Registered whatever happened: the objects made so far are in the map.
-        registry.register_many(made);
-        r.map(|()| out)
+        each().map(|()| out)
     }
 
     /// Turns a row into the identity-mapped object of `M` (reading its columns from

@@ -184,6 +184,9 @@ pub(crate) struct CellCore {
     /// applied at its next `read()`/`write()`.
     queued: Mutex<Vec<Backref>>,
     has_queued: AtomicBool,
+    /// In its registry's members: it has held a handle to another object since it was
+    /// made (only such an object can be in a cycle the registry must cut).
+    linked: AtomicBool,
 }
 
 /// A change `back_populates` makes on the other side of a relationship.
@@ -353,11 +356,6 @@ impl Registry {
         self.members_for(1).push(cell);
     }
 
-    /// Adds objects to the members whose edges the last handle cuts.
-    pub(crate) fn register_many(&self, cells: Vec<WeakCell>) {
-        self.members_for(cells.len()).extend(cells);
-    }
-
     /// The members, locked, with room for `adding` more.
     fn members_for(&self, adding: usize) -> MutexGuard<'_, Vec<WeakCell>> {
         let mut m = match self.members.lock() {
@@ -373,6 +371,18 @@ impl Registry {
         }
         m
     }
+}
+
+/// Puts the object of `cell` among its registry's members, once: it holds (or is about
+/// to hold) a handle to another object, so it may be in a cycle that the registry cuts
+/// when nobody can reach its objects any more. Objects that never link to another (most
+/// objects a query loads) are never visited by that cut.
+pub(crate) fn note_linked(cell: &CellPtr) {
+    let core = cell.get().core();
+    if core.linked.load(Ordering::Acquire) || core.linked.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    core.registry.register(cell.downgrade());
 }
 
 /// A type-erased handle to an object.
@@ -405,11 +415,6 @@ impl Handle {
             cell: self.cell.clone(),
             counted: false,
         }
-    }
-
-    /// A weak reference to the cell, for the registry's members.
-    pub(crate) fn weak(&self) -> WeakCell {
-        self.cell.downgrade()
     }
 
     pub(crate) fn ptr_eq(&self, other: &Handle) -> bool {
@@ -517,20 +522,11 @@ pub(crate) fn objs_from_handles<M: Model>(handles: Vec<Handle>) -> Vec<Obj<M>> {
 }
 
 impl<M: Model> Obj<M> {
-    /// A new cell for `value` in `registry`, as a counted handle.
+    /// A new cell for `value` in `registry`, as a counted handle. It joins the
+    /// registry's members (whose edges the registry cuts when nobody can reach them) when
+    /// it holds a handle to another object: now, if `value` came with some, or when its
+    /// relationships first take one ([`note_linked`]).
     pub(crate) fn new_in(registry: &Arc<Registry>, value: M, meta: Meta) -> Obj<M> {
-        let obj = Obj::new_unregistered(registry, value, meta);
-        if !M::relationships().is_empty() {
-            registry.register(obj.h.weak());
-        }
-        obj
-    }
-
-    /// As [`new_in`](Obj::new_in), leaving the caller to register the object in the
-    /// registry's members ([`Registry::register_many`]) before anything can drop it.
-    /// An object of a model without relationships holds no handles (it can be in no
-    /// cycle) and needs no registering.
-    pub(crate) fn new_unregistered(registry: &Arc<Registry>, value: M, meta: Meta) -> Obj<M> {
         Obj::from_handle(Obj::new_from(
             registry,
             value,
@@ -546,7 +542,7 @@ impl<M: Model> Obj<M> {
         Obj { h, _p: PhantomData }
     }
 
-    /// As [`new_unregistered`](Obj::new_unregistered), the cell from `cells` (a load of
+    /// As [`new_in`](Obj::new_in), the cell from `cells` (a load of
     /// many objects allocates them a chunk at a time), as a counted handle or not (for
     /// the session's own use: relationships, the identity map).
     pub(crate) fn new_from(
@@ -563,6 +559,7 @@ impl<M: Model> Obj<M> {
                 meta: Mutex::new(meta),
                 queued: Mutex::new(Vec::new()),
                 has_queued: AtomicBool::new(false),
+                linked: AtomicBool::new(false),
             },
             value: RwLock::new(value),
         });
@@ -579,10 +576,15 @@ impl<M: Model> Obj<M> {
             let owner = h.cell.downgrade();
             let obj = Obj::<M>::from_handle(h.uncounted());
             let mut v = obj.lock_write();
+            let linked = (0..n).any(|i| v.relationship(i).holds_handles());
             for i in 0..n - 1 {
                 v.relationship_mut(i).set_owner(owner.clone());
             }
             v.relationship_mut(n - 1).set_owner(owner);
+            drop(v);
+            if linked {
+                note_linked(&h.cell);
+            }
         }
         h
     }
