@@ -109,8 +109,8 @@ pub(crate) unsafe trait Counted {}
 /// Hands out cells of type `C` from chunks: [`CHUNK`] at a time, or as many as the
 /// caller said it needs when that is fewer.
 pub(crate) struct ChunkAlloc<C> {
-    /// The chunk being filled, its next slot and its capacity.
-    chunk: Option<(NonNull<ChunkHead>, usize, usize)>,
+    /// The chunk being filled, its next slot, its capacity and its first slot.
+    chunk: Option<(NonNull<ChunkHead>, usize, usize, NonNull<C>)>,
     /// Cells still expected (sizes the next chunk).
     expected: usize,
     _p: PhantomData<fn() -> C>,
@@ -138,11 +138,11 @@ impl<C: AnyCell + Counted> ChunkAlloc<C> {
 
     /// The next free slot, allocating a chunk when none is left.
     fn slot(&mut self) -> (NonNull<ChunkHead>, NonNull<C>) {
-        let (head, next, cap) = match self.chunk {
-            Some((head, next, cap)) if next < cap => (head, next, cap),
+        let (head, next, cap, first) = match self.chunk {
+            Some((head, next, cap, first)) if next < cap => (head, next, cap, first),
             _ => {
                 let cap = self.expected.clamp(1, CHUNK);
-                let (layout, _) = chunk_layout::<C>(cap);
+                let (layout, offset) = chunk_layout::<C>(cap);
                 // SAFETY: the layout has a non-zero size (it holds the head).
                 let raw = unsafe { alloc(layout) };
                 let Some(head) = NonNull::new(raw.cast::<ChunkHead>()) else {
@@ -156,16 +156,15 @@ impl<C: AnyCell + Counted> ChunkAlloc<C> {
                         cap,
                     })
                 };
-                (head, 0, cap)
+                // SAFETY: the cells start at `offset` inside the allocation.
+                let first = unsafe { NonNull::new_unchecked(raw.add(offset).cast::<C>()) };
+                (head, 0, cap, first)
             }
         };
-        let (_, offset) = chunk_layout::<C>(cap);
         // SAFETY: slot `next` of `cap` is inside the chunk's allocation.
-        let slot = unsafe {
-            NonNull::new_unchecked(head.as_ptr().cast::<u8>().add(offset).cast::<C>().add(next))
-        };
+        let slot = unsafe { first.add(next) };
         self.expected = self.expected.saturating_sub(1);
-        self.chunk = Some((head, next + 1, cap));
+        self.chunk = Some((head, next + 1, cap, first));
         (head, slot)
     }
 }
@@ -173,7 +172,7 @@ impl<C: AnyCell + Counted> ChunkAlloc<C> {
 impl<C> Drop for ChunkAlloc<C> {
     fn drop(&mut self) {
         // Slots never handed out are given back; the chunk goes when its cells do.
-        if let Some((head, next, cap)) = self.chunk.take()
+        if let Some((head, next, cap, _)) = self.chunk.take()
             && next < cap
         {
             // SAFETY: the unused slots are this allocator's.

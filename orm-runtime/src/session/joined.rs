@@ -277,14 +277,7 @@ impl Plan {
                 }
                 Some(sec) => {
                     let sec_alias = format!("{alias}_s");
-                    let sec_q = Qualifier {
-                        schema: None,
-                        name: Name::Owned(sec_alias.clone()),
-                        origin: Origin::AliasOf {
-                            schema: sec.table.schema.clone().map(Name::Owned),
-                            table: Name::Owned(sec.table.name.clone()),
-                        },
-                    };
+                    let sec_q = table_alias_qualifier(sec_alias.clone(), &sec.table);
                     let on_sec = and_all(node.join.local.iter().zip(&sec.local).map(|(&l, c)| {
                         eq(col(&parent_q, parent_cols[l].name), col_owned(&sec_q, c))
                     }));
@@ -428,13 +421,26 @@ impl Plan {
     }
 }
 
-fn alias_qualifier(alias: String, vt: &'static ModelVTable) -> Qualifier {
+/// `alias` standing for the table of model `vt`.
+pub(crate) fn alias_qualifier(alias: String, vt: &'static ModelVTable) -> Qualifier {
     Qualifier {
         schema: None,
         name: Name::Owned(alias),
         origin: Origin::AliasOf {
             schema: vt.schema.map(Name::Borrowed),
             table: Name::Borrowed(vt.table_name),
+        },
+    }
+}
+
+/// `alias` standing for `table` (an association table).
+pub(crate) fn table_alias_qualifier(alias: String, table: &crate::schema::Table) -> Qualifier {
+    Qualifier {
+        schema: None,
+        name: Name::Owned(alias),
+        origin: Origin::AliasOf {
+            schema: table.schema.clone().map(Name::Owned),
+            table: Name::Owned(table.name.clone()),
         },
     }
 }

@@ -151,9 +151,7 @@ impl<'s, M: Model> Query<'s, M> {
 
     /// Selects the model's columns but those of `skip`.
     fn select_columns(&mut self, skip: u64) {
-        if let SelectBody::Core(core) = &mut self.stmt.body {
-            core.columns = model_items_skip(M::vtable(), skip);
-        }
+        select_model_columns::<M>(&mut self.stmt, skip);
     }
 
     /// Overwrites the columns of objects already loaded with what the rows say
@@ -182,9 +180,7 @@ impl<'s, M: Model> Query<'s, M> {
         // The columns this query leaves out (deferred ones only).
         let skip = crate::loading::skip_mask(M::columns(), M::MODEL_NAME, &columns)?;
         let mut stmt = stmt;
-        if let SelectBody::Core(core) = &mut stmt.body {
-            core.columns = model_items_skip(M::vtable(), skip);
-        }
+        select_model_columns::<M>(&mut stmt, skip);
         // Relationship defaults (`#[relationship(lazy = "selectin")]`, `"joined"`) apply
         // unless a path names the relationship.
         let mut paths = paths;
@@ -320,9 +316,7 @@ impl<'s, M: Model> Query<'s, M> {
         session.check_usable()?;
         let skip = crate::loading::skip_mask(M::columns(), M::MODEL_NAME, &columns)?;
         let mut stmt = stmt;
-        if let SelectBody::Core(core) = &mut stmt.body {
-            core.columns = model_items_skip(M::vtable(), skip);
-        }
+        select_model_columns::<M>(&mut stmt, skip);
         // Only loader options that need no query of their own can go with a stream.
         let mut raise = Vec::new();
         for path in &paths {
@@ -463,6 +457,13 @@ impl<'s, M: Model> Query<'s, M> {
             });
         }
         Ok(all.pop())
+    }
+}
+
+/// Makes `stmt` select the columns of `M` but those of `skip`.
+fn select_model_columns<M: Model>(stmt: &mut SelectStatement, skip: u64) {
+    if let SelectBody::Core(core) = &mut stmt.body {
+        core.columns = model_items_skip(M::vtable(), skip);
     }
 }
 

@@ -652,15 +652,7 @@ async fn subquery(
                 origin: Origin::Derived,
             };
         }
-        let vt = hops[i - 1].target;
-        Qualifier {
-            schema: None,
-            name: Name::Owned(format!("orm_sq_{i}")),
-            origin: Origin::AliasOf {
-                schema: vt.schema.map(Name::Borrowed),
-                table: Name::Borrowed(vt.table_name),
-            },
-        }
+        crate::session::joined::alias_qualifier(format!("orm_sq_{i}"), hops[i - 1].target)
     };
     let owner_q = qualifier(hops.len());
     let mut items = model_items_skip(target, skip);
@@ -705,14 +697,8 @@ async fn subquery(
         stmt = match &hop.join.secondary {
             Some(sec) => {
                 let sec_alias = format!("orm_sq_{}_s", i + 1);
-                let sec_q = Qualifier {
-                    schema: None,
-                    name: Name::Owned(sec_alias.clone()),
-                    origin: Origin::AliasOf {
-                        schema: sec.table.schema.clone().map(Name::Owned),
-                        table: Name::Owned(sec.table.name.clone()),
-                    },
-                };
+                let sec_q =
+                    crate::session::joined::table_alias_qualifier(sec_alias.clone(), &sec.table);
                 let on_target =
                     and_all(hop.join.remote.iter().zip(&sec.remote).map(|(&r, c)| {
                         eq(qualified(&sec_q, c), qualified(&to_q, to_cols[r].name))
