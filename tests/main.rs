@@ -47,6 +47,7 @@ mod sqlite_fast;
 mod statements;
 mod subquery_loading;
 mod transactions;
+mod typed_fetch;
 mod typed_nulls;
 mod upsert_targets;
 mod values;

@@ -147,42 +147,32 @@ pub async fn core_get_by_pk(engine: &Engine, keys: &[i64]) -> orm::Result<Vec<Us
     let mut out = Vec::with_capacity(keys.len());
     for &k in keys {
         let stmt = select(user_columns()).filter(User::id.eq(k));
-        let row = engine.fetch_one(stmt).await?;
-        out.push(User::from_row(&row, 0)?);
+        out.push(engine.fetch_one_as::<User>(stmt).await?);
     }
     Ok(out)
 }
 
 pub async fn core_load_all(engine: &Engine) -> orm::Result<Vec<User>> {
-    let rows = engine.fetch_all(select(user_columns())).await?;
-    rows.iter().map(|r| User::from_row(r, 0)).collect()
+    engine.fetch_all_as(select(user_columns())).await
 }
 
 pub async fn core_join_pairs(engine: &Engine) -> orm::Result<Vec<(User, Post)>> {
-    let rows = engine.fetch_all(join_statement(JOIN_COLOR)).await?;
-    rows.iter()
-        .map(|r| Ok((User::from_row(r, 0)?, Post::from_row(r, 3)?)))
-        .collect()
+    engine.fetch_all_as(join_statement(JOIN_COLOR)).await
 }
 
 pub async fn core_eager_two(engine: &Engine) -> orm::Result<Vec<(User, Vec<Post>)>> {
-    let rows = engine
-        .fetch_all(
+    let users: Vec<User> = engine
+        .fetch_all_as(
             select(user_columns())
                 .filter(User::id.le(EAGER_USERS))
                 .order_by(User::id.asc()),
         )
         .await?;
-    let users: Vec<User> = rows
-        .iter()
-        .map(|r| User::from_row(r, 0))
-        .collect::<orm::Result<_>>()?;
     let stmt = select((Post::id, Post::user_id, Post::title, Post::body))
         .filter(Post::user_id.in_(users.iter().map(|u| u.id)));
-    let rows = engine.fetch_all(stmt).await?;
+    let posts: Vec<Post> = engine.fetch_all_as(stmt).await?;
     let mut by_user: HashMap<i64, Vec<Post>> = HashMap::with_capacity(users.len());
-    for r in &rows {
-        let p = Post::from_row(r, 0)?;
+    for p in posts {
         by_user.entry(p.user_id).or_default().push(p);
     }
     Ok(users

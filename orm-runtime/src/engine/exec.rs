@@ -1,6 +1,8 @@
 //! Running compiled statements on a driver connection: one generic implementation for
 //! the three drivers, with `echo` logging.
 
+use std::time::{Duration, Instant};
+
 use futures_core::stream::BoxStream;
 use futures_util::TryStreamExt;
 use sqlx::{Either, IntoArguments};
@@ -13,6 +15,46 @@ use super::events::Events;
 use crate::error::{Error, Result};
 use crate::row::Row;
 use crate::sql::Compiled;
+
+/// How long a result is read before the task yields to the runtime, so that other
+/// tasks (on a current-thread runtime too) run, and a `timeout` or `select!` around
+/// the call can fire even while rows keep arriving.
+pub(crate) const YIELD_AFTER: Duration = Duration::from_millis(2);
+
+/// Rows read between two looks at the clock.
+const ROWS_PER_CLOCK_CHECK: usize = 64;
+
+/// Gives the runtime a turn when a result has been read for [`YIELD_AFTER`].
+pub(crate) struct Budget {
+    /// When the clock was first read: at the first check, so that a short result never
+    /// reads it.
+    since: Option<Instant>,
+}
+
+impl Budget {
+    pub(crate) fn new() -> Budget {
+        Budget { since: None }
+    }
+
+    /// Called after each row, with the number read so far.
+    pub(crate) async fn tick(&mut self, rows: usize) {
+        if rows % ROWS_PER_CLOCK_CHECK != 0 {
+            return;
+        }
+        match self.since {
+            None => self.since = Some(Instant::now()),
+            Some(since) if since.elapsed() >= YIELD_AFTER => {
+                tokio::task::yield_now().await;
+                self.since = Some(Instant::now());
+            }
+            Some(_) => {}
+        }
+    }
+}
+
+/// A caller's function that takes each row of a result as it is read (see
+/// [`RawConn::fetch_each`]); its error ends the call.
+pub(crate) type Visitor<'v> = dyn FnMut(&Row) -> Result<()> + Send + 'v;
 
 /// A borrowed driver connection of any dialect.
 pub(crate) enum RawConn<'a> {
@@ -60,6 +102,16 @@ impl<'a> RawConn<'a> {
 
     pub(crate) async fn fetch_all(self, c: &Compiled, echo: &Events) -> Result<Vec<Row>> {
         dispatch!(self, fetch_all_on / fetch_all(c, echo))
+    }
+
+    /// Runs a query, handing each row to `visit` as it is read; the number of rows.
+    pub(crate) async fn fetch_each(
+        self,
+        c: &Compiled,
+        echo: &Events,
+        visit: &mut Visitor<'_>,
+    ) -> Result<u64> {
+        dispatch!(self, fetch_each_on / fetch_each(c, echo, visit))
     }
 
     pub(crate) async fn fetch_optional(self, c: &Compiled, echo: &Events) -> Result<Option<Row>> {
@@ -263,19 +315,73 @@ where
     for<'e> &'e mut DB::Connection: sqlx::Executor<'e, Database = DB>,
     for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
 {
+    let mut out = Vec::new();
+    read_rows::<DB>(conn, c, echo, |row| {
+        out.push(row);
+        Ok(())
+    })
+    .await?;
+    Ok(out)
+}
+
+async fn fetch_each_on<DB: Driver>(
+    conn: &mut DB::Connection,
+    c: &Compiled,
+    echo: &Events,
+    visit: &mut Visitor<'_>,
+) -> Result<u64>
+where
+    for<'e> &'e mut DB::Connection: sqlx::Executor<'e, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+{
+    read_rows::<DB>(conn, c, echo, |row| visit(&row)).await
+}
+
+/// Runs a query and hands its rows to `take` one by one, as sqlx's `fetch_all` reads
+/// them, with a turn for the runtime now and then (see [`Budget`]); the number taken.
+/// After an error of `take` the rest of the result is read and dropped, so that the
+/// connection is left at its end, and the error is returned.
+async fn read_rows<DB: Driver>(
+    conn: &mut DB::Connection,
+    c: &Compiled,
+    echo: &Events,
+    mut take: impl FnMut(Row) -> Result<()> + Send,
+) -> Result<u64>
+where
+    for<'e> &'e mut DB::Connection: sqlx::Executor<'e, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+{
     check_no_implicit_commit::<DB>(conn, c.sql(), false)?;
     let started = echo.start();
     let result = async {
         let text = DB::statement_text(c.sql(), c.binds());
         let q = query::<DB>(&text, c.binds())?;
-        let rows = q
-            .fetch_all(&mut *conn)
+        let mut rows = q.fetch(&mut *conn);
+        let mut n = 0u64;
+        let mut read = 0;
+        let mut budget = Budget::new();
+        let mut failed = None;
+        while let Some(row) = rows
+            .try_next()
             .await
-            .map_err(|e| Error::from_sqlx(e, Some(c.sql())))?;
-        Ok(rows.into_iter().map(DB::wrap_row).collect::<Vec<_>>())
+            .map_err(|e| Error::from_sqlx(e, Some(c.sql())))?
+        {
+            if failed.is_none() {
+                match take(DB::wrap_row(row)) {
+                    Ok(()) => n += 1,
+                    Err(e) => failed = Some(e),
+                }
+            }
+            read += 1;
+            budget.tick(read).await;
+        }
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(n),
+        }
     }
     .await;
-    echo.done(c, started, result.as_ref().map(|r| r.len() as u64));
+    echo.done(c, started, result.as_ref().map(|n| *n));
     result
 }
 
@@ -320,11 +426,13 @@ where
         let q = query::<DB>(&text, c.binds())?;
         let mut rows = q.fetch(&mut *conn);
         let mut n = 0u64;
+        let mut budget = Budget::new();
         loop {
             match rows.try_next().await {
                 Ok(Some(row)) => {
                     n += 1;
                     yield DB::wrap_row(row);
+                    budget.tick(n as usize).await;
                 }
                 Ok(None) => break,
                 Err(e) => {

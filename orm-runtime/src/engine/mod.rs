@@ -38,7 +38,7 @@ use url::{ConnectTarget, DatabaseUrl};
 
 use crate::dialect::{Dialect, ServerInfo, ServerVersion};
 use crate::error::{Error, Result};
-use crate::row::Row;
+use crate::row::{FromRow, Row};
 use crate::sql::Executable;
 
 /// The result of [`execute`](Engine::execute): the rows the statement returned (a
@@ -278,6 +278,61 @@ macro_rules! executor_methods {
                 }
                 plan => Ok(self.run_plan(plan).await?.into_rows()),
             }
+        }
+
+        /// Runs a query and decodes every row as `T` (a model, or a tuple of models and
+        /// values; see [`FromRow`]) as it is read, without holding the rows: what
+        /// `fetch_all` followed by [`Row::decode`] returns, with less copying. The first
+        /// row that does not decode ends the call with its error.
+        ///
+        /// [`FromRow`]: $crate::row::FromRow
+        /// [`Row::decode`]: $crate::row::Row::decode
+        pub async fn fetch_all_as<T: $crate::row::FromRow + Send>(
+            &mut self,
+            stmt: impl $crate::sql::Executable,
+        ) -> $crate::error::Result<Vec<T>> {
+            let echo = self.echo();
+            match stmt.plan_for(self.server())? {
+                $crate::sql::ExecPlan::Single(c) => {
+                    let mut out = Vec::new();
+                    let (raw, flight) = self.raw().await?;
+                    let mut decode = |row: &$crate::row::Row| {
+                        out.push(T::from_row(row)?);
+                        Ok(())
+                    };
+                    flight.land(raw.fetch_each(&c, &echo, &mut decode).await)?;
+                    Ok(out)
+                }
+                plan => self
+                    .run_plan(plan)
+                    .await?
+                    .rows()
+                    .iter()
+                    .map(T::from_row)
+                    .collect(),
+            }
+        }
+
+        /// Runs a query and decodes its first row as `T`, or returns
+        /// [`Error::RowNotFound`] when there is none.
+        ///
+        /// [`Error::RowNotFound`]: $crate::error::Error::RowNotFound
+        pub async fn fetch_one_as<T: $crate::row::FromRow>(
+            &mut self,
+            stmt: impl $crate::sql::Executable,
+        ) -> $crate::error::Result<T> {
+            T::from_row(&self.fetch_one(stmt).await?)
+        }
+
+        /// Runs a query and decodes its first row as `T`, if there is one.
+        pub async fn fetch_optional_as<T: $crate::row::FromRow>(
+            &mut self,
+            stmt: impl $crate::sql::Executable,
+        ) -> $crate::error::Result<Option<T>> {
+            self.fetch_optional(stmt)
+                .await?
+                .map(|row| T::from_row(&row))
+                .transpose()
         }
 
         /// Runs a query and returns its first row, or [`Error::RowNotFound`] when there is none.
@@ -942,6 +997,33 @@ impl Engine {
     /// Runs a query on a pooled connection and collects every row.
     pub async fn fetch_all(&self, stmt: impl Executable) -> Result<Vec<Row>> {
         self.connect().await?.fetch_all(stmt).await
+    }
+
+    /// Runs a query on a pooled connection and decodes every row as `T` as it is read;
+    /// see [`Connection::fetch_all_as`].
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let engine = orm_runtime::create_engine("sqlite::memory:").await?;
+    /// let pairs: Vec<(i64, String)> = engine
+    ///     .fetch_all_as(orm_runtime::text("SELECT 1, 'ed' UNION ALL SELECT 2, 'wendy'"))
+    ///     .await?;
+    /// assert_eq!(pairs, [(1, "ed".to_owned()), (2, "wendy".to_owned())]);
+    /// # Ok::<(), orm_runtime::Error>(()) }).unwrap();
+    /// ```
+    pub async fn fetch_all_as<T: FromRow + Send>(&self, stmt: impl Executable) -> Result<Vec<T>> {
+        self.connect().await?.fetch_all_as(stmt).await
+    }
+
+    /// Runs a query on a pooled connection and decodes its first row as `T`, or returns
+    /// [`Error::RowNotFound`].
+    pub async fn fetch_one_as<T: FromRow>(&self, stmt: impl Executable) -> Result<T> {
+        self.connect().await?.fetch_one_as(stmt).await
+    }
+
+    /// Runs a query on a pooled connection and decodes its first row as `T`, if any.
+    pub async fn fetch_optional_as<T: FromRow>(&self, stmt: impl Executable) -> Result<Option<T>> {
+        self.connect().await?.fetch_optional_as(stmt).await
     }
 
     /// Runs a query on a pooled connection and returns its first row, or

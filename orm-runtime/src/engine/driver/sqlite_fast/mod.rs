@@ -7,7 +7,7 @@
 //! same errors, the same statement events. What differs:
 //!
 //! - statements run on the calling task's thread. A result of many rows yields to the
-//!   runtime every [`YIELD_AFTER`] of stepping, so other tasks (on a current-thread
+//!   runtime every [`YIELD_AFTER`](crate::engine::exec::YIELD_AFTER) of stepping, so other tasks (on a current-thread
 //!   runtime too) keep running; one step of one statement (a sort or an aggregate over
 //!   a large table before the first row) is not interrupted: for such statements turn
 //!   the fast path off (`EngineBuilder::sqlite_fast_path(false)`), which runs them on
@@ -25,26 +25,20 @@ pub(crate) mod stmt;
 mod tests;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use futures_core::stream::BoxStream;
 use libsqlite3_sys as ffi;
 
 use self::conn::{Locked, Running, SqliteConn, Stepped, StmtPtr};
-use self::rows::{Batch, Columns};
+use self::rows::{Batch, Columns, FastRow};
 use self::stmt::{Prepared, bind_all};
 use crate::engine::QueryResult;
 use crate::engine::events::Events;
+use crate::engine::exec::{Budget, Visitor};
 use crate::error::Result;
 use crate::row::{Row, RowInner};
 use crate::sql::Compiled;
 use crate::value::Value;
-
-/// How long a result is stepped before the task yields to the runtime.
-pub(crate) const YIELD_AFTER: Duration = Duration::from_millis(2);
-
-/// Rows stepped between two looks at the clock.
-const ROWS_PER_CLOCK_CHECK: usize = 64;
 
 /// What one call produced.
 #[derive(Default)]
@@ -57,6 +51,8 @@ struct Outcome {
     /// The statement is an INSERT with `ON CONFLICT`: `last_insert_rowid()` was set
     /// to 0 before it.
     upsert: bool,
+    /// The rows handed to a [`Visitor`] instead of collected.
+    visited: u64,
 }
 
 impl Outcome {
@@ -86,35 +82,47 @@ impl Outcome {
     }
 }
 
-/// Gives the runtime a turn when a result has been stepped for [`YIELD_AFTER`].
-struct Budget {
-    /// When the clock was first read: at the first check, so that a short result never
-    /// reads it.
-    since: Option<Instant>,
+/// Hands rows to a [`Visitor`] one at a time from a batch of one row, reused from row
+/// to row: no allocation per row once its text fits, and nothing of the result kept.
+struct OneRow {
+    batch: Arc<Batch>,
 }
 
-impl Budget {
-    fn new() -> Budget {
-        Budget { since: None }
+impl OneRow {
+    fn new(columns: &Arc<Columns>) -> OneRow {
+        OneRow {
+            batch: Arc::new(Batch::new(Arc::clone(columns))),
+        }
     }
 
-    async fn tick(&mut self, rows: usize) {
-        if rows % ROWS_PER_CLOCK_CHECK != 0 {
-            return;
+    /// Copies the statement's current row in and hands it to `visit`.
+    ///
+    /// # Safety
+    /// As [`Batch::push_current`].
+    unsafe fn visit(
+        &mut self,
+        stmt: *mut ffi::sqlite3_stmt,
+        visit: &mut Visitor<'_>,
+    ) -> Result<()> {
+        if Arc::get_mut(&mut self.batch).is_none() {
+            // The visitor kept the last row (it cannot: a `Row` is not `Clone`, but a
+            // new batch costs little if that ever changes).
+            self.batch = Arc::new(Batch::new(Arc::clone(self.batch.columns())));
         }
-        match self.since {
-            None => self.since = Some(Instant::now()),
-            Some(since) if since.elapsed() >= YIELD_AFTER => {
-                tokio::task::yield_now().await;
-                self.since = Some(Instant::now());
-            }
-            Some(_) => {}
-        }
+        let batch = Arc::get_mut(&mut self.batch).expect("unshared just now");
+        batch.clear();
+        // SAFETY: the caller's promise.
+        unsafe { batch.push_current(stmt)? };
+        let row = Row(RowInner::SqliteFast(FastRow::first(Arc::clone(
+            &self.batch,
+        ))));
+        visit(&row)
     }
 }
 
-/// Runs one prepared statement to its end (or `limit` rows), binding from `offset`.
-/// Returns the anonymous parameters it consumed.
+/// Runs one prepared statement to its end (or `limit` rows), binding from `offset`;
+/// its rows are collected into `out`, or handed to `visit` one by one. Returns the
+/// anonymous parameters it consumed.
 #[allow(clippy::too_many_arguments)]
 async fn run_one(
     l: &mut Locked,
@@ -126,6 +134,7 @@ async fn run_one(
     limit: Option<usize>,
     sql: &str,
     out: &mut Outcome,
+    mut visit: Option<&mut Visitor<'_>>,
 ) -> Result<usize> {
     let mut running = Running {
         stmt,
@@ -146,9 +155,11 @@ async fn run_one(
     // the blocking pool.
     let watch = readonly && columns.len() > 0;
     let mut batch = Batch::new(Arc::clone(&columns));
+    let mut one = visit.is_some().then(|| OneRow::new(&columns));
     let mut budget = Budget::new();
-    while limit.is_none_or(|n| batch.rows() < n) {
-        let first = batch.rows() == 0;
+    let mut rows = 0;
+    while limit.is_none_or(|n| rows < n) {
+        let first = rows == 0;
         let stepped = match l.step_once(stmt, watch && first) {
             Ok(stepped) => stepped,
             Err(rc) => l.step_after(rc, stmt, first, watch && first, sql).await?,
@@ -158,13 +169,28 @@ async fn run_one(
             Stepped::Done => break,
             Stepped::Offload => {
                 batch = offload(l, &mut running, columns, binds, offset, limit, sql).await?;
+                if let Some(visit) = visit.as_deref_mut() {
+                    for row in std::mem::replace(&mut batch, Batch::empty()).into_rows() {
+                        visit(&Row(RowInner::SqliteFast(row)))?;
+                        out.visited += 1;
+                    }
+                }
                 break;
             }
         }
         // SAFETY: the statement has just returned a row; its column count was read
         // after the last (re)prepare (see `Stmt::refresh_columns`).
-        unsafe { batch.push_current(stmt.as_ptr())? };
-        budget.tick(batch.rows()).await;
+        unsafe {
+            match (visit.as_deref_mut(), one.as_mut()) {
+                (Some(visit), Some(one)) => {
+                    one.visit(stmt.as_ptr(), visit)?;
+                    out.visited += 1;
+                }
+                _ => batch.push_current(stmt.as_ptr())?,
+            }
+        }
+        rows += 1;
+        budget.tick(rows).await;
     }
     if !readonly {
         // SAFETY: as above.
@@ -180,7 +206,7 @@ async fn run_one(
             out.changes += changes.max(0) as u64;
         }
     }
-    if batch.width() > 0 {
+    if batch.width() > 0 && visit.is_none() {
         out.push(batch);
     }
     drop(running);
@@ -189,7 +215,13 @@ async fn run_one(
 
 /// Runs SQL text with its binds: a cached prepared statement when it is one statement,
 /// else each statement in turn (binds consumed in order, as sqlx does).
-async fn run(l: &mut Locked, sql: &str, binds: &[Value], limit: Option<usize>) -> Result<Outcome> {
+async fn run(
+    l: &mut Locked,
+    sql: &str,
+    binds: &[Value],
+    limit: Option<usize>,
+    visit: Option<&mut Visitor<'_>>,
+) -> Result<Outcome> {
     let mut out = Outcome::default();
     // SAFETY: the connection is locked.
     let Some((ptr, columns, flags)) = (unsafe { cached(l, sql)? }) else {
@@ -198,7 +230,7 @@ async fn run(l: &mut Locked, sql: &str, binds: &[Value], limit: Option<usize>) -
             // SAFETY: as above. See `Driver::reset_insert_id`.
             unsafe { ffi::sqlite3_set_last_insert_rowid(l.db(), 0) };
         }
-        run_script(l, sql, binds, &mut out).await?;
+        run_script(l, sql, binds, &mut out, visit).await?;
         return Ok(out);
     };
     let busy_pragma = flags.busy_pragma;
@@ -215,7 +247,10 @@ async fn run(l: &mut Locked, sql: &str, binds: &[Value], limit: Option<usize>) -
         // it is prepared.)
         l.expose_busy_timeout();
     }
-    let ran = run_one(l, ptr, columns, false, binds, 0, limit, sql, &mut out).await;
+    let ran = run_one(
+        l, ptr, columns, false, binds, 0, limit, sql, &mut out, visit,
+    )
+    .await;
     if busy_pragma {
         l.hide_busy_timeout();
     }
@@ -301,12 +336,18 @@ unsafe fn prepare_exposed(l: &mut Locked, sql: &str) -> Result<Prepared> {
 }
 
 /// Runs each statement of `sql` in turn, uncached.
-async fn run_script(l: &mut Locked, sql: &str, binds: &[Value], out: &mut Outcome) -> Result<()> {
+async fn run_script(
+    l: &mut Locked,
+    sql: &str,
+    binds: &[Value],
+    out: &mut Outcome,
+    visit: Option<&mut Visitor<'_>>,
+) -> Result<()> {
     let busy_pragma = stmt::mentions_busy_timeout(sql);
     if busy_pragma {
         l.expose_busy_timeout();
     }
-    let ran = run_statements(l, sql, binds, out).await;
+    let ran = run_statements(l, sql, binds, out, visit).await;
     if busy_pragma {
         l.hide_busy_timeout();
     }
@@ -318,6 +359,7 @@ async fn run_statements(
     sql: &str,
     binds: &[Value],
     out: &mut Outcome,
+    mut visit: Option<&mut Visitor<'_>>,
 ) -> Result<()> {
     let mut rest = 0;
     let mut offset = 0;
@@ -332,7 +374,8 @@ async fn run_statements(
         let (ptr, columns) = (stmt.ptr(), Arc::clone(stmt.columns()));
         // Finalized by `run_one`'s guard.
         std::mem::forget(stmt);
-        offset += run_one(l, ptr, columns, true, binds, offset, None, sql, out).await?;
+        let visit = visit.as_deref_mut();
+        offset += run_one(l, ptr, columns, true, binds, offset, None, sql, out, visit).await?;
     }
     Ok(())
 }
@@ -348,7 +391,7 @@ pub(crate) async fn execute(
     let result = async {
         let l = conn.for_statement().await?;
         let insert = crate::engine::exec::is_insert(c.sql());
-        let out = run(l, c.sql(), c.binds(), None).await?;
+        let out = run(l, c.sql(), c.binds(), None, None).await?;
         let upsert = out.upsert;
         // SAFETY: as above.
         let last_id = unsafe { ffi::sqlite3_last_insert_rowid(l.db()) };
@@ -383,11 +426,30 @@ pub(crate) async fn fetch_all(
     let started = echo.start();
     let result = async {
         let l = conn.for_statement().await?;
-        Ok(run(l, c.sql(), c.binds(), None).await?.rows())
+        Ok(run(l, c.sql(), c.binds(), None, None).await?.rows())
     }
     .await;
     conn.check_transaction(result.as_ref().err());
     echo.done(c, started, result.as_ref().map(|r| r.len() as u64));
+    result
+}
+
+/// `fetch_each` on the fast path: each row handed to `visit` as it is stepped, from a
+/// one-row buffer (no result held whole); the number of rows.
+pub(crate) async fn fetch_each(
+    conn: &mut SqliteConn,
+    c: &Compiled,
+    echo: &Events,
+    visit: &mut Visitor<'_>,
+) -> Result<u64> {
+    let started = echo.start();
+    let result = async {
+        let l = conn.for_statement().await?;
+        Ok(run(l, c.sql(), c.binds(), None, Some(visit)).await?.visited)
+    }
+    .await;
+    conn.check_transaction(result.as_ref().err());
+    echo.done(c, started, result.as_ref().map(|n| *n));
     result
 }
 
@@ -400,7 +462,7 @@ pub(crate) async fn fetch_optional(
     let started = echo.start();
     let result = async {
         let l = conn.for_statement().await?;
-        Ok(run(l, c.sql(), c.binds(), Some(1)).await?.first_row())
+        Ok(run(l, c.sql(), c.binds(), Some(1), None).await?.first_row())
     }
     .await;
     conn.check_transaction(result.as_ref().err());
@@ -415,7 +477,7 @@ pub(crate) async fn execute_script(conn: &mut SqliteConn, sql: &str, echo: &Even
     let result = async {
         let l = conn.for_statement().await?;
         let mut out = Outcome::default();
-        run_script(l, sql, &[], &mut out).await?;
+        run_script(l, sql, &[], &mut out, None).await?;
         Ok(out.changes)
     }
     .await;
@@ -482,7 +544,7 @@ fn stream_rows<'a>(
             // Several statements, or a PRAGMA that needs the busy timeout exposed: run
             // whole, then yield the rows.
             _ => {
-                for row in run(l, sql, c.binds(), None).await?.rows() {
+                for row in run(l, sql, c.binds(), None, None).await?.rows() {
                     yield row;
                 }
                 return;

@@ -108,6 +108,29 @@ impl Batch {
         }
     }
 
+    /// A batch of no columns and no rows (what a moved-out batch leaves).
+    pub(crate) fn empty() -> Batch {
+        Batch {
+            columns: Arc::new(Columns {
+                names: Box::default(),
+                types: Box::default(),
+            }),
+            cells: Vec::new(),
+            bytes: Vec::new(),
+        }
+    }
+
+    /// The columns of its rows.
+    pub(crate) fn columns(&self) -> &Arc<Columns> {
+        &self.columns
+    }
+
+    /// Forgets every row, keeping the buffers' capacity.
+    pub(crate) fn clear(&mut self) {
+        self.cells.clear();
+        self.bytes.clear();
+    }
+
     /// The number of columns of each row.
     pub(crate) fn width(&self) -> usize {
         self.columns.len()
@@ -197,6 +220,11 @@ pub(crate) struct FastRow {
 }
 
 impl FastRow {
+    /// The first row of `batch`.
+    pub(crate) fn first(batch: Arc<Batch>) -> FastRow {
+        FastRow { batch, start: 0 }
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.batch.columns.len()
     }
