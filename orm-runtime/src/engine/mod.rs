@@ -291,25 +291,36 @@ macro_rules! executor_methods {
             &mut self,
             stmt: impl $crate::sql::Executable,
         ) -> $crate::error::Result<Vec<T>> {
+            let mut out = Vec::new();
+            self.fetch_each(stmt, &mut |row| {
+                out.push(T::from_row(row)?);
+                Ok(())
+            })
+            .await?;
+            Ok(out)
+        }
+
+        /// Runs a query and hands each row to `visit` as it is read (on SQLite's fast
+        /// path from a buffer of one row: nothing of the result is held); the number of
+        /// rows. An error of `visit` ends the call.
+        pub(crate) async fn fetch_each(
+            &mut self,
+            stmt: impl $crate::sql::Executable,
+            visit: &mut $crate::engine::exec::Visitor<'_>,
+        ) -> $crate::error::Result<u64> {
             let echo = self.echo();
             match stmt.plan_for(self.server())? {
                 $crate::sql::ExecPlan::Single(c) => {
-                    let mut out = Vec::new();
                     let (raw, flight) = self.raw().await?;
-                    let mut decode = |row: &$crate::row::Row| {
-                        out.push(T::from_row(row)?);
-                        Ok(())
-                    };
-                    flight.land(raw.fetch_each(&c, &echo, &mut decode).await)?;
-                    Ok(out)
+                    flight.land(raw.fetch_each(&c, &echo, visit).await)
                 }
-                plan => self
-                    .run_plan(plan)
-                    .await?
-                    .rows()
-                    .iter()
-                    .map(T::from_row)
-                    .collect(),
+                plan => {
+                    let rows = self.run_plan(plan).await?.into_rows();
+                    for row in &rows {
+                        visit(row)?;
+                    }
+                    Ok(rows.len() as u64)
+                }
             }
         }
 

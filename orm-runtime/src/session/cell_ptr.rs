@@ -113,8 +113,15 @@ pub(crate) struct ChunkAlloc<C> {
     chunk: Option<(NonNull<ChunkHead>, usize, usize, NonNull<C>)>,
     /// Cells still expected (sizes the next chunk).
     expected: usize,
+    /// The number of cells is not known: chunks double from 1 up to [`CHUNK`].
+    grow: bool,
     _p: PhantomData<fn() -> C>,
 }
+
+// SAFETY: the allocator holds unused slots of a chunk, written only through it, and
+// the chunk's count of live slots, which is atomic; the cells it makes are sent with
+// it only if they may be.
+unsafe impl<C: Send> Send for ChunkAlloc<C> {}
 
 impl<C: AnyCell + Counted> ChunkAlloc<C> {
     /// An allocator for about `expected` cells (more are allowed).
@@ -122,6 +129,18 @@ impl<C: AnyCell + Counted> ChunkAlloc<C> {
         ChunkAlloc {
             chunk: None,
             expected: expected.max(1),
+            grow: false,
+            _p: PhantomData,
+        }
+    }
+
+    /// An allocator for an unknown number of cells: a chunk of 1, then 2, 4, ... up to
+    /// [`CHUNK`], so that a load of one object does not hold a chunk of many.
+    pub(crate) fn growing() -> ChunkAlloc<C> {
+        ChunkAlloc {
+            chunk: None,
+            expected: 1,
+            grow: true,
             _p: PhantomData,
         }
     }
@@ -158,6 +177,10 @@ impl<C: AnyCell + Counted> ChunkAlloc<C> {
                 };
                 // SAFETY: the cells start at `offset` inside the allocation.
                 let first = unsafe { NonNull::new_unchecked(raw.add(offset).cast::<C>()) };
+                if self.grow {
+                    // Once this chunk's `cap` slots are taken, the next is twice as big.
+                    self.expected = cap + (cap * 2).min(CHUNK);
+                }
                 (head, 0, cap, first)
             }
         };

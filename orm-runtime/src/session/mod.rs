@@ -432,12 +432,7 @@ impl Session {
     }
 
     pub(crate) fn store<M: Model>(&mut self) -> &mut Store<M> {
-        self.stores
-            .entry(TypeId::of::<M>())
-            .or_insert_with(|| Box::new(Store::<M>::default()))
-            .as_any_mut()
-            .downcast_mut::<Store<M>>()
-            .unwrap_or_else(|| unreachable!("the store of a type id is that type's store"))
+        store_in::<M>(&mut self.stores)
     }
 
     /// Marks a persistent object for deletion at the next flush (a pending one is simply
@@ -1163,10 +1158,7 @@ impl Session {
         mode: LoadMode,
         counted: bool,
     ) -> Result<Vec<Handle>> {
-        if M::HOOKS
-            || self.listeners.has_mapper(TypeId::of::<M>())
-            || !self.listeners.state.is_empty()
-        {
+        if self.listens_to_loads::<M>() {
             return rows
                 .map(|row| {
                     let obj = self.load_row::<M>(row, offset, mode)?;
@@ -1175,53 +1167,51 @@ impl Session {
                 .collect();
         }
         let registry = Arc::clone(&self.registry);
-        // A loaded object links to no other yet: the registry learns of it when it does.
-        let deferrable = M::columns().iter().any(|c| c.deferrable);
-        let store = self.store::<M>();
-        store.map.reserve(count);
-        let mut out = Vec::with_capacity(count);
-        let mut cells = cell_ptr::ChunkAlloc::new(count);
-        // While every row is a new object (a fresh session, a first load), each row is
-        // decoded once and its key taken from the object; after the first row whose
-        // object is already mapped, the key is read first, and a hit decodes nothing
-        // else.
-        let mut decode_first = store.map.is_empty();
-        let each = || -> Result<()> {
-            for row in rows {
-                let (key, decoded) = if decode_first {
-                    let value = M::from_row_skip(row, offset, mode.skip)?;
-                    (value.primary_key(), Some(value))
-                } else {
-                    (M::key_from_row_skip(row, offset, mode.skip)?, None)
-                };
-                match store.map.entry(key) {
-                    std::collections::hash_map::Entry::Occupied(e) => {
-                        decode_first = false;
-                        let existing = e.get().downcast::<M>().unwrap_or_else(|| {
-                            unreachable!("the store of a model holds that model's objects")
-                        });
-                        refill_if_stale(existing, row, offset, mode, deferrable)?;
-                        out.push(if counted {
-                            existing.h.counted()
-                        } else {
-                            existing.h.uncounted()
-                        });
-                    }
-                    std::collections::hash_map::Entry::Vacant(e) => {
-                        let value = match decoded {
-                            Some(value) => value,
-                            None => M::from_row_skip(row, offset, mode.skip)?,
-                        };
-                        let meta = vtable::persistent_meta(&registry, M::identity_key(e.key()));
-                        let h = Obj::new_from(&registry, value, meta, &mut cells, counted);
-                        e.insert(h.uncounted());
-                        out.push(h);
-                    }
-                }
-            }
-            Ok(())
-        };
-        each().map(|()| out)
+        let mut loader = RowLoader::new(
+            self.store::<M>(),
+            &registry,
+            Some(count),
+            offset,
+            mode,
+            counted,
+        );
+        for row in rows {
+            loader.push(row)?;
+        }
+        Ok(loader.out)
+    }
+
+    /// Runs `stmt` on the session's transaction and turns its rows into the
+    /// identity-mapped objects of `M` (columns from `offset`) as they are read, without
+    /// holding the result: what `fetch_all` then [`load_rows`](Session::load_rows) does.
+    /// With load or state listeners (which need the whole session per object) the rows
+    /// are collected first.
+    pub(crate) async fn fetch_objects<M: Model>(
+        &mut self,
+        stmt: impl crate::sql::Executable,
+        offset: usize,
+        mode: LoadMode,
+        counted: bool,
+    ) -> Result<Vec<Handle>> {
+        if self.listens_to_loads::<M>() {
+            let rows = self.tx().await?.fetch_all(stmt).await?;
+            return self.load_rows_of::<M>(rows.iter(), rows.len(), offset, mode, counted);
+        }
+        self.tx().await?;
+        let store = store_in::<M>(&mut self.stores);
+        let mut loader = RowLoader::new(store, &self.registry, None, offset, mode, counted);
+        let tx = self
+            .tx
+            .as_mut()
+            .unwrap_or_else(|| unreachable!("just begun"));
+        tx.fetch_each(stmt, &mut |row| loader.push(row)).await?;
+        Ok(loader.out)
+    }
+
+    /// True when loading an object of `M` must call back into the session: a model hook,
+    /// a mapper listener for `M` or a state listener.
+    fn listens_to_loads<M: Model>(&self) -> bool {
+        M::HOOKS || self.listeners.has_mapper(TypeId::of::<M>()) || !self.listeners.state.is_empty()
     }
 
     /// Turns a row into the identity-mapped object of `M` (reading its columns from
@@ -1260,6 +1250,104 @@ impl Session {
         }
         self.run_mapper(&obj.h, MapperEvent::Load)?;
         Ok(obj)
+    }
+}
+
+/// The identity map of `M` among `stores` (made empty on first use).
+fn store_in<M: Model>(
+    stores: &mut HashMap<TypeId, Box<dyn AnyStore>, identity::FastHash>,
+) -> &mut Store<M> {
+    stores
+        .entry(TypeId::of::<M>())
+        .or_insert_with(|| Box::new(Store::<M>::default()))
+        .as_any_mut()
+        .downcast_mut::<Store<M>>()
+        .unwrap_or_else(|| unreachable!("the store of a type id is that type's store"))
+}
+
+/// Turns rows into the identity-mapped objects of `M`, one at a time, for a load that
+/// no listener watches: the object already mapped for a row's key, refilled if stale,
+/// or a new persistent one (its cell from a chunk shared with the load's other objects).
+/// A loaded object links to no other yet: the registry learns of it when it does.
+struct RowLoader<'s, M: Model> {
+    store: &'s mut Store<M>,
+    registry: &'s Arc<Registry>,
+    cells: cell_ptr::ChunkAlloc<object::ObjCell<M>>,
+    offset: usize,
+    mode: LoadMode,
+    counted: bool,
+    deferrable: bool,
+    /// While every row is a new object (a fresh session, a first load), each row is
+    /// decoded once and its key taken from the object; after the first row whose
+    /// object is already mapped, the key is read first, and a hit decodes nothing else.
+    decode_first: bool,
+    /// The objects, a handle per row, counted or not as asked.
+    out: Vec<Handle>,
+}
+
+impl<'s, M: Model> RowLoader<'s, M> {
+    /// A loader for `count` rows, or for as many as come (`None`).
+    fn new(
+        store: &'s mut Store<M>,
+        registry: &'s Arc<Registry>,
+        count: Option<usize>,
+        offset: usize,
+        mode: LoadMode,
+        counted: bool,
+    ) -> Self {
+        let cells = match count {
+            Some(n) => {
+                store.map.reserve(n);
+                cell_ptr::ChunkAlloc::new(n)
+            }
+            None => cell_ptr::ChunkAlloc::growing(),
+        };
+        RowLoader {
+            decode_first: store.map.is_empty(),
+            store,
+            registry,
+            cells,
+            offset,
+            mode,
+            counted,
+            deferrable: M::columns().iter().any(|c| c.deferrable),
+            out: Vec::with_capacity(count.unwrap_or(0)),
+        }
+    }
+
+    fn push(&mut self, row: &Row) -> Result<()> {
+        let (offset, mode) = (self.offset, self.mode);
+        let (key, decoded) = if self.decode_first {
+            let value = M::from_row_skip(row, offset, mode.skip)?;
+            (value.primary_key(), Some(value))
+        } else {
+            (M::key_from_row_skip(row, offset, mode.skip)?, None)
+        };
+        match self.store.map.entry(key) {
+            std::collections::hash_map::Entry::Occupied(e) => {
+                self.decode_first = false;
+                let existing = e.get().downcast::<M>().unwrap_or_else(|| {
+                    unreachable!("the store of a model holds that model's objects")
+                });
+                refill_if_stale(existing, row, offset, mode, self.deferrable)?;
+                self.out.push(if self.counted {
+                    existing.h.counted()
+                } else {
+                    existing.h.uncounted()
+                });
+            }
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let value = match decoded {
+                    Some(value) => value,
+                    None => M::from_row_skip(row, offset, mode.skip)?,
+                };
+                let meta = vtable::persistent_meta(self.registry, M::identity_key(e.key()));
+                let h = Obj::new_from(self.registry, value, meta, &mut self.cells, self.counted);
+                e.insert(h.uncounted());
+                self.out.push(h);
+            }
+        }
+        Ok(())
     }
 }
 

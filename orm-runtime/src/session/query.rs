@@ -233,9 +233,11 @@ impl<'s, M: Model> Query<'s, M> {
             plan.statement(M::vtable(), stmt, skip)?
         };
         session.autoflush().await?;
-        let rows = session.tx().await?.fetch_all(&stmt).await?;
-        let all = session.load_rows::<M>(&rows, 0, mode.with_skip(skip))?;
         let out = if plan.is_empty() {
+            let handles = session
+                .fetch_objects::<M>(&stmt, 0, mode.with_skip(skip), true)
+                .await?;
+            let all = crate::session::object::objs_from_handles(handles);
             if !paths.is_empty() && !all.is_empty() {
                 let roots: Vec<_> = all.iter().map(|o| o.h.uncounted()).collect();
                 crate::session::selectin::load_paths(session, &roots, &paths, mode, base.as_ref())
@@ -243,6 +245,8 @@ impl<'s, M: Model> Query<'s, M> {
             }
             all
         } else {
+            let rows = session.tx().await?.fetch_all(&stmt).await?;
+            let all = session.load_rows::<M>(&rows, 0, mode.with_skip(skip))?;
             let roots: Vec<_> = all.iter().map(|o| o.h.uncounted()).collect();
             plan.load(session, &rows, &roots, mode, base.as_ref())
                 .await?;

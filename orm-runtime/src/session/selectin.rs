@@ -484,8 +484,7 @@ async fn many_to_one(
         let stmt = select(model_items_skip(target, skip))
             .from((target.table)())
             .filter(in_keys(s, cols, chunk));
-        let rows = s.tx().await?.fetch_all(&stmt).await?;
-        let handles = (target.decode_rows)(s, &rows, LoadMode::default().with_skip(skip))?;
+        let handles = (target.fetch_handles)(s, stmt, LoadMode::default().with_skip(skip)).await?;
         for h in handles {
             groups.insert((target.join_key)(&h, &join.remote), vec![h]);
         }
@@ -512,8 +511,7 @@ async fn one_to_many(
             .from((target.table)())
             .filter(in_keys(s, cols, chunk));
         let stmt = order_related(stmt, target, order_by);
-        let rows = s.tx().await?.fetch_all(&stmt).await?;
-        let handles = (target.decode_rows)(s, &rows, LoadMode::default().with_skip(skip))?;
+        let handles = (target.fetch_handles)(s, stmt, LoadMode::default().with_skip(skip)).await?;
         groups.reserve(chunk.len());
         for h in handles {
             groups

@@ -65,6 +65,9 @@ pub struct ModelVTable {
     /// True when a guard holds the object and does not let go within a short wait.
     pub(crate) is_locked: fn(&Handle) -> bool,
     pub(crate) decode_rows: fn(&mut Session, &[Row], LoadMode) -> Result<Vec<Handle>>,
+    /// Runs a SELECT of the model's columns on the session's transaction and loads its
+    /// rows as they are read, as uncounted handles (see `Session::fetch_objects`).
+    pub(crate) fetch_handles: FetchHandles,
     /// The objects of the columns from an offset of outer-joined rows (`None`: no row
     /// joined).
     pub(crate) decode_rows_at: DecodeRowsAt,
@@ -97,6 +100,7 @@ impl ModelVTable {
             run_mapper: crate::session::events::run_mapper::<M>,
             hooks: <M as crate::session::events::ModelEvents>::HOOKS,
             decode_rows: decode_rows::<M>,
+            fetch_handles: fetch_handles::<M>,
             decode_rows_at: decode_rows_at::<M>,
         }
     }
@@ -227,6 +231,22 @@ fn new_store<M: Model>() -> Box<dyn AnyStore> {
 
 fn decode_rows<M: Model>(s: &mut Session, rows: &[Row], mode: LoadMode) -> Result<Vec<Handle>> {
     s.load_handles::<M>(rows, mode)
+}
+
+/// The type of [`ModelVTable::fetch_handles`].
+pub(crate) type FetchHandles =
+    for<'s> fn(
+        &'s mut Session,
+        crate::sql::SelectStatement,
+        LoadMode,
+    ) -> futures_core::future::BoxFuture<'s, Result<Vec<Handle>>>;
+
+fn fetch_handles<M: Model>(
+    s: &mut Session,
+    stmt: crate::sql::SelectStatement,
+    mode: LoadMode,
+) -> futures_core::future::BoxFuture<'_, Result<Vec<Handle>>> {
+    Box::pin(async move { s.fetch_objects::<M>(stmt, 0, mode, false).await })
 }
 
 fn decode_rows_at<M: Model>(
