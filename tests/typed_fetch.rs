@@ -3,7 +3,8 @@
 //! transaction; the same answers as `fetch_all` + `Row::decode`, one statement event
 //! with the row count, a row that does not decode ends the call with an error naming
 //! its column and leaves the connection usable, and a cancelled call leaves the pool
-//! usable.
+//! usable. The Session loads objects the same way (as rows are read): a row that does
+//! not decode there fails the query, naming the column, and the session goes on.
 
 use std::time::Duration;
 
@@ -12,13 +13,23 @@ use orm::text;
 
 use crate::backend_tests;
 use crate::session::{Post, User, setup};
-use crate::support::TestDb;
+use crate::support::{TestDb, ddl};
 
 backend_tests!(
     typed_fetches_decode_what_fetch_all_decodes,
     a_row_that_does_not_decode_ends_the_call_and_the_connection_goes_on,
-    a_cancelled_typed_fetch_leaves_the_engine_usable
+    a_cancelled_typed_fetch_leaves_the_engine_usable,
+    a_session_query_with_a_row_that_does_not_decode_fails_and_the_session_goes_on
 );
+
+/// A model whose `label` is required, over a table that lets it be NULL.
+#[derive(Model, Debug, Clone)]
+#[orm(table = "loose_labels")]
+pub struct Labeled {
+    #[orm(primary_key)]
+    pub id: i64,
+    pub label: String,
+}
 
 /// Users `u0000`.. with `n` posts each, some with an email and some without.
 async fn seed(engine: &Engine, users: usize, posts: usize) {
@@ -187,5 +198,69 @@ async fn a_cancelled_typed_fetch_leaves_the_engine_usable(db: &TestDb) {
         .await
         .unwrap();
     assert_eq!(n.0, 2000);
+    engine.close().await;
+}
+
+async fn a_session_query_with_a_row_that_does_not_decode_fails_and_the_session_goes_on(
+    db: &TestDb,
+) {
+    let engine = db.engine().await;
+    engine
+        .execute_script(&ddl(
+            db,
+            "CREATE TABLE loose_labels (id INTEGER PRIMARY KEY, label TEXT)",
+            "CREATE TABLE loose_labels (id BIGINT PRIMARY KEY, label TEXT)",
+            "CREATE TABLE loose_labels (id BIGINT PRIMARY KEY, label TEXT)",
+        ))
+        .await
+        .unwrap();
+    // 300 rows, the 200th without a label.
+    let values: Vec<String> = (1..=300)
+        .map(|i| match i {
+            200 => format!("({i}, NULL)"),
+            _ => format!("({i}, 'l{i}')"),
+        })
+        .collect();
+    engine
+        .execute_script(&format!(
+            "INSERT INTO loose_labels (id, label) VALUES {}",
+            values.join(", ")
+        ))
+        .await
+        .unwrap();
+
+    let mut session = Session::new(&engine);
+    let first = session.get::<Labeled>(1i64).await.unwrap().unwrap();
+    let err = session
+        .query::<Labeled>()
+        .order_by(Labeled::id.asc())
+        .all()
+        .await
+        .unwrap_err();
+    let message = err.to_string();
+    assert!(message.contains("label"), "{message}");
+    // The session goes on in the same transaction: the rows that decode load, the
+    // object loaded before is the same handle.
+    let good = session
+        .query::<Labeled>()
+        .filter(Labeled::label.is_not_null())
+        .order_by(Labeled::id.asc())
+        .all()
+        .await
+        .unwrap();
+    assert_eq!(good.len(), 299);
+    assert!(Obj::ptr_eq(&good[0], &first));
+    assert_eq!(good[298].read().unwrap().label, "l300");
+    first.write().unwrap().label = "changed".into();
+    session.commit().await.unwrap();
+    let (label,): (String,) = engine
+        .fetch_one_as(text("SELECT label FROM loose_labels WHERE id = 1"))
+        .await
+        .unwrap();
+    assert_eq!(label, "changed");
+    engine
+        .execute_script("DROP TABLE loose_labels")
+        .await
+        .unwrap();
     engine.close().await;
 }
