@@ -19,6 +19,7 @@ backend_tests!(
     contains_eager_reads_a_many_to_one_from_an_alias,
     subqueryload_reruns_the_query_as_a_subquery_and_gives_the_selectin_graph,
     a_locking_query_loads_joined_relationships_with_a_second_select,
+    a_load_listener_sees_each_joined_object_once_and_the_graph_is_the_same,
 );
 
 /// `u{i}` has `i % 4` posts `p{i}.{j}`; one post has no author. Post `p{i}.{j}` has tag
@@ -419,4 +420,36 @@ async fn a_locking_query_loads_joined_relationships_with_a_second_select(db: &Te
             .all(|p| p.read().unwrap().author.get().unwrap().is_some())
     );
     session.commit().await.unwrap();
+}
+
+/// Joined rows are loaded as they are read, unless a model of the query has load
+/// hooks or listeners (which need the whole session per object): then they are
+/// collected first. Both give the same graph; each object's `load` fires once.
+async fn a_load_listener_sees_each_joined_object_once_and_the_graph_is_the_same(db: &TestDb) {
+    let (engine, log) = blog(db, 12).await;
+    let graph = |users: &[Obj<User>]| -> Vec<(String, Vec<String>)> {
+        users
+            .iter()
+            .map(|u| (u.read().unwrap().name.clone(), titles(u)))
+            .collect()
+    };
+    let mut plain = Session::new(&engine);
+    let expected = graph(&users_by_name(&mut plain, joinedload(User::posts)).await);
+    drop(plain);
+    log.take();
+
+    let mut session = Session::new(&engine);
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = std::sync::Arc::clone(&seen);
+    session
+        .on_model::<Post>()
+        .load(move |p| sink.lock().unwrap().push(p.title.clone()));
+    let users = users_by_name(&mut session, joinedload(User::posts)).await;
+    assert_eq!(log.take().len(), 1);
+    assert_eq!(graph(&users), expected);
+    let mut loaded = seen.lock().unwrap().clone();
+    loaded.sort();
+    let mut want: Vec<String> = expected.iter().flat_map(|(_, t)| t.clone()).collect();
+    want.sort();
+    assert_eq!(loaded, want, "each post's load once");
 }

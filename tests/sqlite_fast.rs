@@ -165,7 +165,7 @@ mod sqlite {
                 "fast={fast}: B waited {:?}",
                 started.elapsed()
             );
-            // A wait that is cancelled runs nothing.
+            // A wait that is cancelled runs nothing (on the fast path; see below).
             let mut a = engine.begin().await.unwrap();
             a.execute(text("INSERT INTO busy_t VALUES (3)"))
                 .await
@@ -187,7 +187,14 @@ mod sqlite {
                 .iter()
                 .map(|r| r.get(0).unwrap())
                 .collect();
-            assert_eq!(xs, [1, 2, 3], "fast={fast}");
+            if fast {
+                assert_eq!(xs, [1, 2, 3]);
+            } else {
+                // sqlx's worker thread runs a statement it was handed to its end: the
+                // cancelled INSERT may still run once A lets go of the lock (or fail on
+                // the busy timeout), whatever its caller does. Either way the rest holds.
+                assert!(xs == [1, 2, 3] || xs == [1, 2, 3, 4], "{xs:?}");
+            }
             engine.close().await;
         }
         db.cleanup().await;

@@ -339,26 +339,88 @@ impl Plan {
         Ok(stmt)
     }
 
-    /// Fills the joined relationships from `rows` (whose first columns gave `roots`, one
-    /// handle per row), then runs the rest of every path.
-    pub(crate) async fn load(
+    /// True when loading an object of the queried model `root` or of a joined one
+    /// must call back into the session (hooks or listeners): then the rows are
+    /// collected and decoded with [`decode`](Plan::decode), not as they are read.
+    pub(crate) fn listened(&self, s: &Session, root: &'static ModelVTable) -> bool {
+        std::iter::once(root)
+            .chain(self.nodes.iter().map(|n| n.target))
+            .any(|vt| s.listens_to_loads_of(vt))
+    }
+
+    /// Runs `stmt` (made by [`statement`](Plan::statement)) and loads the objects of
+    /// its rows as they are read: the queried model's object of each row (counted, its
+    /// columns first, read with `root_mode`), and per node the object of each row
+    /// (`None`: nothing joined there). A model met twice (a self-reference) has one
+    /// loader.
+    pub(crate) async fn fetch(
+        &self,
+        s: &mut Session,
+        root: &'static ModelVTable,
+        stmt: &crate::sql::SelectStatement,
+        root_mode: LoadMode,
+        mode: LoadMode,
+    ) -> Result<(Vec<Handle>, Vec<Vec<Option<Handle>>>)> {
+        let (tx, stores, registry) = s.tx_and_stores().await?;
+        let mut models = vec![(root.type_id)()];
+        let mut loaders = vec![(root.row_loader)(stores, registry)];
+        let mut which = Vec::with_capacity(self.nodes.len());
+        for node in &self.nodes {
+            let id = (node.target.type_id)();
+            let i = match models.iter().position(|m| *m == id) {
+                Some(i) => i,
+                None => {
+                    models.push(id);
+                    loaders.push((node.target.row_loader)(stores, registry));
+                    models.len() - 1
+                }
+            };
+            which.push(i);
+        }
+        let mut roots = Vec::new();
+        let mut per_row: Vec<Vec<Option<Handle>>> = self.nodes.iter().map(|_| Vec::new()).collect();
+        tx.fetch_each(stmt, &mut |row| {
+            let root = loaders[0]
+                .load_at(stores, row, 0, root_mode, true, false)?
+                .unwrap_or_else(|| unreachable!("a load that is not optional gives an object"));
+            roots.push(root);
+            for (n, node) in self.nodes.iter().enumerate() {
+                let mode = mode.with_skip(node.skip);
+                let h = loaders[which[n]].load_at(stores, row, node.offset, mode, false, true)?;
+                per_row[n].push(h);
+            }
+            Ok(())
+        })
+        .await?;
+        Ok((roots, per_row))
+    }
+
+    /// Per node, the object of each of `rows` (`None`: nothing joined there), loaded as
+    /// [`Session::load_row`] does (hooks and listeners run).
+    pub(crate) fn decode(
         &self,
         s: &mut Session,
         rows: &[crate::row::Row],
+        mode: LoadMode,
+    ) -> Result<Vec<Vec<Option<Handle>>>> {
+        self.nodes
+            .iter()
+            .map(|node| {
+                (node.target.decode_rows_at)(s, rows, node.offset, mode.with_skip(node.skip))
+            })
+            .collect()
+    }
+
+    /// Fills the joined relationships from the objects of each row (`per_row`, per
+    /// node; `roots`, the queried model's), then runs the rest of every path.
+    pub(crate) async fn load(
+        &self,
+        s: &mut Session,
+        per_row: Vec<Vec<Option<Handle>>>,
         roots: &[Handle],
         mode: LoadMode,
         base: Option<&crate::sql::SelectStatement>,
     ) -> Result<()> {
-        // Per node, the object of each row (None: nothing joined in that row).
-        let mut per_row: Vec<Vec<Option<Handle>>> = Vec::with_capacity(self.nodes.len());
-        for node in &self.nodes {
-            per_row.push((node.target.decode_rows_at)(
-                s,
-                rows,
-                node.offset,
-                mode.with_skip(node.skip),
-            )?);
-        }
         let mut reached: Vec<Vec<Handle>> = Vec::with_capacity(self.nodes.len());
         for (n, node) in self.nodes.iter().enumerate() {
             // Parents in row order, each with its children in row order, once each.

@@ -93,7 +93,7 @@ pub struct Session {
     engine: Engine,
     registry: Arc<Registry>,
     tx: Option<Transaction>,
-    stores: HashMap<TypeId, Box<dyn AnyStore>, identity::FastHash>,
+    stores: Stores,
     /// Pending objects, in the order they were added.
     new: Vec<Handle>,
     /// Persistent objects marked for deletion, in order.
@@ -1167,18 +1167,14 @@ impl Session {
                 .collect();
         }
         let registry = Arc::clone(&self.registry);
-        let mut loader = RowLoader::new(
-            self.store::<M>(),
-            &registry,
-            Some(count),
-            offset,
-            mode,
-            counted,
-        );
+        let store = self.store::<M>();
+        store.map.reserve(count);
+        let mut loader = RowLoader::new(store, &registry, Some(count));
+        let mut out = Vec::with_capacity(count);
         for row in rows {
-            loader.push(row)?;
+            out.push(loader.push(store, row, offset, mode, counted)?);
         }
-        Ok(loader.out)
+        Ok(out)
     }
 
     /// Runs `stmt` on the session's transaction and turns its rows into the
@@ -1197,21 +1193,40 @@ impl Session {
             let rows = self.tx().await?.fetch_all(stmt).await?;
             return self.load_rows_of::<M>(rows.iter(), rows.len(), offset, mode, counted);
         }
-        self.tx().await?;
-        let store = store_in::<M>(&mut self.stores);
-        let mut loader = RowLoader::new(store, &self.registry, None, offset, mode, counted);
-        let tx = self
-            .tx
-            .as_mut()
-            .unwrap_or_else(|| unreachable!("just begun"));
-        tx.fetch_each(stmt, &mut |row| loader.push(row)).await?;
-        Ok(loader.out)
+        let (tx, stores, registry) = self.tx_and_stores().await?;
+        let store = store_in::<M>(stores);
+        let mut loader = RowLoader::new(store, registry, None);
+        let mut out = Vec::new();
+        tx.fetch_each(stmt, &mut |row| {
+            out.push(loader.push(store, row, offset, mode, counted)?);
+            Ok(())
+        })
+        .await?;
+        Ok(out)
     }
 
     /// True when loading an object of `M` must call back into the session: a model hook,
     /// a mapper listener for `M` or a state listener.
     fn listens_to_loads<M: Model>(&self) -> bool {
-        M::HOOKS || self.listeners.has_mapper(TypeId::of::<M>()) || !self.listeners.state.is_empty()
+        self.listens_to_loads_of(M::vtable())
+    }
+
+    /// [`listens_to_loads`](Session::listens_to_loads) of a model known by its vtable.
+    pub(crate) fn listens_to_loads_of(&self, vt: &vtable::ModelVTable) -> bool {
+        vt.hooks || self.listeners.has_mapper((vt.type_id)()) || !self.listeners.state.is_empty()
+    }
+
+    /// The session's transaction (begun if need be), its identity maps and registry,
+    /// borrowed apart: for loads that fill the maps while the transaction reads rows.
+    pub(crate) async fn tx_and_stores(
+        &mut self,
+    ) -> Result<(&mut Transaction, &mut Stores, &Arc<Registry>)> {
+        self.tx().await?;
+        let tx = self
+            .tx
+            .as_mut()
+            .unwrap_or_else(|| unreachable!("just begun"));
+        Ok((tx, &mut self.stores, &self.registry))
     }
 
     /// Turns a row into the identity-mapped object of `M` (reading its columns from
@@ -1253,10 +1268,11 @@ impl Session {
     }
 }
 
+/// The identity maps of a session, by model.
+pub(crate) type Stores = HashMap<TypeId, Box<dyn AnyStore>, identity::FastHash>;
+
 /// The identity map of `M` among `stores` (made empty on first use).
-fn store_in<M: Model>(
-    stores: &mut HashMap<TypeId, Box<dyn AnyStore>, identity::FastHash>,
-) -> &mut Store<M> {
+fn store_in<M: Model>(stores: &mut Stores) -> &mut Store<M> {
     stores
         .entry(TypeId::of::<M>())
         .or_insert_with(|| Box::new(Store::<M>::default()))
@@ -1269,86 +1285,129 @@ fn store_in<M: Model>(
 /// no listener watches: the object already mapped for a row's key, refilled if stale,
 /// or a new persistent one (its cell from a chunk shared with the load's other objects).
 /// A loaded object links to no other yet: the registry learns of it when it does.
-struct RowLoader<'s, M: Model> {
-    store: &'s mut Store<M>,
-    registry: &'s Arc<Registry>,
+///
+/// The identity map is passed to each call (not held), so that a joined load can keep
+/// one loader per model while the rows of several models are read.
+pub(crate) struct RowLoader<M: Model> {
+    registry: Arc<Registry>,
     cells: cell_ptr::ChunkAlloc<object::ObjCell<M>>,
-    offset: usize,
-    mode: LoadMode,
-    counted: bool,
     deferrable: bool,
     /// While every row is a new object (a fresh session, a first load), each row is
     /// decoded once and its key taken from the object; after the first row whose
     /// object is already mapped, the key is read first, and a hit decodes nothing else.
     decode_first: bool,
-    /// The objects, a handle per row, counted or not as asked.
-    out: Vec<Handle>,
 }
 
-impl<'s, M: Model> RowLoader<'s, M> {
-    /// A loader for `count` rows, or for as many as come (`None`).
-    fn new(
-        store: &'s mut Store<M>,
-        registry: &'s Arc<Registry>,
-        count: Option<usize>,
-        offset: usize,
-        mode: LoadMode,
-        counted: bool,
-    ) -> Self {
-        let cells = match count {
-            Some(n) => {
-                store.map.reserve(n);
-                cell_ptr::ChunkAlloc::new(n)
-            }
-            None => cell_ptr::ChunkAlloc::growing(),
-        };
+impl<M: Model> RowLoader<M> {
+    /// A loader into `store` for `count` rows, or for as many as come (`None`).
+    fn new(store: &Store<M>, registry: &Arc<Registry>, count: Option<usize>) -> Self {
         RowLoader {
-            decode_first: store.map.is_empty(),
-            store,
-            registry,
-            cells,
-            offset,
-            mode,
-            counted,
+            registry: Arc::clone(registry),
+            cells: match count {
+                Some(n) => cell_ptr::ChunkAlloc::new(n),
+                None => cell_ptr::ChunkAlloc::growing(),
+            },
             deferrable: M::columns().iter().any(|c| c.deferrable),
-            out: Vec::with_capacity(count.unwrap_or(0)),
+            decode_first: store.map.is_empty(),
         }
     }
 
-    fn push(&mut self, row: &Row) -> Result<()> {
-        let (offset, mode) = (self.offset, self.mode);
+    /// The object of `row`'s columns of `M` from `offset`, counted or not.
+    fn push(
+        &mut self,
+        store: &mut Store<M>,
+        row: &Row,
+        offset: usize,
+        mode: LoadMode,
+        counted: bool,
+    ) -> Result<Handle> {
         let (key, decoded) = if self.decode_first {
             let value = M::from_row_skip(row, offset, mode.skip)?;
             (value.primary_key(), Some(value))
         } else {
             (M::key_from_row_skip(row, offset, mode.skip)?, None)
         };
-        match self.store.map.entry(key) {
+        Ok(match store.map.entry(key) {
             std::collections::hash_map::Entry::Occupied(e) => {
                 self.decode_first = false;
                 let existing = e.get().downcast::<M>().unwrap_or_else(|| {
                     unreachable!("the store of a model holds that model's objects")
                 });
                 refill_if_stale(existing, row, offset, mode, self.deferrable)?;
-                self.out.push(if self.counted {
+                if counted {
                     existing.h.counted()
                 } else {
                     existing.h.uncounted()
-                });
+                }
             }
             std::collections::hash_map::Entry::Vacant(e) => {
                 let value = match decoded {
                     Some(value) => value,
                     None => M::from_row_skip(row, offset, mode.skip)?,
                 };
-                let meta = vtable::persistent_meta(self.registry, M::identity_key(e.key()));
-                let h = Obj::new_from(self.registry, value, meta, &mut self.cells, self.counted);
+                let meta = vtable::persistent_meta(&self.registry, M::identity_key(e.key()));
+                let h = Obj::new_from(&self.registry, value, meta, &mut self.cells, counted);
                 e.insert(h.uncounted());
-                self.out.push(h);
+                h
             }
-        }
-        Ok(())
+        })
     }
+}
+
+/// A [`RowLoader`] of some model, for loads that read several models from one row.
+pub(crate) trait LoadAt: Send {
+    /// The object of the model's columns of `row` from `offset`, through its identity
+    /// map in `stores`; `None` when `optional` and its key columns are all NULL (an
+    /// outer join that found nothing).
+    fn load_at(
+        &mut self,
+        stores: &mut Stores,
+        row: &Row,
+        offset: usize,
+        mode: LoadMode,
+        counted: bool,
+        optional: bool,
+    ) -> Result<Option<Handle>>;
+}
+
+impl<M: Model> LoadAt for RowLoader<M> {
+    fn load_at(
+        &mut self,
+        stores: &mut Stores,
+        row: &Row,
+        offset: usize,
+        mode: LoadMode,
+        counted: bool,
+        optional: bool,
+    ) -> Result<Option<Handle>> {
+        if optional && !key_present::<M>(row, offset, mode)? {
+            return Ok(None);
+        }
+        self.push(store_in::<M>(stores), row, offset, mode, counted)
+            .map(Some)
+    }
+}
+
+/// A type-erased [`RowLoader`] of `M` into `stores` (see [`vtable::ModelVTable`]).
+pub(crate) fn row_loader<M: Model>(
+    stores: &mut Stores,
+    registry: &Arc<Registry>,
+) -> Box<dyn LoadAt> {
+    Box::new(RowLoader::<M>::new(store_in::<M>(stores), registry, None))
+}
+
+/// True when some key column of `M` (its columns from `offset`) is not NULL in `row`.
+fn key_present<M: Model>(row: &Row, offset: usize, mode: LoadMode) -> Result<bool> {
+    for (i, c) in M::columns().iter().enumerate() {
+        if c.primary_key
+            && !row
+                .value(offset + crate::model::position(i, mode.skip))?
+                .is_null()
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// Overwrites `existing`'s columns with `row`'s when it is expired or the load says

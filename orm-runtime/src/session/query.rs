@@ -245,10 +245,19 @@ impl<'s, M: Model> Query<'s, M> {
             }
             all
         } else {
-            let rows = session.tx().await?.fetch_all(&stmt).await?;
-            let all = session.load_rows::<M>(&rows, 0, mode.with_skip(skip))?;
+            let root_mode = mode.with_skip(skip);
+            let (all, per_row) = if plan.listened(session, M::vtable()) {
+                let rows = session.tx().await?.fetch_all(&stmt).await?;
+                let all = session.load_rows::<M>(&rows, 0, root_mode)?;
+                (all, plan.decode(session, &rows, mode)?)
+            } else {
+                let (roots, per_row) = plan
+                    .fetch(session, M::vtable(), &stmt, root_mode, mode)
+                    .await?;
+                (crate::session::object::objs_from_handles(roots), per_row)
+            };
             let roots: Vec<_> = all.iter().map(|o| o.h.uncounted()).collect();
-            plan.load(session, &rows, &roots, mode, base.as_ref())
+            plan.load(session, per_row, &roots, mode, base.as_ref())
                 .await?;
             // Rows repeat their object for every joined child: each object once, in
             // the order of its first row.

@@ -68,6 +68,12 @@ pub struct ModelVTable {
     /// Runs a SELECT of the model's columns on the session's transaction and loads its
     /// rows as they are read, as uncounted handles (see `Session::fetch_objects`).
     pub(crate) fetch_handles: FetchHandles,
+    /// A loader of the model's objects into a session's identity maps, for loads that
+    /// read several models from one row (joined).
+    pub(crate) row_loader: fn(
+        &mut crate::session::Stores,
+        &std::sync::Arc<crate::session::object::Registry>,
+    ) -> Box<dyn crate::session::LoadAt>,
     /// The objects of the columns from an offset of outer-joined rows (`None`: no row
     /// joined).
     pub(crate) decode_rows_at: DecodeRowsAt,
@@ -101,6 +107,7 @@ impl ModelVTable {
             hooks: <M as crate::session::events::ModelEvents>::HOOKS,
             decode_rows: decode_rows::<M>,
             fetch_handles: fetch_handles::<M>,
+            row_loader: crate::session::row_loader::<M>,
             decode_rows_at: decode_rows_at::<M>,
         }
     }
