@@ -18,7 +18,31 @@ backend_tests!(
     subqueryload_chain_keeps_the_limit_and_offset_of_the_query,
     subqueryload_after_selectin_or_joined_uses_a_subquery_of_the_parents_keys,
     subqueryload_loads_objects_the_chain_does_not_reach_by_their_keys,
+    a_lazy_subquery_default_loads_by_subquery_unless_a_path_names_it,
 );
+
+/// Authors whose books load by `subqueryload` unless a query says otherwise.
+#[derive(Model, Debug, Clone)]
+#[orm(table = "sq_authors")]
+pub struct SqAuthor {
+    #[orm(primary_key)]
+    pub id: i64,
+    pub name: String,
+    #[relationship(back_populates = "author", lazy = "subquery")]
+    pub books: Related<Vec<SqBook>>,
+}
+
+#[derive(Model, Debug, Clone)]
+#[orm(table = "sq_books")]
+pub struct SqBook {
+    #[orm(primary_key)]
+    pub id: i64,
+    #[orm(foreign_key = "sq_authors.id")]
+    pub author_id: Option<i64>,
+    pub title: String,
+    #[relationship(back_populates = "books")]
+    pub author: Related<Option<SqAuthor>>,
+}
 
 /// A level's SELECT in the chained form: a join to a subquery, no list of keys.
 fn assert_chained(sql: &str) {
@@ -440,4 +464,88 @@ async fn subqueryload_loads_objects_the_chain_does_not_reach_by_their_keys(db: &
             "u07 p07.2 t0"
         ]
     );
+}
+
+async fn a_lazy_subquery_default_loads_by_subquery_unless_a_path_names_it(db: &TestDb) {
+    let engine = db.engine().await;
+    MetaData::new()
+        .with::<SqAuthor>()
+        .with::<SqBook>()
+        .create_all(&engine)
+        .await
+        .unwrap();
+    let log = crate::support::Statements::record(&engine);
+    let mut session = Session::new(&engine);
+    for i in 0..5 {
+        let a = session.add(SqAuthor::new(format!("a{i}")));
+        for j in 0..2 {
+            let b = session.add(SqBook::new(format!("a{i}-b{j}")));
+            a.write().unwrap().books.push(&b);
+        }
+    }
+    session.commit().await.unwrap();
+    drop(session);
+    log.take();
+
+    let titles = |a: &Obj<SqAuthor>| -> Vec<String> {
+        a.read()
+            .unwrap()
+            .books
+            .get()
+            .unwrap()
+            .iter()
+            .map(|b| b.read().unwrap().title.clone())
+            .collect()
+    };
+    let mut session = Session::new(&engine);
+    let authors = session
+        .query::<SqAuthor>()
+        .filter(SqAuthor::name.ne("a0"))
+        .order_by(SqAuthor::name.asc())
+        .limit(3)
+        .all()
+        .await
+        .unwrap();
+    let statements = log.take();
+    assert_eq!(statements.len(), 2, "the query, its books: {statements:?}");
+    assert_chained(&statements[1]);
+    let got: Vec<(String, Vec<String>)> = authors
+        .iter()
+        .map(|a| (a.read().unwrap().name.clone(), titles(a)))
+        .collect();
+    let want: Vec<(String, Vec<String>)> = (1..4)
+        .map(|i| {
+            (
+                format!("a{i}"),
+                vec![format!("a{i}-b0"), format!("a{i}-b1")],
+            )
+        })
+        .collect();
+    assert_eq!(got, want);
+    drop(session);
+    log.take();
+
+    // A path naming the relationship wins over its default.
+    let mut session = Session::new(&engine);
+    let authors = session
+        .query::<SqAuthor>()
+        .options(selectinload(SqAuthor::books))
+        .all()
+        .await
+        .unwrap();
+    let statements = log.take();
+    assert_eq!(statements.len(), 2, "{statements:?}");
+    assert!(!statements[1].contains("JOIN (SELECT"), "{}", statements[1]);
+    assert!(authors.iter().all(|a| titles(a).len() == 2));
+    let authors = session
+        .query::<SqAuthor>()
+        .options(noload(SqAuthor::books))
+        .populate_existing()
+        .all()
+        .await
+        .unwrap();
+    assert_eq!(log.take().len(), 1);
+    assert_eq!(authors.len(), 5);
+    drop(session);
+    engine.close().await;
 }

@@ -789,7 +789,8 @@ async fn load_session(engine: &Engine) -> Vec<Obj<SbItem>> {
     items
 }
 
-/// The Core: a SELECT of the model's columns, each row decoded into the model.
+/// The Core: a SELECT of the model's columns, each row decoded into the model as it is
+/// read (`fetch_all_as`).
 async fn load_core(engine: &Engine) -> Vec<SbItem> {
     let stmt = select((
         SbItem::id,
@@ -798,8 +799,7 @@ async fn load_core(engine: &Engine) -> Vec<SbItem> {
         SbItem::karma,
         SbItem::score,
     ));
-    let rows = engine.fetch_all(stmt).await.unwrap();
-    rows.iter().map(|r| r.decode::<SbItem>().unwrap()).collect()
+    engine.fetch_all_as(stmt).await.unwrap()
 }
 
 /// A fresh session loads every author with its articles through `selectinload`.

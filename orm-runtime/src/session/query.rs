@@ -181,12 +181,13 @@ impl<'s, M: Model> Query<'s, M> {
         let skip = crate::loading::skip_mask(M::columns(), M::MODEL_NAME, &columns)?;
         let mut stmt = stmt;
         select_model_columns::<M>(&mut stmt, skip);
-        // Relationship defaults (`#[relationship(lazy = "selectin")]`, `"joined"`) apply
-        // unless a path names the relationship.
+        // Relationship defaults (`#[relationship(lazy = "selectin")]`, `"joined"`,
+        // `"subquery"`) apply unless a path names the relationship.
         let mut paths = paths;
         for info in M::relationships() {
             let strategy = match info.lazy {
-                LoadStrategy::Selectin | LoadStrategy::Subquery => LoadStrategy::Selectin,
+                LoadStrategy::Selectin => LoadStrategy::Selectin,
+                LoadStrategy::Subquery => LoadStrategy::Subquery,
                 LoadStrategy::Joined => LoadStrategy::Joined,
                 _ => continue,
             };
