@@ -19,7 +19,52 @@ backend_tests!(
     subqueryload_after_selectin_or_joined_uses_a_subquery_of_the_parents_keys,
     subqueryload_loads_objects_the_chain_does_not_reach_by_their_keys,
     a_lazy_subquery_default_loads_by_subquery_unless_a_path_names_it,
+    defaults_apply_to_objects_a_relationship_brought_at_every_level,
 );
+
+/// A shelf (no default) of books whose notes load by default; a note's replies load by
+/// default too (self-referential: level by level down to the leaves).
+#[derive(Model, Debug, Clone)]
+#[orm(table = "df_shelves")]
+pub struct DfShelf {
+    #[orm(primary_key)]
+    pub id: i64,
+    pub name: String,
+    #[relationship(back_populates = "shelf")]
+    pub books: Related<Vec<DfBook>>,
+}
+
+#[derive(Model, Debug, Clone)]
+#[orm(table = "df_books")]
+pub struct DfBook {
+    #[orm(primary_key)]
+    pub id: i64,
+    #[orm(foreign_key = "df_shelves.id")]
+    pub shelf_id: Option<i64>,
+    pub title: String,
+    #[relationship(back_populates = "books")]
+    pub shelf: Related<Option<DfShelf>>,
+    #[relationship(back_populates = "book", lazy = "selectin")]
+    pub notes: Related<Vec<DfNote>>,
+}
+
+#[derive(Model, Debug, Clone)]
+#[orm(table = "df_notes")]
+pub struct DfNote {
+    #[orm(primary_key)]
+    pub id: i64,
+    #[orm(foreign_key = "df_books.id")]
+    pub book_id: Option<i64>,
+    #[orm(foreign_key = "df_notes.id")]
+    pub parent_id: Option<i64>,
+    pub text: String,
+    #[relationship(back_populates = "notes")]
+    pub book: Related<Option<DfBook>>,
+    #[relationship(back_populates = "replies", remote_side = "id")]
+    pub parent: Related<Option<DfNote>>,
+    #[relationship(back_populates = "parent", lazy = "selectin")]
+    pub replies: Related<Vec<DfNote>>,
+}
 
 /// Authors whose books load by `subqueryload` unless a query says otherwise.
 #[derive(Model, Debug, Clone)]
@@ -546,6 +591,128 @@ async fn a_lazy_subquery_default_loads_by_subquery_unless_a_path_names_it(db: &T
         .unwrap();
     assert_eq!(log.take().len(), 1);
     assert_eq!(authors.len(), 5);
+    drop(session);
+    engine.close().await;
+}
+
+async fn defaults_apply_to_objects_a_relationship_brought_at_every_level(db: &TestDb) {
+    let engine = db.engine().await;
+    MetaData::new()
+        .with::<DfShelf>()
+        .with::<DfBook>()
+        .with::<DfNote>()
+        .create_all(&engine)
+        .await
+        .unwrap();
+    let log = crate::support::Statements::record(&engine);
+    let mut session = Session::new(&engine);
+    // Two shelves of two books; each book has a note with a reply with a reply.
+    for i in 0..2 {
+        let shelf = session.add(DfShelf::new(format!("s{i}")));
+        for j in 0..2 {
+            let book = session.add(DfBook::new(format!("s{i}-b{j}")));
+            shelf.write().unwrap().books.push(&book);
+            let mut parent: Option<Obj<DfNote>> = None;
+            for depth in 0..3 {
+                let note = session.add(DfNote::new(format!("s{i}-b{j}-n{depth}")));
+                if depth == 0 {
+                    book.write().unwrap().notes.push(&note);
+                }
+                if let Some(p) = &parent {
+                    p.write().unwrap().replies.push(&note);
+                }
+                parent = Some(note);
+            }
+        }
+    }
+    session.commit().await.unwrap();
+    drop(session);
+    log.take();
+
+    // Shelves, then their books by the path; the books' notes load by their default,
+    // and each level of replies by the notes' own default, down to the leaves.
+    let mut session = Session::new(&engine);
+    let shelves = session
+        .query::<DfShelf>()
+        .options(selectinload(DfShelf::books))
+        .order_by(DfShelf::name.asc())
+        .all()
+        .await
+        .unwrap();
+    let statements = log.take();
+    // shelves, books, notes, replies of depth 1, of depth 2, of depth 3 (none found).
+    assert_eq!(statements.len(), 6, "{statements:#?}");
+    let mut lines = Vec::new();
+    for shelf in &shelves {
+        let shelf = shelf.read().unwrap();
+        for book in shelf.books.get().unwrap() {
+            let book = book.read().unwrap();
+            for note in book.notes.get().unwrap() {
+                let mut chain = vec![note.read().unwrap().text.clone()];
+                let mut at = note.clone();
+                loop {
+                    let next = {
+                        let n = at.read().unwrap();
+                        let replies = n.replies.get().expect("replies loaded by default");
+                        replies.first().cloned()
+                    };
+                    match next {
+                        Some(r) => {
+                            chain.push(r.read().unwrap().text.clone());
+                            at = r;
+                        }
+                        None => break,
+                    }
+                }
+                lines.push(format!("{}: {}", book.title, chain.join(" > ")));
+            }
+        }
+    }
+    assert_eq!(
+        lines,
+        [
+            "s0-b0: s0-b0-n0 > s0-b0-n1 > s0-b0-n2",
+            "s0-b1: s0-b1-n0 > s0-b1-n1 > s0-b1-n2",
+            "s1-b0: s1-b0-n0 > s1-b0-n1 > s1-b0-n2",
+            "s1-b1: s1-b1-n0 > s1-b1-n1 > s1-b1-n2",
+        ]
+    );
+
+    // Joined in, the books get their defaults as well; a path that names the
+    // relationship (noload) wins over the default.
+    drop(session);
+    log.take();
+    let mut session = Session::new(&engine);
+    let shelves = session
+        .query::<DfShelf>()
+        .options(joinedload(DfShelf::books))
+        .all()
+        .await
+        .unwrap();
+    assert_eq!(
+        log.take().len(),
+        5,
+        "the join, notes, then three levels of replies"
+    );
+    for shelf in &shelves {
+        for book in shelf.read().unwrap().books.get().unwrap() {
+            assert_eq!(book.read().unwrap().notes.get().unwrap().len(), 1);
+        }
+    }
+    drop(session);
+    log.take();
+    let mut session = Session::new(&engine);
+    let shelves = session
+        .query::<DfShelf>()
+        .options(selectinload(DfShelf::books).noload(DfBook::notes))
+        .all()
+        .await
+        .unwrap();
+    assert_eq!(log.take().len(), 2);
+    let shelf = shelves[0].read().unwrap();
+    let books = shelf.books.get().unwrap();
+    assert!(books[0].read().unwrap().notes.get().is_err());
+    drop(shelf);
     drop(session);
     engine.close().await;
 }

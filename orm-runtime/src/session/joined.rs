@@ -479,6 +479,27 @@ impl Plan {
             };
             crate::session::selectin::load_path(s, level, rest, mode, base).await?;
         }
+        // The objects joined in get their models' default loads, but for the
+        // relationships the plan itself goes on with.
+        for (n, node) in self.nodes.iter().enumerate() {
+            if reached[n].is_empty() || !crate::session::selectin::has_defaults(node.target) {
+                continue;
+            }
+            let except: Vec<&'static str> = self
+                .nodes
+                .iter()
+                .filter(|c| c.parent == Some(n))
+                .map(|c| c.info.name)
+                .chain(
+                    self.rests
+                        .iter()
+                        .filter(|(at, _)| *at == Some(n))
+                        .filter_map(|(_, rest)| rest.first().map(|r| r.relationship)),
+                )
+                .collect();
+            let objs = std::mem::take(&mut reached[n]);
+            crate::session::selectin::load_defaults(s, objs, except, mode).await?;
+        }
         Ok(())
     }
 }

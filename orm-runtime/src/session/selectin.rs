@@ -162,6 +162,9 @@ pub(crate) async fn load_path(
     let mut chain: Option<Vec<Hop>> = base.map(|_| Vec::new());
     // The objects the previous chained SELECT found (`None`: `level` is base's own).
     let mut reached: Option<HashSet<usize, FastHash>> = None;
+    // Objects a step loaded whose model loads relationships by default, with the
+    // relationship the path's next step names (its own step wins).
+    let mut with_defaults: Vec<(Vec<Handle>, Vec<&'static str>)> = Vec::new();
     for (depth, step) in path.iter().enumerate() {
         if level.is_empty() {
             break;
@@ -192,8 +195,17 @@ pub(crate) async fn load_path(
             }
         };
         let chained = matches!(via, Via::Chain { .. });
-        let stepped = load_step(s, &level, step, mode, via, depth + 1 == path.len()).await?;
+        let defaults = target_of(&level, step).is_some_and(has_defaults);
+        let last = depth + 1 == path.len() && !defaults;
+        let stepped = load_step(s, &level, step, mode, via, last).await?;
         level = stepped.next;
+        if defaults && !level.is_empty() {
+            let next = path.get(depth + 1).map(|n| n.relationship);
+            with_defaults.push((
+                level.iter().map(Handle::uncounted).collect(),
+                next.into_iter().collect(),
+            ));
+        }
         if chained {
             if let Some(hops) = chain.as_mut() {
                 hops.push(stepped.hop);
@@ -203,7 +215,74 @@ pub(crate) async fn load_path(
             chain = None;
         }
     }
+    for (objs, except) in with_defaults {
+        load_defaults(s, objs, except, mode).await?;
+    }
     Ok(())
+}
+
+/// The model a step's relationship leads to from `level`'s model (`None`: no such
+/// relationship; the step reports it).
+fn target_of(level: &[Handle], step: &LoadStep) -> Option<&'static ModelVTable> {
+    let vt = level.first()?.vtable();
+    let index = vt.relationship_index(step.relationship)?;
+    Some(((vt.relationships)()[index].target_vtable)())
+}
+
+/// True when the model has relationships that load with its objects by default.
+pub(crate) fn has_defaults(vt: &'static ModelVTable) -> bool {
+    (vt.relationships)().iter().any(|r| {
+        matches!(
+            r.lazy,
+            LoadStrategy::Selectin | LoadStrategy::Subquery | LoadStrategy::Joined
+        )
+    })
+}
+
+/// Loads the relationships of `objs` (of one model) that load by default
+/// (`lazy = "selectin"`, `"subquery"`, `"joined"`), except those in `except` (a path's
+/// own steps load them), as SQLAlchemy does for objects a relationship brought: below a query's
+/// top level a `joined` default loads with selectin's SELECT and a `subquery` one from
+/// a SELECT of the objects' keys. The objects they load get their own defaults in
+/// turn; each level loads only relationships not loaded yet (`populate_existing`
+/// applies to the query's own paths), so a self-referential default stops at the
+/// leaves and a cycle of defaults stops where everything is loaded.
+pub(crate) fn load_defaults<'a>(
+    s: &'a mut Session,
+    objs: Vec<Handle>,
+    except: Vec<&'static str>,
+    mode: LoadMode,
+) -> futures_core::future::BoxFuture<'a, Result<()>> {
+    Box::pin(async move {
+        let Some(vt) = objs.first().map(Handle::vtable) else {
+            return Ok(());
+        };
+        let mode = LoadMode {
+            populate_existing: false,
+            ..mode
+        };
+        for info in (vt.relationships)() {
+            let strategy = match info.lazy {
+                LoadStrategy::Selectin | LoadStrategy::Joined => LoadStrategy::Selectin,
+                LoadStrategy::Subquery => LoadStrategy::Subquery,
+                _ => continue,
+            };
+            if except.contains(&info.name) {
+                continue;
+            }
+            let step = LoadStep {
+                model: vt.name,
+                relationship: info.name,
+                strategy,
+                innerjoin: false,
+                alias: None,
+                columns: Vec::new(),
+            };
+            let level = objs.iter().map(Handle::uncounted).collect();
+            load_path(s, level, std::slice::from_ref(&step), mode, None).await?;
+        }
+        Ok(())
+    })
 }
 
 /// How a step loads.
