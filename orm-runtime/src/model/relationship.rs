@@ -31,13 +31,27 @@ pub struct RelatedCore {
     info: Option<&'static RelationshipInfo>,
     loaded: bool,
     items: Vec<Handle>,
-    added: Vec<Handle>,
-    removed: Vec<Handle>,
+    /// What was added and removed since the last flush; boxed, since most
+    /// relationships (every loaded one) never change: a loaded object stays small.
+    history: Option<Box<History>>,
     /// Set once for a single-valued relationship whose value was replaced or cleared.
     changed: bool,
     /// A query said `raiseload`: reading it unloaded names that.
     raise: bool,
     owner: Option<WeakCell>,
+}
+
+/// The objects added to and removed from a relationship since the last flush.
+#[derive(Default)]
+struct History {
+    added: Vec<Handle>,
+    removed: Vec<Handle>,
+}
+
+impl History {
+    fn is_empty(&self) -> bool {
+        self.added.is_empty() && self.removed.is_empty()
+    }
 }
 
 impl<T> Related<T> {
@@ -48,8 +62,7 @@ impl<T> Related<T> {
                 info: Some(info),
                 loaded: false,
                 items: Vec::new(),
-                added: Vec::new(),
-                removed: Vec::new(),
+                history: None,
                 changed: false,
                 raise: false,
                 owner: None,
@@ -199,21 +212,21 @@ impl RelatedCore {
     }
 
     pub(crate) fn added(&self) -> &[Handle] {
-        &self.added
+        self.history.as_deref().map_or(&[], |h| &h.added)
     }
 
     pub(crate) fn removed(&self) -> &[Handle] {
-        &self.removed
+        self.history.as_deref().map_or(&[], |h| &h.removed)
     }
 
     /// True when the flush has something to do for this relationship.
     pub(crate) fn has_changes(&self) -> bool {
-        self.changed || !self.added.is_empty() || !self.removed.is_empty()
+        self.changed || self.history.as_ref().is_some_and(|h| !h.is_empty())
     }
 
     /// True when it holds a handle to another object.
     pub(crate) fn holds_handles(&self) -> bool {
-        !(self.items.is_empty() && self.added.is_empty() && self.removed.is_empty())
+        !self.items.is_empty() || self.history.as_ref().is_some_and(|h| !h.is_empty())
     }
 
     /// Its owner is about to hold a handle: the owner joins its registry's members.
@@ -241,8 +254,7 @@ impl RelatedCore {
     }
 
     pub(crate) fn clear_history(&mut self) {
-        self.added.clear();
-        self.removed.clear();
+        self.history = None;
         self.changed = false;
     }
 
@@ -253,8 +265,7 @@ impl RelatedCore {
     /// Drops every edge (the object graph is being freed).
     pub(crate) fn cut(&mut self) {
         self.items.clear();
-        self.added.clear();
-        self.removed.clear();
+        self.history = None;
         self.loaded = false;
         self.owner = None;
     }
@@ -271,10 +282,11 @@ impl RelatedCore {
         if self.loaded {
             self.items.push(h.uncounted());
         }
-        if let Some(pos) = self.removed.iter().position(|r| r.ptr_eq(h)) {
-            self.removed.swap_remove(pos);
-        } else if !self.added.iter().any(|a| a.ptr_eq(h)) {
-            self.added.push(h.uncounted());
+        let history = self.history.get_or_insert_with(Box::default);
+        if let Some(pos) = history.removed.iter().position(|r| r.ptr_eq(h)) {
+            history.removed.swap_remove(pos);
+        } else if !history.added.iter().any(|a| a.ptr_eq(h)) {
+            history.added.push(h.uncounted());
         }
         self.backref(h, true);
     }
@@ -295,10 +307,11 @@ impl RelatedCore {
             return false;
         }
         self.linking();
-        if let Some(pos) = self.added.iter().position(|a| a.ptr_eq(h)) {
-            self.added.swap_remove(pos);
-        } else if !self.removed.iter().any(|r| r.ptr_eq(h)) {
-            self.removed.push(h.uncounted());
+        let history = self.history.get_or_insert_with(Box::default);
+        if let Some(pos) = history.added.iter().position(|a| a.ptr_eq(h)) {
+            history.added.swap_remove(pos);
+        } else if !history.removed.iter().any(|r| r.ptr_eq(h)) {
+            history.removed.push(h.uncounted());
         }
         self.backref(h, false);
         true
@@ -416,8 +429,12 @@ impl<T> Clone for Related<T> {
                 info: self.core.info,
                 loaded: self.core.loaded,
                 items: self.core.items.iter().map(Handle::uncounted).collect(),
-                added: self.core.added.iter().map(Handle::uncounted).collect(),
-                removed: self.core.removed.iter().map(Handle::uncounted).collect(),
+                history: self.core.history.as_ref().map(|h| {
+                    Box::new(History {
+                        added: h.added.iter().map(Handle::uncounted).collect(),
+                        removed: h.removed.iter().map(Handle::uncounted).collect(),
+                    })
+                }),
                 changed: self.core.changed,
                 raise: self.core.raise,
                 owner: None,
@@ -448,8 +465,7 @@ impl<T> Default for Related<T> {
                 info: None,
                 loaded: false,
                 items: Vec::new(),
-                added: Vec::new(),
-                removed: Vec::new(),
+                history: None,
                 changed: false,
                 raise: false,
                 owner: None,
