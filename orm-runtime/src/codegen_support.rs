@@ -159,11 +159,11 @@ pub fn from_value<T: crate::value::FromValue>(
     model: &'static str,
     field: &'static str,
 ) -> Result<T> {
-    let sql_type = value.type_name().to_owned();
+    let sql_type = value.type_name();
     T::from_value(value).map_err(|message| Error::Decode {
         column: format!("{model}.{field}"),
         rust_type: T::RUST_TYPE,
-        sql_type,
+        sql_type: sql_type.to_owned(),
         message,
     })
 }

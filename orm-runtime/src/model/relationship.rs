@@ -30,7 +30,9 @@ pub struct Related<T> {
 pub struct RelatedCore {
     info: Option<&'static RelationshipInfo>,
     loaded: bool,
-    items: Vec<Handle>,
+    /// The related objects: inline when there is at most one (every many-to-one), so
+    /// that linking or loading one allocates nothing.
+    items: Items,
     /// What was added and removed since the last flush; boxed, since most
     /// relationships (every loaded one) never change: a loaded object stays small.
     history: Option<Box<History>>,
@@ -40,6 +42,9 @@ pub struct RelatedCore {
     raise: bool,
     owner: Option<WeakCell>,
 }
+
+/// The objects a relationship holds.
+type Items = smallvec::SmallVec<[Handle; 1]>;
 
 /// The objects added to and removed from a relationship since the last flush.
 #[derive(Default)]
@@ -61,7 +66,7 @@ impl<T> Related<T> {
             core: RelatedCore {
                 info: Some(info),
                 loaded: false,
-                items: Vec::new(),
+                items: Items::new_const(),
                 history: None,
                 changed: false,
                 raise: false,
@@ -241,7 +246,7 @@ impl RelatedCore {
         if !items.is_empty() {
             self.linking();
         }
-        self.items = items;
+        self.items = Items::from_vec(items);
         self.loaded = true;
         self.raise = false;
     }
@@ -464,7 +469,7 @@ impl<T> Default for Related<T> {
             core: RelatedCore {
                 info: None,
                 loaded: false,
-                items: Vec::new(),
+                items: Items::new(),
                 history: None,
                 changed: false,
                 raise: false,

@@ -12,6 +12,11 @@ pub(crate) trait AnyStore: Send + Sync {
     /// Puts `h` in the map under its current key; false when another object already
     /// holds that key.
     fn insert(&mut self, h: &Handle) -> bool;
+    /// Puts `h` in the map under `key` (its identity, in key-column order, which the
+    /// caller just gave it); as [`AnyStore::insert`] otherwise.
+    fn insert_keyed(&mut self, h: &Handle, key: &[crate::value::Value]) -> bool;
+    /// Makes room for `n` more objects.
+    fn reserve(&mut self, n: usize);
     /// Takes `h` out (by identity).
     fn remove(&mut self, h: &Handle);
     /// Takes `h` out from under `key` (its key before a change).
@@ -43,6 +48,17 @@ impl<M: Model> Default for Store<M> {
 }
 
 impl<M: Model> Store<M> {
+    /// Maps `h` under `key` unless another object holds it (false then).
+    fn insert_at(&mut self, key: M::PrimaryKey, h: &Handle) -> bool {
+        match self.map.entry(key) {
+            std::collections::hash_map::Entry::Occupied(e) => e.get().ptr_eq(h),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(h.uncounted());
+                true
+            }
+        }
+    }
+
     pub(crate) fn get(&self, key: &M::PrimaryKey) -> Option<&Obj<M>> {
         self.map.get(key).and_then(Handle::downcast::<M>)
     }
@@ -71,14 +87,18 @@ impl<M: Model> AnyStore for Store<M> {
             return false;
         };
         let key = current_key(obj);
-        match self.map.get(&key) {
-            Some(existing) if !existing.ptr_eq(h) => false,
-            Some(_) => true,
-            None => {
-                self.map.insert(key, h.uncounted());
-                true
-            }
+        self.insert_at(key, h)
+    }
+
+    fn insert_keyed(&mut self, h: &Handle, key: &[crate::value::Value]) -> bool {
+        match M::key_from_values(key) {
+            Ok(key) if h.downcast::<M>().is_some() => self.insert_at(key, h),
+            _ => self.insert(h),
         }
+    }
+
+    fn reserve(&mut self, n: usize) {
+        self.map.reserve(n);
     }
 
     fn remove(&mut self, h: &Handle) {

@@ -94,6 +94,9 @@ pub struct Session {
     registry: Arc<Registry>,
     tx: Option<Transaction>,
     stores: Stores,
+    /// Where `add` takes new objects' cells from, by model: chunks, as loads do (a
+    /// `ChunkAlloc<ObjCell<M>>` each).
+    add_cells: HashMap<std::any::TypeId, Box<dyn std::any::Any + Send>, identity::FastHash>,
     /// Pending objects, in the order they were added.
     new: Vec<Handle>,
     /// Persistent objects marked for deletion, in order.
@@ -152,6 +155,7 @@ impl Session {
             registry: Registry::new(),
             tx: None,
             stores: HashMap::default(),
+            add_cells: HashMap::default(),
             new: Vec::new(),
             deleted: Vec::new(),
             tx_inserted: Vec::new(),
@@ -290,9 +294,20 @@ impl Session {
     /// Adds a new object: it is pending, and inserted at the next flush. Objects linked
     /// to it through relationships with the `save-update` cascade (the default) follow.
     pub fn add<M: Model>(&mut self, value: M) -> Obj<M> {
-        let obj = Obj::new_in(
+        // Objects it already holds get it on their side of `back_populates` pairs.
+        let backrefs = M::relationships().iter().enumerate().any(|(i, info)| {
+            info.back_populates.is_some() && !value.relationship(i).items().is_empty()
+        });
+        let cells = self
+            .add_cells
+            .entry(std::any::TypeId::of::<M>())
+            .or_insert_with(|| Box::new(cell_ptr::ChunkAlloc::<object::ObjCell<M>>::growing()))
+            .downcast_mut::<cell_ptr::ChunkAlloc<object::ObjCell<M>>>()
+            .expect("the allocator of the model's cells");
+        let obj = Obj::new_chunked(
             &self.registry,
             value,
+            cells,
             Meta {
                 sink: object::Sink::Own,
                 state: ObjectState::Pending,
@@ -307,7 +322,9 @@ impl Session {
             },
         );
         self.new.push(obj.h.uncounted());
-        self.sync_new_backrefs(&obj.h);
+        if backrefs {
+            self.sync_new_backrefs(&obj.h);
+        }
         if !self.listeners.state.is_empty() {
             self.state_events.push(StateChange {
                 model: M::MODEL_NAME,

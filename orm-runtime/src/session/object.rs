@@ -536,6 +536,16 @@ impl<M: Model> Obj<M> {
         ))
     }
 
+    /// As [`new_in`](Obj::new_in), the cell from `cells`.
+    pub(crate) fn new_chunked(
+        registry: &Arc<Registry>,
+        value: M,
+        cells: &mut ChunkAlloc<ObjCell<M>>,
+        meta: Meta,
+    ) -> Obj<M> {
+        Obj::from_handle(Obj::new_from(registry, value, meta, cells, true))
+    }
+
     /// The typed handle around `h`, which must be a handle of an `M`.
     pub(crate) fn from_handle(h: Handle) -> Obj<M> {
         debug_assert!(h.downcast::<M>().is_some());

@@ -1278,7 +1278,7 @@ fn current_value(plan: &Plan, h: &Handle, col: usize) -> Value {
 /// Applies the links of item `idx`: its foreign keys take their parents' keys.
 fn apply_links(plan: &mut Plan, idx: usize) -> Result<()> {
     let mut next = plan.items[idx].links.map(|(first, _)| first);
-    let mut assigned = Vec::new();
+    let mut assigned: smallvec::SmallVec<[(usize, Value); 2]> = smallvec::SmallVec::new();
     while let Some(li) = next {
         let link = &plan.links[li];
         next = link.next;
@@ -1387,6 +1387,24 @@ fn levels(plan: &Plan, rows: &[usize]) -> Result<Vec<Vec<usize>>> {
         out.push(ready.into_iter().map(|p| rows[p]).collect());
     }
     Ok(out)
+}
+
+/// The identity an inserted or updated row's values give it.
+fn id_key_of(item: &Item) -> IdKey {
+    with_key_of(item, |key| match key {
+        [one] => IdKey::One(one.clone()),
+        many => IdKey::Many(many.to_vec()),
+    })
+}
+
+/// Calls `f` with the key columns' values of `item` (no copy for a one-column key).
+fn with_key_of<R>(item: &Item, f: impl FnOnce(&[Value]) -> R) -> R {
+    let columns = (item.vt.columns)();
+    let mut keys = columns.iter().enumerate().filter(|(_, c)| c.primary_key);
+    match (keys.next(), keys.next()) {
+        (Some((i, _)), None) => f(std::slice::from_ref(&item.values[i])),
+        _ => f(&key_values_of(item)),
+    }
 }
 
 fn key_values_of(item: &Item) -> Vec<Value> {
@@ -2628,12 +2646,11 @@ fn finish(s: &mut Session, plan: Plan) -> Result<()> {
                 {
                     let mut m = item.h.core().meta();
                     m.session = sid;
-                    m.key = Some(key_values_of(item).into());
+                    m.key = Some(id_key_of(item));
                     s.transition(&item.h, &mut m, ObjectState::Persistent);
                     m.snapshot = None;
                     m.touched = false;
                 }
-                s.store_for(&item.h).insert(&item.h);
                 s.tx_inserted.push(item.h.uncounted());
             }
             Op::Update => {
@@ -2672,6 +2689,27 @@ fn finish(s: &mut Session, plan: Plan) -> Result<()> {
                 s.tx_deleted.push(item.h.uncounted());
             }
         }
+    }
+    // The inserted objects join the identity map under the keys they were given, a
+    // model's run of them at a time (its map sized once).
+    let mut i = 0;
+    while i < plan.items.len() {
+        let first = &plan.items[i];
+        if first.op != Op::Insert || first.switch.is_some() {
+            i += 1;
+            continue;
+        }
+        let vt = first.vt;
+        let run = plan.items[i..]
+            .iter()
+            .take_while(|it| it.op == Op::Insert && it.switch.is_none() && std::ptr::eq(it.vt, vt))
+            .count();
+        let store = s.store_for(&first.h);
+        store.reserve(run);
+        for item in &plan.items[i..i + run] {
+            with_key_of(item, |key| store.insert_keyed(&item.h, key));
+        }
+        i += run;
     }
     // Relationship histories are consumed; inserted and updated objects were marked
     // untouched above.
