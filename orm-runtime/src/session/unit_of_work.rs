@@ -25,7 +25,7 @@ use crate::error::{Error, Result};
 use crate::model::relationship::{RelationshipInfo, RelationshipKind};
 use crate::schema::Table;
 use crate::session::events::{MapperEvent, SessionEvent};
-use crate::session::identity::FastHash;
+use crate::session::identity::{AnyStore, FastHash};
 use crate::session::object::{Handle, IdKey, ObjectState, describe, same_value};
 use crate::session::vtable::ModelVTable;
 use crate::session::{Session, check_unlocked};
@@ -1936,10 +1936,15 @@ fn finish_insert_chunk(
     // Generated keys come in ascending order of insertion; RETURNING's own order is
     // not promised on every database, so sort by the key. Rows with their own key
     // are matched by it.
+    // The generated keys, read once (by row).
+    let mut keys: Vec<Option<Value>> = Vec::new();
     let order: Vec<usize> = if generated_left_out {
         let mut keyed: Vec<(i128, usize)> = Vec::with_capacity(got.len());
+        keys.reserve(got.len());
         for (k, row) in got.iter().enumerate() {
-            keyed.push((as_i128(&row.value(0)?).unwrap_or(i128::MAX), k));
+            let key = row.value(0)?;
+            keyed.push((as_i128(&key).unwrap_or(i128::MAX), k));
+            keys.push(Some(key));
         }
         // Stable, as the sort of the positions by key was.
         keyed.sort_by_key(|&(key, _)| key);
@@ -1978,7 +1983,15 @@ fn finish_insert_chunk(
             if cols.contains(&i) {
                 continue;
             }
-            item.values[i] = got[k].value(pos)?;
+            let read = if pos == 0 {
+                keys.get_mut(k).and_then(Option::take)
+            } else {
+                None
+            };
+            item.values[i] = match read {
+                Some(v) => v,
+                None => got[k].value(pos)?,
+            };
             item.assigned.insert(i);
         }
     }
@@ -2690,26 +2703,42 @@ fn finish(s: &mut Session, plan: Plan) -> Result<()> {
             }
         }
     }
-    // The inserted objects join the identity map under the keys they were given, a
-    // model's run of them at a time (its map sized once).
-    let mut i = 0;
-    while i < plan.items.len() {
-        let first = &plan.items[i];
-        if first.op != Op::Insert || first.switch.is_some() {
-            i += 1;
-            continue;
-        }
-        let vt = first.vt;
-        let run = plan.items[i..]
+    // The inserted objects join the identity map under the keys they were given (each
+    // model's map taken out once, sized for its objects, and put back).
+    let mut maps: Vec<(&'static ModelVTable, Box<dyn AnyStore>, usize)> = Vec::new();
+    let inserted = || {
+        plan.items
             .iter()
-            .take_while(|it| it.op == Op::Insert && it.switch.is_none() && std::ptr::eq(it.vt, vt))
-            .count();
-        let store = s.store_for(&first.h);
-        store.reserve(run);
-        for item in &plan.items[i..i + run] {
+            .filter(|it| it.op == Op::Insert && it.switch.is_none())
+    };
+    for item in inserted() {
+        match maps
+            .iter_mut()
+            .find(|(vt, _, _)| std::ptr::eq(*vt, item.vt))
+        {
+            Some((_, _, n)) => *n += 1,
+            None => {
+                let store = s
+                    .stores
+                    .remove(&(item.vt.type_id)())
+                    .unwrap_or_else(|| (item.vt.new_store)());
+                maps.push((item.vt, store, 1));
+            }
+        }
+    }
+    for (_, store, n) in &mut maps {
+        store.reserve(*n);
+    }
+    for item in inserted() {
+        if let Some((_, store, _)) = maps
+            .iter_mut()
+            .find(|(vt, _, _)| std::ptr::eq(*vt, item.vt))
+        {
             with_key_of(item, |key| store.insert_keyed(&item.h, key));
         }
-        i += run;
+    }
+    for (vt, store, _) in maps {
+        s.stores.insert((vt.type_id)(), store);
     }
     // Relationship histories are consumed; inserted and updated objects were marked
     // untouched above.

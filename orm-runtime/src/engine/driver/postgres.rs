@@ -171,11 +171,11 @@ fn array_kind(items: &[Value]) -> Option<char> {
 
 /// The elements of `items` as `T` (NULL as `None`); an element of another type is an
 /// error naming it.
-fn elements<T>(
+fn elements<'a, T>(
     i: usize,
     v: &Value,
-    items: &[Value],
-    pick: impl Fn(&Value) -> Option<T>,
+    items: &'a [Value],
+    pick: impl Fn(&'a Value) -> Option<T>,
 ) -> Result<Vec<Option<T>>> {
     items
         .iter()
@@ -258,7 +258,7 @@ fn bind_array(a: &mut PgArguments, i: usize, v: &Value, items: &[Value]) -> Resu
             i,
             v,
             elements(i, v, items, |e| match e {
-                Value::Text(x) => Some(x.clone()),
+                Value::Text(x) => Some(x.as_str()),
                 _ => None,
             })?,
         ),
