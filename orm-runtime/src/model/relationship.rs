@@ -46,6 +46,15 @@ pub struct RelatedCore {
 /// The objects a relationship holds.
 type Items = smallvec::SmallVec<[Handle; 1]>;
 
+/// Appends to a collection: once past the one inline handle, room for four (as a
+/// `Vec` would), so that a small collection allocates once.
+fn push_item(items: &mut Items, h: Handle) {
+    if items.len() == items.capacity() && items.len() < 4 {
+        items.reserve(4 - items.len());
+    }
+    items.push(h);
+}
+
 /// The objects added to and removed from a relationship since the last flush.
 #[derive(Default)]
 struct History {
@@ -285,7 +294,7 @@ impl RelatedCore {
         }
         self.linking();
         if self.loaded {
-            self.items.push(h.uncounted());
+            push_item(&mut self.items, h.uncounted());
         }
         let history = self.history.get_or_insert_with(Box::default);
         if let Some(pos) = history.removed.iter().position(|r| r.ptr_eq(h)) {
@@ -376,7 +385,7 @@ impl RelatedCore {
             match (add, pos) {
                 (true, None) => {
                     self.linking();
-                    self.items.push(other);
+                    push_item(&mut self.items, other);
                 }
                 (false, Some(p)) => {
                     self.items.remove(p);

@@ -803,8 +803,32 @@ async fn cascade_deletes(s: &mut Session, touched: &[Handle]) -> Result<()> {
     Ok(())
 }
 
+/// The joins one flush resolved, by relationship (a few: found by address, without
+/// the global cache's lock).
+#[derive(Default)]
+struct JoinMemo(Vec<(&'static RelationshipInfo, Arc<Join>)>);
+
+impl JoinMemo {
+    fn get(
+        &mut self,
+        vt: &'static ModelVTable,
+        info: &'static RelationshipInfo,
+    ) -> Result<Arc<Join>> {
+        if let Some((_, j)) = self.0.iter().find(|(i, _)| std::ptr::eq(*i, info)) {
+            return Ok(Arc::clone(j));
+        }
+        let j = resolve(vt, info)?;
+        self.0.push((info, Arc::clone(&j)));
+        Ok(j)
+    }
+}
+
+/// A few handles, kept inline (a relationship's changes, read while planning).
+type Handles = smallvec::SmallVec<[Handle; 4]>;
+
 fn build_plan(s: &mut Session, touched: &[Handle]) -> Result<Plan> {
     let mut plan = Plan::default();
+    let mut joins = JoinMemo::default();
     let sid = session_id(s);
     // Listeners may still change the objects: they run before the values are taken.
     let new: Vec<Handle> = s.new.iter().map(Handle::uncounted).collect();
@@ -919,13 +943,13 @@ fn build_plan(s: &mut Session, touched: &[Handle]) -> Result<Plan> {
                 info.kind,
                 RelationshipKind::ManyToOne | RelationshipKind::ManyToMany
             );
-            let mut history: Option<(Vec<Handle>, Vec<Handle>, Vec<Handle>)> = None;
+            let mut history: Option<(Handles, Handles, Handles)> = None;
             (vt.with_relationship)(h, i, &mut |r| {
                 if r.has_changes() {
                     let current = if wants_current {
                         r.items().iter().map(Handle::uncounted).collect()
                     } else {
-                        Vec::new()
+                        Handles::new()
                     };
                     history = Some((
                         r.added().iter().map(Handle::uncounted).collect(),
@@ -938,7 +962,7 @@ fn build_plan(s: &mut Session, touched: &[Handle]) -> Result<Plan> {
                 continue;
             };
             any_history = true;
-            let join = resolve(vt, info)?;
+            let join = joins.get(vt, info)?;
             match info.kind {
                 RelationshipKind::ManyToOne => {
                     if let Some(child) = item_for(&mut plan, h) {
@@ -1023,7 +1047,7 @@ fn build_plan(s: &mut Session, touched: &[Handle]) -> Result<Plan> {
             if info.passive_deletes {
                 continue;
             }
-            let join = resolve(vt, info)?;
+            let join = joins.get(vt, info)?;
             if info.kind == RelationshipKind::ManyToMany {
                 plan.assoc_owner_deletes.push((join, h.uncounted()));
                 continue;
