@@ -17,7 +17,8 @@
 //!
 //! With `ORM_BENCH_CPU=1` the timed parts measure the CPU time of the whole process
 //! (every thread; not the database server's) instead of wall time: steadier on a busy
-//! machine.
+//! machine. `ORM_BENCH_CPU=user` measures user time alone (what the process's own code
+//! costs, without the kernel's socket and file work).
 //!
 //! On SQLite (a file database in the temp directory, WAL) always, and on PostgreSQL when
 //! `ORM_BENCH_POSTGRES_URL` (or `ORM_TEST_POSTGRES_URL`) is set, in a schema of its own
@@ -1070,20 +1071,41 @@ fn cpu_now() -> Duration {
     Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 
-/// The clock the timed parts read: process CPU time with `ORM_BENCH_CPU=1`, else wall.
-struct Clock(bool);
+/// The clock the timed parts read: process CPU time with `ORM_BENCH_CPU=1`, its user
+/// part alone with `ORM_BENCH_CPU=user` (`getrusage`: the kernel may account it by
+/// ticks, so only sums over many iterations mean anything), else wall.
+enum Clock {
+    Wall,
+    Cpu,
+    User,
+}
 
 impl Clock {
     fn get() -> Clock {
-        Clock(std::env::var("ORM_BENCH_CPU").is_ok_and(|v| v == "1"))
+        match std::env::var("ORM_BENCH_CPU").as_deref() {
+            Ok("1") => Clock::Cpu,
+            Ok("user") => Clock::User,
+            _ => Clock::Wall,
+        }
     }
 
     fn now(&self) -> Duration {
-        if self.0 {
-            cpu_now()
-        } else {
-            static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
-            START.get_or_init(Instant::now).elapsed()
+        let usage = || {
+            // SAFETY: an all-zero rusage is valid for the call to fill.
+            let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+            // SAFETY: `u` is a valid rusage.
+            let rc = unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
+            assert_eq!(rc, 0, "getrusage");
+            u
+        };
+        let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+        match self {
+            Clock::Cpu => cpu_now(),
+            Clock::User => tv(usage().ru_utime),
+            Clock::Wall => {
+                static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+                START.get_or_init(Instant::now).elapsed()
+            }
         }
     }
 }
