@@ -1274,7 +1274,28 @@ fn order_units(plan: &mut Plan) {
         last = Some((item.vt, t));
         table_of.push(t);
     }
-    let sorted = crate::schema::sort::plan(&tables);
+    let position = unit_positions(&tables);
+    for (item, t) in plan.items.iter_mut().zip(table_of) {
+        item.unit = position[t];
+    }
+    plan.units = tables.len();
+}
+
+/// The tables a flush wrote, by address (in the order it met them), with their units.
+type UnitCache = HashMap<Vec<usize>, (Vec<Arc<Table>>, Arc<[usize]>), FastHash>;
+
+/// Units sorted once per set of tables: a flush of the same models again (a flush per
+/// object, say) does not sort them again.
+static UNITS: LazyLock<RwLock<UnitCache>> = LazyLock::new(Default::default);
+
+/// The unit of each of `tables`: its position in foreign-key order, the tables of a
+/// cycle sharing the first one's.
+fn unit_positions(tables: &[Arc<Table>]) -> Arc<[usize]> {
+    let key: Vec<usize> = tables.iter().map(|t| Arc::as_ptr(t) as usize).collect();
+    if let Some((_, p)) = UNITS.read().ok().as_ref().and_then(|m| m.get(&key)) {
+        return Arc::clone(p);
+    }
+    let sorted = crate::schema::sort::plan(tables);
     let mut position = vec![0usize; tables.len()];
     for (pos, &t) in sorted.order.iter().enumerate() {
         position[t] = pos;
@@ -1285,10 +1306,16 @@ fn order_units(plan: &mut Plan) {
             position[t] = first;
         }
     }
-    for (item, t) in plan.items.iter_mut().zip(table_of) {
-        item.unit = position[t];
+    let position: Arc<[usize]> = position.into();
+    if let Ok(mut m) = UNITS.write() {
+        // Sets of tables come from the models a program has: few. Bounded all the same.
+        if m.len() >= 4096 {
+            m.clear();
+        }
+        // The tables are kept with their addresses, so that no other table can take one.
+        m.insert(key, (tables.to_vec(), Arc::clone(&position)));
     }
-    plan.units = tables.len();
+    position
 }
 
 /// The value of column `col` of `h` as the flush will have written it.
