@@ -1239,9 +1239,8 @@ relative to their medians. `–`: the contestant has no such thing.
 [^eager]: Users 1 to 1,000 ordered by key, each with its 10 posts. Two queries: \
 `user_id IN (...)` with 1,000 keys (the Session: `selectinload(User::posts)`; SeaORM: \
 `load_many`; Diesel: `belonging_to` + `grouped_by`). One join: `LEFT OUTER JOIN` grouped \
-while reading (SeaORM: `find_with_related`; Diesel: `left_join` grouped by hand). The \
-Session's `joinedload` runs as selectin in `orm` today (two queries), so its one-join \
-cell measures that.
+while reading (the Session: `joinedload(User::posts)`, one `LEFT OUTER JOIN` loaded as \
+its rows are read; SeaORM: `find_with_related`; Diesel: `left_join` grouped by hand).
 [^flush]: The Session adds users and posts and links them only with `user.posts.push(&post)`; \
 the flush inserts users (keys back) then posts with their foreign keys. The others insert \
 the users in one statement with their keys back (`RETURNING`; on MariaDB consecutive keys \

@@ -1755,8 +1755,10 @@ async fn insert_group(
     // PostgreSQL: rows go as one array per column, unnested (one statement for up to
     // UNNEST_ROWS rows, its text the same whatever their number), when the columns'
     // types can be cast to and each column's values can be one array parameter.
-    let unnest =
-        dialect == Dialect::Postgres && !cols.is_empty() && pg_cast_types(vt, cols).is_some();
+    let unnest = dialect == Dialect::Postgres
+        && members.len() > 1
+        && !cols.is_empty()
+        && pg_cast_types(vt, cols).is_some();
     let mut start = 0;
     while start < members.len() {
         let rest = &members[start..];
