@@ -21,7 +21,9 @@ use std::marker::PhantomData;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicUsize, Ordering, fence};
 
-use crate::session::object::AnyCell;
+use std::sync::Arc;
+
+use crate::session::object::{AnyCell, Registry};
 
 /// Cells per chunk at most: big enough that allocation is rare, small enough that a few
 /// objects kept alive do not hold much memory.
@@ -43,6 +45,13 @@ unsafe impl Send for Counts {}
 unsafe impl Sync for Counts {}
 
 impl Counts {
+    /// The registry of the cell's chunk.
+    pub(crate) fn registry(&self) -> &Arc<Registry> {
+        // SAFETY: a chunk (and its head) lives while any of its cells is reachable, as
+        // this one is through `self`.
+        unsafe { &self.chunk.as_ref().registry }
+    }
+
     /// The counts of a new cell: one strong reference (and the weak one it holds).
     fn new(chunk: NonNull<ChunkHead>) -> Counts {
         Counts {
@@ -60,6 +69,9 @@ struct ChunkHead {
     /// Frees the chunk (it knows the cell type and the capacity).
     free: unsafe fn(NonNull<ChunkHead>),
     cap: usize,
+    /// The registry of every cell in the chunk, held once for all of them (a reference
+    /// per cell would be two atomic operations per object).
+    registry: Arc<Registry>,
 }
 
 /// The layout of a chunk of `cap` cells of type `C`, and the offset of the first cell.
@@ -78,6 +90,8 @@ fn chunk_layout<C>(cap: usize) -> (Layout, usize) {
 unsafe fn free_chunk<C>(head: NonNull<ChunkHead>) {
     // SAFETY: the head is alive until here.
     let cap = unsafe { head.as_ref() }.cap;
+    // SAFETY: the head's registry is dropped once, here, before its memory goes.
+    unsafe { std::ptr::drop_in_place(&raw mut (*head.as_ptr()).registry) };
     let (layout, _) = chunk_layout::<C>(cap);
     // SAFETY: allocated with this layout in `ChunkAlloc::slot`.
     unsafe { dealloc(head.as_ptr().cast(), layout) };
@@ -115,6 +129,8 @@ pub(crate) struct ChunkAlloc<C> {
     expected: usize,
     /// The number of cells is not known: chunks double from 1 up to [`CHUNK`].
     grow: bool,
+    /// The registry of the cells it makes.
+    registry: Arc<Registry>,
     _p: PhantomData<fn() -> C>,
 }
 
@@ -124,25 +140,32 @@ pub(crate) struct ChunkAlloc<C> {
 unsafe impl<C: Send> Send for ChunkAlloc<C> {}
 
 impl<C: AnyCell + Counted> ChunkAlloc<C> {
-    /// An allocator for about `expected` cells (more are allowed).
-    pub(crate) fn new(expected: usize) -> ChunkAlloc<C> {
+    /// An allocator for about `expected` cells (more are allowed) of `registry`.
+    pub(crate) fn new(expected: usize, registry: &Arc<Registry>) -> ChunkAlloc<C> {
         ChunkAlloc {
             chunk: None,
             expected: expected.max(1),
             grow: false,
+            registry: Arc::clone(registry),
             _p: PhantomData,
         }
     }
 
     /// An allocator for an unknown number of cells: a chunk of 1, then 2, 4, ... up to
     /// [`CHUNK`], so that a load of one object does not hold a chunk of many.
-    pub(crate) fn growing() -> ChunkAlloc<C> {
+    pub(crate) fn growing(registry: &Arc<Registry>) -> ChunkAlloc<C> {
         ChunkAlloc {
             chunk: None,
             expected: 1,
             grow: true,
+            registry: Arc::clone(registry),
             _p: PhantomData,
         }
+    }
+
+    /// The registry of the cells it makes.
+    pub(crate) fn registry(&self) -> &Arc<Registry> {
+        &self.registry
     }
 
     /// A new cell made by `make` from the counts it must start with.
@@ -173,6 +196,7 @@ impl<C: AnyCell + Counted> ChunkAlloc<C> {
                         live: AtomicUsize::new(cap),
                         free: free_chunk::<C>,
                         cap,
+                        registry: Arc::clone(&self.registry),
                     })
                 };
                 // SAFETY: the cells start at `offset` inside the allocation.
@@ -319,10 +343,16 @@ impl Clone for WeakCell {
 impl Drop for WeakCell {
     fn drop(&mut self) {
         let counts = self.counts();
-        if counts.weak.fetch_sub(1, Ordering::Release) != 1 {
-            return;
+        // A count of one is this reference alone: no strong one is left (they hold one
+        // together) and nobody else can make another, so the slot is freed without an
+        // atomic write (the usual case: the one the strong references held, dropped by
+        // the last of them). The acquiring load orders the frees of the others before.
+        if counts.weak.load(Ordering::Acquire) != 1 {
+            if counts.weak.fetch_sub(1, Ordering::Release) != 1 {
+                return;
+            }
+            fence(Ordering::Acquire);
         }
-        fence(Ordering::Acquire);
         let chunk = counts.chunk;
         // SAFETY: the cell's last reference: its slot goes back to its chunk.
         unsafe { release_slots(chunk, 1) };

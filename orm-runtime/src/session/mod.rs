@@ -301,7 +301,11 @@ impl Session {
         let cells = self
             .add_cells
             .entry(std::any::TypeId::of::<M>())
-            .or_insert_with(|| Box::new(cell_ptr::ChunkAlloc::<object::ObjCell<M>>::growing()))
+            .or_insert_with(|| {
+                Box::new(cell_ptr::ChunkAlloc::<object::ObjCell<M>>::growing(
+                    &self.registry,
+                ))
+            })
             .downcast_mut::<cell_ptr::ChunkAlloc<object::ObjCell<M>>>()
             .expect("the allocator of the model's cells");
         let obj = Obj::new_chunked(
@@ -364,7 +368,7 @@ impl Session {
         }
         if meta.session != self.registry.id {
             // Writes made while it was elsewhere (or detached) are flushed here.
-            meta.sink = object::Sink::to(&h.core().registry, &self.registry);
+            meta.sink = object::Sink::to(h.core().registry(), &self.registry);
             if meta.touched {
                 self.registry.push_touched(h);
             }
@@ -1321,8 +1325,8 @@ impl<M: Model> RowLoader<M> {
         RowLoader {
             registry: Arc::clone(registry),
             cells: match count {
-                Some(n) => cell_ptr::ChunkAlloc::new(n),
-                None => cell_ptr::ChunkAlloc::growing(),
+                Some(n) => cell_ptr::ChunkAlloc::new(n, registry),
+                None => cell_ptr::ChunkAlloc::growing(registry),
             },
             deferrable: M::columns().iter().any(|c| c.deferrable),
             decode_first: store.map.is_empty(),

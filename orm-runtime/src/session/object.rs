@@ -178,7 +178,6 @@ impl Meta {
 #[repr(C)]
 pub(crate) struct CellCore {
     counts: Counts,
-    pub(crate) registry: Arc<Registry>,
     pub(crate) meta: Mutex<Meta>,
     /// Relationship changes made from the other side while this object was locked,
     /// applied at its next `read()`/`write()`.
@@ -243,6 +242,11 @@ impl<M: Model> AnyCell for ObjCell<M> {
 }
 
 impl CellCore {
+    /// The registry of the object's graph (held by its chunk of cells).
+    pub(crate) fn registry(&self) -> &Arc<Registry> {
+        self.counts.registry()
+    }
+
     /// The object's bookkeeping, locked. An object whose session is gone is detached
     /// here, the first time anyone looks (dropping a session does not visit the objects
     /// it loaded).
@@ -267,7 +271,7 @@ impl CellCore {
     fn session_closed(&self, m: &Meta) -> bool {
         match &m.sink {
             // The usual case, the session that made the object: no upgrade needed.
-            Sink::Own => self.registry.closed.load(Ordering::Acquire),
+            Sink::Own => self.registry().closed.load(Ordering::Acquire),
             Sink::Other(w) => w.upgrade().is_none_or(|r| r.closed.load(Ordering::Acquire)),
             Sink::None => true,
         }
@@ -382,7 +386,7 @@ pub(crate) fn note_linked(cell: &CellPtr) {
     if core.linked.load(Ordering::Acquire) || core.linked.swap(true, Ordering::AcqRel) {
         return;
     }
-    core.registry.register(cell.downgrade());
+    core.registry().register(cell.downgrade());
 }
 
 /// A type-erased handle to an object.
@@ -402,7 +406,7 @@ impl Handle {
 
     /// A handle that keeps the registry's graph alive (what users hold).
     pub(crate) fn counted(&self) -> Handle {
-        self.cell.get().core().registry.acquire();
+        self.cell.get().core().registry().acquire();
         Handle {
             cell: self.cell.clone(),
             counted: true,
@@ -476,7 +480,7 @@ pub(crate) fn key_text(key: &[Value]) -> String {
 impl Drop for Handle {
     fn drop(&mut self) {
         if self.counted {
-            self.cell.get().core().registry.release();
+            self.cell.get().core().registry().release();
         }
     }
 }
@@ -531,7 +535,7 @@ impl<M: Model> Obj<M> {
             registry,
             value,
             meta,
-            &mut ChunkAlloc::new(1),
+            &mut ChunkAlloc::new(1, registry),
             true,
         ))
     }
@@ -562,10 +566,13 @@ impl<M: Model> Obj<M> {
         cells: &mut ChunkAlloc<ObjCell<M>>,
         counted: bool,
     ) -> Handle {
+        debug_assert!(
+            Arc::ptr_eq(registry, cells.registry()),
+            "cells are made for their own registry"
+        );
         let erased = cells.alloc(|counts| ObjCell {
             core: CellCore {
                 counts,
-                registry: Arc::clone(registry),
                 meta: Mutex::new(meta),
                 queued: Mutex::new(Vec::new()),
                 has_queued: AtomicBool::new(false),
@@ -693,7 +700,7 @@ impl<M: Model> Obj<M> {
             return;
         }
         let sink = match &meta.sink {
-            Sink::Own => Some(Arc::clone(&core.registry)),
+            Sink::Own => Some(Arc::clone(core.registry())),
             Sink::Other(w) => w.upgrade(),
             Sink::None => None,
         };

@@ -371,9 +371,9 @@ async fn run_statements(
             Prepared::Empty => break,
         };
         rest = next;
-        let (ptr, columns) = (stmt.ptr(), Arc::clone(stmt.columns()));
-        // Finalized by `run_one`'s guard.
-        std::mem::forget(stmt);
+        // Finalized by `run_one`'s guard. (The columns were once cloned here and the
+        // statement forgotten: every statement of a script leaked its columns.)
+        let (ptr, columns) = stmt.into_parts();
         let visit = visit.as_deref_mut();
         offset += run_one(l, ptr, columns, true, binds, offset, None, sql, out, visit).await?;
     }

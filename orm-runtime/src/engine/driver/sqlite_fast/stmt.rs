@@ -55,6 +55,12 @@ impl Stmt {
         &self.columns
     }
 
+    /// The statement and its columns, for a caller that finalizes it (nothing here
+    /// does: a `Stmt` is finalized only by [`Stmt::finalize`]).
+    pub(crate) fn into_parts(self) -> (super::conn::StmtPtr, Arc<Columns>) {
+        (super::conn::StmtPtr(self.raw), self.columns)
+    }
+
     pub(crate) fn flags(&self) -> Flags {
         self.flags
     }
