@@ -93,8 +93,10 @@ unsafe fn free_chunk<C>(head: NonNull<ChunkHead>) {
     // SAFETY: the head's registry is dropped once, here, before its memory goes.
     unsafe { std::ptr::drop_in_place(&raw mut (*head.as_ptr()).registry) };
     let (layout, _) = chunk_layout::<C>(cap);
-    // SAFETY: allocated with this layout in `ChunkAlloc::slot`.
-    unsafe { dealloc(head.as_ptr().cast(), layout) };
+    if !spare::put(layout, head.cast()) {
+        // SAFETY: allocated with this layout in `ChunkAlloc::slot`.
+        unsafe { dealloc(head.as_ptr().cast(), layout) };
+    }
 }
 
 /// Gives one cell back to its chunk; the last one frees the chunk.
@@ -111,6 +113,69 @@ unsafe fn release_slots(chunk: NonNull<ChunkHead>, n: usize) {
     let free = head.free;
     // SAFETY: no cell is left.
     unsafe { free(chunk) };
+}
+
+/// Freed chunks kept for the next ones of their size, up to [`spare::BYTES`] in all.
+///
+/// A load of 10,000 objects takes a few MiB of chunks and gives them back at once when
+/// its objects go. Handed to the allocator, memory freed that way is soon returned to
+/// the system (glibc trims a thread's heap as its top grows free), and the next load
+/// takes a page fault on every page again: on a multi-threaded runtime that cost more
+/// than the whole load's own work (a 10,000-row load: ~1,000 page faults, twice the
+/// time). Kept here, the next load reuses them.
+mod spare {
+    use std::alloc::Layout;
+    use std::ptr::NonNull;
+    use std::sync::Mutex;
+
+    /// The most memory kept (chunks past it go back to the allocator).
+    pub(super) const BYTES: usize = 16 << 20;
+
+    struct Chunk(NonNull<u8>);
+
+    // SAFETY: a spare chunk is memory nobody uses; whoever takes it owns it.
+    unsafe impl Send for Chunk {}
+
+    #[derive(Default)]
+    struct Spare {
+        /// By layout: a program has a few cell types, so a few sizes.
+        lists: Vec<(Layout, Vec<Chunk>)>,
+        bytes: usize,
+    }
+
+    static SPARE: Mutex<Spare> = Mutex::new(Spare {
+        lists: Vec::new(),
+        bytes: 0,
+    });
+
+    /// A kept chunk of `layout`, if any.
+    pub(super) fn take(layout: Layout) -> Option<NonNull<u8>> {
+        let mut s = SPARE.lock().ok()?;
+        let chunk = s
+            .lists
+            .iter_mut()
+            .find(|(l, _)| *l == layout)
+            .and_then(|(_, list)| list.pop())?;
+        s.bytes -= layout.size();
+        Some(chunk.0)
+    }
+
+    /// Keeps `chunk` (memory of `layout` from the global allocator, no longer used);
+    /// false when there is no room (the caller frees it).
+    pub(super) fn put(layout: Layout, chunk: NonNull<u8>) -> bool {
+        let Ok(mut s) = SPARE.lock() else {
+            return false;
+        };
+        if s.bytes + layout.size() > BYTES {
+            return false;
+        }
+        s.bytes += layout.size();
+        match s.lists.iter_mut().find(|(l, _)| *l == layout) {
+            Some((_, list)) => list.push(Chunk(chunk)),
+            None => s.lists.push((layout, vec![Chunk(chunk)])),
+        }
+        true
+    }
 }
 
 /// A cell type: `#[repr(C)]` with its [`Counts`] first.
@@ -185,8 +250,11 @@ impl<C: AnyCell + Counted> ChunkAlloc<C> {
             _ => {
                 let cap = self.expected.clamp(1, CHUNK);
                 let (layout, offset) = chunk_layout::<C>(cap);
-                // SAFETY: the layout has a non-zero size (it holds the head).
-                let raw = unsafe { alloc(layout) };
+                let raw = match spare::take(layout) {
+                    Some(raw) => raw.as_ptr(),
+                    // SAFETY: the layout has a non-zero size (it holds the head).
+                    None => unsafe { alloc(layout) },
+                };
                 let Some(head) = NonNull::new(raw.cast::<ChunkHead>()) else {
                     handle_alloc_error(layout)
                 };
@@ -356,5 +424,35 @@ impl Drop for WeakCell {
         let chunk = counts.chunk;
         // SAFETY: the cell's last reference: its slot goes back to its chunk.
         unsafe { release_slots(chunk, 1) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::alloc::{Layout, alloc, dealloc};
+    use std::ptr::NonNull;
+
+    use super::spare;
+
+    #[test]
+    fn spare_chunks_are_reused_for_their_own_layout_and_bounded() {
+        // Sizes no cell type has, so that chunks freed by other tests do not mix in.
+        let layout = Layout::from_size_align(12_345, 8).unwrap();
+        let other = Layout::from_size_align(12_353, 8).unwrap();
+        // SAFETY: a non-zero size.
+        let chunk = NonNull::new(unsafe { alloc(layout) }).unwrap();
+        assert!(spare::put(layout, chunk));
+        assert_eq!(spare::take(other), None, "another size never gets it");
+        assert_eq!(
+            spare::take(layout),
+            Some(chunk),
+            "the next chunk of its size is it"
+        );
+        assert_eq!(spare::take(layout), None, "taken once");
+        // More than the bound is never kept (the pointer is not looked at).
+        let huge = Layout::from_size_align(spare::BYTES + 1, 8).unwrap();
+        assert!(!spare::put(huge, NonNull::dangling()));
+        // SAFETY: allocated above with this layout, and taken back out.
+        unsafe { dealloc(chunk.as_ptr(), layout) };
     }
 }
