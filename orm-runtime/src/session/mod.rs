@@ -309,7 +309,6 @@ impl Session {
             .downcast_mut::<cell_ptr::ChunkAlloc<object::ObjCell<M>>>()
             .expect("the allocator of the model's cells");
         let obj = Obj::new_chunked(
-            &self.registry,
             value,
             cells,
             Meta {
@@ -1310,7 +1309,6 @@ fn store_in<M: Model>(stores: &mut Stores) -> &mut Store<M> {
 /// The identity map is passed to each call (not held), so that a joined load can keep
 /// one loader per model while the rows of several models are read.
 pub(crate) struct RowLoader<M: Model> {
-    registry: Arc<Registry>,
     cells: cell_ptr::ChunkAlloc<object::ObjCell<M>>,
     deferrable: bool,
     /// While every row is a new object (a fresh session, a first load), each row is
@@ -1323,7 +1321,6 @@ impl<M: Model> RowLoader<M> {
     /// A loader into `store` for `count` rows, or for as many as come (`None`).
     fn new(store: &Store<M>, registry: &Arc<Registry>, count: Option<usize>) -> Self {
         RowLoader {
-            registry: Arc::clone(registry),
             cells: match count {
                 Some(n) => cell_ptr::ChunkAlloc::new(n, registry),
                 None => cell_ptr::ChunkAlloc::growing(registry),
@@ -1366,8 +1363,8 @@ impl<M: Model> RowLoader<M> {
                     Some(value) => value,
                     None => M::from_row_skip(row, offset, mode.skip)?,
                 };
-                let meta = vtable::persistent_meta(&self.registry, M::identity_key(e.key()));
-                let h = Obj::new_from(&self.registry, value, meta, &mut self.cells, counted);
+                let meta = vtable::persistent_meta(self.cells.registry(), M::identity_key(e.key()));
+                let h = Obj::new_from(value, meta, &mut self.cells, counted);
                 e.insert(h.uncounted());
                 h
             }

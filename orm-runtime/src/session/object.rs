@@ -531,23 +531,12 @@ impl<M: Model> Obj<M> {
     /// it holds a handle to another object: now, if `value` came with some, or when its
     /// relationships first take one ([`note_linked`]).
     pub(crate) fn new_in(registry: &Arc<Registry>, value: M, meta: Meta) -> Obj<M> {
-        Obj::from_handle(Obj::new_from(
-            registry,
-            value,
-            meta,
-            &mut ChunkAlloc::new(1, registry),
-            true,
-        ))
+        Obj::new_chunked(value, &mut ChunkAlloc::new(1, registry), meta)
     }
 
-    /// As [`new_in`](Obj::new_in), the cell from `cells`.
-    pub(crate) fn new_chunked(
-        registry: &Arc<Registry>,
-        value: M,
-        cells: &mut ChunkAlloc<ObjCell<M>>,
-        meta: Meta,
-    ) -> Obj<M> {
-        Obj::from_handle(Obj::new_from(registry, value, meta, cells, true))
+    /// As [`new_in`](Obj::new_in), the cell from `cells` (of the registry they serve).
+    pub(crate) fn new_chunked(value: M, cells: &mut ChunkAlloc<ObjCell<M>>, meta: Meta) -> Obj<M> {
+        Obj::from_handle(Obj::new_from(value, meta, cells, true))
     }
 
     /// The typed handle around `h`, which must be a handle of an `M`.
@@ -560,16 +549,11 @@ impl<M: Model> Obj<M> {
     /// many objects allocates them a chunk at a time), as a counted handle or not (for
     /// the session's own use: relationships, the identity map).
     pub(crate) fn new_from(
-        registry: &Arc<Registry>,
         value: M,
         meta: Meta,
         cells: &mut ChunkAlloc<ObjCell<M>>,
         counted: bool,
     ) -> Handle {
-        debug_assert!(
-            Arc::ptr_eq(registry, cells.registry()),
-            "cells are made for their own registry"
-        );
         let erased = cells.alloc(|counts| ObjCell {
             core: CellCore {
                 counts,
@@ -581,7 +565,7 @@ impl<M: Model> Obj<M> {
             value: RwLock::new(value),
         });
         if counted {
-            registry.acquire();
+            cells.registry().acquire();
         }
         let h = Handle {
             cell: erased,

@@ -25,7 +25,7 @@ use crate::error::{Error, Result};
 use crate::model::relationship::{RelationshipInfo, RelationshipKind};
 use crate::schema::Table;
 use crate::session::events::{MapperEvent, SessionEvent};
-use crate::session::identity::{AnyStore, FastHash};
+use crate::session::identity::FastHash;
 use crate::session::object::{Handle, IdKey, ObjectState, describe, same_value};
 use crate::session::vtable::ModelVTable;
 use crate::session::{Session, check_unlocked};
@@ -1987,9 +1987,8 @@ fn finish_insert_chunk(
         ));
     }
     // Generated keys come in ascending order of insertion; RETURNING's own order is
-    // not promised on every database, so sort by the key. Rows with their own key
-    // are matched by it.
-    // The generated keys, read once (by row).
+    // not promised on every database, so sort by the key (each row's read once, kept
+    // for the object). Rows with their own key are matched by it.
     let mut keys: Vec<Option<Value>> = Vec::new();
     let order: Vec<usize> = if generated_left_out {
         let mut keyed: Vec<(i128, usize)> = Vec::with_capacity(got.len());
@@ -2756,42 +2755,28 @@ fn finish(s: &mut Session, plan: Plan) -> Result<()> {
             }
         }
     }
-    // The inserted objects join the identity map under the keys they were given (each
-    // model's map taken out once, sized for its objects, and put back).
-    let mut maps: Vec<(&'static ModelVTable, Box<dyn AnyStore>, usize)> = Vec::new();
+    // The inserted objects join the identity map under the keys they were given, each
+    // model's map sized once for them.
     let inserted = || {
         plan.items
             .iter()
             .filter(|it| it.op == Op::Insert && it.switch.is_none())
     };
+    let mut per_model: Vec<(&Item, usize)> = Vec::new();
     for item in inserted() {
-        match maps
+        match per_model
             .iter_mut()
-            .find(|(vt, _, _)| std::ptr::eq(*vt, item.vt))
+            .find(|(first, _)| std::ptr::eq(first.vt, item.vt))
         {
-            Some((_, _, n)) => *n += 1,
-            None => {
-                let store = s
-                    .stores
-                    .remove(&(item.vt.type_id)())
-                    .unwrap_or_else(|| (item.vt.new_store)());
-                maps.push((item.vt, store, 1));
-            }
+            Some((_, n)) => *n += 1,
+            None => per_model.push((item, 1)),
         }
     }
-    for (_, store, n) in &mut maps {
-        store.reserve(*n);
+    for (first, n) in per_model {
+        s.store_for(&first.h).reserve(n);
     }
     for item in inserted() {
-        if let Some((_, store, _)) = maps
-            .iter_mut()
-            .find(|(vt, _, _)| std::ptr::eq(*vt, item.vt))
-        {
-            with_key_of(item, |key| store.insert_keyed(&item.h, key));
-        }
-    }
-    for (vt, store, _) in maps {
-        s.stores.insert((vt.type_id)(), store);
+        with_key_of(item, |key| s.store_for(&item.h).insert_keyed(&item.h, key));
     }
     // Relationship histories are consumed; inserted and updated objects were marked
     // untouched above.
