@@ -50,12 +50,12 @@ impl Session {
             Some(o) => Some(o),
             None if load => self.get::<M>(key.clone()).await?,
             None => {
-                let obj = Obj::new_in(
+                let (obj, own) = Obj::new_in(
                     &self.registry,
                     value,
                     crate::session::vtable::persistent_meta(&self.registry, M::identity_key(&key)),
                 );
-                self.store::<M>().map.insert(key, obj.h.uncounted());
+                self.store::<M>().map.insert(key, own);
                 return Ok(obj);
             }
         };

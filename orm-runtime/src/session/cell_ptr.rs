@@ -233,14 +233,18 @@ impl<C: AnyCell + Counted> ChunkAlloc<C> {
         &self.registry
     }
 
-    /// A new cell made by `make` from the counts it must start with.
-    pub(crate) fn alloc(&mut self, make: impl FnOnce(Counts) -> C) -> CellPtr {
+    /// A new cell made by `make` from the counts it must start with, held by two strong
+    /// references from the start (its maker's and its session's): one atomic operation
+    /// per object fewer than cloning the first.
+    pub(crate) fn alloc_pair(&mut self, make: impl FnOnce(Counts) -> C) -> (CellPtr, CellPtr) {
         let (head, slot) = self.slot();
-        let cell = make(Counts::new(head));
+        let mut counts = Counts::new(head);
+        *counts.strong.get_mut() = 2;
+        let cell = make(counts);
         // SAFETY: `slot` is an unused, aligned slot for a `C` in a live chunk.
         unsafe { slot.as_ptr().write(cell) };
         let ptr: NonNull<dyn AnyCell> = slot;
-        CellPtr(ptr)
+        (CellPtr(ptr), CellPtr(ptr))
     }
 
     /// The next free slot, allocating a chunk when none is left.

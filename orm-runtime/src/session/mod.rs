@@ -308,7 +308,7 @@ impl Session {
             })
             .downcast_mut::<cell_ptr::ChunkAlloc<object::ObjCell<M>>>()
             .expect("the allocator of the model's cells");
-        let obj = Obj::new_chunked(
+        let (obj, own) = Obj::new_chunked(
             value,
             cells,
             Meta {
@@ -324,7 +324,7 @@ impl Session {
                 key: None,
             },
         );
-        self.new.push(obj.h.uncounted());
+        self.new.push(own);
         if backrefs {
             self.sync_new_backrefs(&obj.h);
         }
@@ -1269,12 +1269,12 @@ impl Session {
         }
         let value = M::from_row_skip(row, offset, mode.skip)?;
         let key_values = M::identity_key(&key);
-        let obj = Obj::new_in(
+        let (obj, own) = Obj::new_in(
             &self.registry,
             value,
             vtable::persistent_meta(&self.registry, key_values),
         );
-        self.store::<M>().map.insert(key, obj.h.uncounted());
+        self.store::<M>().map.insert(key, own);
         if !self.listeners.state.is_empty() {
             self.state_events.push(StateChange {
                 model: M::MODEL_NAME,
@@ -1364,8 +1364,8 @@ impl<M: Model> RowLoader<M> {
                     None => M::from_row_skip(row, offset, mode.skip)?,
                 };
                 let meta = vtable::persistent_meta(self.cells.registry(), M::identity_key(e.key()));
-                let h = Obj::new_from(value, meta, &mut self.cells, counted);
-                e.insert(h.uncounted());
+                let (h, own) = Obj::new_from(value, meta, &mut self.cells, counted);
+                e.insert(own);
                 h
             }
         })

@@ -530,13 +530,18 @@ impl<M: Model> Obj<M> {
     /// registry's members (whose edges the registry cuts when nobody can reach them) when
     /// it holds a handle to another object: now, if `value` came with some, or when its
     /// relationships first take one ([`note_linked`]).
-    pub(crate) fn new_in(registry: &Arc<Registry>, value: M, meta: Meta) -> Obj<M> {
+    pub(crate) fn new_in(registry: &Arc<Registry>, value: M, meta: Meta) -> (Obj<M>, Handle) {
         Obj::new_chunked(value, &mut ChunkAlloc::new(1, registry), meta)
     }
 
     /// As [`new_in`](Obj::new_in), the cell from `cells` (of the registry they serve).
-    pub(crate) fn new_chunked(value: M, cells: &mut ChunkAlloc<ObjCell<M>>, meta: Meta) -> Obj<M> {
-        Obj::from_handle(Obj::new_from(value, meta, cells, true))
+    pub(crate) fn new_chunked(
+        value: M,
+        cells: &mut ChunkAlloc<ObjCell<M>>,
+        meta: Meta,
+    ) -> (Obj<M>, Handle) {
+        let (h, session) = Obj::new_from(value, meta, cells, true);
+        (Obj::from_handle(h), session)
     }
 
     /// The typed handle around `h`, which must be a handle of an `M`.
@@ -546,15 +551,16 @@ impl<M: Model> Obj<M> {
     }
 
     /// As [`new_in`](Obj::new_in), the cell from `cells` (a load of
-    /// many objects allocates them a chunk at a time), as a counted handle or not (for
-    /// the session's own use: relationships, the identity map).
+    /// many objects allocates them a chunk at a time): a counted handle or not (for
+    /// the session's own use: relationships), and an uncounted one for the session's
+    /// lists or identity map (the cell starts with both, which saves cloning one).
     pub(crate) fn new_from(
         value: M,
         meta: Meta,
         cells: &mut ChunkAlloc<ObjCell<M>>,
         counted: bool,
-    ) -> Handle {
-        let erased = cells.alloc(|counts| ObjCell {
+    ) -> (Handle, Handle) {
+        let (erased, second) = cells.alloc_pair(|counts| ObjCell {
             core: CellCore {
                 counts,
                 meta: Mutex::new(meta),
@@ -575,7 +581,9 @@ impl<M: Model> Obj<M> {
         let n = M::relationships().len();
         if n > 0 {
             let owner = h.cell.downgrade();
-            let obj = Obj::<M>::from_handle(h.uncounted());
+            let obj = h
+                .downcast::<M>()
+                .unwrap_or_else(|| unreachable!("the cell was just made an `M`"));
             let mut v = obj.lock_write();
             let linked = (0..n).any(|i| v.relationship(i).holds_handles());
             for i in 0..n - 1 {
@@ -587,7 +595,11 @@ impl<M: Model> Obj<M> {
                 note_linked(&h.cell);
             }
         }
-        h
+        let session = Handle {
+            cell: second,
+            counted: false,
+        };
+        (h, session)
     }
 
     pub(crate) fn cell(&self) -> &ObjCell<M> {

@@ -2674,13 +2674,13 @@ fn delete_order(plan: &Plan, rows: &[usize]) -> Result<Vec<usize>> {
 /// and move them to their new states.
 fn finish(s: &mut Session, plan: Plan) -> Result<()> {
     let sid = session_id(s);
+    // Written objects take what the flush assigned, and give up their relationship
+    // histories under the same lock.
+    let sets_columns = |item: &Item| item.op != Op::Delete && !item.assigned.is_empty();
     let mut cols: Vec<(usize, Value)> = Vec::new();
-    for item in &plan.items {
-        if item.op != Op::Delete && !item.assigned.is_empty() {
-            cols.clear();
-            cols.extend(item.assigned.iter().map(|c| (c, item.values[c].clone())));
-            (item.vt.set_columns)(&item.h, &cols)?;
-        }
+    for item in plan.items.iter().filter(|&item| sets_columns(item)) {
+        cols.extend(item.assigned.iter().map(|c| (c, item.values[c].clone())));
+        (item.vt.set_columns)(&item.h, &mut cols, !item.no_history)?;
     }
     s.tx_inserted.reserve(plan.items.len());
     for item in &plan.items {
@@ -2781,7 +2781,7 @@ fn finish(s: &mut Session, plan: Plan) -> Result<()> {
     // Relationship histories are consumed; inserted and updated objects were marked
     // untouched above.
     for item in &plan.items {
-        if !item.no_history {
+        if !item.no_history && !sets_columns(item) {
             (item.vt.clear_histories)(&item.h);
         }
         if item.op == Op::Delete {

@@ -16,7 +16,7 @@ use crate::value::Value;
 
 use crate::model::ColumnInfo;
 
-type SetColumns = fn(&Handle, &[(usize, Value)]) -> Result<()>;
+type SetColumns = fn(&Handle, &mut Vec<(usize, Value)>, bool) -> Result<()>;
 type WithRelationship = fn(&Handle, usize, &mut dyn FnMut(&RelatedCore));
 type WithRelationshipMut = fn(&Handle, usize, &mut dyn FnMut(&mut RelatedCore));
 type RunMapper = fn(
@@ -174,11 +174,22 @@ fn values_unset<M: Model>(h: &Handle) -> (Vec<Value>, u64) {
     (v.values(), unset)
 }
 
-fn set_columns<M: Model>(h: &Handle, cols: &[(usize, Value)]) -> Result<()> {
+/// Sets the columns `cols` (taking their values) and, with `clear_histories`, consumes
+/// the relationship histories too, under one lock.
+fn set_columns<M: Model>(
+    h: &Handle,
+    cols: &mut Vec<(usize, Value)>,
+    clear_histories: bool,
+) -> Result<()> {
     let obj = typed::<M>(h);
     let mut v = obj.lock_write();
-    for (i, value) in cols {
-        v.set_column_value(*i, value.clone())?;
+    for (i, value) in cols.drain(..) {
+        v.set_column_value(i, value)?;
+    }
+    if clear_histories {
+        for i in 0..M::relationships().len() {
+            v.relationship_mut(i).clear_history();
+        }
     }
     Ok(())
 }
