@@ -21,6 +21,7 @@ mod echo;
 mod engine_options;
 mod enum_binds;
 mod functions;
+mod get_options;
 mod inserted_keys;
 mod joined;
 mod json_nulls;

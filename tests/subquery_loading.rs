@@ -595,7 +595,8 @@ async fn a_lazy_subquery_default_loads_by_subquery_unless_a_path_names_it(db: &T
     engine.close().await;
 }
 
-async fn defaults_apply_to_objects_a_relationship_brought_at_every_level(db: &TestDb) {
+/// The shelves, books and notes tables, and the statements the engine runs from now on.
+pub(crate) async fn df_setup(db: &TestDb) -> (Engine, crate::support::Statements) {
     let engine = db.engine().await;
     MetaData::new()
         .with::<DfShelf>()
@@ -605,6 +606,11 @@ async fn defaults_apply_to_objects_a_relationship_brought_at_every_level(db: &Te
         .await
         .unwrap();
     let log = crate::support::Statements::record(&engine);
+    (engine, log)
+}
+
+async fn defaults_apply_to_objects_a_relationship_brought_at_every_level(db: &TestDb) {
+    let (engine, log) = df_setup(db).await;
     let mut session = Session::new(&engine);
     // Two shelves of two books; each book has a note with a reply with a reply.
     for i in 0..2 {

@@ -634,17 +634,14 @@ impl Session {
     }
 
     /// The object of model `M` with primary key `key`: from the identity map without SQL
-    /// when it is there (and not expired), else one SELECT.
+    /// when it is there (and not expired), else one SELECT; an object loaded so gets the
+    /// relationships its model loads by default (`#[relationship(lazy = "selectin")]`,
+    /// `"joined"`, `"subquery"`: one more SELECT each, as for a query's objects below its
+    /// top level). For loader options, see [`Query::get`](crate::session::query::Query::get).
     pub async fn get<M: Model>(&mut self, key: impl Into<M::PrimaryKey>) -> Result<Option<Obj<M>>> {
         let key = key.into();
-        if let Some(obj) = self.store::<M>().get(&key) {
-            let usable = {
-                let meta = obj.h.core().meta();
-                !meta.is_expired()
-            };
-            if usable {
-                return Ok(Some(obj.clone()));
-            }
+        if let Some(obj) = self.identity_hit::<M>(&key) {
+            return Ok(Some(obj));
         }
         self.check_usable()?;
         self.autoflush().await?;
@@ -654,10 +651,23 @@ impl Session {
         match row {
             Some(row) => {
                 let mode = LoadMode::default().with_skip(crate::model::default_skip(M::columns()));
-                Ok(Some(self.load_row::<M>(&row, 0, mode)?))
+                let obj = self.load_row::<M>(&row, 0, mode)?;
+                if selectin::has_defaults(M::vtable()) {
+                    selectin::load_defaults(self, vec![obj.h.uncounted()], Vec::new(), mode)
+                        .await?;
+                }
+                self.dispatch_state_events();
+                Ok(Some(obj))
             }
             None => Ok(None),
         }
+    }
+
+    /// The object of `key` in the identity map, unless it is not there or expired.
+    pub(crate) fn identity_hit<M: Model>(&mut self, key: &M::PrimaryKey) -> Option<Obj<M>> {
+        let obj = self.store::<M>().get(key)?;
+        let usable = !obj.h.core().meta().is_expired();
+        usable.then(|| obj.clone())
     }
 
     /// A query for objects of `M`: add filters, order and limits, then run it with

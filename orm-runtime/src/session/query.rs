@@ -448,6 +448,94 @@ impl<'s, M: Model> Query<'s, M> {
         Ok(n > 0)
     }
 
+    /// The object of primary key `key` with this query's loader options: what
+    /// [`Session::get`] does, with options (SQLAlchemy's `session.get(User, 5,
+    /// options=[...])`):
+    ///
+    /// ```text
+    /// let ed = session.query::<User>().options(selectinload(User::posts)).get(5).await?;
+    /// ```
+    ///
+    /// An object already in the identity map (and not expired) is returned without a
+    /// SELECT of its row, and the relationships the options name that it has not loaded
+    /// yet are loaded (one SELECT per step; one already loaded is kept, as for a query's
+    /// objects); its column options and the model's `lazy` defaults do not apply to it.
+    /// Otherwise the query runs with a condition on the key, options and defaults
+    /// applied as in [`all`](Query::all). With
+    /// [`populate_existing`](Query::populate_existing) or a lock
+    /// ([`for_update`](Query::for_update)) the query always runs.
+    ///
+    /// The query must have nothing but options, `populate_existing` and a lock: filters,
+    /// joins, order, limit, offset or DISTINCT are [`Error::InvalidRequest`] (use
+    /// `filter(...).one_or_none()`), as is `contains_eager` (it reads a join the query
+    /// would have to write).
+    pub async fn get(self, key: impl Into<M::PrimaryKey>) -> Result<Option<Obj<M>>> {
+        if let Some(what) = self.besides_options() {
+            return Err(Error::InvalidRequest {
+                message: format!(
+                    "Query::get finds a `{}` by its primary key alone, but the query has {what}; use filter(...).one_or_none()",
+                    M::MODEL_NAME
+                ),
+            });
+        }
+        let key = key.into();
+        if !self.mode.populate_existing
+            && self.stmt.lock.is_none()
+            && let Some(obj) = self.session.identity_hit::<M>(&key)
+        {
+            if !self.paths.is_empty() {
+                let session = self.session;
+                session.check_usable()?;
+                crate::session::check_unlocked(&obj.h, "loading its relationships")?;
+                session.autoflush().await?;
+                crate::session::selectin::load_paths(
+                    session,
+                    &[obj.h.uncounted()],
+                    &self.paths,
+                    self.mode,
+                    None,
+                )
+                .await?;
+                session.dispatch_state_events();
+            }
+            return Ok(Some(obj));
+        }
+        let cond = crate::session::unit_of_work::key_cond(M::vtable(), &M::key_values(&key));
+        Ok(self.filter(cond).all().await?.into_iter().next())
+    }
+
+    /// What the query has besides loader options, for [`get`](Query::get), if anything.
+    fn besides_options(&self) -> Option<String> {
+        let stmt = &self.stmt;
+        let what = match &stmt.body {
+            SelectBody::Compound { .. } => "a compound SELECT",
+            SelectBody::Core(c) if c.filter.is_some() => "a filter",
+            SelectBody::Core(c)
+                if c.from.len() > 1 || c.from.iter().any(|f| !f.joins.is_empty()) =>
+            {
+                "a join"
+            }
+            SelectBody::Core(c) if c.distinct => "DISTINCT",
+            SelectBody::Core(c) if !c.group_by.is_empty() || c.having.is_some() => "a GROUP BY",
+            _ if !stmt.order_by.is_empty() => "an ORDER BY",
+            _ if stmt.limit.is_some() => "a limit",
+            _ if stmt.offset.is_some() => "an offset",
+            _ if !stmt.ctes.is_empty() => "a WITH clause",
+            _ => {
+                let step = self
+                    .paths
+                    .iter()
+                    .flatten()
+                    .find(|s| s.strategy == LoadStrategy::ContainsEager)?;
+                return Some(format!(
+                    "contains_eager({}.{}), which reads a join the query would have to write",
+                    step.model, step.relationship
+                ));
+            }
+        };
+        Some(what.to_owned())
+    }
+
     /// The first object, if any (adds LIMIT 1).
     pub async fn first(self) -> Result<Option<Obj<M>>> {
         Ok(self.limit(1).all().await?.into_iter().next())
