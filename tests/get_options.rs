@@ -1,6 +1,7 @@
 //! `session.get` and `query.options(...).get(key)`: the identity map first (no SELECT of
 //! the row), loader options and the model's `lazy` defaults applied to an object that is
-//! loaded, relationships an option names loaded onto an object found in the map.
+//! loaded, relationships an option names loaded onto an object found in the map; and
+//! `session.load_all`, explicit loading for many objects in one SELECT.
 //! Statements are counted and read through the engine's events.
 
 use orm::prelude::*;
@@ -16,6 +17,7 @@ backend_tests!(
     query_get_applies_its_options_to_a_row_it_selects,
     query_get_loads_what_its_options_name_onto_a_mapped_object,
     query_get_refuses_a_query_with_more_than_options,
+    load_all_loads_a_relationship_of_many_objects_in_one_select,
 );
 
 /// ed with posts a, b; sam with none. Returns (ed's id, sam's id).
@@ -247,4 +249,83 @@ async fn query_get_refuses_a_query_with_more_than_options(db: &TestDb) {
     refused(e, "contains_eager(User.posts)");
     // Nothing ran.
     assert_eq!(log.take(), Vec::<String>::new());
+}
+
+async fn load_all_loads_a_relationship_of_many_objects_in_one_select(db: &TestDb) {
+    let (engine, log) = setup(db).await;
+    // 1,200 users, every third with two posts: past one IN list of keys (500).
+    let mut session = Session::new(&engine);
+    for i in 0..1200 {
+        let u = session.add(User::new(format!("u{i}")));
+        if i % 3 == 0 {
+            for t in ["a", "b"] {
+                let p = session.add(Post::new(format!("u{i}-{t}")));
+                u.write().unwrap().posts.push(&p);
+            }
+        }
+    }
+    session.commit().await.unwrap();
+    drop(session);
+    log.take();
+
+    let mut session = Session::new(&engine);
+    let users = session
+        .query::<User>()
+        .order_by(User::id.asc())
+        .all()
+        .await
+        .unwrap();
+    log.take();
+    // One user's posts loaded and changed in memory first: load_all replaces them.
+    session.load(&users[0], User::posts).await.unwrap();
+    let stray = session.add(Post::new("stray"));
+    users[0].write().unwrap().posts.push(&stray);
+    session.flush().await.unwrap();
+    session
+        .execute(text(
+            "UPDATE posts SET user_id = NULL WHERE title = 'stray'",
+        ))
+        .await
+        .unwrap();
+    log.take();
+
+    session.load_all(&users, User::posts).await.unwrap();
+    let selects = log.take();
+    // One statement per IN list of at most 500 keys; PostgreSQL binds them as one array.
+    let expected = if db.dialect() == orm::Dialect::Postgres {
+        1
+    } else {
+        3
+    };
+    assert_eq!(selects.len(), expected, "{selects:#?}");
+    for (i, u) in users.iter().enumerate() {
+        let titles = titles(u);
+        if i % 3 == 0 {
+            assert_eq!(titles, [format!("u{i}-a"), format!("u{i}-b")], "user {i}");
+        } else {
+            assert!(titles.is_empty(), "user {i}: {titles:?}");
+        }
+    }
+
+    // A many-to-one whose targets are all in the identity map: no SQL.
+    let posts = session
+        .query::<Post>()
+        .populate_existing()
+        .all()
+        .await
+        .unwrap();
+    log.take();
+    session.load_all(&posts, Post::author).await.unwrap();
+    assert_eq!(log.take(), Vec::<String>::new());
+    for p in &posts {
+        let post = p.read().unwrap();
+        match post.author.get().unwrap() {
+            Some(a) => assert!(
+                post.title
+                    .starts_with(&format!("{}-", a.read().unwrap().name))
+            ),
+            None => assert_eq!(post.title, "stray"),
+        }
+    }
+    session.rollback().await.unwrap();
 }

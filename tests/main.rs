@@ -33,6 +33,7 @@ mod models;
 mod null_and_in;
 mod pooling;
 mod post_update;
+mod raise_all;
 mod reflected_tables;
 mod reflection;
 mod row_locks;

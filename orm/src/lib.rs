@@ -153,8 +153,8 @@ pub use orm_runtime::sql::{
 pub mod prelude {
     pub use orm_derive::Model;
     pub use orm_runtime::loading::{
-        LoadOptions, contains_eager, defer, joinedload, load_only, noload, raiseload, selectinload,
-        subqueryload, undefer, undefer_group,
+        LoadOptions, contains_eager, defer, joinedload, load_only, noload, raiseload,
+        raiseload_all, selectinload, subqueryload, undefer, undefer_group,
     };
     pub use orm_runtime::schema::{MetaData, SqlType, Table};
     pub use orm_runtime::session::{Obj, ObjectState, Query, Session};

@@ -315,6 +315,40 @@ pub fn raiseload<M: crate::model::Model, T: RelatedTarget>(
     start(rel, LoadStrategy::Raise)
 }
 
+/// The relationship name of a wildcard step: every relationship of its model that no
+/// other option of the query names (SQLAlchemy's `"*"`).
+pub(crate) const EVERY: &str = "*";
+
+/// The end of a path that names every relationship of a model
+/// ([`raiseload_all`], [`LoadPath::raiseload_all`]): nothing follows it.
+#[derive(Debug, Clone, Copy)]
+pub enum EveryRelationship {}
+
+fn every<M: crate::model::Model>(strategy: LoadStrategy) -> LoadStep {
+    LoadStep {
+        model: M::MODEL_NAME,
+        relationship: EVERY,
+        strategy,
+        innerjoin: false,
+        alias: None,
+        columns: Vec::new(),
+    }
+}
+
+/// Makes reading any relationship of `M` that the query does not load an error
+/// ([`Error::RaiseLoad`](crate::error::Error::RaiseLoad)), as SQLAlchemy's
+/// `raiseload("*")`: every relationship but those another option of the query names
+/// (loaded by it, or left to `noload`), the model's `lazy = "selectin"` / `"joined"` /
+/// `"subquery"` defaults included (the wildcard overrides them, so they load nothing).
+/// For code that must never find an unloaded relationship by surprise.
+pub fn raiseload_all<M: crate::model::Model>() -> LoadPath<M, EveryRelationship> {
+    LoadPath {
+        root_columns: Vec::new(),
+        steps: vec![every::<M>(LoadStrategy::Raise)],
+        _p: PhantomData,
+    }
+}
+
 impl<Root, Leaf: crate::sql::HasTable> LoadPath<Root, Leaf> {
     /// For a `contains_eager` last step: the joined rows are those of `alias` (the
     /// query joined `Leaf`'s table under that name).
@@ -401,6 +435,19 @@ impl<Root, Leaf: crate::model::Model> LoadPath<Root, Leaf> {
         rel: Relationship<Leaf, T>,
     ) -> LoadPath<Root, T::Target> {
         self.then(rel, LoadStrategy::Raise)
+    }
+
+    /// Ends the path making every relationship of the objects it reaches that is not
+    /// loaded by then an error to read, their models' `lazy` defaults included
+    /// ([`raiseload_all`] for the objects of the path's last step):
+    /// `selectinload(User::posts).raiseload_all()`.
+    pub fn raiseload_all(mut self) -> LoadPath<Root, EveryRelationship> {
+        self.steps.push(every::<Leaf>(LoadStrategy::Raise));
+        LoadPath {
+            root_columns: self.root_columns,
+            steps: self.steps,
+            _p: PhantomData,
+        }
     }
 }
 

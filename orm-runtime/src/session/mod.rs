@@ -806,6 +806,45 @@ impl Session {
         Ok(())
     }
 
+    /// Loads relationship `rel` of every object of `objs` with one SELECT, replacing what
+    /// was loaded, as [`load`](Session::load) does for one object: selectin's SELECT
+    /// (`WHERE key IN (...)`, chunked under the database's parameter limit as
+    /// `selectinload` chunks it; on PostgreSQL one `= ANY($1)` array bind for any number
+    /// of objects); for a many-to-one, targets already in the identity map cost no SQL.
+    /// The objects it loads get their models' `lazy` defaults, as a query's would.
+    pub async fn load_all<M: Model, T: RelatedTarget>(
+        &mut self,
+        objs: &[Obj<M>],
+        rel: Relationship<M, T>,
+    ) -> Result<()> {
+        if objs.is_empty() {
+            return Ok(());
+        }
+        self.check_usable()?;
+        for obj in objs {
+            check_unlocked(&obj.h, "loading its relationships")?;
+        }
+        self.autoflush().await?;
+        let step = crate::loading::LoadStep {
+            model: M::MODEL_NAME,
+            relationship: rel.name(),
+            strategy: crate::model::relationship::LoadStrategy::Selectin,
+            innerjoin: false,
+            alias: None,
+            columns: Vec::new(),
+        };
+        let level = objs.iter().map(|o| o.h.uncounted()).collect();
+        // `populate_existing`: what was loaded is replaced (the related objects' own
+        // columns are not overwritten: their loads start from the default mode).
+        let mode = LoadMode {
+            populate_existing: true,
+            skip: 0,
+        };
+        selectin::load_path(self, level, std::slice::from_ref(&step), mode, None).await?;
+        self.dispatch_state_events();
+        Ok(())
+    }
+
     /// The objects relationship `index` of `h` points at, read from the database.
     pub(crate) async fn load_relationship(
         &mut self,

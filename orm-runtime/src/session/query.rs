@@ -182,9 +182,11 @@ impl<'s, M: Model> Query<'s, M> {
         let mut stmt = stmt;
         select_model_columns::<M>(&mut stmt, skip);
         // Relationship defaults (`#[relationship(lazy = "selectin")]`, `"joined"`,
-        // `"subquery"`) apply unless a path names the relationship.
+        // `"subquery"`) apply unless a path names the relationship, or `raiseload_all`
+        // names them all.
         let mut paths = paths;
-        for info in M::relationships() {
+        let every = expand_every::<M>(&mut paths);
+        for info in M::relationships().iter().filter(|_| !every) {
             let strategy = match info.lazy {
                 LoadStrategy::Selectin => LoadStrategy::Selectin,
                 LoadStrategy::Subquery => LoadStrategy::Subquery,
@@ -332,6 +334,8 @@ impl<'s, M: Model> Query<'s, M> {
         let mut stmt = stmt;
         select_model_columns::<M>(&mut stmt, skip);
         // Only loader options that need no query of their own can go with a stream.
+        let mut paths = paths;
+        let every = expand_every::<M>(&mut paths);
         let mut raise = Vec::new();
         for path in &paths {
             let Some(step) = path.first() else { continue };
@@ -354,7 +358,7 @@ impl<'s, M: Model> Query<'s, M> {
                 }
             }
         }
-        for info in M::relationships() {
+        for info in M::relationships().iter().filter(|_| !every) {
             let lazy = match info.lazy {
                 LoadStrategy::Selectin => "selectin",
                 LoadStrategy::Joined => "joined",
@@ -484,6 +488,8 @@ impl<'s, M: Model> Query<'s, M> {
             && let Some(obj) = self.session.identity_hit::<M>(&key)
         {
             if !self.paths.is_empty() {
+                let mut paths = self.paths;
+                expand_every::<M>(&mut paths);
                 let session = self.session;
                 session.check_usable()?;
                 crate::session::check_unlocked(&obj.h, "loading its relationships")?;
@@ -491,7 +497,7 @@ impl<'s, M: Model> Query<'s, M> {
                 crate::session::selectin::load_paths(
                     session,
                     &[obj.h.uncounted()],
-                    &self.paths,
+                    &paths,
                     self.mode,
                     None,
                 )
@@ -571,6 +577,31 @@ fn select_model_columns<M: Model>(stmt: &mut SelectStatement, skip: u64) {
 
 /// The object of one streamed row, through the identity map, with `raiseload` marks,
 /// state events dispatched.
+/// Replaces a `raiseload_all::<M>()` path by a `raiseload` of each relationship of `M`
+/// that no other path starts with; true if there was one (the model's `lazy` defaults
+/// then load nothing).
+fn expand_every<M: Model>(paths: &mut Vec<Vec<LoadStep>>) -> bool {
+    let is_every = |p: &Vec<LoadStep>| p.len() == 1 && p[0].relationship == crate::loading::EVERY;
+    let Some(at) = paths.iter().position(is_every) else {
+        return false;
+    };
+    let wildcard = paths.remove(at);
+    paths.retain(|p| !is_every(p));
+    let named: Vec<&'static str> = paths
+        .iter()
+        .filter_map(|p| p.first().map(|s| s.relationship))
+        .collect();
+    for info in M::relationships() {
+        if !named.contains(&info.name) {
+            paths.push(vec![LoadStep {
+                relationship: info.name,
+                ..wildcard[0].clone()
+            }]);
+        }
+    }
+    true
+}
+
 fn load_one<M: Model>(
     session: &mut Session,
     row: &crate::row::Row,

@@ -257,6 +257,10 @@ pub(crate) fn load_defaults<'a>(
         let Some(vt) = objs.first().map(Handle::vtable) else {
             return Ok(());
         };
+        if except.contains(&crate::loading::EVERY) {
+            // `raiseload_all` follows: it overrides every default.
+            return Ok(());
+        }
         let mode = LoadMode {
             populate_existing: false,
             ..mode
@@ -320,6 +324,15 @@ struct Stepped {
 /// [`Error::RaiseLoad`].
 pub(crate) fn mark_raise(objs: &[Handle], step: &LoadStep) -> Result<()> {
     let vt = objs[0].vtable();
+    if step.relationship == crate::loading::EVERY {
+        // Every relationship not loaded by now (`raiseload_all` at the end of a path).
+        for h in objs {
+            for index in 0..(vt.relationships)().len() {
+                (vt.with_relationship_mut)(h, index, &mut |r| r.set_raise());
+            }
+        }
+        return Ok(());
+    }
     let Some(index) = vt.relationship_index(step.relationship) else {
         return Err(Error::InvalidRequest {
             message: format!("`{}` has no relationship `{}`", vt.name, step.relationship),
