@@ -1,7 +1,7 @@
 //! `session.get` and `query.options(...).get(key)`: the identity map first (no SELECT of
 //! the row), loader options and the model's `lazy` defaults applied to an object that is
 //! loaded, relationships an option names loaded onto an object found in the map; and
-//! `session.load_all`, explicit loading for many objects in one SELECT.
+//! `session.load_all`, explicit loading for many objects in one SELECT; `session.scalar`.
 //! Statements are counted and read through the engine's events.
 
 use orm::prelude::*;
@@ -18,6 +18,7 @@ backend_tests!(
     query_get_loads_what_its_options_name_onto_a_mapped_object,
     query_get_refuses_a_query_with_more_than_options,
     load_all_loads_a_relationship_of_many_objects_in_one_select,
+    scalar_reads_the_first_column_of_the_first_row_after_an_autoflush,
 );
 
 /// ed with posts a, b; sam with none. Returns (ed's id, sam's id).
@@ -327,5 +328,45 @@ async fn load_all_loads_a_relationship_of_many_objects_in_one_select(db: &TestDb
             None => assert_eq!(post.title, "stray"),
         }
     }
+    session.rollback().await.unwrap();
+}
+
+async fn scalar_reads_the_first_column_of_the_first_row_after_an_autoflush(db: &TestDb) {
+    let (engine, log) = setup(db).await;
+    two_users(&engine).await;
+    log.take();
+    let mut session = Session::new(&engine);
+    // A pending user is flushed first, so the count sees it.
+    session.add(User::new("al"));
+    let n: Option<i64> = session
+        .scalar(select(func::count_star()).from(User::table()))
+        .await
+        .unwrap();
+    assert_eq!(n, Some(3));
+    let statements = log.take();
+    assert!(statements[0].starts_with("INSERT"), "{statements:#?}");
+    assert_eq!(statements.len(), 2, "{statements:#?}");
+    // No row: None. A NULL into an Option: Some(None).
+    let none: Option<String> = session
+        .scalar(select(User::name).filter(User::name.eq("nobody")))
+        .await
+        .unwrap();
+    assert_eq!(none, None);
+    let email: Option<Option<String>> = session
+        .scalar(select(User::email).filter(User::name.eq("al")))
+        .await
+        .unwrap();
+    assert_eq!(email, Some(None));
+    // The first row of several, in order.
+    let first: Option<String> = session
+        .scalar(select(User::name).order_by(User::name.asc()))
+        .await
+        .unwrap();
+    assert_eq!(first.as_deref(), Some("al"));
+    // A type that does not fit is an error, not a wrong value.
+    let e = session
+        .scalar::<i64>(select(User::name).filter(User::name.eq("al")))
+        .await;
+    assert!(e.is_err(), "{e:?}");
     session.rollback().await.unwrap();
 }

@@ -881,6 +881,25 @@ impl Session {
         self.tx().await?.fetch_all(stmt).await
     }
 
+    /// The first column of the first row of a Core statement run in the session's
+    /// transaction (after an autoflush), decoded as `T`; `None` when there is no row
+    /// (SQLAlchemy's `session.scalar(stmt)`). Rows after the first are not read.
+    ///
+    /// ```text
+    /// let n: Option<i64> = session.scalar(select(func::count_star()).from(User::table())).await?;
+    /// ```
+    pub async fn scalar<T: crate::row::Decode>(
+        &mut self,
+        stmt: impl Executable,
+    ) -> Result<Option<T>> {
+        self.check_usable()?;
+        self.autoflush().await?;
+        match self.tx().await?.fetch_optional(stmt).await? {
+            Some(row) => row.get(0).map(Some),
+            None => Ok(None),
+        }
+    }
+
     /// Writes pending changes to the database (in the session's transaction, which stays
     /// open). On error the transaction is rolled back, no object changes, and the
     /// session must be [rolled back](Session::rollback) before further work. Inside a
