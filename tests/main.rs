@@ -27,6 +27,7 @@ mod joined;
 mod json_nulls;
 mod labels;
 mod loading;
+mod merge_cascade;
 mod mixed_arithmetic;
 mod model_events;
 mod models;

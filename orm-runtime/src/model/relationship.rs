@@ -260,6 +260,54 @@ impl RelatedCore {
         self.raise = false;
     }
 
+    /// The objects `merge` takes from it, when it is loaded and says what they are: it
+    /// was changed (a new object's pushes, a relationship set or cleared), or it holds
+    /// objects. `None`: left alone (an empty relationship nobody changed may just be a
+    /// new object's default, and must not empty the merged object's).
+    pub(crate) fn merge_sources(&self) -> Option<Vec<Handle>> {
+        if !self.loaded || (!self.has_changes() && self.items.is_empty()) {
+            return None;
+        }
+        Some(self.items.iter().map(Handle::uncounted).collect())
+    }
+
+    /// Loaded and empty, with no history (a new object's state): `merge` then sets what
+    /// it merged, recorded as changes.
+    pub(crate) fn reset_empty(&mut self) {
+        self.items.clear();
+        self.history = None;
+        self.changed = false;
+        self.loaded = true;
+    }
+
+    /// Makes its objects `new` (`merge`): a collection, which must be loaded, loses those
+    /// not among them and gains the others (its history records both, and
+    /// `back_populates` follows); a single-valued one points at the first, or at none.
+    pub(crate) fn merge_items(&mut self, new: &[Handle]) {
+        let collection = self.info.is_some_and(|i| {
+            matches!(
+                i.kind,
+                RelationshipKind::OneToMany | RelationshipKind::ManyToMany
+            )
+        });
+        if !collection {
+            self.set_single(new.first());
+            return;
+        }
+        let gone: Vec<Handle> = (self.items.iter())
+            .filter(|i| !new.iter().any(|n| n.ptr_eq(i)))
+            .map(Handle::uncounted)
+            .collect();
+        for h in &gone {
+            self.remove(h);
+        }
+        for h in new {
+            if !self.items.iter().any(|i| i.ptr_eq(h)) {
+                self.add(h);
+            }
+        }
+    }
+
     /// Marks an unloaded relationship `raiseload`.
     pub(crate) fn set_raise(&mut self) {
         if !self.loaded {

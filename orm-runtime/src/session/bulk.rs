@@ -1,6 +1,8 @@
 //! `merge`, and bulk UPDATE / DELETE through the session with the identity map kept in
 //! step (SQLAlchemy's `synchronize_session`).
 
+use std::collections::HashMap;
+
 use crate::dialect::Feature;
 use crate::error::{Error, Result};
 use crate::model::Model;
@@ -27,8 +29,19 @@ impl Session {
     /// Copies the columns of `value` onto the session's object with the same primary
     /// key — loading it first when it is not in the identity map — and returns that
     /// object (SQLAlchemy's `merge`). A key that is not in the database (or a generated
-    /// key left unset) makes a new pending object. Relationships of `value` are not
-    /// merged.
+    /// key left unset) makes a new pending object.
+    ///
+    /// Relationships with the `merge` cascade (on by default) follow: the objects that
+    /// `value` holds in one are merged the same way (each once, however often it is
+    /// reached), and the merged object's relationship is set to them — a collection
+    /// loses the objects not among them (their foreign keys are nulled at the flush, or
+    /// they are deleted with `delete-orphan`) and gains the others; a many-to-one points
+    /// at the merged target. A relationship of `value` that is empty and unchanged (a
+    /// new object's default) is left alone, as is one not loaded. A related object
+    /// found neither in the session nor in the database joins the session itself (a
+    /// transient one becomes pending; SQLAlchemy would copy it); one of another session
+    /// with no counterpart here is an [`Error::InvalidRequest`], as is a detached one
+    /// whose row is gone.
     pub async fn merge<M: Model>(&mut self, value: M) -> Result<Obj<M>> {
         self.merge_with(value, true).await
     }
@@ -36,8 +49,30 @@ impl Session {
     /// [`merge`](Session::merge); with `load = false` no SQL is sent: an object not in
     /// the identity map is taken as the database's current state (SQLAlchemy's
     /// `load=False`, for caches).
-    pub async fn merge_with<M: Model>(&mut self, value: M, load: bool) -> Result<Obj<M>> {
+    pub async fn merge_with<M: Model>(&mut self, mut value: M, load: bool) -> Result<Obj<M>> {
         self.check_usable()?;
+        // The related objects to merge, taken out of `value` (whose relationships then
+        // start empty, as a new object's: the merged ones are set below, as changes).
+        let mut related = Vec::new();
+        for (i, info) in M::relationships().iter().enumerate() {
+            if !info.cascade.merge {
+                continue;
+            }
+            if let Some(items) = value.relationship(i).merge_sources() {
+                value.relationship_mut(i).reset_empty();
+                related.push((i, items));
+            }
+        }
+        let obj = self.merge_columns_of(value, load).await?;
+        let mut memo = Merged::default();
+        memo.targets.insert(obj.h.addr());
+        merge_related(self, &obj.h, related, load, &mut memo).await?;
+        self.dispatch_state_events();
+        Ok(obj)
+    }
+
+    /// `merge_with` for the columns: the object of `value`'s key, with its columns.
+    async fn merge_columns_of<M: Model>(&mut self, value: M, load: bool) -> Result<Obj<M>> {
         let key_unset = M::columns()
             .iter()
             .enumerate()
@@ -276,4 +311,175 @@ fn key_items<M: Model>() -> Vec<SelectItem> {
 
 fn read_keys<M: Model>(rows: &[crate::row::Row]) -> Result<Vec<M::PrimaryKey>> {
     rows.iter().map(|r| M::key_from_row(r, 0)).collect()
+}
+
+/// What one `merge` has done so far, so that each object is merged once however often
+/// the graph reaches it (SQLAlchemy's `_recursive`).
+#[derive(Default)]
+struct Merged {
+    /// The session's object each source object was merged onto, by source address.
+    sources: HashMap<usize, Handle>,
+    /// The session's objects merged onto (the first value merged wins: a related object
+    /// pointing back at the merged value's key, say, does not overwrite its columns).
+    targets: std::collections::HashSet<usize>,
+}
+
+/// Sets each relationship `i` of `target` to the merge of the objects `related` lists for
+/// it. A relationship of a persistent target not loaded yet is loaded first (its current
+/// objects are compared; with `load = false` the merged ones are taken as the database's).
+async fn merge_related(
+    s: &mut Session,
+    target: &Handle,
+    related: Vec<(usize, Vec<Handle>)>,
+    load: bool,
+    memo: &mut Merged,
+) -> Result<()> {
+    let vt = target.vtable();
+    for (i, sources) in related {
+        let mut merged = Vec::with_capacity(sources.len());
+        for src in sources {
+            merged.push(merge_handle(s, src, load, memo).await?);
+        }
+        let mut loaded = false;
+        (vt.with_relationship)(target, i, &mut |r| loaded = r.is_loaded());
+        if !loaded {
+            if !load {
+                let mut items = Some(merged.iter().map(Handle::uncounted).collect());
+                (vt.with_relationship_mut)(target, i, &mut |r| {
+                    r.set_loaded(items.take().unwrap_or_default())
+                });
+                continue;
+            }
+            let current = s.load_relationship(target, i).await?;
+            let mut current = Some(current);
+            (vt.with_relationship_mut)(target, i, &mut |r| {
+                r.set_loaded(current.take().unwrap_or_default())
+            });
+        }
+        (vt.merge_relationship)(target, i, &merged)?;
+    }
+    Ok(())
+}
+
+/// Merges the object `src` (of any model) into `s`: the session's object of its key, its
+/// columns copied on, else `src` itself joining the session; then its relationships with
+/// the `merge` cascade, the same way.
+fn merge_handle<'a>(
+    s: &'a mut Session,
+    src: Handle,
+    load: bool,
+    memo: &'a mut Merged,
+) -> futures_core::future::BoxFuture<'a, Result<Handle>> {
+    Box::pin(async move {
+        if let Some(done) = memo.sources.get(&src.addr()) {
+            return Ok(done.uncounted());
+        }
+        let (session, state) = {
+            let m = src.core().meta();
+            (m.session, m.state)
+        };
+        if session == s.registry.id {
+            // Already the session's own.
+            memo.sources.insert(src.addr(), src.uncounted());
+            return Ok(src);
+        }
+        check_unlocked(&src, "merging it")?;
+        let vt = src.vtable();
+        let columns = (vt.columns)();
+        let values = (vt.values)(&src);
+        let key: Option<Vec<Value>> = columns
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.primary_key)
+            .map(|(i, c)| {
+                let unset = c.generated && (vt.column_is_unset)(&src, i);
+                (!unset).then(|| values[i].clone())
+            })
+            .collect();
+        let mut related = Vec::new();
+        for (i, info) in (vt.relationships)().iter().enumerate() {
+            if !info.cascade.merge {
+                continue;
+            }
+            let mut items = None;
+            (vt.with_relationship)(&src, i, &mut |r| items = r.merge_sources());
+            if let Some(items) = items {
+                related.push((i, items));
+            }
+        }
+        let found = match &key {
+            Some(key) => match s.find_in_store(vt, key) {
+                Some(h) => Some(h),
+                None if load => by_key(s, vt, key, false).await?,
+                None => None,
+            },
+            None => None,
+        };
+        let target = match found {
+            Some(t) if memo.targets.contains(&t.addr()) => {
+                // Merged onto already in this merge: that object's values stand.
+                memo.sources.insert(src.addr(), t.uncounted());
+                return Ok(t);
+            }
+            Some(t) => {
+                check_unlocked(&t, "merging onto it")?;
+                if t.core().meta().is_expired() {
+                    if load {
+                        let key = key.as_deref().unwrap_or(&[]);
+                        by_key(s, vt, key, true).await?;
+                    } else {
+                        let mut all: Vec<(usize, Value)> =
+                            values.iter().cloned().enumerate().collect();
+                        (vt.set_columns)(&t, &mut all, false)?;
+                        t.core().meta().clear_expired();
+                    }
+                }
+                (vt.merge_columns)(&t, &values)?;
+                t
+            }
+            None => {
+                if session != 0 {
+                    return Err(Error::InvalidRequest {
+                        message: format!(
+                            "{} belongs to another session, and this one has no object of its key to merge it onto; expunge it there first",
+                            src.describe()
+                        ),
+                    });
+                }
+                if state == ObjectState::Detached && load {
+                    return Err(Error::InvalidRequest {
+                        message: format!(
+                            "{} is detached and its row is gone: nothing to merge it onto",
+                            src.describe()
+                        ),
+                    });
+                }
+                s.attach(&src)?;
+                src.uncounted()
+            }
+        };
+        memo.sources.insert(src.addr(), target.uncounted());
+        memo.targets.insert(target.addr());
+        merge_related(s, &target, related, load, memo).await?;
+        Ok(target)
+    })
+}
+
+/// The object of model `vt` with primary key `key`, selected (its columns refilled
+/// with `refill`); `None` without a row.
+async fn by_key(
+    s: &mut Session,
+    vt: &'static crate::session::vtable::ModelVTable,
+    key: &[Value],
+    refill: bool,
+) -> Result<Option<Handle>> {
+    let skip = crate::model::default_skip((vt.columns)());
+    let stmt = select(crate::session::unit_of_work::model_items_skip(vt, skip))
+        .from((vt.table)())
+        .filter(crate::session::unit_of_work::key_cond(vt, key));
+    let mode = LoadMode {
+        populate_existing: refill,
+        skip,
+    };
+    Ok((vt.fetch_handles)(s, stmt, mode).await?.into_iter().next())
 }

@@ -52,6 +52,12 @@ pub struct ModelVTable {
     /// `i` for column `i`).
     pub(crate) values_unset: fn(&Handle) -> (Vec<Value>, u64),
     pub(crate) set_columns: SetColumns,
+    /// Copies column values onto the object through its write guard (recorded as
+    /// changes), those already equal left alone (`merge`).
+    pub(crate) merge_columns: fn(&Handle, &[Value]) -> Result<()>,
+    /// Makes relationship `i` hold these objects, through the write guard (recorded as
+    /// changes; see `RelatedCore::merge_items`).
+    pub(crate) merge_relationship: fn(&Handle, usize, &[Handle]) -> Result<()>,
     pub(crate) with_relationship: WithRelationship,
     pub(crate) with_relationship_mut: WithRelationshipMut,
     /// Forgets the changes of every relationship (the flush wrote them), under one lock.
@@ -97,6 +103,8 @@ impl ModelVTable {
             unloaded: unloaded::<M>,
             values_unset: values_unset::<M>,
             set_columns: set_columns::<M>,
+            merge_columns: merge_columns::<M>,
+            merge_relationship: merge_relationship::<M>,
             with_relationship: with_relationship::<M>,
             with_relationship_mut: with_relationship_mut::<M>,
             clear_histories: clear_histories::<M>,
@@ -191,6 +199,24 @@ fn set_columns<M: Model>(
             v.relationship_mut(i).clear_history();
         }
     }
+    Ok(())
+}
+
+fn merge_columns<M: Model>(h: &Handle, values: &[Value]) -> Result<()> {
+    let mut target = typed::<M>(h).write()?;
+    for (i, v) in values.iter().enumerate() {
+        if !crate::session::object::same_value(&target.column_value(i), v) {
+            target.set_column_value(i, v.clone())?;
+        }
+    }
+    Ok(())
+}
+
+fn merge_relationship<M: Model>(h: &Handle, i: usize, items: &[Handle]) -> Result<()> {
+    typed::<M>(h)
+        .write()?
+        .relationship_mut(i)
+        .merge_items(items);
     Ok(())
 }
 
