@@ -14,6 +14,9 @@ backend_tests!(
     merge_brings_a_detached_graph_onto_the_sessions_objects,
     merge_leaves_an_untouched_relationship_alone,
     merge_takes_in_a_transient_child_and_refuses_a_foreign_one,
+    a_refused_merge_changes_nothing,
+    merge_of_a_new_value_does_not_take_in_the_object_it_was_copied_from,
+    merge_without_load_takes_the_graph_as_the_database_state,
 );
 
 /// ed with posts a and b, committed; the session is dropped, so the objects returned are
@@ -140,6 +143,110 @@ async fn merge_takes_in_a_transient_child_and_refuses_a_foreign_one(db: &TestDb)
         Err(Error::InvalidRequest { message }) => {
             assert!(message.contains("Post"), "{message}");
             assert!(message.contains("another session"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+async fn a_refused_merge_changes_nothing(db: &TestDb) {
+    let (engine, log) = setup(db).await;
+    let (ed, _a, _b) = detached_ed(&engine).await;
+    let id = ed.read().unwrap().id;
+    // A post of another live session (no counterpart here) and an expired one.
+    let mut other = Session::new(&engine);
+    let foreign = other.add(Post::new("foreign"));
+    let mut expiring = Session::new(&engine);
+    let stale = expiring.add(Post::new("stale"));
+    expiring.commit().await.unwrap();
+    expiring.expire(&stale).unwrap();
+    assert!(stale.read().is_err(), "expired");
+    for bad in [&foreign, &stale] {
+        let mut value = ed.read().unwrap().clone();
+        value.name = "renamed".into();
+        value.posts.push(bad);
+        let mut session = Session::new(&engine);
+        let before = session.get::<User>(id).await.unwrap().unwrap();
+        log.take();
+        match session.merge(value).await {
+            Err(Error::InvalidRequest { message }) => {
+                assert!(message.contains("Post"), "{message}")
+            }
+            other => panic!("{other:?}"),
+        }
+        // Nothing changed: the user keeps its name, nothing joined the session, and a
+        // commit writes nothing.
+        assert_eq!(before.read().unwrap().name, "ed");
+        assert!(before.inspect().changed.is_empty());
+        assert_eq!(
+            foreign.state(),
+            ObjectState::Pending,
+            "still the other session's"
+        );
+        session.commit().await.unwrap();
+        let written: Vec<String> = log
+            .take()
+            .into_iter()
+            .filter(|s| !s.starts_with("SELECT"))
+            .collect();
+        assert_eq!(written, Vec::<String>::new());
+    }
+}
+
+async fn merge_of_a_new_value_does_not_take_in_the_object_it_was_copied_from(db: &TestDb) {
+    let (engine, _log) = setup(db).await;
+    // A new user and its post, made in a session and expunged (transient): the post's
+    // author side points at that user object.
+    let mut scratch = Session::new(&engine);
+    let ed = scratch.add(User::new("new ed"));
+    let p = scratch.add(Post::new("p"));
+    ed.write().unwrap().posts.push(&p);
+    scratch.expunge(&ed).unwrap();
+    assert_eq!(p.state(), ObjectState::Transient, "expunged with its user");
+    let value = ed.read().unwrap().clone();
+    let mut session = Session::new(&engine);
+    let merged = session.merge(value).await.unwrap();
+    assert!(!Obj::ptr_eq(&merged, &ed));
+    assert_eq!(
+        ed.state(),
+        ObjectState::Transient,
+        "the copied-from user stays out"
+    );
+    session.commit().await.unwrap();
+    // One user: the merged one, with the post.
+    assert_eq!(crate::session::count(&engine, "users").await, 1);
+    assert_eq!(
+        posts_in_db(&engine).await,
+        [("p".to_owned(), Some("new ed".to_owned()))]
+    );
+}
+
+async fn merge_without_load_takes_the_graph_as_the_database_state(db: &TestDb) {
+    let (engine, log) = setup(db).await;
+    let (ed, a, _b) = detached_ed(&engine).await;
+    let value = ed.read().unwrap().clone();
+    log.take();
+    let mut session = Session::new(&engine);
+    let merged = session.merge_with(value, false).await.unwrap();
+    assert_eq!(merged.state(), ObjectState::Persistent);
+    // The posts are loaded, taken as they were: the detached objects joined.
+    let posts = merged.read().unwrap().posts.get().unwrap().to_vec();
+    assert_eq!(posts.len(), 2);
+    assert!(Obj::ptr_eq(&posts[0], &a));
+    assert_eq!(a.state(), ObjectState::Persistent);
+    // No SQL, and nothing to write: no change was recorded.
+    session.commit().await.unwrap();
+    assert_eq!(log.take(), Vec::<String>::new());
+    // A transient related object is refused without load.
+    let mut scratch = Session::new(&engine);
+    let c = scratch.add(Post::new("c"));
+    scratch.expunge(&c).unwrap();
+    let mut value = User::new("x");
+    value.id = merged.read().unwrap().id + 100;
+    value.posts.push(&c);
+    let mut other = Session::new(&engine);
+    match other.merge_with(value, false).await {
+        Err(Error::InvalidRequest { message }) => {
+            assert!(message.contains("transient"), "{message}")
         }
         other => panic!("{other:?}"),
     }

@@ -48,79 +48,123 @@ impl Session {
 
     /// [`merge`](Session::merge); with `load = false` no SQL is sent: an object not in
     /// the identity map is taken as the database's current state (SQLAlchemy's
-    /// `load=False`, for caches).
+    /// `load=False`, for caches), and so are the relationships merged (no change is
+    /// recorded for a persistent object); a transient related object is then an
+    /// [`Error::InvalidRequest`], as SQLAlchemy refuses it.
+    ///
+    /// Every object the merge writes onto is found (or loaded) and every object it takes
+    /// in is checked before anything changes: an error (an object of another session, a
+    /// stale one, a row gone, the database) leaves every object as it was. A related
+    /// object that is expired or locked by a guard is refused; columns a source left
+    /// unloaded (`Deferred`) are not copied.
     pub async fn merge_with<M: Model>(&mut self, mut value: M, load: bool) -> Result<Obj<M>> {
         self.check_usable()?;
-        // The related objects to merge, taken out of `value` (whose relationships then
-        // start empty, as a new object's: the merged ones are set below, as changes).
-        let mut related = Vec::new();
-        for (i, info) in M::relationships().iter().enumerate() {
-            if !info.cascade.merge {
-                continue;
-            }
-            if let Some(items) = value.relationship(i).merge_sources() {
-                value.relationship_mut(i).reset_empty();
-                related.push((i, items));
-            }
+        if load {
+            // As SQLAlchemy: pending changes first, so the lookups below see them.
+            self.autoflush().await?;
         }
-        let obj = self.merge_columns_of(value, load).await?;
-        let mut memo = Merged::default();
-        memo.targets.insert(obj.h.addr());
-        merge_related(self, &obj.h, related, load, &mut memo).await?;
-        self.dispatch_state_events();
-        Ok(obj)
-    }
-
-    /// `merge_with` for the columns: the object of `value`'s key, with its columns.
-    async fn merge_columns_of<M: Model>(&mut self, value: M, load: bool) -> Result<Obj<M>> {
+        // Phase 1: find what the merge writes onto; nothing changes but loads.
         let key_unset = M::columns()
             .iter()
             .enumerate()
             .any(|(i, c)| c.primary_key && c.generated && value.column_is_unset(i));
-        if key_unset {
-            return Ok(self.add(value));
+        let root = if key_unset {
+            Root::New
+        } else {
+            let key = value.primary_key();
+            match self.store::<M>().get(&key).cloned() {
+                Some(o) => Root::Onto(o),
+                None if load => match self.get::<M>(key.clone()).await? {
+                    Some(o) => Root::Onto(o),
+                    None => Root::New,
+                },
+                None => Root::Cached(key),
+            }
+        };
+        let mut memo = Merged::default();
+        if let Root::Onto(obj) = &root {
+            check_unlocked(&obj.h, "merging onto it")?;
+            if load && obj.h.core().meta().is_expired() {
+                self.refresh(obj).await?;
+            }
+            memo.targets.insert(obj.h.addr());
         }
-        let key = value.primary_key();
-        let existing = match self.store::<M>().get(&key).cloned() {
-            Some(o) => Some(o),
-            None if load => self.get::<M>(key.clone()).await?,
-            None => {
+        let mut plan = MergePlan::default();
+        let mut root_sets = Vec::new();
+        for (i, info) in M::relationships().iter().enumerate() {
+            if !info.cascade.merge {
+                continue;
+            }
+            let Some(items) = value.relationship(i).merge_sources() else {
+                continue;
+            };
+            let mut merged = Vec::with_capacity(items.len());
+            for src in items {
+                merged.push(
+                    resolve(self, src, load, info.back_populates, &mut memo, &mut plan).await?,
+                );
+            }
+            if let Root::Onto(obj) = &root
+                && load
+            {
+                ensure_loaded(self, &obj.h, i).await?;
+            }
+            root_sets.push((i, merged));
+        }
+        // Phase 2: write.
+        for (i, _) in &root_sets {
+            value.relationship_mut(*i).reset_empty();
+        }
+        let obj = match root {
+            Root::New => self.add(value),
+            Root::Cached(key) => {
                 let (obj, own) = Obj::new_in(
                     &self.registry,
                     value,
                     crate::session::vtable::persistent_meta(&self.registry, M::identity_key(&key)),
                 );
                 self.store::<M>().map.insert(key, own);
-                return Ok(obj);
+                obj
+            }
+            Root::Onto(obj) => {
+                let skip = value.unloaded_columns();
+                let copied = (0..M::columns().len()).filter(|&i| i >= 64 || skip & (1 << i) == 0);
+                if obj.h.core().meta().is_expired() {
+                    // load = false: taken as the database's state.
+                    let mut v = obj.lock_write();
+                    for i in copied {
+                        v.set_column_value(i, value.column_value(i))?;
+                    }
+                    drop(v);
+                    obj.h.core().meta().clear_expired();
+                } else {
+                    let changed: Vec<usize> = {
+                        let current = obj.lock_read();
+                        copied
+                            .filter(|&i| {
+                                let v = value.column_value(i);
+                                !crate::session::object::same_value(&current.column_value(i), &v)
+                            })
+                            .collect()
+                    };
+                    // Equal values change nothing (the object is not marked as written).
+                    if !changed.is_empty() {
+                        let mut target = obj.write()?;
+                        for i in changed {
+                            target.set_column_value(i, value.column_value(i))?;
+                        }
+                    }
+                }
+                obj
             }
         };
-        let Some(obj) = existing else {
-            return Ok(self.add(value));
-        };
-        check_unlocked(&obj.h, "merging onto it")?;
-        if obj.h.core().meta().is_expired() {
-            if load {
-                self.refresh(&obj).await?;
-            } else {
-                // Taken as the database's state, as for an object not in the map.
-                let mut v = obj.lock_write();
-                for i in 0..M::columns().len() {
-                    v.set_column_value(i, value.column_value(i))?;
-                }
-                drop(v);
-                obj.h.core().meta().clear_expired();
-                return Ok(obj);
-            }
-        }
-        {
-            let mut target = obj.write()?;
-            for i in 0..M::columns().len() {
-                let v = value.column_value(i);
-                if !crate::session::object::same_value(&target.column_value(i), &v) {
-                    target.set_column_value(i, v)?;
-                }
-            }
-        }
+        plan.sets.extend(
+            root_sets
+                .into_iter()
+                .map(|(i, merged)| (obj.h.uncounted(), i, merged)),
+        );
+        apply(self, plan, load)?;
+        self.dispatch_state_events();
         Ok(obj)
     }
 
@@ -324,59 +368,73 @@ struct Merged {
     targets: std::collections::HashSet<usize>,
 }
 
-/// Sets each relationship `i` of `target` to the merge of the objects `related` lists for
-/// it. A relationship of a persistent target not loaded yet is loaded first (its current
-/// objects are compared; with `load = false` the merged ones are taken as the database's).
-async fn merge_related(
-    s: &mut Session,
-    target: &Handle,
-    related: Vec<(usize, Vec<Handle>)>,
-    load: bool,
-    memo: &mut Merged,
-) -> Result<()> {
+/// Where the value given to `merge` goes.
+enum Root<M: Model> {
+    /// Onto the session's object of its key.
+    Onto(Obj<M>),
+    /// A new pending object (no key, or none in the database).
+    New,
+    /// `load = false`, not in the identity map: a persistent object of this key.
+    Cached(M::PrimaryKey),
+}
+
+/// The writes a merge makes once everything is found (phase 2).
+#[derive(Default)]
+struct MergePlan {
+    /// Related objects with no counterpart, which join the session themselves.
+    attach: Vec<Handle>,
+    /// Column values copied onto the session's objects.
+    copies: Vec<Copy>,
+    /// Relationships set to merged objects: (object, relationship, objects).
+    sets: Vec<(Handle, usize, Vec<Handle>)>,
+}
+
+/// A source's column values, copied onto `target`.
+struct Copy {
+    target: Handle,
+    values: Vec<Value>,
+    /// Columns the source left unloaded: not copied.
+    skip: u64,
+    /// The target is expired and `load = false`: the values are taken as its state.
+    overwrite: bool,
+}
+
+/// Loads relationship `i` of the persistent `target` if it is not loaded (its current
+/// objects are what a merge compares with).
+async fn ensure_loaded(s: &mut Session, target: &Handle, i: usize) -> Result<()> {
     let vt = target.vtable();
-    for (i, sources) in related {
-        let mut merged = Vec::with_capacity(sources.len());
-        for src in sources {
-            merged.push(merge_handle(s, src, load, memo).await?);
-        }
-        let mut loaded = false;
-        (vt.with_relationship)(target, i, &mut |r| loaded = r.is_loaded());
-        if !loaded {
-            if !load {
-                let mut items = Some(merged.iter().map(Handle::uncounted).collect());
-                (vt.with_relationship_mut)(target, i, &mut |r| {
-                    r.set_loaded(items.take().unwrap_or_default())
-                });
-                continue;
-            }
-            let current = s.load_relationship(target, i).await?;
-            let mut current = Some(current);
-            (vt.with_relationship_mut)(target, i, &mut |r| {
-                r.set_loaded(current.take().unwrap_or_default())
-            });
-        }
-        (vt.merge_relationship)(target, i, &merged)?;
+    let mut loaded = false;
+    (vt.with_relationship)(target, i, &mut |r| loaded = r.is_loaded());
+    if loaded || target.core().meta().state != ObjectState::Persistent {
+        return Ok(());
     }
+    let mut current = Some(s.load_relationship(target, i).await?);
+    (vt.with_relationship_mut)(target, i, &mut |r| {
+        r.set_loaded(current.take().unwrap_or_default())
+    });
     Ok(())
 }
 
-/// Merges the object `src` (of any model) into `s`: the session's object of its key, its
-/// columns copied on, else `src` itself joining the session; then its relationships with
-/// the `merge` cascade, the same way.
-fn merge_handle<'a>(
+/// Finds what the object `src` (of any model) merges onto — the session's object of its
+/// key, or `src` itself joining the session — and, recursively, the objects of its
+/// relationships with the `merge` cascade (but `back`, the other side of the
+/// relationship it was reached through, which that side's setting keeps in step);
+/// records the writes in `plan`. Changes nothing but loads.
+fn resolve<'a>(
     s: &'a mut Session,
     src: Handle,
     load: bool,
+    back: Option<&'static str>,
     memo: &'a mut Merged,
+    plan: &'a mut MergePlan,
 ) -> futures_core::future::BoxFuture<'a, Result<Handle>> {
     Box::pin(async move {
         if let Some(done) = memo.sources.get(&src.addr()) {
             return Ok(done.uncounted());
         }
-        let (session, state) = {
+        let (session, state, expired) = {
             let m = src.core().meta();
-            (m.session, m.state)
+            (m.session, m.state, m.is_expired())
         };
         if session == s.registry.id {
             // Already the session's own.
@@ -384,6 +442,14 @@ fn merge_handle<'a>(
             return Ok(src);
         }
         check_unlocked(&src, "merging it")?;
+        if expired {
+            return Err(Error::InvalidRequest {
+                message: format!(
+                    "{} is expired: its values may be stale; refresh it before merging it",
+                    src.describe()
+                ),
+            });
+        }
         let vt = src.vtable();
         let columns = (vt.columns)();
         let values = (vt.values)(&src);
@@ -396,17 +462,6 @@ fn merge_handle<'a>(
                 (!unset).then(|| values[i].clone())
             })
             .collect();
-        let mut related = Vec::new();
-        for (i, info) in (vt.relationships)().iter().enumerate() {
-            if !info.cascade.merge {
-                continue;
-            }
-            let mut items = None;
-            (vt.with_relationship)(&src, i, &mut |r| items = r.merge_sources());
-            if let Some(items) = items {
-                related.push((i, items));
-            }
-        }
         let found = match &key {
             Some(key) => match s.find_in_store(vt, key) {
                 Some(h) => Some(h),
@@ -415,7 +470,7 @@ fn merge_handle<'a>(
             },
             None => None,
         };
-        let target = match found {
+        let (target, attached) = match found {
             Some(t) if memo.targets.contains(&t.addr()) => {
                 // Merged onto already in this merge: that object's values stand.
                 memo.sources.insert(src.addr(), t.uncounted());
@@ -423,46 +478,94 @@ fn merge_handle<'a>(
             }
             Some(t) => {
                 check_unlocked(&t, "merging onto it")?;
-                if t.core().meta().is_expired() {
-                    if load {
-                        let key = key.as_deref().unwrap_or(&[]);
-                        by_key(s, vt, key, true).await?;
-                    } else {
-                        let mut all: Vec<(usize, Value)> =
-                            values.iter().cloned().enumerate().collect();
-                        (vt.set_columns)(&t, &mut all, false)?;
-                        t.core().meta().clear_expired();
-                    }
+                let t_expired = t.core().meta().is_expired();
+                if t_expired && load {
+                    by_key(s, vt, key.as_deref().unwrap_or(&[]), true).await?;
                 }
-                (vt.merge_columns)(&t, &values)?;
-                t
+                plan.copies.push(Copy {
+                    target: t.uncounted(),
+                    values,
+                    skip: (vt.unloaded)(&src),
+                    overwrite: t_expired && !load,
+                });
+                (t, false)
             }
             None => {
-                if session != 0 {
+                let refused = if session != 0 {
+                    Some(
+                        "belongs to another session, and this one has no object of its key to merge it onto; expunge it there first",
+                    )
+                } else if state == ObjectState::Detached && load {
+                    Some("is detached and its row is gone: nothing to merge it onto")
+                } else if state == ObjectState::Transient && !load {
+                    Some(
+                        "is transient: a merge with load = false takes only objects already in the database",
+                    )
+                } else {
+                    None
+                };
+                if let Some(why) = refused {
                     return Err(Error::InvalidRequest {
-                        message: format!(
-                            "{} belongs to another session, and this one has no object of its key to merge it onto; expunge it there first",
-                            src.describe()
-                        ),
+                        message: format!("{} {why}", src.describe()),
                     });
                 }
-                if state == ObjectState::Detached && load {
-                    return Err(Error::InvalidRequest {
-                        message: format!(
-                            "{} is detached and its row is gone: nothing to merge it onto",
-                            src.describe()
-                        ),
-                    });
-                }
-                s.attach(&src)?;
-                src.uncounted()
+                plan.attach.push(src.uncounted());
+                (src.uncounted(), true)
             }
         };
         memo.sources.insert(src.addr(), target.uncounted());
         memo.targets.insert(target.addr());
-        merge_related(s, &target, related, load, memo).await?;
+        for (i, info) in (vt.relationships)().iter().enumerate() {
+            if !info.cascade.merge || back == Some(info.name) {
+                continue;
+            }
+            let mut items = None;
+            (vt.with_relationship)(&src, i, &mut |r| items = r.merge_sources());
+            let Some(items) = items else { continue };
+            let mut merged = Vec::with_capacity(items.len());
+            for item in items {
+                merged.push(resolve(s, item, load, info.back_populates, memo, plan).await?);
+            }
+            if load && !attached {
+                ensure_loaded(s, &target, i).await?;
+            }
+            plan.sets.push((target.uncounted(), i, merged));
+        }
         Ok(target)
     })
+}
+
+/// Makes the writes of a merge (phase 2).
+fn apply(s: &mut Session, plan: MergePlan, load: bool) -> Result<()> {
+    for h in &plan.attach {
+        s.attach(h)?;
+    }
+    for c in plan.copies {
+        let vt = c.target.vtable();
+        if c.overwrite {
+            let mut all: Vec<(usize, Value)> = (c.values.into_iter().enumerate())
+                .filter(|&(i, _)| i >= 64 || c.skip & (1 << i) == 0)
+                .collect();
+            (vt.set_columns)(&c.target, &mut all, false)?;
+            c.target.core().meta().clear_expired();
+        } else {
+            (vt.merge_columns)(&c.target, &c.values, c.skip)?;
+        }
+    }
+    for (target, i, merged) in plan.sets {
+        let vt = target.vtable();
+        let persistent = target.core().meta().state == ObjectState::Persistent;
+        if !load && persistent {
+            // Taken as the database's state: loaded, no change recorded.
+            let mut items = Some(merged);
+            (vt.with_relationship_mut)(&target, i, &mut |r| {
+                r.set_loaded(items.take().unwrap_or_default())
+            });
+        } else {
+            (vt.merge_relationship)(&target, i, &merged)?;
+        }
+    }
+    Ok(())
 }
 
 /// The object of model `vt` with primary key `key`, selected (its columns refilled

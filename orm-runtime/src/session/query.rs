@@ -487,13 +487,27 @@ impl<'s, M: Model> Query<'s, M> {
             && self.stmt.lock.is_none()
             && let Some(obj) = self.session.identity_hit::<M>(&key)
         {
-            if !self.paths.is_empty() {
-                let mut paths = self.paths;
-                expand_every::<M>(&mut paths);
+            let mut paths = self.paths;
+            expand_every::<M>(&mut paths);
+            // Nothing to load when every path is raiseload / noload, or names one
+            // relationship the object has loaded already.
+            let loads = paths.iter().any(|p| match p.first() {
+                Some(step)
+                    if matches!(step.strategy, LoadStrategy::Raise | LoadStrategy::NoLoad) =>
+                {
+                    false
+                }
+                Some(step) if p.len() == 1 => !relationship_loaded(&obj.h, step.relationship),
+                Some(_) => true,
+                None => false,
+            });
+            if !paths.is_empty() {
                 let session = self.session;
                 session.check_usable()?;
                 crate::session::check_unlocked(&obj.h, "loading its relationships")?;
-                session.autoflush().await?;
+                if loads {
+                    session.autoflush().await?;
+                }
                 crate::session::selectin::load_paths(
                     session,
                     &[obj.h.uncounted()],
@@ -577,6 +591,17 @@ fn select_model_columns<M: Model>(stmt: &mut SelectStatement, skip: u64) {
 
 /// The object of one streamed row, through the identity map, with `raiseload` marks,
 /// state events dispatched.
+/// True when relationship `name` of `h` is loaded.
+fn relationship_loaded(h: &crate::session::object::Handle, name: &str) -> bool {
+    let vt = h.vtable();
+    let Some(i) = vt.relationship_index(name) else {
+        return false;
+    };
+    let mut loaded = false;
+    (vt.with_relationship)(h, i, &mut |r| loaded = r.is_loaded());
+    loaded
+}
+
 /// Replaces a `raiseload_all::<M>()` path by a `raiseload` of each relationship of `M`
 /// that no other path starts with; true if there was one (the model's `lazy` defaults
 /// then load nothing).

@@ -2674,13 +2674,14 @@ fn delete_order(plan: &Plan, rows: &[usize]) -> Result<Vec<usize>> {
 /// and move them to their new states.
 fn finish(s: &mut Session, plan: Plan) -> Result<()> {
     let sid = session_id(s);
-    // Written objects take what the flush assigned, and give up their relationship
-    // histories under the same lock.
-    let sets_columns = |item: &Item| item.op != Op::Delete && !item.assigned.is_empty();
+    // Written objects take what the flush assigned (relationship histories are cleared
+    // below, once nothing here can fail: a failed flush keeps them for the retry).
     let mut cols: Vec<(usize, Value)> = Vec::new();
-    for item in plan.items.iter().filter(|&item| sets_columns(item)) {
-        cols.extend(item.assigned.iter().map(|c| (c, item.values[c].clone())));
-        (item.vt.set_columns)(&item.h, &mut cols, !item.no_history)?;
+    for item in &plan.items {
+        if item.op != Op::Delete && !item.assigned.is_empty() {
+            cols.extend(item.assigned.iter().map(|c| (c, item.values[c].clone())));
+            (item.vt.set_columns)(&item.h, &mut cols, false)?;
+        }
     }
     s.tx_inserted.reserve(plan.items.len());
     for item in &plan.items {
@@ -2781,7 +2782,7 @@ fn finish(s: &mut Session, plan: Plan) -> Result<()> {
     // Relationship histories are consumed; inserted and updated objects were marked
     // untouched above.
     for item in &plan.items {
-        if !item.no_history && !sets_columns(item) {
+        if !item.no_history {
             (item.vt.clear_histories)(&item.h);
         }
         if item.op == Op::Delete {

@@ -54,7 +54,7 @@ pub struct ModelVTable {
     pub(crate) set_columns: SetColumns,
     /// Copies column values onto the object through its write guard (recorded as
     /// changes), those already equal left alone (`merge`).
-    pub(crate) merge_columns: fn(&Handle, &[Value]) -> Result<()>,
+    pub(crate) merge_columns: fn(&Handle, &[Value], u64) -> Result<()>,
     /// Makes relationship `i` hold these objects, through the write guard (recorded as
     /// changes; see `RelatedCore::merge_items`).
     pub(crate) merge_relationship: fn(&Handle, usize, &[Handle]) -> Result<()>,
@@ -202,9 +202,19 @@ fn set_columns<M: Model>(
     Ok(())
 }
 
-fn merge_columns<M: Model>(h: &Handle, values: &[Value]) -> Result<()> {
+/// `skip`: columns the source left unloaded, not copied.
+fn merge_columns<M: Model>(h: &Handle, values: &[Value], skip: u64) -> Result<()> {
+    let copied = || (values.iter().enumerate()).filter(|&(i, _)| i >= 64 || skip & (1 << i) == 0);
+    // Equal values change nothing (the object is not marked as written).
+    let differs = {
+        let current = typed::<M>(h).lock_read();
+        copied().any(|(i, v)| !crate::session::object::same_value(&current.column_value(i), v))
+    };
+    if !differs {
+        return Ok(());
+    }
     let mut target = typed::<M>(h).write()?;
-    for (i, v) in values.iter().enumerate() {
+    for (i, v) in copied() {
         if !crate::session::object::same_value(&target.column_value(i), v) {
             target.set_column_value(i, v.clone())?;
         }
