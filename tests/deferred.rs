@@ -54,6 +54,7 @@ backend_tests!(
     column_options_on_selectin_and_joined_steps,
     refresh_and_expire_keep_unloaded_columns_unloaded,
     a_new_object_with_an_unloaded_column_is_refused,
+    merge_does_not_copy_a_column_the_value_left_unloaded,
 );
 
 async fn setup(db: &TestDb) -> (Engine, Statements) {
@@ -591,4 +592,34 @@ async fn a_new_object_with_an_unloaded_column_is_refused(db: &TestDb) {
         .get(0)
         .unwrap();
     assert_eq!(n, 2);
+}
+
+async fn merge_does_not_copy_a_column_the_value_left_unloaded(db: &TestDb) {
+    let (engine, _log) = setup(db).await;
+    // Loaded without `notes` (deferred by default), renamed, merged elsewhere.
+    let mut first = Session::new(&engine);
+    let ed = first
+        .query::<Author>()
+        .filter(Author::name.eq("ed"))
+        .one()
+        .await
+        .unwrap();
+    let mut value = ed.read().unwrap().clone();
+    first.rollback().await.unwrap();
+    value.name = "edward".into();
+    let mut second = Session::new(&engine);
+    let merged = second.merge(value).await.unwrap();
+    assert_eq!(merged.inspect().changed, ["name"]);
+    second.commit().await.unwrap();
+    let row = engine
+        .fetch_one(text(
+            "SELECT name, notes FROM d_authors WHERE name = 'edward'",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        row.get::<Option<String>>(1).unwrap().as_deref(),
+        Some("notes on ed"),
+        "the unloaded column kept its value"
+    );
 }
