@@ -17,6 +17,7 @@ backend_tests!(
     a_refused_merge_changes_nothing,
     merge_of_a_new_value_does_not_take_in_the_object_it_was_copied_from,
     merge_without_load_takes_the_graph_as_the_database_state,
+    a_relationship_changed_while_unloaded_is_refused,
 );
 
 /// ed with posts a and b, committed; the session is dropped, so the objects returned are
@@ -250,4 +251,35 @@ async fn merge_without_load_takes_the_graph_as_the_database_state(db: &TestDb) {
         }
         other => panic!("{other:?}"),
     }
+}
+
+async fn a_relationship_changed_while_unloaded_is_refused(db: &TestDb) {
+    let (engine, log) = setup(db).await;
+    detached_ed(&engine).await;
+    // ed loaded without its posts, detached, then given a post.
+    let mut first = Session::new(&engine);
+    first.set_expire_on_commit(false);
+    let ed = first.query::<User>().one().await.unwrap();
+    first.commit().await.unwrap();
+    drop(first);
+    let mut scratch = Session::new(&engine);
+    let c = scratch.add(Post::new("c"));
+    scratch.expunge(&c).unwrap();
+    ed.write().unwrap().posts.push(&c);
+    let value = ed.read().unwrap().clone();
+    let mut session = Session::new(&engine);
+    log.take();
+    match session.merge(value).await {
+        Err(Error::InvalidRequest { message }) => {
+            assert!(message.contains("`User.posts`"), "{message}");
+            assert!(message.contains("not loaded"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(c.state(), ObjectState::Transient, "nothing joined");
+    session.commit().await.unwrap();
+    assert!(
+        log.take().iter().all(|s| s.starts_with("SELECT")),
+        "nothing written"
+    );
 }

@@ -263,12 +263,25 @@ impl RelatedCore {
     /// The objects `merge` takes from it, when it is loaded and says what they are: it
     /// was changed (a new object's pushes, a relationship set or cleared), or it holds
     /// objects. `None`: left alone (an empty relationship nobody changed may just be a
-    /// new object's default, and must not empty the merged object's).
-    pub(crate) fn merge_sources(&self) -> Option<Vec<Handle>> {
-        if !self.loaded || (!self.has_changes() && self.items.is_empty()) {
-            return None;
+    /// new object's default, and must not empty the merged object's; an unloaded one
+    /// says nothing). Changed while unloaded, it is an error: what it holds is unknown,
+    /// and dropping the change would lose it silently.
+    pub(crate) fn merge_sources(&self) -> Result<Option<Vec<Handle>>> {
+        if !self.loaded {
+            if self.has_changes() {
+                return Err(Error::InvalidRequest {
+                    message: format!(
+                        "`{}` was changed while not loaded, so merge cannot tell what it holds; load it (session.load) before changing it",
+                        self.name()
+                    ),
+                });
+            }
+            return Ok(None);
         }
-        Some(self.items.iter().map(Handle::uncounted).collect())
+        if !self.has_changes() && self.items.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(self.items.iter().map(Handle::uncounted).collect()))
     }
 
     /// Loaded and empty, with no history (a new object's state): `merge` then sets what

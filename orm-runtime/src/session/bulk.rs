@@ -37,7 +37,11 @@ impl Session {
     /// loses the objects not among them (their foreign keys are nulled at the flush, or
     /// they are deleted with `delete-orphan`) and gains the others; a many-to-one points
     /// at the merged target. A relationship of `value` that is empty and unchanged (a
-    /// new object's default) is left alone, as is one not loaded. A related object
+    /// new object's default) is left alone, as is one not loaded; one changed while not
+    /// loaded is an [`Error::InvalidRequest`] naming it (what it holds is unknown). A
+    /// related object that joins the session (below) has its own relationships set to
+    /// the merged objects, which `back_populates` reflects on the caller's other
+    /// objects it pointed at. A related object
     /// found neither in the session nor in the database joins the session itself (a
     /// transient one becomes pending; SQLAlchemy would copy it); one of another session
     /// with no counterpart here is an [`Error::InvalidRequest`], as is a detached one
@@ -95,7 +99,7 @@ impl Session {
             if !info.cascade.merge {
                 continue;
             }
-            let Some(items) = value.relationship(i).merge_sources() else {
+            let Some(items) = value.relationship(i).merge_sources()? else {
                 continue;
             };
             let mut merged = Vec::with_capacity(items.len());
@@ -519,9 +523,9 @@ fn resolve<'a>(
             if !info.cascade.merge || back == Some(info.name) {
                 continue;
             }
-            let mut items = None;
+            let mut items = Ok(None);
             (vt.with_relationship)(&src, i, &mut |r| items = r.merge_sources());
-            let Some(items) = items else { continue };
+            let Some(items) = items? else { continue };
             let mut merged = Vec::with_capacity(items.len());
             for item in items {
                 merged.push(resolve(s, item, load, info.back_populates, memo, plan).await?);
