@@ -170,7 +170,8 @@ async fn a_refused_merge_changes_nothing(db: &TestDb) {
         log.take();
         match session.merge(value).await {
             Err(Error::InvalidRequest { message }) => {
-                assert!(message.contains("Post"), "{message}")
+                assert!(message.contains("Post"), "{message}");
+                assert!(message.contains("`User.posts`"), "{message}");
             }
             other => panic!("{other:?}"),
         }

@@ -104,9 +104,7 @@ impl Session {
             };
             let mut merged = Vec::with_capacity(items.len());
             for src in items {
-                merged.push(
-                    resolve(self, src, load, info.back_populates, &mut memo, &mut plan).await?,
-                );
+                merged.push(resolve(self, src, load, info, &mut memo, &mut plan).await?);
             }
             if let Root::Onto(obj) = &root
                 && load
@@ -421,14 +419,14 @@ async fn ensure_loaded(s: &mut Session, target: &Handle, i: usize) -> Result<()>
 
 /// Finds what the object `src` (of any model) merges onto — the session's object of its
 /// key, or `src` itself joining the session — and, recursively, the objects of its
-/// relationships with the `merge` cascade (but `back`, the other side of the
+/// relationships with the `merge` cascade (but the other side of `via`, the
 /// relationship it was reached through, which that side's setting keeps in step);
 /// records the writes in `plan`. Changes nothing but loads.
 fn resolve<'a>(
     s: &'a mut Session,
     src: Handle,
     load: bool,
-    back: Option<&'static str>,
+    via: &'static crate::model::relationship::RelationshipInfo,
     memo: &'a mut Merged,
     plan: &'a mut MergePlan,
 ) -> futures_core::future::BoxFuture<'a, Result<Handle>> {
@@ -449,8 +447,9 @@ fn resolve<'a>(
         if expired {
             return Err(Error::InvalidRequest {
                 message: format!(
-                    "{} is expired: its values may be stale; refresh it before merging it",
-                    src.describe()
+                    "{} (reached through `{}`) is expired: its values may be stale; refresh it before merging it",
+                    src.describe(),
+                    via.qualified_name
                 ),
             });
         }
@@ -510,7 +509,11 @@ fn resolve<'a>(
                 };
                 if let Some(why) = refused {
                     return Err(Error::InvalidRequest {
-                        message: format!("{} {why}", src.describe()),
+                        message: format!(
+                            "{} (reached through `{}`) {why}",
+                            src.describe(),
+                            via.qualified_name
+                        ),
                     });
                 }
                 plan.attach.push(src.uncounted());
@@ -520,7 +523,7 @@ fn resolve<'a>(
         memo.sources.insert(src.addr(), target.uncounted());
         memo.targets.insert(target.addr());
         for (i, info) in (vt.relationships)().iter().enumerate() {
-            if !info.cascade.merge || back == Some(info.name) {
+            if !info.cascade.merge || via.back_populates == Some(info.name) {
                 continue;
             }
             let mut items = Ok(None);
@@ -528,7 +531,7 @@ fn resolve<'a>(
             let Some(items) = items? else { continue };
             let mut merged = Vec::with_capacity(items.len());
             for item in items {
-                merged.push(resolve(s, item, load, info.back_populates, memo, plan).await?);
+                merged.push(resolve(s, item, load, info, memo, plan).await?);
             }
             if load && !attached {
                 ensure_loaded(s, &target, i).await?;
