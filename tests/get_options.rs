@@ -304,6 +304,25 @@ async fn load_all_loads_a_relationship_of_many_objects_in_one_select(db: &TestDb
         }
     }
 
+    // Only a row's relationships load: an object of no session is refused, naming it.
+    let mut other = Session::new(&engine);
+    let stray_user = other.add(User::new("nobody"));
+    other.expunge(&stray_user).unwrap();
+    match session.load_all(&[stray_user], User::posts).await {
+        Err(Error::InvalidRequest { message }) => {
+            assert!(message.contains("`User.posts`"), "{message}")
+        }
+        other => panic!("{other:?}"),
+    }
+    // A pending one is flushed first (the autoflush), then loaded.
+    let fresh = session.add(User::new("fresh"));
+    session
+        .load_all(std::slice::from_ref(&fresh), User::posts)
+        .await
+        .unwrap();
+    assert!(fresh.read().unwrap().posts.get().unwrap().is_empty());
+    log.take();
+
     // A many-to-one whose targets are all in the identity map: no SQL.
     let posts = session
         .query::<Post>()

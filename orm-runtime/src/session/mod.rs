@@ -795,6 +795,7 @@ impl Session {
         self.check_usable()?;
         check_unlocked(&obj.h, "loading its relationships")?;
         self.autoflush().await?;
+        self.check_persistent(&obj.h, rel.name())?;
         let index = M::relationships()
             .iter()
             .position(|r| r.name == rel.name())
@@ -825,6 +826,9 @@ impl Session {
             check_unlocked(&obj.h, "loading its relationships")?;
         }
         self.autoflush().await?;
+        for obj in objs {
+            self.check_persistent(&obj.h, rel.name())?;
+        }
         let step = crate::loading::LoadStep {
             model: M::MODEL_NAME,
             relationship: rel.name(),
@@ -843,6 +847,23 @@ impl Session {
         selectin::load_path(self, level, std::slice::from_ref(&step), mode, None).await?;
         self.dispatch_state_events();
         Ok(())
+    }
+
+    /// Errs unless `h` is persistent in this session (after the autoflush a pending
+    /// object is): only a row's relationships can be loaded.
+    fn check_persistent(&self, h: &Handle, relationship: &str) -> Result<()> {
+        let meta = h.core().meta();
+        if meta.state == ObjectState::Persistent && meta.session == self.registry.id {
+            return Ok(());
+        }
+        Err(Error::InvalidRequest {
+            message: format!(
+                "{} is not persistent in this session, so it has no row to load `{}.{}` of; add it (and flush) first",
+                describe(h.vtable().name, meta.key.as_deref()),
+                h.vtable().name,
+                relationship
+            ),
+        })
     }
 
     /// The objects relationship `index` of `h` points at, read from the database.
