@@ -904,7 +904,8 @@ impl Session {
 
     /// The first column of the first row of a Core statement run in the session's
     /// transaction (after an autoflush), decoded as `T`; `None` when there is no row
-    /// (SQLAlchemy's `session.scalar(stmt)`). Rows after the first are not read.
+    /// (SQLAlchemy's `session.scalar(stmt)`). Rows after the first are not read. A NULL
+    /// reads into an `Option<T>` (`Some(None)`); into a plain `T` it is an error.
     ///
     /// ```text
     /// let n: Option<i64> = session.scalar(select(func::count_star()).from(User::table())).await?;

@@ -589,8 +589,6 @@ fn select_model_columns<M: Model>(stmt: &mut SelectStatement, skip: u64) {
     }
 }
 
-/// The object of one streamed row, through the identity map, with `raiseload` marks,
-/// state events dispatched.
 /// True when relationship `name` of `h` is loaded.
 fn relationship_loaded(h: &crate::session::object::Handle, name: &str) -> bool {
     let vt = h.vtable();
@@ -627,6 +625,8 @@ fn expand_every<M: Model>(paths: &mut Vec<Vec<LoadStep>>) -> bool {
     true
 }
 
+/// The object of one streamed row, through the identity map, with `raiseload` marks,
+/// state events dispatched.
 fn load_one<M: Model>(
     session: &mut Session,
     row: &crate::row::Row,
