@@ -248,7 +248,9 @@ fn implicit_commit_keyword(statement: &str) -> Option<String> {
 /// as a C string, so the text would end early (SQLite's prepare loop would never
 /// finish, spinning its worker thread and holding the connection forever).
 pub(crate) fn check_sql_text(sql: &str) -> Result<()> {
-    match sql.bytes().position(|b| b == 0) {
+    // Run on every statement: a vectorized search (a byte loop cost ~700 instructions
+    // for a short SELECT).
+    match memchr::memchr(0, sql.as_bytes()) {
         Some(offset) => Err(Error::NulInSql { offset }),
         None => Ok(()),
     }
