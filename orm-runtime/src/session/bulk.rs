@@ -129,34 +129,17 @@ impl Session {
                 obj
             }
             Root::Onto(obj) => {
-                let skip = value.unloaded_columns();
-                let copied = (0..M::columns().len()).filter(|&i| i >= 64 || skip & (1 << i) == 0);
-                if obj.h.core().meta().is_expired() {
-                    // load = false: taken as the database's state.
-                    let mut v = obj.lock_write();
-                    for i in copied {
-                        v.set_column_value(i, value.column_value(i))?;
-                    }
-                    drop(v);
-                    obj.h.core().meta().clear_expired();
-                } else {
-                    let changed: Vec<usize> = {
-                        let current = obj.lock_read();
-                        copied
-                            .filter(|&i| {
-                                let v = value.column_value(i);
-                                !crate::session::object::same_value(&current.column_value(i), &v)
-                            })
-                            .collect()
-                    };
-                    // Equal values change nothing (the object is not marked as written).
-                    if !changed.is_empty() {
-                        let mut target = obj.write()?;
-                        for i in changed {
-                            target.set_column_value(i, value.column_value(i))?;
-                        }
-                    }
-                }
+                // Copied first (`apply` makes the copies before it sets relationships);
+                // still expired only with load = false: taken as the database's state.
+                plan.copies.insert(
+                    0,
+                    Copy {
+                        target: obj.h.uncounted(),
+                        values: value.values(),
+                        skip: value.unloaded_columns(),
+                        overwrite: obj.h.core().meta().is_expired(),
+                    },
+                );
                 obj
             }
         };
@@ -404,17 +387,12 @@ struct Copy {
 /// Loads relationship `i` of the persistent `target` if it is not loaded (its current
 /// objects are what a merge compares with).
 async fn ensure_loaded(s: &mut Session, target: &Handle, i: usize) -> Result<()> {
-    let vt = target.vtable();
-    let mut loaded = false;
-    (vt.with_relationship)(target, i, &mut |r| loaded = r.is_loaded());
-    if loaded || target.core().meta().state != ObjectState::Persistent {
+    if crate::session::vtable::relationship_loaded(target, i)
+        || target.core().meta().state != ObjectState::Persistent
+    {
         return Ok(());
     }
-    let mut current = Some(s.load_relationship(target, i).await?);
-    (vt.with_relationship_mut)(target, i, &mut |r| {
-        r.set_loaded(current.take().unwrap_or_default())
-    });
-    Ok(())
+    s.reload_relationship(target, i).await
 }
 
 /// Finds what the object `src` (of any model) merges onto — the session's object of its
@@ -551,9 +529,9 @@ fn apply(s: &mut Session, plan: MergePlan, load: bool) -> Result<()> {
         let vt = c.target.vtable();
         if c.overwrite {
             let mut all: Vec<(usize, Value)> = (c.values.into_iter().enumerate())
-                .filter(|&(i, _)| i >= 64 || c.skip & (1 << i) == 0)
+                .filter(|&(i, _)| crate::session::vtable::not_skipped(i, c.skip))
                 .collect();
-            (vt.set_columns)(&c.target, &mut all, false)?;
+            (vt.set_columns)(&c.target, &mut all)?;
             c.target.core().meta().clear_expired();
         } else {
             (vt.merge_columns)(&c.target, &c.values, c.skip)?;

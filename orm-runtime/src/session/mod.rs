@@ -800,9 +800,15 @@ impl Session {
             .iter()
             .position(|r| r.name == rel.name())
             .unwrap_or_else(|| unreachable!("a relationship descriptor names a relationship"));
-        let items = self.load_relationship(&obj.h, index).await?;
-        (obj.h.vtable().with_relationship_mut)(&obj.h, index, &mut |r| {
-            r.set_loaded(items.iter().map(Handle::uncounted).collect());
+        self.reload_relationship(&obj.h, index).await
+    }
+
+    /// Loads relationship `index` of `h` from the database (one SELECT), replacing what
+    /// was loaded.
+    pub(crate) async fn reload_relationship(&mut self, h: &Handle, index: usize) -> Result<()> {
+        let mut items = Some(self.load_relationship(h, index).await?);
+        (h.vtable().with_relationship_mut)(h, index, &mut |r| {
+            r.set_loaded(items.take().unwrap_or_default());
         });
         Ok(())
     }

@@ -591,13 +591,8 @@ fn select_model_columns<M: Model>(stmt: &mut SelectStatement, skip: u64) {
 
 /// True when relationship `name` of `h` is loaded.
 fn relationship_loaded(h: &crate::session::object::Handle, name: &str) -> bool {
-    let vt = h.vtable();
-    let Some(i) = vt.relationship_index(name) else {
-        return false;
-    };
-    let mut loaded = false;
-    (vt.with_relationship)(h, i, &mut |r| loaded = r.is_loaded());
-    loaded
+    (h.vtable().relationship_index(name))
+        .is_some_and(|i| crate::session::vtable::relationship_loaded(h, i))
 }
 
 /// Replaces a `raiseload_all::<M>()` path by a `raiseload` of each relationship of `M`

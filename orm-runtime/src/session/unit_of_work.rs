@@ -998,11 +998,7 @@ fn build_plan(s: &mut Session, touched: &[Handle]) -> Result<Plan> {
                         continue;
                     };
                     let table = sec.table.full_name();
-                    let loaded = {
-                        let mut l = false;
-                        (vt.with_relationship)(h, i, &mut |r| l = r.is_loaded());
-                        l
-                    };
+                    let loaded = crate::session::vtable::relationship_loaded(h, i);
                     for (list, insert) in [(&removed, false), (&added, true)] {
                         for t in list {
                             // The net effect: linked then unlinked (from either side) is
@@ -2680,7 +2676,7 @@ fn finish(s: &mut Session, plan: Plan) -> Result<()> {
     for item in &plan.items {
         if item.op != Op::Delete && !item.assigned.is_empty() {
             cols.extend(item.assigned.iter().map(|c| (c, item.values[c].clone())));
-            (item.vt.set_columns)(&item.h, &mut cols, false)?;
+            (item.vt.set_columns)(&item.h, &mut cols)?;
         }
     }
     s.tx_inserted.reserve(plan.items.len());

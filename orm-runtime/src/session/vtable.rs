@@ -16,7 +16,7 @@ use crate::value::Value;
 
 use crate::model::ColumnInfo;
 
-type SetColumns = fn(&Handle, &mut Vec<(usize, Value)>, bool) -> Result<()>;
+type SetColumns = fn(&Handle, &mut Vec<(usize, Value)>) -> Result<()>;
 type WithRelationship = fn(&Handle, usize, &mut dyn FnMut(&RelatedCore));
 type WithRelationshipMut = fn(&Handle, usize, &mut dyn FnMut(&mut RelatedCore));
 type RunMapper = fn(
@@ -182,41 +182,44 @@ fn values_unset<M: Model>(h: &Handle) -> (Vec<Value>, u64) {
     (v.values(), unset)
 }
 
-/// Sets the columns `cols` (taking their values) and, with `clear_histories`, consumes
-/// the relationship histories too, under one lock.
-fn set_columns<M: Model>(
-    h: &Handle,
-    cols: &mut Vec<(usize, Value)>,
-    clear_histories: bool,
-) -> Result<()> {
-    let obj = typed::<M>(h);
-    let mut v = obj.lock_write();
+/// Sets the columns `cols`, taking their values.
+fn set_columns<M: Model>(h: &Handle, cols: &mut Vec<(usize, Value)>) -> Result<()> {
+    let mut v = typed::<M>(h).lock_write();
     for (i, value) in cols.drain(..) {
         v.set_column_value(i, value)?;
-    }
-    if clear_histories {
-        for i in 0..M::relationships().len() {
-            v.relationship_mut(i).clear_history();
-        }
     }
     Ok(())
 }
 
+/// False for a column in `skip` (bit `i` for column `i`, the first 64 columns).
+pub(crate) fn not_skipped(i: usize, skip: u64) -> bool {
+    i >= 64 || skip & (1 << i) == 0
+}
+
+/// True when relationship `i` of `h` is loaded.
+pub(crate) fn relationship_loaded(h: &Handle, i: usize) -> bool {
+    let mut loaded = false;
+    (h.vtable().with_relationship)(h, i, &mut |r| loaded = r.is_loaded());
+    loaded
+}
+
 /// `skip`: columns the source left unloaded, not copied.
 fn merge_columns<M: Model>(h: &Handle, values: &[Value], skip: u64) -> Result<()> {
-    let copied = || (values.iter().enumerate()).filter(|&(i, _)| i >= 64 || skip & (1 << i) == 0);
-    // Equal values change nothing (the object is not marked as written).
-    let differs = {
-        let current = typed::<M>(h).lock_read();
-        copied().any(|(i, v)| !crate::session::object::same_value(&current.column_value(i), v))
+    let obj = typed::<M>(h);
+    let changed: Vec<usize> = {
+        let current = obj.lock_read();
+        (0..values.len())
+            .filter(|&i| {
+                not_skipped(i, skip)
+                    && !crate::session::object::same_value(&current.column_value(i), &values[i])
+            })
+            .collect()
     };
-    if !differs {
-        return Ok(());
-    }
-    let mut target = typed::<M>(h).write()?;
-    for (i, v) in copied() {
-        if !crate::session::object::same_value(&target.column_value(i), v) {
-            target.set_column_value(i, v.clone())?;
+    // Equal values change nothing (the object is not marked as written).
+    if !changed.is_empty() {
+        let mut target = obj.write()?;
+        for i in changed {
+            target.set_column_value(i, values[i].clone())?;
         }
     }
     Ok(())
