@@ -47,6 +47,7 @@ mod session_flush;
 mod session_review;
 mod session_stream;
 mod sqlite_fast;
+mod sqlite_keys;
 mod statements;
 mod subquery_loading;
 mod transactions;

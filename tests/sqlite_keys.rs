@@ -1,0 +1,211 @@
+//! SQLite's flush of many new rows reads no keys back: in a rowid table without triggers a
+//! multi-row INSERT numbers its rows consecutively, the last one's key being
+//! `last_insert_rowid()`. These cases show the keys right when that holds, and the flush
+//! reading them back (RETURNING) wherever it is not proven: a trigger that inserts rows of
+//! its own in between, keys near the largest rowid, AUTOINCREMENT past deleted rows. Each
+//! runs on both SQLite paths.
+
+mod sqlite {
+    use std::collections::HashMap;
+
+    use orm::prelude::*;
+    use orm::text;
+
+    use crate::support::{Backend, Statements, TestDb};
+
+    #[derive(Model, Debug, Clone)]
+    #[orm(table = "sk_items")]
+    pub struct SkItem {
+        #[orm(primary_key)]
+        pub id: i64,
+        pub name: String,
+    }
+
+    const PATHS: [bool; 2] = [true, false];
+
+    /// An engine on a fresh database whose `sk_items` table is made by `ddl`.
+    async fn setup(test: &str, fast: bool, ddl: &[&str]) -> (TestDb, Engine, Statements) {
+        let db = TestDb::new(Backend::Sqlite, &format!("{test}_{fast}"))
+            .await
+            .unwrap();
+        let engine = db.builder().sqlite_fast_path(fast).connect().await.unwrap();
+        for sql in ddl {
+            engine.execute(text(*sql)).await.unwrap();
+        }
+        let log = Statements::record(&engine);
+        (db, engine, log)
+    }
+
+    /// Adds `n` items named `{prefix}{i}` and commits; the objects.
+    async fn flush(engine: &Engine, prefix: &str, n: usize) -> Vec<Obj<SkItem>> {
+        let mut session = Session::new(engine);
+        let objs: Vec<_> = (0..n)
+            .map(|i| session.add(SkItem::new(format!("{prefix}{i}"))))
+            .collect();
+        session.commit().await.unwrap();
+        objs
+    }
+
+    /// Every object holds the key of the row with its name, and the keys are distinct.
+    async fn assert_keys_match_rows(engine: &Engine, objs: &[Obj<SkItem>]) {
+        let rows: HashMap<i64, String> = engine
+            .fetch_all(text("SELECT id, name FROM sk_items"))
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| (r.get(0).unwrap(), r.get(1).unwrap()))
+            .collect();
+        for o in objs {
+            let item = o.read().unwrap();
+            assert_eq!(rows.get(&item.id), Some(&item.name), "key {}", item.id);
+        }
+        let mut keys: Vec<i64> = objs.iter().map(|o| o.read().unwrap().id).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        assert_eq!(keys.len(), objs.len());
+    }
+
+    /// The INSERTs the flush sent, and whether they read keys back.
+    fn inserts(log: &Statements) -> (usize, bool) {
+        let all = log.take();
+        let inserts: Vec<_> = all.iter().filter(|s| s.starts_with("INSERT")).collect();
+        let returning = inserts.iter().any(|s| s.contains("RETURNING"));
+        assert!(
+            returning || inserts.iter().all(|s| !s.contains("RETURNING")),
+            "{all:?}"
+        );
+        (inserts.len(), returning)
+    }
+
+    #[tokio::test]
+    async fn a_flush_of_many_rows_takes_consecutive_keys_without_reading_them_back() {
+        for fast in PATHS {
+            let (_db, engine, log) = setup(
+                "sk_plain",
+                fast,
+                &["CREATE TABLE sk_items (id INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL)"],
+            )
+            .await;
+            // Rows already there: the keys continue after the largest.
+            engine
+                .execute(text("INSERT INTO sk_items (id, name) VALUES (40, 'old')"))
+                .await
+                .unwrap();
+            log.take();
+            let objs = flush(&engine, "item", 2_500).await;
+            assert_eq!(inserts(&log), (3, false), "fast path: {fast}");
+            assert_keys_match_rows(&engine, &objs).await;
+            assert_eq!(objs[0].read().unwrap().id, 41);
+            // A handful of rows reads its keys back (the proof would cost more).
+            let few = flush(&engine, "few", 3).await;
+            assert_eq!(inserts(&log), (1, true), "fast path: {fast}");
+            assert_keys_match_rows(&engine, &few).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn a_trigger_that_inserts_into_the_table_makes_the_flush_read_keys_back() {
+        for fast in PATHS {
+            let (db, engine, log) = setup(
+                "sk_trigger",
+                fast,
+                &[
+                    "CREATE TABLE sk_items (id INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL)",
+                    // Each row brings a shadow row, numbered between ours.
+                    "CREATE TRIGGER sk_shadow AFTER INSERT ON sk_items \
+                     WHEN NEW.name NOT LIKE 'shadow%' \
+                     BEGIN INSERT INTO sk_items (name) VALUES ('shadow ' || NEW.name); END",
+                ],
+            )
+            .await;
+            let objs = flush(&engine, "item", 120).await;
+            assert_eq!(inserts(&log), (1, true), "fast path: {fast}");
+            assert_keys_match_rows(&engine, &objs).await;
+            let count: i64 = engine
+                .fetch_one(text("SELECT count(*) FROM sk_items"))
+                .await
+                .unwrap()
+                .get(0)
+                .unwrap();
+            assert_eq!(count, 240);
+            // A temporary trigger (every connection of this engine makes one) counts too.
+            engine
+                .execute(text("DROP TRIGGER sk_shadow"))
+                .await
+                .unwrap();
+            let engine = db
+                .builder()
+                .sqlite_fast_path(fast)
+                .after_connect(|conn| {
+                    Box::pin(async move {
+                        conn.execute(text(
+                            "CREATE TEMP TRIGGER sk_temp_shadow AFTER INSERT ON sk_items \
+                             WHEN NEW.name NOT LIKE 'shadow%' \
+                             BEGIN INSERT INTO sk_items (name) VALUES ('shadow ' || NEW.name); END",
+                        ))
+                        .await?;
+                        Ok(())
+                    })
+                })
+                .connect()
+                .await
+                .unwrap();
+            let log = Statements::record(&engine);
+            let objs = flush(&engine, "temp", 100).await;
+            assert_eq!(inserts(&log), (1, true), "fast path: {fast}");
+            assert_keys_match_rows(&engine, &objs).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn keys_near_the_largest_rowid_are_read_back() {
+        for fast in PATHS {
+            let (_db, engine, log) = setup(
+                "sk_max",
+                fast,
+                &["CREATE TABLE sk_items (id INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL)"],
+            )
+            .await;
+            // Past the largest rowid SQLite picks free ones at random.
+            engine
+                .execute(text(format!(
+                    "INSERT INTO sk_items (id, name) VALUES ({}, 'last')",
+                    i64::MAX - 10
+                )))
+                .await
+                .unwrap();
+            log.take();
+            // One row per INSERT, a few rows or many.
+            let objs = flush(&engine, "item", 100).await;
+            assert_eq!(inserts(&log), (100, true), "fast path: {fast}");
+            assert_keys_match_rows(&engine, &objs).await;
+            let few = flush(&engine, "few", 3).await;
+            assert_eq!(inserts(&log), (3, true), "fast path: {fast}");
+            assert_keys_match_rows(&engine, &few).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn autoincrement_keys_after_deleted_rows_are_right() {
+        for fast in PATHS {
+            let (_db, engine, log) = setup(
+                "sk_autoinc",
+                fast,
+                &["CREATE TABLE sk_items (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL)"],
+            )
+            .await;
+            let first = flush(&engine, "first", 100).await;
+            assert_keys_match_rows(&engine, &first).await;
+            // AUTOINCREMENT never reuses the deleted keys: new ones start past 100.
+            engine
+                .execute(text("DELETE FROM sk_items WHERE id > 60"))
+                .await
+                .unwrap();
+            log.take();
+            let objs = flush(&engine, "second", 100).await;
+            assert_eq!(inserts(&log), (1, false), "fast path: {fast}");
+            assert_keys_match_rows(&engine, &objs).await;
+            assert_eq!(objs[0].read().unwrap().id, 101);
+        }
+    }
+}
