@@ -605,13 +605,15 @@ fn cascade_saves(s: &mut Session, touched: &[Handle]) -> Result<()> {
             if !info.cascade.save_update {
                 continue;
             }
+            // Only objects not seen yet are taken (a handle each).
             (vt.with_relationship)(&h, i, &mut |r| {
-                linked.extend(r.items().iter().chain(r.added()).map(Handle::uncounted));
+                for t in r.items().iter().chain(r.added()) {
+                    if seen.insert(t.addr()) {
+                        linked.push(t.uncounted());
+                    }
+                }
             });
             for t in linked.drain(..) {
-                if !seen.insert(t.addr()) {
-                    continue;
-                }
                 let (state, session) = {
                     let m = t.core().meta();
                     (m.state, m.session)
