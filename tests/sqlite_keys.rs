@@ -208,4 +208,47 @@ mod sqlite {
             assert_eq!(objs[0].read().unwrap().id, 101);
         }
     }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_flush_that_begins_its_transaction_waits_for_another_writer_and_succeeds() {
+        for fast in PATHS {
+            let db = TestDb::new(Backend::Sqlite, &format!("sk_wait_{fast}"))
+                .await
+                .unwrap();
+            let engine = db
+                .builder()
+                .sqlite_fast_path(fast)
+                .journal_mode(orm::JournalMode::Wal)
+                .connect()
+                .await
+                .unwrap();
+            engine
+                .execute(text(
+                    "CREATE TABLE sk_items (id INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL)",
+                ))
+                .await
+                .unwrap();
+            // Another connection writes, and commits while the flush waits for the lock.
+            let mut other = engine.begin().await.unwrap();
+            other
+                .execute(text("INSERT INTO sk_items (name) VALUES ('other')"))
+                .await
+                .unwrap();
+            let mut session = Session::new(&engine);
+            let objs: Vec<_> = (0..100)
+                .map(|i| session.add(SkItem::new(format!("item{i}"))))
+                .collect();
+            let committed = async {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                other.commit().await.unwrap();
+            };
+            // The flush reads the largest key before its INSERT: begun deferred, its
+            // transaction would have read before the other commit and could not write
+            // after it (SQLITE_BUSY_SNAPSHOT).
+            let (flushed, ()) = tokio::join!(session.commit(), committed);
+            flushed.unwrap_or_else(|e| panic!("fast path {fast}: {e}"));
+            assert_keys_match_rows(&engine, &objs).await;
+            assert_eq!(objs[0].read().unwrap().id, 2);
+        }
+    }
 }

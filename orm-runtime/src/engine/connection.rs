@@ -78,12 +78,12 @@ impl ConnInner {
 
     /// `BEGIN` (on a new connection if an earlier call left this one unusable), or
     /// `SAVEPOINT` inside a transaction (where `reopen` is false).
-    pub(crate) async fn begin(&mut self, reopen: bool) -> Result<()> {
+    pub(crate) async fn begin(&mut self, reopen: bool, immediate: bool) -> Result<()> {
         #[cfg(feature = "mysql")]
         if let Some(p) = self.mysql() {
             p.refuse_if_rolled_back().await?;
         }
-        with_pooled!(self, p => p.begin(reopen).await)
+        with_pooled!(self, p => p.begin(reopen, immediate).await)
     }
 
     /// `COMMIT`, or `RELEASE SAVEPOINT` inside a nested transaction.
@@ -161,7 +161,14 @@ impl Connection {
     /// over, and returns it to the pool when it ends; dropped without
     /// [`Transaction::commit`], it rolls back.
     pub async fn begin(self) -> Result<Transaction> {
-        Transaction::begin(self.inner, self.shared).await
+        Transaction::begin(self.inner, self.shared, false).await
+    }
+
+    /// SQLite: begins a transaction that holds the write lock from the start (`BEGIN
+    /// IMMEDIATE`), for work that reads before it writes (a transaction that has read
+    /// cannot write once another connection has). Elsewhere, [`begin`](Self::begin).
+    pub(crate) async fn begin_immediate(self) -> Result<Transaction> {
+        Transaction::begin(self.inner, self.shared, true).await
     }
 
     /// Checks whether the connection is still alive (a round trip to the server).

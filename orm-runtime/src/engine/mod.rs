@@ -201,7 +201,7 @@ macro_rules! executor_methods {
                     // mid-flight closes the connection, and the server rolls back.
                     let reopen = self.reopens();
                     let dialect = self.dialect().name();
-                    self.conn_inner().begin(reopen).await?;
+                    self.conn_inner().begin(reopen, false).await?;
                     let outcome = async {
                         let (raw, flight) = self.raw().await?;
                         let done = flight.land(raw.execute(&insert, &echo).await)?;
@@ -941,6 +941,12 @@ impl Engine {
     /// connection to the pool.
     pub async fn begin(&self) -> Result<Transaction> {
         self.connect().await?.begin().await
+    }
+
+    /// As [`begin`](Self::begin), with SQLite's `BEGIN IMMEDIATE` (see
+    /// [`Connection::begin_immediate`]).
+    pub(crate) async fn begin_immediate(&self) -> Result<Transaction> {
+        self.connect().await?.begin_immediate().await
     }
 
     /// Runs `f` in a transaction: COMMIT when it returns `Ok`, ROLLBACK when it returns

@@ -712,10 +712,11 @@ impl<DB: Driver> Pooled<DB> {
         Ok((conn, Flight::start(&mut self.health, tx)))
     }
 
-    /// `BEGIN`, or `SAVEPOINT` inside a transaction (where `reopen` is false).
-    pub(crate) async fn begin(&mut self, reopen: bool) -> Result<()> {
+    /// `BEGIN` (`BEGIN IMMEDIATE` on SQLite with `immediate`), or `SAVEPOINT` inside a
+    /// transaction (where `reopen` is false).
+    pub(crate) async fn begin(&mut self, reopen: bool, immediate: bool) -> Result<()> {
         let (conn, flight) = self.ready(reopen).await?;
-        flight.land(DB::begin(conn).await)
+        flight.land(DB::begin(conn, immediate).await)
     }
 
     /// `COMMIT`, or `RELEASE SAVEPOINT` inside a nested transaction.

@@ -74,7 +74,7 @@ impl<'c> Scope<'c> {
     async fn savepoint(&mut self) -> Result<Savepoint<'_>> {
         let shared = Arc::clone(&self.shared);
         let conn = self.conn();
-        conn.begin(false).await?;
+        conn.begin(false, false).await?;
         if shared.echo {
             tracing::info!(target: "orm::engine", "SAVEPOINT");
         }
@@ -147,9 +147,14 @@ macro_rules! scope_methods {
 }
 
 impl Transaction {
-    /// Sends `BEGIN` on `conn` and wraps it.
-    pub(crate) async fn begin(mut conn: ConnInner, shared: Arc<EngineShared>) -> Result<Self> {
-        conn.begin(true).await?;
+    /// Sends `BEGIN` (`BEGIN IMMEDIATE` on SQLite with `immediate`) on `conn` and wraps
+    /// it.
+    pub(crate) async fn begin(
+        mut conn: ConnInner,
+        shared: Arc<EngineShared>,
+        immediate: bool,
+    ) -> Result<Self> {
+        conn.begin(true, immediate).await?;
         if shared.echo {
             tracing::info!(target: "orm::engine", "BEGIN");
         }

@@ -1186,6 +1186,21 @@ impl Session {
         }
     }
 
+    /// Before a flush writes: on SQLite, a transaction the flush begins takes the write
+    /// lock up front (`BEGIN IMMEDIATE`). Its first statements may be reads (the largest
+    /// key before a multi-row INSERT), and a SQLite transaction that has read cannot
+    /// write once another connection has written (`SQLITE_BUSY_SNAPSHOT`, which no busy
+    /// timeout waits out); a write first would have waited for the lock instead.
+    pub(crate) async fn begin_writing(&mut self) -> Result<()> {
+        if self.tx.is_none() && self.engine.dialect() == crate::Dialect::Sqlite {
+            if self.streaming.is_some() {
+                self.check_usable()?;
+            }
+            self.tx = Some(self.engine.begin_immediate().await?);
+        }
+        Ok(())
+    }
+
     /// The session's transaction, begun on first use.
     pub(crate) async fn tx(&mut self) -> Result<&mut Transaction> {
         if self.streaming.is_some() {

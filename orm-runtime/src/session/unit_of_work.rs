@@ -577,6 +577,7 @@ async fn flush_inner(s: &mut Session, touched: &[Handle], wrote: &mut bool) -> R
         return Ok(());
     }
     let dialect = s.engine.dialect();
+    s.begin_writing().await?;
     *wrote = true;
     for unit in 0..plan.units {
         write_inserts(s, &mut plan, unit, dialect).await?;

@@ -49,8 +49,9 @@ pub(crate) trait Driver: sqlx::Database + sqlx::database::HasStatementCache {
     fn raw(conn: &mut Self::Conn) -> super::exec::RawConn<'_>;
     /// Open transaction levels (0 outside a transaction), known without a round trip.
     fn depth(conn: &Self::Conn) -> usize;
-    /// `BEGIN`, or a savepoint inside a transaction.
-    fn begin(conn: &mut Self::Conn) -> BoxFuture<'_, Result<()>>;
+    /// `BEGIN`, or a savepoint inside a transaction. `immediate`: SQLite's `BEGIN
+    /// IMMEDIATE` (the write lock taken now); the other databases have no such mode.
+    fn begin(conn: &mut Self::Conn, immediate: bool) -> BoxFuture<'_, Result<()>>;
     /// `COMMIT`, or the innermost savepoint released.
     fn commit(conn: &mut Self::Conn) -> BoxFuture<'_, Result<()>>;
     /// `ROLLBACK`, or back to the innermost savepoint.
@@ -104,7 +105,7 @@ macro_rules! sqlx_conn_glue {
             <<Self as sqlx::Database>::TransactionManager as sqlx::TransactionManager>::get_transaction_depth(conn)
         }
 
-        fn begin(conn: &mut $conn) -> futures_core::future::BoxFuture<'_, Result<()>> {
+        fn begin(conn: &mut $conn, _immediate: bool) -> futures_core::future::BoxFuture<'_, Result<()>> {
             Box::pin(async move {
                 Ok(<<Self as sqlx::Database>::TransactionManager as sqlx::TransactionManager>::begin(conn, None).await?)
             })

@@ -26,8 +26,8 @@ impl Driver for Sqlite {
         conn.depth()
     }
 
-    fn begin(conn: &mut SqliteConn) -> BoxFuture<'_, Result<()>> {
-        Box::pin(conn.begin())
+    fn begin(conn: &mut SqliteConn, immediate: bool) -> BoxFuture<'_, Result<()>> {
+        Box::pin(conn.begin(immediate))
     }
 
     fn commit(conn: &mut SqliteConn) -> BoxFuture<'_, Result<()>> {

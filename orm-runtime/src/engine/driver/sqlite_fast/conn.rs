@@ -566,12 +566,18 @@ impl SqliteConn {
     }
 
     /// `BEGIN`, or a savepoint inside a transaction.
-    pub(crate) async fn begin(&mut self) -> Result<()> {
+    pub(crate) async fn begin(&mut self, immediate: bool) -> Result<()> {
+        // A savepoint has no such mode (its transaction's lock is what it is).
+        let immediate = immediate && self.depth() == 0;
         if !self.fast {
-            return Ok(sqlx::sqlite::SqliteTransactionManager::begin(self.sqlx(), None).await?);
+            let statement = immediate.then_some(std::borrow::Cow::Borrowed("BEGIN IMMEDIATE"));
+            return Ok(
+                sqlx::sqlite::SqliteTransactionManager::begin(self.sqlx(), statement).await?,
+            );
         }
         self.for_statement().await?;
         let sql = match self.depth {
+            0 if immediate => "BEGIN IMMEDIATE".to_owned(),
             0 => "BEGIN".to_owned(),
             d => format!("SAVEPOINT _sqlx_savepoint_{d}"),
         };
