@@ -71,7 +71,7 @@ mod sqlite {
         let inserts: Vec<_> = all.iter().filter(|s| s.starts_with("INSERT")).collect();
         let returning = inserts.iter().any(|s| s.contains("RETURNING"));
         assert!(
-            returning || inserts.iter().all(|s| !s.contains("RETURNING")),
+            inserts.iter().all(|s| s.contains("RETURNING") == returning),
             "{all:?}"
         );
         (inserts.len(), returning)
@@ -158,6 +158,29 @@ mod sqlite {
     }
 
     #[tokio::test]
+    async fn keys_after_negative_ones_are_consecutive() {
+        for fast in PATHS {
+            let (_db, engine, log) = setup(
+                "sk_negative",
+                fast,
+                &["CREATE TABLE sk_items (id INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL)"],
+            )
+            .await;
+            engine
+                .execute(text(
+                    "INSERT INTO sk_items (id, name) VALUES (-5, 'unknown')",
+                ))
+                .await
+                .unwrap();
+            log.take();
+            let objs = flush(&engine, "item", 60).await;
+            assert_eq!(inserts(&log), (1, false), "fast path: {fast}");
+            assert_keys_match_rows(&engine, &objs).await;
+            assert_eq!(objs[0].read().unwrap().id, -4);
+        }
+    }
+
+    #[tokio::test]
     async fn keys_near_the_largest_rowid_are_read_back() {
         for fast in PATHS {
             let (_db, engine, log) = setup(
@@ -202,8 +225,9 @@ mod sqlite {
                 .await
                 .unwrap();
             log.take();
+            // The rows start past the largest key: read back, not computed from it.
             let objs = flush(&engine, "second", 100).await;
-            assert_eq!(inserts(&log), (1, false), "fast path: {fast}");
+            assert_eq!(inserts(&log), (1, true), "fast path: {fast}");
             assert_keys_match_rows(&engine, &objs).await;
             assert_eq!(objs[0].read().unwrap().id, 101);
         }
@@ -249,6 +273,67 @@ mod sqlite {
             flushed.unwrap_or_else(|e| panic!("fast path {fast}: {e}"));
             assert_keys_match_rows(&engine, &objs).await;
             assert_eq!(objs[0].read().unwrap().id, 2);
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_flush_in_a_savepoint_begun_first_waits_for_another_writer_and_succeeds() {
+        for fast in PATHS {
+            let db = TestDb::new(Backend::Sqlite, &format!("sk_nested_{fast}"))
+                .await
+                .unwrap();
+            let engine = db
+                .builder()
+                .sqlite_fast_path(fast)
+                .journal_mode(orm::JournalMode::Wal)
+                .connect()
+                .await
+                .unwrap();
+            engine
+                .execute(text(
+                    "CREATE TABLE sk_items (id INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL)",
+                ))
+                .await
+                .unwrap();
+            // The session's transaction starts with a savepoint: BEGIN, no lock taken.
+            let mut session = Session::new(&engine);
+            let sp = session.begin_nested().await.unwrap();
+            let mut other = engine.begin().await.unwrap();
+            other
+                .execute(text("INSERT INTO sk_items (name) VALUES ('other')"))
+                .await
+                .unwrap();
+            let objs: Vec<_> = (0..100)
+                .map(|i| session.add(SkItem::new(format!("item{i}"))))
+                .collect();
+            let committed = async {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                other.commit().await.unwrap();
+            };
+            let (flushed, ()) = tokio::join!(session.flush(), committed);
+            flushed.unwrap_or_else(|e| panic!("fast path {fast}: {e}"));
+            session.commit_nested(sp).await.unwrap();
+            session.commit().await.unwrap();
+            assert_keys_match_rows(&engine, &objs).await;
+            assert_eq!(objs[0].read().unwrap().id, 2);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_missing_table_fails_the_flush_naming_the_model() {
+        for fast in PATHS {
+            let (_db, engine, _log) = setup("sk_missing", fast, &[]).await;
+            let mut session = Session::new(&engine);
+            for i in 0..60 {
+                session.add(SkItem::new(format!("item{i}")));
+            }
+            let e = session.commit().await.unwrap_err();
+            let text = e.to_string();
+            assert!(matches!(e, orm::Error::Flush { .. }), "{e:?}");
+            assert!(
+                text.contains("SkItem") && text.contains("sk_items"),
+                "{text}"
+            );
         }
     }
 }

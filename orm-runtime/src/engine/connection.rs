@@ -86,6 +86,20 @@ impl ConnInner {
         with_pooled!(self, p => p.begin(reopen, immediate).await)
     }
 
+    /// SQLite: true while the transaction has taken no lock yet (nothing has read or
+    /// written since `BEGIN`). False on the other databases.
+    pub(crate) async fn sqlite_unlocked(&mut self) -> Result<bool> {
+        match self {
+            #[cfg(feature = "sqlite")]
+            ConnInner::Sqlite(p) => {
+                let (conn, flight) = p.ready(false).await?;
+                flight.land(conn.unlocked_transaction().await)
+            }
+            #[allow(unreachable_patterns)]
+            _ => Ok(false),
+        }
+    }
+
     /// `COMMIT`, or `RELEASE SAVEPOINT` inside a nested transaction.
     pub(crate) async fn commit(&mut self) -> Result<()> {
         #[cfg(feature = "mysql")]

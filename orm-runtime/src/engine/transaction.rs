@@ -167,6 +167,12 @@ impl Transaction {
 
     scope_methods!();
 
+    /// SQLite: true while the transaction has taken no lock yet (nothing has read or
+    /// written since `BEGIN`; a `SAVEPOINT` takes none). False elsewhere.
+    pub(crate) async fn sqlite_unlocked(&mut self) -> Result<bool> {
+        self.0.conn().sqlite_unlocked().await
+    }
+
     /// Commits the transaction.
     pub async fn commit(self) -> Result<()> {
         self.0.commit("COMMIT").await

@@ -1186,29 +1186,24 @@ impl Session {
         }
     }
 
-    /// Before a flush writes: on SQLite, a transaction the flush begins takes the write
-    /// lock up front (`BEGIN IMMEDIATE`). Its first statements may be reads (the largest
-    /// key before a multi-row INSERT), and a SQLite transaction that has read cannot
-    /// write once another connection has written (`SQLITE_BUSY_SNAPSHOT`, which no busy
-    /// timeout waits out); a write first would have waited for the lock instead.
-    pub(crate) async fn begin_writing(&mut self) -> Result<()> {
-        if self.tx.is_none() && self.engine.dialect() == crate::Dialect::Sqlite {
-            if self.streaming.is_some() {
-                self.check_usable()?;
-            }
-            self.tx = Some(self.engine.begin_immediate().await?);
-        }
-        Ok(())
-    }
-
     /// The session's transaction, begun on first use.
     pub(crate) async fn tx(&mut self) -> Result<&mut Transaction> {
+        self.tx_with(false).await
+    }
+
+    /// As [`tx`](Session::tx); begun here with `immediate`, on SQLite it takes the write
+    /// lock at once (`BEGIN IMMEDIATE`).
+    pub(crate) async fn tx_with(&mut self, immediate: bool) -> Result<&mut Transaction> {
         if self.streaming.is_some() {
             // A dropped stream took the transaction: no new one is begun silently.
             self.check_usable()?;
         }
         if self.tx.is_none() {
-            self.tx = Some(self.engine.begin().await?);
+            self.tx = Some(if immediate {
+                self.engine.begin_immediate().await?
+            } else {
+                self.engine.begin().await?
+            });
         }
         Ok(self
             .tx

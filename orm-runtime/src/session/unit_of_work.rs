@@ -577,7 +577,6 @@ async fn flush_inner(s: &mut Session, touched: &[Handle], wrote: &mut bool) -> R
         return Ok(());
     }
     let dialect = s.engine.dialect();
-    s.begin_writing().await?;
     *wrote = true;
     for unit in 0..plan.units {
         write_inserts(s, &mut plan, unit, dialect).await?;
@@ -1719,17 +1718,27 @@ async fn insert_group(
         None
     };
     // SQLite: how a multi-row INSERT's generated keys are learnt (see `sqlite_keys`).
-    let sqlite = if dialect == Dialect::Sqlite
-        && has_returning
-        && generated_keys == 1
-        && members.len() > 1
-        && !cols.is_empty()
-    {
-        let key = returned[0];
-        let proof = returned.len() == 1 && members.len() >= ROWID_KEYS_FROM;
-        sqlite_keys(s, vt, key, proof, members.len()).await?
-    } else {
-        SqliteKeys::Returning
+    let generated_key = left_out.iter().copied().find(|&i| columns[i].primary_key);
+    let sqlite = match generated_key {
+        Some(key)
+            if dialect == Dialect::Sqlite
+                && has_returning
+                && generated_keys == 1
+                && members.len() > 1
+                && !cols.is_empty() =>
+        {
+            // `pragma_table_list` is SQLite 3.37's.
+            let pragmas = s
+                .engine
+                .server()
+                .version()
+                .is_some_and(|v| v >= crate::dialect::ServerVersion::new(3, 37, 0));
+            let proof = pragmas && returned.len() == 1 && members.len() >= ROWID_KEYS_FROM;
+            sqlite_keys(s, vt, key, proof, members.len())
+                .await
+                .map_err(|e| flush_error(Op::Insert, describe_batch(vt, members), e))?
+        }
+        _ => SqliteKeys::Returning,
     };
     let mut rowid_before = match sqlite {
         SqliteKeys::Rowid(largest) => Some(largest),
@@ -1908,8 +1917,12 @@ async fn insert_group(
             let counted = done.rows_affected() == chunk.len() as u64;
             let first = match (done.last_insert_id(), before) {
                 (Some(first), None) if counted => Some(first),
-                (Some(last), Some(before)) if counted => {
-                    (last - before >= rows).then(|| last - rows + 1)
+                // Exactly the next keys: a row numbered in between by anything else
+                // (which the proof rules out) fails the flush rather than shift keys.
+                (Some(last), Some(before))
+                    if counted && i128::from(last) - i128::from(before) == i128::from(rows) =>
+                {
+                    Some(before + 1)
                 }
                 _ => None,
             };
@@ -1996,13 +2009,18 @@ enum SqliteKeys {
 /// past the largest possible rowid SQLite picks free ones at random, so a table whose
 /// largest key is over half of it inserts one row per statement.
 ///
-/// With `proof`, no RETURNING either: when `key` is the table's only primary-key column
-/// and an alias of its rowid (an `INTEGER PRIMARY KEY`: SQLite makes an index for every
-/// other primary key, `WITHOUT ROWID` tables included) and no trigger is on the table
-/// (one could insert rows of its own in between), a multi-row INSERT's keys are
-/// consecutive, up to `last_insert_rowid()`. The largest key read here stays the largest
-/// until the INSERT: the transaction that read it cannot write after another connection
-/// wrote (SQLite's locking).
+/// With `proof`, no RETURNING either: when `key` is the only primary-key column of a
+/// plain table (not virtual, not `WITHOUT ROWID`, no AUTOINCREMENT) and an alias of its
+/// rowid (an `INTEGER PRIMARY KEY`: SQLite makes an index for every other primary key)
+/// and no trigger is on it (one could insert rows of its own in between), the rows of a
+/// multi-row INSERT take the keys right after the largest, the last one's being
+/// `last_insert_rowid()` (checked after each INSERT).
+///
+/// The largest key must still be the largest when the INSERT runs: the transaction
+/// takes the write lock before reading it (begun `IMMEDIATE` here, or with a no-op
+/// write when it has taken no lock yet). A transaction that read first could not write
+/// once another connection has (`SQLITE_BUSY_SNAPSHOT`, which no busy timeout waits
+/// out), where the INSERT alone would have waited for the lock.
 async fn sqlite_keys(
     s: &mut Session,
     vt: &ModelVTable,
@@ -2011,45 +2029,60 @@ async fn sqlite_keys(
     rows: usize,
 ) -> Result<SqliteKeys> {
     let table = (vt.table)();
+    let column = (vt.columns)()[key].name;
+    if !table
+        .get_column(column)
+        .is_some_and(|c| c.sql_type.is_integer())
+    {
+        // Not an integer key: RETURNING's rows stay in the order they came.
+        return Ok(SqliteKeys::Returning);
+    }
     let q = |ident: &str| Dialect::Sqlite.quote_identifier(ident);
-    let name = (vt.columns)()[key].name;
-    let (qualified, triggers) = match &table.schema {
+    let (qualified, master) = match &table.schema {
         Some(schema) => (
             format!("{}.{}", q(schema), q(&table.name)),
             format!("{}.sqlite_master", q(schema)),
         ),
         None => (q(&table.name), "main.sqlite_master".to_owned()),
     };
-    let largest = format!("SELECT max({}) FROM {qualified}", q(name));
+    let tx = s.tx_with(true).await?;
+    if tx.sqlite_unlocked().await? {
+        tx.execute_script(&format!("DELETE FROM {qualified} WHERE 0"))
+            .await?;
+    }
+    let largest = format!("SELECT max({}) FROM {qualified}", q(column));
     let stmt = if proof {
-        // Unqualified, the INSERT goes to a temporary table of that name, else to the
-        // main database's: one of them must hold it (not an attached database).
+        // The table the INSERT goes to (unqualified: a temporary one of that name, else
+        // the main database's) is the only one of its name the pragmas can find.
         crate::sql::text(format!(
             "SELECT ({largest}), \
              (SELECT count(*) = 1 AND max(name = :k COLLATE NOCASE) \
               FROM pragma_table_info(:t, :s) WHERE pk > 0) \
              AND NOT EXISTS (SELECT 1 FROM pragma_index_list(:t, :s) WHERE origin = 'pk') \
-             AND (:s IS NOT NULL \
-                  OR EXISTS (SELECT 1 FROM main.sqlite_master WHERE type = 'table' AND name = :t COLLATE NOCASE) \
-                  OR EXISTS (SELECT 1 FROM temp.sqlite_master WHERE type = 'table' AND name = :t COLLATE NOCASE)) \
-             AND NOT EXISTS (SELECT 1 FROM {triggers} WHERE type = 'trigger' AND tbl_name = :t COLLATE NOCASE) \
+             AND (SELECT count(*) = 1 AND max(type = 'table' AND wr = 0) FROM pragma_table_list(:t) \
+                   WHERE :s IS NULL OR schema = :s COLLATE NOCASE) \
+             AND NOT EXISTS (SELECT 1 FROM {master} WHERE type = 'table' AND name = :t COLLATE NOCASE \
+                             AND sql LIKE '%AUTOINCREMENT%') \
+             AND NOT EXISTS (SELECT 1 FROM temp.sqlite_master WHERE type = 'table' AND name = :t COLLATE NOCASE \
+                             AND sql LIKE '%AUTOINCREMENT%') \
+             AND NOT EXISTS (SELECT 1 FROM {master} WHERE type = 'trigger' AND tbl_name = :t COLLATE NOCASE) \
              AND NOT EXISTS (SELECT 1 FROM temp.sqlite_master WHERE type = 'trigger' AND tbl_name = :t COLLATE NOCASE)"
         ))
         .bind("t", table.name.clone())
         .bind("s", table.schema.clone())
-        .bind("k", name)
+        .bind("k", column)
     } else {
         crate::sql::text(largest)
     };
-    let row = s.tx().await?.fetch_one(stmt).await?;
+    let row = tx.fetch_one(stmt).await?;
     let largest = match row.value(0)? {
         Value::I64(n) => n,
         Value::Null => 0,
-        // Not an integer key: RETURNING's rows stay in the order they came.
         _ => return Ok(SqliteKeys::Returning),
     };
     let rowid_key = proof && row.get::<bool>(1)?;
-    Ok(if rowid_key && i64::MAX - largest >= rows as i64 {
+    let room = i128::from(i64::MAX) - i128::from(largest);
+    Ok(if rowid_key && room >= rows as i128 {
         SqliteKeys::Rowid(largest)
     } else if largest <= i64::MAX / 2 {
         SqliteKeys::Returning

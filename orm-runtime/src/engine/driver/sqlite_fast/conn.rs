@@ -586,6 +586,22 @@ impl SqliteConn {
         Ok(())
     }
 
+    /// True while the connection's transaction has taken no lock yet: `BEGIN` (or a
+    /// `SAVEPOINT` outside one) was sent and nothing has read or written since.
+    pub(crate) async fn unlocked_transaction(&mut self) -> Result<bool> {
+        let state = if self.fast {
+            let l = self.locked().await?;
+            // SAFETY: the connection is locked; the call only reads its state.
+            unsafe { ffi::sqlite3_txn_state(l.db(), std::ptr::null()) }
+        } else {
+            let mut handle = self.sqlx().lock_handle().await?;
+            // SAFETY: `handle` holds the connection's lock (no statement runs on it
+            // meanwhile); the call only reads its state.
+            unsafe { ffi::sqlite3_txn_state(handle.as_raw_handle().as_ptr(), std::ptr::null()) }
+        };
+        Ok(state == ffi::SQLITE_TXN_NONE)
+    }
+
     /// `COMMIT`, or the innermost savepoint released.
     pub(crate) async fn commit(&mut self) -> Result<()> {
         if !self.fast {
