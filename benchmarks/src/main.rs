@@ -1242,7 +1242,9 @@ relative to their medians. `–`: the contestant has no such thing.
 while reading (the Session: `joinedload(User::posts)`, one `LEFT OUTER JOIN` loaded as \
 its rows are read; SeaORM: `find_with_related`; Diesel: `left_join` grouped by hand).
 [^flush]: The Session adds users and posts and links them only with `user.posts.push(&post)`; \
-the flush inserts users (keys back) then posts with their foreign keys. The others insert \
+the flush inserts users then posts with their foreign keys, every row's key learnt (on \
+SQLite from `last_insert_rowid()`, the rows proven numbered consecutively; elsewhere read \
+back). The others insert \
 the users in one statement with their keys back (`RETURNING`; on MariaDB consecutive keys \
 from `LAST_INSERT_ID()`, the way that also works on MySQL, which has no `RETURNING`; the \
 Session uses MariaDB's `INSERT ... RETURNING`), then the posts in one statement, in one \
