@@ -721,6 +721,42 @@ async fn dropping_the_session_and_every_handle_frees_back_populates_cycles() {
     assert_eq!(DROPS.load(Ordering::SeqCst) - before, 11);
 }
 
+/// A load that finds an object made in another session (added here later) hands out a
+/// handle counted on that session's object graph, not on this one's: the graph stays
+/// whole while a handle to it lives, and is freed once none does.
+#[tokio::test]
+async fn loading_an_object_of_another_sessions_graph_counts_it_there() {
+    let engine = orm::create_engine("sqlite::memory:").await.unwrap();
+    MetaData::new()
+        .with::<LeakParent>()
+        .with::<LeakKid>()
+        .create_all(&engine)
+        .await
+        .unwrap();
+    let before = DROPS.load(Ordering::SeqCst);
+    {
+        let mut a = Session::new(&engine);
+        let p = a.add(LeakParent::new());
+        for _ in 0..3 {
+            let k = a.add(LeakKid::new());
+            p.write().unwrap().kids.push(&k);
+        }
+        a.commit().await.unwrap();
+        drop(a);
+        let mut b = Session::new(&engine);
+        b.add_obj(&p).unwrap();
+        for _ in 0..3 {
+            let loaded = b.query::<LeakParent>().all().await.unwrap();
+            assert!(Obj::ptr_eq(&loaded[0], &p));
+        }
+        drop(b);
+        // Only `p` holds the graph now: it is whole.
+        assert_eq!(p.read().unwrap().kids.get().unwrap().len(), 3);
+        assert_eq!(DROPS.load(Ordering::SeqCst), before);
+    }
+    assert_eq!(DROPS.load(Ordering::SeqCst) - before, 4);
+}
+
 static LOADED_DROPS: AtomicUsize = AtomicUsize::new(0);
 
 /// Counts drops of loaded objects (its own counter: tests run in parallel).

@@ -1416,6 +1416,11 @@ fn store_in<M: Model>(stores: &mut Stores) -> &mut Store<M> {
 /// one loader per model while the rows of several models are read.
 pub(crate) struct RowLoader<M: Model> {
     cells: cell_ptr::ChunkAlloc<object::ObjCell<M>>,
+    /// Counted handles paid for on the registry and not handed out yet: one atomic
+    /// operation per [`PREPAID`] objects loaded rather than one each (an atomic write
+    /// waits for every store before it, and a load stores a whole cell per row). Given
+    /// back when the loader is dropped.
+    prepaid: usize,
     deferrable: bool,
     /// While every row is a new object (a fresh session, a first load), each row is
     /// decoded once and its key taken from the object; after the first row whose
@@ -1423,10 +1428,20 @@ pub(crate) struct RowLoader<M: Model> {
     decode_first: bool,
 }
 
+/// How many counted handles a [`RowLoader`] pays for at a time, rows not counted.
+const PREPAID: usize = 256;
+
+impl<M: Model> Drop for RowLoader<M> {
+    fn drop(&mut self) {
+        self.cells.registry().release_many(self.prepaid);
+    }
+}
+
 impl<M: Model> RowLoader<M> {
     /// A loader into `store` for `count` rows, or for as many as come (`None`).
     fn new(store: &Store<M>, registry: &Arc<Registry>, count: Option<usize>) -> Self {
         RowLoader {
+            prepaid: 0,
             cells: match count {
                 Some(n) => cell_ptr::ChunkAlloc::new(n, registry),
                 None => cell_ptr::ChunkAlloc::growing(registry),
@@ -1458,10 +1473,15 @@ impl<M: Model> RowLoader<M> {
                     unreachable!("the store of a model holds that model's objects")
                 });
                 refill_if_stale(existing, row, offset, mode, self.deferrable)?;
-                if counted {
-                    existing.h.counted()
-                } else {
-                    existing.h.uncounted()
+                // An object made in another session counts on that session's registry.
+                let own = Arc::ptr_eq(
+                    existing.h.cell.get().core().registry(),
+                    self.cells.registry(),
+                );
+                match (counted, own) {
+                    (true, true) => self.prepaid(existing.h.uncounted()),
+                    (true, false) => existing.h.counted(),
+                    (false, _) => existing.h.uncounted(),
                 }
             }
             std::collections::hash_map::Entry::Vacant(e) => {
@@ -1470,11 +1490,21 @@ impl<M: Model> RowLoader<M> {
                     None => M::from_row_skip(row, offset, mode.skip)?,
                 };
                 let meta = vtable::persistent_meta(self.cells.registry(), M::identity_key(e.key()));
-                let (h, own) = Obj::new_from(value, meta, &mut self.cells, counted);
+                let (h, own) = Obj::new_from(value, meta, &mut self.cells, false);
                 e.insert(own);
-                h
+                if counted { self.prepaid(h) } else { h }
             }
         })
+    }
+
+    /// `h` (uncounted) as a counted handle, paid for from the loader's prepaid ones.
+    fn prepaid(&mut self, h: Handle) -> Handle {
+        if self.prepaid == 0 {
+            self.cells.registry().acquire_many(PREPAID);
+            self.prepaid = PREPAID;
+        }
+        self.prepaid -= 1;
+        h.into_prepaid_counted()
     }
 }
 

@@ -334,12 +334,22 @@ impl Registry {
     }
 
     fn acquire(&self) {
-        self.handles.fetch_add(1, Ordering::Relaxed);
+        self.acquire_many(1);
+    }
+
+    /// Takes `n` counted handles at once (see [`Handle::into_prepaid_counted`]).
+    pub(crate) fn acquire_many(&self, n: usize) {
+        self.handles.fetch_add(n, Ordering::Relaxed);
     }
 
     /// Gives up one counted handle; the last one cuts every edge.
     pub(crate) fn release(&self) {
-        if self.handles.fetch_sub(1, Ordering::AcqRel) != 1 {
+        self.release_many(1);
+    }
+
+    /// Gives up `n` counted handles; the last one cuts every edge.
+    pub(crate) fn release_many(&self, n: usize) {
+        if n == 0 || self.handles.fetch_sub(n, Ordering::AcqRel) != n {
             return;
         }
         let members = match self.members.lock() {
@@ -411,6 +421,15 @@ impl Handle {
             cell: self.cell.clone(),
             counted: true,
         }
+    }
+
+    /// This handle as a counted one, for which the caller took a count on the registry
+    /// already ([`Registry::acquire_many`]): a load pays for its handles in a few atomic
+    /// operations, not one each.
+    pub(crate) fn into_prepaid_counted(mut self) -> Handle {
+        debug_assert!(!self.counted);
+        self.counted = true;
+        self
     }
 
     /// A handle for inside the graph (relationships, the identity map).
