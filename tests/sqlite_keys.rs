@@ -23,6 +23,10 @@ mod sqlite {
 
     const PATHS: [bool; 2] = [true, false];
 
+    /// A plain rowid table, its key an alias of the rowid.
+    const PLAIN: &str =
+        "CREATE TABLE sk_items (id INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL)";
+
     /// An engine on a fresh database whose `sk_items` table is made by `ddl`.
     async fn setup(test: &str, fast: bool, ddl: &[&str]) -> (TestDb, Engine, Statements) {
         let db = TestDb::new(Backend::Sqlite, &format!("{test}_{fast}"))
@@ -80,12 +84,7 @@ mod sqlite {
     #[tokio::test]
     async fn a_flush_of_many_rows_takes_consecutive_keys_without_reading_them_back() {
         for fast in PATHS {
-            let (_db, engine, log) = setup(
-                "sk_plain",
-                fast,
-                &["CREATE TABLE sk_items (id INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL)"],
-            )
-            .await;
+            let (_db, engine, log) = setup("sk_plain", fast, &[PLAIN]).await;
             // Rows already there: the keys continue after the largest.
             engine
                 .execute(text("INSERT INTO sk_items (id, name) VALUES (40, 'old')"))
@@ -110,7 +109,7 @@ mod sqlite {
                 "sk_trigger",
                 fast,
                 &[
-                    "CREATE TABLE sk_items (id INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL)",
+                    PLAIN,
                     // Each row brings a shadow row, numbered between ours.
                     "CREATE TRIGGER sk_shadow AFTER INSERT ON sk_items \
                      WHEN NEW.name NOT LIKE 'shadow%' \
@@ -160,12 +159,7 @@ mod sqlite {
     #[tokio::test]
     async fn keys_after_negative_ones_are_consecutive() {
         for fast in PATHS {
-            let (_db, engine, log) = setup(
-                "sk_negative",
-                fast,
-                &["CREATE TABLE sk_items (id INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL)"],
-            )
-            .await;
+            let (_db, engine, log) = setup("sk_negative", fast, &[PLAIN]).await;
             engine
                 .execute(text(
                     "INSERT INTO sk_items (id, name) VALUES (-5, 'unknown')",
@@ -183,12 +177,7 @@ mod sqlite {
     #[tokio::test]
     async fn keys_near_the_largest_rowid_are_read_back() {
         for fast in PATHS {
-            let (_db, engine, log) = setup(
-                "sk_max",
-                fast,
-                &["CREATE TABLE sk_items (id INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL)"],
-            )
-            .await;
+            let (_db, engine, log) = setup("sk_max", fast, &[PLAIN]).await;
             // Past the largest rowid SQLite picks free ones at random.
             engine
                 .execute(text(format!(
@@ -233,43 +222,51 @@ mod sqlite {
         }
     }
 
+    /// A WAL database with the plain table, and another connection's transaction that has
+    /// written to it and holds the write lock.
+    async fn with_other_writer(test: &str, fast: bool) -> (TestDb, Engine, orm::Transaction) {
+        let db = TestDb::new(Backend::Sqlite, &format!("{test}_{fast}"))
+            .await
+            .unwrap();
+        let engine = db
+            .builder()
+            .sqlite_fast_path(fast)
+            .journal_mode(orm::JournalMode::Wal)
+            .connect()
+            .await
+            .unwrap();
+        engine.execute(text(PLAIN)).await.unwrap();
+        let mut other = engine.begin().await.unwrap();
+        other
+            .execute(text("INSERT INTO sk_items (name) VALUES ('other')"))
+            .await
+            .unwrap();
+        (db, engine, other)
+    }
+
+    /// Commits `other` once the flush beside it has waited for its lock a while.
+    async fn commit_later(other: orm::Transaction) {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        other.commit().await.unwrap();
+    }
+
+    /// 100 new items in `session`.
+    fn add_items(session: &mut Session) -> Vec<Obj<SkItem>> {
+        (0..100)
+            .map(|i| session.add(SkItem::new(format!("item{i}"))))
+            .collect()
+    }
+
     #[tokio::test(flavor = "current_thread")]
     async fn a_flush_that_begins_its_transaction_waits_for_another_writer_and_succeeds() {
         for fast in PATHS {
-            let db = TestDb::new(Backend::Sqlite, &format!("sk_wait_{fast}"))
-                .await
-                .unwrap();
-            let engine = db
-                .builder()
-                .sqlite_fast_path(fast)
-                .journal_mode(orm::JournalMode::Wal)
-                .connect()
-                .await
-                .unwrap();
-            engine
-                .execute(text(
-                    "CREATE TABLE sk_items (id INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL)",
-                ))
-                .await
-                .unwrap();
-            // Another connection writes, and commits while the flush waits for the lock.
-            let mut other = engine.begin().await.unwrap();
-            other
-                .execute(text("INSERT INTO sk_items (name) VALUES ('other')"))
-                .await
-                .unwrap();
+            let (_db, engine, other) = with_other_writer("sk_wait", fast).await;
             let mut session = Session::new(&engine);
-            let objs: Vec<_> = (0..100)
-                .map(|i| session.add(SkItem::new(format!("item{i}"))))
-                .collect();
-            let committed = async {
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                other.commit().await.unwrap();
-            };
+            let objs = add_items(&mut session);
             // The flush reads the largest key before its INSERT: begun deferred, its
             // transaction would have read before the other commit and could not write
             // after it (SQLITE_BUSY_SNAPSHOT).
-            let (flushed, ()) = tokio::join!(session.commit(), committed);
+            let (flushed, ()) = tokio::join!(session.commit(), commit_later(other));
             flushed.unwrap_or_else(|e| panic!("fast path {fast}: {e}"));
             assert_keys_match_rows(&engine, &objs).await;
             assert_eq!(objs[0].read().unwrap().id, 2);
@@ -279,38 +276,12 @@ mod sqlite {
     #[tokio::test(flavor = "current_thread")]
     async fn a_flush_in_a_savepoint_begun_first_waits_for_another_writer_and_succeeds() {
         for fast in PATHS {
-            let db = TestDb::new(Backend::Sqlite, &format!("sk_nested_{fast}"))
-                .await
-                .unwrap();
-            let engine = db
-                .builder()
-                .sqlite_fast_path(fast)
-                .journal_mode(orm::JournalMode::Wal)
-                .connect()
-                .await
-                .unwrap();
-            engine
-                .execute(text(
-                    "CREATE TABLE sk_items (id INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL)",
-                ))
-                .await
-                .unwrap();
+            let (_db, engine, other) = with_other_writer("sk_nested", fast).await;
             // The session's transaction starts with a savepoint: BEGIN, no lock taken.
             let mut session = Session::new(&engine);
             let sp = session.begin_nested().await.unwrap();
-            let mut other = engine.begin().await.unwrap();
-            other
-                .execute(text("INSERT INTO sk_items (name) VALUES ('other')"))
-                .await
-                .unwrap();
-            let objs: Vec<_> = (0..100)
-                .map(|i| session.add(SkItem::new(format!("item{i}"))))
-                .collect();
-            let committed = async {
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                other.commit().await.unwrap();
-            };
-            let (flushed, ()) = tokio::join!(session.flush(), committed);
+            let objs = add_items(&mut session);
+            let (flushed, ()) = tokio::join!(session.flush(), commit_later(other));
             flushed.unwrap_or_else(|e| panic!("fast path {fast}: {e}"));
             session.commit_nested(sp).await.unwrap();
             session.commit().await.unwrap();
