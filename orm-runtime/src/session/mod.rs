@@ -1421,6 +1421,9 @@ pub(crate) struct RowLoader<M: Model> {
     /// waits for every store before it, and a load stores a whole cell per row). Given
     /// back when the loader is dropped.
     prepaid: usize,
+    /// How many the next payment takes: the rows expected, else doubling from one up
+    /// to [`PREPAID`] (a load of one object pays once and gives nothing back).
+    next_payment: usize,
     deferrable: bool,
     /// While every row is a new object (a fresh session, a first load), each row is
     /// decoded once and its key taken from the object; after the first row whose
@@ -1428,7 +1431,7 @@ pub(crate) struct RowLoader<M: Model> {
     decode_first: bool,
 }
 
-/// How many counted handles a [`RowLoader`] pays for at a time, rows not counted.
+/// The most counted handles a [`RowLoader`] pays for at a time.
 const PREPAID: usize = 256;
 
 impl<M: Model> Drop for RowLoader<M> {
@@ -1442,6 +1445,7 @@ impl<M: Model> RowLoader<M> {
     fn new(store: &Store<M>, registry: &Arc<Registry>, count: Option<usize>) -> Self {
         RowLoader {
             prepaid: 0,
+            next_payment: count.unwrap_or(1).clamp(1, PREPAID),
             cells: match count {
                 Some(n) => cell_ptr::ChunkAlloc::new(n, registry),
                 None => cell_ptr::ChunkAlloc::growing(registry),
@@ -1500,8 +1504,9 @@ impl<M: Model> RowLoader<M> {
     /// `h` (uncounted) as a counted handle, paid for from the loader's prepaid ones.
     fn prepaid(&mut self, h: Handle) -> Handle {
         if self.prepaid == 0 {
-            self.cells.registry().acquire_many(PREPAID);
-            self.prepaid = PREPAID;
+            self.cells.registry().acquire_many(self.next_payment);
+            self.prepaid = self.next_payment;
+            self.next_payment = (self.next_payment * 2).min(PREPAID);
         }
         self.prepaid -= 1;
         h.into_prepaid_counted()
