@@ -178,6 +178,45 @@ mod spare {
     }
 }
 
+/// The allocator of the identity map's tables: a table of [`SpareAlloc::KEPT`] bytes or
+/// more is taken from the [`spare`] memory when some of its size is there, and goes back
+/// to it when freed, as chunks of cells do. A load into a fresh session grows its table
+/// by doubling; past the first load every size it passes through is there, so the load
+/// takes no page fault for it. Smaller tables, and what the spare memory has no room
+/// for, are the global allocator's.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct SpareAlloc;
+
+impl SpareAlloc {
+    /// The smallest table kept: 64 KiB (a map of a few thousand objects).
+    pub(crate) const KEPT: usize = 64 << 10;
+}
+
+// SAFETY: every block is either the global allocator's or a spare one, which is memory
+// of the global allocator with exactly this layout that nobody else holds; a block
+// allocated here for `layout` is given back here with that same layout (the trait's
+// contract), so it goes back where it came from or to the spare memory, from where it
+// is only ever handed out again for that same layout.
+unsafe impl allocator_api2::alloc::Allocator for SpareAlloc {
+    fn allocate(&self, layout: Layout) -> Result<NonNull<[u8]>, allocator_api2::alloc::AllocError> {
+        if layout.size() >= Self::KEPT
+            && let Some(block) = spare::take(layout)
+        {
+            return Ok(NonNull::slice_from_raw_parts(block, layout.size()));
+        }
+        allocator_api2::alloc::Global.allocate(layout)
+    }
+
+    unsafe fn deallocate(&self, ptr: NonNull<u8>, layout: Layout) {
+        if layout.size() >= Self::KEPT && spare::put(layout, ptr) {
+            return;
+        }
+        // SAFETY: the caller's promise: `ptr` was allocated here with `layout`, and so
+        // by the global allocator (a spare block is the global allocator's too).
+        unsafe { allocator_api2::alloc::Global.deallocate(ptr, layout) }
+    }
+}
+
 /// A cell type: `#[repr(C)]` with its [`Counts`] first.
 ///
 /// # Safety
@@ -458,5 +497,50 @@ mod tests {
         assert!(!spare::put(huge, NonNull::dangling()));
         // SAFETY: allocated above with this layout, and taken back out.
         unsafe { dealloc(chunk.as_ptr(), layout) };
+    }
+
+    #[test]
+    fn large_identity_map_tables_are_reused_small_ones_are_not() {
+        use allocator_api2::alloc::Allocator as _;
+
+        use super::SpareAlloc;
+
+        // Sizes no table or chunk has (odd), so that memory other tests free stays out.
+        let large = Layout::from_size_align(SpareAlloc::KEPT + 4_321, 8).unwrap();
+        let small = Layout::from_size_align(SpareAlloc::KEPT - 4_321, 8).unwrap();
+        let first = SpareAlloc.allocate(large).unwrap().cast::<u8>();
+        // SAFETY: allocated just above with this layout, freed once.
+        unsafe { SpareAlloc.deallocate(first, large) };
+        let again = SpareAlloc.allocate(large).unwrap().cast::<u8>();
+        assert_eq!(
+            again, first,
+            "a freed large table is the next one of its size"
+        );
+        // SAFETY: as above.
+        unsafe { SpareAlloc.deallocate(again, large) };
+        assert_eq!(spare::take(large), Some(first), "kept once freed");
+        // SAFETY: the spare block is global-allocator memory of this layout.
+        unsafe { dealloc(first.as_ptr(), large) };
+
+        let block = SpareAlloc.allocate(small).unwrap().cast::<u8>();
+        // SAFETY: as above.
+        unsafe { SpareAlloc.deallocate(block, small) };
+        assert_eq!(
+            spare::take(small),
+            None,
+            "a small table goes back to the allocator"
+        );
+
+        // A map in this allocator works as any map, through growth and clearing.
+        let mut map = hashbrown::HashMap::with_hasher_in(
+            crate::session::identity::FastHash::default(),
+            SpareAlloc,
+        );
+        for i in 0..20_000_i64 {
+            map.insert(i, i * 2);
+        }
+        assert_eq!(map.len(), 20_000);
+        assert_eq!(map.get(&12_345), Some(&24_690));
+        drop(map);
     }
 }

@@ -1,9 +1,12 @@
 //! The identity map: one object per primary key per model, per session.
 
 use std::any::Any;
-use std::collections::HashMap;
+
+use hashbrown::HashMap;
+pub(crate) use hashbrown::hash_map::Entry;
 
 use crate::model::Model;
+use crate::session::cell_ptr::SpareAlloc;
 use crate::session::object::{Handle, Obj};
 
 /// One model's part of the identity map, with its type erased.
@@ -34,15 +37,18 @@ pub(crate) trait AnyStore: Send + Sync {
 /// own code), and a lookup is the whole cost of an identity-map hit.
 pub(crate) type FastHash = foldhash::fast::RandomState;
 
-/// The typed map of model `M`.
+/// The typed map of model `M`. Its table comes from the session's spare memory once it
+/// is large (see [`SpareAlloc`]): a load of 10,000 objects grows it to some 400 KB, and
+/// memory that size, freed, soon goes back to the system, so that every later load
+/// would take a page fault per page again.
 pub(crate) struct Store<M: Model> {
-    pub(crate) map: HashMap<M::PrimaryKey, Handle, FastHash>,
+    pub(crate) map: HashMap<M::PrimaryKey, Handle, FastHash, SpareAlloc>,
 }
 
 impl<M: Model> Default for Store<M> {
     fn default() -> Self {
         Store {
-            map: HashMap::default(),
+            map: HashMap::with_hasher_in(FastHash::default(), SpareAlloc),
         }
     }
 }
@@ -51,8 +57,8 @@ impl<M: Model> Store<M> {
     /// Maps `h` under `key` unless another object holds it (false then).
     fn insert_at(&mut self, key: M::PrimaryKey, h: &Handle) -> bool {
         match self.map.entry(key) {
-            std::collections::hash_map::Entry::Occupied(e) => e.get().ptr_eq(h),
-            std::collections::hash_map::Entry::Vacant(e) => {
+            Entry::Occupied(e) => e.get().ptr_eq(h),
+            Entry::Vacant(e) => {
                 e.insert(h.uncounted());
                 true
             }

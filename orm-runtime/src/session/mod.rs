@@ -1471,7 +1471,7 @@ impl<M: Model> RowLoader<M> {
             (M::key_from_row_skip(row, offset, mode.skip)?, None)
         };
         Ok(match store.map.entry(key) {
-            std::collections::hash_map::Entry::Occupied(e) => {
+            identity::Entry::Occupied(e) => {
                 self.decode_first = false;
                 let existing = e.get().downcast::<M>().unwrap_or_else(|| {
                     unreachable!("the store of a model holds that model's objects")
@@ -1488,7 +1488,7 @@ impl<M: Model> RowLoader<M> {
                     (false, _) => existing.h.uncounted(),
                 }
             }
-            std::collections::hash_map::Entry::Vacant(e) => {
+            identity::Entry::Vacant(e) => {
                 let value = match decoded {
                     Some(value) => value,
                     None => M::from_row_skip(row, offset, mode.skip)?,
