@@ -115,7 +115,8 @@ unsafe fn release_slots(chunk: NonNull<ChunkHead>, n: usize) {
     unsafe { free(chunk) };
 }
 
-/// Freed chunks kept for the next ones of their size, up to [`spare::BYTES`] in all.
+/// Freed chunks kept for the next ones of their size, up to [`spare::BYTES`] in all
+/// (shared with the identity map's large tables, see [`SpareAlloc`]).
 ///
 /// A load of 10,000 objects takes a few MiB of chunks and gives them back at once when
 /// its objects go. Handed to the allocator, memory freed that way is soon returned to
