@@ -532,7 +532,7 @@ mod tests {
             "a small table goes back to the allocator"
         );
 
-        // A map in this allocator works as any map, through growth and clearing.
+        // A map in this allocator works as any map, through growth past `KEPT`.
         let mut map = hashbrown::HashMap::with_hasher_in(
             crate::session::identity::FastHash::default(),
             SpareAlloc,

@@ -90,9 +90,9 @@ impl LoadMode {
 /// first statement, given back at commit or rollback). Dropped with a transaction open,
 /// it rolls back.
 ///
-/// Memory: objects are allocated a chunk at a time, and a chunk freed when its objects
-/// are gone, like a large identity-map table freed with its session, is kept (up to
-/// 16 MiB for the whole process) for the next load rather than given back to the
+/// Memory: objects are allocated a chunk at a time. The chunks that objects leave when
+/// they are gone, and the large identity-map tables that sessions leave, are kept for
+/// the next loads (up to 16 MiB for the whole process) rather than given back to the
 /// system, so that loads of thousands of objects do not fault every page in again.
 pub struct Session {
     engine: Engine,
