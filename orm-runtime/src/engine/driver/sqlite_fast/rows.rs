@@ -154,19 +154,26 @@ impl Batch {
         self.cells.reserve(n);
         for i in 0..n as i32 {
             // SAFETY: the caller's promise; each pointer is read before the next call
-            // on the statement, as SQLite requires.
+            // on the statement, as SQLite requires. The column is read through its
+            // `sqlite3_value` (one call that takes the connection's mutex, then plain
+            // reads of the value: half the calls of `sqlite3_column_type` and then
+            // `sqlite3_column_text` and `_bytes`, each of which looks the column up
+            // again). SQLite calls such an "unprotected" value unsafe only when another
+            // thread may use the connection meanwhile; the fast path holds the
+            // connection's lock, and the value is read before the statement moves on.
             let cell = unsafe {
-                match ffi::sqlite3_column_type(stmt, i) {
-                    ffi::SQLITE_INTEGER => Cell::Int(ffi::sqlite3_column_int64(stmt, i)),
-                    ffi::SQLITE_FLOAT => Cell::Real(ffi::sqlite3_column_double(stmt, i)),
+                let v = ffi::sqlite3_column_value(stmt, i);
+                match ffi::sqlite3_value_type(v) {
+                    ffi::SQLITE_INTEGER => Cell::Int(ffi::sqlite3_value_int64(v)),
+                    ffi::SQLITE_FLOAT => Cell::Real(ffi::sqlite3_value_double(v)),
                     ffi::SQLITE_TEXT => {
-                        let p = ffi::sqlite3_column_text(stmt, i);
-                        let (start, len) = self.keep(p, ffi::sqlite3_column_bytes(stmt, i))?;
+                        let p = ffi::sqlite3_value_text(v);
+                        let (start, len) = self.keep(p, ffi::sqlite3_value_bytes(v))?;
                         Cell::Text { start, len }
                     }
                     ffi::SQLITE_BLOB => {
-                        let p = ffi::sqlite3_column_blob(stmt, i).cast::<u8>();
-                        let (start, len) = self.keep(p, ffi::sqlite3_column_bytes(stmt, i))?;
+                        let p = ffi::sqlite3_value_blob(v).cast::<u8>();
+                        let (start, len) = self.keep(p, ffi::sqlite3_value_bytes(v))?;
                         Cell::Blob { start, len }
                     }
                     _ => Cell::Null,
