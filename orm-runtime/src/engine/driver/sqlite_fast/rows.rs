@@ -168,12 +168,12 @@ impl Batch {
                     ffi::SQLITE_FLOAT => Cell::Real(ffi::sqlite3_value_double(v)),
                     ffi::SQLITE_TEXT => {
                         let p = ffi::sqlite3_value_text(v);
-                        let (start, len) = self.keep(p, ffi::sqlite3_value_bytes(v))?;
+                        let (start, len) = self.keep(i, p, ffi::sqlite3_value_bytes(v), true)?;
                         Cell::Text { start, len }
                     }
                     ffi::SQLITE_BLOB => {
                         let p = ffi::sqlite3_value_blob(v).cast::<u8>();
-                        let (start, len) = self.keep(p, ffi::sqlite3_value_bytes(v))?;
+                        let (start, len) = self.keep(i, p, ffi::sqlite3_value_bytes(v), false)?;
                         Cell::Blob { start, len }
                     }
                     _ => Cell::Null,
@@ -186,10 +186,22 @@ impl Batch {
 
     /// Copies `len` bytes at `p` into the buffer: where they start, and their length.
     ///
+    /// A null `p` is SQLite failing to allocate the value (a text is never null, not
+    /// even empty; a blob only when empty): an error naming column `i`, never an empty
+    /// or misplaced value.
+    ///
     /// # Safety
-    /// `p` points at `len` readable bytes (or is null when `len` is 0).
-    unsafe fn keep(&mut self, p: *const u8, len: i32) -> Result<(u32, u32)> {
+    /// `p` is null or points at `len` readable bytes.
+    unsafe fn keep(&mut self, i: i32, p: *const u8, len: i32, text: bool) -> Result<(u32, u32)> {
         let len = len.max(0) as usize;
+        if p.is_null() && (text || len > 0) {
+            let name = self.columns.names.get(i as usize).map_or("", |n| &**n);
+            return Err(super::stmt::database_error(
+                ffi::SQLITE_NOMEM,
+                format!("out of memory reading column {i} (`{name}`) of a row"),
+                None,
+            ));
+        }
         let start = self.bytes.len();
         let (Ok(s), Ok(l)) = (u32::try_from(start), u32::try_from(start + len)) else {
             return Err(Error::Unsupported {
@@ -199,8 +211,8 @@ impl Batch {
                         .into(),
             });
         };
-        if len > 0 && !p.is_null() {
-            // SAFETY: the caller's promise.
+        if len > 0 {
+            // SAFETY: the caller's promise; not null (checked above).
             self.bytes
                 .extend_from_slice(unsafe { std::slice::from_raw_parts(p, len) });
         }
@@ -377,7 +389,31 @@ from_cell!(serde_json::Value);
 
 #[cfg(test)]
 mod tests {
-    use super::declared_type_name;
+    use std::sync::Arc;
+
+    use super::{Batch, Columns, declared_type_name};
+
+    #[test]
+    fn a_value_sqlite_failed_to_allocate_is_an_error_naming_its_column() {
+        let mut batch = Batch::new(Arc::new(Columns {
+            names: vec![Box::from("id"), Box::from("name")].into(),
+            types: vec!["INTEGER", "TEXT"].into(),
+        }));
+        // SAFETY: a null pointer, which `keep` checks before reading anything.
+        let text = unsafe { batch.keep(1, std::ptr::null(), 0, true) };
+        let message = text.expect_err("a null text is an error").to_string();
+        assert!(message.contains("column 1 (`name`)"), "{message}");
+        // SAFETY: as above.
+        let blob = unsafe { batch.keep(1, std::ptr::null(), 3, false) };
+        assert!(blob.is_err(), "a null blob of 3 bytes is an error");
+        // SAFETY: as above; an empty blob is null in SQLite.
+        let empty = unsafe { batch.keep(1, std::ptr::null(), 0, false) }.unwrap();
+        assert_eq!(empty, (0, 0));
+        let bytes = b"ed";
+        // SAFETY: two readable bytes.
+        let kept = unsafe { batch.keep(1, bytes.as_ptr(), 2, true) }.unwrap();
+        assert_eq!((kept, &batch.bytes[..]), ((0, 2), &b"ed"[..]));
+    }
 
     #[test]
     fn declared_types_are_named_as_sqlx_names_them() {
