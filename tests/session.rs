@@ -12,6 +12,7 @@ use crate::support::{Backend, Statements, TestDb};
 
 backend_tests!(
     get_twice_is_one_select_and_one_handle,
+    identity_map_finds_what_is_left_after_most_objects_leave_it,
     query_keeps_unflushed_changes_unless_populate_existing,
     flush_of_users_with_posts_linked_through_relationships_is_batched,
     update_sends_only_changed_columns_and_no_changes_send_nothing,
@@ -144,6 +145,94 @@ pub(crate) async fn count(engine: &Engine, table: &str) -> i64 {
         .unwrap()
         .get::<i64>(0)
         .unwrap()
+}
+
+/// The identity map after most of its objects left it (expunged, deleted, bulk-deleted;
+/// the map then compacts itself): every object left is found by key without SQL, as
+/// the same handle, and a key whose object left is loaded again as a new object.
+async fn identity_map_finds_what_is_left_after_most_objects_leave_it(db: &TestDb) {
+    let (engine, log) = setup(db).await;
+    let mut tx = engine.begin().await.unwrap();
+    tx.execute(
+        insert(User::table()).values_many(
+            (1..=300)
+                .map(|i| {
+                    (
+                        User::name.set(format!("u{i}")),
+                        User::email.set(None::<String>),
+                    )
+                })
+                .collect::<Vec<_>>(),
+        ),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let mut session = Session::new(&engine);
+    let users = session
+        .query::<User>()
+        .order_by(User::id.asc())
+        .all()
+        .await
+        .unwrap();
+    assert_eq!(users.len(), 300);
+    let key = |u: &Obj<User>| u.read().unwrap().id;
+    // 200 leave: expunged, deleted by the unit of work, deleted by a bulk DELETE.
+    for u in &users[..150] {
+        session.expunge(u).unwrap();
+    }
+    for u in &users[150..170] {
+        session.delete(u).unwrap();
+    }
+    session.flush().await.unwrap();
+    session
+        .bulk_delete::<User>(
+            delete(User::table()).filter(User::id.gt(170).and(User::id.le(200))),
+            orm::Synchronize::Fetch,
+        )
+        .await
+        .unwrap();
+    log.take();
+    for u in &users[200..] {
+        let found = session.get::<User>(key(u)).await.unwrap().unwrap();
+        assert!(Obj::ptr_eq(&found, u), "{}", key(u));
+    }
+    assert!(
+        log.take().is_empty(),
+        "objects still mapped are found without SQL"
+    );
+    // An expunged object's row is loaded again, as a new object.
+    let again = session.get::<User>(1).await.unwrap().unwrap();
+    assert!(!Obj::ptr_eq(&again, &users[0]));
+    assert_eq!(log.take().len(), 1);
+    assert!(Obj::ptr_eq(
+        &session.get::<User>(1).await.unwrap().unwrap(),
+        &again
+    ));
+    for k in [160, 190] {
+        assert!(
+            session.get::<User>(k).await.unwrap().is_none(),
+            "{k} was deleted"
+        );
+    }
+    // After a commit expires them all, a query of every row finds the objects still
+    // mapped, and loads the expunged rows as new objects.
+    session.commit().await.unwrap();
+    let reloaded = session
+        .query::<User>()
+        .order_by(User::id.asc())
+        .all()
+        .await
+        .unwrap();
+    assert_eq!(reloaded.len(), 250);
+    assert!(Obj::ptr_eq(&reloaded[0], &again));
+    for (u, r) in users[1..150].iter().zip(&reloaded[1..150]) {
+        assert!(!Obj::ptr_eq(u, r));
+        assert_eq!(key(u), key(r));
+    }
+    for (u, r) in users[200..].iter().zip(&reloaded[150..]) {
+        assert!(Obj::ptr_eq(u, r), "{}", key(u));
+    }
 }
 
 async fn get_twice_is_one_select_and_one_handle(db: &TestDb) {

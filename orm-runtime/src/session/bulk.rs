@@ -125,7 +125,7 @@ impl Session {
                     value,
                     crate::session::vtable::persistent_meta(&self.registry, M::identity_key(&key)),
                 );
-                self.store::<M>().map.insert(key, own);
+                self.store::<M>().put(key, own);
                 obj
             }
             Root::Onto(obj) => {
@@ -169,7 +169,7 @@ impl Session {
         }
         // The loaded objects are written after the statement: one locked by a guard
         // is found before anything runs.
-        for h in self.store::<M>().map.values() {
+        for h in self.store::<M>().values() {
             check_unlocked(h, "a bulk UPDATE of its table")?;
         }
         if self.engine.server().has(Feature::UpdateReturning) {
@@ -287,7 +287,7 @@ impl Session {
                 self.transition(&h, &mut meta, ObjectState::Deleted);
             }
             self.deleted.retain(|d| !d.ptr_eq(&h));
-            self.store::<M>().map.remove(&key);
+            self.store::<M>().remove(&key);
             self.tx_deleted.push(h);
         }
         self.dispatch_state_events();

@@ -116,7 +116,7 @@ unsafe fn release_slots(chunk: NonNull<ChunkHead>, n: usize) {
 }
 
 /// Freed chunks kept for the next ones of their size, up to [`spare::BYTES`] in all
-/// (shared with the identity map's large tables, see [`SpareAlloc`]).
+/// (shared with the identity map's large tables and lists, see [`SpareAlloc`]).
 ///
 /// A load of 10,000 objects takes a few MiB of chunks and gives them back at once when
 /// its objects go. Handed to the allocator, memory freed that way is soon returned to

@@ -91,9 +91,10 @@ impl LoadMode {
 /// it rolls back.
 ///
 /// Memory: objects are allocated a chunk at a time. The chunks that objects leave when
-/// they are gone, and the large identity-map tables that sessions leave, are kept for
-/// the next loads (up to 16 MiB for the whole process) rather than given back to the
-/// system, so that loads of thousands of objects do not fault every page in again.
+/// they are gone, and the identity map's large tables and lists that sessions leave,
+/// are kept for the next loads (up to 16 MiB for the whole process) rather than given
+/// back to the system, so that loads of thousands of objects do not fault every page
+/// in again.
 pub struct Session {
     engine: Engine,
     registry: Arc<Registry>,
@@ -1299,7 +1300,7 @@ impl Session {
         }
         let registry = Arc::clone(&self.registry);
         let store = self.store::<M>();
-        store.map.reserve(count);
+        store.reserve(count);
         let mut loader = RowLoader::new(store, &registry, Some(count));
         let mut out = Vec::with_capacity(count);
         for row in rows {
@@ -1385,7 +1386,7 @@ impl Session {
             value,
             vtable::persistent_meta(&self.registry, key_values),
         );
-        self.store::<M>().map.insert(key, own);
+        self.store::<M>().put(key, own);
         if !self.listeners.state.is_empty() {
             self.state_events.push(StateChange {
                 model: M::MODEL_NAME,
@@ -1456,7 +1457,7 @@ impl<M: Model> RowLoader<M> {
                 None => cell_ptr::ChunkAlloc::growing(registry),
             },
             deferrable: M::columns().iter().any(|c| c.deferrable),
-            decode_first: store.map.is_empty(),
+            decode_first: store.is_empty(),
         }
     }
 
@@ -1475,10 +1476,10 @@ impl<M: Model> RowLoader<M> {
         } else {
             (M::key_from_row_skip(row, offset, mode.skip)?, None)
         };
-        Ok(match store.map.entry(key) {
-            identity::Entry::Occupied(e) => {
+        Ok(match store.entry(key) {
+            identity::Slot::Mapped(e) => {
                 self.decode_first = false;
-                let existing = e.get().downcast::<M>().unwrap_or_else(|| {
+                let existing = e.downcast::<M>().unwrap_or_else(|| {
                     unreachable!("the store of a model holds that model's objects")
                 });
                 refill_if_stale(existing, row, offset, mode, self.deferrable)?;
@@ -1493,7 +1494,7 @@ impl<M: Model> RowLoader<M> {
                     (false, _) => existing.h.uncounted(),
                 }
             }
-            identity::Entry::Vacant(e) => {
+            identity::Slot::Vacant(e) => {
                 let value = match decoded {
                     Some(value) => value,
                     None => M::from_row_skip(row, offset, mode.skip)?,
