@@ -1499,8 +1499,8 @@ impl<M: Model> RowLoader<M> {
                     Some(value) => value,
                     None => M::from_row_skip(row, offset, mode.skip)?,
                 };
-                let meta = vtable::persistent_meta(self.cells.registry(), M::identity_key(e.key()));
-                let (h, own) = Obj::new_from(value, meta, &mut self.cells, false);
+                let key = M::identity_key(e.key());
+                let (h, own) = Obj::new_loaded(value, key, &mut self.cells);
                 e.insert(own);
                 if counted { self.prepaid(h) } else { h }
             }

@@ -138,6 +138,23 @@ impl IdKey {
 }
 
 impl Meta {
+    /// The meta of an object of the session `session` just loaded under `key`.
+    #[inline(always)]
+    pub(crate) fn persistent(session: u64, key: IdKey) -> Meta {
+        Meta {
+            sink: Sink::Own,
+            state: ObjectState::Persistent,
+            session,
+            delete_marked: false,
+            snapshot: None,
+            snapshot_unloaded: 0,
+            expired: Vec::new(),
+            expired_all: false,
+            touched: false,
+            key: Some(key),
+        }
+    }
+
     pub(crate) fn is_expired(&self) -> bool {
         self.expired_all || self.expired.iter().any(|e| *e)
     }
@@ -569,6 +586,19 @@ impl<M: Model> Obj<M> {
         Obj { h, _p: PhantomData }
     }
 
+    /// A persistent object just loaded under `key`, its cell from `cells`: as
+    /// [`new_from`](Obj::new_from) with [`Meta::persistent`], the meta made where the
+    /// cell is. Made by the caller and moved in, it was copied through the stack twice,
+    /// each time read back wider than it was written (a stall per object).
+    pub(crate) fn new_loaded(
+        value: M,
+        key: IdKey,
+        cells: &mut ChunkAlloc<ObjCell<M>>,
+    ) -> (Handle, Handle) {
+        let session = cells.registry().id;
+        Obj::new_with(value, cells, false, move || Meta::persistent(session, key))
+    }
+
     /// As [`new_in`](Obj::new_in), the cell from `cells` (a load of
     /// many objects allocates them a chunk at a time): a counted handle or not (for
     /// the session's own use: relationships), and an uncounted one for the session's
@@ -579,10 +609,21 @@ impl<M: Model> Obj<M> {
         cells: &mut ChunkAlloc<ObjCell<M>>,
         counted: bool,
     ) -> (Handle, Handle) {
+        Obj::new_with(value, cells, counted, move || meta)
+    }
+
+    /// [`new_from`](Obj::new_from) with the meta made by `meta`, inside the cell.
+    #[inline(always)]
+    fn new_with(
+        value: M,
+        cells: &mut ChunkAlloc<ObjCell<M>>,
+        counted: bool,
+        meta: impl FnOnce() -> Meta,
+    ) -> (Handle, Handle) {
         let (erased, second) = cells.alloc_pair(|counts| ObjCell {
             core: CellCore {
                 counts,
-                meta: Mutex::new(meta),
+                meta: Mutex::new(meta()),
                 queued: Mutex::new(Vec::new()),
                 has_queued: AtomicBool::new(false),
                 linked: AtomicBool::new(false),

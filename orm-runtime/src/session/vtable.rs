@@ -10,7 +10,7 @@ use crate::model::relationship::{RelatedCore, RelationshipInfo};
 use crate::row::Row;
 use crate::schema::Table;
 use crate::session::identity::{AnyStore, Store};
-use crate::session::object::{Handle, Meta, Obj, ObjectState};
+use crate::session::object::{Handle, Meta, Obj};
 use crate::session::{LoadMode, Session};
 use crate::value::Value;
 
@@ -320,17 +320,5 @@ pub(crate) fn persistent_meta(
     registry: &std::sync::Arc<crate::session::object::Registry>,
     key: crate::session::object::IdKey,
 ) -> Meta {
-    let session = registry.id;
-    Meta {
-        sink: crate::session::object::Sink::Own,
-        state: ObjectState::Persistent,
-        session,
-        delete_marked: false,
-        snapshot: None,
-        snapshot_unloaded: 0,
-        expired: Vec::new(),
-        expired_all: false,
-        touched: false,
-        key: Some(key),
-    }
+    Meta::persistent(registry.id, key)
 }
