@@ -1470,40 +1470,59 @@ impl<M: Model> RowLoader<M> {
         mode: LoadMode,
         counted: bool,
     ) -> Result<Handle> {
-        let (key, decoded) = if self.decode_first {
+        if self.decode_first {
+            // Decoded once, moved once (into its cell): kept in an `Option` across the
+            // lookup, the value was copied twice more, a stall per row.
             let value = M::from_row_skip(row, offset, mode.skip)?;
-            (value.primary_key(), Some(value))
-        } else {
-            (M::key_from_row_skip(row, offset, mode.skip)?, None)
-        };
-        Ok(match store.entry(key) {
-            identity::Slot::Mapped(e) => {
-                self.decode_first = false;
-                let existing = e.downcast::<M>().unwrap_or_else(|| {
-                    unreachable!("the store of a model holds that model's objects")
-                });
-                refill_if_stale(existing, row, offset, mode, self.deferrable)?;
-                // An object made in another session counts on that session's registry.
-                let own = Arc::ptr_eq(
-                    existing.h.cell.get().core().registry(),
-                    self.cells.registry(),
-                );
-                match (counted, own) {
-                    (true, true) => self.prepaid(existing.h.uncounted()),
-                    (true, false) => existing.h.counted(),
-                    (false, _) => existing.h.uncounted(),
+            return match store.entry(value.primary_key()) {
+                identity::Slot::Vacant(e) => Ok(self.new_object(e, value, counted)),
+                identity::Slot::Mapped(e) => {
+                    self.decode_first = false;
+                    drop(value);
+                    self.existing(e, row, offset, mode, counted)
                 }
-            }
+            };
+        }
+        let key = M::key_from_row_skip(row, offset, mode.skip)?;
+        match store.entry(key) {
+            identity::Slot::Mapped(e) => self.existing(e, row, offset, mode, counted),
             identity::Slot::Vacant(e) => {
-                let value = match decoded {
-                    Some(value) => value,
-                    None => M::from_row_skip(row, offset, mode.skip)?,
-                };
-                let key = M::identity_key(e.key());
-                let (h, own) = Obj::new_loaded(value, key, &mut self.cells);
-                e.insert(own);
-                if counted { self.prepaid(h) } else { h }
+                let value = M::from_row_skip(row, offset, mode.skip)?;
+                Ok(self.new_object(e, value, counted))
             }
+        }
+    }
+
+    /// A new persistent object of `value`, mapped at `slot`.
+    fn new_object(&mut self, slot: identity::Vacant<'_, M>, value: M, counted: bool) -> Handle {
+        let key = M::identity_key(slot.key());
+        let (h, own) = Obj::new_loaded(value, key, &mut self.cells);
+        slot.insert(own);
+        if counted { self.prepaid(h) } else { h }
+    }
+
+    /// The object already mapped for a row (refilled if stale), counted or not.
+    fn existing(
+        &mut self,
+        existing: &Handle,
+        row: &Row,
+        offset: usize,
+        mode: LoadMode,
+        counted: bool,
+    ) -> Result<Handle> {
+        let existing = existing
+            .downcast::<M>()
+            .unwrap_or_else(|| unreachable!("the store of a model holds that model's objects"));
+        refill_if_stale(existing, row, offset, mode, self.deferrable)?;
+        // An object made in another session counts on that session's registry.
+        let own = Arc::ptr_eq(
+            existing.h.cell.get().core().registry(),
+            self.cells.registry(),
+        );
+        Ok(match (counted, own) {
+            (true, true) => self.prepaid(existing.h.uncounted()),
+            (true, false) => existing.h.counted(),
+            (false, _) => existing.h.uncounted(),
         })
     }
 
