@@ -148,12 +148,12 @@ impl<M: Model> Store<M> {
         h
     }
 
-    /// Takes out every object `drop` says to.
-    fn remove_where(&mut self, mut drop: impl FnMut(&Handle) -> bool) {
+    /// Takes out every object `leaves` says to.
+    fn remove_where(&mut self, mut leaves: impl FnMut(&Handle) -> bool) {
         let objs = &mut self.objs;
         let mut removed = 0;
         self.index.retain(|_, i| {
-            let gone = objs[*i].as_ref().is_some_and(&mut drop);
+            let gone = objs[*i].as_ref().is_some_and(&mut leaves);
             if gone {
                 objs[*i] = None;
                 removed += 1;
