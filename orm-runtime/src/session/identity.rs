@@ -109,10 +109,11 @@ impl<M: Model> Store<M> {
         }
     }
 
-    /// Maps `h` under `key`, in place of the object mapped there if any.
+    /// Maps `h` under `key`, in place of the object mapped there if any (dropped once
+    /// the map is whole again: an object's drop runs the model's own code).
     pub(crate) fn put(&mut self, key: M::PrimaryKey, h: Handle) {
         match self.index.entry(key) {
-            Entry::Occupied(e) => self.objs[*e.get()] = Some(h),
+            Entry::Occupied(e) => drop(self.objs[*e.get()].replace(h)),
             Entry::Vacant(e) => {
                 e.insert(self.objs.len());
                 self.objs.push(Some(h));
@@ -148,20 +149,21 @@ impl<M: Model> Store<M> {
         h
     }
 
-    /// Takes out every object `leaves` says to.
+    /// Takes out every object `leaves` says to. They are dropped once the map is whole
+    /// again: an object's drop runs the model's own code, which may panic.
     fn remove_where(&mut self, mut leaves: impl FnMut(&Handle) -> bool) {
         let objs = &mut self.objs;
-        let mut removed = 0;
+        let mut removed = Vec::new();
         self.index.retain(|_, i| {
             let gone = objs[*i].as_ref().is_some_and(&mut leaves);
             if gone {
-                objs[*i] = None;
-                removed += 1;
+                removed.extend(objs[*i].take());
             }
             !gone
         });
-        self.holes += removed;
+        self.holes += removed.len();
         self.compact_if_sparse();
+        drop(removed);
     }
 
     /// Every object mapped, in the order they were mapped.
