@@ -3,7 +3,7 @@
 use std::any::Any;
 
 use hashbrown::HashMap;
-pub(crate) use hashbrown::hash_map::Entry;
+use hashbrown::hash_map::Entry;
 
 use crate::model::Model;
 use crate::session::cell_ptr::SpareAlloc;

@@ -317,18 +317,7 @@ impl Session {
         let (obj, own) = Obj::new_chunked(
             value,
             cells,
-            Meta {
-                sink: object::Sink::Own,
-                state: ObjectState::Pending,
-                session: self.registry.id,
-                delete_marked: false,
-                snapshot: None,
-                snapshot_unloaded: 0,
-                expired: Vec::new(),
-                expired_all: false,
-                touched: false,
-                key: None,
-            },
+            Meta::fresh(ObjectState::Pending, self.registry.id, None),
         );
         self.new.push(own);
         if backrefs {

@@ -141,9 +141,16 @@ impl Meta {
     /// The meta of an object of the session `session` just loaded under `key`.
     #[inline(always)]
     pub(crate) fn persistent(session: u64, key: IdKey) -> Meta {
+        Meta::fresh(ObjectState::Persistent, session, Some(key))
+    }
+
+    /// The meta of an object made in the session `session` (whose registry made its
+    /// cell), in `state`, with nothing changed or expired yet.
+    #[inline(always)]
+    pub(crate) fn fresh(state: ObjectState, session: u64, key: Option<IdKey>) -> Meta {
         Meta {
             sink: Sink::Own,
-            state: ObjectState::Persistent,
+            state,
             session,
             delete_marked: false,
             snapshot: None,
@@ -151,7 +158,7 @@ impl Meta {
             expired: Vec::new(),
             expired_all: false,
             touched: false,
-            key: Some(key),
+            key,
         }
     }
 
