@@ -13,6 +13,7 @@ use crate::support::{Backend, Statements, TestDb};
 backend_tests!(
     get_twice_is_one_select_and_one_handle,
     identity_map_finds_what_is_left_after_most_objects_leave_it,
+    identity_map_is_one_object_per_key_whatever_the_order_rows_come_in,
     query_keeps_unflushed_changes_unless_populate_existing,
     flush_of_users_with_posts_linked_through_relationships_is_batched,
     update_sends_only_changed_columns_and_no_changes_send_nothing,
@@ -147,27 +148,45 @@ pub(crate) async fn count(engine: &Engine, table: &str) -> i64 {
         .unwrap()
 }
 
+/// Users `u1` to `u{n}`, keys 1 to `n`, in one statement.
+async fn insert_users(engine: &Engine, n: usize) {
+    engine
+        .execute(
+            insert(User::table()).values_many(
+                (1..=n)
+                    .map(|i| {
+                        (
+                            User::name.set(format!("u{i}")),
+                            User::email.set(None::<String>),
+                        )
+                    })
+                    .collect::<Vec<_>>(),
+            ),
+        )
+        .await
+        .unwrap();
+}
+
+/// `get` finds each of `users` by its key, as the same handle, without SQL.
+async fn assert_found_without_sql(session: &mut Session, users: &[Obj<User>], log: &Statements) {
+    log.take();
+    for u in users {
+        let k = u.read().unwrap().id;
+        let found = session.get::<User>(k).await.unwrap().unwrap();
+        assert!(Obj::ptr_eq(&found, u), "{k}");
+    }
+    assert!(
+        log.take().is_empty(),
+        "objects still mapped are found without SQL"
+    );
+}
+
 /// The identity map after most of its objects left it (expunged, deleted, bulk-deleted;
 /// the map then compacts itself): every object left is found by key without SQL, as
 /// the same handle, and a key whose object left is loaded again as a new object.
 async fn identity_map_finds_what_is_left_after_most_objects_leave_it(db: &TestDb) {
     let (engine, log) = setup(db).await;
-    let mut tx = engine.begin().await.unwrap();
-    tx.execute(
-        insert(User::table()).values_many(
-            (1..=300)
-                .map(|i| {
-                    (
-                        User::name.set(format!("u{i}")),
-                        User::email.set(None::<String>),
-                    )
-                })
-                .collect::<Vec<_>>(),
-        ),
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
+    insert_users(&engine, 300).await;
     let mut session = Session::new(&engine);
     let users = session
         .query::<User>()
@@ -192,15 +211,7 @@ async fn identity_map_finds_what_is_left_after_most_objects_leave_it(db: &TestDb
         )
         .await
         .unwrap();
-    log.take();
-    for u in &users[200..] {
-        let found = session.get::<User>(key(u)).await.unwrap().unwrap();
-        assert!(Obj::ptr_eq(&found, u), "{}", key(u));
-    }
-    assert!(
-        log.take().is_empty(),
-        "objects still mapped are found without SQL"
-    );
+    assert_found_without_sql(&mut session, &users[200..], &log).await;
     // An expunged object's row is loaded again, as a new object.
     let again = session.get::<User>(1).await.unwrap().unwrap();
     assert!(!Obj::ptr_eq(&again, &users[0]));
@@ -233,6 +244,116 @@ async fn identity_map_finds_what_is_left_after_most_objects_leave_it(db: &TestDb
     for (u, r) in users[200..].iter().zip(&reloaded[150..]) {
         assert!(Obj::ptr_eq(u, r), "{}", key(u));
     }
+}
+
+/// Rows in increasing key order (which a fresh map takes without looking each key up),
+/// then in decreasing order, in no order, and repeated by a join: one object per key
+/// throughout, each found by `get` without SQL; an object expunged from the middle of
+/// the first load is loaded again as a new one.
+async fn identity_map_is_one_object_per_key_whatever_the_order_rows_come_in(db: &TestDb) {
+    let (engine, log) = setup(db).await;
+    insert_users(&engine, 120).await;
+    let mut tx = engine.begin().await.unwrap();
+    // Two posts for each of the first 10 users.
+    tx.execute(
+        insert(Post::table()).values_many(
+            (1..=20i64)
+                .map(|i| {
+                    (
+                        Post::user_id.set((i + 1) / 2),
+                        Post::title.set(format!("p{i}")),
+                        Post::version.set(1),
+                    )
+                })
+                .collect::<Vec<_>>(),
+        ),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let key = |u: &Obj<User>| u.read().unwrap().id;
+    let mut session = Session::new(&engine);
+    let up = session
+        .query::<User>()
+        .order_by(User::id.asc())
+        .all()
+        .await
+        .unwrap();
+    assert_eq!(
+        up.iter().map(key).collect::<Vec<_>>(),
+        (1..=120).collect::<Vec<_>>()
+    );
+    assert_found_without_sql(&mut session, &up, &log).await;
+    // Decreasing order: every row is an object already mapped.
+    let down = session
+        .query::<User>()
+        .order_by(User::id.desc())
+        .all()
+        .await
+        .unwrap();
+    assert_eq!(down.len(), 120);
+    for (d, u) in down.iter().zip(up.iter().rev()) {
+        assert!(Obj::ptr_eq(d, u), "{}", key(u));
+    }
+    // A fresh session, rows in name order ("u1", "u10", "u100", "u101", ..., "u2", ...):
+    // keys that rise, fall and rise again.
+    let mut session = Session::new(&engine);
+    let by_name = session
+        .query::<User>()
+        .order_by(User::name.asc())
+        .all()
+        .await
+        .unwrap();
+    assert_eq!(by_name.len(), 120);
+    assert_eq!(
+        by_name.iter().take(4).map(key).collect::<Vec<_>>(),
+        [1, 10, 100, 101]
+    );
+    let by_key = session
+        .query::<User>()
+        .order_by(User::id.asc())
+        .all()
+        .await
+        .unwrap();
+    for u in &by_key {
+        let same = by_name.iter().filter(|n| Obj::ptr_eq(n, u)).count();
+        assert_eq!(same, 1, "user {} is one object", key(u));
+    }
+    // A fresh session, each of the first 10 users on two rows of a join, in key order.
+    let mut session = Session::new(&engine);
+    let joined = session
+        .query::<User>()
+        .join(Post::table(), Post::user_id.eq(User::id))
+        .order_by(User::id.asc())
+        .all()
+        .await
+        .unwrap();
+    let keys: Vec<i64> = joined.iter().map(key).collect();
+    let mut distinct = keys.clone();
+    distinct.dedup();
+    assert_eq!(distinct, (1..=10).collect::<Vec<_>>(), "{keys:?}");
+    for pair in joined.windows(2) {
+        assert_eq!(
+            key(&pair[0]) == key(&pair[1]),
+            Obj::ptr_eq(&pair[0], &pair[1]),
+            "one object per key"
+        );
+    }
+    // A fresh session: one object taken out of the middle of a load in key order; the
+    // rest are still found without SQL, and its row is loaded again as a new object.
+    let mut session = Session::new(&engine);
+    let users = session
+        .query::<User>()
+        .order_by(User::id.asc())
+        .all()
+        .await
+        .unwrap();
+    session.expunge(&users[59]).unwrap();
+    let kept: Vec<Obj<User>> = users.iter().filter(|u| key(u) != 60).cloned().collect();
+    assert_found_without_sql(&mut session, &kept, &log).await;
+    let again = session.get::<User>(60).await.unwrap().unwrap();
+    assert!(!Obj::ptr_eq(&again, &users[59]));
+    assert_eq!(log.take().len(), 1);
 }
 
 async fn get_twice_is_one_select_and_one_handle(db: &TestDb) {

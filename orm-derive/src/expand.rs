@@ -627,6 +627,17 @@ pub fn model(m: &ModelDef) -> TokenStream {
 
             #identity_key
 
+            #[inline]
+            #[allow(clippy::needless_borrow)]
+            fn key_cmp(
+                a: &Self::PrimaryKey,
+                b: &Self::PrimaryKey,
+            ) -> ::core::option::Option<::core::cmp::Ordering> {
+                #[allow(unused_imports)]
+                use #cs::{KeyOrd as _, KeyUnordered as _};
+                (&#cs::KeyPair(a, b)).key_cmp()
+            }
+
             #from_row_fns
 
             fn values(&self) -> ::std::vec::Vec<#cs::Value> {

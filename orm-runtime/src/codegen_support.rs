@@ -192,9 +192,59 @@ pub fn decode<T: Decode>(
     })
 }
 
+/// Two primary keys to compare, for the generated `Model::key_cmp`: the keys' own order
+/// when their type has one ([`KeyOrd`]), none otherwise ([`KeyUnordered`]). Generated code
+/// calls `(&KeyPair(a, b)).key_cmp()` with both traits in scope: method lookup takes
+/// `KeyOrd`'s when the key type is `Ord` (no auto-reference needed), else falls to
+/// `KeyUnordered`'s, implemented for a reference.
+pub struct KeyPair<'a, T>(pub &'a T, pub &'a T);
+
+/// [`KeyPair`] of keys with an order.
+pub trait KeyOrd {
+    /// The keys' order.
+    fn key_cmp(&self) -> Option<std::cmp::Ordering>;
+}
+
+impl<T: Ord> KeyOrd for KeyPair<'_, T> {
+    #[inline]
+    fn key_cmp(&self) -> Option<std::cmp::Ordering> {
+        Some(self.0.cmp(self.1))
+    }
+}
+
+/// [`KeyPair`] of keys without an order.
+pub trait KeyUnordered {
+    /// None: the keys have no order.
+    fn key_cmp(&self) -> Option<std::cmp::Ordering>;
+}
+
+impl<T> KeyUnordered for &KeyPair<'_, T> {
+    #[inline]
+    fn key_cmp(&self) -> Option<std::cmp::Ordering> {
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // The borrow is what generated code writes: it picks the unordered fallback.
+    #[allow(clippy::needless_borrow)]
+    #[test]
+    fn keys_compare_when_their_type_has_an_order() {
+        #[derive(PartialEq, Eq)]
+        struct NoOrder(i64);
+        assert_eq!(
+            (&KeyPair(&1i64, &2i64)).key_cmp(),
+            Some(std::cmp::Ordering::Less)
+        );
+        assert_eq!(
+            (&KeyPair(&(2i64, "b".to_owned()), &(2i64, "a".to_owned()))).key_cmp(),
+            Some(std::cmp::Ordering::Greater)
+        );
+        assert_eq!((&KeyPair(&NoOrder(1), &NoOrder(2))).key_cmp(), None);
+    }
 
     #[test]
     fn foreign_keys_are_counted_in_const_evaluation() {

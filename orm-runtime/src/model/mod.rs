@@ -112,6 +112,14 @@ pub trait Model:
         Self::key_values(key).into()
     }
 
+    /// The order of two primary keys, when their type has one (`None` otherwise). The
+    /// identity map uses it to take a run of rows in increasing key order, which cannot
+    /// repeat a key, without looking each one up; the derive writes it.
+    #[doc(hidden)]
+    fn key_cmp(_a: &Self::PrimaryKey, _b: &Self::PrimaryKey) -> Option<std::cmp::Ordering> {
+        None
+    }
+
     /// Builds an object from `row`, reading the columns by position starting at `offset`
     /// (no name lookups); relationships start unloaded.
     fn from_row(row: &Row, offset: usize) -> Result<Self>;

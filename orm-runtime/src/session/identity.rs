@@ -49,9 +49,19 @@ pub(crate) type FastHash = foldhash::fast::RandomState;
 /// Large tables and lists come from the session's spare memory (see [`SpareAlloc`]): a
 /// load of 10,000 objects grows them to some 400 KB, and memory that size, freed, soon
 /// goes back to the system, so that every later load would take a page fault per page.
+///
+/// Objects loaded into an empty map in increasing key order (a table read in key order,
+/// the usual first load of a session) are not indexed one by one: a key greater than
+/// the last cannot be mapped already, so each is appended with its key to `run`, which
+/// is kept sorted and searched by bisection. The run is indexed at once (every key known
+/// distinct, no lookups) the first time the map changes otherwise; a session that only
+/// reads what it loaded never pays for it.
 pub(crate) struct Store<M: Model> {
     index: HashMap<M::PrimaryKey, usize, FastHash, SpareAlloc>,
     objs: allocator_api2::vec::Vec<Option<Handle>, SpareAlloc>,
+    /// The keys of the last `run.len()` objects of `objs`, in strictly increasing order,
+    /// none of them in `index` (which is empty while the run grows).
+    run: allocator_api2::vec::Vec<M::PrimaryKey, SpareAlloc>,
     /// Empty slots in `objs`.
     holes: usize,
 }
@@ -61,6 +71,7 @@ impl<M: Model> Default for Store<M> {
         Store {
             index: HashMap::with_hasher_in(FastHash::default(), SpareAlloc),
             objs: allocator_api2::vec::Vec::new_in(SpareAlloc),
+            run: allocator_api2::vec::Vec::new_in(SpareAlloc),
             holes: 0,
         }
     }
@@ -94,8 +105,44 @@ impl<M: Model> Vacant<'_, M> {
 }
 
 impl<M: Model> Store<M> {
+    /// True when `key` can join the run of keys in increasing order: nothing is indexed
+    /// and it is greater than the run's last (so mapped nowhere yet).
+    #[inline]
+    pub(crate) fn extends_run(&self, key: &M::PrimaryKey) -> bool {
+        self.index.is_empty()
+            && match self.run.last() {
+                Some(last) => M::key_cmp(last, key) == Some(std::cmp::Ordering::Less),
+                None => M::key_cmp(key, key).is_some(),
+            }
+    }
+
+    /// Maps `h` under `key`, which [`extends_run`](Store::extends_run).
+    #[inline]
+    pub(crate) fn push_run(&mut self, key: M::PrimaryKey, h: Handle) {
+        debug_assert!(self.extends_run(&key));
+        self.run.push(key);
+        self.objs.push(Some(h));
+    }
+
+    /// Indexes the run of keys (before any other change to the map).
+    fn index_run(&mut self) {
+        if self.run.is_empty() {
+            return;
+        }
+        let first = self.objs.len() - self.run.len();
+        self.index.reserve(self.run.len());
+        for (i, key) in self.run.drain(..).enumerate() {
+            // SAFETY: the index is empty while the run grows, and the run's keys are in
+            // strictly increasing order: each is unique.
+            unsafe { self.index.insert_unique_unchecked(key, first + i) };
+        }
+        // The run's memory goes now: a large one back to the spare memory.
+        self.run = allocator_api2::vec::Vec::new_in(SpareAlloc);
+    }
+
     /// The slot of `key`.
     pub(crate) fn entry(&mut self, key: M::PrimaryKey) -> Slot<'_, M> {
+        self.index_run();
         match self.index.entry(key) {
             Entry::Occupied(e) => Slot::Mapped(
                 self.objs[*e.get()]
@@ -112,6 +159,7 @@ impl<M: Model> Store<M> {
     /// Maps `h` under `key`, in place of the object mapped there if any (dropped once
     /// the map is whole again: an object's drop runs the model's own code).
     pub(crate) fn put(&mut self, key: M::PrimaryKey, h: Handle) {
+        self.index_run();
         match self.index.entry(key) {
             Entry::Occupied(e) => drop(self.objs[*e.get()].replace(h)),
             Entry::Vacant(e) => {
@@ -137,11 +185,23 @@ impl<M: Model> Store<M> {
     }
 
     fn handle(&self, key: &M::PrimaryKey) -> Option<&Handle> {
-        self.index.get(key).and_then(|&i| self.objs[i].as_ref())
+        let i = match self.index.get(key) {
+            Some(&i) => i,
+            None if self.run.is_empty() => return None,
+            None => {
+                let at = self
+                    .run
+                    .binary_search_by(|k| M::key_cmp(k, key).unwrap_or(std::cmp::Ordering::Less))
+                    .ok()?;
+                self.objs.len() - self.run.len() + at
+            }
+        };
+        self.objs[i].as_ref()
     }
 
     /// Takes the object mapped under `key` out.
     pub(crate) fn remove(&mut self, key: &M::PrimaryKey) -> Option<Handle> {
+        self.index_run();
         let i = self.index.remove(key)?;
         let h = self.objs[i].take();
         self.holes += 1;
@@ -152,6 +212,7 @@ impl<M: Model> Store<M> {
     /// Takes out every object `leaves` says to. They are dropped once the map is whole
     /// again: an object's drop runs the model's own code, which may panic.
     fn remove_where(&mut self, mut leaves: impl FnMut(&Handle) -> bool) {
+        self.index_run();
         let objs = &mut self.objs;
         let mut removed = Vec::new();
         self.index.retain(|_, i| {
@@ -172,7 +233,7 @@ impl<M: Model> Store<M> {
     }
 
     pub(crate) fn is_empty(&self) -> bool {
-        self.index.is_empty()
+        self.index.is_empty() && self.run.is_empty()
     }
 
     /// Drops the empty slots once they are half the list, renumbering the index.
@@ -230,6 +291,7 @@ impl<M: Model> AnyStore for Store<M> {
     }
 
     fn reserve(&mut self, n: usize) {
+        self.index_run();
         self.index.reserve(n);
         self.objs.reserve(n);
     }
@@ -272,6 +334,6 @@ impl<M: Model> AnyStore for Store<M> {
     }
 
     fn len(&self) -> usize {
-        self.index.len()
+        self.index.len() + self.run.len()
     }
 }

@@ -1463,7 +1463,11 @@ impl<M: Model> RowLoader<M> {
             // Decoded once, moved once (into its cell): kept in an `Option` across the
             // lookup, the value was copied twice more, a stall per row.
             let value = M::from_row_skip(row, offset, mode.skip)?;
-            return match store.entry(value.primary_key()) {
+            let key = value.primary_key();
+            if store.extends_run(&key) {
+                return Ok(self.new_in_run(store, key, value, counted));
+            }
+            return match store.entry(key) {
                 identity::Slot::Vacant(e) => Ok(self.new_object(e, value, counted)),
                 identity::Slot::Mapped(e) => {
                     self.decode_first = false;
@@ -1487,6 +1491,21 @@ impl<M: Model> RowLoader<M> {
         let key = M::identity_key(slot.key());
         let (h, own) = Obj::new_loaded(value, key, &mut self.cells);
         slot.insert(own);
+        if counted { self.prepaid(h) } else { h }
+    }
+
+    /// A new persistent object of `value`, mapped under `key`, which extends the map's
+    /// run of keys in increasing order (no lookup: see [`Store`]).
+    fn new_in_run(
+        &mut self,
+        store: &mut Store<M>,
+        key: M::PrimaryKey,
+        value: M,
+        counted: bool,
+    ) -> Handle {
+        let id = M::identity_key(&key);
+        let (h, own) = Obj::new_loaded(value, id, &mut self.cells);
+        store.push_run(key, own);
         if counted { self.prepaid(h) } else { h }
     }
 
