@@ -223,27 +223,23 @@ impl Session {
                 }
             }
             let mut meta = obj.h.core().meta();
-            if meta.snapshot.is_some() {
-                if let Some(snap) = meta.snapshot.as_mut() {
-                    for (i, value) in &plain {
-                        if let Some(value) = value {
-                            snap[*i] = value.clone();
-                        }
-                    }
-                }
-                // A deferred column set here is loaded, with the database's value.
+            if let Some(snap) = meta.snapshot.as_mut() {
                 for (i, value) in &plain {
-                    if value.is_some() && *i < 64 {
-                        meta.snapshot_unloaded &= !(1 << i);
+                    if let Some(value) = value {
+                        snap.values[*i] = value.clone();
+                        // A deferred column set here is loaded, with the database's
+                        // value.
+                        if *i < 64 {
+                            snap.unloaded &= !(1 << i);
+                        }
                     }
                 }
             }
             for (i, value) in &plain {
                 if value.is_none() && !meta.expired_all {
-                    if meta.expired.is_empty() {
-                        meta.expired = vec![false; M::columns().len()];
-                    }
-                    meta.expired[*i] = true;
+                    meta.expired.get_or_insert_with(|| {
+                        vec![false; M::columns().len()].into_boxed_slice()
+                    })[*i] = true;
                 }
             }
         }

@@ -771,10 +771,10 @@ impl Session {
                 let value = row.value(key_cols.len() + k)?;
                 v.set_column_value(i, value.clone())?;
                 if let Some(snap) = meta.snapshot.as_mut() {
-                    snap[i] = value;
-                }
-                if i < 64 {
-                    meta.snapshot_unloaded &= !(1 << i);
+                    snap.values[i] = value;
+                    if i < 64 {
+                        snap.unloaded &= !(1 << i);
+                    }
                 }
             }
         }
@@ -1635,7 +1635,6 @@ fn refill_if_stale<M: Model>(
     let mut meta = existing.h.core().meta();
     meta.clear_expired();
     meta.snapshot = None;
-    meta.snapshot_unloaded = 0;
     meta.touched = false;
     Ok(true)
 }
@@ -1658,11 +1657,13 @@ fn fill_unloaded<M: Model>(existing: &Obj<M>, row: &Row, offset: usize, skip: u6
     for i in (0..M::columns().len().min(64)).filter(|i| fill & (1 << i) != 0) {
         let value = fresh.column_value(i);
         if let Some(snap) = meta.snapshot.as_mut() {
-            snap[i] = value.clone();
+            snap.values[i] = value.clone();
         }
         v.set_column_value(i, value)?;
     }
-    meta.snapshot_unloaded &= !fill;
+    if let Some(snap) = meta.snapshot.as_mut() {
+        snap.unloaded &= !fill;
+    }
     Ok(())
 }
 

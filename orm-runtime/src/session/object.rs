@@ -51,14 +51,12 @@ pub(crate) struct Meta {
     pub(crate) session: u64,
     /// Marked for deletion at the next flush (persistent objects).
     pub(crate) delete_marked: bool,
-    /// Column values as last loaded or flushed, taken at the first `write()` after that.
-    pub(crate) snapshot: Option<Vec<Value>>,
-    /// The `Deferred` columns that were unloaded when the snapshot was taken (a column
-    /// loaded since, by `set` or a query, is written if the object is flushed).
-    pub(crate) snapshot_unloaded: u64,
+    /// Column values as last loaded or flushed, taken at the first `write()` after that
+    /// (boxed: most objects loaded are never written, and the cell stays small).
+    pub(crate) snapshot: Option<Box<Snapshot>>,
     /// Columns whose value is stale (expired): reading the object is an error until it
-    /// is refreshed. Empty: none.
-    pub(crate) expired: Vec<bool>,
+    /// is refreshed. `None`: none.
+    pub(crate) expired: Option<Box<[bool]>>,
     /// Every column is expired (`expire_all`, a commit): set without allocating
     /// `expired`, which is then empty.
     pub(crate) expired_all: bool,
@@ -69,6 +67,14 @@ pub(crate) struct Meta {
     /// The registry of the session that holds the object, whose touched list its writes
     /// join (objects move between sessions; their graph registry does not).
     pub(crate) sink: Sink,
+}
+
+/// An object's column values as last loaded or flushed.
+pub(crate) struct Snapshot {
+    pub(crate) values: Vec<Value>,
+    /// The `Deferred` columns that were unloaded when the snapshot was taken (a column
+    /// loaded since, by `set` or a query, is written if the object is flushed).
+    pub(crate) unloaded: u64,
 }
 
 /// The registry whose touched list an object's writes join.
@@ -154,8 +160,7 @@ impl Meta {
             session,
             delete_marked: false,
             snapshot: None,
-            snapshot_unloaded: 0,
-            expired: Vec::new(),
+            expired: None,
             expired_all: false,
             touched: false,
             key,
@@ -163,7 +168,7 @@ impl Meta {
     }
 
     pub(crate) fn is_expired(&self) -> bool {
-        self.expired_all || self.expired.iter().any(|e| *e)
+        self.expired_all || self.expired.as_ref().is_some_and(|e| e.contains(&true))
     }
 
     /// The first expired column, if any.
@@ -171,7 +176,9 @@ impl Meta {
         if self.expired_all {
             Some(0)
         } else {
-            self.expired.iter().position(|e| *e)
+            self.expired
+                .as_ref()
+                .and_then(|e| e.iter().position(|e| *e))
         }
     }
 
@@ -180,20 +187,20 @@ impl Meta {
         if self.expired_all {
             vec![true; ncols]
         } else {
-            self.expired.clone()
+            self.expired.as_ref().map_or_else(Vec::new, |e| e.to_vec())
         }
     }
 
     /// Every column expired.
     pub(crate) fn expire_all_columns(&mut self) {
         self.expired_all = true;
-        self.expired = Vec::new();
+        self.expired = None;
     }
 
     /// No column expired.
     pub(crate) fn clear_expired(&mut self) {
         self.expired_all = false;
-        self.expired.clear();
+        self.expired = None;
     }
 }
 
@@ -205,7 +212,8 @@ pub(crate) struct CellCore {
     pub(crate) meta: Mutex<Meta>,
     /// Relationship changes made from the other side while this object was locked,
     /// applied at its next `read()`/`write()`.
-    queued: Mutex<Vec<Backref>>,
+    /// Boxed: few objects ever have one, and the cell stays small.
+    queued: Mutex<Option<Box<Vec<Backref>>>>,
     has_queued: AtomicBool,
     /// In its registry's members: it has held a handle to another object since it was
     /// made (only such an object can be in a cycle the registry must cut).
@@ -305,17 +313,20 @@ impl CellCore {
         if !self.has_queued.swap(false, Ordering::AcqRel) {
             return Vec::new();
         }
-        match self.queued.lock() {
-            Ok(mut q) => std::mem::take(&mut *q),
-            Err(p) => std::mem::take(&mut *p.into_inner()),
-        }
+        let q = match self.queued.lock() {
+            Ok(mut q) => q.take(),
+            Err(p) => p.into_inner().take(),
+        };
+        q.map_or_else(Vec::new, |q| *q)
     }
 
     pub(crate) fn queue(&self, b: Backref) {
-        match self.queued.lock() {
-            Ok(mut q) => q.push(b),
-            Err(p) => p.into_inner().push(b),
-        }
+        let mut q = match self.queued.lock() {
+            Ok(q) => q,
+            Err(p) => p.into_inner(),
+        };
+        q.get_or_insert_with(Box::default).push(b);
+        drop(q);
         self.has_queued.store(true, Ordering::Release);
     }
 }
@@ -631,7 +642,7 @@ impl<M: Model> Obj<M> {
             core: CellCore {
                 counts,
                 meta: Mutex::new(meta()),
-                queued: Mutex::new(Vec::new()),
+                queued: Mutex::new(None),
                 has_queued: AtomicBool::new(false),
                 linked: AtomicBool::new(false),
             },
@@ -754,8 +765,10 @@ impl<M: Model> Obj<M> {
         }
         meta.touched = true;
         if meta.state == ObjectState::Persistent && meta.snapshot.is_none() {
-            meta.snapshot = Some(value.values());
-            meta.snapshot_unloaded = value.unloaded_columns();
+            meta.snapshot = Some(Box::new(Snapshot {
+                values: value.values(),
+                unloaded: value.unloaded_columns(),
+            }));
         }
         if meta.state == ObjectState::Pending {
             // The flush takes pending objects from the session's new list; when the
@@ -792,7 +805,7 @@ impl<M: Model> Obj<M> {
             (
                 m.state,
                 m.key.clone().map(IdKey::into_vec),
-                m.snapshot.clone(),
+                m.snapshot.as_ref().map(|s| s.values.clone()),
                 m.touched,
                 m.expired_mask(M::columns().len()),
             )

@@ -1134,7 +1134,10 @@ fn row_switches(s: &Session, new: &[Handle]) -> Vec<Option<Handle>> {
 fn add_switch_item(plan: &mut Plan, h: &Handle, old: Handle, mut values: Vec<Value>) {
     let (snapshot, key) = {
         let m = old.core().meta();
-        (m.snapshot.clone(), m.key.clone().map(IdKey::into_vec))
+        (
+            m.snapshot.as_ref().map(|s| s.values.clone()),
+            m.key.clone().map(IdKey::into_vec),
+        )
     };
     let orig = snapshot.unwrap_or_else(|| (old.vtable().values)(&old));
     let vt = h.vtable();
@@ -1185,9 +1188,9 @@ fn add_update_item(plan: &mut Plan, h: &Handle) -> usize {
     let (snapshot, key, was_unloaded) = {
         let m = h.core().meta();
         (
-            m.snapshot.clone(),
+            m.snapshot.as_ref().map(|s| s.values.clone()),
             m.key.clone().map(IdKey::into_vec),
-            m.snapshot_unloaded,
+            m.snapshot.as_ref().map_or(0, |s| s.unloaded),
         )
     };
     let values = (h.vtable().values)(h);
