@@ -18,7 +18,7 @@
 //! `PhantomData<fn() -> M>`: a model type never contains another model type, so a schema
 //! of hundreds of models related both ways is no recursive type for rustc's drop check.
 
-use std::any::Any;
+use std::any::{Any, TypeId};
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
@@ -212,7 +212,9 @@ pub(crate) struct CellCore {
     pub(crate) meta: Mutex<Meta>,
     /// Relationship changes made from the other side while this object was locked,
     /// applied at its next `read()`/`write()`.
-    /// Boxed: few objects ever have one, and the cell stays small.
+    /// Boxed: few objects ever have one, and the cell stays small (a pointer, where a
+    /// vector is three words).
+    #[allow(clippy::box_collection)]
     queued: Mutex<Option<Box<Vec<Backref>>>>,
     has_queued: AtomicBool,
     /// In its registry's members: it has held a handle to another object since it was
@@ -235,7 +237,8 @@ pub(crate) trait AnyCell: Any + Send + Sync {
     fn vtable(&self) -> &'static ModelVTable;
     /// Drops every relationship edge (the registry's last handle is gone).
     fn cut_edges(&self);
-    fn as_any(&self) -> &dyn Any;
+    /// The cell's own type (one dynamic call, where `as_any().is()` takes two).
+    fn cell_type(&self) -> TypeId;
 }
 
 /// The object and its bookkeeping.
@@ -268,8 +271,8 @@ impl<M: Model> AnyCell for ObjCell<M> {
         self.core.queued_take();
     }
 
-    fn as_any(&self) -> &dyn Any {
-        self
+    fn cell_type(&self) -> TypeId {
+        TypeId::of::<Self>()
     }
 }
 
@@ -494,7 +497,7 @@ impl Handle {
 
     /// The typed view, when the object is an `M`.
     pub(crate) fn downcast<M: Model>(&self) -> Option<&Obj<M>> {
-        if self.cell.get().as_any().is::<ObjCell<M>>() {
+        if self.cell.get().cell_type() == TypeId::of::<ObjCell<M>>() {
             // SAFETY: `Obj<M>` is `repr(transparent)` over `Handle` (plus a zero-sized
             // marker), and the cell was just checked to be an `ObjCell<M>`.
             Some(unsafe { &*(self as *const Handle as *const Obj<M>) })
@@ -659,9 +662,9 @@ impl<M: Model> Obj<M> {
         let n = M::relationships().len();
         if n > 0 {
             let owner = h.cell.downgrade();
-            let obj = h
-                .downcast::<M>()
-                .unwrap_or_else(|| unreachable!("the cell was just made an `M`"));
+            // SAFETY: `Obj<M>` is `repr(transparent)` over `Handle` (plus a zero-sized
+            // marker), and the cell was just made an `ObjCell<M>`.
+            let obj = unsafe { &*(&h as *const Handle as *const Obj<M>) };
             let mut v = obj.lock_write();
             let linked = (0..n).any(|i| v.relationship(i).holds_handles());
             for i in 0..n - 1 {
