@@ -114,7 +114,9 @@ pub trait Model:
 
     /// The order of two primary keys, when their type has one (`None` otherwise). The
     /// identity map uses it to take a run of rows in increasing key order, which cannot
-    /// repeat a key, without looking each one up; the derive writes it.
+    /// repeat a key, without looking each one up; the derive writes it. A key type's
+    /// `Ord` must agree with its `Eq` (equal exactly when `Ordering::Equal`), as std's
+    /// ordered collections require.
     #[doc(hidden)]
     fn key_cmp(_a: &Self::PrimaryKey, _b: &Self::PrimaryKey) -> Option<std::cmp::Ordering> {
         None

@@ -119,7 +119,7 @@ impl<M: Model> Store<M> {
     /// Maps `h` under `key`, which [`extends_run`](Store::extends_run).
     #[inline]
     pub(crate) fn push_run(&mut self, key: M::PrimaryKey, h: Handle) {
-        debug_assert!(self.extends_run(&key));
+        debug_assert!(self.extends_run(&key) && self.run.last() != Some(&key));
         self.run.push(key);
         self.objs.push(Some(h));
     }
@@ -292,7 +292,10 @@ impl<M: Model> AnyStore for Store<M> {
 
     fn reserve(&mut self, n: usize) {
         self.index_run();
-        self.index.reserve(n);
+        // An empty map may take the rows as a run, which needs no index.
+        if !self.index.is_empty() {
+            self.index.reserve(n);
+        }
         self.objs.reserve(n);
     }
 
