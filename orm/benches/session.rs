@@ -27,6 +27,13 @@
 //! shows as fast.
 //!
 //! `cargo bench -p orm --bench session -- --warm-up-time 2 --measurement-time 5`
+//!
+//! Criterion times each contestant for seconds on end, one after the other: on a
+//! machine whose speed drifts (a shared or virtual one), a ratio of two such means can
+//! be off by more than the gaps measured. With `ORM_BENCH_PAIRED=<rounds>` each
+//! database ends with *paired* ratios: the session and its rival alternate in short
+//! rounds (a few runs each), and the median of the rounds' ratios is printed, with its
+//! quartiles: drift hits both sides of a round alike.
 
 #![allow(missing_docs)] // a benchmark binary
 
@@ -1254,6 +1261,94 @@ fn bench_target(c: &mut Criterion, rt: &Runtime, target: &Target) {
         b.iter_custom(|n| timed(rt, n, nothing, || pool.get_many(&keys)))
     });
     g.finish();
+    let rounds = std::env::var("ORM_BENCH_PAIRED")
+        .ok()
+        .and_then(|r| r.parse().ok());
+    if let Some(rounds) = rounds.filter(|&r: &usize| r > 0) {
+        paired_ratios(rt, target, rounds);
+    }
+}
+
+/// Runs `a` and `b` (`n` times each, after `setup` each time) in alternation for
+/// `rounds` rounds; prints the quartiles of the rounds' ratios a/b.
+fn paired<S, SF, A, AF, B, BF, TA, TB>(
+    rt: &Runtime,
+    label: &str,
+    (rounds, n): (usize, u64),
+    mut setup: S,
+    mut a: A,
+    mut b: B,
+) where
+    S: FnMut() -> SF,
+    SF: Future<Output = ()>,
+    A: FnMut() -> AF,
+    AF: Future<Output = TA>,
+    B: FnMut() -> BF,
+    BF: Future<Output = TB>,
+{
+    let mut ratios: Vec<f64> = (0..rounds)
+        .map(|_| {
+            let ta = timed(rt, n, &mut setup, &mut a);
+            let tb = timed(rt, n, &mut setup, &mut b);
+            ta.as_secs_f64() / tb.as_secs_f64()
+        })
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    let q = |f: f64| ratios[((ratios.len() - 1) as f64 * f).round() as usize];
+    println!(
+        "paired {label}: median ratio {:.3} (quartiles {:.3}..{:.3}, {rounds} rounds of {n} runs)",
+        q(0.5),
+        q(0.25),
+        q(0.75)
+    );
+}
+
+/// The paired ratios of every comparison the issues set a goal for (see the top).
+fn paired_ratios(rt: &Runtime, target: &Target, rounds: usize) {
+    let (engine, pool, name) = (&target.engine, &target.pool, target.name);
+    let reset = || target.reset_blog();
+    match pool {
+        Pool::Postgres(p) => paired(
+            rt,
+            &format!("flush/{name} session/sqlx_unnest"),
+            (rounds, 2),
+            reset,
+            || flush_session(engine),
+            || hand_postgres::flush_unnest(p),
+        ),
+        Pool::Sqlite(_) => paired(
+            rt,
+            &format!("flush/{name} session/sqlx"),
+            (rounds, 2),
+            reset,
+            || flush_session(engine),
+            || pool.flush(),
+        ),
+    }
+    paired(
+        rt,
+        &format!("load_10000/{name} session/core"),
+        (rounds, 10),
+        nothing,
+        || load_session(engine),
+        || load_core(engine),
+    );
+    paired(
+        rt,
+        &format!("selectin_1000x10/{name} session/sqlx"),
+        (rounds, 4),
+        nothing,
+        || selectin_session(engine),
+        || pool.selectin(),
+    );
+    paired(
+        rt,
+        &format!("joined_1000x10/{name} session/sqlx"),
+        (rounds, 4),
+        nothing,
+        || joined_session(engine),
+        || pool.joined(),
+    );
 }
 
 fn bench(c: &mut Criterion) {
