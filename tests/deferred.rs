@@ -57,7 +57,7 @@ backend_tests!(
     merge_does_not_copy_a_column_the_value_left_unloaded,
 );
 
-async fn setup(db: &TestDb) -> (Engine, Statements) {
+pub(crate) async fn setup(db: &TestDb) -> (Engine, Statements) {
     let engine = db.engine().await;
     MetaData::new()
         .with::<Author>()

@@ -324,6 +324,22 @@ macro_rules! executor_methods {
             }
         }
 
+        /// The row of model `M` whose primary key is `key`, decoded into `M` (every
+        /// column, deferred ones too), if there is one: one SELECT by key whose SQL
+        /// the model compiled once per dialect ([`ModelSql::get_by_key`]), so no
+        /// statement is built, compiled or looked up in the statement cache per call.
+        /// A plain value: for an identity-mapped object, see the Session's `get`.
+        ///
+        /// [`ModelSql::get_by_key`]: $crate::model::ModelSql::get_by_key
+        pub async fn get<M: $crate::model::Model>(
+            &mut self,
+            key: impl Into<M::PrimaryKey>,
+        ) -> $crate::error::Result<Option<M>> {
+            let sql = M::sql(self.server().dialect());
+            let stmt = sql.get_by_key.with_binds(M::key_values(&key.into()));
+            self.fetch_optional_as::<M>(stmt).await
+        }
+
         /// Runs a query and decodes its first row as `T`, or returns
         /// [`Error::RowNotFound`] when there is none.
         ///
@@ -1030,6 +1046,15 @@ impl Engine {
     /// ```
     pub async fn fetch_all_as<T: FromRow + Send>(&self, stmt: impl Executable) -> Result<Vec<T>> {
         self.connect().await?.fetch_all_as(stmt).await
+    }
+
+    /// The row of model `M` whose primary key is `key`, on a pooled connection; see
+    /// [`Connection::get`].
+    pub async fn get<M: crate::model::Model>(
+        &self,
+        key: impl Into<M::PrimaryKey>,
+    ) -> Result<Option<M>> {
+        self.connect().await?.get(key).await
     }
 
     /// Runs a query on a pooled connection and decodes its first row as `T`, or returns

@@ -230,6 +230,11 @@ pub struct ModelSql {
     /// `SELECT <columns> FROM t WHERE <pk> = ?` (binds: the key); the columns leave out
     /// those deferred by default.
     pub select_by_key: Compiled,
+    /// `SELECT <every column> FROM t WHERE <pk> = ?` (binds: the key): the deferred
+    /// columns too, all a model decodes from a row (what [`Connection::get`] runs).
+    ///
+    /// [`Connection::get`]: crate::engine::Connection::get
+    pub get_by_key: Compiled,
     /// `SELECT <columns> FROM t` (add WHERE/ORDER BY after it), as `select_by_key`.
     pub select_all: Compiled,
     /// `DELETE FROM t WHERE <pk> = ?` (binds: the key).
@@ -284,6 +289,13 @@ impl ModelSql {
             }))
         };
         let select_all = select(items.clone()).from(Arc::clone(&table));
+        let every: Vec<SelectItem> = M::columns()
+            .iter()
+            .map(|c| SelectItem {
+                expr: col(c.name),
+                label: None,
+            })
+            .collect();
         let insert_columns: Vec<usize> = M::columns()
             .iter()
             .enumerate()
@@ -328,6 +340,10 @@ impl ModelSql {
         Ok(ModelSql {
             select_by_key: select_all
                 .clone()
+                .filter(key_cond())
+                .compile_uncached(server)?,
+            get_by_key: select(every)
+                .from(Arc::clone(&table))
                 .filter(key_cond())
                 .compile_uncached(server)?,
             select_all: select_all.compile_uncached(server)?,

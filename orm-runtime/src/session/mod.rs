@@ -641,7 +641,7 @@ impl Session {
         self.check_usable()?;
         self.autoflush().await?;
         let sql = M::sql(self.engine.dialect());
-        let stmt = crate::sql::Compiled::new(sql.select_by_key.sql(), M::key_values(&key));
+        let stmt = sql.select_by_key.with_binds(M::key_values(&key));
         let row = self.tx().await?.fetch_optional(stmt).await?;
         match row {
             Some(row) => {

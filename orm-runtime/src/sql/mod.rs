@@ -82,6 +82,14 @@ impl Compiled {
         &self.binds
     }
 
+    /// The same SQL (shared, not copied) with other binds.
+    pub(crate) fn with_binds(&self, binds: Vec<Value>) -> Compiled {
+        Compiled {
+            sql: Arc::clone(&self.sql),
+            binds,
+        }
+    }
+
     /// Splits into SQL and binds.
     pub fn into_parts(self) -> (Arc<str>, Vec<Value>) {
         (self.sql, self.binds)
