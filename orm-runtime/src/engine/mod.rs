@@ -271,7 +271,7 @@ macro_rules! executor_methods {
             stmt: impl $crate::sql::Executable,
         ) -> $crate::error::Result<Vec<$crate::row::Row>> {
             let echo = self.echo();
-            match stmt.plan_for(self.server())? {
+            match stmt.into_plan_for(self.server())? {
                 $crate::sql::ExecPlan::Single(c) => {
                     let (raw, flight) = self.raw().await?;
                     flight.land(raw.fetch_all(&c, &echo).await)
@@ -309,7 +309,7 @@ macro_rules! executor_methods {
             visit: &mut $crate::engine::exec::Visitor<'_>,
         ) -> $crate::error::Result<u64> {
             let echo = self.echo();
-            match stmt.plan_for(self.server())? {
+            match stmt.into_plan_for(self.server())? {
                 $crate::sql::ExecPlan::Single(c) => {
                     let (raw, flight) = self.raw().await?;
                     flight.land(raw.fetch_each(&c, &echo, visit).await)
@@ -380,7 +380,7 @@ macro_rules! executor_methods {
             stmt: impl $crate::sql::Executable,
         ) -> $crate::error::Result<Option<$crate::row::Row>> {
             let echo = self.echo();
-            match stmt.plan_for(self.server())? {
+            match stmt.into_plan_for(self.server())? {
                 $crate::sql::ExecPlan::Single(c) => {
                     let (raw, flight) = self.raw().await?;
                     flight.land(raw.fetch_optional(&c, &echo).await)
@@ -400,7 +400,7 @@ macro_rules! executor_methods {
         ) -> futures_core::stream::BoxStream<'_, $crate::error::Result<$crate::row::Row>> {
             let echo = self.echo();
             let dialect = self.dialect();
-            match stmt.plan_for(self.server()) {
+            match stmt.into_plan_for(self.server()) {
                 Ok($crate::sql::ExecPlan::Single(c)) => Box::pin(async_stream::try_stream! {
                     let (raw, flight) = self.raw().await?;
                     let mut rows = flight.track(raw.fetch(c, echo));
@@ -1082,7 +1082,7 @@ impl Engine {
     /// Streams a query's rows; the stream holds a pooled connection until it ends or is
     /// dropped.
     pub fn fetch(&self, stmt: impl Executable) -> BoxStream<'static, Result<Row>> {
-        let c = match stmt.plan_for(self.server()) {
+        let c = match stmt.into_plan_for(self.server()) {
             Ok(crate::sql::ExecPlan::Single(c)) => c,
             Ok(_) => {
                 let dialect = self.dialect().name();

@@ -117,6 +117,16 @@ pub trait Executable {
         self.compile_for(server).map(ExecPlan::Single)
     }
 
+    /// [`plan_for`](Executable::plan_for), consuming the statement: what the engine
+    /// calls on a statement passed by value, so that a [`Compiled`] one becomes its plan
+    /// without a copy of its SQL and binds.
+    fn into_plan_for(self, server: impl Into<ServerInfo>) -> Result<ExecPlan>
+    where
+        Self: Sized,
+    {
+        self.plan_for(server)
+    }
+
     /// How `execute` runs the statement on `server`: its plan, and where the result's
     /// [`inserted_primary_key`](crate::engine::QueryResult::inserted_primary_key) comes
     /// from (for a single-row INSERT on PostgreSQL, the plan returns the key).
@@ -167,6 +177,10 @@ pub enum ExecPlan {
 impl Executable for Compiled {
     fn compile_for(&self, _server: impl Into<ServerInfo>) -> Result<Compiled> {
         Ok(self.clone())
+    }
+
+    fn into_plan_for(self, _server: impl Into<ServerInfo>) -> Result<ExecPlan> {
+        Ok(ExecPlan::Single(self))
     }
 }
 

@@ -154,7 +154,8 @@ async fn run_one(
     // A query (read-only, with columns) that runs long before its first row moves to
     // the blocking pool.
     let watch = readonly && columns.len() > 0;
-    let mut batch = Batch::new(Arc::clone(&columns));
+    // Room for a small limit's rows (`fetch_optional`: one) from the start.
+    let mut batch = Batch::with_rows(Arc::clone(&columns), limit.map_or(0, |n| n.min(16)));
     let mut one = visit.is_some().then(|| OneRow::new(&columns));
     let mut budget = Budget::new();
     let mut rows = 0;

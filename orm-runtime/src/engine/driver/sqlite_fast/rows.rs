@@ -101,9 +101,16 @@ pub(crate) struct Batch {
 
 impl Batch {
     pub(crate) fn new(columns: Arc<Columns>) -> Batch {
+        Batch::with_rows(columns, 0)
+    }
+
+    /// An empty batch with room for the cells of `rows` rows (a `fetch_optional`'s one
+    /// row grows no vector).
+    pub(crate) fn with_rows(columns: Arc<Columns>, rows: usize) -> Batch {
+        let cells = Vec::with_capacity(columns.len() * rows);
         Batch {
             columns,
-            cells: Vec::new(),
+            cells,
             bytes: Vec::new(),
         }
     }
