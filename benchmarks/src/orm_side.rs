@@ -143,11 +143,13 @@ pub fn join_statement(color: &str) -> SelectStatement {
 
 // ---- the Core
 
+/// The Core's lookup by key (`get`: SQL the model compiled once) on one connection, as
+/// Diesel's `find` runs on its connection.
 pub async fn core_get_by_pk(engine: &Engine, keys: &[i64]) -> orm::Result<Vec<User>> {
+    let mut conn = engine.connect().await?;
     let mut out = Vec::with_capacity(keys.len());
     for &k in keys {
-        let stmt = select(user_columns()).filter(User::id.eq(k));
-        out.push(engine.fetch_one_as::<User>(stmt).await?);
+        out.push(conn.get::<User>(k).await?.ok_or(orm::Error::RowNotFound)?);
     }
     Ok(out)
 }
