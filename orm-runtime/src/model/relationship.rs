@@ -246,7 +246,7 @@ impl RelatedCore {
     /// Its owner is about to hold a handle: the owner joins its registry's members.
     fn linking(&self) {
         if let Some(owner) = self.owner.as_ref().and_then(WeakCell::upgrade) {
-            crate::session::object::note_linked(&owner);
+            crate::session::object::note_linked(&Handle::from_cell(owner));
         }
     }
 

@@ -368,9 +368,18 @@ impl CellPtr {
         unsafe { self.0.as_ref() }
     }
 
-    /// The cell's address (its identity).
-    pub(crate) fn as_ptr(&self) -> *const dyn AnyCell {
-        self.0.as_ptr()
+    /// The pointer, keeping this reference alive past the `CellPtr` (given back by
+    /// [`CellPtr::from_raw`]).
+    pub(crate) fn into_raw(self) -> NonNull<dyn AnyCell> {
+        std::mem::ManuallyDrop::new(self).0
+    }
+
+    /// The reference [`CellPtr::into_raw`] kept.
+    ///
+    /// # Safety
+    /// `p` came from `into_raw`, and its reference is given back once.
+    pub(crate) unsafe fn from_raw(p: NonNull<dyn AnyCell>) -> CellPtr {
+        CellPtr(p)
     }
 
     /// A weak reference.

@@ -1523,10 +1523,7 @@ impl<M: Model> RowLoader<M> {
             .unwrap_or_else(|| unreachable!("the store of a model holds that model's objects"));
         refill_if_stale(existing, row, offset, mode, self.deferrable)?;
         // An object made in another session counts on that session's registry.
-        let own = Arc::ptr_eq(
-            existing.h.cell.get().core().registry(),
-            self.cells.registry(),
-        );
+        let own = Arc::ptr_eq(existing.h.core().registry(), self.cells.registry());
         Ok(match (counted, own) {
             (true, true) => self.prepaid(existing.h.uncounted()),
             (true, false) => existing.h.counted(),

@@ -20,6 +20,7 @@
 
 use std::any::{Any, TypeId};
 use std::marker::PhantomData;
+use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
 
@@ -429,75 +430,132 @@ impl Registry {
 /// to hold) a handle to another object, so it may be in a cycle that the registry cuts
 /// when nobody can reach its objects any more. Objects that never link to another (most
 /// objects a query loads) are never visited by that cut.
-pub(crate) fn note_linked(cell: &CellPtr) {
-    let core = cell.get().core();
+pub(crate) fn note_linked(cell: &Handle) {
+    let core = cell.core();
     if core.linked.load(Ordering::Acquire) || core.linked.swap(true, Ordering::AcqRel) {
         return;
     }
     core.registry().register(cell.downgrade());
 }
 
-/// A type-erased handle to an object.
+/// A type-erased handle to an object: one strong reference to its cell, as a
+/// [`CellPtr`] would hold, and whether it is counted, in two words (a pointer to the cell
+/// and its type's vtable; the counted flag is the lowest bit of the cell's address, which
+/// is aligned to at least 8). Handles fill the identity map, every load's result and
+/// every relationship: a third word each was memory written and read for nothing.
 pub(crate) struct Handle {
-    pub(crate) cell: CellPtr,
-    counted: bool,
+    raw: NonNull<dyn AnyCell>,
 }
 
+// SAFETY: as `CellPtr`, whose reference it holds: cells are `Send + Sync` and their
+// counts atomic.
+unsafe impl Send for Handle {}
+// SAFETY: as above.
+unsafe impl Sync for Handle {}
+
+/// The bit of a [`Handle`]'s address that says it is counted.
+const COUNTED: usize = 1;
+
+// Two words, and an empty `Option` costs nothing: the identity map's slots are
+// `Option<Handle>`.
+const _: () = assert!(size_of::<Handle>() == 16 && size_of::<Option<Handle>>() == 16);
+
 impl Handle {
+    /// The handle of `cell`'s reference.
+    fn new(cell: CellPtr, counted: bool) -> Handle {
+        let raw = cell.into_raw();
+        debug_assert_eq!(raw.addr().get() & COUNTED, 0, "cells are aligned");
+        Handle {
+            raw: if counted {
+                raw.map_addr(|a| a | COUNTED)
+            } else {
+                raw
+            },
+        }
+    }
+
+    /// The cell's pointer, without the counted bit.
+    #[inline]
+    fn ptr(&self) -> NonNull<dyn AnyCell> {
+        self.raw.map_addr(|a| {
+            std::num::NonZero::new(a.get() & !COUNTED)
+                .unwrap_or_else(|| unreachable!("a cell's address is not 0 or 1"))
+        })
+    }
+
+    /// The handle's reference, borrowed as a `CellPtr` (not to be dropped).
+    #[inline]
+    fn borrowed(&self) -> std::mem::ManuallyDrop<CellPtr> {
+        // SAFETY: `ptr` came from `CellPtr::into_raw`; the `ManuallyDrop` never gives
+        // the reference back, which this handle keeps.
+        std::mem::ManuallyDrop::new(unsafe { CellPtr::from_raw(self.ptr()) })
+    }
+
+    /// True when the handle keeps the registry's graph alive.
+    #[inline]
+    pub(crate) fn is_counted(&self) -> bool {
+        self.raw.addr().get() & COUNTED != 0
+    }
+
+    /// The cell.
+    #[inline]
+    pub(crate) fn cell(&self) -> &dyn AnyCell {
+        // SAFETY: the cell lives while this handle's strong reference does.
+        unsafe { self.ptr().as_ref() }
+    }
+
+    /// A weak reference to the cell.
+    pub(crate) fn downgrade(&self) -> WeakCell {
+        self.borrowed().downgrade()
+    }
+
     /// An uncounted handle around a cell.
     pub(crate) fn from_cell(cell: CellPtr) -> Handle {
-        Handle {
-            cell,
-            counted: false,
-        }
+        Handle::new(cell, false)
     }
 
     /// A handle that keeps the registry's graph alive (what users hold).
     pub(crate) fn counted(&self) -> Handle {
-        self.cell.get().core().registry().acquire();
-        Handle {
-            cell: self.cell.clone(),
-            counted: true,
-        }
+        self.core().registry().acquire();
+        Handle::new(CellPtr::clone(&self.borrowed()), true)
     }
 
     /// This handle as a counted one, for which the caller took a count on the registry
     /// already ([`Registry::acquire_many`]): a load pays for its handles in a few atomic
     /// operations, not one each.
-    pub(crate) fn into_prepaid_counted(mut self) -> Handle {
-        debug_assert!(!self.counted);
-        self.counted = true;
-        self
+    pub(crate) fn into_prepaid_counted(self) -> Handle {
+        debug_assert!(!self.is_counted());
+        let raw = std::mem::ManuallyDrop::new(self).raw;
+        Handle {
+            raw: raw.map_addr(|a| a | COUNTED),
+        }
     }
 
     /// A handle for inside the graph (relationships, the identity map).
     pub(crate) fn uncounted(&self) -> Handle {
-        Handle {
-            cell: self.cell.clone(),
-            counted: false,
-        }
+        Handle::new(CellPtr::clone(&self.borrowed()), false)
     }
 
     pub(crate) fn ptr_eq(&self, other: &Handle) -> bool {
-        std::ptr::addr_eq(self.cell.as_ptr(), other.cell.as_ptr())
+        std::ptr::addr_eq(self.ptr().as_ptr(), other.ptr().as_ptr())
     }
 
     /// The address of the cell, an identity for maps.
     pub(crate) fn addr(&self) -> usize {
-        self.cell.as_ptr() as *const () as usize
+        self.ptr().as_ptr() as *const () as usize
     }
 
     pub(crate) fn core(&self) -> &CellCore {
-        self.cell.get().core()
+        self.cell().core()
     }
 
     pub(crate) fn vtable(&self) -> &'static ModelVTable {
-        self.cell.get().vtable()
+        self.cell().vtable()
     }
 
     /// The typed view, when the object is an `M`.
     pub(crate) fn downcast<M: Model>(&self) -> Option<&Obj<M>> {
-        if self.cell.get().cell_type() == TypeId::of::<ObjCell<M>>() {
+        if self.cell().cell_type() == TypeId::of::<ObjCell<M>>() {
             // SAFETY: `Obj<M>` is `repr(transparent)` over `Handle` (plus a zero-sized
             // marker), and the cell was just checked to be an `ObjCell<M>`.
             Some(unsafe { &*(self as *const Handle as *const Obj<M>) })
@@ -536,9 +594,11 @@ pub(crate) fn key_text(key: &[Value]) -> String {
 
 impl Drop for Handle {
     fn drop(&mut self) {
-        if self.counted {
-            self.cell.get().core().registry().release();
+        if self.is_counted() {
+            self.core().registry().release();
         }
+        // SAFETY: the reference this handle held, given back once.
+        drop(unsafe { CellPtr::from_raw(self.ptr()) });
     }
 }
 
@@ -573,7 +633,7 @@ pub(crate) fn objs_from_handles<M: Model>(handles: Vec<Handle>) -> Vec<Obj<M>> {
     debug_assert!(
         handles
             .iter()
-            .all(|h| h.counted && h.downcast::<M>().is_some())
+            .all(|h| h.is_counted() && h.downcast::<M>().is_some())
     );
     let mut handles = std::mem::ManuallyDrop::new(handles);
     let (ptr, len, cap) = (handles.as_mut_ptr(), handles.len(), handles.capacity());
@@ -654,14 +714,11 @@ impl<M: Model> Obj<M> {
         if counted {
             cells.registry().acquire();
         }
-        let h = Handle {
-            cell: erased,
-            counted,
-        };
+        let h = Handle::new(erased, counted);
         // Relationships know their owner, for `back_populates`.
         let n = M::relationships().len();
         if n > 0 {
-            let owner = h.cell.downgrade();
+            let owner = h.downgrade();
             // SAFETY: `Obj<M>` is `repr(transparent)` over `Handle` (plus a zero-sized
             // marker), and the cell was just made an `ObjCell<M>`.
             let obj = unsafe { &*(&h as *const Handle as *const Obj<M>) };
@@ -673,20 +730,17 @@ impl<M: Model> Obj<M> {
             v.relationship_mut(n - 1).set_owner(owner);
             drop(v);
             if linked {
-                note_linked(&h.cell);
+                note_linked(&h);
             }
         }
-        let session = Handle {
-            cell: second,
-            counted: false,
-        };
+        let session = Handle::new(second, false);
         (h, session)
     }
 
     pub(crate) fn cell(&self) -> &ObjCell<M> {
         // SAFETY: an `Obj<M>` is only made around an `ObjCell<M>` (`new_in`, and
         // `from_handle`/`Handle::downcast`, which check the type).
-        unsafe { &*(self.h.cell.as_ptr() as *const ObjCell<M>) }
+        unsafe { &*(self.h.cell() as *const dyn AnyCell as *const ObjCell<M>) }
     }
 
     pub(crate) fn lock_read(&self) -> RwLockReadGuard<'_, M> {
