@@ -59,7 +59,7 @@ pub(crate) struct Meta {
     /// is refreshed. `None`: none.
     pub(crate) expired: Option<Box<[bool]>>,
     /// Every column is expired (`expire_all`, a commit): set without allocating
-    /// `expired`, which is then empty.
+    /// `expired`, which is then `None`.
     pub(crate) expired_all: bool,
     /// In the registry's touched list since the last flush.
     pub(crate) touched: bool,
