@@ -458,7 +458,10 @@ const COUNTED: usize = 1;
 
 // Two words, and an empty `Option` costs nothing: the identity map's slots are
 // `Option<Handle>`.
-const _: () = assert!(size_of::<Handle>() == 16 && size_of::<Option<Handle>>() == 16);
+const _: () = assert!(
+    size_of::<Handle>() == 2 * size_of::<usize>()
+        && size_of::<Option<Handle>>() == size_of::<Handle>()
+);
 
 impl Handle {
     /// The handle of `cell`'s reference.
@@ -594,11 +597,14 @@ pub(crate) fn key_text(key: &[Value]) -> String {
 
 impl Drop for Handle {
     fn drop(&mut self) {
+        // SAFETY: the reference this handle held, given back once. Taken first, it is
+        // given back even if releasing the registry unwinds (a model's `Drop` may
+        // panic while the registry cuts its graph).
+        let cell = unsafe { CellPtr::from_raw(self.ptr()) };
         if self.is_counted() {
-            self.core().registry().release();
+            cell.get().core().registry().release();
         }
-        // SAFETY: the reference this handle held, given back once.
-        drop(unsafe { CellPtr::from_raw(self.ptr()) });
+        drop(cell);
     }
 }
 
