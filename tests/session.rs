@@ -167,6 +167,16 @@ async fn insert_users(engine: &Engine, n: usize) {
         .unwrap();
 }
 
+/// Every user, in key order, through `session`.
+async fn users_in_key_order(session: &mut Session) -> Vec<Obj<User>> {
+    session
+        .query::<User>()
+        .order_by(User::id.asc())
+        .all()
+        .await
+        .unwrap()
+}
+
 /// `get` finds each of `users` by its key, as the same handle, without SQL.
 async fn assert_found_without_sql(session: &mut Session, users: &[Obj<User>], log: &Statements) {
     log.take();
@@ -188,12 +198,7 @@ async fn identity_map_finds_what_is_left_after_most_objects_leave_it(db: &TestDb
     let (engine, log) = setup(db).await;
     insert_users(&engine, 300).await;
     let mut session = Session::new(&engine);
-    let users = session
-        .query::<User>()
-        .order_by(User::id.asc())
-        .all()
-        .await
-        .unwrap();
+    let users = users_in_key_order(&mut session).await;
     assert_eq!(users.len(), 300);
     let key = |u: &Obj<User>| u.read().unwrap().id;
     // 200 leave: expunged, deleted by the unit of work, deleted by a bulk DELETE.
@@ -229,12 +234,7 @@ async fn identity_map_finds_what_is_left_after_most_objects_leave_it(db: &TestDb
     // After a commit expires them all, a query of every row finds the objects still
     // mapped, and loads the expunged rows as new objects.
     session.commit().await.unwrap();
-    let reloaded = session
-        .query::<User>()
-        .order_by(User::id.asc())
-        .all()
-        .await
-        .unwrap();
+    let reloaded = users_in_key_order(&mut session).await;
     assert_eq!(reloaded.len(), 250);
     assert!(Obj::ptr_eq(&reloaded[0], &again));
     for (u, r) in users[1..150].iter().zip(&reloaded[1..150]) {
@@ -273,12 +273,7 @@ async fn identity_map_is_one_object_per_key_whatever_the_order_rows_come_in(db: 
     tx.commit().await.unwrap();
     let key = |u: &Obj<User>| u.read().unwrap().id;
     let mut session = Session::new(&engine);
-    let up = session
-        .query::<User>()
-        .order_by(User::id.asc())
-        .all()
-        .await
-        .unwrap();
+    let up = users_in_key_order(&mut session).await;
     assert_eq!(
         up.iter().map(key).collect::<Vec<_>>(),
         (1..=120).collect::<Vec<_>>()
@@ -309,12 +304,7 @@ async fn identity_map_is_one_object_per_key_whatever_the_order_rows_come_in(db: 
         by_name.iter().take(4).map(key).collect::<Vec<_>>(),
         [1, 10, 100, 101]
     );
-    let by_key = session
-        .query::<User>()
-        .order_by(User::id.asc())
-        .all()
-        .await
-        .unwrap();
+    let by_key = users_in_key_order(&mut session).await;
     for u in &by_key {
         let same = by_name.iter().filter(|n| Obj::ptr_eq(n, u)).count();
         assert_eq!(same, 1, "user {} is one object", key(u));
@@ -342,12 +332,7 @@ async fn identity_map_is_one_object_per_key_whatever_the_order_rows_come_in(db: 
     // A fresh session: one object taken out of the middle of a load in key order; the
     // rest are still found without SQL, and its row is loaded again as a new object.
     let mut session = Session::new(&engine);
-    let users = session
-        .query::<User>()
-        .order_by(User::id.asc())
-        .all()
-        .await
-        .unwrap();
+    let users = users_in_key_order(&mut session).await;
     session.expunge(&users[59]).unwrap();
     let kept: Vec<Obj<User>> = users.iter().filter(|u| key(u) != 60).cloned().collect();
     assert_found_without_sql(&mut session, &kept, &log).await;
