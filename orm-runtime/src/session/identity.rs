@@ -53,9 +53,10 @@ pub(crate) type FastHash = foldhash::fast::RandomState;
 /// Objects loaded into an empty map in increasing key order (a table read in key order,
 /// the usual first load of a session) are not indexed one by one: a key greater than
 /// the last cannot be mapped already, so each is appended with its key to `run`, which
-/// is kept sorted and searched by bisection. The run is indexed at once (every key known
-/// distinct, no lookups) the first time the map changes otherwise; a session that only
-/// reads what it loaded never pays for it.
+/// is kept sorted. The run is indexed at once (every key known distinct, no lookups) the
+/// first time the map changes otherwise or is asked for an object by key (`get`); until
+/// then the type-erased `find` bisects it. A session that only reads what it loaded never
+/// pays for the index.
 pub(crate) struct Store<M: Model> {
     index: HashMap<M::PrimaryKey, usize, FastHash, SpareAlloc>,
     objs: allocator_api2::vec::Vec<Option<Handle>, SpareAlloc>,
@@ -180,7 +181,11 @@ impl<M: Model> Store<M> {
         }
     }
 
-    pub(crate) fn get(&self, key: &M::PrimaryKey) -> Option<&Obj<M>> {
+    /// The object mapped under `key`. A lookup by key indexes the run first: the
+    /// session's `get`s come in numbers, and a hash lookup beats bisecting a large run
+    /// (a cache miss per step).
+    pub(crate) fn get(&mut self, key: &M::PrimaryKey) -> Option<&Obj<M>> {
+        self.index_run();
         self.handle(key).and_then(Handle::downcast::<M>)
     }
 
