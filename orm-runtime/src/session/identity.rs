@@ -15,9 +15,6 @@ pub(crate) trait AnyStore: Send + Sync {
     /// Puts `h` in the map under its current key; false when another object already
     /// holds that key.
     fn insert(&mut self, h: &Handle) -> bool;
-    /// Puts `h` in the map under `key` (its identity, in key-column order, which the
-    /// caller just gave it); as [`AnyStore::insert`] otherwise.
-    fn insert_keyed(&mut self, h: &Handle, key: &[crate::value::Value]) -> bool;
     /// Makes room for `n` more objects.
     fn reserve(&mut self, n: usize);
     /// Takes `h` out (by identity).
@@ -181,6 +178,17 @@ impl<M: Model> Store<M> {
         }
     }
 
+    /// Maps `h`, just inserted, under `key`: on the run of keys when they rise (a flush
+    /// of new objects whose keys the database generated in order), else in the index.
+    /// False when another object holds `key`.
+    pub(crate) fn insert_new(&mut self, key: M::PrimaryKey, h: &Handle) -> bool {
+        if self.extends_run(&key) {
+            self.push_run(key, h.uncounted());
+            return true;
+        }
+        self.insert_at(key, h)
+    }
+
     /// The object mapped under `key`. A lookup by key indexes the run first: the
     /// session's `get`s come in numbers, and a hash lookup beats bisecting a large run
     /// (a cache miss per step).
@@ -286,13 +294,6 @@ impl<M: Model> AnyStore for Store<M> {
         };
         let key = current_key(obj);
         self.insert_at(key, h)
-    }
-
-    fn insert_keyed(&mut self, h: &Handle, key: &[crate::value::Value]) -> bool {
-        match M::key_from_values(key) {
-            Ok(key) if h.downcast::<M>().is_some() => self.insert_at(key, h),
-            _ => self.insert(h),
-        }
     }
 
     fn reserve(&mut self, n: usize) {

@@ -470,6 +470,8 @@ struct Plan {
     /// (and the keys, and what the flush assigns) and hands the others to the driver.
     referenced: Vec<(std::any::TypeId, usize)>,
     units: usize,
+    /// How many items the session's pending objects made (INSERTs and row switches).
+    from_new: usize,
 }
 
 /// Flushes `s`. See the module docs.
@@ -903,6 +905,7 @@ fn build_plan(s: &mut Session, touched: &[Handle]) -> Result<Plan> {
         let idx = add_item(&mut plan, h, Op::Insert, Vec::new(), values, None);
         plan.items[idx].unset = unset;
     }
+    plan.from_new = new.len();
     for h in &deleted {
         let key = h.core().meta().key.clone().map(IdKey::into_vec);
         let values = (h.vtable().values)(h);
@@ -2836,7 +2839,14 @@ fn finish(s: &mut Session, plan: Plan) -> Result<()> {
             (item.vt.set_columns)(&item.h, &mut cols)?;
         }
     }
-    s.tx_inserted.reserve(plan.items.len());
+    // Every pending object was planned (an INSERT or a row switch) and is persistent
+    // below: the session's list of them becomes the transaction's list of inserts
+    // whole, rather than a handle cloned and another dropped per object.
+    let all_new = s.new.len() == plan.from_new;
+    if !all_new {
+        s.tx_inserted.reserve(plan.from_new);
+    }
+    let watch_states = !s.listeners.state.is_empty();
     for item in &plan.items {
         if let Some(old) = &item.switch {
             // A row switch: the deleted object leaves the identity map, the new one takes
@@ -2857,20 +2867,42 @@ fn finish(s: &mut Session, plan: Plan) -> Result<()> {
                 m.touched = false;
             }
             s.store_for(&item.h).insert(&item.h);
-            s.tx_inserted.push(item.h.uncounted());
+            (item.vt.clear_histories)(&item.h);
+            if !all_new {
+                s.tx_inserted.push(item.h.uncounted());
+            }
             continue;
         }
         match item.op {
             Op::Insert => {
+                // One visit of the object: its state, its key, its histories, its
+                // place in the identity map.
+                let key = id_key_of(item);
                 {
                     let mut m = item.h.core().meta();
                     m.session = sid;
-                    m.key = Some(id_key_of(item));
-                    s.transition(&item.h, &mut m, ObjectState::Persistent);
+                    if watch_states {
+                        m.key = Some(key.clone());
+                        s.transition(&item.h, &mut m, ObjectState::Persistent);
+                    } else {
+                        m.state = ObjectState::Persistent;
+                    }
                     m.snapshot = None;
                     m.touched = false;
+                    m.key = Some(key);
                 }
-                s.tx_inserted.push(item.h.uncounted());
+                // Not under the meta lock: a write guard's first change takes that
+                // lock while it holds the value's.
+                let store = s
+                    .stores
+                    .entry((item.vt.type_id)())
+                    .or_insert_with(|| (item.vt.new_store)());
+                with_key_of(item, |key| {
+                    (item.vt.finish_insert)(&item.h, key, item.no_history, store.as_mut())
+                });
+                if !all_new {
+                    s.tx_inserted.push(item.h.uncounted());
+                }
             }
             Op::Update => {
                 // A changed primary key moves the object in the identity map.
@@ -2897,61 +2929,37 @@ fn finish(s: &mut Session, plan: Plan) -> Result<()> {
                 if !s.nested.is_empty() {
                     s.tx_updated.push(item.h.uncounted());
                 }
+                if !item.no_history {
+                    (item.vt.clear_histories)(&item.h);
+                }
             }
             Op::Delete => {
                 {
                     let mut m = item.h.core().meta();
                     s.transition(&item.h, &mut m, ObjectState::Deleted);
                     m.delete_marked = false;
+                    m.touched = false;
                 }
                 s.store_for(&item.h).remove(&item.h);
                 s.tx_deleted.push(item.h.uncounted());
+                if !item.no_history {
+                    (item.vt.clear_histories)(&item.h);
+                }
             }
-        }
-    }
-    // The inserted objects join the identity map under the keys they were given, each
-    // model's map sized once for them.
-    let inserted = || {
-        plan.items
-            .iter()
-            .filter(|it| it.op == Op::Insert && it.switch.is_none())
-    };
-    let mut per_model: Vec<(&Item, usize)> = Vec::new();
-    for item in inserted() {
-        match per_model
-            .iter_mut()
-            .find(|(first, _)| std::ptr::eq(first.vt, item.vt))
-        {
-            Some((_, n)) => *n += 1,
-            None => per_model.push((item, 1)),
-        }
-    }
-    for (first, n) in per_model {
-        s.store_for(&first.h).reserve(n);
-    }
-    for item in inserted() {
-        with_key_of(item, |key| s.store_for(&item.h).insert_keyed(&item.h, key));
-    }
-    // Relationship histories are consumed; inserted and updated objects were marked
-    // untouched above.
-    for item in &plan.items {
-        if !item.no_history {
-            (item.vt.clear_histories)(&item.h);
-        }
-        if item.op == Op::Delete {
-            item.h.core().meta().touched = false;
         }
     }
     for h in &plan.processed {
         (h.vtable().clear_histories)(h);
         h.core().meta().touched = false;
     }
-    s.new.retain(|h| {
-        !plan.index.contains_key(&h.addr()) && {
+    if all_new {
+        s.tx_inserted.append(&mut s.new);
+    } else {
+        s.new.retain(|h| {
             let m = h.core().meta();
             m.state == ObjectState::Pending && m.session == sid
-        }
-    });
+        });
+    }
     s.deleted.clear();
     for item in &plan.items {
         let event = match item.op {

@@ -62,6 +62,10 @@ pub struct ModelVTable {
     pub(crate) with_relationship_mut: WithRelationshipMut,
     /// Forgets the changes of every relationship (the flush wrote them), under one lock.
     pub(crate) clear_histories: fn(&Handle),
+    /// Finishes an inserted object: its relationship histories are consumed (unless
+    /// `keep_histories` says it had none) and it joins `store` (its model's map) under
+    /// `key`, its identity. False when another object holds the key there.
+    pub(crate) finish_insert: fn(&Handle, &[Value], bool, &mut dyn AnyStore) -> bool,
     /// As `with_relationship_mut` when the object's lock is free at once; false otherwise.
     pub(crate) try_with_relationship_mut: TryWithRelationshipMut,
     pub(crate) new_store: fn() -> Box<dyn AnyStore>,
@@ -108,6 +112,7 @@ impl ModelVTable {
             with_relationship: with_relationship::<M>,
             with_relationship_mut: with_relationship_mut::<M>,
             clear_histories: clear_histories::<M>,
+            finish_insert: finish_insert::<M>,
             try_with_relationship_mut: try_with_relationship_mut::<M>,
             new_store: new_store::<M>,
             is_locked: is_locked::<M>,
@@ -248,6 +253,28 @@ fn clear_histories<M: Model>(h: &Handle) {
     let mut v = typed::<M>(h).lock_write();
     for i in 0..M::relationships().len() {
         v.relationship_mut(i).clear_history();
+    }
+}
+
+fn finish_insert<M: Model>(
+    h: &Handle,
+    key: &[Value],
+    no_history: bool,
+    store: &mut dyn AnyStore,
+) -> bool {
+    let obj = typed::<M>(h);
+    if !no_history && !M::relationships().is_empty() {
+        let mut v = obj.lock_write();
+        for i in 0..M::relationships().len() {
+            v.relationship_mut(i).clear_history();
+        }
+    }
+    let Some(store) = store.as_any_mut().downcast_mut::<Store<M>>() else {
+        return false;
+    };
+    match M::key_from_values(key) {
+        Ok(key) => store.insert_new(key, h),
+        Err(_) => AnyStore::insert(store, h),
     }
 }
 
