@@ -55,7 +55,36 @@ backend_tests!(
     refresh_and_expire_keep_unloaded_columns_unloaded,
     a_new_object_with_an_unloaded_column_is_refused,
     merge_does_not_copy_a_column_the_value_left_unloaded,
+    selectin_groups_children_by_their_foreign_key_after_a_deferred_column_left_out,
 );
+
+/// A parent whose children have a deferred column before their foreign key.
+#[derive(Model, Debug, Clone)]
+#[orm(table = "d_shelves")]
+pub struct Shelf {
+    #[orm(primary_key)]
+    pub id: i64,
+    #[orm(max_length = 20)]
+    pub label: String,
+    #[relationship(back_populates = "shelf")]
+    pub books: Related<Vec<Book>>,
+}
+
+#[derive(Model, Debug, Clone)]
+#[orm(table = "d_books")]
+pub struct Book {
+    #[orm(primary_key)]
+    pub id: i64,
+    /// Left out by default: the foreign key's place in a row moves up one.
+    #[orm(deferred)]
+    pub blurb: Deferred<String>,
+    #[orm(foreign_key = "d_shelves.id", index)]
+    pub shelf_id: Option<i64>,
+    #[orm(max_length = 20)]
+    pub title: String,
+    #[relationship(back_populates = "books")]
+    pub shelf: Related<Option<Shelf>>,
+}
 
 pub(crate) async fn setup(db: &TestDb) -> (Engine, Statements) {
     let engine = db.engine().await;
@@ -621,5 +650,66 @@ async fn merge_does_not_copy_a_column_the_value_left_unloaded(db: &TestDb) {
         row.get::<Option<String>>(1).unwrap().as_deref(),
         Some("notes on ed"),
         "the unloaded column kept its value"
+    );
+}
+
+async fn selectin_groups_children_by_their_foreign_key_after_a_deferred_column_left_out(
+    db: &TestDb,
+) {
+    let engine = db.engine().await;
+    MetaData::new()
+        .with::<Shelf>()
+        .with::<Book>()
+        .create_all(&engine)
+        .await
+        .unwrap();
+    let mut session = Session::new(&engine);
+    // Shelf 1 holds one book, shelf 2 none, shelf 3 three: keys and counts differ.
+    for (label, books) in [("a", 1), ("b", 0), ("c", 3)] {
+        let shelf = session.add(Shelf::new(label));
+        for j in 0..books {
+            let book = session.add(Book::new(
+                format!("blurb {label}{j}"),
+                format!("{label}{j}"),
+            ));
+            shelf.write().unwrap().books.push(&book);
+        }
+    }
+    session.commit().await.unwrap();
+    drop(session);
+    let log = Statements::record(&engine);
+    let mut session = Session::new(&engine);
+    let shelves = session
+        .query::<Shelf>()
+        .order_by(Shelf::id.asc())
+        .options(selectinload(Shelf::books))
+        .all()
+        .await
+        .unwrap();
+    let statements = log.take();
+    assert_eq!(statements.len(), 2, "{statements:?}");
+    assert!(!statements[1].contains("blurb"), "{statements:?}");
+    let titles: Vec<(String, Vec<String>)> = shelves
+        .iter()
+        .map(|s| {
+            let s = s.read().unwrap();
+            let books = s.books.get().unwrap();
+            let titles = books
+                .iter()
+                .map(|b| b.read().unwrap().title.clone())
+                .collect();
+            (s.label.clone(), titles)
+        })
+        .collect();
+    assert_eq!(
+        titles,
+        [
+            ("a".to_owned(), vec!["a0".to_owned()]),
+            ("b".to_owned(), vec![]),
+            (
+                "c".to_owned(),
+                vec!["c0".to_owned(), "c1".to_owned(), "c2".to_owned()]
+            ),
+        ]
     );
 }

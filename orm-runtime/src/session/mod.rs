@@ -1326,6 +1326,38 @@ impl Session {
         Ok(out)
     }
 
+    /// As [`fetch_objects`](Session::fetch_objects) (uncounted handles, columns from the
+    /// first), each object with the key of its row's columns at `key_at`, read while the
+    /// row is at hand (`selectinload` groups children by the row's foreign key, as
+    /// SQLAlchemy does).
+    pub(crate) async fn fetch_objects_keyed<M: Model>(
+        &mut self,
+        stmt: impl crate::sql::Executable,
+        mode: LoadMode,
+        key_at: &[usize],
+    ) -> Result<Vec<(Handle, selectin::Key)>> {
+        if self.listens_to_loads::<M>() {
+            let rows = self.tx().await?.fetch_all(stmt).await?;
+            let handles = self.load_rows_of::<M>(rows.iter(), rows.len(), 0, mode, false)?;
+            return rows
+                .iter()
+                .zip(handles)
+                .map(|(row, h)| Ok((h, selectin::row_key(row, key_at)?)))
+                .collect();
+        }
+        let (tx, stores, registry) = self.tx_and_stores().await?;
+        let store = store_in::<M>(stores);
+        let mut loader = RowLoader::new(store, registry, None);
+        let mut out = Vec::new();
+        tx.fetch_each(stmt, &mut |row| {
+            let key = selectin::row_key(row, key_at)?;
+            out.push((loader.push(store, row, 0, mode, false)?, key));
+            Ok(())
+        })
+        .await?;
+        Ok(out)
+    }
+
     /// True when loading an object of `M` must call back into the session: a model hook,
     /// a mapper listener for `M` or a state listener.
     fn listens_to_loads<M: Model>(&self) -> bool {

@@ -64,6 +64,18 @@ fn key_of(values: &[Value]) -> Key {
     }
 }
 
+/// The key of a row's columns at `at`.
+pub(crate) fn row_key(row: &crate::row::Row, at: &[usize]) -> Result<Key> {
+    Ok(match at {
+        [one] => Key::One(part(&row.value(*one)?)),
+        many => Key::Many(
+            many.iter()
+                .map(|&i| row.value(i).map(|v| part(&v)))
+                .collect::<Result<_>>()?,
+        ),
+    })
+}
+
 /// A group's key: the join columns' values (one column, the usual case, allocates
 /// nothing for integers).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -593,6 +605,13 @@ async fn one_to_many(
 ) -> Result<Groups> {
     let keys = distinct_keys(todo);
     let mut groups = Groups::default();
+    // The children are grouped by their rows' foreign keys (the join's remote columns,
+    // never skipped), found among the columns selected.
+    let key_at: Vec<usize> = join
+        .remote
+        .iter()
+        .map(|&r| r - (0..r.min(64)).filter(|&i| skip & (1 << i) != 0).count())
+        .collect();
     for chunk in keys.chunks(chunk_size(s, join.remote.len())) {
         let cols = join
             .remote
@@ -603,13 +622,11 @@ async fn one_to_many(
             .from((target.table)())
             .filter(in_keys(s, cols, chunk));
         let stmt = order_related(stmt, target, order_by);
-        let handles = (target.fetch_handles)(s, stmt, LoadMode::default().with_skip(skip)).await?;
+        let mode = LoadMode::default().with_skip(skip);
+        let handles = (target.fetch_keyed)(s, stmt, mode, &key_at).await?;
         groups.reserve(chunk.len());
-        for h in handles {
-            groups
-                .entry((target.join_key)(&h, &join.remote))
-                .or_default()
-                .push(h);
+        for (h, key) in handles {
+            groups.entry(key).or_default().push(h);
         }
     }
     Ok(groups)

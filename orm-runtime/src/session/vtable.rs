@@ -78,6 +78,9 @@ pub struct ModelVTable {
     /// Runs a SELECT of the model's columns on the session's transaction and loads its
     /// rows as they are read, as uncounted handles (see `Session::fetch_objects`).
     pub(crate) fetch_handles: FetchHandles,
+    /// As `fetch_handles`, each object with the key of the row's columns at the given
+    /// positions (what `selectinload` groups children by).
+    pub(crate) fetch_keyed: FetchKeyed,
     /// A loader of the model's objects into a session's identity maps, for loads that
     /// read several models from one row (joined).
     pub(crate) row_loader: fn(
@@ -120,6 +123,7 @@ impl ModelVTable {
             hooks: <M as crate::session::events::ModelEvents>::HOOKS,
             decode_rows: decode_rows::<M>,
             fetch_handles: fetch_handles::<M>,
+            fetch_keyed: fetch_keyed::<M>,
             row_loader: crate::session::row_loader::<M>,
             decode_rows_at: decode_rows_at::<M>,
         }
@@ -331,6 +335,26 @@ fn fetch_handles<M: Model>(
     mode: LoadMode,
 ) -> futures_core::future::BoxFuture<'_, Result<Vec<Handle>>> {
     Box::pin(async move { s.fetch_objects::<M>(stmt, 0, mode, false).await })
+}
+
+/// The type of [`ModelVTable::fetch_keyed`].
+pub(crate) type FetchKeyed = for<'s> fn(
+    &'s mut Session,
+    crate::sql::SelectStatement,
+    LoadMode,
+    &'s [usize],
+) -> futures_core::future::BoxFuture<
+    's,
+    Result<Vec<(Handle, crate::session::selectin::Key)>>,
+>;
+
+fn fetch_keyed<'s, M: Model>(
+    s: &'s mut Session,
+    stmt: crate::sql::SelectStatement,
+    mode: LoadMode,
+    key_at: &'s [usize],
+) -> futures_core::future::BoxFuture<'s, Result<Vec<(Handle, crate::session::selectin::Key)>>> {
+    Box::pin(async move { s.fetch_objects_keyed::<M>(stmt, mode, key_at).await })
 }
 
 fn decode_rows_at<M: Model>(
