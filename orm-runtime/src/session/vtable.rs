@@ -62,8 +62,8 @@ pub struct ModelVTable {
     pub(crate) with_relationship_mut: WithRelationshipMut,
     /// Forgets the changes of every relationship (the flush wrote them), under one lock.
     pub(crate) clear_histories: fn(&Handle),
-    /// Finishes an inserted object: its relationship histories are consumed (unless
-    /// `keep_histories` says it had none) and it joins `store` (its model's map) under
+    /// Finishes an inserted object: its relationship histories are consumed (unless the
+    /// `bool` says the flush saw none) and it joins `store` (its model's map) under
     /// `key`, its identity. False when another object holds the key there.
     pub(crate) finish_insert: fn(&Handle, &[Value], bool, &mut dyn AnyStore) -> bool,
     /// As `with_relationship_mut` when the object's lock is free at once; false otherwise.
