@@ -241,11 +241,7 @@ impl Session {
     }
 
     pub(crate) fn run_mapper(&mut self, h: &Handle, event: MapperEvent) -> Result<()> {
-        let vt = h.vtable();
-        if !vt.hooks && !self.listeners.has_mapper((vt.type_id)()) {
-            return Ok(());
-        }
-        (vt.run_mapper)(&mut self.listeners, h, event)
+        run_mapper_in(&mut self.listeners, h, event)
     }
 
     /// Moves `h` to state `to` (its meta is locked by the caller), noting the change for
@@ -1423,6 +1419,20 @@ impl Session {
 
 /// The identity maps of a session, by model.
 pub(crate) type Stores = HashMap<TypeId, Box<dyn AnyStore>, identity::FastHash>;
+
+/// [`Session::run_mapper`] with the session's listeners borrowed apart (the flush runs
+/// them over its lists in place).
+pub(crate) fn run_mapper_in(
+    listeners: &mut Listeners,
+    h: &Handle,
+    event: MapperEvent,
+) -> Result<()> {
+    let vt = h.vtable();
+    if !vt.hooks && !listeners.has_mapper((vt.type_id)()) {
+        return Ok(());
+    }
+    (vt.run_mapper)(listeners, h, event)
+}
 
 /// The identity map of `M` among `stores` (made empty on first use).
 fn store_in<M: Model>(stores: &mut Stores) -> &mut Store<M> {

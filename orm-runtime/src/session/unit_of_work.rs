@@ -28,7 +28,7 @@ use crate::session::events::{MapperEvent, SessionEvent};
 use crate::session::identity::FastHash;
 use crate::session::object::{Handle, IdKey, ObjectState, describe, same_value};
 use crate::session::vtable::ModelVTable;
-use crate::session::{Session, check_unlocked};
+use crate::session::{Session, check_unlocked, run_mapper_in};
 use crate::sql::{
     Assignment, BinaryOp, ColumnRef, Compiled, ExprNode, Name, Qualifier, SelectItem,
     SelectStatement, and_all, delete, insert, or_all, select, update,
@@ -597,18 +597,48 @@ fn session_id(s: &Session) -> u64 {
 }
 
 /// `save-update`: objects linked from new or written objects join the session.
+///
+/// Depth first, from the last of the written objects back to the first pending one:
+/// the pending and written objects are read where they are listed (no handle is cloned
+/// for them), the objects found through them are queued.
 fn cascade_saves(s: &mut Session, touched: &[Handle]) -> Result<()> {
-    let mut queue: Vec<Handle> = s.new.iter().chain(touched).map(Handle::uncounted).collect();
-    let mut seen: HashSet<usize, FastHash> = queue.iter().map(Handle::addr).collect();
+    /// Where the next object to walk is.
+    enum Next {
+        New(usize),
+        Touched(usize),
+        Found(Handle),
+    }
+    fn handle<'h>(new: &'h [Handle], touched: &'h [Handle], next: &'h Next) -> &'h Handle {
+        match next {
+            Next::New(i) => &new[*i],
+            Next::Touched(i) => &touched[*i],
+            Next::Found(h) => h,
+        }
+    }
+    let mut seen: HashSet<usize, FastHash> =
+        s.new.iter().chain(touched).map(Handle::addr).collect();
+    let (mut new_left, mut touched_left) = (s.new.len(), touched.len());
+    let mut found: Vec<Handle> = Vec::new();
     let mut linked: Vec<Handle> = Vec::new();
-    while let Some(h) = queue.pop() {
-        let vt = h.vtable();
+    loop {
+        let next = if let Some(h) = found.pop() {
+            Next::Found(h)
+        } else if touched_left > 0 {
+            touched_left -= 1;
+            Next::Touched(touched_left)
+        } else if new_left > 0 {
+            new_left -= 1;
+            Next::New(new_left)
+        } else {
+            break;
+        };
+        let vt = handle(&s.new, touched, &next).vtable();
         for (i, info) in (vt.relationships)().iter().enumerate() {
             if !info.cascade.save_update {
                 continue;
             }
             // Only objects not seen yet are taken (a handle each).
-            (vt.with_relationship)(&h, i, &mut |r| {
+            (vt.with_relationship)(handle(&s.new, touched, &next), i, &mut |r| {
                 for t in r.items().iter().chain(r.added()) {
                     if seen.insert(t.addr()) {
                         linked.push(t.uncounted());
@@ -625,7 +655,7 @@ fn cascade_saves(s: &mut Session, touched: &[Handle]) -> Result<()> {
                         message: format!(
                             "{} (linked from {} through `{}`) belongs to another session",
                             t.describe(),
-                            h.describe(),
+                            handle(&s.new, touched, &next).describe(),
                             info.qualified_name
                         ),
                     });
@@ -636,7 +666,7 @@ fn cascade_saves(s: &mut Session, touched: &[Handle]) -> Result<()> {
                 if session == 0 {
                     s.attach(&t)?;
                 }
-                queue.push(t);
+                found.push(t);
             }
         }
     }
@@ -670,13 +700,14 @@ fn has_other_parent(
     owner: &Handle,
     info: &RelationshipInfo,
     child: &Handle,
-    owners: &[Handle],
+    owners: &[&[Handle]],
     rel: usize,
 ) -> bool {
     if let Some(parent) = back_parent(info, child) {
         return parent.is_some_and(|p| !p.ptr_eq(owner));
     }
-    owners.iter().filter(|o| !o.ptr_eq(owner)).any(|o| {
+    let owners = owners.iter().copied().flatten();
+    owners.filter(|o| !o.ptr_eq(owner)).any(|o| {
         if !std::ptr::eq(o.vtable(), owner.vtable()) {
             return false;
         }
@@ -685,6 +716,21 @@ fn has_other_parent(
             found = r.added().iter().any(|a| a.ptr_eq(child));
         });
         found
+    })
+}
+
+/// True when an object of `vt` can orphan others or be orphaned: a relationship of its
+/// deletes orphans, or its many-to-one's other side does.
+fn may_orphan(vt: &ModelVTable) -> bool {
+    (vt.relationships)().iter().any(|info| {
+        info.cascade.delete_orphan
+            || (info.kind == RelationshipKind::ManyToOne
+                && info.back_populates.is_some_and(|back| {
+                    let target = (info.target_vtable)();
+                    target
+                        .relationship_index(back)
+                        .is_some_and(|b| (target.relationships)()[b].cascade.delete_orphan)
+                }))
     })
 }
 
@@ -715,8 +761,25 @@ fn is_orphaned_through(child: &Handle, index: usize, info: &RelationshipInfo) ->
 
 /// `delete-orphan`, `delete` and the children of deleted parents.
 async fn cascade_deletes(s: &mut Session, touched: &[Handle]) -> Result<()> {
-    // Orphans: objects removed from a collection whose cascade deletes orphans.
-    let owners: Vec<Handle> = s.new.iter().chain(touched).map(Handle::uncounted).collect();
+    // Orphans: objects removed from a collection whose cascade deletes orphans (none
+    // when no model written has such a relationship, on either side).
+    let mut memo: Vec<(&'static ModelVTable, bool)> = Vec::new();
+    let any_orphans = s.new.iter().chain(touched).any(|h| {
+        let vt = h.vtable();
+        match memo.iter().find(|(m, _)| std::ptr::eq(*m, vt)) {
+            Some(&(_, may)) => may,
+            None => {
+                let may = may_orphan(vt);
+                memo.push((vt, may));
+                may
+            }
+        }
+    });
+    let owners: Vec<Handle> = if any_orphans {
+        s.new.iter().chain(touched).map(Handle::uncounted).collect()
+    } else {
+        Vec::new()
+    };
     for h in &owners {
         let vt = h.vtable();
         for (i, info) in (vt.relationships)().iter().enumerate() {
@@ -736,7 +799,7 @@ async fn cascade_deletes(s: &mut Session, touched: &[Handle]) -> Result<()> {
                 removed.extend(r.removed().iter().map(Handle::uncounted));
             });
             for r in removed {
-                if has_other_parent(h, info, &r, &owners, i) {
+                if has_other_parent(h, info, &r, &[&owners], i) {
                     continue;
                 }
                 let state = r.state();
@@ -835,11 +898,12 @@ fn build_plan(s: &mut Session, touched: &[Handle]) -> Result<Plan> {
     let mut joins = JoinMemo::default();
     let sid = session_id(s);
     // Listeners may still change the objects: they run before the values are taken.
-    let new: Vec<Handle> = s.new.iter().map(Handle::uncounted).collect();
-    for h in &new {
-        s.run_mapper(h, MapperEvent::BeforeInsert)?;
+    // (The pending list is read in place: a listener has no session to add to it.)
+    for h in &s.new {
+        run_mapper_in(&mut s.listeners, h, MapperEvent::BeforeInsert)?;
     }
-    let switches = row_switches(s, &new);
+    let new = &s.new;
+    let switches = row_switches(s, new);
     let deleted: Vec<Handle> = s
         .deleted
         .iter()
@@ -847,7 +911,7 @@ fn build_plan(s: &mut Session, touched: &[Handle]) -> Result<Plan> {
         .map(Handle::uncounted)
         .collect();
     for h in &deleted {
-        s.run_mapper(h, MapperEvent::BeforeDelete)?;
+        run_mapper_in(&mut s.listeners, h, MapperEvent::BeforeDelete)?;
     }
     for h in touched {
         let dirty = {
@@ -855,7 +919,7 @@ fn build_plan(s: &mut Session, touched: &[Handle]) -> Result<Plan> {
             m.session == sid && m.state == ObjectState::Persistent && !m.delete_marked
         };
         if dirty {
-            s.run_mapper(h, MapperEvent::BeforeUpdate)?;
+            run_mapper_in(&mut s.listeners, h, MapperEvent::BeforeUpdate)?;
         }
     }
     plan.items
@@ -925,11 +989,11 @@ fn build_plan(s: &mut Session, touched: &[Handle]) -> Result<Plan> {
     }
     // Relationship changes become links (removals first, then additions, then the
     // many-to-one side, which the user set most directly).
-    let owners: Vec<Handle> = new.iter().chain(touched).map(Handle::uncounted).collect();
+    let owners: [&[Handle]; 2] = [new, touched];
     let mut additions: Vec<Link> = Vec::new();
     let mut singles: Vec<Link> = Vec::new();
     let mut assoc_seen = HashSet::new();
-    for h in &owners {
+    for h in owners.iter().copied().flatten() {
         {
             let m = h.core().meta();
             if m.delete_marked || m.session != sid {
