@@ -36,7 +36,35 @@ backend_tests!(
     inserting_a_key_held_by_a_loaded_object_keeps_one_object_per_key,
     merge_onto_an_expired_object_overwrites_it,
     a_flush_dropped_at_any_await_changes_no_object,
+    a_key_that_does_not_fit_a_field_fails_the_flush_and_changes_no_object,
 );
+
+/// A parent whose keys go past `i32::MAX`.
+#[derive(Model, Debug, Clone)]
+#[orm(table = "r_big_parents")]
+pub struct BigParent {
+    #[orm(primary_key)]
+    pub id: i64,
+    #[orm(max_length = 20)]
+    pub name: String,
+    #[relationship(back_populates = "parent")]
+    pub kids: Related<Vec<SmallKid>>,
+}
+
+/// A child whose foreign key field is an `i32`: a parent key past `i32::MAX` does not
+/// fit it.
+#[derive(Model, Debug, Clone)]
+#[orm(table = "r_small_kids")]
+pub struct SmallKid {
+    #[orm(primary_key)]
+    pub id: i64,
+    #[orm(foreign_key = "r_big_parents.id")]
+    pub parent_id: Option<i32>,
+    #[orm(max_length = 20)]
+    pub name: String,
+    #[relationship(back_populates = "kids")]
+    pub parent: Related<Option<BigParent>>,
+}
 
 /// A person following other people: a self-referential many-to-many.
 #[derive(Model, Debug, Clone)]
@@ -882,4 +910,59 @@ async fn loaders_refuse_a_parent_held_by_the_callers_guard(db: &TestDb) {
         .await
         .unwrap();
     assert_eq!(users[0].read().unwrap().posts.len().unwrap(), 0);
+}
+
+async fn a_key_that_does_not_fit_a_field_fails_the_flush_and_changes_no_object(db: &TestDb) {
+    let engine = db.engine().await;
+    // The foreign key column is a BIGINT, as the parent's key: the database takes the
+    // key, and only the child's `i32` field cannot hold it.
+    let (key, fk) = match db.backend {
+        Backend::Sqlite => ("INTEGER PRIMARY KEY", "BIGINT"),
+        Backend::Postgres => ("BIGSERIAL PRIMARY KEY", "BIGINT"),
+        Backend::MySql => ("BIGINT AUTO_INCREMENT PRIMARY KEY", "BIGINT"),
+    };
+    for sql in [
+        format!("CREATE TABLE r_big_parents (id {key}, name VARCHAR(20) NOT NULL)"),
+        format!(
+            "CREATE TABLE r_small_kids (id {key}, parent_id {fk} REFERENCES r_big_parents (id), \
+             name VARCHAR(20) NOT NULL)"
+        ),
+        // The next parent key is 3,000,000,000.
+        "INSERT INTO r_big_parents (id, name) VALUES (2999999999, 'before')".to_owned(),
+    ] {
+        engine.execute(text(sql)).await.unwrap();
+    }
+    if db.backend == Backend::Postgres {
+        engine
+            .execute(text(
+                "SELECT setval(pg_get_serial_sequence('r_big_parents', 'id'), 2999999999)",
+            ))
+            .await
+            .unwrap();
+    }
+    let mut session = Session::new(&engine);
+    let parent = session.add(BigParent::new("big"));
+    let kid = session.add(SmallKid::new("small"));
+    parent.write().unwrap().kids.push(&kid);
+    let err = session.commit().await.unwrap_err();
+    // The error names the column and the value.
+    let message = err.to_string();
+    assert!(
+        message.contains("SmallKid.parent_id") && message.contains("3000000000"),
+        "{message}"
+    );
+    // Neither object took anything from the failed flush: no key, no foreign key.
+    for (state, id) in [
+        (parent.inspect().state, parent.read().unwrap().id),
+        (kid.inspect().state, kid.read().unwrap().id),
+    ] {
+        assert_eq!((state, id), (ObjectState::Pending, 0));
+    }
+    assert_eq!(kid.read().unwrap().parent_id, None);
+    session.rollback().await.unwrap();
+    let rows = engine
+        .fetch_all(text("SELECT id FROM r_big_parents"))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1, "only the row written before");
 }

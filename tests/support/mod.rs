@@ -280,13 +280,13 @@ pub async fn run(backend: Backend, module: &str, case: &str, f: impl AsyncFnOnce
     db.cleanup().await;
 }
 
-/// A SQL type name per dialect, for hand-written DDL in tests.
 /// True when SQLite engines run on the fast path (the default; `ORM_SQLITE_FAST_PATH=0`
 /// runs the suite on sqlx's path).
 pub fn sqlite_fast_path() -> bool {
     std::env::var("ORM_SQLITE_FAST_PATH").map_or(true, |v| v.trim() != "0")
 }
 
+/// A SQL type name per dialect, for hand-written DDL in tests.
 pub fn ddl(db: &TestDb, sqlite: &str, postgres: &str, mysql: &str) -> String {
     match db.backend {
         Backend::Sqlite => sqlite.to_owned(),

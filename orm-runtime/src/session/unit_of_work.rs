@@ -2892,17 +2892,41 @@ fn delete_order(plan: &Plan, rows: &[usize]) -> Result<Vec<usize>> {
 
 /// Every statement succeeded: write keys, foreign keys and versions into the objects,
 /// and move them to their new states.
+/// Gives the objects the column values `undo` holds (item, column, value), in reverse.
+fn set_back(plan: &Plan, undo: Vec<(usize, usize, Value)>) {
+    let mut cols: Vec<(usize, Value)> = Vec::new();
+    let mut rest = &undo[..];
+    while let Some(&(idx, ..)) = rest.last() {
+        let n = rest.iter().rev().take_while(|(i, ..)| *i == idx).count();
+        let (head, tail) = rest.split_at(rest.len() - n);
+        cols.extend(tail.iter().map(|(_, c, v)| (*c, v.clone())));
+        let item = &plan.items[idx];
+        // The values the fields held before: they fit.
+        let _ = (item.vt.set_columns)(&item.h, &mut cols);
+        cols.clear();
+        rest = head;
+    }
+}
+
 fn finish(s: &mut Session, plan: Plan) -> Result<()> {
     let sid = session_id(s);
     // Written objects take what the flush assigned (relationship histories are cleared
     // below, once nothing here can fail: a failed flush keeps them for the retry).
+    // A value a field cannot hold (a generated key past an `i32` field's range) fails
+    // the flush: the objects set before it get their old values back.
     let mut cols: Vec<(usize, Value)> = Vec::new();
-    for item in &plan.items {
+    let mut undo: Vec<(usize, usize, Value)> = Vec::new();
+    for (idx, item) in plan.items.iter().enumerate() {
         if item.op != Op::Delete && !item.assigned.is_empty() {
             cols.extend(item.assigned.iter().map(|c| (c, item.values[c].clone())));
-            (item.vt.set_columns)(&item.h, &mut cols)?;
+            if let Err(e) = (item.vt.set_columns)(&item.h, &mut cols) {
+                set_back(&plan, undo);
+                return Err(e);
+            }
+            undo.extend(cols.drain(..).map(|(c, old)| (idx, c, old)));
         }
     }
+    drop(undo);
     // Every pending object was planned (an INSERT or a row switch) and is persistent
     // below: the session's list of them becomes the transaction's list of inserts
     // whole, rather than a handle cloned and another dropped per object.

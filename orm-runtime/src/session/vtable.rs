@@ -16,7 +16,7 @@ use crate::value::Value;
 
 use crate::model::ColumnInfo;
 
-type SetColumns = fn(&Handle, &mut Vec<(usize, Value)>) -> Result<()>;
+type SetColumns = fn(&Handle, &mut [(usize, Value)]) -> Result<()>;
 type WithRelationship = fn(&Handle, usize, &mut dyn FnMut(&RelatedCore));
 type WithRelationshipMut = fn(&Handle, usize, &mut dyn FnMut(&mut RelatedCore));
 type RunMapper = fn(
@@ -191,11 +191,21 @@ fn values_unset<M: Model>(h: &Handle) -> (Vec<Value>, u64) {
     (v.values(), unset)
 }
 
-/// Sets the columns `cols`, taking their values.
-fn set_columns<M: Model>(h: &Handle, cols: &mut Vec<(usize, Value)>) -> Result<()> {
+/// Sets the columns `cols`, swapping: each entry then holds the value its column had
+/// (what sets it back). A value the field cannot hold is an error, and leaves every
+/// column as it was.
+fn set_columns<M: Model>(h: &Handle, cols: &mut [(usize, Value)]) -> Result<()> {
     let mut v = typed::<M>(h).lock_write();
-    for (i, value) in cols.drain(..) {
-        v.set_column_value(i, value)?;
+    for k in 0..cols.len() {
+        let (i, ref mut value) = cols[k];
+        let new = std::mem::replace(value, v.column_value(i));
+        if let Err(e) = v.set_column_value(i, new) {
+            for (j, old) in cols[..k].iter().rev() {
+                // A value the field held a moment ago: it fits.
+                let _ = v.set_column_value(*j, old.clone());
+            }
+            return Err(e);
+        }
     }
     Ok(())
 }
