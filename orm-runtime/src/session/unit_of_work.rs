@@ -2890,8 +2890,6 @@ fn delete_order(plan: &Plan, rows: &[usize]) -> Result<Vec<usize>> {
     Ok(out)
 }
 
-/// Every statement succeeded: write keys, foreign keys and versions into the objects,
-/// and move them to their new states.
 /// Gives the objects the column values `undo` holds (item, column, value), in reverse.
 fn set_back(plan: &Plan, undo: Vec<(usize, usize, Value)>) {
     let mut cols: Vec<(usize, Value)> = Vec::new();
@@ -2908,6 +2906,8 @@ fn set_back(plan: &Plan, undo: Vec<(usize, usize, Value)>) {
     }
 }
 
+/// Every statement succeeded: write keys, foreign keys and versions into the objects,
+/// and move them to their new states.
 fn finish(s: &mut Session, plan: Plan) -> Result<()> {
     let sid = session_id(s);
     // Written objects take what the flush assigned (relationship histories are cleared
