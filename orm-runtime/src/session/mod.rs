@@ -1306,20 +1306,8 @@ impl Session {
         mode: LoadMode,
         counted: bool,
     ) -> Result<Vec<Handle>> {
-        if self.listens_to_loads::<M>() {
-            let rows = self.tx().await?.fetch_all(stmt).await?;
-            return self.load_rows_of::<M>(rows.iter(), rows.len(), offset, mode, counted);
-        }
-        let (tx, stores, registry) = self.tx_and_stores().await?;
-        let store = store_in::<M>(stores);
-        let mut loader = RowLoader::new(store, registry, None);
-        let mut out = Vec::new();
-        tx.fetch_each(stmt, &mut |row| {
-            out.push(loader.push(store, row, offset, mode, counted)?);
-            Ok(())
-        })
-        .await?;
-        Ok(out)
+        self.fetch_objects_with::<M, _>(stmt, offset, mode, counted, |h, _| Ok(h))
+            .await
     }
 
     /// As [`fetch_objects`](Session::fetch_objects) (uncounted handles, columns from the
@@ -1332,13 +1320,29 @@ impl Session {
         mode: LoadMode,
         key_at: &[usize],
     ) -> Result<Vec<(Handle, selectin::Key)>> {
+        self.fetch_objects_with::<M, _>(stmt, 0, mode, false, |h, row| {
+            Ok((h, selectin::row_key(row, key_at)?))
+        })
+        .await
+    }
+
+    /// The loads of [`fetch_objects`](Session::fetch_objects): each row's object and the
+    /// row itself made into what `each` returns.
+    async fn fetch_objects_with<M: Model, T: Send>(
+        &mut self,
+        stmt: impl crate::sql::Executable,
+        offset: usize,
+        mode: LoadMode,
+        counted: bool,
+        mut each: impl FnMut(Handle, &Row) -> Result<T> + Send,
+    ) -> Result<Vec<T>> {
         if self.listens_to_loads::<M>() {
             let rows = self.tx().await?.fetch_all(stmt).await?;
-            let handles = self.load_rows_of::<M>(rows.iter(), rows.len(), 0, mode, false)?;
+            let handles = self.load_rows_of::<M>(rows.iter(), rows.len(), offset, mode, counted)?;
             return rows
                 .iter()
                 .zip(handles)
-                .map(|(row, h)| Ok((h, selectin::row_key(row, key_at)?)))
+                .map(|(row, h)| each(h, row))
                 .collect();
         }
         let (tx, stores, registry) = self.tx_and_stores().await?;
@@ -1346,8 +1350,7 @@ impl Session {
         let mut loader = RowLoader::new(store, registry, None);
         let mut out = Vec::new();
         tx.fetch_each(stmt, &mut |row| {
-            let key = selectin::row_key(row, key_at)?;
-            out.push((loader.push(store, row, 0, mode, false)?, key));
+            out.push(each(loader.push(store, row, offset, mode, counted)?, row)?);
             Ok(())
         })
         .await?;

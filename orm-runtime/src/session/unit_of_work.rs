@@ -2969,15 +2969,14 @@ fn finish(s: &mut Session, plan: Plan) -> Result<()> {
                 {
                     let mut m = item.h.core().meta();
                     m.session = sid;
+                    m.key = Some(key);
                     if watch_states {
-                        m.key = Some(key.clone());
                         s.transition(&item.h, &mut m, ObjectState::Persistent);
                     } else {
                         m.state = ObjectState::Persistent;
                     }
                     m.snapshot = None;
                     m.touched = false;
-                    m.key = Some(key);
                 }
                 // Not under the meta lock: a write guard's first change takes that
                 // lock while it holds the value's.
