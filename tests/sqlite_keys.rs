@@ -3,7 +3,9 @@
 //! `last_insert_rowid()`. These cases show the keys right when that holds, and the flush
 //! reading them back (RETURNING) wherever it is not proven: a trigger that inserts rows of
 //! its own in between, keys near the largest rowid, AUTOINCREMENT past deleted rows. Each
-//! runs on both SQLite paths.
+//! runs on both SQLite paths. A flush of one row on the fast path takes its key from
+//! `last_insert_rowid()` once the connection has proven the key the rowid, and proves it
+//! again when the table changed under the statement it keeps.
 
 mod sqlite {
     use std::collections::HashMap;
@@ -220,6 +222,97 @@ mod sqlite {
             assert_keys_match_rows(&engine, &objs).await;
             assert_eq!(objs[0].read().unwrap().id, 101);
         }
+    }
+
+    /// Commits `n` sessions of one new item each (`{prefix}{i}`); the objects.
+    async fn flush_one_by_one(engine: &Engine, prefix: &str, n: usize) -> Vec<Obj<SkItem>> {
+        let mut objs = Vec::with_capacity(n);
+        for i in 0..n {
+            objs.extend(flush(engine, &format!("{prefix}{i}_"), 1).await);
+        }
+        objs
+    }
+
+    /// The SQL the flushes sent, but BEGIN and COMMIT.
+    fn sent(log: &Statements) -> Vec<String> {
+        log.take()
+            .into_iter()
+            .filter(|s| s != "BEGIN" && s != "COMMIT")
+            .collect()
+    }
+
+    const ONE_ROW: &str = "INSERT INTO \"sk_items\" (\"name\") VALUES (?)";
+    const PROOF: &str = "SELECT (SELECT count(*) = 1 AND max(name = ? COLLATE NOCASE)";
+
+    #[tokio::test]
+    async fn one_row_flushes_read_the_key_from_the_rowid_once_it_is_proven() {
+        for fast in PATHS {
+            let (db, _, _) = setup("sk_one_row", fast, &[PLAIN]).await;
+            // One connection: what it proved is what the next flush finds.
+            let engine = db
+                .builder()
+                .sqlite_fast_path(fast)
+                .pool_size(1)
+                .connect()
+                .await
+                .unwrap();
+            let log = Statements::record(&engine);
+            let objs = flush_one_by_one(&engine, "item", 12).await;
+            let sql = sent(&log);
+            assert_keys_match_rows(&engine, &objs).await;
+            let returning = format!("{ONE_ROW} RETURNING \"id\"");
+            if fast {
+                // Ten INSERTs read their key back; after the tenth the schema is read once,
+                // and the next ones take `last_insert_rowid()`.
+                let mut expected = vec![returning; 10];
+                expected.push(sql[10].clone());
+                expected.extend([ONE_ROW.to_owned(), ONE_ROW.to_owned()]);
+                assert_eq!(sql, expected);
+                assert!(sql[10].starts_with(PROOF), "{}", sql[10]);
+            } else {
+                // sqlx's path keeps no proof: every INSERT reads its key back.
+                assert_eq!(sql, vec![returning; 12]);
+            }
+            // Keys as the rows have them, in order.
+            let keys: Vec<i64> = objs.iter().map(|o| o.read().unwrap().id).collect();
+            assert_eq!(keys, (1..=12).collect::<Vec<i64>>());
+        }
+    }
+
+    #[tokio::test]
+    async fn a_table_made_again_with_another_key_is_proven_again_and_its_key_read_back() {
+        let (db, _, _) = setup("sk_remade", true, &[PLAIN]).await;
+        let engine = db.builder().pool_size(1).connect().await.unwrap();
+        let log = Statements::record(&engine);
+        flush_one_by_one(&engine, "before", 12).await;
+        assert_eq!(sent(&log).last().map(String::as_str), Some(ONE_ROW));
+        // The same name, now with a key that is not the rowid: SQLite makes it up from a
+        // default (no rowid alias would ever take such a value).
+        for ddl in [
+            "DROP TABLE sk_items",
+            "CREATE TABLE sk_items (id BIGINT NOT NULL PRIMARY KEY \
+             DEFAULT (1000000 + abs(random() % 1000000)), name TEXT NOT NULL)",
+        ] {
+            engine.execute(text(ddl)).await.unwrap();
+        }
+        log.take();
+        // The INSERT the connection kept runs (nothing told it of the new table), SQLite
+        // compiles it again as it runs, and the flush sees that: it proves the key again,
+        // finds it is not the rowid, and reads it by rowid.
+        let objs = flush(&engine, "after", 1).await;
+        let sql = sent(&log);
+        assert_eq!(sql.len(), 3, "{sql:?}");
+        assert_eq!(sql[0], ONE_ROW);
+        assert!(sql[1].starts_with(PROOF), "{}", sql[1]);
+        assert_eq!(sql[2], "SELECT \"id\" FROM \"sk_items\" WHERE rowid = ?");
+        assert_keys_match_rows(&engine, &objs).await;
+        assert!(objs[0].read().unwrap().id >= 1_000_000);
+        log.take();
+        // From then on, RETURNING, without proving again.
+        let more = flush_one_by_one(&engine, "later", 3).await;
+        assert_eq!(sent(&log), vec![format!("{ONE_ROW} RETURNING \"id\""); 3]);
+        assert_keys_match_rows(&engine, &more).await;
+        assert!(more.iter().all(|o| o.read().unwrap().id >= 1_000_000));
     }
 
     /// A WAL database with the plain table, and another connection's transaction that has

@@ -83,6 +83,19 @@ macro_rules! dispatch {
     };
 }
 
+/// What [`RawConn::insert_by_rowid`] did (SQLite's fast path only).
+#[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+pub(crate) enum RowidInsert {
+    /// Nothing is known of the table's key on this connection: nothing ran. `prove`
+    /// when the statement has run often enough that proving it is worth a query.
+    Unknown { prove: bool },
+    /// The key is not the rowid (or not proven to be): nothing ran.
+    NotRowid,
+    /// The INSERT ran; `still` is false when SQLite compiled it again as it ran (the
+    /// schema changed since the proof, which must be made again).
+    Ran { result: QueryResult, still: bool },
+}
+
 impl<'a> RawConn<'a> {
     /// The same connection, borrowed again for one call.
     pub(crate) fn reborrow(&mut self) -> RawConn<'_> {
@@ -98,6 +111,37 @@ impl<'a> RawConn<'a> {
 
     pub(crate) async fn execute(self, c: &Compiled, echo: &Events) -> Result<QueryResult> {
         dispatch!(self, execute_on / execute(c, echo))
+    }
+
+    /// SQLite's fast path: runs `c`, a one-row INSERT without RETURNING, when the
+    /// connection has proven that its table's generated key is the rowid (see
+    /// `sqlite_fast::insert_by_rowid`); elsewhere nothing runs.
+    pub(crate) async fn insert_by_rowid(self, c: &Compiled, echo: &Events) -> Result<RowidInsert> {
+        match self {
+            #[cfg(feature = "sqlite")]
+            RawConn::Sqlite(conn) if conn.is_fast() => {
+                sqlite_fast::insert_by_rowid(conn, c, echo).await
+            }
+            _ => {
+                let _ = (c, echo);
+                Ok(RowidInsert::NotRowid)
+            }
+        }
+    }
+
+    /// SQLite's fast path: records what a query of the schema proved of the key of the
+    /// table `sql` (a one-row INSERT without RETURNING) writes; elsewhere nothing.
+    pub(crate) async fn remember_rowid_key(self, sql: &str, rowid: bool) -> Result<()> {
+        match self {
+            #[cfg(feature = "sqlite")]
+            RawConn::Sqlite(conn) if conn.is_fast() => {
+                sqlite_fast::remember_rowid_key(conn, sql, rowid).await
+            }
+            _ => {
+                let _ = (sql, rowid);
+                Ok(())
+            }
+        }
     }
 
     pub(crate) async fn fetch_all(self, c: &Compiled, echo: &Events) -> Result<Vec<Row>> {

@@ -29,6 +29,7 @@ pub use pool::{NULL_POOL_MAX_CONNECTIONS, PoolKind};
 pub use setup::{JournalMode, NewConnection, Synchronous};
 pub use transaction::{Savepoint, Transaction};
 
+pub(crate) use exec::RowidInsert;
 pub(crate) use executor::Exec;
 
 use connection::ConnInner;

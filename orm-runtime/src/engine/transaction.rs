@@ -7,11 +7,12 @@
 use std::sync::Arc;
 
 use super::connection::ConnInner;
-use super::exec::RawConn;
+use super::exec::{RawConn, RowidInsert};
 use super::pool::Flight;
 use super::{EngineShared, executor_methods};
 use crate::dialect::Dialect;
 use crate::error::Result;
+use crate::sql::Compiled;
 
 /// An open transaction, a guard in the RAII sense: dropped without
 /// [`commit`](Transaction::commit), it rolls back.
@@ -171,6 +172,22 @@ impl Transaction {
     /// written since `BEGIN`; a `SAVEPOINT` takes none). False elsewhere.
     pub(crate) async fn sqlite_unlocked(&mut self) -> Result<bool> {
         self.0.conn().sqlite_unlocked().await
+    }
+
+    /// SQLite's fast path: runs `c`, a one-row INSERT without RETURNING, when the
+    /// connection has proven that its table's generated key is the rowid (see
+    /// [`RawConn::insert_by_rowid`]); elsewhere nothing runs.
+    pub(crate) async fn insert_by_rowid(&mut self, c: &Compiled) -> Result<RowidInsert> {
+        let echo = Arc::clone(&self.0.shared.events);
+        let (raw, flight) = self.0.raw().await?;
+        flight.land(raw.insert_by_rowid(c, &echo).await)
+    }
+
+    /// SQLite's fast path: records what a query of the schema proved of the key of the
+    /// table `sql` (a one-row INSERT without RETURNING) writes; elsewhere nothing.
+    pub(crate) async fn remember_rowid_key(&mut self, sql: &str, rowid: bool) -> Result<()> {
+        let (raw, flight) = self.0.raw().await?;
+        flight.land(raw.remember_rowid_key(sql, rowid).await)
     }
 
     /// Commits the transaction.

@@ -21,6 +21,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, LazyLock, RwLock};
 
 use crate::dialect::{Dialect, Feature};
+use crate::engine::RowidInsert;
 use crate::error::{Error, Result};
 use crate::model::relationship::{RelationshipInfo, RelationshipKind};
 use crate::schema::Table;
@@ -1739,6 +1740,118 @@ fn insert_sql(vt: &ModelVTable, shape: &InsertShape) -> Result<Option<Arc<str>>>
     Ok(Some(sql))
 }
 
+/// An INSERT of `shape`'s rows (VALUES or PostgreSQL's ordered form) with `binds`, the
+/// rows' values in order: the cached text, else compiled as any statement.
+fn values_insert(vt: &ModelVTable, shape: &InsertShape, binds: Vec<Value>) -> Result<Compiled> {
+    if let Some(sql) = insert_sql(vt, shape)? {
+        return Ok(Compiled::new(sql, binds));
+    }
+    let columns = (vt.columns)();
+    let mut binds = binds.into_iter();
+    let rows: Vec<Vec<Assignment>> = (0..shape.rows)
+        .map(|_| {
+            (shape.cols.iter())
+                .zip(binds.by_ref())
+                .map(|(&c, v)| Assignment::new(Name::Borrowed(columns[c].name), v))
+                .collect()
+        })
+        .collect();
+    let mut stmt = insert((vt.table)()).values_many(rows);
+    if !shape.returning.is_empty() {
+        stmt = stmt.returning(returning_items(vt, &shape.returning));
+    }
+    stmt.compile(shape.dialect)
+}
+
+/// An INSERT of the flush: to run, or run already (see [`single_rowid_insert`]).
+enum SingleRowid {
+    /// To run.
+    Run(Compiled),
+    /// Run, with RETURNING.
+    Ran(crate::engine::QueryResult),
+    /// Run: the row is in, with this key.
+    Key(i64),
+}
+
+/// SQLite: one row of `vt` whose only value to learn is its generated integer key
+/// (column `key`). `plain` is its INSERT without RETURNING, `returning` the shape of
+/// the one with.
+///
+/// SQLite makes RETURNING's rows in a temporary table, which costs more than a one-row
+/// INSERT itself; when the key column is the table's rowid (see [`rowid_key_proof`]),
+/// `last_insert_rowid()` tells the key with no RETURNING. The proof is a query of the
+/// schema, made once per connection and statement: the fast path keeps it with the
+/// prepared INSERT and runs that only while SQLite has not compiled it again, which it
+/// does when the schema changed (or a change was rolled back). Until then the INSERT
+/// runs with RETURNING, and after its first few runs on the connection (a statement
+/// run once is not worth a query) the proof is made after it; when the INSERT ran on
+/// a schema changed since the proof, the proof is made again, and a key that is no
+/// longer the rowid is read back by rowid.
+async fn single_rowid_insert(
+    s: &mut Session,
+    vt: &ModelVTable,
+    key: usize,
+    plain: Compiled,
+    returning: &InsertShape,
+) -> Result<SingleRowid> {
+    let tx = s.tx().await?;
+    let (result, still) = match tx.insert_by_rowid(&plain).await? {
+        RowidInsert::Ran { result, still } => (result, still),
+        RowidInsert::NotRowid => {
+            let (_, binds) = plain.into_parts();
+            return values_insert(vt, returning, binds).map(SingleRowid::Run);
+        }
+        RowidInsert::Unknown { prove } => {
+            let (sql, binds) = plain.into_parts();
+            let done = tx
+                .run_compiled(values_insert(vt, returning, binds)?)
+                .await?;
+            if !prove {
+                return Ok(SingleRowid::Ran(done));
+            }
+            let proven = rowid_key_proof(s, vt, key).await?;
+            s.tx().await?.remember_rowid_key(&sql, proven).await?;
+            return Ok(SingleRowid::Ran(done));
+        }
+    };
+    let id = match (result.rows_affected(), result.last_insert_id()) {
+        (1, Some(id)) => id,
+        (n, id) => {
+            return Err(Error::InvalidRequest {
+                message: format!("the database reported {n} rows and key {id:?} for one inserted"),
+            });
+        }
+    };
+    if still {
+        return Ok(SingleRowid::Key(id));
+    }
+    // The schema changed since the proof: made again, for the table as it is now.
+    let proven = rowid_key_proof(s, vt, key).await?;
+    let tx = s.tx().await?;
+    tx.remember_rowid_key(plain.sql(), proven).await?;
+    if proven {
+        return Ok(SingleRowid::Key(id));
+    }
+    let table = (vt.table)();
+    let q = |ident: &str| Dialect::Sqlite.quote_identifier(ident);
+    let row = tx
+        .fetch_one(
+            crate::sql::text(format!(
+                "SELECT {} FROM {} WHERE rowid = :id",
+                q((vt.columns)()[key].name),
+                q(&table.name)
+            ))
+            .bind("id", id),
+        )
+        .await?;
+    match row.value(0)? {
+        Value::I64(k) => Ok(SingleRowid::Key(k)),
+        other => Err(Error::InvalidRequest {
+            message: format!("the inserted row's key is {other:?}, not an integer"),
+        }),
+    }
+}
+
 fn returning_items(vt: &ModelVTable, returned: &[usize]) -> Vec<SelectItem> {
     let columns = (vt.columns)();
     returned
@@ -1814,6 +1927,22 @@ async fn insert_group(
         SqliteKeys::Rowid(largest) => Some(largest),
         _ => None,
     };
+    // SQLite, one row whose only value to learn is its generated integer key: on the
+    // fast path, once the connection has proven the key the table's rowid, the INSERT
+    // goes without RETURNING and `last_insert_rowid()` tells the key (see
+    // `single_rowid_insert`).
+    let rowid_single = generated_key.filter(|&key| {
+        dialect == Dialect::Sqlite
+            && has_returning
+            && members.len() == 1
+            && generated_keys == 1
+            && returned == [key]
+            && !cols.is_empty()
+            && (vt.table)().schema.is_none()
+            && (vt.table)()
+                .get_column(columns[key].name)
+                .is_some_and(|c| c.sql_type.is_integer())
+    });
     let per_row = generated_left_out && !has_returning && step.is_none();
     let read_back =
         needs_return && !has_returning && returned.len() > left_out_keys(&returned, columns);
@@ -1916,13 +2045,18 @@ async fn insert_group(
             }
             continue;
         }
-        let compiled = if cols.is_empty() {
+        let next = if cols.is_empty() {
             // Nothing but defaults: no VALUES list to write.
-            default_values_insert(vt, &returned, dialect, needs_return && has_returning)
+            SingleRowid::Run(default_values_insert(
+                vt,
+                &returned,
+                dialect,
+                needs_return && has_returning,
+            ))
         } else {
             // PostgreSQL promises the order of neither VALUES rows nor RETURNING rows; an
             // INSERT ... SELECT ... ORDER BY inserts (and so numbers) the rows in order.
-            let shape = InsertShape {
+            let mut shape = InsertShape {
                 model,
                 dialect,
                 cols: cols.to_vec(),
@@ -1934,8 +2068,6 @@ async fn insert_group(
                     InsertForm::Values
                 },
             };
-            let sql =
-                insert_sql(vt, &shape).map_err(|e| flush_error(Op::Insert, describe_batch(), e))?;
             let mut binds = Vec::with_capacity(chunk.len() * cols.len());
             for &r in chunk {
                 let item = &mut plan.items[r];
@@ -1946,31 +2078,35 @@ async fn insert_group(
                     });
                 }
             }
-            match sql {
-                Some(sql) => Compiled::new(sql, binds),
-                None => {
-                    let mut binds = binds.into_iter();
-                    let rows: Vec<Vec<Assignment>> = chunk
-                        .iter()
-                        .map(|_| {
-                            cols.iter()
-                                .zip(binds.by_ref())
-                                .map(|(&c, v)| Assignment::new(Name::Borrowed(columns[c].name), v))
-                                .collect()
-                        })
-                        .collect();
-                    let mut stmt = insert((vt.table)()).values_many(rows);
-                    if !shape.returning.is_empty() {
-                        stmt = stmt.returning(returning_items(vt, &shape.returning));
-                    }
-                    stmt.compile(dialect)
+            match rowid_single {
+                Some(key) => {
+                    shape.returning = Vec::new();
+                    let plain = values_insert(vt, &shape, binds)
+                        .map_err(|e| flush_error(Op::Insert, describe_batch(), e))?;
+                    shape.returning = returned.clone();
+                    single_rowid_insert(s, vt, key, plain, &shape)
+                        .await
                         .map_err(|e| flush_error(Op::Insert, describe_batch(), e))?
                 }
+                None => SingleRowid::Run(
+                    values_insert(vt, &shape, binds)
+                        .map_err(|e| flush_error(Op::Insert, describe_batch(), e))?,
+                ),
             }
         };
-        let done = match s.tx().await?.run_compiled(compiled).await {
-            Ok(d) => d,
-            Err(e) => return Err(flush_error(Op::Insert, describe_batch(), e)),
+        let done = match next {
+            SingleRowid::Run(compiled) => match s.tx().await?.run_compiled(compiled).await {
+                Ok(d) => d,
+                Err(e) => return Err(flush_error(Op::Insert, describe_batch(), e)),
+            },
+            SingleRowid::Ran(done) => done,
+            SingleRowid::Key(id) => {
+                let key = rowid_single.expect("a key only for one row by rowid");
+                let item = &mut plan.items[chunk[0]];
+                item.values[key] = Value::I64(id);
+                item.assigned.insert(key);
+                continue;
+            }
         };
         if !needs_return {
             continue;
@@ -2122,21 +2258,9 @@ async fn sqlite_keys(
     }
     let largest = format!("SELECT max({}) FROM {qualified}", q(column));
     let stmt = if proof {
-        // The table the INSERT goes to (unqualified: a temporary one of that name, else
-        // the main database's) is the only one of its name the pragmas can find.
         crate::sql::text(format!(
-            "SELECT ({largest}), \
-             (SELECT count(*) = 1 AND max(name = :k COLLATE NOCASE) \
-              FROM pragma_table_info(:t, :s) WHERE pk > 0) \
-             AND NOT EXISTS (SELECT 1 FROM pragma_index_list(:t, :s) WHERE origin = 'pk') \
-             AND (SELECT count(*) = 1 AND max(type = 'table' AND wr = 0) FROM pragma_table_list(:t) \
-                   WHERE :s IS NULL OR schema = :s COLLATE NOCASE) \
-             AND NOT EXISTS (SELECT 1 FROM {master} WHERE type = 'table' AND name = :t COLLATE NOCASE \
-                             AND sql LIKE '%AUTOINCREMENT%') \
-             AND NOT EXISTS (SELECT 1 FROM temp.sqlite_master WHERE type = 'table' AND name = :t COLLATE NOCASE \
-                             AND sql LIKE '%AUTOINCREMENT%') \
-             AND NOT EXISTS (SELECT 1 FROM {master} WHERE type = 'trigger' AND tbl_name = :t COLLATE NOCASE) \
-             AND NOT EXISTS (SELECT 1 FROM temp.sqlite_master WHERE type = 'trigger' AND tbl_name = :t COLLATE NOCASE)"
+            "SELECT ({largest}), {}",
+            rowid_key_conditions(&master, true)
         ))
         .bind("t", table.name.clone())
         .bind("s", table.schema.clone())
@@ -2159,6 +2283,59 @@ async fn sqlite_keys(
     } else {
         SqliteKeys::OneByOne
     })
+}
+
+/// SQL true when column `:k` of table `:t` (in schema `:s`, or unqualified when NULL)
+/// is the table's rowid: its only primary-key column, an `INTEGER PRIMARY KEY` (SQLite
+/// makes an index for every other primary key), of a plain table (not virtual, not
+/// `WITHOUT ROWID`) that is the only one of its name the pragmas can find (unqualified:
+/// a temporary one of that name, else the main database's). With `consecutive`, what
+/// keeps a multi-row INSERT's keys consecutive too: no AUTOINCREMENT, and no trigger
+/// (one could insert rows of its own in between). `master` is the schema's
+/// `sqlite_master`.
+fn rowid_key_conditions(master: &str, consecutive: bool) -> String {
+    let mut sql = "(SELECT count(*) = 1 AND max(name = :k COLLATE NOCASE) \
+         FROM pragma_table_info(:t, :s) WHERE pk > 0) \
+         AND NOT EXISTS (SELECT 1 FROM pragma_index_list(:t, :s) WHERE origin = 'pk') \
+         AND (SELECT count(*) = 1 AND max(type = 'table' AND wr = 0) FROM pragma_table_list(:t) \
+              WHERE :s IS NULL OR schema = :s COLLATE NOCASE)"
+        .to_owned();
+    if consecutive {
+        sql.push_str(&format!(
+            " AND NOT EXISTS (SELECT 1 FROM {master} WHERE type = 'table' AND name = :t COLLATE NOCASE \
+                             AND sql LIKE '%AUTOINCREMENT%') \
+             AND NOT EXISTS (SELECT 1 FROM temp.sqlite_master WHERE type = 'table' AND name = :t COLLATE NOCASE \
+                             AND sql LIKE '%AUTOINCREMENT%') \
+             AND NOT EXISTS (SELECT 1 FROM {master} WHERE type = 'trigger' AND tbl_name = :t COLLATE NOCASE) \
+             AND NOT EXISTS (SELECT 1 FROM temp.sqlite_master WHERE type = 'trigger' AND tbl_name = :t COLLATE NOCASE)"
+        ));
+    }
+    sql
+}
+
+/// SQLite: true when the generated key of `vt` (column `key`, of a table named without
+/// a schema) is its table's rowid, so that `last_insert_rowid()` tells a one-row
+/// INSERT's key (a trigger's own inserts do not change it once the trigger is done).
+/// Needs SQLite 3.37 (`pragma_table_list`): false before.
+async fn rowid_key_proof(s: &mut Session, vt: &ModelVTable, key: usize) -> Result<bool> {
+    let pragmas = s
+        .engine
+        .server()
+        .version()
+        .is_some_and(|v| v >= crate::dialect::ServerVersion::new(3, 37, 0));
+    if !pragmas {
+        return Ok(false);
+    }
+    let table = (vt.table)();
+    let stmt = crate::sql::text(format!(
+        "SELECT {}",
+        rowid_key_conditions("main.sqlite_master", false)
+    ))
+    .bind("t", table.name.clone())
+    .bind("s", table.schema.clone())
+    .bind("k", (vt.columns)()[key].name);
+    let row = s.tx().await?.fetch_one(stmt).await?;
+    Ok(row.get::<Option<bool>>(0)?.unwrap_or(false))
 }
 
 /// MySQL: the step between consecutive generated keys of one multi-row INSERT, or

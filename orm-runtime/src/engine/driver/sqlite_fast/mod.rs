@@ -34,7 +34,7 @@ use self::rows::{Batch, Columns, FastRow};
 use self::stmt::{Prepared, bind_all};
 use crate::engine::QueryResult;
 use crate::engine::events::Events;
-use crate::engine::exec::{Budget, Visitor};
+use crate::engine::exec::{Budget, RowidInsert, Visitor};
 use crate::error::Result;
 use crate::row::{Row, RowInner};
 use crate::sql::Compiled;
@@ -416,6 +416,57 @@ pub(crate) async fn execute(
     conn.check_transaction(result.as_ref().err());
     echo.done(c, started, result.as_ref().map(QueryResult::rows_affected));
     result
+}
+
+/// Runs `c`, a one-row INSERT without RETURNING, when this connection has proven (see
+/// [`remember_rowid_key`]) that the key its table generates is the row's rowid, so
+/// that `last_insert_rowid()` tells the key: RETURNING's temporary table costs SQLite
+/// more than the INSERT itself.
+pub(crate) async fn insert_by_rowid(
+    conn: &mut SqliteConn,
+    c: &Compiled,
+    echo: &Events,
+) -> Result<RowidInsert> {
+    let l = conn.for_statement().await?;
+    // SAFETY: the connection is locked.
+    let known = l.stmts.get(c.sql()).and_then(|s| unsafe { s.rowid_key() });
+    match known {
+        None => {
+            let prove = l.stmts.unproven_run(c.sql());
+            return Ok(RowidInsert::Unknown { prove });
+        }
+        Some(false) => return Ok(RowidInsert::NotRowid),
+        Some(true) => {}
+    }
+    let result = execute(conn, c, echo).await?;
+    let l = conn.locked().await?;
+    // SAFETY: as above (the statement just ran, so it is cached still).
+    let still = l
+        .stmts
+        .get(c.sql())
+        .is_some_and(|s| unsafe { s.rowid_key() } == Some(true));
+    Ok(RowidInsert::Ran { result, still })
+}
+
+/// Records for `sql` (a one-row INSERT without RETURNING, prepared now if it is not
+/// cached) whether the key its table generates is the row's rowid, as a query of the
+/// schema just proved: [`insert_by_rowid`] runs it while SQLite has not compiled it
+/// again (which a change of the schema, or a rolled-back one, makes it do).
+pub(crate) async fn remember_rowid_key(
+    conn: &mut SqliteConn,
+    sql: &str,
+    rowid: bool,
+) -> Result<()> {
+    let l = conn.for_statement().await?;
+    l.stmts.proven(sql);
+    // SAFETY: the connection is locked and no cached statement is being stepped.
+    if unsafe { cached(l, sql)? }.is_some() {
+        if let Some(stmt) = l.stmts.get(sql) {
+            // SAFETY: as above.
+            unsafe { stmt.set_rowid_key(rowid) };
+        }
+    }
+    Ok(())
 }
 
 /// `fetch_all` on the fast path.

@@ -25,6 +25,10 @@ pub(crate) struct Stmt {
     raw: NonNull<ffi::sqlite3_stmt>,
     columns: Arc<Columns>,
     flags: Flags,
+    /// For a one-row INSERT: whether the key the table generates is the row's rowid,
+    /// as proven (by a query of the schema) while the statement was compiled as often
+    /// as the count says (see [`Stmt::rowid_key`]).
+    rowid_key: Option<(bool, c_int)>,
 }
 
 /// What the text of a statement says, read once when it is prepared.
@@ -63,6 +67,40 @@ impl Stmt {
 
     pub(crate) fn flags(&self) -> Flags {
         self.flags
+    }
+
+    /// How many times SQLite compiled the statement again since it was prepared: a
+    /// schema change (or a rolled-back one, which SQLite tells apart) recompiles it at
+    /// its next step, so an unchanged count says it ran against the schema of before.
+    ///
+    /// # Safety
+    /// The connection is locked.
+    pub(crate) unsafe fn recompiled(&self) -> c_int {
+        // SAFETY: the caller's promise; the call reads a counter of the statement.
+        unsafe { ffi::sqlite3_stmt_status(self.raw(), ffi::SQLITE_STMTSTATUS_REPREPARE, 0) }
+    }
+
+    /// What was proven of the key of the table this INSERT writes: `Some(true)` when
+    /// it is the row's rowid (so `last_insert_rowid()` tells it), as of the statement's
+    /// compilation count now; `None` when nothing was, or the statement was compiled
+    /// again since.
+    ///
+    /// # Safety
+    /// The connection is locked.
+    pub(crate) unsafe fn rowid_key(&self) -> Option<bool> {
+        let (rowid, at) = self.rowid_key?;
+        // SAFETY: the caller's promise.
+        (unsafe { self.recompiled() } == at).then_some(rowid)
+    }
+
+    /// Records what a query of the schema proved of this INSERT's table (see
+    /// [`Stmt::rowid_key`]), for the statement as compiled now.
+    ///
+    /// # Safety
+    /// The connection is locked.
+    pub(crate) unsafe fn set_rowid_key(&mut self, rowid: bool) {
+        // SAFETY: the caller's promise.
+        self.rowid_key = Some((rowid, unsafe { self.recompiled() }));
     }
 
     /// Finalizes the statement.
@@ -151,6 +189,7 @@ pub(crate) unsafe fn prepare(
             busy_pragma: mentions_busy_timeout(text),
             upsert: super::is_upsert(text),
         },
+        rowid_key: None,
     };
     if is_blank(&sql[rest.min(sql.len())..]) {
         Ok(Prepared::Single(stmt))
@@ -186,7 +225,16 @@ fn is_blank(mut s: &str) -> bool {
 pub(crate) struct Statements {
     map: HashMap<Box<str>, Cached, foldhash::fast::RandomState>,
     tick: u64,
+    /// One-row INSERTs whose table's key nothing is proven of yet, and how often each
+    /// has run (with RETURNING) since: see [`Statements::unproven_run`].
+    unproven: HashMap<Box<str>, u32, foldhash::fast::RandomState>,
 }
+
+/// Runs with RETURNING of a one-row INSERT before the key of its table is proven to be
+/// the rowid or not: the proof is a query of the schema that costs about as much as
+/// RETURNING does in ten runs, so a statement run once or twice on a connection is
+/// never worth it.
+const PROVE_AFTER: u32 = 10;
 
 struct Cached {
     stmt: Stmt,
@@ -198,7 +246,28 @@ impl Statements {
         Statements {
             map: HashMap::default(),
             tick: 0,
+            unproven: HashMap::default(),
         }
+    }
+
+    /// Counts a run of the one-row INSERT `sql` (with RETURNING) whose table's key is
+    /// not proven either way; true when the key is worth proving now.
+    pub(crate) fn unproven_run(&mut self, sql: &str) -> bool {
+        if let Some(n) = self.unproven.get_mut(sql) {
+            *n += 1;
+            return *n >= PROVE_AFTER;
+        }
+        if self.unproven.len() >= STATEMENT_CACHE_CAPACITY {
+            self.unproven.clear();
+        }
+        self.unproven.insert(sql.into(), 1);
+        PROVE_AFTER <= 1
+    }
+
+    /// The key of the one-row INSERT `sql`'s table is proven (either way): no more
+    /// counting.
+    pub(crate) fn proven(&mut self, sql: &str) {
+        self.unproven.remove(sql);
     }
 
     /// How many statements are cached.
