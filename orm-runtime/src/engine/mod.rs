@@ -167,7 +167,7 @@ macro_rules! executor_methods {
             &mut self,
             stmt: impl $crate::sql::Executable,
         ) -> $crate::error::Result<$crate::engine::QueryResult> {
-            let (plan, key) = stmt.execute_plan_for(self.server())?;
+            let (plan, key) = stmt.into_execute_plan_for(self.server())?;
             self.run_plan(plan).await?.with_inserted_key(key)
         }
 

@@ -35,6 +35,8 @@ const CAPACITY: usize = 4096;
 struct Entry {
     sql: Arc<str>,
     plan: Vec<Slot>,
+    /// The plan is the tree's values once each, in tree order (see [`cached_in_order`]).
+    in_order: bool,
 }
 
 /// What fills one placeholder: one value, or an array of several (PostgreSQL's
@@ -110,6 +112,9 @@ pub(crate) fn compile(stmt: Stmt<'_>, server: ServerInfo) -> Result<Compiled> {
     let (sql, binds, sources) = c.finish()?;
     let sql: Arc<str> = Arc::from(sql);
     if let Some(plan) = bind_plan(&sources, &values) {
+        let in_order = plan.len() == values.len()
+            && (plan.iter().enumerate())
+                .all(|(i, s)| matches!(s, Slot::One(u) if u.index as usize == i));
         if let Ok(mut map) = CACHE.write() {
             if map.len() >= CAPACITY {
                 map.clear();
@@ -119,11 +124,33 @@ pub(crate) fn compile(stmt: Stmt<'_>, server: ServerInfo) -> Result<Compiled> {
                 Arc::new(Entry {
                     sql: Arc::clone(&sql),
                     plan,
+                    in_order,
                 }),
             );
         }
     }
     Ok(Compiled::new(sql, binds))
+}
+
+/// The cached SQL of `stmt` when its binds are exactly the values at `values` (each
+/// pointing into `stmt`), in that order: then a caller that owns the statement moves
+/// them into the binds instead of copying them. `None` when the shape is not cached yet
+/// or binds anything else (then compile it as usual).
+pub(crate) fn cached_in_order(
+    stmt: Stmt<'_>,
+    server: ServerInfo,
+    mut values: impl Iterator<Item = *const Value>,
+) -> Option<Arc<str>> {
+    let (key, met) = key_of(stmt, server)?;
+    let entry = CACHE.read().ok().and_then(|m| m.get(&key).cloned());
+    // Only addresses are compared: nothing is read through them.
+    let sql = entry
+        .filter(|e| {
+            e.in_order && met.iter().all(|m| values.next() == Some(m.at)) && values.next().is_none()
+        })
+        .map(|e| Arc::clone(&e.sql));
+    give_back(key, met);
+    sql
 }
 
 /// For each placeholder, where its value is among the tree's values; `None` if a

@@ -773,10 +773,67 @@ impl InsertStatement {
     ///   database generated for a single autoincrement key column (a MySQL NULL or 0
     ///   given for it is generated too, as a SQLite NULL is).
     pub(crate) fn execute_plan(&self, server: ServerInfo) -> Result<(ExecPlan, InsertedKey)> {
+        let (key, with_key) = self.inserted_key(server);
+        let plan = match with_key {
+            Some(returning) => {
+                let mut with_key = self.clone();
+                with_key.returning = returning;
+                with_key.plan(server)?
+            }
+            None => self.plan(server)?,
+        };
+        Ok((plan, key))
+    }
+
+    /// [`execute_plan`](Self::execute_plan) of a statement the caller gives up: no copy
+    /// of it to add RETURNING, and its bound values moved into the binds (see
+    /// [`into_plan`](Self::into_plan)).
+    pub(crate) fn into_execute_plan(
+        mut self,
+        server: ServerInfo,
+    ) -> Result<(ExecPlan, InsertedKey)> {
+        let (key, with_key) = self.inserted_key(server);
+        if let Some(returning) = with_key {
+            self.returning = returning;
+        }
+        Ok((self.into_plan(server)?, key))
+    }
+
+    /// [`plan`](Self::plan) of a statement the caller gives up: on a statement-cache hit
+    /// whose binds are the VALUES cells' values in order (the usual INSERT), they are
+    /// moved into the binds rather than copied.
+    pub(crate) fn into_plan(mut self, server: ServerInfo) -> Result<ExecPlan> {
+        let dialect = server.dialect();
+        if dialect.is_mysql() && !self.returning.is_empty() && !server.has(Feature::InsertReturning)
+        {
+            return self.plan(server);
+        }
+        let cells = self.rows.values.iter().filter_map(|v| match v {
+            RowValue::Bind(v) => Some(v as *const Value),
+            RowValue::Expr(_) => None,
+        });
+        let sql = super::cache::cached_in_order(super::cache::Stmt::Insert(&self), server, cells);
+        match sql {
+            Some(sql) => {
+                let binds = (self.rows.values.iter_mut())
+                    .filter_map(|v| match v {
+                        RowValue::Bind(v) => Some(std::mem::replace(v, Value::Null)),
+                        RowValue::Expr(_) => None,
+                    })
+                    .collect();
+                Ok(ExecPlan::Single(super::Compiled::new(sql, binds)))
+            }
+            None => self.compile(server).map(ExecPlan::Single),
+        }
+    }
+
+    /// Where `execute`'s inserted key comes from, and the RETURNING the statement needs
+    /// for it (the key columns, added for this), if any.
+    fn inserted_key(&self, server: ServerInfo) -> (InsertedKey, Option<Vec<SelectItem>>) {
         let dialect = server.dialect();
         let pk = &self.table.primary_key.columns;
         if self.rows.len() != 1 || self.select.is_some() || pk.is_empty() {
-            return Ok((self.plan(server)?, InsertedKey::Unknown));
+            return (InsertedKey::Unknown, None);
         }
         let auto = self
             .table
@@ -809,18 +866,17 @@ impl InsertStatement {
         };
         let returns = dialect == Dialect::Postgres
             || (dialect == Dialect::Sqlite && upsert && server.has(Feature::InsertReturning));
-        let key = match given {
-            Some(values) if !upsert || dialect.is_mysql() => InsertedKey::Given(values),
+        match given {
+            Some(values) if !upsert || dialect.is_mysql() => (InsertedKey::Given(values), None),
             _ if returns => {
                 if !self.returning.is_empty() {
-                    return Ok((self.plan(server)?, InsertedKey::Unknown));
+                    return (InsertedKey::Unknown, None);
                 }
                 let qualifier = Qualifier::table(
                     self.table.schema.clone().map(Name::Owned),
                     Name::Owned(self.table.name.clone()),
                 );
-                let mut with_key = self.clone();
-                with_key.returning = pk
+                let returning = pk
                     .iter()
                     .map(|k| SelectItem {
                         expr: ExprNode::Column(ColumnRef {
@@ -831,13 +887,12 @@ impl InsertStatement {
                         label: None,
                     })
                     .collect();
-                return Ok((with_key.plan(server)?, InsertedKey::Returned));
+                (InsertedKey::Returned, Some(returning))
             }
-            Some(_) => InsertedKey::Unknown,
-            None if auto.is_some() => InsertedKey::Generated,
-            None => InsertedKey::Unknown,
-        };
-        Ok((self.plan(server)?, key))
+            Some(_) => (InsertedKey::Unknown, None),
+            None if auto.is_some() => (InsertedKey::Generated, None),
+            None => (InsertedKey::Unknown, None),
+        }
     }
 }
 

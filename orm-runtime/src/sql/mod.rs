@@ -133,6 +133,16 @@ pub trait Executable {
     fn execute_plan_for(&self, server: impl Into<ServerInfo>) -> Result<(ExecPlan, InsertedKey)> {
         Ok((self.plan_for(server)?, InsertedKey::Unknown))
     }
+
+    /// [`execute_plan_for`](Executable::execute_plan_for), consuming the statement:
+    /// what `execute` calls on a statement passed by value, so that a [`Compiled`] one
+    /// runs without a copy of its SQL and binds.
+    fn into_execute_plan_for(self, server: impl Into<ServerInfo>) -> Result<(ExecPlan, InsertedKey)>
+    where
+        Self: Sized,
+    {
+        self.execute_plan_for(server)
+    }
 }
 
 /// Where an executed statement's inserted primary key comes from
@@ -182,6 +192,13 @@ impl Executable for Compiled {
     fn into_plan_for(self, _server: impl Into<ServerInfo>) -> Result<ExecPlan> {
         Ok(ExecPlan::Single(self))
     }
+
+    fn into_execute_plan_for(
+        self,
+        _server: impl Into<ServerInfo>,
+    ) -> Result<(ExecPlan, InsertedKey)> {
+        Ok((ExecPlan::Single(self), InsertedKey::Unknown))
+    }
 }
 
 impl<T: Executable + ?Sized> Executable for &T {
@@ -229,6 +246,17 @@ macro_rules! statement_compile {
             ) -> Result<(ExecPlan, InsertedKey)> {
                 self.execute_plan(server.into())
             }
+
+            fn into_plan_for(self, server: impl Into<ServerInfo>) -> Result<ExecPlan> {
+                self.into_plan(server.into())
+            }
+
+            fn into_execute_plan_for(
+                self,
+                server: impl Into<ServerInfo>,
+            ) -> Result<(ExecPlan, InsertedKey)> {
+                self.into_execute_plan(server.into())
+            }
         }
 
         /// The SQL as PostgreSQL would run it (`$n` placeholders), for reading.
@@ -258,6 +286,14 @@ impl SelectStatement {
     fn execute_plan(&self, server: ServerInfo) -> Result<(ExecPlan, InsertedKey)> {
         Ok((self.plan(server)?, InsertedKey::Unknown))
     }
+
+    fn into_plan(self, server: ServerInfo) -> Result<ExecPlan> {
+        self.plan(server)
+    }
+
+    fn into_execute_plan(self, server: ServerInfo) -> Result<(ExecPlan, InsertedKey)> {
+        self.execute_plan(server)
+    }
 }
 
 impl UpdateStatement {
@@ -268,6 +304,14 @@ impl UpdateStatement {
     fn execute_plan(&self, server: ServerInfo) -> Result<(ExecPlan, InsertedKey)> {
         Ok((self.plan(server)?, InsertedKey::Unknown))
     }
+
+    fn into_plan(self, server: ServerInfo) -> Result<ExecPlan> {
+        self.plan(server)
+    }
+
+    fn into_execute_plan(self, server: ServerInfo) -> Result<(ExecPlan, InsertedKey)> {
+        self.execute_plan(server)
+    }
 }
 
 impl DeleteStatement {
@@ -277,6 +321,14 @@ impl DeleteStatement {
 
     fn execute_plan(&self, server: ServerInfo) -> Result<(ExecPlan, InsertedKey)> {
         Ok((self.plan(server)?, InsertedKey::Unknown))
+    }
+
+    fn into_plan(self, server: ServerInfo) -> Result<ExecPlan> {
+        self.plan(server)
+    }
+
+    fn into_execute_plan(self, server: ServerInfo) -> Result<(ExecPlan, InsertedKey)> {
+        self.execute_plan(server)
     }
 }
 

@@ -260,6 +260,14 @@ proptest! {
             };
             prop_assert_eq!(cached(&a), fa);
             prop_assert_eq!(cached(&b), fb);
+            // An INSERT given up to `execute` (its values moved into the binds on a
+            // cache hit) runs what it would have run borrowed.
+            for x in [&a, &b] {
+                if let Built::Insert(s) = x {
+                    let owned = s.clone().into_execute_plan(server).map_err(|e| e.to_string());
+                    prop_assert_eq!(owned, s.execute_plan(server).map_err(|e| e.to_string()));
+                }
+            }
         }
     }
 }
