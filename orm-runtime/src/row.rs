@@ -88,6 +88,7 @@ impl Row {
     }
 
     /// The number of columns.
+    #[inline]
     pub fn len(&self) -> usize {
         with_row!(self, r => r.len(), f => f.len())
     }
@@ -168,6 +169,7 @@ pub trait ColumnIndex {
 }
 
 impl ColumnIndex for usize {
+    #[inline]
     fn index_in(&self, row: &Row) -> Result<usize> {
         let len = row.len();
         if *self < len {

@@ -158,6 +158,26 @@ impl<'a> RawConn<'a> {
         dispatch!(self, fetch_each_on / fetch_each(c, echo, visit))
     }
 
+    /// Runs a query and hands its first row, if any, to `visit` (on SQLite's fast path
+    /// read in place, as [`RawConn::fetch_each`] does); the number of rows visited.
+    pub(crate) async fn fetch_first_each(
+        self,
+        c: &Compiled,
+        echo: &Events,
+        visit: &mut Visitor<'_>,
+    ) -> Result<u64> {
+        match self {
+            #[cfg(feature = "sqlite")]
+            RawConn::Sqlite(conn) if conn.is_fast() => {
+                sqlite_fast::fetch_first_each(conn, c, echo, visit).await
+            }
+            raw => match raw.fetch_optional(c, echo).await? {
+                Some(row) => visit(&row).map(|()| 1),
+                None => Ok(0),
+            },
+        }
+    }
+
     pub(crate) async fn fetch_optional(self, c: &Compiled, echo: &Events) -> Result<Option<Row>> {
         dispatch!(self, fetch_optional_on / fetch_optional(c, echo))
     }

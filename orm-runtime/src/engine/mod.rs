@@ -338,7 +338,18 @@ macro_rules! executor_methods {
         ) -> $crate::error::Result<Option<M>> {
             let sql = M::sql(self.server().dialect());
             let stmt = sql.get_by_key.with_binds(M::key_values(&key.into()));
-            self.fetch_optional_as::<M>(stmt).await
+            // Decoded from the row as it is read (on SQLite's fast path, in place).
+            let echo = self.echo();
+            let mut found = None;
+            let (raw, flight) = self.raw().await?;
+            let visited = raw
+                .fetch_first_each(&stmt, &echo, &mut |row| {
+                    found = Some(<M as $crate::row::FromRow>::from_row(row)?);
+                    Ok(())
+                })
+                .await;
+            flight.land(visited)?;
+            Ok(found)
         }
 
         /// Runs a query and decodes its first row as `T`, or returns

@@ -82,44 +82,6 @@ impl Outcome {
     }
 }
 
-/// Hands rows to a [`Visitor`] one at a time from a batch of one row, reused from row
-/// to row: no allocation per row once its text fits, and nothing of the result kept.
-struct OneRow {
-    batch: Arc<Batch>,
-}
-
-impl OneRow {
-    fn new(columns: &Arc<Columns>) -> OneRow {
-        OneRow {
-            batch: Arc::new(Batch::new(Arc::clone(columns))),
-        }
-    }
-
-    /// Copies the statement's current row in and hands it to `visit`.
-    ///
-    /// # Safety
-    /// As [`Batch::push_current`].
-    unsafe fn visit(
-        &mut self,
-        stmt: *mut ffi::sqlite3_stmt,
-        visit: &mut Visitor<'_>,
-    ) -> Result<()> {
-        if Arc::get_mut(&mut self.batch).is_none() {
-            // The visitor kept the last row (it cannot: a `Row` is not `Clone`, but a
-            // new batch costs little if that ever changes).
-            self.batch = Arc::new(Batch::new(Arc::clone(self.batch.columns())));
-        }
-        let batch = Arc::get_mut(&mut self.batch).expect("unshared just now");
-        batch.clear();
-        // SAFETY: the caller's promise.
-        unsafe { batch.push_current(stmt)? };
-        let row = Row(RowInner::SqliteFast(FastRow::first(Arc::clone(
-            &self.batch,
-        ))));
-        visit(&row)
-    }
-}
-
 /// Runs one prepared statement to its end (or `limit` rows), binding from `offset`;
 /// its rows are collected into `out`, or handed to `visit` one by one. Returns the
 /// anonymous parameters it consumed.
@@ -156,7 +118,14 @@ async fn run_one(
     let watch = readonly && columns.len() > 0;
     // Room for a small limit's rows (`fetch_optional`: one) from the start.
     let mut batch = Batch::with_rows(Arc::clone(&columns), limit.map_or(0, |n| n.min(16)));
-    let mut one = visit.is_some().then(|| OneRow::new(&columns));
+    // A visitor reads each row in place, as the statement holds it: nothing is copied.
+    // SAFETY: the row is lent to `visit` only right after a step returned a row, and
+    // dropped with this call, which holds the lock.
+    let live = visit.is_some().then(|| {
+        Row(RowInner::SqliteFast(unsafe {
+            FastRow::live(stmt.as_ptr(), Arc::clone(&columns))
+        }))
+    });
     let mut budget = Budget::new();
     let mut rows = 0;
     while limit.is_none_or(|n| rows < n) {
@@ -179,16 +148,14 @@ async fn run_one(
                 break;
             }
         }
-        // SAFETY: the statement has just returned a row; its column count was read
-        // after the last (re)prepare (see `Stmt::refresh_columns`).
-        unsafe {
-            match (visit.as_deref_mut(), one.as_mut()) {
-                (Some(visit), Some(one)) => {
-                    one.visit(stmt.as_ptr(), visit)?;
-                    out.visited += 1;
-                }
-                _ => batch.push_current(stmt.as_ptr())?,
+        match (visit.as_deref_mut(), live.as_ref()) {
+            (Some(visit), Some(row)) => {
+                visit(row)?;
+                out.visited += 1;
             }
+            // SAFETY: the statement has just returned a row; its column count was read
+            // after the last (re)prepare (see `Stmt::refresh_columns`).
+            _ => unsafe { batch.push_current(stmt.as_ptr())? },
         }
         rows += 1;
         budget.tick(rows).await;
@@ -498,6 +465,27 @@ pub(crate) async fn fetch_each(
     let result = async {
         let l = conn.for_statement().await?;
         Ok(run(l, c.sql(), c.binds(), None, Some(visit)).await?.visited)
+    }
+    .await;
+    conn.check_transaction(result.as_ref().err());
+    echo.done(c, started, result.as_ref().map(|n| *n));
+    result
+}
+
+/// `fetch_first_each` on the fast path: the first row handed to `visit` in place, the
+/// statement reset after it.
+pub(crate) async fn fetch_first_each(
+    conn: &mut SqliteConn,
+    c: &Compiled,
+    echo: &Events,
+    visit: &mut Visitor<'_>,
+) -> Result<u64> {
+    let started = echo.start();
+    let result = async {
+        let l = conn.for_statement().await?;
+        Ok(run(l, c.sql(), c.binds(), Some(1), Some(visit))
+            .await?
+            .visited)
     }
     .await;
     conn.check_transaction(result.as_ref().err());

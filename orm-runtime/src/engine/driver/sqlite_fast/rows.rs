@@ -4,6 +4,10 @@
 //! One result is three allocations (its cells, its text and blob bytes, the shared
 //! header) whatever its row count; a row is a reference-counted pointer and an offset.
 //! Holding one row keeps its whole result alive.
+//!
+//! A row handed to a visitor (decoded as it is read, nothing kept) is not copied at
+//! all: it is the statement's current row, read from SQLite in place
+//! ([`FastRow::live`]).
 
 use std::ffi::CStr;
 use std::sync::Arc;
@@ -127,17 +131,6 @@ impl Batch {
         }
     }
 
-    /// The columns of its rows.
-    pub(crate) fn columns(&self) -> &Arc<Columns> {
-        &self.columns
-    }
-
-    /// Forgets every row, keeping the buffers' capacity.
-    pub(crate) fn clear(&mut self) {
-        self.cells.clear();
-        self.bytes.clear();
-    }
-
     /// The number of columns of each row.
     pub(crate) fn width(&self) -> usize {
         self.columns.len()
@@ -232,59 +225,166 @@ impl Batch {
         let rows = self.rows();
         let batch = Arc::new(self);
         (0..rows).map(move |r| FastRow {
-            batch: Arc::clone(&batch),
+            src: Source::Batch(Arc::clone(&batch)),
             start: r * n,
         })
     }
 }
 
-/// One row of a fast-path result.
-#[derive(Debug, Clone)]
+/// One row of a fast-path result: a row of a [`Batch`], or the current row of a
+/// statement read in place.
+#[derive(Debug)]
 pub(crate) struct FastRow {
-    batch: Arc<Batch>,
+    src: Source,
     start: usize,
 }
 
+#[derive(Debug)]
+enum Source {
+    Batch(Arc<Batch>),
+    /// The statement's current row, its columns read from SQLite as they are asked for
+    /// (see [`FastRow::live`]).
+    Live(Live),
+}
+
+/// A statement stepped to a row, and its columns.
+#[derive(Debug)]
+struct Live {
+    stmt: std::ptr::NonNull<ffi::sqlite3_stmt>,
+    columns: Arc<Columns>,
+}
+
+// SAFETY: a live row is read only by the call that stepped its statement, which holds
+// the connection's lock (and so the statement) for as long as the row exists; SQLite's
+// connections may be used from any thread, one at a time.
+unsafe impl Send for Live {}
+// SAFETY: as above: `&FastRow` reads go to SQLite under the same lock, one at a time.
+unsafe impl Sync for Live {}
+
+impl Live {
+    /// Column `i` of the statement's current row (see [`FastRow::cell`]).
+    #[inline(never)]
+    fn cell(&self, i: usize) -> CellRef<'_> {
+        // SAFETY: `live`'s promise: the statement is on a row, under the lock;
+        // `i` is below its column count (the columns were read from it). A text or
+        // blob pointer stays valid until the statement moves on (a UTF-8 text is
+        // never converted), which it cannot while this row is borrowed.
+        unsafe {
+            let stmt = self.stmt.as_ptr();
+            let v = ffi::sqlite3_column_value(stmt, i as i32);
+            match ffi::sqlite3_value_type(v) {
+                ffi::SQLITE_INTEGER => CellRef::Int(ffi::sqlite3_value_int64(v)),
+                ffi::SQLITE_FLOAT => CellRef::Real(ffi::sqlite3_value_double(v)),
+                ffi::SQLITE_TEXT => {
+                    let p = ffi::sqlite3_value_text(v);
+                    let len = ffi::sqlite3_value_bytes(v).max(0) as usize;
+                    if p.is_null() {
+                        CellRef::OutOfMemory
+                    } else {
+                        CellRef::Text(std::slice::from_raw_parts(p, len))
+                    }
+                }
+                ffi::SQLITE_BLOB => {
+                    let p = ffi::sqlite3_value_blob(v).cast::<u8>();
+                    let len = ffi::sqlite3_value_bytes(v).max(0) as usize;
+                    match (p.is_null(), len) {
+                        (true, 0) => CellRef::Blob(&[]),
+                        (true, _) => CellRef::OutOfMemory,
+                        (false, _) => CellRef::Blob(std::slice::from_raw_parts(p, len)),
+                    }
+                }
+                _ => CellRef::Null,
+            }
+        }
+    }
+}
+
+/// One value of a row, by storage class; text and blobs borrowed from the row.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum CellRef<'a> {
+    Null,
+    Int(i64),
+    Real(f64),
+    Text(&'a [u8]),
+    Blob(&'a [u8]),
+    /// SQLite failed to allocate the value (a live row's text): an error when read.
+    OutOfMemory,
+}
+
 impl FastRow {
-    /// The first row of `batch`.
-    pub(crate) fn first(batch: Arc<Batch>) -> FastRow {
-        FastRow { batch, start: 0 }
+    /// The current row of `stmt`, read in place: no copy of it is made, and each
+    /// column is read from SQLite when it is asked for.
+    ///
+    /// # Safety
+    /// Until it is dropped, the row is read only while `stmt` has just returned a row
+    /// (not stepped, reset or finalized since) on a connection locked by the caller;
+    /// `columns` are the statement's (read since its last compilation). The row is
+    /// lent out only by reference, for the length of one call.
+    pub(crate) unsafe fn live(stmt: *mut ffi::sqlite3_stmt, columns: Arc<Columns>) -> FastRow {
+        FastRow {
+            src: Source::Live(Live {
+                stmt: std::ptr::NonNull::new(stmt).expect("a prepared statement"),
+                columns,
+            }),
+            start: 0,
+        }
     }
 
+    #[inline]
+    fn columns(&self) -> &Columns {
+        match &self.src {
+            Source::Batch(b) => &b.columns,
+            Source::Live(l) => &l.columns,
+        }
+    }
+
+    #[inline]
     pub(crate) fn len(&self) -> usize {
-        self.batch.columns.len()
+        self.columns().len()
     }
 
     pub(crate) fn names(&self) -> impl Iterator<Item = &str> {
-        self.batch.columns.names.iter().map(|n| &**n)
+        self.columns().names.iter().map(|n| &**n)
     }
 
     pub(crate) fn name(&self, i: usize) -> Option<&str> {
-        self.batch.columns.names.get(i).map(|n| &**n)
+        self.columns().names.get(i).map(|n| &**n)
     }
 
     /// The declared type, as sqlx names it.
     pub(crate) fn declared_type(&self, i: usize) -> Option<&'static str> {
-        self.batch.columns.types.get(i).copied()
+        self.columns().types.get(i).copied()
     }
 
-    fn cell(&self, i: usize) -> Cell {
-        self.batch.cells[self.start + i]
-    }
-
-    fn bytes(&self, start: u32, len: u32) -> &[u8] {
-        let start = start as usize;
-        &self.batch.bytes[start..start + len as usize]
+    /// Column `i` (below [`FastRow::len`]).
+    #[inline]
+    fn cell(&self, i: usize) -> CellRef<'_> {
+        match &self.src {
+            Source::Batch(b) => {
+                let bytes = |start: u32, len: u32| {
+                    let start = start as usize;
+                    &b.bytes[start..start + len as usize]
+                };
+                match b.cells[self.start + i] {
+                    Cell::Null => CellRef::Null,
+                    Cell::Int(x) => CellRef::Int(x),
+                    Cell::Real(x) => CellRef::Real(x),
+                    Cell::Text { start, len } => CellRef::Text(bytes(start, len)),
+                    Cell::Blob { start, len } => CellRef::Blob(bytes(start, len)),
+                }
+            }
+            Source::Live(l) => l.cell(i),
+        }
     }
 
     /// The storage class of the value in column `i`, as sqlx names it.
     pub(crate) fn storage_type(&self, i: usize) -> &'static str {
         match self.cell(i) {
-            Cell::Null => "NULL",
-            Cell::Int(_) => "INTEGER",
-            Cell::Real(_) => "REAL",
-            Cell::Text { .. } => "TEXT",
-            Cell::Blob { .. } => "BLOB",
+            CellRef::Null => "NULL",
+            CellRef::Int(_) => "INTEGER",
+            CellRef::Real(_) => "REAL",
+            CellRef::Text(_) | CellRef::OutOfMemory => "TEXT",
+            CellRef::Blob(_) => "BLOB",
         }
     }
 
@@ -293,13 +393,13 @@ impl FastRow {
     /// [`Value::Bool`].
     pub(crate) fn value_at(&self, i: usize) -> Result<Value> {
         Ok(match self.cell(i) {
-            Cell::Null => Value::Null,
-            Cell::Int(x @ (0 | 1)) if self.declared_type(i) == Some("BOOLEAN") => {
+            CellRef::Null => Value::Null,
+            CellRef::Int(x @ (0 | 1)) if self.declared_type(i) == Some("BOOLEAN") => {
                 Value::Bool(x == 1)
             }
-            Cell::Int(x) => Value::I64(x),
-            Cell::Real(x) => Value::F64(x),
-            Cell::Text { start, len } => match std::str::from_utf8(self.bytes(start, len)) {
+            CellRef::Int(x) => Value::I64(x),
+            CellRef::Real(x) => Value::F64(x),
+            CellRef::Text(bytes) => match std::str::from_utf8(bytes) {
                 Ok(s) => Value::Text(s.to_owned()),
                 Err(e) => {
                     return Err(Error::Decode {
@@ -310,7 +410,17 @@ impl FastRow {
                     });
                 }
             },
-            Cell::Blob { start, len } => Value::Bytes(self.bytes(start, len).to_vec()),
+            CellRef::Blob(bytes) => Value::Bytes(bytes.to_vec()),
+            CellRef::OutOfMemory => {
+                return Err(super::stmt::database_error(
+                    ffi::SQLITE_NOMEM,
+                    format!(
+                        "out of memory reading column {i} (`{}`) of a row",
+                        self.label(i)
+                    ),
+                    None,
+                ));
+            }
         })
     }
 
@@ -340,7 +450,7 @@ macro_rules! from_cell {
             fn from_cell(row: &Row, r: &FastRow, i: usize) -> Result<Self> {
                 #[allow(irrefutable_let_patterns)]
                 if let $cell = r.cell(i) {
-                    if let Some(v) = $v(r) {
+                    if let Some(v) = $v {
                         return Ok(v);
                     }
                 }
@@ -350,10 +460,18 @@ macro_rules! from_cell {
         impl FromCell for Option<$t> {
             #[inline]
             fn from_cell(row: &Row, r: &FastRow, i: usize) -> Result<Self> {
-                match r.cell(i) {
-                    Cell::Null => Ok(None),
-                    _ => <$t as FromCell>::from_cell(row, r, i).map(Some),
+                // The cell read once (a live row's is a call into SQLite).
+                let cell = r.cell(i);
+                if let CellRef::Null = cell {
+                    return Ok(None);
                 }
+                #[allow(irrefutable_let_patterns)]
+                if let $cell = cell {
+                    if let Some(v) = $v {
+                        return Ok(Some(v));
+                    }
+                }
+                via_value(row, r, i).map(Some)
             }
         }
     };
@@ -373,14 +491,12 @@ macro_rules! from_cell {
     )*};
 }
 
-from_cell!(i64, Cell::Int(x) => |_| Some(x));
-from_cell!(i32, Cell::Int(x) => |_| i32::try_from(x).ok());
-from_cell!(i16, Cell::Int(x) => |_| i16::try_from(x).ok());
-from_cell!(f64, Cell::Real(x) => |_| Some(x));
-from_cell!(String, Cell::Text { start, len } => |r: &FastRow| {
-    std::str::from_utf8(r.bytes(start, len)).ok().map(str::to_owned)
-});
-from_cell!(Vec<u8>, Cell::Blob { start, len } => |r: &FastRow| Some(r.bytes(start, len).to_vec()));
+from_cell!(i64, CellRef::Int(x) => Some(x));
+from_cell!(i32, CellRef::Int(x) => i32::try_from(x).ok());
+from_cell!(i16, CellRef::Int(x) => i16::try_from(x).ok());
+from_cell!(f64, CellRef::Real(x) => Some(x));
+from_cell!(String, CellRef::Text(bytes) => std::str::from_utf8(bytes).ok().map(str::to_owned));
+from_cell!(Vec<u8>, CellRef::Blob(bytes) => Some(bytes.to_vec()));
 from_cell!(
     f32,
     chrono::NaiveDate,

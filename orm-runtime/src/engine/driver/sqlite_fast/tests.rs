@@ -117,3 +117,68 @@ async fn a_dropped_connection_gives_its_lock_back_before_sqlx_closes_it() {
     // lock would then never be released and this drop would hang.
     drop(conn);
 }
+
+/// Every column as a visitor reads it in place and as a collected row reads it from its
+/// copy: the same values of every storage class, the same typed reads, the same errors.
+#[tokio::test]
+async fn a_row_read_in_place_reads_as_its_copy_does() {
+    let mut conn = open(true).await;
+    let echo = Events::new(false);
+    fn raw(conn: &mut SqliteConn) -> crate::engine::exec::RawConn<'_> {
+        crate::engine::exec::RawConn::Sqlite(conn)
+    }
+    raw(&mut conn)
+        .execute_script(
+            "CREATE TABLE v (i INTEGER, r REAL, t TEXT, b BLOB, n TEXT, flag BOOLEAN, bad TEXT); \
+             INSERT INTO v VALUES (7, 2.5, 'héllo', x'00ff', NULL, 1, CAST(x'c328' AS TEXT)); \
+             INSERT INTO v VALUES (-1, -0.0, '', x'', NULL, 0, 'fine')",
+            &echo,
+        )
+        .await
+        .unwrap();
+    let query = stmt(
+        "SELECT i, r, t, b, n, flag, bad FROM v ORDER BY i DESC",
+        vec![],
+    );
+    let copied = raw(&mut conn).fetch_all(&query, &echo).await.unwrap();
+    let read = |row: &crate::row::Row| {
+        (
+            (0..7)
+                .map(|i| row.value(i).map_err(|e| e.to_string()))
+                .collect::<Vec<_>>(),
+            (
+                row.get::<i64>(0).ok(),
+                row.get::<Option<f64>>(1).ok(),
+                row.get::<String>(2).ok(),
+                row.get::<Vec<u8>>(3).ok(),
+                row.get::<Option<String>>(4).ok(),
+                row.get::<bool>(5).ok(),
+                row.get::<String>(6).map_err(|e| e.to_string()),
+                row.get::<i32>(2).map_err(|e| e.to_string()),
+            ),
+        )
+    };
+    let mut in_place = Vec::new();
+    let visited = raw(&mut conn)
+        .fetch_each(&query, &echo, &mut |row| {
+            in_place.push(read(row));
+            Ok(())
+        })
+        .await
+        .unwrap();
+    assert_eq!(visited, 2);
+    let from_copies: Vec<_> = copied.iter().map(read).collect();
+    assert_eq!(in_place, from_copies);
+    // The values are the ones stored, and the text that is not UTF-8 is an error
+    // naming its column.
+    let (values, typed) = &in_place[0];
+    assert_eq!(values[2], Ok(Value::Text("héllo".into())));
+    assert_eq!(values[3], Ok(Value::Bytes(vec![0, 255])));
+    assert_eq!(values[4], Ok(Value::Null));
+    assert!(
+        typed.6.as_ref().is_err_and(|e| e.contains("bad")),
+        "{:?}",
+        typed.6
+    );
+    assert_eq!(in_place[1].1.3, Some(Vec::new()));
+}
