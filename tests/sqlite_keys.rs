@@ -281,8 +281,15 @@ mod sqlite {
 
     #[tokio::test]
     async fn a_table_made_again_with_another_key_is_proven_again_and_its_key_read_back() {
+        // The fast path's proof (sqlx's path keeps none: see the test above).
         let (db, _, _) = setup("sk_remade", true, &[PLAIN]).await;
-        let engine = db.builder().pool_size(1).connect().await.unwrap();
+        let engine = db
+            .builder()
+            .sqlite_fast_path(true)
+            .pool_size(1)
+            .connect()
+            .await
+            .unwrap();
         let log = Statements::record(&engine);
         flush_one_by_one(&engine, "before", 12).await;
         assert_eq!(sent(&log).last().map(String::as_str), Some(ONE_ROW));
