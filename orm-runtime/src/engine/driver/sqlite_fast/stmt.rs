@@ -317,6 +317,7 @@ impl Statements {
     /// # Safety
     /// The connection is locked.
     pub(crate) unsafe fn clear(&mut self) {
+        self.unproven.clear();
         for (_, c) in self.map.drain() {
             // SAFETY: the caller's promise.
             unsafe { c.stmt.finalize() };
