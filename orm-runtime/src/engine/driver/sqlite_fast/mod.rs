@@ -116,8 +116,13 @@ async fn run_one(
     // A query (read-only, with columns) that runs long before its first row moves to
     // the blocking pool.
     let watch = readonly && columns.len() > 0;
-    // Room for a small limit's rows (`fetch_optional`: one) from the start.
-    let mut batch = Batch::with_rows(Arc::clone(&columns), limit.map_or(0, |n| n.min(16)));
+    // Room for a small limit's rows (`fetch_optional`: one) from the start; none when a
+    // visitor reads them in place.
+    let room = match (&visit, limit) {
+        (Some(_), _) | (None, None) => 0,
+        (None, Some(n)) => n.min(16),
+    };
+    let mut batch = Batch::with_rows(Arc::clone(&columns), room);
     // A visitor reads each row in place, as the statement holds it: nothing is copied.
     // SAFETY: the row is lent to `visit` only right after a step returned a row, and
     // dropped with this call, which holds the lock.
