@@ -318,7 +318,7 @@ pub async fn session_join_pairs(engine: &Engine) -> orm::Result<Vec<Obj<Post>>> 
         .filter(User::hair_color.eq(JOIN_COLOR))
         .order_by(Post::id.desc())
         .limit(JOIN_LIMIT)
-        .options(selectinload(Post::author))
+        .options(contains_eager(Post::author))
         .all()
         .await?;
     session.commit().await?;
