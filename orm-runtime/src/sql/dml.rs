@@ -376,8 +376,9 @@ pub struct InsertStatement {
     pub rows: ValueRows,
     /// `INSERT ... SELECT`.
     pub select: Option<Box<SelectStatement>>,
-    /// Upsert behaviour.
-    pub on_conflict: Option<OnConflict>,
+    /// Upsert behaviour (boxed: most INSERTs have none, and the statement is moved
+    /// whole from builder to builder).
+    pub on_conflict: Option<Box<OnConflict>>,
     /// RETURNING items.
     pub returning: Vec<SelectItem>,
     pub(crate) error: Option<String>,
@@ -486,9 +487,9 @@ impl InsertStatement {
     /// (`User::email`, `(Line::order_id, Line::sku)`) or named (`["email"]`); an empty
     /// target (`[] as [&str; 0]`) ignores a conflict on any key (PostgreSQL, SQLite).
     pub fn on_conflict_do_nothing(mut self, target: impl IntoConflictTarget) -> InsertStatement {
-        self.on_conflict = Some(OnConflict::DoNothing {
+        self.on_conflict = Some(Box::new(OnConflict::DoNothing {
             target: target.into_conflict_target(),
-        });
+        }));
         self
     }
 
@@ -528,17 +529,17 @@ impl InsertStatement {
         target: impl IntoConflictTarget,
         set: impl IntoRow,
     ) -> InsertStatement {
-        self.on_conflict = Some(OnConflict::DoUpdate {
+        self.on_conflict = Some(Box::new(OnConflict::DoUpdate {
             target: target.into_conflict_target(),
             set: set.into_row(),
             filter: None,
-        });
+        }));
         self
     }
 
     /// Restricts an `on_conflict_do_update` to rows matching `cond` (PostgreSQL, SQLite).
     pub fn on_conflict_where(mut self, cond: impl IntoExpr<bool>) -> InsertStatement {
-        if let Some(OnConflict::DoUpdate { filter, .. }) = &mut self.on_conflict {
+        if let Some(OnConflict::DoUpdate { filter, .. }) = self.on_conflict.as_deref_mut() {
             *filter = Some(cond.into_node());
         }
         self
@@ -551,11 +552,11 @@ impl InsertStatement {
     /// PostgreSQL requires a target: there it is an error, and
     /// [`on_conflict_do_update`](Self::on_conflict_do_update) names the key.
     pub fn on_duplicate_key_update(mut self, set: impl IntoRow) -> InsertStatement {
-        self.on_conflict = Some(OnConflict::DoUpdate {
+        self.on_conflict = Some(Box::new(OnConflict::DoUpdate {
             target: Vec::new(),
             set: set.into_row(),
             filter: None,
-        });
+        }));
         self
     }
 
@@ -858,7 +859,7 @@ impl InsertStatement {
         // An upsert's row may be another than the one given, unless it conflicts on
         // the key itself (MySQL's upsert takes any unique key: its key counts only
         // when a row was inserted).
-        let upsert = match &self.on_conflict {
+        let upsert = match self.on_conflict.as_deref() {
             None => false,
             Some(OnConflict::DoNothing { target } | OnConflict::DoUpdate { target, .. }) => {
                 target.len() != pk.len() || !pk.iter().all(|k| target.iter().any(|t| t == k))
