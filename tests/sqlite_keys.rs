@@ -241,22 +241,28 @@ mod sqlite {
             .collect()
     }
 
+    /// As [`setup`] with the plain table, on a pool of one connection: what it proved is
+    /// what the next flush finds.
+    async fn one_connection(test: &str, fast: bool) -> (TestDb, Engine, Statements) {
+        let (db, _, _) = setup(test, fast, &[PLAIN]).await;
+        let engine = db
+            .builder()
+            .sqlite_fast_path(fast)
+            .pool_size(1)
+            .connect()
+            .await
+            .unwrap();
+        let log = Statements::record(&engine);
+        (db, engine, log)
+    }
+
     const ONE_ROW: &str = "INSERT INTO \"sk_items\" (\"name\") VALUES (?)";
     const PROOF: &str = "SELECT (SELECT count(*) = 1 AND max(name = ? COLLATE NOCASE)";
 
     #[tokio::test]
     async fn one_row_flushes_read_the_key_from_the_rowid_once_it_is_proven() {
         for fast in PATHS {
-            let (db, _, _) = setup("sk_one_row", fast, &[PLAIN]).await;
-            // One connection: what it proved is what the next flush finds.
-            let engine = db
-                .builder()
-                .sqlite_fast_path(fast)
-                .pool_size(1)
-                .connect()
-                .await
-                .unwrap();
-            let log = Statements::record(&engine);
+            let (_db, engine, log) = one_connection("sk_one_row", fast).await;
             let objs = flush_one_by_one(&engine, "item", 12).await;
             let sql = sent(&log);
             assert_keys_match_rows(&engine, &objs).await;
@@ -282,15 +288,7 @@ mod sqlite {
     #[tokio::test]
     async fn a_table_made_again_with_another_key_is_proven_again_and_its_key_read_back() {
         // The fast path's proof (sqlx's path keeps none: see the test above).
-        let (db, _, _) = setup("sk_remade", true, &[PLAIN]).await;
-        let engine = db
-            .builder()
-            .sqlite_fast_path(true)
-            .pool_size(1)
-            .connect()
-            .await
-            .unwrap();
-        let log = Statements::record(&engine);
+        let (_db, engine, log) = one_connection("sk_remade", true).await;
         flush_one_by_one(&engine, "before", 12).await;
         assert_eq!(sent(&log).last().map(String::as_str), Some(ONE_ROW));
         // The same name, now with a key that is not the rowid: SQLite makes it up from a

@@ -458,23 +458,15 @@ pub(crate) async fn fetch_all(
     result
 }
 
-/// `fetch_each` on the fast path: each row handed to `visit` as it is stepped, from a
-/// one-row buffer (no result held whole); the number of rows.
+/// `fetch_each` on the fast path: each row handed to `visit` as it is stepped, read in
+/// place (no result held whole); the number of rows.
 pub(crate) async fn fetch_each(
     conn: &mut SqliteConn,
     c: &Compiled,
     echo: &Events,
     visit: &mut Visitor<'_>,
 ) -> Result<u64> {
-    let started = echo.start();
-    let result = async {
-        let l = conn.for_statement().await?;
-        Ok(run(l, c.sql(), c.binds(), None, Some(visit)).await?.visited)
-    }
-    .await;
-    conn.check_transaction(result.as_ref().err());
-    echo.done(c, started, result.as_ref().map(|n| *n));
-    result
+    visit_rows(conn, c, echo, None, visit).await
 }
 
 /// `fetch_first_each` on the fast path: the first row handed to `visit` in place, the
@@ -485,10 +477,22 @@ pub(crate) async fn fetch_first_each(
     echo: &Events,
     visit: &mut Visitor<'_>,
 ) -> Result<u64> {
+    visit_rows(conn, c, echo, Some(1), visit).await
+}
+
+/// Runs `c` and hands its rows (the first `limit`, or all) to `visit` as they are
+/// stepped; the number of rows.
+async fn visit_rows(
+    conn: &mut SqliteConn,
+    c: &Compiled,
+    echo: &Events,
+    limit: Option<usize>,
+    visit: &mut Visitor<'_>,
+) -> Result<u64> {
     let started = echo.start();
     let result = async {
         let l = conn.for_statement().await?;
-        Ok(run(l, c.sql(), c.binds(), Some(1), Some(visit))
+        Ok(run(l, c.sql(), c.binds(), limit, Some(visit))
             .await?
             .visited)
     }
