@@ -649,14 +649,21 @@ impl DeleteStatement {
 }
 
 impl InsertStatement {
+    /// True when the statement's RETURNING runs as a second statement (see
+    /// [`plan`](Self::plan)): the server has no INSERT ... RETURNING.
+    fn emulates_returning(&self, server: ServerInfo) -> bool {
+        server.dialect().is_mysql()
+            && !self.returning.is_empty()
+            && !server.has(Feature::InsertReturning)
+    }
+
     /// On MySQL, which has no RETURNING (and MariaDB before 10.5, which has none for
     /// INSERT), a single-row INSERT with RETURNING runs as the INSERT then a SELECT of
     /// the returned columns by primary key: the key given in the row, or the
     /// AUTO_INCREMENT id the INSERT generated. Anything else is [`Error::Unsupported`].
     pub(crate) fn plan(&self, server: ServerInfo) -> Result<ExecPlan> {
         let dialect = server.dialect();
-        if !dialect.is_mysql() || self.returning.is_empty() || server.has(Feature::InsertReturning)
-        {
+        if !self.emulates_returning(server) {
             return self.compile(server).map(ExecPlan::Single);
         }
         let unsupported = |why: &str| Error::Unsupported {
@@ -804,9 +811,7 @@ impl InsertStatement {
     /// whose binds are the VALUES cells' values in order (the usual INSERT), they are
     /// moved into the binds rather than copied.
     pub(crate) fn into_plan(mut self, server: ServerInfo) -> Result<ExecPlan> {
-        let dialect = server.dialect();
-        if dialect.is_mysql() && !self.returning.is_empty() && !server.has(Feature::InsertReturning)
-        {
+        if self.emulates_returning(server) {
             return self.plan(server);
         }
         let cells = self.rows.values.iter().filter_map(|v| match v {

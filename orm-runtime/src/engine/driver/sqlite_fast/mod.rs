@@ -400,23 +400,23 @@ pub(crate) async fn insert_by_rowid(
     echo: &Events,
 ) -> Result<RowidInsert> {
     let l = conn.for_statement().await?;
-    // SAFETY: the connection is locked.
-    let known = l.stmts.get(c.sql()).and_then(|s| unsafe { s.rowid_key() });
-    match known {
+    // SAFETY (both blocks): the connection is locked (and stays so through `execute`,
+    // which runs this very statement from the cache, where it stays: a hit evicts
+    // nothing).
+    let known = l
+        .stmts
+        .get(c.sql())
+        .and_then(|s| unsafe { s.rowid_key().map(|rowid| (rowid, s.ptr(), s.recompiled())) });
+    let (stmt, compiled) = match known {
         None => {
             let prove = l.stmts.unproven_run(c.sql());
             return Ok(RowidInsert::Unknown { prove });
         }
-        Some(false) => return Ok(RowidInsert::NotRowid),
-        Some(true) => {}
-    }
+        Some((false, ..)) => return Ok(RowidInsert::NotRowid),
+        Some((true, stmt, compiled)) => (stmt, compiled),
+    };
     let result = execute(conn, c, echo).await?;
-    let l = conn.locked().await?;
-    // SAFETY: as above (the statement just ran, so it is cached still).
-    let still = l
-        .stmts
-        .get(c.sql())
-        .is_some_and(|s| unsafe { s.rowid_key() } == Some(true));
+    let still = unsafe { stmt::recompiled(stmt.as_ptr()) } == compiled;
     Ok(RowidInsert::Ran { result, still })
 }
 

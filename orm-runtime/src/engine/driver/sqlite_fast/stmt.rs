@@ -76,8 +76,8 @@ impl Stmt {
     /// # Safety
     /// The connection is locked.
     pub(crate) unsafe fn recompiled(&self) -> c_int {
-        // SAFETY: the caller's promise; the call reads a counter of the statement.
-        unsafe { ffi::sqlite3_stmt_status(self.raw(), ffi::SQLITE_STMTSTATUS_REPREPARE, 0) }
+        // SAFETY: the caller's promise.
+        unsafe { recompiled(self.raw()) }
     }
 
     /// What was proven of the key of the table this INSERT writes: `Some(true)` when
@@ -125,6 +125,16 @@ impl Stmt {
             }
         }
     }
+}
+
+/// How many times SQLite compiled `stmt` again since it was prepared (see
+/// [`Stmt::recompiled`]).
+///
+/// # Safety
+/// `stmt` is a live statement of a connection the caller has locked.
+pub(crate) unsafe fn recompiled(stmt: *mut ffi::sqlite3_stmt) -> c_int {
+    // SAFETY: the caller's promise; the call reads a counter of the statement.
+    unsafe { ffi::sqlite3_stmt_status(stmt, ffi::SQLITE_STMTSTATUS_REPREPARE, 0) }
 }
 
 /// What [`prepare`] found at the start of some SQL text.
