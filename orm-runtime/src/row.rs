@@ -132,6 +132,34 @@ impl Row {
         with_row!(self, r => r.value_at(i), f => f.value_at(i))
     }
 
+    /// Column `i` as an integer, when it holds one that is cheap to read as such (an
+    /// `INT2`/`INT4`/`INT8` on PostgreSQL, an integer cell on SQLite's fast path); `None`
+    /// for anything else (NULL, other types, other drivers: read it with `value_at`).
+    /// Grouping rows by an integer key reads no [`Value`] and no type name.
+    #[inline]
+    pub(crate) fn int_at(&self, i: usize) -> Option<i64> {
+        match &self.0 {
+            #[cfg(feature = "postgres")]
+            RowInner::Postgres(r) => {
+                use sqlx::{Decode, ValueRef as _};
+                type Pg = sqlx::Postgres;
+                let raw = r.try_get_raw(i).ok()?;
+                if raw.is_null() {
+                    return None;
+                }
+                match raw.type_info().oid()?.0 {
+                    20 => <i64 as Decode<Pg>>::decode(raw).ok(),
+                    23 => <i32 as Decode<Pg>>::decode(raw).ok().map(i64::from),
+                    21 => <i16 as Decode<Pg>>::decode(raw).ok().map(i64::from),
+                    _ => None,
+                }
+            }
+            #[cfg(feature = "sqlite")]
+            RowInner::SqliteFast(f) if i < f.len() => f.int_at(i),
+            _ => None,
+        }
+    }
+
     fn column_label(&self, i: usize) -> String {
         match self.column_name(i) {
             Some(n) if !n.is_empty() => n.to_owned(),

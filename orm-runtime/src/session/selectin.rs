@@ -67,7 +67,10 @@ fn key_of(values: &[Value]) -> Key {
 /// The key of a row's columns at `at`.
 pub(crate) fn row_key(row: &crate::row::Row, at: &[usize]) -> Result<Key> {
     Ok(match at {
-        [one] => Key::One(part(&row.value(*one)?)),
+        [one] => Key::One(match row.int_at(*one) {
+            Some(n) => Part::Int(n.into()),
+            None => part(&row.value(*one)?),
+        }),
         many => Key::Many(
             many.iter()
                 .map(|&i| row.value(i).map(|v| part(&v)))

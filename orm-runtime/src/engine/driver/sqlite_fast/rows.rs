@@ -351,6 +351,15 @@ impl FastRow {
         self.columns().names.get(i).map(|n| &**n)
     }
 
+    /// Column `i` (below [`FastRow::len`]) when it holds an integer not declared
+    /// `BOOLEAN` (one [`FastRow::value_at`] would read as `Value::I64`).
+    pub(crate) fn int_at(&self, i: usize) -> Option<i64> {
+        match self.cell(i) {
+            CellRef::Int(x) if self.declared_type(i) != Some("BOOLEAN") => Some(x),
+            _ => None,
+        }
+    }
+
     /// The declared type, as sqlx names it.
     pub(crate) fn declared_type(&self, i: usize) -> Option<&'static str> {
         self.columns().types.get(i).copied()
