@@ -36,6 +36,10 @@ use crate::sql::{
 };
 use crate::value::Value;
 
+/// Column positions or row numbers of a flush, inline while few: a flush of one
+/// object allocates nothing for them.
+type Positions = smallvec::SmallVec<[usize; 16]>;
+
 /// How a relationship's two sides line up: `owner.local[i]` equals `target.remote[i]`
 /// when linked (for many-to-many, through the association table's columns).
 #[derive(Debug)]
@@ -1442,8 +1446,9 @@ fn check_parent_in_session(plan: &Plan, child: usize, p: &Handle) -> Result<()> 
 }
 
 /// Rows of `rows` in levels: a row comes after the rows (of the same list) its links
-/// point at. A cycle is an error naming the rows.
-fn levels(plan: &Plan, rows: &[usize]) -> Result<Vec<Vec<usize>>> {
+/// point at. A cycle is an error naming the rows. `None`: one level of them all (no
+/// row points at another, the usual case).
+fn levels(plan: &Plan, rows: &[usize]) -> Result<Option<Vec<Vec<usize>>>> {
     // The usual case first: no row points at another row of the list (`rows` are the
     // INSERTs of one unit), so all go in one level.
     let among_rows = |r: usize, pi: usize| {
@@ -1460,7 +1465,7 @@ fn levels(plan: &Plan, rows: &[usize]) -> Result<Vec<Vec<usize>>> {
         })
     });
     if !linked {
-        return Ok(vec![rows.to_vec()]);
+        return Ok(None);
     }
     let pos: HashMap<usize, usize, FastHash> =
         rows.iter().enumerate().map(|(p, &r)| (r, p)).collect();
@@ -1479,7 +1484,7 @@ fn levels(plan: &Plan, rows: &[usize]) -> Result<Vec<Vec<usize>>> {
         }
     }
     if !any {
-        return Ok(vec![rows.to_vec()]);
+        return Ok(None);
     }
     let mut level = vec![usize::MAX; rows.len()];
     let mut out: Vec<Vec<usize>> = Vec::new();
@@ -1506,7 +1511,7 @@ fn levels(plan: &Plan, rows: &[usize]) -> Result<Vec<Vec<usize>>> {
         done += ready.len();
         out.push(ready.into_iter().map(|p| rows[p]).collect());
     }
-    Ok(out)
+    Ok(Some(out))
 }
 
 /// The identity an inserted or updated row's values give it.
@@ -1590,18 +1595,30 @@ async fn write_inserts(
     unit: usize,
     dialect: Dialect,
 ) -> Result<()> {
-    let rows: Vec<usize> = (0..plan.items.len())
+    let rows: Positions = (0..plan.items.len())
         .filter(|&i| plan.items[i].unit == unit && plan.items[i].op == Op::Insert)
         .collect();
     if rows.is_empty() {
         return Ok(());
     }
-    for level in levels(plan, &rows)? {
+    let levels = levels(plan, &rows)?;
+    let levels: Vec<&[usize]> = match &levels {
+        Some(levels) => levels.iter().map(Vec::as_slice).collect(),
+        None => Vec::new(),
+    };
+    let all = [&rows[..]];
+    let levels = if levels.is_empty() {
+        &all[..]
+    } else {
+        &levels[..]
+    };
+    for &level in levels {
         // Columns each row sends: not the generated key or server defaults it leaves to
         // the database; a version counter starts at 1.
-        let mut groups: Vec<(&'static str, Vec<usize>, Vec<usize>)> = Vec::new();
-        let mut cols = Vec::new();
-        for &r in &level {
+        let mut groups: smallvec::SmallVec<[(&'static str, Positions, Positions); 1]> =
+            smallvec::SmallVec::new();
+        let mut cols = Positions::new();
+        for &r in level {
             apply_links(plan, r)?;
             let item = &mut plan.items[r];
             let vt = item.vt;
@@ -1624,7 +1641,7 @@ async fn write_inserts(
                 .find(|(t, c, _)| *t == vt.table_name && *c == cols)
             {
                 Some(g) => g.2.push(r),
-                None => groups.push((vt.table_name, cols.clone(), vec![r])),
+                None => groups.push((vt.table_name, cols.clone(), smallvec::smallvec![r])),
             }
         }
         for (_, cols, members) in groups {
@@ -1640,9 +1657,9 @@ async fn write_inserts(
 struct InsertShape {
     model: std::any::TypeId,
     dialect: Dialect,
-    cols: Vec<usize>,
+    cols: Positions,
     /// The columns of the RETURNING clause (none: no RETURNING).
-    returning: Vec<usize>,
+    returning: Positions,
     /// Rows of VALUES (none for the UNNEST form).
     rows: usize,
     form: InsertForm,
@@ -1874,9 +1891,9 @@ async fn insert_group(
     let columns = (vt.columns)();
     // What the database fills in and we read back: the key (always first, to match rows
     // to objects) and the server defaults left out.
-    let left_out: Vec<usize> = (0..columns.len()).filter(|i| !cols.contains(i)).collect();
+    let left_out: Positions = (0..columns.len()).filter(|i| !cols.contains(i)).collect();
     let generated_left_out = left_out.iter().any(|&i| columns[i].primary_key);
-    let mut returned: Vec<usize> = (0..columns.len())
+    let mut returned: Positions = (0..columns.len())
         .filter(|&i| columns[i].primary_key)
         .collect();
     returned.extend(
@@ -1936,7 +1953,7 @@ async fn insert_group(
             && has_returning
             && members.len() == 1
             && generated_keys == 1
-            && returned == [key]
+            && returned[..] == [key]
             && !cols.is_empty()
             && (vt.table)().schema.is_none()
             && (vt.table)()
@@ -1954,7 +1971,7 @@ async fn insert_group(
     // Values nothing reads once the row is written are moved to the driver; the keys,
     // the columns children take, and what the flush assigns are copied.
     let model = (vt.type_id)();
-    let keep: Vec<bool> = cols
+    let keep: smallvec::SmallVec<[bool; 16]> = cols
         .iter()
         .map(|&c| columns[c].primary_key || plan.referenced.contains(&(model, c)))
         .collect();
@@ -1968,7 +1985,7 @@ async fn insert_group(
     // A `None` binds as a NULL of the column's type, so that an INSERT has one
     // parameter-type signature (one prepared statement) whichever values are NULL.
     let table = (vt.table)();
-    let nulls: Vec<Option<crate::value::ValueKind>> = cols
+    let nulls: smallvec::SmallVec<[Option<crate::value::ValueKind>; 16]> = cols
         .iter()
         .map(|&c| {
             table
@@ -1999,13 +2016,13 @@ async fn insert_group(
         let returning = if needs_return && has_returning && rowid_before.is_none() {
             returned.clone()
         } else {
-            Vec::new()
+            Positions::new()
         };
         if let Some(null_cols) = null_cols {
             let shape = InsertShape {
                 model,
                 dialect,
-                cols: cols.to_vec(),
+                cols: Positions::from_slice(cols),
                 returning,
                 rows: 0,
                 form: InsertForm::Unnest(null_cols),
@@ -2059,7 +2076,7 @@ async fn insert_group(
             let mut shape = InsertShape {
                 model,
                 dialect,
-                cols: cols.to_vec(),
+                cols: Positions::from_slice(cols),
                 returning,
                 rows: chunk.len(),
                 form: if dialect == Dialect::Postgres && generated_left_out && chunk.len() > 1 {
@@ -2080,7 +2097,7 @@ async fn insert_group(
             }
             match rowid_single {
                 Some(key) => {
-                    shape.returning = Vec::new();
+                    shape.returning = Positions::new();
                     let plain = values_insert(vt, &shape, binds)
                         .map_err(|e| flush_error(Op::Insert, describe_batch(), e))?;
                     shape.returning = returned.clone();
