@@ -620,8 +620,10 @@ fn cascade_saves(s: &mut Session, touched: &[Handle]) -> Result<()> {
             Next::Found(h) => h,
         }
     }
-    let mut seen: HashSet<usize, FastHash> =
-        s.new.iter().chain(touched).map(Handle::addr).collect();
+    // The objects seen: the pending and written ones, listed once the first link is
+    // found (a flush of objects that link to none allocates nothing for it).
+    let mut seen: HashSet<usize, FastHash> = HashSet::default();
+    let mut seen_listed = false;
     let (mut new_left, mut touched_left) = (s.new.len(), touched.len());
     let mut found: Vec<Handle> = Vec::new();
     let mut linked: Vec<Handle> = Vec::new();
@@ -643,8 +645,13 @@ fn cascade_saves(s: &mut Session, touched: &[Handle]) -> Result<()> {
                 continue;
             }
             // Only objects not seen yet are taken (a handle each).
-            (vt.with_relationship)(handle(&s.new, touched, &next), i, &mut |r| {
+            let new = &s.new;
+            (vt.with_relationship)(handle(new, touched, &next), i, &mut |r| {
                 for t in r.items().iter().chain(r.added()) {
+                    if !seen_listed {
+                        seen.extend(new.iter().chain(touched).map(Handle::addr));
+                        seen_listed = true;
+                    }
                     if seen.insert(t.addr()) {
                         linked.push(t.uncounted());
                     }
@@ -1178,8 +1185,9 @@ fn own_key_from(
 /// For each new object, the object marked deleted whose key it brings, if any: a "row
 /// switch" (SQLAlchemy's name), where the new object takes over the row with one
 /// UPDATE instead of a DELETE and an INSERT of the same key.
-fn row_switches(s: &Session, new: &[Handle]) -> Vec<Option<Handle>> {
-    let mut out: Vec<Option<Handle>> = Vec::with_capacity(new.len());
+fn row_switches(s: &Session, new: &[Handle]) -> smallvec::SmallVec<[Option<Handle>; 4]> {
+    let mut out: smallvec::SmallVec<[Option<Handle>; 4]> =
+        smallvec::SmallVec::with_capacity(new.len());
     if s.deleted.is_empty() {
         out.resize_with(new.len(), || None);
         return out;
@@ -3084,8 +3092,12 @@ fn delete_order(plan: &Plan, rows: &[usize]) -> Result<Vec<usize>> {
     Ok(out)
 }
 
+/// Column values written into flushed objects (item, column, old value): inline while
+/// few (a flush of one object sets its key).
+type Undo = smallvec::SmallVec<[(usize, usize, Value); 2]>;
+
 /// Gives the objects the column values `undo` holds (item, column, value), in reverse.
-fn set_back(plan: &Plan, undo: Vec<(usize, usize, Value)>) {
+fn set_back(plan: &Plan, undo: Undo) {
     let mut cols: Vec<(usize, Value)> = Vec::new();
     let mut rest = &undo[..];
     while let Some(&(idx, ..)) = rest.last() {
@@ -3108,8 +3120,8 @@ fn finish(s: &mut Session, plan: Plan) -> Result<()> {
     // below, once nothing here can fail: a failed flush keeps them for the retry).
     // A value a field cannot hold (a generated key past an `i32` field's range) fails
     // the flush: the objects set before it get their old values back.
-    let mut cols: Vec<(usize, Value)> = Vec::new();
-    let mut undo: Vec<(usize, usize, Value)> = Vec::new();
+    let mut cols: smallvec::SmallVec<[(usize, Value); 2]> = smallvec::SmallVec::new();
+    let mut undo: Undo = Undo::new();
     for (idx, item) in plan.items.iter().enumerate() {
         if item.op != Op::Delete && !item.assigned.is_empty() {
             cols.extend(item.assigned.iter().map(|c| (c, item.values[c].clone())));
