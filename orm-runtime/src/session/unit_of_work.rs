@@ -775,7 +775,7 @@ fn is_orphaned_through(child: &Handle, index: usize, info: &RelationshipInfo) ->
 async fn cascade_deletes(s: &mut Session, touched: &[Handle]) -> Result<()> {
     // Orphans: objects removed from a collection whose cascade deletes orphans (none
     // when no model written has such a relationship, on either side).
-    let mut memo: Vec<(&'static ModelVTable, bool)> = Vec::new();
+    let mut memo: smallvec::SmallVec<[(&'static ModelVTable, bool); 4]> = smallvec::SmallVec::new();
     let any_orphans = s.new.iter().chain(touched).any(|h| {
         let vt = h.vtable();
         match memo.iter().find(|(m, _)| std::ptr::eq(*m, vt)) {
@@ -1339,8 +1339,8 @@ fn links_of(plan: &Plan, idx: usize) -> impl Iterator<Item = usize> + '_ {
 /// Assigns each item the position of its table in foreign-key order (tables in one
 /// cycle share a position; their rows are ordered by their links).
 fn order_units(plan: &mut Plan) {
-    let mut tables: Vec<Arc<Table>> = Vec::new();
-    let mut table_of: Vec<usize> = Vec::with_capacity(plan.items.len());
+    let mut tables: smallvec::SmallVec<[Arc<Table>; 4]> = smallvec::SmallVec::new();
+    let mut table_of: Positions = Positions::with_capacity(plan.items.len());
     let mut by_name: HashMap<&'static str, usize, FastHash> = HashMap::default();
     // Items come in runs of one model: the last one's table is looked up only once.
     let mut last: Option<(&'static ModelVTable, usize)> = None;
@@ -1372,8 +1372,8 @@ static UNITS: LazyLock<RwLock<UnitCache>> = LazyLock::new(Default::default);
 /// The unit of each of `tables`: its position in foreign-key order, the tables of a
 /// cycle sharing the first one's.
 fn unit_positions(tables: &[Arc<Table>]) -> Arc<[usize]> {
-    let key: Vec<usize> = tables.iter().map(|t| Arc::as_ptr(t) as usize).collect();
-    if let Some((_, p)) = UNITS.read().ok().as_ref().and_then(|m| m.get(&key)) {
+    let key: Positions = tables.iter().map(|t| Arc::as_ptr(t) as usize).collect();
+    if let Some((_, p)) = UNITS.read().ok().as_ref().and_then(|m| m.get(&key[..])) {
         return Arc::clone(p);
     }
     let sorted = crate::schema::sort::plan(tables);
@@ -1394,7 +1394,7 @@ fn unit_positions(tables: &[Arc<Table>]) -> Arc<[usize]> {
             m.clear();
         }
         // The tables are kept with their addresses, so that no other table can take one.
-        m.insert(key, (tables.to_vec(), Arc::clone(&position)));
+        m.insert(key.to_vec(), (tables.to_vec(), Arc::clone(&position)));
     }
     position
 }
