@@ -200,58 +200,73 @@ macro_rules! executor_methods {
                     // One unit: BEGIN (a SAVEPOINT inside a transaction), the INSERT, the
                     // SELECT, then COMMIT, or ROLLBACK if either failed. A call cancelled
                     // mid-flight closes the connection, and the server rolls back.
-                    let reopen = self.reopens();
-                    let dialect = self.dialect().name();
-                    self.conn_inner().begin(reopen, false).await?;
-                    let outcome = async {
-                        let (raw, flight) = self.raw().await?;
-                        let done = flight.land(raw.execute(&insert, &echo).await)?;
-                        let select = if generated_key {
-                            let id = done.last_insert_value().cloned().ok_or_else(|| {
-                                $crate::error::Error::Unsupported {
-                                    dialect,
-                                    feature: "INSERT ... RETURNING when the INSERT generated \
-                                              no id"
-                                        .into(),
-                                }
-                            })?;
-                            // The key is the SELECT's last placeholder (its WHERE comes
-                            // after the returned expressions, whose own binds stay).
-                            let (sql, mut binds) = select.into_parts();
-                            if let Some(last) = binds.last_mut() {
-                                *last = id;
-                            }
-                            $crate::sql::Compiled::new(sql, binds)
-                        } else {
-                            select
-                        };
-                        let (raw, flight) = self.raw().await?;
-                        let rows = flight.land(raw.fetch_all(&select, &echo).await)?;
-                        if rows.len() != 1 {
-                            return Err($crate::error::Error::Unsupported {
-                                dialect,
-                                feature: format!(
-                                    "INSERT ... RETURNING whose row is not found again by its \
-                                     primary key (the SELECT found {} rows)",
-                                    rows.len()
-                                ),
-                            });
+                    // Boxed: its futures (BEGIN, two statements, COMMIT or ROLLBACK)
+                    // held inline made every statement's future larger.
+                    Box::pin(self.insert_then_select(insert, select, generated_key, &echo))
+                        .await
+                }
+            }
+        }
+
+        /// The INSERT then SELECT of an emulated `INSERT ... RETURNING`, as one unit
+        /// (see `run_plan`).
+        async fn insert_then_select(
+            &mut self,
+            insert: $crate::sql::Compiled,
+            select: $crate::sql::Compiled,
+            generated_key: bool,
+            echo: &$crate::engine::events::Events,
+        ) -> $crate::error::Result<$crate::engine::QueryResult> {
+            let reopen = self.reopens();
+            let dialect = self.dialect().name();
+            self.conn_inner().begin(reopen, false).await?;
+            let outcome = async {
+                let (raw, flight) = self.raw().await?;
+                let done = flight.land(raw.execute(&insert, echo).await)?;
+                let select = if generated_key {
+                    let id = done.last_insert_value().cloned().ok_or_else(|| {
+                        $crate::error::Error::Unsupported {
+                            dialect,
+                            feature: "INSERT ... RETURNING when the INSERT generated \
+                                      no id"
+                                .into(),
                         }
-                        Ok(done.with_rows(rows))
+                    })?;
+                    // The key is the SELECT's last placeholder (its WHERE comes
+                    // after the returned expressions, whose own binds stay).
+                    let (sql, mut binds) = select.into_parts();
+                    if let Some(last) = binds.last_mut() {
+                        *last = id;
                     }
-                    .await;
-                    match outcome {
-                        Ok(done) => {
-                            self.conn_inner().commit().await?;
-                            Ok(done)
-                        }
-                        Err(e) => {
-                            if let Err(rb) = self.conn_inner().rollback().await {
-                                tracing::warn!(target: "orm::engine", error = %rb, "ROLLBACK failed");
-                            }
-                            Err(e)
-                        }
+                    $crate::sql::Compiled::new(sql, binds)
+                } else {
+                    select
+                };
+                let (raw, flight) = self.raw().await?;
+                let rows = flight.land(raw.fetch_all(&select, echo).await)?;
+                if rows.len() != 1 {
+                    return Err($crate::error::Error::Unsupported {
+                        dialect,
+                        feature: format!(
+                            "INSERT ... RETURNING whose row is not found again by its \
+                             primary key (the SELECT found {} rows)",
+                            rows.len()
+                        ),
+                    });
+                }
+                Ok(done.with_rows(rows))
+            }
+            .await;
+            match outcome {
+                Ok(done) => {
+                    self.conn_inner().commit().await?;
+                    Ok(done)
+                }
+                Err(e) => {
+                    if let Err(rb) = self.conn_inner().rollback().await {
+                        tracing::warn!(target: "orm::engine", error = %rb, "ROLLBACK failed");
                     }
+                    Err(e)
                 }
             }
         }

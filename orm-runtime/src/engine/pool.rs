@@ -694,7 +694,9 @@ impl<DB: Driver> Pooled<DB> {
             }
             self.health = Health::Clean;
             self.tx = TxWatch::default();
-            let (conn, generation, epoch) = self.pool.open().await?;
+            // Boxed: rare, and a connect's future is large; held inline it made the
+            // future of every statement larger (moved in memory each time).
+            let (conn, generation, epoch) = Box::pin(self.pool.open()).await?;
             (self.conn, self.born) = (Some(conn), Instant::now());
             (self.generation, self.epoch) = (generation, epoch);
         }

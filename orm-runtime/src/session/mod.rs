@@ -1190,11 +1190,18 @@ impl Session {
             self.check_usable()?;
         }
         if self.tx.is_none() {
-            self.tx = Some(if immediate {
-                self.engine.begin_immediate().await?
-            } else {
-                self.engine.begin().await?
-            });
+            // Boxed: begun once per transaction, while this future is made for every
+            // statement, and holding the engine's begin it was some 1.5 KB to move.
+            let engine = &self.engine;
+            let begun = Box::pin(async move {
+                if immediate {
+                    engine.begin_immediate().await
+                } else {
+                    engine.begin().await
+                }
+            })
+            .await?;
+            self.tx = Some(begun);
         }
         Ok(self
             .tx

@@ -482,7 +482,9 @@ impl SqliteConn {
             // (`Drop`, `close`, `sqlx`) and is the only user of it meanwhile.
             let conn: &'static mut SqliteConnection = unsafe { &mut *self.conn.as_ptr() };
             // SAFETY: as above.
-            self.locked = Some(Box::new(unsafe { Locked::lock(conn).await? }));
+            // (Boxed, as the futures of other rare steps here: held inline, they made the
+            // future of every statement larger.)
+            self.locked = Some(Box::new(unsafe { Box::pin(Locked::lock(conn)).await? }));
         }
         self.held().settle().await?;
         while self.pending_rollbacks > 0 && self.ended.is_some() {
@@ -496,7 +498,7 @@ impl SqliteConn {
         while self.pending_rollbacks > 0 {
             let sql = rollback_sql(self.depth);
             let locked = self.locked.as_mut().expect("locked just above");
-            locked.exec(&sql).await?;
+            Box::pin(locked.exec(&sql)).await?;
             self.pending_rollbacks -= 1;
             self.depth -= 1;
         }

@@ -137,13 +137,15 @@ async fn run_one(
         let first = rows == 0;
         let stepped = match l.step_once(stmt, watch && first) {
             Ok(stepped) => stepped,
-            Err(rc) => l.step_after(rc, stmt, first, watch && first, sql).await?,
+            // Boxed (rare), as `offload` below: see `run`.
+            Err(rc) => Box::pin(l.step_after(rc, stmt, first, watch && first, sql)).await?,
         };
         match stepped {
             Stepped::Row => {}
             Stepped::Done => break,
             Stepped::Offload => {
-                batch = offload(l, &mut running, columns, binds, offset, limit, sql).await?;
+                batch =
+                    Box::pin(offload(l, &mut running, columns, binds, offset, limit, sql)).await?;
                 if let Some(visit) = visit.as_deref_mut() {
                     for row in std::mem::replace(&mut batch, Batch::empty()).into_rows() {
                         visit(&Row(RowInner::SqliteFast(row)))?;
@@ -203,7 +205,9 @@ async fn run(
             // SAFETY: as above. See `Driver::reset_insert_id`.
             unsafe { ffi::sqlite3_set_last_insert_rowid(l.db(), 0) };
         }
-        run_script(l, sql, binds, &mut out, visit).await?;
+        // Boxed: an uncached statement is rare, and its future held inline made every
+        // statement's larger.
+        Box::pin(run_script(l, sql, binds, &mut out, visit)).await?;
         return Ok(out);
     };
     let busy_pragma = flags.busy_pragma;
