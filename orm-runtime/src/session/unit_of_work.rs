@@ -1609,18 +1609,12 @@ async fn write_inserts(
     if rows.is_empty() {
         return Ok(());
     }
-    let levels = levels(plan, &rows)?;
-    let levels: Vec<&[usize]> = match &levels {
+    let split = levels(plan, &rows)?;
+    let levels: smallvec::SmallVec<[&[usize]; 1]> = match &split {
         Some(levels) => levels.iter().map(Vec::as_slice).collect(),
-        None => Vec::new(),
+        None => smallvec::smallvec![&rows[..]],
     };
-    let all = [&rows[..]];
-    let levels = if levels.is_empty() {
-        &all[..]
-    } else {
-        &levels[..]
-    };
-    for &level in levels {
+    for &level in &levels {
         // Columns each row sends: not the generated key or server defaults it leaves to
         // the database; a version counter starts at 1.
         let mut groups: smallvec::SmallVec<[(&'static str, Positions, Positions); 1]> =

@@ -481,9 +481,9 @@ impl SqliteConn {
             // SAFETY: the box stays where it is, and `locked` is dropped before it
             // (`Drop`, `close`, `sqlx`) and is the only user of it meanwhile.
             let conn: &'static mut SqliteConnection = unsafe { &mut *self.conn.as_ptr() };
-            // SAFETY: as above.
             // (Boxed, as the futures of other rare steps here: held inline, they made the
             // future of every statement larger.)
+            // SAFETY: as above.
             self.locked = Some(Box::new(unsafe { Box::pin(Locked::lock(conn)).await? }));
         }
         self.held().settle().await?;
