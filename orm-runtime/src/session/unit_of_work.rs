@@ -1950,6 +1950,7 @@ async fn insert_group(
     // fast path, once the connection has proven the key the table's rowid, the INSERT
     // goes without RETURNING and `last_insert_rowid()` tells the key (see
     // `single_rowid_insert`).
+    let table = (vt.table)();
     let rowid_single = generated_key.filter(|&key| {
         dialect == Dialect::Sqlite
             && has_returning
@@ -1957,8 +1958,8 @@ async fn insert_group(
             && generated_keys == 1
             && returned[..] == [key]
             && !cols.is_empty()
-            && (vt.table)().schema.is_none()
-            && (vt.table)()
+            && table.schema.is_none()
+            && table
                 .get_column(columns[key].name)
                 .is_some_and(|c| c.sql_type.is_integer())
     });
@@ -1986,7 +1987,6 @@ async fn insert_group(
     };
     // A `None` binds as a NULL of the column's type, so that an INSERT has one
     // parameter-type signature (one prepared statement) whichever values are NULL.
-    let table = (vt.table)();
     let nulls: smallvec::SmallVec<[Option<crate::value::ValueKind>; 16]> = cols
         .iter()
         .map(|&c| {
