@@ -78,6 +78,87 @@ mod sqlite {
     }
 
     #[tokio::test(flavor = "current_thread")]
+    async fn a_run_of_statements_lets_other_tasks_run_on_a_current_thread_runtime() {
+        // On the fast path a prepared statement without rows runs at once, with no
+        // `.await` that could yield: the engine still gives the runtime a turn every so
+        // many statements.
+        let db = db("sqlite_fast_run_of_statements").await;
+        for fast in PATHS {
+            let engine = engine(&db, fast).await;
+            engine
+                .execute_script("DROP TABLE IF EXISTS run_t; CREATE TABLE run_t (x INTEGER)")
+                .await
+                .unwrap();
+            let n = if fast { 60_000 } else { 3_000 };
+            let started = Instant::now();
+            let (done, ticks) = ticks_during(async {
+                let mut tx = engine.begin().await?;
+                for i in 0..n {
+                    tx.execute(text("INSERT INTO run_t VALUES (:x)").bind("x", i))
+                        .await?;
+                }
+                tx.commit().await
+            })
+            .await;
+            done.unwrap();
+            let took = started.elapsed();
+            let count: i64 = engine
+                .fetch_one(text("SELECT COUNT(*) FROM run_t"))
+                .await
+                .unwrap()
+                .get(0)
+                .unwrap();
+            assert_eq!(count, n);
+            let want = (took.as_millis() as u64 / 20).max(1);
+            assert!(ticks >= want, "fast={fast}: {ticks} ticks in {took:?}");
+            engine.close().await;
+        }
+        db.cleanup().await;
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_prepared_statement_waits_for_a_lock_taken_elsewhere() {
+        // The statement has run on B's connection before (prepared and cached there),
+        // so it takes the path that runs at once; finding the lock taken, it must still
+        // wait for it without blocking the thread, then run once.
+        let db = db("sqlite_fast_prepared_busy").await;
+        for fast in PATHS {
+            let engine = engine(&db, fast).await;
+            engine
+                .execute_script("DROP TABLE IF EXISTS busy_p; CREATE TABLE busy_p (x INTEGER)")
+                .await
+                .unwrap();
+            let insert = |x: i64| text("INSERT INTO busy_p VALUES (:x)").bind("x", x);
+            let mut b = engine.connect().await.unwrap();
+            assert_eq!(b.execute(insert(1)).await.unwrap().rows_affected(), 1);
+            let mut a = engine.begin().await.unwrap();
+            a.execute(insert(2)).await.unwrap();
+            let b = tokio::spawn(async move {
+                let done = b.execute(insert(3)).await.map(|d| d.rows_affected());
+                (done, b)
+            });
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            assert!(!b.is_finished(), "fast={fast}: B did not wait for the lock");
+            a.commit().await.unwrap();
+            let (done, mut b) = b.await.unwrap();
+            assert_eq!(done.unwrap(), 1, "fast={fast}");
+            // B's connection goes on, its statement still prepared.
+            assert_eq!(b.execute(insert(4)).await.unwrap().rows_affected(), 1);
+            drop(b);
+            let xs: Vec<i64> = engine
+                .fetch_all(text("SELECT x FROM busy_p ORDER BY x"))
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| r.get(0).unwrap())
+                .collect();
+            assert_eq!(xs, [1, 2, 3, 4], "fast={fast}");
+            engine.close().await;
+        }
+        db.cleanup().await;
+    }
+
+    #[tokio::test(flavor = "current_thread")]
     async fn a_long_query_runs_off_the_thread_and_a_timeout_cancels_it() {
         let db = db("sqlite_fast_long_query").await;
         for fast in PATHS {

@@ -76,6 +76,30 @@ impl ConnInner {
         })
     }
 
+    /// Runs a call at once, with no `.await`, when it needs none: `run` on SQLite's
+    /// fast path (see `sqlite_fast::execute_now`), its outcome recorded as a call's.
+    /// `None`: nothing ran; the caller runs it as usual.
+    #[cfg(feature = "sqlite")]
+    pub(crate) fn sqlite_now<T>(
+        &mut self,
+        run: impl FnOnce(&mut super::driver::sqlite_fast::conn::SqliteConn) -> Option<Result<T>>,
+    ) -> Option<Result<T>> {
+        #[allow(irrefutable_let_patterns)] // SQLite alone
+        let ConnInner::Sqlite(p) = self else {
+            return None;
+        };
+        let (conn, flight) = p.ready_at_once()?;
+        let done = if conn.is_fast() { run(conn) } else { None };
+        match done {
+            Some(done) => Some(flight.land(done)),
+            None => {
+                // Nothing ran: the connection is as it was.
+                let _ = flight.land(Ok(()));
+                None
+            }
+        }
+    }
+
     /// `BEGIN` (on a new connection if an earlier call left this one unusable), or
     /// `SAVEPOINT` inside a transaction (where `reopen` is false).
     pub(crate) async fn begin(&mut self, reopen: bool, immediate: bool) -> Result<()> {

@@ -189,6 +189,12 @@ macro_rules! executor_methods {
             let echo = self.echo();
             match plan {
                 $crate::sql::ExecPlan::Single(c) => {
+                    #[cfg(feature = "sqlite")]
+                    if let Some(done) = self.conn_inner().sqlite_now(|conn| {
+                        $crate::engine::driver::sqlite_fast::execute_now(conn, &c, &echo)
+                    }) {
+                        return done;
+                    }
                     let (raw, flight) = self.raw().await?;
                     flight.land(raw.execute(&c, &echo).await)
                 }

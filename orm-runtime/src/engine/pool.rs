@@ -700,7 +700,12 @@ impl<DB: Driver> Pooled<DB> {
             (self.conn, self.born) = (Some(conn), Instant::now());
             (self.generation, self.epoch) = (generation, epoch);
         }
-        let conn = self.conn.as_mut().expect("checked just above");
+        Ok(self.flight())
+    }
+
+    /// The driver connection, present, and a [`Flight`] for one call on it.
+    fn flight(&mut self) -> (&mut DB::Conn, Flight<'_>) {
+        let conn = self.conn.as_mut().expect("checked by the caller");
         let watch = if DB::depth(conn) == 0 {
             None
         } else if DB::NAME == "PostgreSQL" {
@@ -711,7 +716,20 @@ impl<DB: Driver> Pooled<DB> {
             None
         };
         let tx = watch.map(|w| (&mut self.tx, w));
-        Ok((conn, Flight::start(&mut self.health, tx)))
+        (conn, Flight::start(&mut self.health, tx))
+    }
+
+    /// The driver connection, for a call that runs to its end with no `.await` (so
+    /// none can be cancelled mid-flight), and a [`Flight`] to record its outcome;
+    /// `None` when an earlier call left the connection in need of [`ready`]'s care.
+    ///
+    /// [`ready`]: Pooled::ready
+    #[cfg(feature = "sqlite")]
+    pub(crate) fn ready_at_once(&mut self) -> Option<(&mut DB::Conn, Flight<'_>)> {
+        if self.health != Health::Clean || self.conn.is_none() {
+            return None;
+        }
+        Some(self.flight())
     }
 
     /// `BEGIN` (`BEGIN IMMEDIATE` on SQLite with `immediate`), or `SAVEPOINT` inside a

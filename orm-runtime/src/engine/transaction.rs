@@ -179,6 +179,12 @@ impl Transaction {
     /// [`RawConn::insert_by_rowid`]); elsewhere nothing runs.
     pub(crate) async fn insert_by_rowid(&mut self, c: &Compiled) -> Result<RowidInsert> {
         let echo = Arc::clone(&self.0.shared.events);
+        #[cfg(feature = "sqlite")]
+        if let Some(done) = (self.0.conn())
+            .sqlite_now(|conn| super::driver::sqlite_fast::insert_by_rowid_now(conn, c, &echo))
+        {
+            return done;
+        }
         let (raw, flight) = self.0.raw().await?;
         flight.land(raw.insert_by_rowid(c, &echo).await)
     }

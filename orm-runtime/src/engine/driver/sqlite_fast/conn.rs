@@ -278,6 +278,13 @@ impl Locked {
         }
     }
 
+    /// True when the step that answered `rc` found a lock taken that SQLite would have
+    /// waited for (see [`on_busy`]).
+    pub(crate) fn wanted_to_wait(&self, rc: c_int) -> bool {
+        (rc & 0xff == ffi::SQLITE_BUSY && self.busy.load(Ordering::Relaxed))
+            || rc == ffi::SQLITE_LOCKED_SHAREDCACHE
+    }
+
     /// After a step that answered `rc` (see [`Locked::step_once`]): waits out a lock
     /// and steps again, or returns the error.
     pub(crate) async fn step_after(
@@ -291,10 +298,7 @@ impl Locked {
         let mut waited = Duration::ZERO;
         let mut attempt = 0;
         loop {
-            let wanted_to_wait = (rc & 0xff == ffi::SQLITE_BUSY
-                && self.busy.load(Ordering::Relaxed))
-                || rc == ffi::SQLITE_LOCKED_SHAREDCACHE;
-            if !(restartable && wanted_to_wait && waited < self.busy_timeout) {
+            if !(restartable && self.wanted_to_wait(rc) && waited < self.busy_timeout) {
                 // SAFETY: as above; the message is read before the reset.
                 let e = unsafe { last_error(self.db(), Some(sql)) };
                 // SAFETY: as above.
@@ -438,7 +442,16 @@ pub(crate) struct SqliteConn {
     /// Inside a transaction, SQLite ended it (see [`SqliteConn::check_transaction`]):
     /// why. Statements are refused until it is rolled back.
     ended: Option<Box<str>>,
+    /// Statements run at once since the task last yielded (see
+    /// [`SqliteConn::ready_now`]).
+    unyielded: u32,
 }
+
+/// Statements run at once (with no `.await`, see [`SqliteConn::ready_now`]) before the
+/// next one takes the asynchronous path and yields to the runtime: a task that runs
+/// many never holds its thread for long, as tokio's cooperative budget (128 units,
+/// which statements run at once do not use) would otherwise ensure.
+const RUN_NOW_BEFORE_YIELD: u32 = 128;
 
 // SAFETY: `conn` is owned and used only through `&mut self` (see `Locked`).
 unsafe impl Send for SqliteConn {}
@@ -455,6 +468,7 @@ impl SqliteConn {
             depth: 0,
             pending_rollbacks: 0,
             ended: None,
+            unyielded: 0,
         }
     }
 
@@ -475,8 +489,14 @@ impl SqliteConn {
     pub(crate) async fn locked(&mut self) -> Result<&mut Locked> {
         // A statement here never waits for I/O, so a task running many would never
         // give the runtime a turn: tokio's cooperative budget makes it yield now and
-        // then, as a socket read would.
-        tokio::task::coop::consume_budget().await;
+        // then, as a socket read would; after a run of statements that ran at once
+        // (and used none of the budget), it yields now.
+        if self.unyielded >= RUN_NOW_BEFORE_YIELD {
+            self.unyielded = 0;
+            tokio::task::yield_now().await;
+        } else {
+            tokio::task::coop::consume_budget().await;
+        }
         if self.locked.is_none() {
             // SAFETY: the box stays where it is, and `locked` is dropped before it
             // (`Drop`, `close`, `sqlx`) and is the only user of it meanwhile.
@@ -542,6 +562,25 @@ impl SqliteConn {
             None => "a statement run inside it (ROLLBACK or COMMIT) ended it".to_owned(),
         };
         self.ended = Some(why.into());
+    }
+
+    /// The locked handle, when a statement can run on it at once, with no `.await`:
+    /// the lock is held, nothing is left to wait for or roll back first, SQLite has not
+    /// ended the transaction, and the task is not due to yield (a call that finds it
+    /// due takes the asynchronous path, which yields). `None` otherwise.
+    pub(crate) fn ready_now(&mut self) -> Option<&mut Locked> {
+        if self.pending_rollbacks > 0
+            || self.ended.is_some()
+            || self.unyielded >= RUN_NOW_BEFORE_YIELD
+        {
+            return None;
+        }
+        let locked = self.locked.as_mut()?;
+        if locked.inflight.is_some() {
+            return None;
+        }
+        self.unyielded += 1;
+        Some(locked)
     }
 
     /// The lock, taken already by [`SqliteConn::locked`].
