@@ -189,6 +189,11 @@ impl Connection {
         &mut self.inner
     }
 
+    #[allow(dead_code)] // without SQLite
+    fn conn_and_events(&mut self) -> (&mut ConnInner, &super::events::Events) {
+        (&mut self.inner, &self.shared.events)
+    }
+
     fn reopens(&self) -> bool {
         true
     }

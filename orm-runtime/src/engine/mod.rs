@@ -158,7 +158,8 @@ impl QueryResult {
 /// [`Transaction`] and [`Savepoint`]; each type provides `dialect()`, `echo()`, `raw()`
 /// (the driver connection and the [`Flight`](pool::Flight) that marks it busy for one
 /// call: a call cancelled mid-flight keeps it busy, and the pool closes it),
-/// `conn_inner()` (the pooled connection) and `reopens()` (whether a connection lost
+/// `conn_inner()` (the pooled connection), `conn_and_events()` (it and the engine's
+/// statement events, borrowed together) and `reopens()` (whether a connection lost
 /// by an earlier call is replaced: outside a transaction only).
 macro_rules! executor_methods {
     () => {
@@ -168,6 +169,10 @@ macro_rules! executor_methods {
             stmt: impl $crate::sql::Executable,
         ) -> $crate::error::Result<$crate::engine::QueryResult> {
             let (plan, key) = stmt.into_execute_plan_for(self.server())?;
+            let plan = match self.run_now(plan) {
+                Ok(done) => return done?.with_inserted_key(key),
+                Err(plan) => plan,
+            };
             self.run_plan(plan).await?.with_inserted_key(key)
         }
 
@@ -178,7 +183,34 @@ macro_rules! executor_methods {
             &mut self,
             compiled: $crate::sql::Compiled,
         ) -> $crate::error::Result<$crate::engine::QueryResult> {
-            self.run_plan($crate::sql::ExecPlan::Single(compiled)).await
+            match self.run_now($crate::sql::ExecPlan::Single(compiled)) {
+                Ok(done) => done,
+                Err(plan) => self.run_plan(plan).await,
+            }
+        }
+
+        /// Runs a plan at once, with no `.await`, when it needs none (on SQLite's fast
+        /// path, see `ConnInner::sqlite_now`), without making `run_plan`'s future;
+        /// else gives it back.
+        #[allow(clippy::result_large_err)]
+        fn run_now(
+            &mut self,
+            plan: $crate::sql::ExecPlan,
+        ) -> std::result::Result<
+            $crate::error::Result<$crate::engine::QueryResult>,
+            $crate::sql::ExecPlan,
+        > {
+            #[cfg(feature = "sqlite")]
+            if let $crate::sql::ExecPlan::Single(c) = &plan {
+                let (conn, events) = self.conn_and_events();
+                let done = conn.sqlite_now(|conn| {
+                    $crate::engine::driver::sqlite_fast::execute_now(conn, c, events)
+                });
+                if let Some(done) = done {
+                    return Ok(done);
+                }
+            }
+            Err(plan)
         }
 
         /// Runs the statements of a plan on this connection.
@@ -189,12 +221,6 @@ macro_rules! executor_methods {
             let echo = self.echo();
             match plan {
                 $crate::sql::ExecPlan::Single(c) => {
-                    #[cfg(feature = "sqlite")]
-                    if let Some(done) = self.conn_inner().sqlite_now(|conn| {
-                        $crate::engine::driver::sqlite_fast::execute_now(conn, &c, &echo)
-                    }) {
-                        return done;
-                    }
                     let (raw, flight) = self.raw().await?;
                     flight.land(raw.execute(&c, &echo).await)
                 }

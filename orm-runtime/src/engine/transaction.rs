@@ -68,6 +68,14 @@ impl<'c> Scope<'c> {
         }
     }
 
+    fn conn_and_events(&mut self) -> (&mut ConnInner, &super::events::Events) {
+        let conn = match &mut self.conn {
+            ScopeConn::Owned(c) => c,
+            ScopeConn::Borrowed(c) => c,
+        };
+        (conn, &self.shared.events)
+    }
+
     async fn raw(&mut self) -> Result<(RawConn<'_>, Flight<'_>)> {
         self.conn().raw(false).await
     }
@@ -132,6 +140,11 @@ macro_rules! scope_methods {
             self.0.conn()
         }
 
+        #[allow(dead_code)] // without SQLite
+        fn conn_and_events(&mut self) -> (&mut ConnInner, &super::events::Events) {
+            self.0.conn_and_events()
+        }
+
         fn reopens(&self) -> bool {
             false
         }
@@ -178,13 +191,17 @@ impl Transaction {
     /// connection has proven that its table's generated key is the rowid (see
     /// [`RawConn::insert_by_rowid`]); elsewhere nothing runs.
     pub(crate) async fn insert_by_rowid(&mut self, c: &Compiled) -> Result<RowidInsert> {
-        let echo = Arc::clone(&self.0.shared.events);
         #[cfg(feature = "sqlite")]
-        if let Some(done) = (self.0.conn())
-            .sqlite_now(|conn| super::driver::sqlite_fast::insert_by_rowid_now(conn, c, &echo))
         {
-            return done;
+            let (conn, events) = self.0.conn_and_events();
+            let done = conn.sqlite_now(|conn| {
+                super::driver::sqlite_fast::insert_by_rowid_now(conn, c, events)
+            });
+            if let Some(done) = done {
+                return done;
+            }
         }
+        let echo = Arc::clone(&self.0.shared.events);
         let (raw, flight) = self.0.raw().await?;
         flight.land(raw.insert_by_rowid(c, &echo).await)
     }

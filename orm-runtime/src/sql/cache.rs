@@ -92,7 +92,7 @@ pub(crate) fn compile(stmt: Stmt<'_>, server: ServerInfo) -> Result<Compiled> {
     let Some((key, values)) = key_of(stmt, server) else {
         return compile_uncached(stmt, server);
     };
-    if let Some(entry) = CACHE.read().ok().and_then(|m| m.get(&key).cloned()) {
+    let hit = with_entry(&key, |entry| {
         // SAFETY: each pointer was taken from a `&Value` inside `stmt` by the key walk,
         // and `stmt` is still borrowed (shared, so unchanged) for this whole call.
         let take = |u: &Use| unsafe { (*values[u.index as usize].at).clone() };
@@ -104,8 +104,11 @@ pub(crate) fn compile(stmt: Stmt<'_>, server: ServerInfo) -> Result<Compiled> {
                 Slot::Array(us) => Value::Array(us.iter().map(take).collect()),
             })
             .collect();
+        Compiled::new(Arc::clone(&entry.sql), binds)
+    });
+    if let Some(compiled) = hit {
         give_back(key, values);
-        return Ok(Compiled::new(Arc::clone(&entry.sql), binds));
+        return Ok(compiled);
     }
     let mut c = Compiler::new(server);
     stmt.compile_into(&mut c)?;
@@ -142,15 +145,44 @@ pub(crate) fn cached_in_order(
     mut values: impl Iterator<Item = *const Value>,
 ) -> Option<Arc<str>> {
     let (key, met) = key_of(stmt, server)?;
-    let entry = CACHE.read().ok().and_then(|m| m.get(&key).cloned());
     // Only addresses are compared: nothing is read through them.
-    let sql = entry
-        .filter(|e| {
-            e.in_order && met.iter().all(|m| values.next() == Some(m.at)) && values.next().is_none()
-        })
-        .map(|e| Arc::clone(&e.sql));
+    let sql = with_entry(&key, |e| {
+        let in_order = e.in_order
+            && met.iter().all(|m| values.next() == Some(m.at))
+            && values.next().is_none();
+        in_order.then(|| Arc::clone(&e.sql))
+    });
     give_back(key, met);
-    sql
+    sql.flatten()
+}
+
+/// `f` of the entry for `key`, if there is one: this thread's copy of it, else the
+/// shared one (then copied here for next time). A hit on this thread takes no lock
+/// and counts no reference, each an atomic operation that showed in a statement's
+/// cost. Entries never change, so a copy is never stale; the copies are bounded as the
+/// shared map is.
+fn with_entry<R>(key: &[u8], f: impl FnOnce(&Entry) -> R) -> Option<R> {
+    let mut f = Some(f);
+    let here = LOCAL.try_with(|local| {
+        let mut local = local.borrow_mut();
+        let f = f.take().expect("taken once");
+        if let Some(entry) = local.get(key) {
+            return Some(f(entry));
+        }
+        let entry = CACHE.read().ok()?.get(key).cloned()?;
+        if local.len() >= CAPACITY {
+            local.clear();
+        }
+        let out = f(&entry);
+        local.insert(key.to_vec(), entry);
+        Some(out)
+    });
+    match (here, f) {
+        (Ok(out), _) => out,
+        // This thread's locals are being torn down: the shared map alone.
+        (Err(_), Some(f)) => CACHE.read().ok()?.get(key).map(|e| f(e)),
+        (Err(_), None) => None,
+    }
 }
 
 /// For each placeholder, where its value is among the tree's values; `None` if a
@@ -181,6 +213,8 @@ struct Met {
 }
 
 thread_local! {
+    /// This thread's copies of the shared entries it used (see [`with_entry`]).
+    static LOCAL: RefCell<Entries> = RefCell::new(HashMap::default());
     /// While [`key_of`] runs on this thread: the bound values met so far, in tree order.
     static MET: RefCell<Option<Vec<Met>>> = const { RefCell::new(None) };
     /// The buffers of the last cache hit on this thread, kept for the next key (a hit
